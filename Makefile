@@ -1,0 +1,35 @@
+# The commands the README documents; VS Code tasks call these same targets.
+#   make run   - run the text detector on the demo video (CPU); ARGS="..." passes flags
+#   make test  - lint + the whole test suite with coverage
+#   make lint  - flake8 only
+#   make coverage - tests with an HTML coverage report in htmlcov/
+#   make bench - benchmark: model-only vs pipeline vs RapidOCR (ratios)
+.DEFAULT_GOAL := help
+PY := $(CURDIR)/.venv/bin/python
+MODULE := iot-edge-solution/modules/textdetector
+ARGS ?=
+
+.PHONY: help setup run detect lint test coverage bench
+help:
+	@grep -E '^#   make' Makefile | sed 's/^#   //'
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	cd $(MODULE) && $(PY) main.py $(ARGS)
+
+lint: setup
+	$(PY) -m flake8
+
+test:
+	@bash scripts/setup.sh --test
+	$(PY) -m flake8
+	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=85 $(ARGS)
+
+coverage: setup
+	$(PY) -m pytest --cov --cov-report=term --cov-report=html:htmlcov $(ARGS)
+	@echo "HTML report: htmlcov/index.html"
+
+bench: setup
+	cd $(MODULE) && $(PY) tools/bench.py $(ARGS)

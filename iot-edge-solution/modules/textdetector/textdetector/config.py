@@ -1,0 +1,253 @@
+"""Configuration read once into validated, typed objects.
+
+Every option is declared once, as a dataclass field carrying its environment variable,
+its help text and its parser. The environment (empty values count as unset), then
+command-line flags, override the defaults; an invalid value raises `ConfigError`
+naming the variable and what it accepts.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, TypeVar
+
+from .errors import ConfigError
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DATA = MODULE_DIR / "local_data"
+DEFAULT_MODEL = LOCAL_DATA / "ch_PP-OCRv4_det_infer.onnx"
+DEFAULT_VIDEO = LOCAL_DATA / "demo_video.mp4"
+
+Parser = Callable[[str], Any]
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError("expected true/false, 1/0, yes/no or on/off")
+
+
+def int_range(low: int, high: int) -> Parser:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValueError(f"expected an integer from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected an integer from {low} to {high}")
+        return value
+
+    return parse
+
+
+def float_range(low: float, high: float, low_open: bool = False) -> Parser:
+    bracket = "(" if low_open else "["
+
+    def parse(text: str) -> float:
+        message = f"expected a number in {bracket}{low}, {high}]"
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ValueError(message) from None
+        if not (low < value if low_open else low <= value) or not value <= high:
+            raise ValueError(message)
+        return value
+
+    return parse
+
+
+def one_of(*choices: str) -> Parser:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise ValueError("expected one of " + ", ".join(choices))
+        return value
+
+    return parse
+
+
+def non_empty(text: str) -> str:
+    if not text.strip():
+        raise ValueError("expected a non-empty value")
+    return text.strip()
+
+
+def text(value: str) -> str:
+    return value.strip()
+
+
+def option(default: Any, env: str, help: str, parse: Parser = text, metavar: str = "") -> Any:
+    """Declare a setting: its default, environment variable, help text and parser."""
+    meta = {"env": env, "help": help, "parse": parse, "metavar": metavar}
+    if isinstance(default, (list, dict, set)):
+        return field(default_factory=lambda: default, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def load(cls: type[T], environ: Mapping[str, str] | None = None,
+         args: argparse.Namespace | None = None) -> T:
+    """Build `cls` from defaults, then the environment, then parsed CLI flags."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        meta = f.metadata
+        raw, where = None, ""
+        if environ.get(meta["env"], "").strip():  # empty means unset, as in .env files
+            raw, where = environ[meta["env"]], meta["env"]
+        cli_value = getattr(args, f.name, None) if args is not None else None
+        if cli_value is not None:
+            raw, where = cli_value, f"{flag_name(f.name)} ({meta['env']})"
+        if raw is None:
+            continue
+        values[f.name] = _parse(meta["parse"], raw, where)
+    return cls(**values)
+
+
+def _parse(parse: Parser, raw: Any, where: str) -> Any:
+    if isinstance(raw, bool):
+        return raw
+    try:
+        return parse(str(raw))
+    except ValueError as exc:
+        raise ConfigError(f"invalid value {str(raw)!r} for {where}: {exc}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type, title: str) -> None:
+    """Add one flag per field of `cls`, documented with its variable and default."""
+    group = parser.add_argument_group(title)
+    for f in dataclasses.fields(cls):
+        meta = f.metadata
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        shown = _show_default(default)
+        help_text = f"{meta['help']} [env {meta['env']}; default {shown}]"
+        if isinstance(default, bool):
+            group.add_argument(flag_name(f.name), action=argparse.BooleanOptionalAction,
+                               default=None, help=help_text)
+        else:
+            group.add_argument(flag_name(f.name), default=None, help=help_text,
+                               metavar=meta["metavar"] or f.name.upper())
+
+
+def _show_default(default: Any) -> str:
+    if isinstance(default, Path):
+        try:
+            return str(default.relative_to(MODULE_DIR))
+        except ValueError:
+            return str(default)
+    if default == "" or default is None:
+        return "unset"
+    return str(default)
+
+
+def as_path(value: str) -> Path:
+    return Path(non_empty(value)).expanduser()
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Which inference engine runs the model, and how."""
+
+    model_path: Path = option(DEFAULT_MODEL, "MODEL_PATH",
+                              "ONNX text detection model file", as_path, "PATH")
+    use_tensor_rt: bool = option(False, "USE_TENSOR_RT",
+                                 "run the model with TensorRT on an NVIDIA GPU "
+                                 "instead of ONNX Runtime (true/1/yes or false/0/no)",
+                                 parse_bool)
+    threads: int = option(0, "ORT_THREADS",
+                          "ONNX Runtime intra-op threads; 0 lets ONNX Runtime use "
+                          "one per physical core", int_range(0, 256), "N")
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """PaddleOCR DB detection parameters (PaddleOCR's defaults)."""
+
+    limit_side_len: int = option(960, "DET_LIMIT_SIDE_LEN",
+                                 "cap on the longer side of the model input, in pixels; "
+                                 "images are never upscaled", int_range(32, 4096), "PX")
+    det_thresh: float = option(0.3, "DET_THRESH",
+                               "probability above which a pixel counts as text",
+                               float_range(0.0, 1.0, low_open=True), "P")
+    box_thresh: float = option(0.6, "DET_BOX_THRESH",
+                               "minimum mean probability inside a box to keep it",
+                               float_range(0.0, 1.0), "P")
+    unclip_ratio: float = option(1.5, "DET_UNCLIP_RATIO",
+                                 "how far each box is grown around its text core",
+                                 float_range(0.0, 10.0, low_open=True), "R")
+    max_candidates: int = option(1000, "DET_MAX_CANDIDATES",
+                                 "most text regions considered per image",
+                                 int_range(1, 100000), "N")
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Where frames come from."""
+
+    camera_path: str = option(str(DEFAULT_VIDEO), "CAMERA_PATH",
+                              "video file, camera index or /dev/videoN, stream URL "
+                              "(rtsp/http/tcp/udp) or GStreamer pipeline ending in appsink",
+                              non_empty, "SOURCE")
+    loop: bool = option(False, "LOOP", "restart a video file when it ends", parse_bool)
+    max_frames: int = option(0, "MAX_FRAMES", "stop after this many frames; 0 = no limit",
+                             int_range(0, 2**31 - 1), "N")
+    queue_size: int = option(4, "FRAME_QUEUE_SIZE",
+                             "frames buffered between the reader thread and the detector",
+                             int_range(1, 1024), "N")
+    source_timeout: float = option(10.0, "SOURCE_TIMEOUT",
+                                   "seconds without a frame before a source counts as stalled",
+                                   float_range(0.1, 3600.0), "S")
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """Where results go."""
+
+    json_output: str = option("", "JSON_OUTPUT",
+                              "also write one JSON line per frame to this file ('-' = stdout)",
+                              text, "FILE")
+    quiet: bool = option(False, "QUIET", "print only the periodic fps summary, not every frame",
+                         parse_bool)
+    summary_interval: float = option(5.0, "SUMMARY_INTERVAL",
+                                     "seconds between fps summary lines",
+                                     float_range(0.0, 3600.0, low_open=True), "S")
+    log_level: str = option("info", "LOG_LEVEL", "logging level",
+                            one_of("debug", "info", "warning", "error"), "LEVEL")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the `run` command needs, grouped by concern."""
+
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
+    source: SourceSettings = field(default_factory=SourceSettings)
+    output: OutputSettings = field(default_factory=OutputSettings)
+
+
+RUN_GROUPS: dict[str, tuple[type, str]] = {
+    "engine": (EngineSettings, "inference engine"),
+    "detector": (DetectorSettings, "detection"),
+    "source": (SourceSettings, "video source"),
+    "output": (OutputSettings, "output"),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None,
+                  args: argparse.Namespace | None = None) -> Settings:
+    """Read every settings group once, validated."""
+    groups = {name: load(cls, environ, args) for name, (cls, _) in RUN_GROUPS.items()}
+    return Settings(**groups)

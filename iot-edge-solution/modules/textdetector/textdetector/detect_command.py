@@ -1,0 +1,96 @@
+"""`detect`: run the detector on image files or folders and print the boxes."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import cv2
+import numpy as np
+
+from .config import DetectorSettings, EngineSettings, add_arguments, load
+from .detector import TextDetector
+from .errors import SourceError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def add_detect_parser(commands: Any) -> None:
+    detect = commands.add_parser(
+        "detect", help="detect text in image files or folders",
+        description="Detect text in image files (folders are searched for images) and print "
+                    "the boxes: four [x, y] points per box in source pixels, with scores.")
+    detect.add_argument("paths", nargs="+", metavar="PATH", help="image file or folder")
+    detect.add_argument("--json", action="store_true", help="print one JSON document")
+    add_arguments(detect, EngineSettings, "inference engine")
+    add_arguments(detect, DetectorSettings, "detection")
+    detect.set_defaults(handler=detect_command)
+
+
+def image_paths(paths: list[str]) -> Iterator[Path]:
+    """Each image file named, or found (sorted) in a named folder."""
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            yield path
+
+
+def read_image(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise SourceError(f"image not found: {path}")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise SourceError(f"not a readable image: {path}")
+    return image
+
+
+def detect_command(args: argparse.Namespace) -> int:
+    engine_settings = load(EngineSettings, args=args)
+    detector_settings = load(DetectorSettings, args=args)
+    results: list[dict[str, Any]] = []
+    failures = 0
+    with TextDetector.open(engine_settings, detector_settings) as detector:
+        for path in image_paths(args.paths):
+            entry = _detect_one(detector, path)
+            failures += "error" in entry
+            results.append(entry)
+            if not args.json:
+                _print_entry(entry)
+        engine = detector.engine.name
+    if args.json:
+        print(json.dumps({"model": engine_settings.model_path.name, "engine": engine,
+                          "results": results}, indent=1))
+    if not results:
+        print("error: no images found in " + " ".join(args.paths), file=sys.stderr)
+        return 4
+    return 4 if failures else 0
+
+
+def _detect_one(detector: TextDetector, path: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    try:
+        image = read_image(path)
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return {"source": str(path), "error": str(exc)}
+    detections, timings = detector.detect(image)
+    entry = {"source": str(path), "width": image.shape[1], "height": image.shape[0],
+             **detections.to_dict(), "timings": timings.to_dict()}
+    entry["timings"]["wall_ms"] = round((time.perf_counter() - start) * 1000, 2)
+    return entry
+
+
+def _print_entry(entry: dict[str, Any]) -> None:
+    if "error" in entry:
+        return
+    print(f"{entry['source']}: {entry['count']} text regions "
+          f"({entry['timings']['total_ms']:.1f} ms)")
+    for box, score in zip(entry["boxes"], entry["scores"]):
+        points = " ".join(f"{x:.0f},{y:.0f}" for x, y in box)
+        print(f"  {score:.3f}  {points}")

@@ -1,0 +1,71 @@
+"""The text detector: pre-process, run the engine, DB post-process."""
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+
+from .config import DetectorSettings, EngineSettings
+from .engines import InferenceEngine, create_engine
+from .postprocess import DBParams, DBPostProcess
+from .preprocess import as_bgr, input_size, to_blob
+from .results import Detections, Timings
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+class TextDetector:
+    """Finds text regions in BGR images; boxes come back in source pixels."""
+
+    def __init__(self, engine: InferenceEngine,
+                 settings: DetectorSettings = DetectorSettings()) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.postprocess = DBPostProcess(DBParams(
+            settings.det_thresh, settings.box_thresh,
+            settings.unclip_ratio, settings.max_candidates))
+
+    @classmethod
+    def open(cls, engine_settings: EngineSettings,
+             settings: DetectorSettings = DetectorSettings()) -> "TextDetector":
+        return cls(create_engine(engine_settings), settings)
+
+    def __enter__(self) -> "TextDetector":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def input_size(self, image_size: tuple[int, int]) -> tuple[int, int]:
+        return input_size(image_size[0], image_size[1], self.settings.limit_side_len)
+
+    def detect(self, image: np.ndarray) -> tuple[Detections, Timings]:
+        """Detect text in one image (BGR, BGRA or grayscale uint8)."""
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[tuple[Detections, Timings]]:
+        """Detect text in images that share one input size, in one engine call."""
+        start = time.perf_counter()
+        images = [as_bgr(image) for image in images]
+        size = self.input_size(images[0].shape[:2])
+        batch = np.empty((len(images), 3, size[0], size[1]), np.float32)
+        for i, image in enumerate(images):
+            if self.input_size(image.shape[:2]) != size:
+                raise ValueError("images in one batch must share an input size")
+            to_blob(image, size, out=batch[i:i + 1])
+        pre_ms = _ms_since(start) / len(images)
+        start = time.perf_counter()
+        prob = self.engine.run(batch)
+        infer_ms = _ms_since(start) / len(images)
+        results = []
+        for i, image in enumerate(images):
+            start = time.perf_counter()
+            detections = self.postprocess(prob[i, 0], image.shape[:2])
+            results.append((detections, Timings(pre_ms, infer_ms, _ms_since(start))))
+        return results

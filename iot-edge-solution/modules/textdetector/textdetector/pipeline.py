@@ -1,0 +1,61 @@
+"""The video pipeline: source thread -> detector -> every sink."""
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Sequence
+
+from .config import Settings
+from .detector import TextDetector
+from .results import FrameResult
+from .sinks import Sink, build_sinks
+from .sources import FrameReader, FrameSource, open_source
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did: frames processed, frames a live source dropped, why it ended."""
+
+    frames: int
+    dropped: int
+    stopped: bool
+
+
+def process(detector: TextDetector, source: FrameSource, sinks: Sequence[Sink],
+            queue_size: int = 4, timeout_s: float = 10.0, max_frames: int = 0,
+            stop: threading.Event | None = None) -> RunSummary:
+    """Detect text in every frame of an open source and hand each result to the sinks."""
+    stop = stop or threading.Event()
+    frames = 0
+    with ExitStack() as stack:
+        for sink in sinks:
+            stack.enter_context(sink)
+        reader = stack.enter_context(FrameReader(source, queue_size, timeout_s))
+        for frame in reader:
+            detections, timings = detector.detect(frame.image)
+            result = FrameResult(frame.index, frame.timestamp, source.source_id,
+                                 detections, timings, frame.image)
+            for sink in sinks:
+                sink.write(result)
+            frames += 1
+            if stop.is_set() or (max_frames and frames >= max_frames):
+                break
+        dropped = reader.dropped
+    if dropped:
+        log.warning("the source delivered faster than detection: %d frames dropped", dropped)
+    return RunSummary(frames, dropped, stop.is_set())
+
+
+def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
+    """Open the detector, the source and the sinks the settings name, and run to the end."""
+    with TextDetector.open(settings.engine, settings.detector) as detector:
+        log.info("engine %s, model %s", detector.engine.name, settings.engine.model_path.name)
+        source = open_source(settings.source)
+        log.info("source %s (%s)", source.source_id, source.spec.kind)
+        src = settings.source
+        return process(detector, source, build_sinks(settings), src.queue_size,
+                       src.source_timeout, src.max_frames, stop)

@@ -1,0 +1,125 @@
+"""DB post-process with PaddleOCR's reference semantics (fast score, round unclip)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pyclipper
+
+from .results import Detections
+
+MIN_SIZE = 3
+
+
+@dataclass(frozen=True)
+class DBParams:
+    """DB thresholds; PaddleOCR `predict_det` defaults."""
+
+    thresh: float = 0.3
+    box_thresh: float = 0.6
+    unclip_ratio: float = 1.5
+    max_candidates: int = 1000
+
+
+def mini_box(contour: np.ndarray) -> tuple[np.ndarray, float]:
+    """Minimum-area rectangle of a contour, ordered tl, tr, br, bl, and its short side."""
+    rect = cv2.minAreaRect(contour)
+    points = sorted(list(cv2.boxPoints(rect)), key=lambda p: p[0])
+    left = (0, 1) if points[1][1] > points[0][1] else (1, 0)
+    right = (2, 3) if points[3][1] > points[2][1] else (3, 2)
+    box = np.array([points[left[0]], points[right[0]], points[right[1]], points[left[1]]])
+    return box, min(rect[1])
+
+
+def box_score_fast(prob: np.ndarray, box: np.ndarray) -> float:
+    """Mean probability inside the box polygon (PaddleOCR `score_mode="fast"`)."""
+    h, w = prob.shape[:2]
+    xmin = int(np.clip(np.floor(box[:, 0].min()), 0, w - 1))
+    xmax = int(np.clip(np.ceil(box[:, 0].max()), 0, w - 1))
+    ymin = int(np.clip(np.floor(box[:, 1].min()), 0, h - 1))
+    ymax = int(np.clip(np.ceil(box[:, 1].max()), 0, h - 1))
+    mask = np.zeros((ymax - ymin + 1, xmax - xmin + 1), dtype=np.uint8)
+    shifted = (box - np.array([xmin, ymin], box.dtype)).reshape(1, -1, 2).astype(np.int32)
+    cv2.fillPoly(mask, shifted, 1)
+    return cv2.mean(prob[ymin:ymax + 1, xmin:xmax + 1], mask)[0]
+
+
+def unclip(box: np.ndarray, ratio: float) -> np.ndarray:
+    """Grow a box by area * ratio / perimeter with round joins (pyclipper, as PaddleOCR)."""
+    contour = box.astype(np.float32).reshape(-1, 1, 2)
+    distance = cv2.contourArea(contour) * ratio / cv2.arcLength(contour, True)
+    offset = pyclipper.PyclipperOffset()
+    offset.AddPath(box, pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
+    expanded = offset.Execute(distance)
+    if not expanded:
+        return np.zeros((0, 1, 2), np.int64)
+    return np.array(expanded[0]).reshape(-1, 1, 2)
+
+
+def order_clockwise(box: np.ndarray) -> np.ndarray:
+    """Order four points tl, tr, br, bl by x then y (as PaddleOCR's filter step)."""
+    by_x = box[np.argsort(box[:, 0], kind="stable")]
+    left = by_x[:2][np.argsort(by_x[:2, 1], kind="stable")]
+    right = by_x[2:][np.argsort(by_x[2:, 1], kind="stable")]
+    return np.array([left[0], right[0], right[1], left[1]], np.float32)
+
+
+class DBPostProcess:
+    """Turns a probability map into boxes in source-image pixels."""
+
+    def __init__(self, params: DBParams = DBParams()) -> None:
+        self.params = params
+
+    def __call__(self, prob: np.ndarray, image_size: tuple[int, int]) -> Detections:
+        """`prob` is the (H, W) map of one image; `image_size` the source (height, width)."""
+        bitmap = (prob > self.params.thresh).astype(np.uint8)
+        contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        boxes, scores = [], []
+        for contour in contours[: self.params.max_candidates]:
+            found = self._box_of(prob, contour, image_size)
+            if found is not None:
+                boxes.append(found[0])
+                scores.append(found[1])
+        if not boxes:
+            return Detections.empty(image_size)
+        return Detections(np.stack(boxes), np.array(scores, np.float32), image_size)
+
+    def _box_of(self, prob: np.ndarray, contour: np.ndarray,
+                image_size: tuple[int, int]) -> tuple[np.ndarray, float] | None:
+        points, short_side = mini_box(contour)
+        if short_side < MIN_SIZE:
+            return None
+        score = box_score_fast(prob, points)
+        if score < self.params.box_thresh:
+            return None
+        expanded = unclip(points, self.params.unclip_ratio)
+        if len(expanded) == 0:
+            return None
+        box, short_side = mini_box(expanded)
+        if short_side < MIN_SIZE + 2:
+            return None
+        box = scale_box(box, prob.shape, image_size)
+        if not _large_enough(box):
+            return None
+        return box, score
+
+
+def scale_box(box: np.ndarray, map_size: tuple[int, int],
+              image_size: tuple[int, int]) -> np.ndarray:
+    """Map a box from probability-map pixels to source pixels, rounded and clipped."""
+    height, width = map_size
+    dest_h, dest_w = image_size
+    out = np.empty((4, 2), np.float32)
+    out[:, 0] = np.clip(np.round(box[:, 0] / width * dest_w), 0, dest_w)
+    out[:, 1] = np.clip(np.round(box[:, 1] / height * dest_h), 0, dest_h)
+    out = order_clockwise(out)
+    out[:, 0] = np.clip(out[:, 0], 0, dest_w - 1)
+    out[:, 1] = np.clip(out[:, 1], 0, dest_h - 1)
+    return out
+
+
+def _large_enough(box: np.ndarray) -> bool:
+    width = int(np.linalg.norm(box[0] - box[1]))
+    height = int(np.linalg.norm(box[0] - box[3]))
+    return width > 3 and height > 3

@@ -1,0 +1,90 @@
+"""The typed result value that flows from the detector to every sink."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Text regions found in one image.
+
+    `boxes` is a float32 array of shape (N, 4, 2): quadrilaterals in source-image
+    pixels, points ordered top-left, top-right, bottom-right, bottom-left.
+    `scores` is a float32 array of shape (N,): mean text probability inside each box.
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    image_size: tuple[int, int]  # (height, width) of the source image
+
+    @classmethod
+    def empty(cls, image_size: tuple[int, int]) -> "Detections":
+        return cls(np.zeros((0, 4, 2), np.float32), np.zeros((0,), np.float32), image_size)
+
+    def __len__(self) -> int:
+        return int(self.scores.shape[0])
+
+    def xyxy(self) -> np.ndarray:
+        """Axis-aligned bounds, shape (N, 4): x_min, y_min, x_max, y_max."""
+        if len(self) == 0:
+            return np.zeros((0, 4), np.float32)
+        return np.concatenate([self.boxes.min(axis=1), self.boxes.max(axis=1)], axis=1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": len(self),
+            "boxes": np.round(self.boxes, 1).tolist(),
+            "scores": [round(float(s), 4) for s in self.scores],
+        }
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Milliseconds spent in each detector stage for one image."""
+
+    preprocess_ms: float = 0.0
+    inference_ms: float = 0.0
+    postprocess_ms: float = 0.0
+
+    @property
+    def total_ms(self) -> float:
+        return self.preprocess_ms + self.inference_ms + self.postprocess_ms
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "preprocess_ms": round(self.preprocess_ms, 2),
+            "inference_ms": round(self.inference_ms, 2),
+            "postprocess_ms": round(self.postprocess_ms, 2),
+            "total_ms": round(self.total_ms, 2),
+        }
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """Detections for one video frame, with where and when it came from.
+
+    `image` is the decoded BGR frame for sinks that need pixels (archives, drawings);
+    it is never serialised.
+    """
+
+    index: int
+    timestamp: float  # seconds: position in a file, or wall-clock time for live sources
+    source_id: str
+    detections: Detections
+    timings: Timings = field(default_factory=Timings)
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        height, width = self.detections.image_size
+        return {
+            "frame": self.index,
+            "timestamp": round(self.timestamp, 3),
+            "source": self.source_id,
+            "width": width,
+            "height": height,
+            **self.detections.to_dict(),
+            "timings": self.timings.to_dict(),
+        }

@@ -1,0 +1,19 @@
+"""Sinks: small context managers that each consume every FrameResult."""
+from __future__ import annotations
+
+from ..config import Settings
+from .base import Sink
+from .console import ConsoleSink
+from .jsonl import JsonLinesSink
+
+
+def build_sinks(settings: Settings) -> list[Sink]:
+    """The sinks the settings ask for, console first."""
+    output = settings.output
+    sinks: list[Sink] = [ConsoleSink(quiet=output.quiet, interval_s=output.summary_interval)]
+    if output.json_output:
+        sinks.append(JsonLinesSink(output.json_output))
+    return sinks
+
+
+__all__ = ["Sink", "ConsoleSink", "JsonLinesSink", "build_sinks"]

@@ -1,0 +1,61 @@
+"""Console sink: a readable line per frame and a periodic fps summary."""
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from ..results import FrameResult
+
+MAX_BOXES_SHOWN = 4
+
+
+def describe(result: FrameResult) -> str:
+    """One line: frame, time, region count, first boxes (x0,y0,x1,y1 score), timings."""
+    det = result.detections
+    boxes = " ".join(
+        f"({x0:.0f},{y0:.0f},{x1:.0f},{y1:.0f} {score:.2f})"
+        for (x0, y0, x1, y1), score in zip(det.xyxy()[:MAX_BOXES_SHOWN], det.scores))
+    more = f" +{len(det) - MAX_BOXES_SHOWN} more" if len(det) > MAX_BOXES_SHOWN else ""
+    noun = "region" if len(det) == 1 else "regions"
+    return (f"frame {result.index:6d}  t={result.timestamp:8.2f}s  {len(det):3d} text {noun}"
+            f"  det {result.timings.total_ms:6.1f} ms  {boxes}{more}").rstrip()
+
+
+class ConsoleSink:
+    """Prints each frame (unless quiet) and every `interval_s` an fps summary."""
+
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False,
+                 interval_s: float = 5.0) -> None:
+        self.stream = stream or sys.stdout
+        self.quiet = quiet
+        self.interval_s = interval_s
+        self.frames = 0
+        self.regions = 0
+        self._start = self._last = 0.0
+        self._frames_at_last = 0
+
+    def __enter__(self) -> "ConsoleSink":
+        self._start = self._last = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = time.perf_counter() - self._start
+        fps = self.frames / elapsed if elapsed > 0 else 0.0
+        self._print(f"done: {self.frames} frames in {elapsed:.1f} s, {fps:.1f} fps, "
+                    f"{self.regions} text regions")
+
+    def write(self, result: FrameResult) -> None:
+        self.frames += 1
+        self.regions += len(result.detections)
+        if not self.quiet:
+            self._print(describe(result))
+        now = time.perf_counter()
+        if now - self._last >= self.interval_s:
+            fps = (self.frames - self._frames_at_last) / (now - self._last)
+            self._print(f"-- {self.frames} frames, {fps:.1f} fps over the last "
+                        f"{now - self._last:.0f} s")
+            self._last, self._frames_at_last = now, self.frames
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)

@@ -1,0 +1,7 @@
+"""Frame sources behind one interface, read on their own thread."""
+from .base import Frame, FrameSource
+from .capture import CaptureSource, SourceSpec, classify, open_source
+from .reader import FrameReader
+
+__all__ = ["Frame", "FrameSource", "CaptureSource", "SourceSpec", "classify",
+           "open_source", "FrameReader"]

@@ -1,0 +1,36 @@
+"""The frame-source interface."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded BGR frame; `timestamp` in seconds (file position or wall clock)."""
+
+    index: int
+    timestamp: float
+    image: np.ndarray
+
+
+class FrameSource(Protocol):
+    """Opens once, then yields frames until `read` returns None (end of stream).
+
+    `live` sources (cameras, streams) may drop frames when the consumer is behind;
+    files never drop. Failures raise `SourceError` with a readable message.
+    """
+
+    source_id: str
+    live: bool
+
+    def open(self) -> None:
+        ...
+
+    def read(self) -> Frame | None:
+        ...
+
+    def close(self) -> None:
+        ...

@@ -1,0 +1,154 @@
+"""OpenCV VideoCapture sources: video files, cameras, network streams, GStreamer pipelines."""
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from ..config import SourceSettings
+from ..errors import SourceError
+from .base import Frame
+
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "tcp", "udp", "srt")
+_DEVICE = re.compile(r"^/dev/video(\d+)$")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """What a CAMERA_PATH value names: kind is file, camera, stream or gstreamer."""
+
+    kind: str
+    target: str | int
+
+    @property
+    def live(self) -> bool:
+        return self.kind != "file"
+
+
+def classify(value: str) -> SourceSpec:
+    """Tell a camera index, device, stream URL, GStreamer pipeline or file path apart."""
+    value = value.strip()
+    if value.isdigit():
+        return SourceSpec("camera", int(value))
+    if _DEVICE.match(value):
+        return SourceSpec("camera", value)
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme in STREAM_SCHEMES:
+        return SourceSpec("stream", value)
+    if "!" in value and ("appsink" in value or "src" in value):
+        return SourceSpec("gstreamer", value)
+    return SourceSpec("file", value)
+
+
+def gstreamer_available() -> bool:
+    info = cv2.getBuildInformation()
+    match = re.search(r"GStreamer:\s*(\w+)", info)
+    return bool(match) and match.group(1).upper() == "YES"
+
+
+class CaptureSource:
+    """A FrameSource reading through cv2.VideoCapture."""
+
+    def __init__(self, spec: SourceSpec, loop: bool = False, timeout_s: float = 10.0) -> None:
+        self.spec = spec
+        self.live = spec.live
+        self.loop = loop and not spec.live
+        self.timeout_s = timeout_s
+        self.source_id = str(spec.target)
+        self._cap: cv2.VideoCapture | None = None
+        self._index = 0
+        self._offset_s = 0.0
+
+    def open(self) -> None:
+        self._check_before_open()
+        self._cap = self._capture()
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise SourceError(self._open_failure())
+
+    def _check_before_open(self) -> None:
+        kind, target = self.spec.kind, self.spec.target
+        if kind == "file":
+            path = Path(str(target))
+            if not path.exists():
+                raise SourceError(f"video file not found: {path}")
+            if path.is_dir():
+                raise SourceError(f"video path is a folder, not a file: {path}")
+            if path.stat().st_size == 0:
+                raise SourceError(f"video file is empty (0 bytes): {path}")
+            if not os.access(path, os.R_OK):
+                raise SourceError(f"video file is not readable (permissions): {path}")
+        elif kind == "camera" and isinstance(target, str) and not Path(target).exists():
+            raise SourceError(f"camera {target} not found: is it plugged in and "
+                              "passed to the container (--device)?")
+        elif kind == "gstreamer" and not gstreamer_available():
+            raise SourceError("CAMERA_PATH is a GStreamer pipeline but this OpenCV build has "
+                              "no GStreamer support; use a file, camera index or stream URL, "
+                              "or an OpenCV built with GStreamer (as on JetPack)")
+
+    def _capture(self) -> cv2.VideoCapture:
+        kind, target = self.spec.kind, self.spec.target
+        if kind == "gstreamer":
+            return cv2.VideoCapture(str(target), cv2.CAP_GSTREAMER)
+        if kind == "camera":
+            return cv2.VideoCapture(target)
+        timeout_ms = int(self.timeout_s * 1000)
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms,
+                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+        return cv2.VideoCapture(str(target), cv2.CAP_FFMPEG, params)
+
+    def _open_failure(self) -> str:
+        kind, target = self.spec.kind, self.spec.target
+        if kind == "file":
+            return f"cannot decode video file {target}: not a video, or an unsupported codec"
+        if kind == "camera":
+            return f"cannot open camera {target}: unplugged, busy, or no permission"
+        if kind == "stream":
+            return f"cannot open stream {target} within {self.timeout_s:g} s"
+        return f"cannot open GStreamer pipeline: {target}"
+
+    def read(self) -> Frame | None:
+        if self._cap is None:
+            raise SourceError("source read before open")
+        ok, image = self._cap.read()
+        if not ok and self.loop and self._index > 0:
+            self._offset_s = self._timestamp()
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, image = self._cap.read()
+        if not ok:
+            return self._end_of_stream()
+        frame = Frame(self._index, self._timestamp(), image)
+        self._index += 1
+        return frame
+
+    def _end_of_stream(self) -> Frame | None:
+        if self.spec.kind == "file" and self._index == 0:
+            raise SourceError(f"video file has no readable frames: {self.spec.target}")
+        if self.live:
+            raise SourceError(f"{self.spec.kind} {self.source_id} stopped delivering frames")
+        return None
+
+    def _timestamp(self) -> float:
+        if self.live:
+            return time.time()
+        fps = self._cap.get(cv2.CAP_PROP_FPS) if self._cap is not None else 0.0
+        if fps and fps > 0:
+            return self._offset_s + self._index / fps
+        return self._offset_s + self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+def open_source(settings: SourceSettings) -> CaptureSource:
+    """Open the source CAMERA_PATH names; raises SourceError if it cannot."""
+    source = CaptureSource(classify(settings.camera_path), settings.loop,
+                           settings.source_timeout)
+    source.open()
+    return source

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Prepare a development environment: .venv with the dev requirements, the pinned models
+# (checksum-verified) and the demo video. Idempotent and quick when nothing changed.
+# Usage: scripts/setup.sh [--test]   (--test also installs what the tests run against)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODULE=iot-edge-solution/modules/textdetector
+VENV=.venv
+PYTHON=${PYTHON:-python3}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
+    echo "error: Python 3.10 or newer is needed (found $("$PYTHON" --version 2>&1))" >&2; exit 1; }
+  echo "creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+
+stamp="$VENV/.requirements.sha256"
+wanted=$(cat "$MODULE"/requirements*.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  echo "installing requirements into $VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -r "$MODULE/requirements-dev.txt"
+  # Third-party reference for parity tests and benchmarks, without its GUI OpenCV.
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+    rapidocr-onnxruntime==1.4.4
+  echo "$wanted" > "$stamp"
+fi
+
+"$VENV/bin/python" "$MODULE/tools/fetch_models.py"
+"$VENV/bin/python" "$MODULE/tools/make_demo_video.py"
+
+if [ "${1:-}" = "--test" ]; then
+  for script in scripts/test-deps.d/*.sh; do
+    [ -e "$script" ] || continue
+    bash "$script"
+  done
+fi
