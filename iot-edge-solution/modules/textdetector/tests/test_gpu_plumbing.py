@@ -191,9 +191,9 @@ def test_check_frames_of_a_missing_video(tmp_path):
 
 def test_gpu_settings_defaults_and_parsing():
     s = EngineSettings()
+    defaults = ("cpu", "auto", 1024, DEFAULT_TRT_CACHE, 0.95, 1)
     assert (s.ort_providers, s.trt_precision, s.trt_workspace_mb, s.trt_cache_dir,
-            s.trt_fp16_min_iou, s.trt_max_batch) == ("cpu", "auto", 1024, DEFAULT_TRT_CACHE,
-                                                      0.95, 1)
+            s.trt_fp16_min_iou, s.trt_max_batch) == defaults
     s = load(EngineSettings, {"ORT_PROVIDERS": " TensorRT, cuda,cuda ,", "TRT_PRECISION": "FP32",
                               "TRT_WORKSPACE_MB": "512", "TRT_CACHE_DIR": "engines",
                               "TRT_FP16_MIN_IOU": "0.9", "TRT_MAX_BATCH": "4"})

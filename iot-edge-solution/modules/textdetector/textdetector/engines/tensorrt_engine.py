@@ -135,7 +135,8 @@ class _Factory:
 
     def __init__(self, trt: Any, cuda: Any, gpu: _Gpu, settings: EngineSettings,
                  profile: ShapeProfile) -> None:
-        self.trt, self.cuda, self.gpu, self.settings, self.profile = trt, cuda, gpu, settings, profile
+        self.trt, self.cuda, self.gpu = trt, cuda, gpu
+        self.settings, self.profile = settings, profile
         self.logger = trt.Logger(trt.Logger.WARNING)
         self.builder = trt.Builder(self.logger)
         self.runtime = trt.Runtime(self.logger)
