@@ -20,6 +20,7 @@ MODULE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DATA = MODULE_DIR / "local_data"
 DEFAULT_MODEL = LOCAL_DATA / "ch_PP-OCRv4_det_infer.onnx"
 DEFAULT_VIDEO = LOCAL_DATA / "demo_video.mp4"
+DEFAULT_TRT_CACHE = LOCAL_DATA / "trt-cache"
 
 Parser = Callable[[str], Any]
 T = TypeVar("T")
@@ -157,6 +158,25 @@ def as_path(value: str) -> Path:
     return Path(non_empty(value)).expanduser()
 
 
+ORT_PROVIDER_NAMES = ("cpu", "cuda", "tensorrt")
+
+
+def parse_providers(value: str) -> str:
+    """A comma list of ONNX Runtime providers, normalised (lower case, no repeats)."""
+    names: list[str] = []
+    for part in value.split(","):
+        name = part.strip().lower()
+        if not name:
+            continue
+        if name not in ORT_PROVIDER_NAMES:
+            raise ValueError("expected a comma list of " + ", ".join(ORT_PROVIDER_NAMES))
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise ValueError("expected a comma list of " + ", ".join(ORT_PROVIDER_NAMES))
+    return ",".join(names)
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """Which inference engine runs the model, and how."""
@@ -170,6 +190,27 @@ class EngineSettings:
     threads: int = option(0, "ORT_THREADS",
                           "ONNX Runtime intra-op threads; 0 lets ONNX Runtime use "
                           "one per physical core", int_range(0, 256), "N")
+    ort_providers: str = option("cpu", "ORT_PROVIDERS",
+                                "ONNX Runtime execution providers in order of preference, "
+                                "comma-separated: cpu, cuda, tensorrt (CPU is always the "
+                                "last resort)", parse_providers, "LIST")
+    trt_precision: str = option("auto", "TRT_PRECISION",
+                                "TensorRT precision: auto (FP16 where the GPU has fast FP16 "
+                                "and it agrees with FP32), fp16 or fp32",
+                                one_of("auto", "fp16", "fp32"), "MODE")
+    trt_workspace_mb: int = option(1024, "TRT_WORKSPACE_MB",
+                                   "TensorRT builder workspace limit in MiB",
+                                   int_range(16, 65536), "MIB")
+    trt_cache_dir: Path = option(DEFAULT_TRT_CACHE, "TRT_CACHE_DIR",
+                                 "folder for built TensorRT engines and ONNX Runtime "
+                                 "TensorRT EP caches", as_path, "DIR")
+    trt_fp16_min_iou: float = option(0.95, "TRT_FP16_MIN_IOU",
+                                     "mean box IoU FP16 must reach against FP32 on the check "
+                                     "frames, else FP32 is used; 0 skips the check",
+                                     float_range(0.0, 1.0), "IOU")
+    trt_max_batch: int = option(1, "TRT_MAX_BATCH",
+                                "largest batch the TensorRT engine accepts",
+                                int_range(1, 64), "N")
 
 
 @dataclass(frozen=True)

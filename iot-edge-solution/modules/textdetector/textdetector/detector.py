@@ -31,7 +31,7 @@ class TextDetector:
     @classmethod
     def open(cls, engine_settings: EngineSettings,
              settings: DetectorSettings = DetectorSettings()) -> "TextDetector":
-        return cls(create_engine(engine_settings), settings)
+        return cls(create_engine(engine_settings, settings), settings)
 
     def __enter__(self) -> "TextDetector":
         return self
