@@ -72,7 +72,8 @@ class Mosquitto:
         self.conf = folder / "mosquitto.conf"
         self.log = folder / "mosquitto.log"
         self.conf.write_text(
-            f"listener {PORT} {HOST}\nallow_anonymous true\npersistence false\n"
+            f"listener {PORT} {HOST}\nallow_anonymous true\npersistence true\n"
+            f"persistence_location {folder}/\n"
             f"cafile {folder / 'ca.pem'}\ncertfile {folder / 'server.pem'}\n"
             f"keyfile {folder / 'server.key'}\nmax_inflight_messages 100\n"
             "max_queued_messages 100000\n")
@@ -158,7 +159,9 @@ class HubEmulator:
 
         self.cond = threading.Condition()
         self.connected = threading.Event()
-        self.client = mqtt.Client(client_id=f"hub-{uuid.uuid4().hex[:8]}", clean_session=True)
+        # A persistent session: the broker keeps subscriptions and queued messages over
+        # its own restart (the offline test), so nothing is lost while this reconnects.
+        self.client = mqtt.Client(client_id=f"hub-{uuid.uuid4().hex[:8]}", clean_session=False)
         self.client.tls_set(ca_certs=str(self.ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
         self.client.reconnect_delay_set(0.2, 1)
         self.client.on_connect = self._on_connect
@@ -170,6 +173,10 @@ class HubEmulator:
         self.client.loop_start()
         assert self.connected.wait(10), "hub emulator could not connect"
         return self
+
+    def seqs(self) -> list[int]:
+        with self.cond:
+            return [int(t.properties["seq"]) for t in self.telemetry]
 
     def stop(self) -> None:
         self.client.disconnect()

@@ -122,3 +122,95 @@ def test_twin_patch_and_direct_methods(broker, hub):  # noqa: F811
         jsonschema.validate(payload, SCHEMA)
         status, payload = hub.invoke("reboot")
         assert status == 404 and "reboot" in payload["error"] and "getStatus" in payload["error"]
+
+
+def delivered_in_order(hub) -> tuple[list[int], int]:  # noqa: F811
+    """Distinct sequence numbers in arrival order, and how many arrived twice."""
+    seen: list[int] = []
+    duplicates = 0
+    for seq in hub.seqs():
+        if seq in seen:
+            duplicates += 1
+        else:
+            seen.append(seq)
+    return seen, duplicates
+
+
+def test_outage_holds_messages_and_delivers_them_in_order(broker, hub, capsys):  # noqa: F811
+    """Broker down for 10.5 s mid-stream: the bounded outbox holds, drops oldest, delivers."""
+    rate_hz, bound, outage_s = 25.0, 150, 10.5
+    settings = hub_settings(broker.ca, send_mode="every", outbox_size=bound,
+                            flush_timeout=60.0, report_interval=60.0)
+    live = LiveSettings(Settings(iothub=settings), backend="synthetic")
+    sink = IoTHubSink(settings, live, create_client(settings, environ={}),
+                      backoff_s=0.2, max_backoff_s=1.0)
+    marks: dict[str, float] = {}
+    writes: list[float] = []
+
+    def outage() -> None:
+        broker.stop()
+        marks["down"] = time.monotonic()
+        time.sleep(outage_s)
+        marks["up_begin"] = time.monotonic()
+        broker.start()
+        marks["up"] = time.monotonic()
+
+    with sink:
+        assert wait_until(lambda: sink.twin.reports >= 1, 20), "connected"
+        start = time.monotonic()
+        timer = threading.Timer(2.0, outage)
+        timer.start()
+        index = 0
+        while "up" not in marks or time.monotonic() < marks["up"] + 1.0:
+            t0 = time.monotonic()
+            sink.write(synthetic(index))
+            writes.append(time.monotonic() - t0)
+            index += 1
+            time.sleep(max(0.0, start + index / rate_hz - time.monotonic()))
+        timer.join()
+        produced = index
+        during = sum(1 for i in range(produced)
+                     if marks["down"] <= start + i / rate_hz < marks["up_begin"])
+        arrived = hub.wait_for(lambda: len(set(hub.seqs())) + sink.outbox.dropped >= produced,
+                               90)
+        drained = time.monotonic()
+    received, duplicates = delivered_in_order(hub)
+    dropped = sink.outbox.dropped
+    with capsys.disabled():
+        print(f"\n[offline] produced {produced} at {rate_hz:.0f}/s, {during} during the "
+              f"{outage_s:.1f} s outage; delivered {len(received)} (+{duplicates} duplicate), "
+              f"dropped {dropped} (outbox bound {bound}); drained {drained - marks['up']:.1f} s "
+              f"after the broker came back; slowest write {max(writes) * 1000:.2f} ms")
+    assert arrived, f"only {len(received)} of {produced - dropped} arrived"
+    assert during > bound, "the pipeline kept writing while the hub was unreachable"
+    assert received == sorted(received), "delivered in order"
+    assert dropped > 0 and len(received) + dropped == produced
+    assert set(range(produced - bound, produced)) <= set(received), "the last bound held"
+    missing = sorted(set(range(produced)) - set(received))
+    assert missing == list(range(missing[0], missing[0] + dropped)), "dropped oldest, in a run"
+    for item in hub.telemetry[:3] + hub.telemetry[-3:]:
+        check_message(item)
+
+
+def test_throughput_through_the_outbox(broker, hub, capsys):  # noqa: F811
+    """Messages/s sustained from the sink through the outbox to the broker (reported)."""
+    count = 1500
+    settings = hub_settings(broker.ca, send_mode="every", outbox_size=count,
+                            report_interval=60.0)
+    live = LiveSettings(Settings(iothub=settings), backend="synthetic")
+    with IoTHubSink(settings, live, create_client(settings, environ={})) as sink:
+        assert wait_until(lambda: sink.twin.reports >= 1, 20), "connected"
+        results = [synthetic(i) for i in range(count)]
+        start = time.monotonic()
+        for result in results:
+            sink.write(result)
+        queued = time.monotonic() - start
+        assert hub.wait_for(lambda: len(hub.telemetry) >= count, 120)
+        elapsed = time.monotonic() - start
+    received, _ = delivered_in_order(hub)
+    with capsys.disabled():
+        print(f"\n[throughput] {count} messages: written in {queued:.2f} s "
+              f"({count / queued:.0f}/s into the outbox), delivered in {elapsed:.2f} s "
+              f"({count / elapsed:.0f} messages/s sustained to mosquitto)")
+    assert received == list(range(count))
+    assert sink.outbox.dropped == 0
