@@ -93,7 +93,9 @@ def build_messages(result: FrameResult, kind: str, seq: int, model: str, backend
 def _split(doc: dict[str, Any], items: list[dict[str, Any]], max_body: int) -> list[list]:
     """Cut `items` into consecutive chunks whose documents each fit `max_body`."""
     envelope = len(_dump({**doc, "inferences": [], "parts": 999999, "part": 999999}))
-    budget = max(max_body - envelope, 1)
+    budget = max_body - envelope
+    if budget <= 0:
+        return [items]  # not even the frame record fits: one part, truncated below
     chunks: list[list] = [[]]
     used = 0
     for item in items:
