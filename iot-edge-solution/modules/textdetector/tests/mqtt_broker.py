@@ -73,10 +73,12 @@ class Mosquitto:
         self.log = folder / "mosquitto.log"
         self.conf.write_text(
             f"listener {PORT} {HOST}\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {folder}/\n"
+            f"persistence_location {folder / 'data'}/\n"
             f"cafile {folder / 'ca.pem'}\ncertfile {folder / 'server.pem'}\n"
             f"keyfile {folder / 'server.key'}\nmax_inflight_messages 100\n"
             "max_queued_messages 100000\n")
+        (folder / "data").mkdir(exist_ok=True)
+        (folder / "data").chmod(0o777)  # writable by the user mosquitto drops to
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 10.0) -> None:
