@@ -270,6 +270,41 @@ class OutputSettings:
 
 
 @dataclass(frozen=True)
+class IoTHubSettings:
+    """Telemetry to IoT Hub / edgeHub: connection, rate control, outbox."""
+
+    connection_string: str = option("", "IOTHUB_CONNECTION_STRING",
+                                    "device or module connection string for local "
+                                    "development; inside IoT Edge the module's own "
+                                    "identity is used", text, "CS")
+    ca_cert: str = option("", "IOTHUB_CA_CERT",
+                          "PEM file of a CA to trust for the hub endpoint (a gateway or a "
+                          "local test broker)", text, "PEM")
+    output_name: str = option("detections", "IOTHUB_OUTPUT",
+                              "module output the messages are sent to (routes pick it up)",
+                              non_empty, "NAME")
+    send_mode: str = option("change", "IOTHUB_SEND_MODE",
+                            "change: on material change plus interval summaries; "
+                            "interval: summaries only; every: every frame",
+                            one_of("change", "interval", "every"), "MODE")
+    send_interval: float = option(10.0, "IOTHUB_SEND_INTERVAL",
+                                  "seconds between summary messages",
+                                  float_range(0.0, 86400.0, low_open=True), "S")
+    change_iou: float = option(0.5, "IOTHUB_CHANGE_IOU",
+                               "a region counts as unchanged when it overlaps one sent "
+                               "before by at least this IoU", float_range(0.0, 1.0), "IOU")
+    outbox_size: int = option(1000, "IOTHUB_OUTBOX_SIZE",
+                              "messages held while offline; beyond it the oldest are dropped",
+                              int_range(1, 1000000), "N")
+    flush_timeout: float = option(10.0, "IOTHUB_FLUSH_TIMEOUT",
+                                  "seconds to deliver the outbox at shutdown",
+                                  float_range(0.0, 3600.0), "S")
+    report_interval: float = option(30.0, "IOTHUB_REPORT_INTERVAL",
+                                    "seconds between twin reported-property updates",
+                                    float_range(1.0, 86400.0), "S")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the `run` command needs, grouped by concern."""
 
@@ -277,6 +312,7 @@ class Settings:
     detector: DetectorSettings = field(default_factory=DetectorSettings)
     source: SourceSettings = field(default_factory=SourceSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
+    iothub: IoTHubSettings = field(default_factory=IoTHubSettings)
 
 
 RUN_GROUPS: dict[str, tuple[type, str]] = {
@@ -284,6 +320,7 @@ RUN_GROUPS: dict[str, tuple[type, str]] = {
     "detector": (DetectorSettings, "detection"),
     "source": (SourceSettings, "video source"),
     "output": (OutputSettings, "output"),
+    "iothub": (IoTHubSettings, "IoT Hub messaging"),
 }
 
 

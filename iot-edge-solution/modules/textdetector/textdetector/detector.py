@@ -23,6 +23,10 @@ class TextDetector:
     def __init__(self, engine: InferenceEngine,
                  settings: DetectorSettings = DetectorSettings()) -> None:
         self.engine = engine
+        self.reconfigure(settings)
+
+    def reconfigure(self, settings: DetectorSettings) -> None:
+        """Use new detection parameters from the next image on (between frames)."""
         self.settings = settings
         self.postprocess = DBPostProcess(DBParams(
             settings.det_thresh, settings.box_thresh,

@@ -9,6 +9,8 @@ from typing import Sequence
 
 from .config import Settings
 from .detector import TextDetector
+from .errors import KitError
+from .live import LiveSettings
 from .results import FrameResult
 from .sinks import Sink, build_sinks
 from .sources import FrameReader, FrameSource, open_source
@@ -27,27 +29,58 @@ class RunSummary:
 
 def process(detector: TextDetector, source: FrameSource, sinks: Sequence[Sink],
             queue_size: int = 4, timeout_s: float = 10.0, max_frames: int = 0,
-            stop: threading.Event | None = None) -> RunSummary:
-    """Detect text in every frame of an open source and hand each result to the sinks."""
+            stop: threading.Event | None = None,
+            live: LiveSettings | None = None) -> RunSummary:
+    """Detect text in every frame of an open source and hand each result to the sinks.
+
+    With `live`, changed detection parameters apply from the next frame and a changed
+    source replaces the current one (a source that fails to open is rejected and the
+    current one kept).
+    """
     stop = stop or threading.Event()
-    frames = 0
+    frames = dropped = 0
     with ExitStack() as stack:
         for sink in sinks:
             stack.enter_context(sink)
-        reader = stack.enter_context(FrameReader(source, queue_size, timeout_s))
-        for frame in reader:
-            detections, timings = detector.detect(frame.image)
-            result = FrameResult(frame.index, frame.timestamp, source.source_id,
-                                 detections, timings, frame.image)
-            for sink in sinks:
-                sink.write(result)
-            frames += 1
-            if stop.is_set() or (max_frames and frames >= max_frames):
-                break
-        dropped = reader.dropped
+        while source is not None:
+            with FrameReader(source, queue_size, timeout_s) as reader:
+                next_source = None
+                for frame in reader:
+                    detections, timings = detector.detect(frame.image)
+                    result = FrameResult(frame.index, frame.timestamp, source.source_id,
+                                         detections, timings, frame.image)
+                    for sink in sinks:
+                        sink.write(result)
+                    frames += 1
+                    if stop.is_set() or (max_frames and frames >= max_frames):
+                        break
+                    if live is not None:
+                        next_source = _apply_live(detector, live)
+                        if next_source is not None:
+                            break
+                dropped += reader.dropped
+            source = next_source
     if dropped:
         log.warning("the source delivered faster than detection: %d frames dropped", dropped)
     return RunSummary(frames, dropped, stop.is_set())
+
+
+def _apply_live(detector: TextDetector, live: LiveSettings) -> FrameSource | None:
+    """Apply live detector changes; open and return a new source if one was asked for."""
+    update = live.poll()
+    if update.detector is not None:
+        detector.reconfigure(update.detector)
+        log.info("detection settings changed: %s", update.detector)
+    if update.source is None:
+        return None
+    try:
+        source = open_source(update.source)
+    except KitError as exc:
+        live.reject("cameraPath", str(exc))
+        log.error("keeping the current source: %s", exc)
+        return None
+    log.info("source changed to %s", source.source_id)
+    return source
 
 
 def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
@@ -57,5 +90,6 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
         source = open_source(settings.source)
         log.info("source %s (%s)", source.source_id, source.spec.kind)
         src = settings.source
-        return process(detector, source, build_sinks(settings), src.queue_size,
-                       src.source_timeout, src.max_frames, stop)
+        live = LiveSettings(settings, backend=detector.engine.name)
+        return process(detector, source, build_sinks(settings, live), src.queue_size,
+                       src.source_timeout, src.max_frames, stop, live)

@@ -2,17 +2,23 @@
 from __future__ import annotations
 
 from ..config import Settings
+from ..live import LiveSettings
 from .base import Sink
 from .console import ConsoleSink
 from .jsonl import JsonLinesSink
 
 
-def build_sinks(settings: Settings) -> list[Sink]:
-    """The sinks the settings ask for, console first."""
+def build_sinks(settings: Settings, live: LiveSettings | None = None) -> list[Sink]:
+    """The sinks the settings ask for, console first; IoT Hub when a hub is configured."""
     output = settings.output
     sinks: list[Sink] = [ConsoleSink(quiet=output.quiet, interval_s=output.summary_interval)]
     if output.json_output:
         sinks.append(JsonLinesSink(output.json_output))
+    from ..iothub import IoTHubSink, create_client
+
+    client = create_client(settings.iothub)
+    if client is not None:
+        sinks.append(IoTHubSink(settings.iothub, live or LiveSettings(settings), client))
     return sinks
 
 

@@ -1,0 +1,116 @@
+"""Message format: detections as an AVA/LVA-style inference document, size-limited.
+
+Each text region is an `entity` inference with a normalised box (l, t, w, h in 0-1)
+and its quadrilateral in source pixels as the `polygon` extension ("x,y x,y x,y x,y").
+The schema lives beside this file (`message.schema.json`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..results import FrameResult
+
+SCHEMA_PATH = Path(__file__).with_name("message.schema.json")
+CONTENT_TYPE = "application/json"
+CONTENT_ENCODING = "utf-8"
+MAX_MESSAGE_BYTES = 256 * 1024
+# Room kept for the system and application properties IoT Hub counts in the size.
+PROPERTY_ALLOWANCE = 4 * 1024
+MAX_BODY_BYTES = MAX_MESSAGE_BYTES - PROPERTY_ALLOWANCE
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A serialised body and its application properties, ready for any transport."""
+
+    body: bytes
+    properties: dict[str, str]
+
+    def to_json(self) -> Any:
+        return json.loads(self.body.decode(CONTENT_ENCODING))
+
+
+def inferences(result: FrameResult) -> list[dict[str, Any]]:
+    """One `entity` inference per text region of the frame."""
+    det = result.detections
+    height, width = det.image_size
+    out = []
+    for quad, (x0, y0, x1, y1), score in zip(det.boxes, det.xyxy(), det.scores):
+        out.append({
+            "type": "entity",
+            "subtype": "text",
+            "entity": {
+                "tag": {"value": "text", "confidence": round(float(score), 4)},
+                "box": {"l": _unit(x0 / width), "t": _unit(y0 / height),
+                        "w": _unit((x1 - x0) / width), "h": _unit((y1 - y0) / height)},
+            },
+            "extensions": {"polygon": " ".join(f"{x:.1f},{y:.1f}" for x, y in quad)},
+        })
+    return out
+
+
+def build_messages(result: FrameResult, kind: str, seq: int, model: str, backend: str,
+                   summary: dict[str, Any] | None = None,
+                   max_body: int = MAX_BODY_BYTES) -> list[OutgoingMessage]:
+    """Messages for one frame: one, or several parts when the body would pass `max_body`."""
+    height, width = result.detections.image_size
+    items = inferences(result)
+    doc: dict[str, Any] = {
+        "kind": kind,
+        "seq": seq,
+        "frame": {"index": result.index, "timestamp": round(result.timestamp, 3),
+                  "sourceId": result.source_id, "width": width, "height": height},
+        "model": model,
+        "backend": backend,
+        "version": __version__,
+        "regionCount": len(items),
+        "part": 1,
+        "parts": 1,
+        "truncated": False,
+        "inferences": items,
+    }
+    if summary is not None:
+        doc["summary"] = summary
+    chunks = _split(doc, items, max_body)
+    props = {"kind": kind, "frameTimestamp": f"{result.timestamp:.3f}",
+             "sourceId": result.source_id, "model": model, "backend": backend}
+    messages = []
+    for part, chunk in enumerate(chunks, start=1):
+        doc.update(inferences=chunk, part=part, parts=len(chunks))
+        body = _dump(doc)
+        if len(body) > max_body:  # a frame record alone too large: keep the frame, flag it
+            doc.update(inferences=[], truncated=True)
+            body = _dump(doc)
+        messages.append(OutgoingMessage(body, {**props, "seq": str(seq),
+                                               "part": f"{part}/{len(chunks)}"}))
+    return messages
+
+
+def _split(doc: dict[str, Any], items: list[dict[str, Any]], max_body: int) -> list[list]:
+    """Cut `items` into consecutive chunks whose documents each fit `max_body`."""
+    envelope = len(_dump({**doc, "inferences": [], "parts": 999999, "part": 999999}))
+    budget = max_body - envelope
+    if budget <= 0:
+        return [items]  # not even the frame record fits: one part, truncated below
+    chunks: list[list] = [[]]
+    used = 0
+    for item in items:
+        size = len(_dump(item)) + 1  # the comma
+        if chunks[-1] and used + size > budget:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(item)
+        used += size
+    return chunks
+
+
+def _dump(doc: Any) -> bytes:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode(CONTENT_ENCODING)
+
+
+def _unit(value: float) -> float:
+    return round(min(max(float(value), 0.0), 1.0), 5)

@@ -1,0 +1,102 @@
+"""Live settings: values a running pipeline picks up between frames without a restart.
+
+The module twin (or anything else) proposes changes with `update`; each value is
+validated with the same parser as its environment variable and either applied or
+rejected with a message. The pipeline calls `poll` between frames to take what changed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .config import DetectorSettings, Settings, SourceSettings
+
+
+@dataclass(frozen=True)
+class LiveUpdate:
+    """What changed since the last poll; None where nothing did."""
+
+    detector: DetectorSettings | None = None
+    source: SourceSettings | None = None
+
+
+# Live key -> (settings group, field). The group's field metadata gives the parser.
+LIVE_KEYS: dict[str, tuple[str, str]] = {
+    "detThresh": ("detector", "det_thresh"),
+    "boxThresh": ("detector", "box_thresh"),
+    "limitSideLen": ("detector", "limit_side_len"),
+    "cameraPath": ("source", "camera_path"),
+    "sendInterval": ("iothub", "send_interval"),
+}
+
+
+class LiveSettings:
+    """Thread-safe holder of the settings that may change while running."""
+
+    def __init__(self, settings: Settings, model: str = "", backend: str = "") -> None:
+        self.model = model or settings.engine.model_path.name
+        self.backend = backend
+        self._lock = threading.Lock()
+        self._groups: dict[str, Any] = {
+            "detector": settings.detector, "source": settings.source,
+            "iothub": getattr(settings, "iothub", None)}
+        self._changed: set[str] = set()
+        self.rejected: dict[str, str] = {}
+
+    def get(self, key: str) -> Any:
+        group, name = LIVE_KEYS[key]
+        with self._lock:
+            return getattr(self._groups[group], name)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Current value of every live key that has a group in this run."""
+        with self._lock:
+            return {key: getattr(self._groups[g], name) for key, (g, name) in LIVE_KEYS.items()
+                    if self._groups[g] is not None}
+
+    def update(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Validate and apply `values`; returns {key: reason} for each one rejected."""
+        rejected: dict[str, str] = {}
+        with self._lock:
+            for key, raw in values.items():
+                reason = self._apply(key, raw)
+                if reason:
+                    rejected[key] = reason
+                    self.rejected[key] = reason
+                else:
+                    self.rejected.pop(key, None)
+        return rejected
+
+    def reject(self, key: str, reason: str) -> None:
+        """Record that an applied value failed later (e.g. a source that cannot open)."""
+        with self._lock:
+            self.rejected[key] = reason
+
+    def poll(self) -> LiveUpdate:
+        """Take the detector and source changes made since the last poll."""
+        with self._lock:
+            changed, self._changed = self._changed, set()
+            return LiveUpdate(
+                self._groups["detector"] if "detector" in changed else None,
+                self._groups["source"] if "source" in changed else None)
+
+    def _apply(self, key: str, raw: Any) -> str:
+        if key not in LIVE_KEYS:
+            return f"unknown setting; live settings are {', '.join(LIVE_KEYS)}"
+        group, name = LIVE_KEYS[key]
+        current = self._groups[group]
+        if current is None:
+            return "not used in this run"
+        if isinstance(raw, (dict, list, bool)) or raw is None:
+            return "expected a single number or string"
+        field = next(f for f in dataclasses.fields(current) if f.name == name)
+        try:
+            value = field.metadata["parse"](str(raw))
+        except ValueError as exc:
+            return str(exc)
+        if value != getattr(current, name):
+            self._groups[group] = dataclasses.replace(current, **{name: value})
+            self._changed.add(group)
+        return ""
