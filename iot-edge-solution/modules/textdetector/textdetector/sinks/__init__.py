@@ -13,6 +13,9 @@ def build_sinks(settings: Settings) -> list[Sink]:
     sinks: list[Sink] = [ConsoleSink(quiet=output.quiet, interval_s=output.summary_interval)]
     if output.json_output:
         sinks.append(JsonLinesSink(output.json_output))
+    if settings.archive.enabled:
+        from ..archive import ArchiveSink  # imports the Blob Storage SDK only when used
+        sinks.append(ArchiveSink(settings.archive, settings.engine.model_path.name))
     return sinks
 
 
