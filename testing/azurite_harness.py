@@ -66,9 +66,8 @@ class Azurite:
         env = dict(os.environ, AZURITE_ACCOUNTS=f"{self.account}:{self.key}")
         self.process = subprocess.Popen(
             [binary, "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
-             "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck",
-             "--location", str(self.workdir)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck"],
+            env=env, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
