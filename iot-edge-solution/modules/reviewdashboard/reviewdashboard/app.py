@@ -36,15 +36,15 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        response = exc
+        response = web.Response(status=exc.status, text=exc.text or exc.reason)
     except ResourceNotFoundError:
-        response = web.HTTPNotFound(text="not found")
+        response = web.Response(status=404, text="not found")
     except HttpResponseError as exc:
         log.warning("storage refused %s: %s", request.path, exc.reason)
-        response = web.HTTPBadGateway(text="storage refused the request")
+        response = web.Response(status=502, text="storage refused the request")
     except AzureError as exc:
         log.warning("storage unreachable for %s: %s", request.path, type(exc).__name__)
-        response = web.HTTPServiceUnavailable(text="storage unreachable, try again shortly")
+        response = web.Response(status=503, text="storage unreachable, try again shortly")
     response.headers.update(SECURITY_HEADERS)
     return response
 
@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     try:
         FrameStore(settings)  # fail fast on a malformed connection string
     except ValueError:

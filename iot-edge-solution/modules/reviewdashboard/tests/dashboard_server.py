@@ -52,10 +52,18 @@ def serving(connection_string: str, **env: str) -> Iterator[str]:
                      "DASHBOARD_PORT": str(port), **env})
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(create_app(settings))
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    ready = threading.Event()
+
+    def serve() -> None:  # the whole server lives on this thread's own event loop
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
+    assert ready.wait(30), "dashboard did not start"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -255,35 +255,37 @@ class ArchiveSettings:
                                     "Blob Storage connection string; the archive is off "
                                     "when unset (environment only, never a flag)",
                                     text, secret=True)
-    archive_confident_threshold: float = option(0.8, "ARCHIVE_CONFIDENT_THRESHOLD",
-                                        "a frame is confident when every detection scores "
-                                        "at least this (archived annotated)",
-                                        float_range(0.0, 1.0), "P")
-    archive_uncertain_min: float = option(0.6, "ARCHIVE_UNCERTAIN_MIN",
-                                  "detections scoring from this up to the confident threshold "
-                                  "are uncertain; a frame with one is archived raw",
-                                  float_range(0.0, 1.0), "P")
-    archive_jpeg_quality: int = option(85, "ARCHIVE_JPEG_QUALITY", "JPEG quality of archived frames",
-                               int_range(1, 100), "Q")
-    archive_interval: float = option(5.0, "ARCHIVE_INTERVAL",
-                             "at most one frame per this many seconds per container "
-                             "(0 = every routed frame)", float_range(0.0, 86400.0), "S")
-    archive_annotated_container: str = option("annotated", "ARCHIVE_ANNOTATED_CONTAINER",
-                                      "container for confident frames, boxes drawn",
-                                      container_name, "NAME")
-    archive_lowconf_container: str = option("lowconf", "ARCHIVE_LOWCONF_CONTAINER",
-                                    "container for frames with uncertain detections, raw",
-                                    container_name, "NAME")
-    archive_queue_size: int = option(16, "ARCHIVE_QUEUE_SIZE",
-                             "frames waiting for upload; more are dropped and counted",
-                             int_range(1, 1024), "N")
-    archive_retries: int = option(4, "ARCHIVE_RETRIES", "upload retries before a frame is dropped",
-                          int_range(0, 100), "N")
-    archive_retry_backoff: float = option(0.5, "ARCHIVE_RETRY_BACKOFF",
-                                  "first retry delay in seconds, doubled each retry (max 30)",
-                                  float_range(0.0, 60.0), "S")
-    archive_timeout: float = option(10.0, "ARCHIVE_TIMEOUT", "seconds per storage request",
-                            float_range(0.1, 600.0, low_open=True), "S")
+    archive_confident_threshold: float = option(
+        0.8, "ARCHIVE_CONFIDENT_THRESHOLD",
+        "a frame is confident when every detection scores at least this (archived annotated)",
+        float_range(0.0, 1.0), "P")
+    archive_uncertain_min: float = option(
+        0.6, "ARCHIVE_UNCERTAIN_MIN",
+        "detections scoring from this up to the confident threshold are uncertain; "
+        "a frame with one is archived raw", float_range(0.0, 1.0), "P")
+    archive_jpeg_quality: int = option(
+        85, "ARCHIVE_JPEG_QUALITY", "JPEG quality of archived frames", int_range(1, 100), "Q")
+    archive_interval: float = option(
+        5.0, "ARCHIVE_INTERVAL",
+        "at most one frame per this many seconds per container (0 = every routed frame)",
+        float_range(0.0, 86400.0), "S")
+    archive_annotated_container: str = option(
+        "annotated", "ARCHIVE_ANNOTATED_CONTAINER",
+        "container for confident frames, boxes drawn", container_name, "NAME")
+    archive_lowconf_container: str = option(
+        "lowconf", "ARCHIVE_LOWCONF_CONTAINER",
+        "container for frames with uncertain detections, raw", container_name, "NAME")
+    archive_queue_size: int = option(
+        16, "ARCHIVE_QUEUE_SIZE", "frames waiting for upload; more are dropped and counted",
+        int_range(1, 1024), "N")
+    archive_retries: int = option(
+        4, "ARCHIVE_RETRIES", "upload retries before a frame is dropped", int_range(0, 100), "N")
+    archive_retry_backoff: float = option(
+        0.5, "ARCHIVE_RETRY_BACKOFF", "first retry delay in seconds, doubled each retry (max 30)",
+        float_range(0.0, 60.0), "S")
+    archive_timeout: float = option(
+        10.0, "ARCHIVE_TIMEOUT", "seconds per storage request",
+        float_range(0.1, 600.0, low_open=True), "S")
 
     def __post_init__(self) -> None:
         if self.archive_uncertain_min > self.archive_confident_threshold:

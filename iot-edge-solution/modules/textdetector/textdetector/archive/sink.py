@@ -16,6 +16,8 @@ from .routing import Route, route
 from .uploader import Uploader, UploadJob, UploadStats
 
 log = logging.getLogger(__name__)
+# The SDK logs every request at INFO; keep the module's log about frames.
+logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
 
 def connect(settings: ArchiveSettings) -> BlobServiceClient:
