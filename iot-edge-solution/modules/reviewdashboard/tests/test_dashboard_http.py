@@ -80,6 +80,13 @@ def test_filters_by_source_and_time(base):
     assert "08:06:00 UTC" in html and "08:00:00 UTC" not in html
 
 
+def test_index_health_and_static(base):
+    status, _, body = get(f"{base}/")
+    assert status == 200 and b'href="/c/lowconf"' in body
+    assert get(f"{base}/healthz")[2] == b"ok"
+    assert b"setInterval" in get(f"{base}/static/live.js")[2]
+
+
 def test_bad_requests_are_short_4xx(base):
     assert get(f"{base}/c/secret-container")[0] == 404
     assert get(f"{base}/c/annotated?since=yesterday")[0] == 400
