@@ -5,12 +5,13 @@
 #   make coverage - tests with an HTML coverage report in htmlcov/
 #   make bench - benchmark: model-only vs pipeline vs RapidOCR (ratios)
 #   make bench-gpu - GPU benchmark: TensorRT FP16/FP32, ORT CUDA vs ORT CPU (skips what is absent)
+#   make stack - Azurite + textdetector archiving + review dashboard (http://127.0.0.1:8090)
 .DEFAULT_GOAL := help
 PY := $(CURDIR)/.venv/bin/python
 MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
 
-.PHONY: help setup run detect lint test coverage bench bench-gpu
+.PHONY: help setup run detect lint test coverage bench bench-gpu stack
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 
@@ -37,3 +38,6 @@ bench: setup
 
 bench-gpu: setup
 	cd $(MODULE) && $(PY) tools/bench_gpu.py $(ARGS)
+
+stack: setup
+	@bash scripts/stack.sh $(ARGS)

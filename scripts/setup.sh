@@ -16,7 +16,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 stamp="$VENV/.requirements.sha256"
-wanted=$(cat "$MODULE"/requirements*.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
+wanted=$(cat "$MODULE"/requirements*.txt iot-edge-solution/modules/reviewdashboard/requirements.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "installing requirements into $VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip

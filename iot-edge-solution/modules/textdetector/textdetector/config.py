@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
@@ -87,12 +88,17 @@ def text(value: str) -> str:
     return value.strip()
 
 
-def option(default: Any, env: str, help: str, parse: Parser = text, metavar: str = "") -> Any:
-    """Declare a setting: its default, environment variable, help text and parser."""
-    meta = {"env": env, "help": help, "parse": parse, "metavar": metavar}
+def option(default: Any, env: str, help: str, parse: Parser = text, metavar: str = "",
+           secret: bool = False) -> Any:
+    """Declare a setting: its default, environment variable, help text and parser.
+
+    A `secret` (a key, a connection string) is read from the environment only: it gets
+    no command-line flag (visible in process lists) and is left out of the repr (logs).
+    """
+    meta = {"env": env, "help": help, "parse": parse, "metavar": metavar, "secret": secret}
     if isinstance(default, (list, dict, set)):
-        return field(default_factory=lambda: default, metadata=meta)
-    return field(default=default, metadata=meta)
+        return field(default_factory=lambda: default, metadata=meta, repr=not secret)
+    return field(default=default, metadata=meta, repr=not secret)
 
 
 def flag_name(name: str) -> str:
@@ -109,7 +115,9 @@ def load(cls: type[T], environ: Mapping[str, str] | None = None,
         raw, where = None, ""
         if environ.get(meta["env"], "").strip():  # empty means unset, as in .env files
             raw, where = environ[meta["env"]], meta["env"]
-        cli_value = getattr(args, f.name, None) if args is not None else None
+        cli_value = None
+        if args is not None and not meta.get("secret"):
+            cli_value = getattr(args, f.name, None)
         if cli_value is not None:
             raw, where = cli_value, f"{flag_name(f.name)} ({meta['env']})"
         if raw is None:
@@ -132,6 +140,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, title: str) -> Non
     group = parser.add_argument_group(title)
     for f in dataclasses.fields(cls):
         meta = f.metadata
+        if meta.get("secret"):
+            continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         shown = _show_default(default)
         help_text = f"{meta['help']} [env {meta['env']}; default {shown}]"
@@ -269,6 +279,69 @@ class OutputSettings:
                             one_of("debug", "info", "warning", "error"), "LEVEL")
 
 
+def container_name(value: str) -> str:
+    """An Azure Blob container name: 3-63 lower-case letters, digits and single hyphens."""
+    name = value.strip()
+    if not re.fullmatch(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}", name):
+        raise ValueError("expected 3-63 lower-case letters, digits or single hyphens, "
+                         "starting and ending with a letter or digit")
+    return name
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    """Frame archive to Blob Storage: confident frames annotated, uncertain frames raw."""
+
+    connection_string: str = option("", "ARCHIVE_CONNECTION_STRING",
+                                    "Blob Storage connection string; the archive is off "
+                                    "when unset (environment only, never a flag)",
+                                    text, secret=True)
+    archive_confident_threshold: float = option(
+        0.8, "ARCHIVE_CONFIDENT_THRESHOLD",
+        "a frame is confident when every detection scores at least this (archived annotated)",
+        float_range(0.0, 1.0), "P")
+    archive_uncertain_min: float = option(
+        0.6, "ARCHIVE_UNCERTAIN_MIN",
+        "detections scoring from this up to the confident threshold are uncertain; "
+        "a frame with one is archived raw", float_range(0.0, 1.0), "P")
+    archive_jpeg_quality: int = option(
+        85, "ARCHIVE_JPEG_QUALITY", "JPEG quality of archived frames", int_range(1, 100), "Q")
+    archive_interval: float = option(
+        5.0, "ARCHIVE_INTERVAL",
+        "at most one frame per this many seconds per container (0 = every routed frame)",
+        float_range(0.0, 86400.0), "S")
+    archive_annotated_container: str = option(
+        "annotated", "ARCHIVE_ANNOTATED_CONTAINER",
+        "container for confident frames, boxes drawn", container_name, "NAME")
+    archive_lowconf_container: str = option(
+        "lowconf", "ARCHIVE_LOWCONF_CONTAINER",
+        "container for frames with uncertain detections, raw", container_name, "NAME")
+    archive_queue_size: int = option(
+        16, "ARCHIVE_QUEUE_SIZE", "frames waiting for upload; more are dropped and counted",
+        int_range(1, 1024), "N")
+    archive_retries: int = option(
+        4, "ARCHIVE_RETRIES", "upload retries before a frame is dropped", int_range(0, 100), "N")
+    archive_retry_backoff: float = option(
+        0.5, "ARCHIVE_RETRY_BACKOFF", "first retry delay in seconds, doubled each retry (max 30)",
+        float_range(0.0, 60.0), "S")
+    archive_timeout: float = option(
+        10.0, "ARCHIVE_TIMEOUT", "seconds per storage request",
+        float_range(0.1, 600.0, low_open=True), "S")
+
+    def __post_init__(self) -> None:
+        if self.archive_uncertain_min > self.archive_confident_threshold:
+            raise ConfigError(
+                f"ARCHIVE_UNCERTAIN_MIN ({self.archive_uncertain_min}) must not exceed "
+                f"ARCHIVE_CONFIDENT_THRESHOLD ({self.archive_confident_threshold})")
+        if self.archive_annotated_container == self.archive_lowconf_container:
+            raise ConfigError("ARCHIVE_ANNOTATED_CONTAINER and ARCHIVE_LOWCONF_CONTAINER "
+                              f"must differ (both {self.archive_annotated_container!r})")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.connection_string)
+
+
 @dataclass(frozen=True)
 class IoTHubSettings:
     """Telemetry to IoT Hub / edgeHub: connection, rate control, outbox."""
@@ -313,6 +386,7 @@ class Settings:
     source: SourceSettings = field(default_factory=SourceSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
     iothub: IoTHubSettings = field(default_factory=IoTHubSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
 
 
 RUN_GROUPS: dict[str, tuple[type, str]] = {
@@ -321,6 +395,7 @@ RUN_GROUPS: dict[str, tuple[type, str]] = {
     "source": (SourceSettings, "video source"),
     "output": (OutputSettings, "output"),
     "iothub": (IoTHubSettings, "IoT Hub messaging"),
+    "archive": (ArchiveSettings, "frame archive (Blob Storage)"),
 }
 
 

@@ -19,6 +19,9 @@ def build_sinks(settings: Settings, live: LiveSettings | None = None) -> list[Si
     client = create_client(settings.iothub)
     if client is not None:
         sinks.append(IoTHubSink(settings.iothub, live or LiveSettings(settings), client))
+    if settings.archive.enabled:
+        from ..archive import ArchiveSink  # imports the Blob Storage SDK only when used
+        sinks.append(ArchiveSink(settings.archive, settings.engine.model_path.name))
     return sinks
 
 

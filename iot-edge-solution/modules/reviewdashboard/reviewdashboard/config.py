@@ -1,0 +1,100 @@
+"""Dashboard settings, read once from DASHBOARD_* variables into a validated dataclass."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
+LEVELS = ("debug", "info", "warning", "error")
+
+
+class ConfigError(Exception):
+    """An invalid or missing setting; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    """Every DASHBOARD_* option. The connection string is kept out of the repr."""
+
+    connection_string: str = field(repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8090
+    containers: tuple[str, ...] = ("annotated", "lowconf")
+    page_size: int = 24
+    max_pages: int = 10
+    thumb_size: int = 320
+    counter_interval: float = 5.0
+    timeout: float = 10.0
+    log_level: str = "info"
+
+
+def _int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise ValueError(f"expected an integer from {low} to {high}")
+        return value
+    return parse
+
+
+def _float(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = low - 1
+        if not low < value <= high:
+            raise ValueError(f"expected a number in ({low}, {high}]")
+        return value
+    return parse
+
+
+def _containers(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names or not all(CONTAINER.fullmatch(n) for n in names):
+        raise ValueError("expected comma-separated container names (3-63 lower-case "
+                         "letters, digits or single hyphens)")
+    return names
+
+
+def _level(text: str) -> str:
+    if text.lower() not in LEVELS:
+        raise ValueError("expected one of " + ", ".join(LEVELS))
+    return text.lower()
+
+
+PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
+    "host": ("DASHBOARD_HOST", str),
+    "port": ("DASHBOARD_PORT", _int(0, 65535)),
+    "containers": ("DASHBOARD_CONTAINERS", _containers),
+    "page_size": ("DASHBOARD_PAGE_SIZE", _int(1, 500)),
+    "max_pages": ("DASHBOARD_MAX_PAGES", _int(1, 100)),
+    "thumb_size": ("DASHBOARD_THUMB_SIZE", _int(32, 2048)),
+    "counter_interval": ("DASHBOARD_COUNTER_INTERVAL", _float(0.0, 3600.0)),
+    "timeout": ("DASHBOARD_TIMEOUT", _float(0.0, 600.0)),
+    "log_level": ("DASHBOARD_LOG_LEVEL", _level),
+}
+
+
+def load(environ: Mapping[str, str] | None = None) -> DashboardSettings:
+    """Settings from the environment (empty = unset); ConfigError names a bad variable."""
+    environ = os.environ if environ is None else environ
+    secret = environ.get("DASHBOARD_STORAGE_CONNECTION_STRING", "").strip()
+    if not secret:
+        raise ConfigError("DASHBOARD_STORAGE_CONNECTION_STRING is not set: give the Blob "
+                          "Storage connection string the archive writes to")
+    values: dict[str, object] = {}
+    for name, (env, parse) in PARSERS.items():
+        raw = environ.get(env, "").strip()
+        if not raw:
+            continue
+        try:
+            values[name] = parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"invalid value {raw!r} for {env}: {exc}") from None
+    return DashboardSettings(connection_string=secret, **values)  # type: ignore[arg-type]

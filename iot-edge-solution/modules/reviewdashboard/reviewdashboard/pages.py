@@ -1,0 +1,119 @@
+"""HTML pages. Every value from storage is escaped; links carry no credential."""
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import quote, urlencode
+
+from .frames import Frame
+from .storage import Filters, Page
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#222}
+header{background:#1f2933;color:#fff;padding:.6rem 1rem;display:flex;gap:1.5rem;
+align-items:center;flex-wrap:wrap}
+header a{color:#fff;text-decoration:none}header a.on{border-bottom:2px solid #7cc}
+main{padding:1rem}.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));
+gap:.8rem}.card{background:#fff;border-radius:6px;padding:.4rem;box-shadow:0 1px 2px #0002}
+.card img{width:100%;height:auto;display:block}.card p{margin:.3rem 0 0;font-size:.8rem}
+form{margin-bottom:1rem;display:flex;gap:.6rem;flex-wrap:wrap;align-items:end}
+label{font-size:.8rem;display:flex;flex-direction:column}
+.counter{font-size:.8rem;opacity:.9}.stage{position:relative;display:inline-block;max-width:100%}
+.stage img{max-width:100%;display:block}.stage svg{position:absolute;inset:0;width:100%;
+height:100%}polygon{fill:none;stroke:#f0a;stroke-width:2;vector-effect:non-scaling-stroke}
+table{border-collapse:collapse;margin-top:1rem}td,th{padding:.2rem .6rem;border-bottom:1px solid
+#ccc;text-align:left}.empty{padding:2rem;color:#666}
+"""
+
+LIVE_JS = """
+async function refresh(){
+  try{
+    const r=await fetch('/api/counters',{cache:'no-store'});
+    if(!r.ok)return;
+    const data=await r.json();
+    for(const [name,c] of Object.entries(data.containers)){
+      const el=document.querySelector('[data-counter="'+name+'"]');
+      if(el)el.textContent=c.last_hour+(c.capped?'+':'')+' in the last hour';
+    }
+  }catch(e){}
+}
+refresh();setInterval(refresh,(parseFloat(document.body.dataset.interval)||5)*1000);
+"""
+
+
+def layout(title: str, containers: tuple[str, ...], active: str, body: str,
+           interval: float) -> str:
+    tabs = "".join(
+        f'<a href="/c/{quote(c)}" class="{"on" if c == active else ""}">{escape(c)}</a>'
+        f' <span class="counter" data-counter="{escape(c)}">…</span>' for c in containers)
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+            f"<meta name=viewport content='width=device-width,initial-scale=1'>"
+            f"<title>{escape(title)} · review dashboard</title>"
+            f"<link rel=stylesheet href=/static/style.css></head><body data-interval="
+            f"'{interval:g}'><header><strong>Review dashboard</strong>{tabs}</header>"
+            f"<main>{body}</main><script src=/static/live.js></script></body></html>")
+
+
+def _time_value(value: object) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M") if value is not None else ""  # type: ignore
+
+
+def listing(container: str, page: Page, filters: Filters) -> str:
+    """The thumbnail grid of one container, with filters and a next-page link."""
+    form = (f'<form method=get action="/c/{quote(container)}">'
+            f'<label>source contains<input name=source value="{escape(filters.source)}"></label>'
+            f'<label>since (UTC)<input type=datetime-local name=since '
+            f'value="{_time_value(filters.since)}"></label>'
+            f'<label>until (UTC)<input type=datetime-local name=until '
+            f'value="{_time_value(filters.until)}"></label>'
+            f'<button>Filter</button> <a href="/c/{quote(container)}">clear</a></form>')
+    cards = "".join(_card(frame) for frame in page.frames)
+    grid = f'<div class=grid id=frames>{cards}</div>' if cards else \
+        '<p class=empty>No frames match.</p>'
+    more = ""
+    if page.next_token:
+        query = {"page": page.next_token, "source": filters.source,
+                 "since": _time_value(filters.since), "until": _time_value(filters.until)}
+        query = {k: v for k, v in query.items() if v}
+        more = f'<p><a id=next href="/c/{quote(container)}?{escape(urlencode(query))}">' \
+               f'Older frames →</a></p>'
+    return f"<h1>{escape(container)}</h1>{form}{grid}{more}"
+
+
+def _card(frame: Frame) -> str:
+    link = f"/c/{quote(frame.container)}/f/{quote(frame.name)}"
+    low = f"{frame.min_score:.2f}" if frame.min_score is not None else "–"
+    return (f'<div class=card><a href="{link}"><img class=thumb loading=lazy '
+            f'src="/thumbs/{quote(frame.container)}/{quote(frame.name)}" '
+            f'alt="{escape(frame.name)}"></a><p>{frame.time:%Y-%m-%d %H:%M:%S} UTC<br>'
+            f'{escape(frame.source)} · {frame.count} regions · min score {low}</p></div>')
+
+
+def detail(frame: Frame) -> str:
+    """One frame at full size with its boxes drawn over it and its scores listed."""
+    width, height = frame.width or 1, frame.height or 1
+    polygons = "".join(
+        f'<polygon class=box points="{" ".join(f"{box[i]},{box[i + 1]}" for i in range(0, 8, 2))}">'
+        f"<title>{score:.3f}</title></polygon>"
+        for box, score in zip(frame.boxes, frame.scores))
+    rows = "".join(
+        f"<tr><td>{i + 1}</td><td>{score:.3f}</td><td>{escape(str(box))}</td></tr>"
+        for i, (box, score) in enumerate(zip(frame.boxes, frame.scores)))
+    image = f"/images/{quote(frame.container)}/{quote(frame.name)}"
+    return (f'<p><a href="/c/{quote(frame.container)}">← {escape(frame.container)}</a></p>'
+            f"<h1>{escape(frame.name)}</h1>"
+            f'<div class=stage><img id=frame src="{image}" alt="frame">'
+            f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none">{polygons}</svg>'
+            f"</div><table><tr><th>time</th><td>{frame.time:%Y-%m-%d %H:%M:%S.%f} UTC</td></tr>"
+            f"<tr><th>source</th><td>{escape(frame.source)}</td></tr>"
+            f"<tr><th>frame</th><td>{escape(frame.frame)}</td></tr>"
+            f"<tr><th>model</th><td>{escape(frame.model)}</td></tr>"
+            f"<tr><th>regions</th><td>{frame.count}</td></tr></table>"
+            f"<table id=scores><tr><th>#</th><th>score</th><th>box (x,y × 4)</th></tr>{rows}"
+            f"</table>")
+
+
+def index(containers: tuple[str, ...]) -> str:
+    items = "".join(f'<li><a href="/c/{quote(c)}">{escape(c)}</a> '
+                    f'<span class=counter data-counter="{escape(c)}">…</span></li>'
+                    for c in containers)
+    return f"<h1>Archived frames</h1><ul>{items}</ul>"

@@ -1,0 +1,116 @@
+"""Blob Storage access, server-side only: paged listings, image bytes, counters.
+
+A listing request reads at most `max_pages` service pages of `page_size` blobs, newest
+first, and hands back the service's continuation token for the next request; it never
+lists a whole container.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob.aio import BlobServiceClient
+
+from .config import DashboardSettings
+from .frames import Frame, parse_frame
+
+COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class Page:
+    frames: list[Frame]
+    next_token: str | None
+
+
+@dataclass(frozen=True)
+class Filters:
+    source: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def keeps(self, frame: Frame) -> bool:
+        if self.until is not None and frame.time > self.until:
+            return False
+        return not self.source or self.source.lower() in frame.source.lower()
+
+
+class FrameStore:
+    """Reads the archive containers with one async client."""
+
+    def __init__(self, settings: DashboardSettings) -> None:
+        self.settings = settings
+        self.client = BlobServiceClient.from_connection_string(
+            settings.connection_string, retry_total=1,
+            connection_timeout=settings.timeout, read_timeout=settings.timeout)
+        self._counters: dict[str, dict[str, object]] = {}
+        self._counted_at = 0.0
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def list_page(self, container: str, token: str | None, filters: Filters) -> Page:
+        """Matching frames from the next service pages, newest first, and the next token."""
+        s = self.settings
+        blobs = self.client.get_container_client(container).list_blobs(
+            include=["metadata"], results_per_page=s.page_size)
+        pages = blobs.by_page(continuation_token=token or None)
+        frames: list[Frame] = []
+        scanned = 0
+        async for page in pages:
+            scanned += 1
+            async for blob in page:
+                frame = parse_frame(container, blob.name, blob.metadata)
+                if frame is None:
+                    continue
+                if filters.since is not None and frame.time < filters.since:
+                    return Page(frames, None)  # names are newest first: nothing older fits
+                if filters.keeps(frame):
+                    frames.append(frame)
+            if len(frames) >= s.page_size or scanned >= s.max_pages:
+                break
+        return Page(frames, pages.continuation_token or None)
+
+    async def frame(self, container: str, name: str) -> Frame | None:
+        props = await self.client.get_blob_client(container, name).get_blob_properties()
+        return parse_frame(container, name, props.metadata)
+
+    async def image(self, container: str, name: str) -> bytes:
+        stream = await self.client.get_blob_client(container, name).download_blob()
+        return await stream.readall()
+
+    async def counters(self) -> dict[str, dict[str, object]]:
+        """Per container: newest frame time and frames in the last hour (cached briefly)."""
+        if self._counters and time.monotonic() - self._counted_at < self.settings.counter_interval:
+            return self._counters
+        since = datetime.now(timezone.utc) - timedelta(hours=1)
+        result: dict[str, dict[str, object]] = {}
+        for container in self.settings.containers:
+            result[container] = await self._count(container, since)
+        self._counters, self._counted_at = result, time.monotonic()
+        return result
+
+    async def _count(self, container: str, since: datetime) -> dict[str, object]:
+        newest: datetime | None = None
+        count = 0
+        blobs = self.client.get_container_client(container).list_blobs(results_per_page=200)
+        try:
+            async for page in blobs.by_page():
+                async for blob in page:
+                    frame = parse_frame(container, blob.name, None)
+                    if frame is None:
+                        continue
+                    newest = newest or frame.time
+                    if frame.time < since or count >= COUNT_CAP:
+                        return _counter(newest, count, count >= COUNT_CAP)
+                    count += 1
+        except ResourceNotFoundError:  # no container yet: nothing archived
+            pass
+        return _counter(newest, count, False)
+
+
+def _counter(newest: datetime | None, count: int, capped: bool) -> dict[str, object]:
+    return {"newest": newest.isoformat(timespec="seconds") if newest else None,
+            "last_hour": count, "capped": capped}

@@ -1,0 +1,62 @@
+"""Blob names that list newest first, and the metadata stored with each frame.
+
+A name starts with an inverted millisecond timestamp (13 digits), so the service's
+ascending name order is newest first: `<inverted>_<source>_<frame>.jpg`. Metadata values
+are ASCII strings (a Blob Storage rule); boxes are capped so metadata stays far below
+the service's 8 KiB limit.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import numpy as np
+
+from ..results import FrameResult
+
+INVERT_FROM = 9_999_999_999_999  # ms; year 2286
+MAX_BOXES = 64
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def blob_name(result: FrameResult, archived_at: float) -> str:
+    """`<inverted ms>_<source slug>_<frame index>.jpg`, newest first in listings."""
+    inverted = INVERT_FROM - int(round(archived_at * 1000))
+    slug = _UNSAFE.sub("-", result.source_id.rsplit("/", 1)[-1]).strip("-")[:40] or "source"
+    return f"{inverted:013d}_{slug}_{result.index:08d}.jpg"
+
+
+def archived_time(name: str) -> datetime | None:
+    """The archive time encoded in a blob name (None for foreign names)."""
+    match = re.match(r"(\d{13})_", name)
+    if not match:
+        return None
+    ms = INVERT_FROM - int(match.group(1))
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+def _ascii(text: str, limit: int = 256) -> str:
+    return text.encode("ascii", "replace").decode("ascii")[:limit]
+
+
+def metadata(result: FrameResult, archived_at: float, model: str, route: str) -> dict[str, str]:
+    """Blob metadata: timestamp, source, count, scores, boxes, model and frame facts."""
+    det = result.detections
+    height, width = det.image_size
+    keep = min(len(det), MAX_BOXES)
+    boxes = np.rint(det.boxes[:keep]).astype(np.int64).reshape(keep, 8)
+    stamp = datetime.fromtimestamp(archived_at, tz=timezone.utc)
+    return {
+        "timestamp": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "frametime": f"{result.timestamp:.3f}",
+        "frame": str(result.index),
+        "source": _ascii(result.source_id),
+        "count": str(len(det)),
+        "scores": ",".join(f"{float(s):.3f}" for s in det.scores[:keep]),
+        "boxes": ";".join(",".join(str(int(v)) for v in box) for box in boxes),
+        "truncated": "true" if keep < len(det) else "false",
+        "width": str(width),
+        "height": str(height),
+        "model": _ascii(model, 128),
+        "route": route,
+    }
