@@ -115,3 +115,25 @@ def test_launch_detect_configuration_runs(tmp_path):
     done = run([sys.executable, program, *args], cwd=MODULE_DIR, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert '"boxes"' in done.stdout or "boxes" in done.stdout
+
+
+GUIDES = sorted((REPO / "getting-started").glob("*.md"))
+
+
+def test_four_guides_with_the_required_sections():
+    assert len(GUIDES) == 4
+    for guide in GUIDES:
+        text = guide.read_text()
+        for needed in ("## Prerequisites", "## Steps", "## Known limits", "CAMERA_PATH",
+                       "USE_TENSOR_RT"):
+            assert needed in text, f"{guide.name} lacks {needed}"
+
+
+@pytest.mark.parametrize("doc", [REPO / "README.md", *GUIDES], ids=lambda p: p.name)
+def test_links_and_named_files_exist(doc):
+    text = doc.read_text()
+    for link in re.findall(r"\]\(([^)#]+)\)", text):
+        if "://" not in link:
+            assert (doc.parent / link).exists(), f"{doc.name}: broken link {link}"
+    for path in re.findall(r"`(\.devcontainer/[\w./-]+|iot-edge-solution/[\w./-]+)`", text):
+        assert (REPO / path).exists(), f"{doc.name}: {path} does not exist"
