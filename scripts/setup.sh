@@ -7,12 +7,16 @@ cd "$(dirname "$0")/.."
 MODULE=iot-edge-solution/modules/textdetector
 VENV=.venv
 PYTHON=${PYTHON:-python3}
+# Extra `venv` options; the dev containers set --system-site-packages so that .venv reuses
+# the packages (and TensorRT) their image installed.
+VENV_OPTIONS=${VENV_OPTIONS:-}
 
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
     echo "error: Python 3.10 or newer is needed (found $("$PYTHON" --version 2>&1))" >&2; exit 1; }
   echo "creating $VENV"
-  "$PYTHON" -m venv "$VENV"
+  # shellcheck disable=SC2086  # word splitting of the options is intended
+  "$PYTHON" -m venv $VENV_OPTIONS "$VENV"
 fi
 
 stamp="$VENV/.requirements.sha256"

@@ -1,0 +1,67 @@
+"""Shared helpers for the inner-loop checks (dev container, VS Code, IoT Edge manifests)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
+REPO = MODULE_DIR.parent.parent.parent
+SOLUTION = REPO / "iot-edge-solution"
+TOOLS = REPO / ".tools"
+DEVCONTAINER_CLI = TOOLS / "node_modules" / ".bin" / "devcontainer"
+IOTEDGEDEV = TOOLS / "iotedgedev" / "bin" / "iotedgedev"
+TEMPLATES = sorted(SOLUTION.glob("deployment*.template.json"))
+MODULE_DOCKERFILES = sorted(MODULE_DIR.glob("Dockerfile.*"))
+ALL_DOCKERFILES = [REPO / ".devcontainer" / "Dockerfile", *MODULE_DOCKERFILES]
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+def need(present: bool, reason: str) -> None:
+    """Skip when a component is absent, but fail under CI=true (CI never skips silently)."""
+    if present:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: run scripts/setup.sh --test)")
+    pytest.skip(reason)
+
+
+def tool(name: str) -> str:
+    """Path of a console script installed in the project's virtual environment."""
+    venv_bin = REPO / ".venv" / "bin" / name
+    path = str(venv_bin) if venv_bin.exists() else shutil.which(name)
+    need(path is not None, f"{name} is not installed (make setup installs it)")
+    return str(path)
+
+
+def strict_json(path: Path) -> Any:
+    """Parse a file as strict JSON (no comments, no trailing commas, no duplicate keys)."""
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        duplicates = {k for k in keys if keys.count(k) > 1}
+        assert not duplicates, f"{path}: duplicate keys {sorted(duplicates)}"
+        return dict(pairs)
+
+    return json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=no_duplicates)
+
+
+def env_template() -> dict[str, str]:
+    """The `NAME=value` lines of .env_template."""
+    values = {}
+    for line in (REPO / ".env_template").read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            name, value = line.split("=", 1)
+            values[name.strip()] = value.strip()
+    return values
+
+
+def run(command: list[str], timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess:
+    """Run a command with a timeout, capturing text output."""
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, **kwargs)
