@@ -20,7 +20,7 @@ from textdetector import __version__
 from textdetector.config import RUN_GROUPS
 
 # Set on textdetector by the deployment for the archive sink (its settings group reads it).
-PENDING_ENV = {"ARCHIVE_CONNECTION_STRING"}
+PENDING_ENV: set[str] = set()
 SYSTEM_PORTS = {"443", "5671", "8883"}
 
 
