@@ -1,4 +1,8 @@
-"""DB post-process with PaddleOCR's reference semantics (fast score, round unclip)."""
+"""DB post-process with PaddleOCR's reference semantics (fast score, round unclip).
+
+Two modes give the same boxes: "fast" (default; vectorised, see fastdb.py) and
+"reference" (PaddleOCR's per-contour loop, kept for parity tests and benchmarks).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +11,7 @@ import cv2
 import numpy as np
 import pyclipper
 
+from . import fastdb
 from .results import Detections
 
 MIN_SIZE = 3
@@ -68,15 +73,23 @@ def order_clockwise(box: np.ndarray) -> np.ndarray:
 class DBPostProcess:
     """Turns a probability map into boxes in source-image pixels."""
 
-    def __init__(self, params: DBParams = DBParams()) -> None:
+    MODES = ("fast", "reference")
+
+    def __init__(self, params: DBParams = DBParams(), mode: str = "fast") -> None:
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {', '.join(self.MODES)}")
         self.params = params
+        self.mode = mode
 
     def __call__(self, prob: np.ndarray, image_size: tuple[int, int]) -> Detections:
         """`prob` is the (H, W) map of one image; `image_size` the source (height, width)."""
         bitmap = (prob > self.params.thresh).astype(np.uint8)
         contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        contours = contours[: self.params.max_candidates]
+        if self.mode == "fast":
+            return self._fast(prob, contours, image_size)
         boxes, scores = [], []
-        for contour in contours[: self.params.max_candidates]:
+        for contour in contours:
             found = self._box_of(prob, contour, image_size)
             if found is not None:
                 boxes.append(found[0])
@@ -84,6 +97,40 @@ class DBPostProcess:
         if not boxes:
             return Detections.empty(image_size)
         return Detections(np.stack(boxes), np.array(scores, np.float32), image_size)
+
+    def _fast(self, prob: np.ndarray, contours: tuple,
+              image_size: tuple[int, int]) -> Detections:
+        """The reference steps on arrays of boxes (fastdb); same boxes, same order."""
+        if not contours:
+            return Detections.empty(image_size)
+        rects = [cv2.minAreaRect(c) for c in contours]
+        rects = [r for r in rects if min(r[1]) >= MIN_SIZE]
+        boxes = fastdb.order_mini(fastdb.box_points(rects))
+        scores = fastdb.scores_fast(prob, boxes, box_score_fast)
+        keep = scores >= self.params.box_thresh
+        boxes, scores = boxes[keep], scores[keep]
+        if not len(boxes):
+            return Detections.empty(image_size)
+        delta = fastdb.unclip_distance(boxes, self.params.unclip_ratio)
+        points, regular = fastdb.offset_points(boxes, delta)
+        grown = []
+        for i in range(len(boxes)):
+            if regular[i]:
+                grown.append(cv2.minAreaRect(points[i]))
+                continue
+            expanded = unclip(boxes[i], self.params.unclip_ratio)
+            grown.append(cv2.minAreaRect(expanded) if len(expanded) else ((0, 0), (0, 0), 0))
+        keep = np.array([min(r[1]) >= MIN_SIZE + 2 for r in grown], bool)
+        grown = [r for r, k in zip(grown, keep) if k]
+        out = scale_boxes(fastdb.order_mini(fastdb.box_points(grown)), prob.shape, image_size)
+        scores = scores[keep]
+        side = out[:, 0] - out[:, 1], out[:, 0] - out[:, 3]
+        width = np.sqrt((side[0] ** 2).sum(axis=1)).astype(np.int64)
+        height = np.sqrt((side[1] ** 2).sum(axis=1)).astype(np.int64)
+        large = (width > 3) & (height > 3)
+        if not large.any():
+            return Detections.empty(image_size)
+        return Detections(out[large], scores[large].astype(np.float32), image_size)
 
     def _box_of(self, prob: np.ndarray, contour: np.ndarray,
                 image_size: tuple[int, int]) -> tuple[np.ndarray, float] | None:
@@ -116,6 +163,20 @@ def scale_box(box: np.ndarray, map_size: tuple[int, int],
     out = order_clockwise(out)
     out[:, 0] = np.clip(out[:, 0], 0, dest_w - 1)
     out[:, 1] = np.clip(out[:, 1], 0, dest_h - 1)
+    return out
+
+
+def scale_boxes(boxes: np.ndarray, map_size: tuple[int, int],
+                image_size: tuple[int, int]) -> np.ndarray:
+    """`scale_box` for (N, 4, 2) boxes at once."""
+    height, width = map_size
+    dest_h, dest_w = image_size
+    out = np.empty(boxes.shape, np.float32)
+    out[:, :, 0] = np.clip(np.round(boxes[:, :, 0] / width * dest_w), 0, dest_w)
+    out[:, :, 1] = np.clip(np.round(boxes[:, :, 1] / height * dest_h), 0, dest_h)
+    out = fastdb.order_clockwise(out)
+    out[:, :, 0] = np.clip(out[:, :, 0], 0, dest_w - 1)
+    out[:, :, 1] = np.clip(out[:, :, 1], 0, dest_h - 1)
     return out
 
 

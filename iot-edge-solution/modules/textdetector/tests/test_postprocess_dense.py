@@ -1,0 +1,97 @@
+"""Fast DB post-process: same boxes as the reference loop and RapidOCR on dense text."""
+from __future__ import annotations
+
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import MODULE_DIR
+from test_postprocess import polygon_iou, reference_boxes
+from textdetector.postprocess import DBParams, DBPostProcess
+from textdetector.preprocess import input_size, to_blob
+
+sys.path.insert(0, str(MODULE_DIR / "tools"))
+from dense_frame import render_dense_frame  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def dense_frame():
+    pytest.importorskip("PIL")
+    pytest.importorskip("matplotlib")
+    return render_dense_frame()
+
+
+def prob_map(detector, image):
+    size = input_size(*image.shape[:2], 960)
+    return detector.engine.run(to_blob(image, size))[0, 0]
+
+
+def assert_same_boxes(ours, ref_boxes, min_iou=0.99):
+    assert len(ours) == len(ref_boxes)
+    key = (lambda b: (b[0][1], b[0][0]))
+    for a, b in zip(sorted(ours.boxes.tolist(), key=key), sorted(np.asarray(ref_boxes).tolist(),
+                                                                  key=key)):
+        assert polygon_iou(np.array(a), np.array(b)) >= min_iou
+
+
+def test_dense_frame_is_deterministic_and_dense():
+    a, words = render_dense_frame(seed=3)
+    b, _ = render_dense_frame(seed=3)
+    assert a.shape == (720, 1280, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, b) and len(words) >= 400
+    assert not np.array_equal(a, render_dense_frame(seed=4)[0])
+
+
+def test_fast_matches_reference_and_rapidocr_on_dense_frame(detector, dense_frame):
+    """A real model map of a >= 400-word frame: fast == reference, both match RapidOCR."""
+    image, words = dense_frame
+    prob = prob_map(detector, image)
+    fast = DBPostProcess(mode="fast")(prob, image.shape[:2])
+    ref = DBPostProcess(mode="reference")(prob, image.shape[:2])
+    assert len(fast) >= 400
+    np.testing.assert_array_equal(fast.boxes, ref.boxes)
+    np.testing.assert_allclose(fast.scores, ref.scores, atol=1e-5)
+    assert_same_boxes(fast, reference_boxes(prob, image.shape[:2], DBParams()))
+
+
+def test_fast_matches_reference_on_real_images(detector, page_image, demo_frames):
+    for image in [page_image, *demo_frames.values()]:
+        prob = prob_map(detector, image)
+        for params in (DBParams(), DBParams(thresh=0.2, box_thresh=0.4, unclip_ratio=2.0)):
+            fast = DBPostProcess(params, "fast")(prob, image.shape[:2])
+            ref = DBPostProcess(params, "reference")(prob, image.shape[:2])
+            np.testing.assert_array_equal(fast.boxes, ref.boxes)
+            np.testing.assert_allclose(fast.scores, ref.scores, atol=1e-5)
+
+
+def random_map(seed: int) -> np.ndarray:
+    """Rotated, overlapping, nested and tiny blobs: the fast path's fallbacks all run."""
+    rng = np.random.default_rng(seed)
+    prob = np.zeros((160, 256), np.float32)
+    for _ in range(40):
+        center = (float(rng.uniform(0, 256)), float(rng.uniform(0, 160)))
+        size = (float(rng.uniform(1, 60)), float(rng.uniform(1, 14)))
+        pts = cv2.boxPoints((center, size, float(rng.uniform(-90, 90))))
+        cv2.fillPoly(prob, [pts.astype(np.int32)], float(rng.uniform(0.3, 1.0)))
+    for _ in range(6):  # holes: nested contours whose boxes overlap their parent's
+        x, y = int(rng.integers(0, 250)), int(rng.integers(0, 155))
+        prob[y:y + 4, x:x + 5] = 0.0
+    prob += rng.uniform(0, 0.05, prob.shape).astype(np.float32)
+    return prob
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fast_matches_reference_on_random_maps(seed):
+    prob = random_map(seed)
+    for size in ((160, 256), (333, 517)):
+        fast = DBPostProcess(DBParams(box_thresh=0.3), "fast")(prob, size)
+        ref = DBPostProcess(DBParams(box_thresh=0.3), "reference")(prob, size)
+        np.testing.assert_array_equal(fast.boxes, ref.boxes)
+        np.testing.assert_allclose(fast.scores, ref.scores, atol=1e-5)
+
+
+def test_unknown_mode_rejected():
+    with pytest.raises(ValueError, match="mode"):
+        DBPostProcess(mode="quick")
