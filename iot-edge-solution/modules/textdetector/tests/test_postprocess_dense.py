@@ -31,8 +31,9 @@ def prob_map(detector, image):
 def assert_same_boxes(ours, ref_boxes, min_iou=0.99):
     assert len(ours) == len(ref_boxes)
     key = (lambda b: (b[0][1], b[0][0]))
-    for a, b in zip(sorted(ours.boxes.tolist(), key=key), sorted(np.asarray(ref_boxes).tolist(),
-                                                                  key=key)):
+    ours_sorted = sorted(ours.boxes.tolist(), key=key)
+    ref_sorted = sorted(np.asarray(ref_boxes).tolist(), key=key)
+    for a, b in zip(ours_sorted, ref_sorted):
         assert polygon_iou(np.array(a), np.array(b)) >= min_iou
 
 
@@ -95,3 +96,32 @@ def test_fast_matches_reference_on_random_maps(seed):
 def test_unknown_mode_rejected():
     with pytest.raises(ValueError, match="mode"):
         DBPostProcess(mode="quick")
+
+
+def test_box_points_bit_exact_with_opencv():
+    from textdetector import fastdb
+
+    rng = np.random.default_rng(7)
+    rects = [((float(rng.uniform(0, 900)), float(rng.uniform(0, 500))),
+              (float(rng.uniform(1, 300)), float(rng.uniform(1, 40))),
+              float(rng.uniform(-90, 90))) for _ in range(2000)]
+    rects += [((10.5, 20.5), (7.0, 3.0), a) for a in (-90.0, 0.0, 90.0, 45.0)]
+    ours = fastdb.box_points(fastdb.rect_array(rects))
+    assert np.array_equal(ours, np.stack([cv2.boxPoints(r) for r in rects]))
+
+
+def test_offset_points_regular_and_fallback():
+    """A regular quad gives pyclipper's own minAreaRect; a collapsed corner is flagged."""
+    import pyclipper
+
+    from textdetector import fastdb
+
+    boxes = np.array([[[3.7, 4.2], [40.9, 6.1], [40.1, 17.8], [2.9, 15.9]],
+                      [[0.2, 0.3], [0.9, 0.1], [5.0, 5.0], [0.0, 5.0]]], np.float32)
+    delta = fastdb.unclip_distance(boxes, 1.5)
+    points, regular = fastdb.offset_points(boxes, delta)
+    assert regular.tolist() == [True, False]
+    offset = pyclipper.PyclipperOffset()
+    offset.AddPath(boxes[0], pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
+    expected = np.array(offset.Execute(float(delta[0]))[0]).reshape(-1, 1, 2)
+    assert cv2.minAreaRect(points[0]) == cv2.minAreaRect(expected)

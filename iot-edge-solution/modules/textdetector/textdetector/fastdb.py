@@ -4,7 +4,7 @@ The reference visits each contour in Python: minAreaRect, a fillPoly mask per bo
 the score, a pyclipper round-join offset, minAreaRect again. Here only the OpenCV calls
 that must see one contour (minAreaRect, fillPoly) stay per box; the rest runs on arrays:
 
-- box corners and sorting on arrays;
+- box corners (OpenCV's float32 `RotatedRect::points` arithmetic) and sorting;
 - scores: every box whose pixel bounds touch no other box is drawn with its own label
   into one label image and scored with two `bincount`s; boxes that may share pixels are
   scored one by one exactly as the reference does;
@@ -14,6 +14,7 @@ that must see one contour (minAreaRect, fillPoly) stay per box; the rest runs on
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import cv2
@@ -22,15 +23,30 @@ import numpy as np
 ARC_TOLERANCE = 0.25  # pyclipper's PyclipperOffset default
 
 
-def box_points(rects: list) -> np.ndarray:
-    """cv2.boxPoints of each minAreaRect tuple: (N, 4, 2) float32.
+def rect_array(rects: list) -> np.ndarray:
+    """minAreaRect tuples -> float32 (N, 5): cx, cy, w, h, angle."""
+    flat = [(c[0], c[1], s[0], s[1], a) for c, s, a in rects]
+    return np.array(flat, np.float32).reshape(-1, 5)
 
-    Called per box on purpose: OpenCV's float rounding of the corners decides which
-    pixels the score mask covers, and a numpy re-derivation differs in the last bit.
+
+def box_points(rects: np.ndarray) -> np.ndarray:
+    """cv2.boxPoints of (N, 5) float32 rects at once, bit for bit: (N, 4, 2) float32.
+
+    The corners' float rounding decides which pixels a score mask covers, so this
+    follows OpenCV's `RotatedRect::points` arithmetic (float32, each corner computed
+    from the centre); tests compare it with cv2.boxPoints.
     """
-    if not rects:
-        return np.zeros((0, 4, 2), np.float32)
-    return np.stack([cv2.boxPoints(rect) for rect in rects])
+    cx, cy, w, h = rects[:, 0], rects[:, 1], rects[:, 2], rects[:, 3]
+    angle = rects[:, 4].astype(np.float64) * (math.pi / 180.0)
+    b = np.cos(angle).astype(np.float32) * np.float32(0.5)
+    a = np.sin(angle).astype(np.float32) * np.float32(0.5)
+    ah, bw, bh, aw = a * h, b * w, b * h, a * w
+    pts = np.empty((len(rects), 4, 2), np.float32)
+    pts[:, 0, 0], pts[:, 0, 1] = cx - ah - bw, cy + bh - aw
+    pts[:, 1, 0], pts[:, 1, 1] = cx + ah - bw, cy - bh - aw
+    pts[:, 2, 0], pts[:, 2, 1] = cx + ah + bw, cy - bh + aw
+    pts[:, 3, 0], pts[:, 3, 1] = cx - ah + bw, cy + bh + aw
+    return pts
 
 
 def order_mini(pts: np.ndarray) -> np.ndarray:

@@ -103,8 +103,8 @@ class DBPostProcess:
         """The reference steps on arrays of boxes (fastdb); same boxes, same order."""
         if not contours:
             return Detections.empty(image_size)
-        rects = [cv2.minAreaRect(c) for c in contours]
-        rects = [r for r in rects if min(r[1]) >= MIN_SIZE]
+        rects = fastdb.rect_array([cv2.minAreaRect(c) for c in contours])
+        rects = rects[np.minimum(rects[:, 2], rects[:, 3]) >= MIN_SIZE]
         boxes = fastdb.order_mini(fastdb.box_points(rects))
         scores = fastdb.scores_fast(prob, boxes, box_score_fast)
         keep = scores >= self.params.box_thresh
@@ -120,9 +120,10 @@ class DBPostProcess:
                 continue
             expanded = unclip(boxes[i], self.params.unclip_ratio)
             grown.append(cv2.minAreaRect(expanded) if len(expanded) else ((0, 0), (0, 0), 0))
-        keep = np.array([min(r[1]) >= MIN_SIZE + 2 for r in grown], bool)
-        grown = [r for r, k in zip(grown, keep) if k]
-        out = scale_boxes(fastdb.order_mini(fastdb.box_points(grown)), prob.shape, image_size)
+        rects = fastdb.rect_array(grown)
+        keep = np.minimum(rects[:, 2], rects[:, 3]) >= MIN_SIZE + 2
+        out = scale_boxes(fastdb.order_mini(fastdb.box_points(rects[keep])),
+                          prob.shape, image_size)
         scores = scores[keep]
         side = out[:, 0] - out[:, 1], out[:, 0] - out[:, 3]
         width = np.sqrt((side[0] ** 2).sum(axis=1)).astype(np.int64)

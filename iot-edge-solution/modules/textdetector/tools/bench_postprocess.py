@@ -1,0 +1,83 @@
+"""Dense-text post-process benchmark: fast vs reference DB post-process, side by side.
+
+Renders the deterministic dense frame (tools/dense_frame.py), runs the real model once,
+then times both post-process modes on that probability map, interleaved, and checks
+that they agree (same count, every box IoU). Writes bench-results/postprocess.json.
+
+Usage: python tools/bench_postprocess.py [--runs 9] [--seed 0] [--out FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(MODULE_DIR))
+sys.path.insert(0, str(MODULE_DIR / "tools"))
+
+from dense_frame import render_dense_frame  # noqa: E402
+from textdetector.config import EngineSettings  # noqa: E402
+from textdetector.detector import TextDetector  # noqa: E402
+from textdetector.postprocess import DBPostProcess  # noqa: E402
+from textdetector.preprocess import input_size, to_blob  # noqa: E402
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two convex quads (OpenCV polygon intersection)."""
+    import cv2
+
+    inter, _ = cv2.intersectConvexConvex(a.astype(np.float32), b.astype(np.float32))
+    union = cv2.contourArea(a) + cv2.contourArea(b) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=9, help="timed runs per mode")
+    parser.add_argument("--seed", type=int, default=0, help="dense frame seed")
+    parser.add_argument("--out", default=str(MODULE_DIR / "bench-results" / "postprocess.json"))
+    args = parser.parse_args(argv)
+    image, words = render_dense_frame(seed=args.seed)
+    with TextDetector.open(EngineSettings()) as detector:
+        size = input_size(*image.shape[:2], detector.settings.limit_side_len)
+        prob = detector.engine.run(to_blob(image, size))[0, 0]
+    modes = {name: DBPostProcess(mode=name) for name in DBPostProcess.MODES}
+    times: dict[str, list[float]] = {name: [] for name in modes}
+    results = {name: post(prob, image.shape[:2]) for name, post in modes.items()}  # warm-up
+    for _ in range(args.runs):
+        for name, post in modes.items():
+            start = time.perf_counter()
+            post(prob, image.shape[:2])
+            times[name].append((time.perf_counter() - start) * 1000.0)
+    fast, ref = results["fast"], results["reference"]
+    ious = [box_iou(a, b) for a, b in zip(fast.boxes, ref.boxes)] if len(fast) == len(ref) else []
+    report = {
+        "frame": {"size": list(image.shape[:2]), "words": len(words), "map": list(size)},
+        "boxes": {name: len(det) for name, det in results.items()},
+        "median_ms": {name: round(statistics.median(t), 2) for name, t in times.items()},
+        "runs": args.runs,
+        "min_iou": round(min(ious), 4) if ious else None,
+        "identical": bool(len(fast) == len(ref) and np.array_equal(fast.boxes, ref.boxes)),
+    }
+    report["speedup"] = round(report["median_ms"]["reference"] / report["median_ms"]["fast"], 1)
+    print(f"dense frame {image.shape[1]}x{image.shape[0]}, {len(words)} words, "
+          f"model input {size[1]}x{size[0]}")
+    for name in modes:
+        print(f"  {name:<10} {report['median_ms'][name]:8.2f} ms median of {args.runs}, "
+              f"{report['boxes'][name]} boxes")
+    print(f"  speed-up {report['speedup']}x; identical boxes: {report['identical']}; "
+          f"min IoU {report['min_iou']}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0 if report["identical"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
