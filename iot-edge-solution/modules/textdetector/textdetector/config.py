@@ -250,7 +250,8 @@ class SourceSettings:
 
     camera_path: str = option(str(DEFAULT_VIDEO), "CAMERA_PATH",
                               "video file, camera index or /dev/videoN, stream URL "
-                              "(rtsp/http/tcp/udp) or GStreamer pipeline ending in appsink",
+                              "(rtsp/http/tcp/udp) or GStreamer pipeline ending in appsink; "
+                              "several sources separated by '|' run in one process",
                               non_empty, "SOURCE")
     loop: bool = option(False, "LOOP", "restart a video file when it ends", parse_bool)
     max_frames: int = option(0, "MAX_FRAMES", "stop after this many frames; 0 = no limit",
@@ -261,6 +262,9 @@ class SourceSettings:
     source_timeout: float = option(10.0, "SOURCE_TIMEOUT",
                                    "seconds without a frame before a source counts as stalled",
                                    float_range(0.1, 3600.0), "S")
+    max_batch: int = option(4, "MAX_BATCH",
+                            "with several sources: most frames (same input size) detected "
+                            "in one engine call", int_range(1, 64), "N")
 
 
 @dataclass(frozen=True)

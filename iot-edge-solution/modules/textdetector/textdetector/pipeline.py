@@ -13,7 +13,7 @@ from .errors import KitError
 from .live import LiveSettings
 from .results import FrameResult
 from .sinks import Sink, build_sinks
-from .sources import FrameReader, FrameSource, open_source
+from .sources import FrameReader, FrameSource, open_source, open_sources, source_paths
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +84,35 @@ def _apply_live(detector: TextDetector, live: LiveSettings) -> FrameSource | Non
 
 
 def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
-    """Open the detector, the source and the sinks the settings name, and run to the end."""
+    """Open the detector, the source(s) and the sinks the settings name; run to the end.
+
+    Several sources (CAMERA_PATH `a|b|...`) run in one process: see multistream.py.
+    """
     with TextDetector.open(settings.engine, settings.detector) as detector:
         log.info("engine %s, model %s", detector.engine.name, settings.engine.model_path.name)
+        if len(source_paths(settings.source.camera_path)) > 1:
+            return _run_many(settings, detector, stop)
         source = open_source(settings.source)
         log.info("source %s (%s)", source.source_id, source.spec.kind)
         src = settings.source
         live = LiveSettings(settings, backend=detector.engine.name)
         return process(detector, source, build_sinks(settings, live), src.queue_size,
                        src.source_timeout, src.max_frames, stop, live)
+
+
+def _run_many(settings: Settings, detector: TextDetector,
+              stop: threading.Event | None) -> RunSummary:
+    from .multistream import process_many
+
+    src = settings.source
+    sources = open_sources(src)
+    max_batch = src.max_batch
+    if detector.engine.name == "tensorrt":
+        max_batch = min(max_batch, settings.engine.trt_max_batch)
+    log.info("%d sources, batches of up to %d: %s", len(sources), max_batch,
+             ", ".join(s.source_id for s in sources))
+    live = LiveSettings(settings, backend=detector.engine.name)
+    many = process_many(detector, sources, build_sinks(settings, live), max_batch,
+                        src.queue_size, src.source_timeout, src.max_frames, stop, live)
+    log.info("frames per source: %s; batch sizes: %s", many.per_source, many.batch_sizes)
+    return RunSummary(many.frames, many.dropped, many.stopped)

@@ -146,6 +146,38 @@ class CaptureSource:
             self._cap = None
 
 
+SOURCE_SEPARATOR = "|"
+
+
+def source_paths(camera_path: str) -> list[str]:
+    """The sources a CAMERA_PATH value names: several are separated by `|`."""
+    return [part.strip() for part in camera_path.split(SOURCE_SEPARATOR) if part.strip()]
+
+
+def open_sources(settings: SourceSettings) -> list[CaptureSource]:
+    """Open every source CAMERA_PATH lists (`a.mp4|rtsp://...`); ids are made unique.
+
+    If one cannot open, those already open are closed and its SourceError raised.
+    """
+    sources: list[CaptureSource] = []
+    seen: dict[str, int] = {}
+    try:
+        for path in source_paths(settings.camera_path):
+            source = CaptureSource(classify(path), settings.loop, settings.source_timeout)
+            source.open()
+            seen[source.source_id] = seen.get(source.source_id, 0) + 1
+            if seen[source.source_id] > 1:
+                source.source_id = f"{source.source_id}#{seen[source.source_id]}"
+            sources.append(source)
+    except SourceError:
+        for source in sources:
+            source.close()
+        raise
+    if not sources:
+        raise SourceError("CAMERA_PATH names no source")
+    return sources
+
+
 def open_source(settings: SourceSettings) -> CaptureSource:
     """Open the source CAMERA_PATH names; raises SourceError if it cannot."""
     source = CaptureSource(classify(settings.camera_path), settings.loop,

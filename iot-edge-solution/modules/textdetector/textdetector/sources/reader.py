@@ -23,6 +23,7 @@ class FrameReader:
         self.source = source
         self.timeout_s = timeout_s
         self.dropped = 0
+        self.finished = False
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="frame-reader", daemon=True)
@@ -77,6 +78,25 @@ class FrameReader:
                 return
             except queue.Full:
                 continue
+
+    def poll(self, timeout_s: float = 0.0) -> Frame | None:
+        """The next frame if one is ready within `timeout_s`, else None.
+
+        At end of stream it returns None and sets `finished`; a reader failure raises.
+        """
+        if self.finished:
+            return None
+        try:
+            item = self._queue.get(timeout=timeout_s) if timeout_s > 0 else self._queue.get_nowait()
+        except queue.Empty:
+            return None
+        if item is _END:
+            self.finished = True
+            return None
+        if isinstance(item, Exception):
+            self.finished = True
+            raise item
+        return item
 
     def __iter__(self) -> Iterator[Frame]:
         while True:

@@ -1,0 +1,168 @@
+"""Multi-stream: round-robin fairness, per-source order, batching by input size."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from textdetector.config import OutputSettings, Settings, SourceSettings
+from textdetector.errors import SourceError
+from textdetector.multistream import process_many
+from textdetector.pipeline import run
+from textdetector.sources import open_sources, source_paths
+
+
+def write_video(path: Path, frames: int, size=(320, 240)) -> Path:
+    """A real mp4v video with text on every frame."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, size)
+    for i in range(frames):
+        image = np.full((size[1], size[0], 3), 200, np.uint8)
+        cv2.putText(image, f"stream {path.stem} {i}", (10, size[1] // 2),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+        writer.write(image)
+    writer.release()
+    return path
+
+
+class Recorder:
+    """A sink keeping (source_id, frame index) in arrival order."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def write(self, result):
+        self.seen.append((result.source_id, result.index))
+
+
+class BatchSpy:
+    """The real detector, recording the image shapes of every detect_batch call."""
+
+    def __init__(self, detector):
+        self.detector = detector
+        self.batches = []
+
+    def input_size(self, size):
+        return self.detector.input_size(size)
+
+    def detect_batch(self, images):
+        self.batches.append([image.shape for image in images])
+        return self.detector.detect_batch(images)
+
+
+def sources_for(paths, queue_size=4):
+    return open_sources(SourceSettings(camera_path="|".join(str(p) for p in paths),
+                                       queue_size=queue_size))
+
+
+def test_fair_ordered_and_batched(detector, tmp_path):
+    paths = [write_video(tmp_path / f"s{i}.mp4", 16) for i in range(3)]
+    spy, sink = BatchSpy(detector), Recorder()
+    summary = process_many(spy, sources_for(paths), [sink], max_batch=4)
+    ids = [f"{p}" for p in paths]
+    assert summary.per_source == {i: 16 for i in ids} and summary.frames == 48
+    for source_id in ids:  # each source's frames in order, none lost
+        assert [i for s, i in sink.seen if s == source_id] == list(range(16))
+    counts = dict.fromkeys(ids, 0)
+    for source_id, _ in sink.seen:  # no stream runs ahead of another while all are active
+        counts[source_id] += 1
+        assert max(counts.values()) - min(counts.values()) <= 4
+    assert max(summary.batch_sizes) > 1
+    assert sum(size * n for size, n in summary.batch_sizes.items()) == 48
+    assert all(len(b) <= 4 for b in spy.batches)
+
+
+def test_mixed_shapes_split_into_separate_batches(detector, tmp_path):
+    small = [write_video(tmp_path / f"small{i}.mp4", 8, (320, 240)) for i in range(2)]
+    large = [write_video(tmp_path / f"large{i}.mp4", 8, (640, 480)) for i in range(2)]
+    spy = BatchSpy(detector)
+    summary = process_many(spy, sources_for(small + large), [Recorder()], max_batch=8)
+    assert summary.frames == 32
+    for shapes in spy.batches:
+        assert len(set(shapes)) == 1
+    assert max(len(b) for b in spy.batches) == 2  # two streams of each shape per round
+
+
+def test_max_batch_caps_batch_size(detector, tmp_path):
+    paths = [write_video(tmp_path / f"s{i}.mp4", 6) for i in range(5)]
+    spy = BatchSpy(detector)
+    summary = process_many(spy, sources_for(paths), [Recorder()], max_batch=2)
+    assert summary.frames == 30 and set(summary.batch_sizes) <= {1, 2}
+    assert 2 in summary.batch_sizes
+
+
+def test_end_of_one_file_does_not_end_the_others(detector, tmp_path):
+    short = write_video(tmp_path / "short.mp4", 3)
+    long = write_video(tmp_path / "long.mp4", 15)
+    summary = process_many(detector, sources_for([short, long]), [Recorder()])
+    assert summary.per_source == {str(short): 3, str(long): 15}
+
+
+def test_max_frames_caps_the_total(detector, tmp_path):
+    paths = [write_video(tmp_path / f"s{i}.mp4", 10) for i in range(3)]
+    summary = process_many(detector, sources_for(paths), [Recorder()], max_frames=7)
+    assert summary.frames == 7 and sum(summary.per_source.values()) == 7
+
+
+class StalledSource:
+    """Stand-in for a live stream that stops delivering (no real stalled camera here)."""
+
+    source_id = "stalled"
+    live = True
+
+    def __init__(self):
+        self.closed = threading.Event()
+
+    def open(self):
+        return None
+
+    def read(self):
+        self.closed.wait(5.0)
+        return None
+
+    def close(self):
+        self.closed.set()
+
+
+def test_stalled_stream_is_dropped_others_finish(detector, tmp_path):
+    path = write_video(tmp_path / "ok.mp4", 6)
+    sources = [StalledSource(), *sources_for([path])]
+    summary = process_many(detector, sources, [Recorder()], timeout_s=0.5)
+    assert summary.per_source == {"stalled": 0, str(path): 6}
+    assert "stalled" in summary.failed["stalled"]
+
+
+def test_all_streams_failing_raises(detector):
+    with pytest.raises(SourceError, match="stalled"):
+        process_many(detector, [StalledSource(), StalledSource()], [Recorder()], timeout_s=0.3)
+
+
+def test_source_paths_and_unique_ids(tmp_path):
+    path = write_video(tmp_path / "a.mp4", 2)
+    assert source_paths(f" {path} | 0 |") == [str(path), "0"]
+    sources = open_sources(SourceSettings(camera_path=f"{path}|{path}"))
+    assert [s.source_id for s in sources] == [str(path), f"{path}#2"]
+    for source in sources:
+        source.close()
+
+
+def test_open_sources_reports_the_bad_one(tmp_path):
+    path = write_video(tmp_path / "a.mp4", 2)
+    with pytest.raises(SourceError, match="missing.mp4"):
+        open_sources(SourceSettings(camera_path=f"{path}|{tmp_path / 'missing.mp4'}"))
+
+
+def test_pipeline_run_dispatches_several_sources(model_path, tmp_path):
+    paths = [write_video(tmp_path / f"s{i}.mp4", 5) for i in range(2)]
+    settings = Settings(source=SourceSettings(camera_path="|".join(map(str, paths))),
+                        output=OutputSettings(quiet=True))
+    summary = run(settings)
+    assert summary.frames == 10 and not summary.stopped
