@@ -4,6 +4,8 @@
 #   make lint  - flake8 only
 #   make coverage - tests with an HTML coverage report in htmlcov/
 #   make bench - benchmark: model-only vs pipeline vs RapidOCR (ratios)
+#   make bench-streams - multi-stream benchmark: N = 1, 2, 4, 8 sources, fps and batch sizes
+#   make soak  - soak run: fps and RSS over 10,000 frames (ARGS="--seconds 600" for time)
 #   make bench-gpu - GPU benchmark: TensorRT FP16/FP32, ORT CUDA vs ORT CPU (skips what is absent)
 #   make stack - Azurite + textdetector archiving + review dashboard (http://127.0.0.1:8090)
 .DEFAULT_GOAL := help
@@ -11,7 +13,7 @@ PY := $(CURDIR)/.venv/bin/python
 MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
 
-.PHONY: help setup run detect lint test coverage bench bench-gpu stack
+.PHONY: help setup run detect lint test coverage bench bench-gpu bench-streams soak stack
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 
@@ -35,6 +37,12 @@ coverage: setup
 
 bench: setup
 	cd $(MODULE) && $(PY) tools/bench.py $(ARGS)
+
+bench-streams: setup
+	cd $(MODULE) && $(PY) tools/bench_streams.py $(ARGS)
+
+soak: setup
+	cd $(MODULE) && $(PY) tools/soak.py $(ARGS)
 
 bench-gpu: setup
 	cd $(MODULE) && $(PY) tools/bench_gpu.py $(ARGS)

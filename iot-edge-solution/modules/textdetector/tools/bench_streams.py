@@ -1,0 +1,111 @@
+"""Multi-stream benchmark: one process serving N file sources with batched inference.
+
+For each N (default 1, 2, 4, 8) the demo video is opened N times, each stream capped at
+--frames frames, and run through `process_many` (round-robin, batches of up to
+--max-batch frames of one input size). Prints per-stream and total fps and the batch
+sizes achieved; writes bench-results/streams.json.
+
+Usage: python tools/bench_streams.py [--streams 1,2,4,8] [--frames 40] [--max-batch 4]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(MODULE_DIR))
+
+from textdetector.config import DEFAULT_VIDEO, EngineSettings, SourceSettings  # noqa: E402
+from textdetector.detector import TextDetector  # noqa: E402
+from textdetector.multistream import process_many  # noqa: E402
+from textdetector.sources import open_sources  # noqa: E402
+
+
+class Capped:
+    """A source that ends after `limit` frames."""
+
+    def __init__(self, source, limit: int) -> None:
+        self.source, self.limit = source, limit
+        self.source_id, self.live = source.source_id, source.live
+
+    def open(self) -> None:
+        self.source.open()
+
+    def read(self):
+        frame = self.source.read()
+        return frame if frame is not None and frame.index < self.limit else None
+
+    def close(self) -> None:
+        self.source.close()
+
+
+class Counter:
+    """A sink counting frames; nothing else, so the figures are the pipeline's own."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def __enter__(self) -> "Counter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def write(self, result) -> None:
+        self.frames += 1
+
+
+def run_streams(detector: TextDetector, video: str, count: int, frames: int,
+                max_batch: int) -> dict:
+    sources = [Capped(s, frames) for s in open_sources(
+        SourceSettings(camera_path="|".join([video] * count), loop=True))]
+    start = time.perf_counter()
+    summary = process_many(detector, sources, [Counter()], max_batch=max_batch)
+    wall = time.perf_counter() - start
+    per_stream = {sid: round(n / wall, 2) for sid, n in summary.per_source.items()}
+    return {"streams": count, "frames": summary.frames, "seconds": round(wall, 2),
+            "total_fps": round(summary.frames / wall, 2), "per_stream_fps": per_stream,
+            "min_stream_fps": min(per_stream.values()), "max_stream_fps": max(per_stream.values()),
+            "batch_sizes": summary.batch_sizes}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", default="1,2,4,8", help="comma-separated stream counts")
+    parser.add_argument("--frames", type=int, default=40, help="frames per stream")
+    parser.add_argument("--max-batch", type=int, default=4, help="most frames per engine call")
+    parser.add_argument("--video", default=str(DEFAULT_VIDEO), help="video file to open N times")
+    parser.add_argument("--out", default=str(MODULE_DIR / "bench-results" / "streams.json"))
+    args = parser.parse_args(argv)
+    try:
+        counts = [int(n) for n in args.streams.split(",") if n.strip()]
+    except ValueError:
+        parser.error("--streams expects comma-separated integers, e.g. 1,2,4,8")
+    if not Path(args.video).is_file():
+        print(f"video not found: {args.video} (run `make setup`)", file=sys.stderr)
+        return 2
+    rows = []
+    with TextDetector.open(EngineSettings()) as detector:
+        run_streams(detector, args.video, 1, 3, 1)  # warm-up
+        print(f"{'streams':>7} {'frames':>6} {'total fps':>9} {'per-stream fps':>17} "
+              f"{'batch sizes (size: calls)'}")
+        for count in counts:
+            row = run_streams(detector, args.video, count, args.frames, args.max_batch)
+            rows.append(row)
+            spread = f"{row['min_stream_fps']:.2f}-{row['max_stream_fps']:.2f}"
+            print(f"{count:>7} {row['frames']:>6} {row['total_fps']:>9.2f} {spread:>17} "
+                  f"{row['batch_sizes']}")
+    report = {"video": Path(args.video).name, "frames_per_stream": args.frames,
+              "max_batch": args.max_batch, "engine": "onnxruntime", "runs": rows}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
