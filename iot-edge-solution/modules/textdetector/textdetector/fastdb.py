@@ -15,6 +15,7 @@ that must see one contour (minAreaRect, fillPoly) stay per box; the rest runs on
 from __future__ import annotations
 
 import math
+from itertools import repeat
 from typing import Callable
 
 import cv2
@@ -90,17 +91,31 @@ def scores_fast(prob: np.ndarray, boxes: np.ndarray,
     shared = _touching(x0, x1, y0, y1)
     labels = np.zeros((h, w), np.int32)
     clean = np.flatnonzero(~shared)
-    for i in clean.tolist():
-        cv2.fillPoly(labels, [polys[i]], i + 1)
-    flat = labels.ravel()
-    inside = flat > 0
-    ids = flat[inside]
-    sums = np.bincount(ids, weights=prob.ravel()[inside], minlength=n + 1)[1:]
-    counts = np.bincount(ids, minlength=n + 1)[1:]
+    list(map(cv2.fillPoly, repeat(labels, len(clean)), polys[clean][:, None],
+             (clean + 1).tolist()))
+    sums, counts = _label_sums(labels.ravel(), prob.ravel(), n)
     scores = np.divide(sums, counts, out=np.zeros(n), where=counts > 0)
     for i in np.flatnonzero(shared).tolist():
         scores[i] = one_box(prob, boxes[i])
     return scores
+
+
+def _label_sums(labels: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of `values` and pixel count per label 1..n (label 0 is background).
+
+    Labels come in runs along each row, so runs are summed first (np.add.reduceat over
+    float64) and the few run sums then added up per label.
+    """
+    starts = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    starts = np.concatenate(([0], starts))
+    run_labels = labels[starts]
+    inside = run_labels > 0
+    lengths = np.diff(np.append(starts, len(labels)))[inside]
+    run_sums = np.add.reduceat(values, starts, dtype=np.float64)[inside]
+    run_labels = run_labels[inside]
+    sums = np.bincount(run_labels, weights=run_sums, minlength=n + 1)[1:]
+    counts = np.bincount(run_labels, weights=lengths, minlength=n + 1)[1:]
+    return sums, counts
 
 
 def _touching(x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> np.ndarray:

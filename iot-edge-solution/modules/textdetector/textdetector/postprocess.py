@@ -83,7 +83,7 @@ class DBPostProcess:
 
     def __call__(self, prob: np.ndarray, image_size: tuple[int, int]) -> Detections:
         """`prob` is the (H, W) map of one image; `image_size` the source (height, width)."""
-        bitmap = (prob > self.params.thresh).astype(np.uint8)
+        bitmap = (prob > self.params.thresh).view(np.uint8)  # bool -> 0/1, no copy
         contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         contours = contours[: self.params.max_candidates]
         if self.mode == "fast":
@@ -103,7 +103,7 @@ class DBPostProcess:
         """The reference steps on arrays of boxes (fastdb); same boxes, same order."""
         if not contours:
             return Detections.empty(image_size)
-        rects = fastdb.rect_array([cv2.minAreaRect(c) for c in contours])
+        rects = fastdb.rect_array(list(map(cv2.minAreaRect, contours)))
         rects = rects[np.minimum(rects[:, 2], rects[:, 3]) >= MIN_SIZE]
         boxes = fastdb.order_mini(fastdb.box_points(rects))
         scores = fastdb.scores_fast(prob, boxes, box_score_fast)
@@ -113,13 +113,10 @@ class DBPostProcess:
             return Detections.empty(image_size)
         delta = fastdb.unclip_distance(boxes, self.params.unclip_ratio)
         points, regular = fastdb.offset_points(boxes, delta)
-        grown = []
-        for i in range(len(boxes)):
-            if regular[i]:
-                grown.append(cv2.minAreaRect(points[i]))
-                continue
+        grown = list(map(cv2.minAreaRect, points))
+        for i in np.flatnonzero(~regular).tolist():  # Clipper's own offset for odd corners
             expanded = unclip(boxes[i], self.params.unclip_ratio)
-            grown.append(cv2.minAreaRect(expanded) if len(expanded) else ((0, 0), (0, 0), 0))
+            grown[i] = cv2.minAreaRect(expanded) if len(expanded) else ((0, 0), (0, 0), 0)
         rects = fastdb.rect_array(grown)
         keep = np.minimum(rects[:, 2], rects[:, 3]) >= MIN_SIZE + 2
         out = scale_boxes(fastdb.order_mini(fastdb.box_points(rects[keep])),
