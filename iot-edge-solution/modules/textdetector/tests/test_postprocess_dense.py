@@ -125,3 +125,16 @@ def test_offset_points_regular_and_fallback():
     offset.AddPath(boxes[0], pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
     expected = np.array(offset.Execute(float(delta[0]))[0]).reshape(-1, 1, 2)
     assert cv2.minAreaRect(points[0]) == cv2.minAreaRect(expected)
+
+
+def test_touching_matches_brute_force():
+    from textdetector import fastdb
+
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 7, 300):
+        x0, y0 = rng.integers(0, 900, n), rng.integers(0, 500, n)
+        x1, y1 = x0 + rng.integers(0, 120, n), y0 + rng.integers(0, 20, n)
+        hit = ((x0[None] <= x1[:, None]) & (x1[None] >= x0[:, None])
+               & (y0[None] <= y1[:, None]) & (y1[None] >= y0[:, None]))
+        np.fill_diagonal(hit, False)
+        assert fastdb._touching(x0, x1, y0, y1).tolist() == hit.any(axis=1).tolist()

@@ -124,17 +124,18 @@ def _touching(x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray) ->
     shared = np.zeros(n, bool)
     order = np.argsort(x0, kind="stable")
     sx0, sx1, sy0, sy1 = x0[order], x1[order], y0[order], y1[order]
-    # each box only needs checking against boxes starting at or before its right edge
+    # a box can only meet boxes starting between (its start - the widest box) and its end
     last = np.searchsorted(sx0, sx1, side="right")
-    for start in range(0, n, 256):
-        stop = min(n, start + 256)
-        hi = int(last[start:stop].max())
-        cand = np.arange(hi)
+    widest = int((sx1 - sx0).max()) if n else 0
+    for start in range(0, n, 128):
+        stop = min(n, start + 128)
+        lo = int(np.searchsorted(sx0, sx0[start] - widest, side="left"))
+        cand = np.arange(lo, int(last[start:stop].max()))
         hit = ((sx0[cand][None, :] <= sx1[start:stop, None])
                & (sx1[cand][None, :] >= sx0[start:stop, None])
                & (sy0[cand][None, :] <= sy1[start:stop, None])
                & (sy1[cand][None, :] >= sy0[start:stop, None]))
-        hit[np.arange(stop - start), np.arange(start, stop)] = False
+        hit[np.arange(stop - start), np.arange(start, stop) - lo] = False
         rows = hit.any(axis=1)
         shared[order[start:stop][rows]] = True
         shared[order[cand[hit.any(axis=0)]]] = True
