@@ -349,7 +349,7 @@ class IoTHubSettings:
     connection_string: str = option("", "IOTHUB_CONNECTION_STRING",
                                     "device or module connection string for local "
                                     "development; inside IoT Edge the module's own "
-                                    "identity is used", text, "CS")
+                                    "identity is used", text, secret=True)
     ca_cert: str = option("", "IOTHUB_CA_CERT",
                           "PEM file of a CA to trust for the hub endpoint (a gateway or a "
                           "local test broker)", text, "PEM")
