@@ -4,12 +4,13 @@
 #   make lint  - flake8 only
 #   make coverage - tests with an HTML coverage report in htmlcov/
 #   make bench - benchmark: model-only vs pipeline vs RapidOCR (ratios)
+#   make bench-http - HTTP service vs in-process vs a Flask baseline (concurrency 1/4/16)
 .DEFAULT_GOAL := help
 PY := $(CURDIR)/.venv/bin/python
 MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
 
-.PHONY: help setup run detect lint test coverage bench
+.PHONY: help setup run detect lint test coverage bench bench-http
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 
@@ -33,3 +34,6 @@ coverage: setup
 
 bench: setup
 	cd $(MODULE) && $(PY) tools/bench.py $(ARGS)
+
+bench-http: setup
+	cd $(MODULE) && $(PY) tools/bench_http.py $(ARGS)
