@@ -189,7 +189,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=24, help="requests per level")
     parser.add_argument("--images", type=int, default=12, help="distinct demo frames used")
     parser.add_argument("--workers", default="1",
-                        help="service worker counts to compare, e.g. 1,2 (the first is the headline)")
+                        help="service worker counts, e.g. 1,2 (the first is the headline)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="write results here")
     parser.add_argument("--flask-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
