@@ -8,12 +8,13 @@
 #   make soak  - soak run: fps and RSS over 10,000 frames (ARGS="--seconds 600" for time)
 #   make bench-gpu - GPU benchmark: TensorRT FP16/FP32, ORT CUDA vs ORT CPU (skips what is absent)
 #   make stack - Azurite + textdetector archiving + review dashboard (http://127.0.0.1:8090)
+#   make bench-http - HTTP service vs in-process vs a Flask baseline (concurrency 1/4/16)
 .DEFAULT_GOAL := help
 PY := $(CURDIR)/.venv/bin/python
 MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
 
-.PHONY: help setup run detect lint test coverage bench bench-gpu bench-streams soak stack
+.PHONY: help setup run detect lint test coverage bench bench-gpu bench-http bench-streams soak stack
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 
@@ -49,3 +50,6 @@ bench-gpu: setup
 
 stack: setup
 	@bash scripts/stack.sh $(ARGS)
+
+bench-http: setup
+	cd $(MODULE) && $(PY) tools/bench_http.py $(ARGS)

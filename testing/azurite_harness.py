@@ -19,19 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import pytest
+from components import need
 
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_BIN = REPO / ".tools" / "node_modules" / ".bin" / "azurite-blob"
-
-
-def require(available: bool, reason: str) -> None:
-    """Skip with `reason` when a component is absent; under CI=true fail instead."""
-    if available:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: required)")
-    pytest.skip(reason)
 
 
 def free_port() -> int:
@@ -97,8 +88,8 @@ class Azurite:
 @contextlib.contextmanager
 def running(workdir: Path) -> Iterator[Azurite]:
     """Start Azurite for a test module (skips, or fails under CI, when it is missing)."""
-    require(azurite_binary() is not None,
-            "Azurite not installed: run scripts/test-deps.d/30-azurite-chromium.sh")
+    need(azurite_binary() is not None,
+         "Azurite not installed: run scripts/test-deps.d/30-azurite-chromium.sh")
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     server = Azurite(free_port(), "archive" + secrets.token_hex(4), key, workdir)
     server.start()

@@ -22,9 +22,9 @@ def browser():
         from playwright.sync_api import sync_playwright
     except ImportError:
         sync_playwright = None
-    azurite_harness.require(sync_playwright is not None, "playwright not installed")
-    azurite_harness.require(os.path.exists(CHROMIUM), f"{CHROMIUM} not installed: run "
-                            "scripts/test-deps.d/30-azurite-chromium.sh")
+    azurite_harness.need(sync_playwright is not None, "playwright not installed")
+    azurite_harness.need(os.path.exists(CHROMIUM), f"{CHROMIUM} not installed: run "
+                         "scripts/test-deps.d/30-azurite-chromium.sh")
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         yield chromium

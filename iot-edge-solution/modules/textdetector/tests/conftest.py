@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
+from components import need  # noqa: F401  (re-exported to the tests)
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DATA = MODULE_DIR / "local_data"
@@ -17,15 +17,6 @@ DET_MODEL = LOCAL_DATA / "ch_PP-OCRv4_det_infer.onnx"
 
 if str(MODULE_DIR) not in sys.path:
     sys.path.insert(0, str(MODULE_DIR))
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip when something the test needs is missing; under CI=true, fail instead."""
-    if condition:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI must provide it: see scripts/setup.sh)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

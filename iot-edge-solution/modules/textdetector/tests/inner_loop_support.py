@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
+from components import need  # noqa: F401
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 REPO = MODULE_DIR.parent.parent.parent
@@ -21,15 +20,6 @@ TEMPLATES = sorted(SOLUTION.glob("deployment*.template.json"))
 MODULE_DOCKERFILES = sorted(MODULE_DIR.glob("Dockerfile.*"))
 ALL_DOCKERFILES = [REPO / ".devcontainer" / "Dockerfile", *MODULE_DOCKERFILES]
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
-
-
-def need(present: bool, reason: str) -> None:
-    """Skip when a component is absent, but fail under CI=true (CI never skips silently)."""
-    if present:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: run scripts/setup.sh --test)")
-    pytest.skip(reason)
 
 
 def tool(name: str) -> str:

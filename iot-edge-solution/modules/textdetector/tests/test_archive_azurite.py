@@ -172,7 +172,7 @@ def text_clip(path, first=15, count=2):
     from textdetector.config import DEFAULT_VIDEO
 
     capture = cv2.VideoCapture(str(DEFAULT_VIDEO))
-    azurite_harness.require(capture.isOpened(), "demo video missing: run make setup")
+    azurite_harness.need(capture.isOpened(), "demo video missing: run make setup")
     capture.set(cv2.CAP_PROP_POS_FRAMES, first)
     writer = None
     for _ in range(count):

@@ -76,3 +76,22 @@ def test_results_serialise(detector, page_image):
     assert len(data["boxes"][0]) == 4 and len(data["boxes"][0][0]) == 2
     assert set(timings.to_dict()) == {"preprocess_ms", "inference_ms", "postprocess_ms",
                                       "total_ms"}
+
+
+def test_prepared_input_gives_the_same_result(detector, demo_frames):
+    image = demo_frames[60]
+    prepared = detector.prepare(image)
+    direct, _ = detector.detect(image)
+    ahead, timings = detector.detect(image, prepared)
+    np.testing.assert_array_equal(direct.boxes, ahead.boxes)
+    assert timings.preprocess_ms == prepared.preprocess_ms
+
+
+def test_stale_prepared_input_is_redone(detector, demo_frames):
+    """A blob prepared before the input cap changed is not fed to the model."""
+    image = demo_frames[60]
+    other = TextDetector(detector.engine, DetectorSettings(limit_side_len=640))
+    stale = detector.prepare(image)  # 544x960 blob; `other` wants 352x640
+    det, _ = other.detect(image, stale)
+    fresh, _ = other.detect(image)
+    np.testing.assert_array_equal(det.boxes, fresh.boxes)

@@ -53,9 +53,13 @@ class BatchSpy:
     def input_size(self, size):
         return self.detector.input_size(size)
 
-    def detect_batch(self, images):
+    def prepare(self, image):
+        return self.detector.prepare(image)
+
+    def detect_batch(self, images, prepared=None):
         self.batches.append([image.shape for image in images])
-        return self.detector.detect_batch(images)
+        assert prepared is not None and all(p is not None for p in prepared)
+        return self.detector.detect_batch(images, prepared)
 
 
 def sources_for(paths, queue_size=4):
@@ -166,3 +170,14 @@ def test_pipeline_run_dispatches_several_sources(model_path, tmp_path):
                         output=OutputSettings(quiet=True))
     summary = run(settings)
     assert summary.frames == 10 and not summary.stopped
+
+
+def test_detect_batch_uses_prepared_blobs(detector, demo_frames):
+    images = list(demo_frames.values())[:2]
+    plain = detector.detect_batch(images)
+    ready = detector.detect_batch(images, [detector.prepare(images[0]), None])
+    for (a, _), (b, _) in zip(plain, ready):
+        np.testing.assert_array_equal(a.boxes, b.boxes)
+    stale = detector.prepare(cv2.resize(images[0], (320, 180)))  # another input size
+    (det, _), = detector.detect_batch(images[:1], [stale])
+    np.testing.assert_array_equal(det.boxes, plain[0][0].boxes)

@@ -1,6 +1,7 @@
 """Frame sources and the threaded reader, on real video files."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -67,7 +68,7 @@ def write(path, data: bytes):
     (lambda p: write(p / "text.mp4", b"hello " * 500), "cannot decode video file"),
 ])
 def test_bad_files_give_clear_errors(tmp_path, make, message):
-    with pytest.raises(SourceError, match=message):
+    with pytest.raises(SourceError, match=re.escape(message)):
         open_source(SourceSettings(camera_path=str(make(tmp_path))))
 
 
@@ -169,3 +170,22 @@ def test_reader_failure_becomes_source_error():
 def test_read_before_open_is_an_error():
     with pytest.raises(SourceError):
         CaptureSource(SourceSpec("file", "x.mp4")).read()
+
+
+def test_reader_prepares_file_frames_on_its_thread(small_video):
+    seen_threads = set()
+
+    def prepare(image):
+        seen_threads.add(threading.current_thread().name)
+        return image.shape
+
+    source = open_source(SourceSettings(camera_path=str(small_video)))
+    with FrameReader(source, prepare=prepare) as reader:
+        frames = list(reader)
+    assert all(f.prepared == (240, 320, 3) for f in frames)
+    assert seen_threads == {"frame-reader"}
+
+
+def test_reader_does_not_prepare_live_frames():
+    with FrameReader(ScriptedLiveSource(limit=3), prepare=lambda image: "done") as reader:
+        assert [f.prepared for f in reader] == [None, None, None]

@@ -23,7 +23,8 @@ examples:
   python main.py --camera-path 0 --quiet      first camera, fps summaries only
   python main.py --json-output out.jsonl      also write one JSON line per frame
   python main.py detect page.png --json       detect text in image files or folders
-commands: run (the default; these options) and detect (see `main.py detect --help`)
+  python main.py serve --port 8080            HTTP scoring service (LVA/AVA, Custom Vision)
+commands: run (the default; these options), detect and serve (see `main.py serve --help`)
 exit codes: 0 ok, 2 invalid option, 3 model problem, 4 source problem,
             5 engine not installed, 130 interrupted
 """
@@ -46,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .detect_command import add_detect_parser
 
     add_detect_parser(commands)
+    from .serve_command import add_serve_parser
+
+    add_serve_parser(commands)
     return parser
 
 
@@ -74,7 +78,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _with_default_command(argv: list[str]) -> list[str]:
-    known = {"run", "detect", "--version"}
+    known = {"run", "detect", "serve", "--version"}
     if not argv or argv[0] not in known:
         return ["run", *argv]
     return argv

@@ -353,7 +353,7 @@ class IoTHubSettings:
     connection_string: str = option("", "IOTHUB_CONNECTION_STRING",
                                     "device or module connection string for local "
                                     "development; inside IoT Edge the module's own "
-                                    "identity is used", text, "CS")
+                                    "identity is used", text, secret=True)
     ca_cert: str = option("", "IOTHUB_CA_CERT",
                           "PEM file of a CA to trust for the hub endpoint (a gateway or a "
                           "local test broker)", text, "PEM")
@@ -382,6 +382,43 @@ class IoTHubSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """The HTTP scoring service (`main.py serve`)."""
+
+    host: str = option("127.0.0.1", "SERVE_HOST",
+                       "address to listen on; 0.0.0.0 inside a container on the module network",
+                       non_empty, "ADDR")
+    port: int = option(8080, "SERVE_PORT", "TCP port; 0 picks a free one",
+                       int_range(0, 65535), "PORT")
+    workers: int = option(0, "SERVE_WORKERS",
+                          "inference threads; 0 = sized to the engine (1: ONNX Runtime "
+                          "already spreads one inference over every core)", int_range(0, 64), "N")
+    queue_size: int = option(8, "SERVE_QUEUE_SIZE",
+                             "requests waiting for a worker; beyond that 503 + Retry-After",
+                             int_range(0, 4096), "N")
+    max_body_bytes: int = option(20 * 1024 * 1024, "SERVE_MAX_BODY_BYTES",
+                                 "largest request body accepted (413 above)",
+                                 int_range(1024, 1 << 30), "BYTES")
+    max_pixels: int = option(4096 * 4096, "SERVE_MAX_PIXELS",
+                             "largest image (width x height, read from its header before "
+                             "decoding) accepted (413 above)", int_range(1, 1 << 30), "N")
+    warmup_runs: int = option(2, "SERVE_WARMUP_RUNS",
+                              "inferences run before the service reports ready",
+                              int_range(0, 100), "N")
+    model_name: str = option("textdetector", "SERVE_MODEL_NAME",
+                             "model name in /v2/models/<name> and Custom Vision answers",
+                             non_empty, "NAME")
+    tag: str = option("text", "SERVE_TAG", "label reported for every detected region",
+                      non_empty, "LABEL")
+    retry_after: int = option(1, "SERVE_RETRY_AFTER",
+                              "seconds put in Retry-After when the queue is full or not ready",
+                              int_range(1, 3600), "S")
+    request_timeout: float = option(30.0, "SERVE_REQUEST_TIMEOUT",
+                                    "seconds a request may wait for its result (504 after)",
+                                    float_range(0.1, 3600.0), "S")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the `run` command needs, grouped by concern."""
 
@@ -391,6 +428,7 @@ class Settings:
     output: OutputSettings = field(default_factory=OutputSettings)
     iothub: IoTHubSettings = field(default_factory=IoTHubSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
 
 RUN_GROUPS: dict[str, tuple[type, str]] = {

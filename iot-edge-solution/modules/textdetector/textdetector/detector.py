@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -15,6 +16,15 @@ from .results import Detections, Timings
 
 def _ms_since(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An image pre-processed for the model: its 1x3xHxW blob and source (h, w)."""
+
+    blob: np.ndarray
+    image_size: tuple[int, int]
+    preprocess_ms: float
 
 
 class TextDetector:
@@ -49,21 +59,53 @@ class TextDetector:
     def input_size(self, image_size: tuple[int, int]) -> tuple[int, int]:
         return input_size(image_size[0], image_size[1], self.settings.limit_side_len)
 
-    def detect(self, image: np.ndarray) -> tuple[Detections, Timings]:
-        """Detect text in one image (BGR, BGRA or grayscale uint8)."""
-        return self.detect_batch([image])[0]
+    def detect(self, image: np.ndarray,
+               prepared: Prepared | None = None) -> tuple[Detections, Timings]:
+        """Detect text in one image (BGR, BGRA or grayscale uint8).
 
-    def detect_batch(self, images: Sequence[np.ndarray]) -> list[tuple[Detections, Timings]]:
-        """Detect text in images that share one input size, in one engine call."""
+        `prepared`, from `prepare` (e.g. on the frame-reader thread, overlapping the
+        previous inference), is used when it still matches the current input size.
+        """
+        if prepared is None or prepared.blob.shape[2:] != self.input_size(prepared.image_size):
+            prepared = self.prepare(image)
+        start = time.perf_counter()
+        prob = self.engine.run(prepared.blob)
+        infer_ms = _ms_since(start)
+        start = time.perf_counter()
+        detections = self.postprocess(prob[0, 0], prepared.image_size)
+        return detections, Timings(prepared.preprocess_ms, infer_ms, _ms_since(start))
+
+    def prepare(self, image: np.ndarray) -> Prepared:
+        """Pre-process one image into the model's input blob (thread-safe)."""
+        start = time.perf_counter()
+        image = as_bgr(image)
+        size = self.input_size(image.shape[:2])
+        blob = to_blob(image, size)
+        return Prepared(blob, (image.shape[0], image.shape[1]), _ms_since(start))
+
+    def detect_batch(self, images: Sequence[np.ndarray],
+                     prepared: Sequence[Prepared | None] | None = None
+                     ) -> list[tuple[Detections, Timings]]:
+        """Detect text in images that share one input size, in one engine call.
+
+        `prepared[i]`, from `prepare` (e.g. on a reader thread), is used for image i when
+        it still matches the current input size; the others are pre-processed here.
+        """
         start = time.perf_counter()
         images = [as_bgr(image) for image in images]
         size = self.input_size(images[0].shape[:2])
         batch = np.empty((len(images), 3, size[0], size[1]), np.float32)
+        pre_ms = 0.0
         for i, image in enumerate(images):
             if self.input_size(image.shape[:2]) != size:
                 raise ValueError("images in one batch must share an input size")
-            to_blob(image, size, out=batch[i:i + 1])
-        pre_ms = _ms_since(start) / len(images)
+            ready = prepared[i] if prepared is not None else None
+            if ready is not None and ready.blob.shape[2:] == size:
+                batch[i:i + 1] = ready.blob
+                pre_ms += ready.preprocess_ms
+            else:
+                to_blob(image, size, out=batch[i:i + 1])
+        pre_ms = (pre_ms + _ms_since(start)) / len(images)
         start = time.perf_counter()
         prob = self.engine.run(batch)
         infer_ms = _ms_since(start) / len(images)

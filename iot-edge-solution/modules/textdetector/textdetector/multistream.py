@@ -1,10 +1,10 @@
 """One process serving several sources: round-robin frames, batched inference.
 
-Each source is read on its own FrameReader thread. Every round takes at most one ready
-frame from each stream (the first stream asked rotates, so none starves), groups the
-round's frames by model input size and detects each group in `detect_batch` calls of at
-most `max_batch` frames. Results reach the sinks in order per source, each carrying its
-own source_id. A stream that ends or fails leaves the others running.
+Each source is read (files also pre-processed) on its own FrameReader thread. Every
+round takes at most one ready frame from each stream (the first stream asked rotates,
+so none starves), groups the round's frames by model input size and detects each group
+in `detect_batch` calls of at most `max_batch` frames. Results reach the sinks in order
+per source, each carrying its own source_id. A stream that ends or fails leaves the others running.
 """
 from __future__ import annotations
 
@@ -103,7 +103,8 @@ def process_many(detector: TextDetector, sources: Sequence[FrameSource], sinks: 
             stack.enter_context(sink)
         streams = []
         for source in sources:
-            reader = stack.enter_context(FrameReader(source, queue_size, timeout_s))
+            reader = stack.enter_context(
+                FrameReader(source, queue_size, timeout_s, detector.prepare))
             streams.append(_Stream(source.source_id, reader, time.monotonic()))
         every = list(streams)
         while streams and not stop.is_set():
@@ -115,7 +116,8 @@ def process_many(detector: TextDetector, sources: Sequence[FrameSource], sinks: 
             if max_frames:
                 taken = taken[:max_frames - frames]
             for batch in _batches(detector, taken, max_batch):
-                outputs = detector.detect_batch([frame.image for _, frame in batch])
+                outputs = detector.detect_batch([frame.image for _, frame in batch],
+                                                [frame.prepared for _, frame in batch])
                 batch_sizes[len(batch)] += 1
                 for (stream, frame), (detections, timings) in zip(batch, outputs):
                     result = FrameResult(frame.index, frame.timestamp, stream.source_id,

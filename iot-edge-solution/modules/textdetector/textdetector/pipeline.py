@@ -43,10 +43,10 @@ def process(detector: TextDetector, source: FrameSource, sinks: Sequence[Sink],
         for sink in sinks:
             stack.enter_context(sink)
         while source is not None:
-            with FrameReader(source, queue_size, timeout_s) as reader:
+            with FrameReader(source, queue_size, timeout_s, detector.prepare) as reader:
                 next_source = None
                 for frame in reader:
-                    detections, timings = detector.detect(frame.image)
+                    detections, timings = detector.detect(frame.image, frame.prepared)
                     result = FrameResult(frame.index, frame.timestamp, source.source_id,
                                          detections, timings, frame.image)
                     for sink in sinks:

@@ -6,8 +6,8 @@ import numpy as np
 
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
-_INV_STD = (1.0 / STD).reshape(1, 3, 1, 1)
-_MEAN_255 = tuple(float(m) * 255.0 for m in MEAN)
+_ALPHA = [float(a) for a in 1.0 / (255.0 * STD)]  # x * alpha + gamma == (x/255 - mean) / std
+_GAMMA = [float(g) for g in -MEAN / STD]
 
 
 def input_size(height: int, width: int, limit_side_len: int) -> tuple[int, int]:
@@ -38,16 +38,16 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
 def to_blob(image: np.ndarray, size: tuple[int, int], out: np.ndarray | None = None) -> np.ndarray:
     """Resize a BGR image to `size` (h, w) and normalise it into a float32 1x3xHxW blob.
 
-    One fused float32 pass: blobFromImage subtracts the mean and lays out CHW,
-    then one in-place multiply divides by the std. `out`, if given, receives the result.
+    Fused float32 path: one resize, then per channel one SIMD pass that scales, shifts,
+    converts to float32 and writes straight into its CHW plane (no float64, no transpose
+    copy). `out`, if given (shape 1x3xHxW, C-contiguous planes), receives the result.
     """
     height, width = size
     if image.shape[0] != height or image.shape[1] != width:
         image = cv2.resize(image, (width, height))
-    blob = cv2.dnn.blobFromImage(image, 1.0 / 255.0, mean=_MEAN_255, swapRB=False)
     if out is None:
-        out = blob
-    else:
-        out[...] = blob
-    np.multiply(out, _INV_STD, out=out)
+        out = np.empty((1, 3, height, width), np.float32)
+    for channel, plane in enumerate(cv2.split(image)):
+        cv2.addWeighted(plane, _ALPHA[channel], plane, 0.0, _GAMMA[channel],
+                        dst=out[0, channel], dtype=cv2.CV_32F)
     return out

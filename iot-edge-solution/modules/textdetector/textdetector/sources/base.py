@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded BGR frame; `timestamp` in seconds (file position or wall clock)."""
+    """One decoded BGR frame; `timestamp` in seconds (file position or wall clock).
+
+    `prepared` holds work done ahead on the reader thread (the detector's input blob).
+    """
 
     index: int
     timestamp: float
     image: np.ndarray
+    prepared: Any = None
 
 
 class FrameSource(Protocol):

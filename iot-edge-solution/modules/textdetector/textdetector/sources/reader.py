@@ -1,9 +1,10 @@
 """Reads a source on its own thread into a bounded queue."""
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from ..errors import KitError, SourceError
 from .base import Frame, FrameSource
@@ -17,11 +18,15 @@ class FrameReader:
     Live sources drop the oldest queued frame when the consumer is behind (counted in
     `dropped`); files block the reader instead, so no frame is lost. Iteration ends at
     end of stream; a reader failure or a stall longer than `timeout_s` raises SourceError.
+    `prepare`, if given, runs on the reader thread for file frames (never for live frames,
+    which may be dropped) and its result rides along as `Frame.prepared`.
     """
 
-    def __init__(self, source: FrameSource, queue_size: int = 4, timeout_s: float = 10.0) -> None:
+    def __init__(self, source: FrameSource, queue_size: int = 4, timeout_s: float = 10.0,
+                 prepare: Callable[[Any], Any] | None = None) -> None:
         self.source = source
         self.timeout_s = timeout_s
+        self.prepare = None if source.live else prepare
         self.dropped = 0
         self.finished = False
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
@@ -51,6 +56,8 @@ class FrameReader:
                 frame = self.source.read()
                 if frame is None:
                     break
+                if self.prepare is not None:
+                    frame = dataclasses.replace(frame, prepared=self.prepare(frame.image))
                 self._put(frame)
         except KitError as exc:
             self._put(exc)

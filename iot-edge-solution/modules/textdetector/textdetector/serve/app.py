@@ -1,0 +1,206 @@
+"""The aiohttp application: routes, JSON errors, request metrics."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any, Awaitable, Callable
+
+from aiohttp import BodyPartReader, web
+
+from .. import __version__
+from ..config import ServeSettings
+from ..results import Detections
+from .decode import Limits, check_content_type, read_header
+from .errors import RequestError
+from .formats import custom_vision_prediction, lva_inferences
+from .metrics import Metrics
+from .pool import InferencePool
+
+log = logging.getLogger(__name__)
+POOL = web.AppKey("pool", InferencePool)
+METRICS = web.AppKey("metrics", Metrics)
+SETTINGS = web.AppKey("settings", ServeSettings)
+MULTIPART_FIELDS = ("imageData", "image", "file", "data")
+MULTIPART_SLACK = 64 * 1024  # boundaries and part headers on top of the image bytes
+CV_PREFIX = "/customvision/v3.0/Prediction/{project}/detect/iterations/{iteration}"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_error(status: int, code: str, message: str,
+               headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": message, "code": code, "status": status},
+                             status=status, headers=headers)
+
+
+@web.middleware
+async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes a JSON error; every request is counted and timed."""
+    start = time.perf_counter()
+    try:
+        response = await handler(request)
+    except RequestError as exc:
+        response = json_error(exc.status, exc.code, exc.message, exc.headers)
+    except web.HTTPException as exc:
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        code = (exc.reason or "error").lower().replace(" ", "_")
+        response = json_error(exc.status, code, exc.text or exc.reason or "error", headers)
+        if exc.status == 404:
+            response = json_error(404, "not_found", f"no route {request.path}; see "
+                                  "/score, /image, /v2/health/ready, /metrics")
+        if exc.status == 405:
+            response.body = json.dumps({
+                "error": f"method {request.method} not allowed; allowed: "
+                         f"{headers.get('Allow', '')}",
+                "code": "method_not_allowed", "status": 405}).encode()
+    except Exception:  # a bug, never the client's fault: log it, keep serving
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        response = json_error(500, "internal_error", "internal server error")
+    route = request.match_info.route.resource
+    name = route.canonical if route is not None else "unmatched"
+    request.app[METRICS].record_request(name, request.method, response.status,
+                                        time.perf_counter() - start)
+    return response
+
+
+async def read_image_body(request: web.Request, limits: Limits) -> bytes:
+    """The image bytes of a raw or multipart/form-data body, within the byte limit."""
+    if request.content_length is not None and request.content_length > (
+            limits.max_body_bytes + MULTIPART_SLACK):
+        raise RequestError(413, "payload_too_large",
+                           f"body of {request.content_length} bytes is over the limit of "
+                           f"{limits.max_body_bytes} bytes")
+    content_type = request.content_type if request.headers.get("Content-Type") else ""
+    if content_type == "multipart/form-data":
+        return await _read_multipart(request, limits)
+    check_content_type(content_type)
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise RequestError(413, "payload_too_large", f"body over the limit of "
+                           f"{limits.max_body_bytes} bytes") from None
+
+
+async def _read_multipart(request: web.Request, limits: Limits) -> bytes:
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if not isinstance(part, BodyPartReader):
+                continue
+            if part.name not in MULTIPART_FIELDS and not part.filename:
+                continue
+            chunks, size = [], 0
+            while True:
+                chunk = await part.read_chunk(64 * 1024)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limits.max_body_bytes:
+                    raise RequestError(413, "payload_too_large", f"image part over the limit "
+                                       f"of {limits.max_body_bytes} bytes")
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except (ValueError, AssertionError, RuntimeError) as exc:
+        raise RequestError(400, "invalid_multipart", f"malformed multipart body: {exc}") from None
+    raise RequestError(400, "missing_image", "multipart body has no image part (field "
+                       "'imageData' or any file)")
+
+
+async def _detect(request: web.Request) -> Detections:
+    settings = request.app[SETTINGS]
+    limits = Limits(settings.max_body_bytes, settings.max_pixels)
+    data = await read_image_body(request, limits)
+    header = read_header(data, limits)
+    return await request.app[POOL].detect(data, header, settings.request_timeout)
+
+
+async def score(request: web.Request) -> web.Response:
+    """LVA/AVA HTTP extension: 200 with inferences, 204 when nothing was found."""
+    detections = await _detect(request)
+    body = lva_inferences(detections, request.app[SETTINGS].tag)
+    if body is None:
+        return web.Response(status=204)
+    return web.json_response(body)
+
+
+async def custom_vision(request: web.Request) -> web.Response:
+    """Custom Vision object-detection prediction (exported-container and v3.0 routes)."""
+    detections = await _detect(request)
+    settings = request.app[SETTINGS]
+    project = request.match_info.get("project", "")
+    iteration = request.match_info.get("iteration", settings.model_name)
+    return web.json_response(custom_vision_prediction(detections, settings.tag, project,
+                                                      iteration))
+
+
+async def live(request: web.Request) -> web.Response:
+    return web.json_response({"live": True})
+
+
+async def ready(request: web.Request) -> web.Response:
+    pool = request.app[POOL]
+    if not pool.ready:
+        return web.json_response({"ready": False}, status=503,
+                                 headers={"Retry-After": str(pool.retry_after)})
+    return web.json_response({"ready": True})
+
+
+def _model(request: web.Request) -> InferencePool:
+    name = request.match_info["name"]
+    if name != request.app[SETTINGS].model_name:
+        raise RequestError(404, "model_not_found", f"unknown model {name!r}")
+    return request.app[POOL]
+
+
+async def model_metadata(request: web.Request) -> web.Response:
+    pool = _model(request)
+    return web.json_response(model_info(request.app[SETTINGS], pool))
+
+
+async def model_ready(request: web.Request) -> web.Response:
+    _model(request)
+    return await ready(request)
+
+
+def model_info(settings: ServeSettings, pool: InferencePool) -> dict[str, Any]:
+    """KServe v2 model metadata, plus what this service adds around the model."""
+    return {
+        "name": settings.model_name,
+        "versions": [__version__],
+        "platform": "onnxruntime_onnx" if pool.engine_name != "tensorrt" else "tensorrt_plan",
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 3, -1, -1]}],
+        "outputs": [{"name": "sigmoid_0.tmp_0", "datatype": "FP32", "shape": [-1, 1, -1, -1]}],
+        "parameters": {"engine": pool.engine_name, "workers": pool.workers,
+                       "queue_size": pool.queue_size, "tag": settings.tag,
+                       "max_pixels": settings.max_pixels,
+                       "max_body_bytes": settings.max_body_bytes},
+    }
+
+
+async def server_metadata(request: web.Request) -> web.Response:
+    return web.json_response({"name": "textdetector", "version": __version__,
+                              "extensions": ["lva_http_extension", "custom_vision"]})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[METRICS].render(),
+                        content_type="text/plain", charset="utf-8",
+                        headers={"X-Prometheus-Format": "0.0.4"})
+
+
+def create_app(settings: ServeSettings, pool: InferencePool, metrics_: Metrics) -> web.Application:
+    """The application; the caller starts `pool` (model load + warm-up) after listening."""
+    app = web.Application(middlewares=[errors_and_metrics],
+                          client_max_size=settings.max_body_bytes + MULTIPART_SLACK)
+    app[POOL], app[METRICS], app[SETTINGS] = pool, metrics_, settings
+    app.router.add_post("/score", score)
+    app.router.add_post("/image", custom_vision)
+    app.router.add_post(CV_PREFIX + "/image", custom_vision)
+    app.router.add_post(CV_PREFIX + "/image/nostore", custom_vision)
+    app.router.add_get("/v2", server_metadata)
+    app.router.add_get("/v2/health/live", live)
+    app.router.add_get("/v2/health/ready", ready)
+    app.router.add_get("/v2/models/{name}", model_metadata)
+    app.router.add_get("/v2/models/{name}/ready", model_ready)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,124 @@
+"""Inference worker pool: a fixed set of threads in front of one detector, bounded queue.
+
+The detector (ONNX Runtime session) is thread-safe; decoding and inference release the
+GIL, so the event loop keeps accepting and parsing requests while workers compute.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import numpy as np
+
+from ..detector import TextDetector
+from ..results import Detections
+from .decode import ImageHeader, decode
+from .errors import RequestError
+from .metrics import Metrics
+
+log = logging.getLogger(__name__)
+DetectorFactory = Callable[[], TextDetector]
+WARMUP_SIZE = (544, 960)  # the model input of a 720p/1080p frame
+
+
+def auto_workers(engine_name: str) -> int:
+    """Inference threads for an engine: ONNX Runtime and TensorRT each want one caller.
+
+    Measured on 2 cores (README, `make bench-http ARGS="--workers 2"`): a second
+    concurrent ORT call only competes for the same cores.
+    """
+    return 1
+
+
+class InferencePool:
+    """Runs decode + detect on worker threads; at most `workers + queue_size` admitted."""
+
+    def __init__(self, factory: DetectorFactory, workers: int, queue_size: int,
+                 warmup_runs: int, metrics: Metrics, retry_after: int = 1) -> None:
+        self._factory = factory
+        self.requested_workers = workers
+        self.queue_size = queue_size
+        self.warmup_runs = warmup_runs
+        self.metrics = metrics
+        self.retry_after = retry_after
+        self.workers = workers or 1
+        self.detector: TextDetector | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self.admitted = 0  # event-loop side: queued + running
+        self.running = 0  # worker side
+        self.ready = False
+        self.engine_name = ""
+        metrics.gauges.update({
+            "queue_depth": lambda: max(self.admitted - self.running, 0),
+            "inflight_inferences": lambda: self.running,
+            "ready": lambda: float(self.ready),
+            "workers": lambda: self.workers,
+        })
+
+    @property
+    def capacity(self) -> int:
+        return self.workers + self.queue_size
+
+    async def start(self) -> None:
+        """Load the model and warm it up off the event loop; then report ready."""
+        loop = asyncio.get_running_loop()
+        start = time.perf_counter()
+        detector = await loop.run_in_executor(None, self._factory)
+        self.detector = detector
+        self.engine_name = detector.engine.name
+        self.workers = self.requested_workers or auto_workers(self.engine_name)
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="infer")
+        warm = np.full((*WARMUP_SIZE, 3), 255, np.uint8)
+        for _ in range(self.warmup_runs):
+            await loop.run_in_executor(self._executor, detector.detect, warm)
+        self.ready = True
+        log.info("model loaded and warmed in %.2f s (%s, %d worker(s), queue %d)",
+                 time.perf_counter() - start, self.engine_name, self.workers, self.queue_size)
+
+    def close(self) -> None:
+        self.ready = False
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        if self.detector is not None:
+            self.detector.close()
+
+    def _unavailable(self, code: str, message: str) -> RequestError:
+        return RequestError(503, code, message, {"Retry-After": str(self.retry_after)})
+
+    async def detect(self, data: bytes, header: ImageHeader, timeout: float) -> Detections:
+        """Decode and detect on a worker; 503 when not ready or the queue is full."""
+        if not self.ready or self._executor is None:
+            raise self._unavailable("not_ready", "model is loading; retry shortly")
+        if self.admitted >= self.capacity:
+            self.metrics.record_rejected()
+            raise self._unavailable("queue_full", f"{self.admitted} requests already "
+                                    "queued or running; retry shortly")
+        self.admitted += 1
+        try:
+            future = asyncio.get_running_loop().run_in_executor(
+                self._executor, self._work, data, header)
+            try:
+                return await asyncio.wait_for(future, timeout)
+            except asyncio.TimeoutError:
+                raise RequestError(504, "timeout",
+                                   f"no result within {timeout:g} s") from None
+        finally:
+            self.admitted -= 1
+
+    def _work(self, data: bytes, header: ImageHeader) -> Detections:
+        with self._lock:
+            self.running += 1
+        start = time.perf_counter()
+        try:
+            image = decode(data, header)
+            assert self.detector is not None
+            return self.detector.detect(image)[0]
+        finally:
+            self.metrics.record_inference(time.perf_counter() - start)
+            with self._lock:
+                self.running -= 1

@@ -1,0 +1,212 @@
+"""Benchmark: model-only vs our detector vs our pipeline vs RapidOCR, side by side.
+
+Every contender runs on the same deterministic frames (demo-video frames at 720p and the
+same frames upscaled to 1080p), in turn, several rounds; the table shows median fps per
+contender and the ratios measured in this one run. Timings drift between machines and
+runs: compare the ratios. Usage: python tools/bench.py [--frames N] [--rounds R] [--chart]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(MODULE_DIR))
+
+from textdetector.config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, SourceSettings  # noqa: E402,E501
+from textdetector.detector import TextDetector  # noqa: E402
+from textdetector.pipeline import process  # noqa: E402
+from textdetector.preprocess import to_blob  # noqa: E402
+from textdetector.sinks import ConsoleSink  # noqa: E402
+from textdetector.sources import open_source  # noqa: E402
+
+SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+FIRST_TEXT_FRAME = 15  # the demo's first second has no text
+
+
+def demo_frames(count: int, size: tuple[int, int]) -> list[np.ndarray]:
+    """`count` demo frames with text, resized to `size` (w, h)."""
+    if not DEFAULT_VIDEO.is_file():
+        sys.exit("error: demo video missing: run `make setup`")
+    cap = cv2.VideoCapture(str(DEFAULT_VIDEO))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, FIRST_TEXT_FRAME)
+    frames = []
+    while len(frames) < count:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if (frame.shape[1], frame.shape[0]) != size:
+            frame = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
+        frames.append(frame)
+    cap.release()
+    return frames
+
+
+def write_video(frames: list[np.ndarray], path: Path) -> Path:
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 15, (width, height))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def rapidocr_detector(matched: bool):
+    """RapidOCR's TextDetector at its defaults, or at our input size and thresholds."""
+    try:
+        from rapidocr_onnxruntime.ch_ppocr_det import TextDetector as RapidDetector
+        from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+    except ImportError:
+        return None
+    config = {"model_path": str(EngineSettings().model_path), "use_cuda": False,
+              "limit_side_len": 736, "limit_type": "min", "mean": [0.5] * 3, "std": [0.5] * 3,
+              "thresh": 0.3, "box_thresh": 0.5, "max_candidates": 1000, "unclip_ratio": 1.6,
+              "use_dilation": True, "score_mode": "fast"}
+    if matched:
+        det = DetectorSettings()
+        config.update(limit_side_len=det.limit_side_len, limit_type="max",
+                      box_thresh=det.box_thresh, unclip_ratio=det.unclip_ratio,
+                      use_dilation=False)
+    rapid = RapidDetector(config)
+    if matched:  # RapidOCR raises the cap with the image size; pin it to ours
+        rapid.get_preprocess = lambda _max_wh: DetPreProcess(
+            config["limit_side_len"], "max", config["mean"], config["std"])
+    return rapid
+
+
+def contenders(detector: TextDetector, frames: list[np.ndarray],
+               video: Path) -> dict[str, Callable[[], float]]:
+    """Name -> a callable that processes every frame once and returns seconds taken."""
+    size = detector.input_size(frames[0].shape[:2])
+    blobs = [to_blob(frame, size) for frame in frames]
+
+    def model_only() -> float:
+        start = time.perf_counter()
+        for blob in blobs:
+            detector.engine.run(blob)
+        return time.perf_counter() - start
+
+    def ours() -> float:
+        start = time.perf_counter()
+        for frame in frames:
+            detector.detect(frame)
+        return time.perf_counter() - start
+
+    def pipeline() -> float:
+        start = time.perf_counter()
+        source = open_source(SourceSettings(camera_path=str(video)))
+        summary = process(detector, source, [ConsoleSink(stream=io.StringIO(), quiet=True)])
+        assert summary.frames == len(frames), summary
+        return time.perf_counter() - start
+
+    runs = {"model-only": model_only, "detector": ours, "pipeline": pipeline}
+    for name, matched in (("rapidocr-defaults", False), ("rapidocr-matched", True)):
+        rapid = rapidocr_detector(matched)
+        if rapid is not None:
+            runs[name] = _timed(rapid, frames)
+    return runs
+
+
+def _timed(rapid, frames: list[np.ndarray]) -> Callable[[], float]:
+    def run() -> float:
+        start = time.perf_counter()
+        for frame in frames:
+            rapid(frame)
+        return time.perf_counter() - start
+
+    return run
+
+
+def measure(runs: dict[str, Callable[[], float]], count: int, rounds: int) -> dict[str, dict]:
+    """Interleave contenders round by round (A B C A B C ...): drift hits all alike."""
+    for run in runs.values():
+        run()  # warm-up
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            seconds[name].append(run())
+    return {name: {"fps": count / statistics.median(values),
+                   "fps_all": [round(count / v, 2) for v in values]}
+            for name, values in seconds.items()}
+
+
+RATIOS = [("pipeline", "model-only", 0.90), ("detector", "model-only", None),
+          ("detector", "rapidocr-defaults", 2.0), ("pipeline", "rapidocr-defaults", 2.0),
+          ("detector", "rapidocr-matched", None)]
+
+
+def report(results: dict[str, dict[str, dict]]) -> dict[str, dict[str, float]]:
+    ratios: dict[str, dict[str, float]] = {}
+    for size, table in results.items():
+        print(f"\n{size}")
+        print(f"  {'contender':<20}{'median fps':>12}   runs")
+        for name, row in table.items():
+            print(f"  {name:<20}{row['fps']:>12.2f}   {row['fps_all']}")
+        ratios[size] = {}
+        for a, b, target in RATIOS:
+            if a in table and b in table:
+                value = table[a]["fps"] / table[b]["fps"]
+                ratios[size][f"{a}/{b}"] = round(value, 3)
+                goal = f"   (target >= {target})" if target else ""
+                print(f"  ratio {a}/{b}: {value:.2f}{goal}")
+    return ratios
+
+
+def chart(results: dict[str, dict[str, dict]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
+    for ax, (size, table) in zip(axes[0], results.items()):
+        ax.barh(list(table), [row["fps"] for row in table.values()], color="#3b7dd8")
+        ax.set_title(f"{size}: median fps (higher is better)")
+        ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print(f"chart: {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=20, help="frames per contender run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per contender")
+    parser.add_argument("--sizes", default="720p,1080p", help="comma list of 720p, 1080p")
+    parser.add_argument("--out", type=Path, default=MODULE_DIR.parent.parent.parent /
+                        "bench-results", help="folder for bench.json (and the chart)")
+    parser.add_argument("--chart", action="store_true", help="also draw bench.png")
+    args = parser.parse_args(argv)
+    detector = TextDetector.open(EngineSettings())
+    results: dict[str, dict[str, dict]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size_name in args.sizes.split(","):
+            frames = demo_frames(args.frames, SIZES[size_name])
+            video = write_video(frames, Path(tmp) / f"{size_name}.mp4")
+            print(f"{size_name}: {len(frames)} frames x {args.rounds} rounds per contender ...",
+                  flush=True)
+            results[size_name] = measure(contenders(detector, frames, video), len(frames),
+                                         args.rounds)
+    ratios = report(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(json.dumps(
+        {"frames": args.frames, "rounds": args.rounds, "results": results, "ratios": ratios},
+        indent=1))
+    print(f"\nJSON: {args.out / 'bench.json'}")
+    if args.chart:
+        chart(results, args.out / "bench.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
