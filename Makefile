@@ -4,6 +4,7 @@
 #   make lint  - flake8 only
 #   make coverage - tests with an HTML coverage report in htmlcov/
 #   make bench - benchmark: model-only vs pipeline vs RapidOCR (ratios)
+#   make bench-post - dense-text (500+ words) post-process: fast vs reference, ms
 #   make bench-streams - multi-stream benchmark: N = 1, 2, 4, 8 sources, fps and batch sizes
 #   make soak  - soak run: fps and RSS over 10,000 frames (ARGS="--seconds 600" for time)
 #   make bench-gpu - GPU benchmark: TensorRT FP16/FP32, ORT CUDA vs ORT CPU (skips what is absent)
@@ -14,7 +15,7 @@ PY := $(CURDIR)/.venv/bin/python
 MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
 
-.PHONY: help setup run detect lint test coverage bench bench-gpu bench-http bench-streams soak stack
+.PHONY: help setup run detect lint test coverage bench bench-post bench-gpu bench-http bench-streams soak stack
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 
@@ -38,6 +39,9 @@ coverage: setup
 
 bench: setup
 	cd $(MODULE) && $(PY) tools/bench.py $(ARGS)
+
+bench-post: setup
+	cd $(MODULE) && $(PY) tools/bench_postprocess.py $(ARGS)
 
 bench-streams: setup
 	cd $(MODULE) && $(PY) tools/bench_streams.py $(ARGS)
