@@ -3,26 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from recording_sink import RecordingSink
 
 from textdetector.config import SourceSettings
 from textdetector.pipeline import process
 from textdetector.sources import open_source
-
-
-class CollectingSink:
-    """Keeps every result (a real sink, used by the test to score the run)."""
-
-    def __init__(self):
-        self.results = []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        pass
-
-    def write(self, result):
-        self.results.append(result)
 
 
 def iou(a, b) -> float:
@@ -35,7 +20,7 @@ def iou(a, b) -> float:
 
 @pytest.fixture(scope="module")
 def demo_run(detector, demo_video):
-    sink = CollectingSink()
+    sink = RecordingSink()
     source = open_source(SourceSettings(camera_path=str(demo_video)))
     summary = process(detector, source, [sink])
     return summary, sink.results
