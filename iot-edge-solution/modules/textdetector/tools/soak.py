@@ -3,7 +3,8 @@
 Runs detection with the run command's sinks (quiet console) plus a monitor that samples
 fps and the process RSS every --interval seconds. At the end it reports the RSS drift
 after warm-up (lowest and highest sample against the first post-warm-up sample, in %)
-and the peak RSS; writes bench-results/soak.json.
+and the peak RSS; writes bench-results/soak.json. Engine and detection settings come
+from the environment as for `run` (e.g. DET_LIMIT_SIDE_LEN=320 for a quicker soak).
 
 Usage: python tools/soak.py [--frames 10000 | --seconds 600] [--interval 10] [--warmup 100]
 """
@@ -21,8 +22,9 @@ import psutil
 MODULE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(MODULE_DIR))
 
-from textdetector.config import (DEFAULT_VIDEO, OutputSettings, Settings,  # noqa: E402
-                                 SourceSettings)
+from textdetector.config import (DEFAULT_VIDEO, DetectorSettings,  # noqa: E402
+                                 EngineSettings, OutputSettings, Settings, SourceSettings,
+                                 load)
 from textdetector.detector import TextDetector  # noqa: E402
 from textdetector.pipeline import process  # noqa: E402
 from textdetector.sinks import build_sinks  # noqa: E402
@@ -98,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.video).is_file():
         print(f"video not found: {args.video} (run `make setup`)", file=sys.stderr)
         return 2
-    settings = Settings(source=SourceSettings(camera_path=args.video, loop=True),
+    settings = Settings(engine=load(EngineSettings), detector=load(DetectorSettings),
+                        source=SourceSettings(camera_path=args.video, loop=True),
                         output=OutputSettings(quiet=True, summary_interval=3600.0))
     stop = threading.Event()
     monitor = Monitor(args.interval, args.warmup, args.seconds, stop)
