@@ -79,6 +79,29 @@ def demo_frames(demo_video: Path):
 
 
 @pytest.fixture
+def demo_text_clip(demo_video: Path, tmp_path: Path):
+    """Cut `count` demo frames that carry text (the first second is blank) into a clip."""
+    import cv2
+
+    def make(count: int = 4, first: int = 15) -> Path:
+        capture = cv2.VideoCapture(str(demo_video))
+        capture.set(cv2.CAP_PROP_POS_FRAMES, first)
+        frames = [capture.read()[1] for _ in range(count)]
+        capture.release()
+        assert all(frame is not None for frame in frames), "demo video too short"
+        path = tmp_path / f"demo_text_{first}_{count}.mp4"
+        height, width = frames[0].shape[:2]
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 15,
+                                 (width, height))
+        for frame in frames:
+            writer.write(frame)
+        writer.release()
+        return path
+
+    return make
+
+
+@pytest.fixture
 def python() -> str:
     return sys.executable
 

@@ -167,32 +167,12 @@ def test_bad_connection_string_is_one_readable_error_without_the_secret():
     assert "xyz" not in str(err.value)
 
 
-def text_clip(path, first=15, count=2):
-    """Frames of the demo video that carry text (its first second is blank), as a clip."""
-    from textdetector.config import DEFAULT_VIDEO
-
-    capture = cv2.VideoCapture(str(DEFAULT_VIDEO))
-    azurite_harness.need(capture.isOpened(), "demo video missing: run make setup")
-    capture.set(cv2.CAP_PROP_POS_FRAMES, first)
-    writer = None
-    for _ in range(count):
-        ok, image = capture.read()
-        assert ok
-        if writer is None:
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 15,
-                                     (image.shape[1], image.shape[0]))
-        writer.write(image)
-    writer.release()
-    capture.release()
-    return path
-
-
-def test_pipeline_archives_real_detections_from_the_demo_video(azurite, tmp_path):
+def test_pipeline_archives_real_detections_from_the_demo_video(azurite, demo_text_clip):
     from textdetector import pipeline
 
     env = {"ARCHIVE_CONNECTION_STRING": azurite.connection_string, "ARCHIVE_INTERVAL": "0",
            "ARCHIVE_ANNOTATED_CONTAINER": "ann-p", "ARCHIVE_LOWCONF_CONTAINER": "low-p",
-           "CAMERA_PATH": str(text_clip(tmp_path / "clip.mp4")), "QUIET": "true"}
+           "CAMERA_PATH": str(demo_text_clip(2)), "QUIET": "true"}
     run_settings = load_settings(env)
     assert any(isinstance(sink, ArchiveSink) for sink in build_sinks(run_settings))
     summary = pipeline.run(run_settings)

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import jsonschema
 import numpy as np
-import pytest
 
 from mqtt_broker import CONNECTION_STRING, MODULE, broker, hub  # noqa: F401
-from textdetector.config import (DEFAULT_VIDEO, IoTHubSettings, OutputSettings, Settings,
+from textdetector.config import (IoTHubSettings, OutputSettings, Settings,
                                  SourceSettings)
 from textdetector.iothub import SCHEMA_PATH, IoTHubSink, create_client
 from textdetector.iothub.outbox import wait_until
@@ -51,29 +50,9 @@ def check_message(item) -> dict:
     return body
 
 
-@pytest.fixture(scope="module")
-def demo_clip(tmp_path_factory) -> Path:
-    """Four frames of the demo video where text is visible (frames 15-18), as a clip."""
-    import cv2
-
-    if not DEFAULT_VIDEO.exists():
-        pytest.skip("the demo video is missing: run `make setup`")
-    capture = cv2.VideoCapture(str(DEFAULT_VIDEO))
-    capture.set(cv2.CAP_PROP_POS_FRAMES, 15)
-    frames = [capture.read()[1] for _ in range(4)]
-    capture.release()
-    path = tmp_path_factory.mktemp("clip") / "demo_text.avi"
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
-
-
-def test_pipeline_sends_demo_frames_to_the_hub(broker, hub, demo_clip):  # noqa: F811
+def test_pipeline_sends_demo_frames_to_the_hub(broker, hub, demo_text_clip):  # noqa: F811
     settings = Settings(
-        source=SourceSettings(camera_path=str(demo_clip), max_frames=4),
+        source=SourceSettings(camera_path=str(demo_text_clip(4)), max_frames=4),
         output=OutputSettings(quiet=True, summary_interval=60.0),
         iothub=hub_settings(broker.ca, send_mode="every", flush_timeout=20.0))
     summary = run(settings, threading.Event())
