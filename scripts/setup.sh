@@ -20,7 +20,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 stamp="$VENV/.requirements.sha256"
-wanted=$(cat "$MODULE"/requirements*.txt iot-edge-solution/modules/reviewdashboard/requirements.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
+wanted=$(cat "$MODULE"/requirements*.txt iot-edge-solution/modules/*/pyproject.toml \
+  iot-edge-solution/modules/reviewdashboard/requirements.txt scripts/setup.sh \
+  | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "installing requirements into $VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
@@ -29,6 +31,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   # Third-party reference for parity tests and benchmarks, without its GUI OpenCV.
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
     rapidocr-onnxruntime==1.4.4
+  # The modules themselves, editable: the `textdetector` command, imports without path edits.
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+    -e "$MODULE" -e iot-edge-solution/modules/reviewdashboard
   echo "$wanted" > "$stamp"
 fi
 

@@ -1,10 +1,10 @@
-"""Entry point of the text detector edge module: `python main.py --help`."""
-import os
+"""Entry point of the text detector edge module: `python main.py --help`.
+
+The same command is installed as the `textdetector` console script (pyproject.toml).
+"""
 import sys
 
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # keep OpenCV's own warnings off the console
-
-from textdetector.cli import main  # noqa: E402
+from textdetector.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,7 +23,7 @@ def seed(connection_string: str, frames: int = 12, start: float = 1_800_000_000.
     One frame a minute from `start`; even frames are confident ("annotated"), odd ones
     carry an uncertain region ("lowconf"); the first half come from "cam-north".
     """
-    from textdetector.archive import ArchiveSink
+    from textdetector.sinks.archive import ArchiveSink
     from textdetector.config import ArchiveSettings, load as load_archive
     from textdetector.results import Detections, FrameResult
 

@@ -15,9 +15,6 @@ DEMO_VIDEO = LOCAL_DATA / "demo_video.mp4"
 DEMO_TRUTH = LOCAL_DATA / "demo_video.gt.jsonl"
 DET_MODEL = LOCAL_DATA / "ch_PP-OCRv4_det_infer.onnx"
 
-if str(MODULE_DIR) not in sys.path:
-    sys.path.insert(0, str(MODULE_DIR))
-
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:

@@ -10,7 +10,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 import azurite_harness
-from textdetector.archive import ArchiveSink
+from textdetector.sinks.archive import ArchiveSink
 from textdetector.config import ArchiveSettings, load, load_settings
 from textdetector.errors import ConfigError
 from textdetector.results import Detections, FrameResult

@@ -5,9 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-from textdetector.archive.encoding import draw_boxes, encode_jpeg
-from textdetector.archive.naming import MAX_BOXES, archived_time, blob_name, metadata
-from textdetector.archive.routing import Route, route
+from textdetector.sinks.archive.encoding import draw_boxes, encode_jpeg
+from textdetector.sinks.archive.naming import MAX_BOXES, archived_time, blob_name, metadata
+from textdetector.sinks.archive.routing import Route, route
 from textdetector.config import ArchiveSettings, RUN_GROUPS, add_arguments, load
 from textdetector.errors import ConfigError
 from textdetector.results import Detections, FrameResult

@@ -22,7 +22,7 @@ def iou(a, b) -> float:
 def demo_run(detector, demo_video):
     sink = RecordingSink()
     source = open_source(SourceSettings(camera_path=str(demo_video)))
-    summary = process(detector, source, [sink])
+    summary = process(detector, [source], [sink])
     return summary, sink.results
 
 

@@ -14,11 +14,12 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from textdetector.config import EngineSettings
+from textdetector.config import DEFAULT_MODEL, EngineSettings
+from textdetector.engines import run_single
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.engines.ort_providers import (
     CPU, CUDA, TENSORRT, build_providers, missing_providers)
-from textdetector.engines.trt_profile import profile_for
+from textdetector.detector.profile import profile_for
 
 MODULE = Path(__file__).resolve().parent.parent
 
@@ -52,19 +53,19 @@ def test_missing_providers():
                     reason="this ONNX Runtime has the CUDA provider: no fallback to observe")
 def test_asking_for_cuda_on_a_cpu_build_warns_loudly_and_runs_on_cpu(tmp_path, caplog):
     caplog.set_level(logging.WARNING)
-    engine = OnnxRuntimeEngine.open(EngineSettings(ort_providers="tensorrt,cuda",
-                                                   trt_cache_dir=tmp_path))
+    settings = EngineSettings(ort_providers="tensorrt,cuda", trt_cache_dir=tmp_path)
+    engine = OnnxRuntimeEngine.open(DEFAULT_MODEL, settings)
     assert engine.providers == [CPU]
     assert engine.fell_back == [TENSORRT, CUDA]
     assert "could not use TensorrtExecutionProvider, CUDAExecutionProvider" in caplog.text
     assert "running on CPUExecutionProvider" in caplog.text
-    out = engine.run(np.zeros((1, 3, 64, 96), np.float32))
+    out = run_single(engine, np.zeros((1, 3, 64, 96), np.float32))
     assert out.shape == (1, 1, 64, 96)
 
 
 def test_cpu_only_request_is_silent(caplog):
     caplog.set_level(logging.WARNING)
-    engine = OnnxRuntimeEngine.open(EngineSettings())
+    engine = OnnxRuntimeEngine.open(DEFAULT_MODEL)
     assert engine.providers == [CPU] and engine.fell_back == []
     assert "could not use" not in caplog.text
 
@@ -73,7 +74,7 @@ def test_cli_with_cuda_provider_still_detects_and_warns(tmp_path):
     """The real CLI on a real image: the warning reaches the user, detection still works."""
     frame = tmp_path / "frame.png"
     import cv2
-    from textdetector.engines.precision import check_frames
+    from textdetector.detector.fp16_check import check_frames
     cv2.imwrite(str(frame), check_frames(MODULE / "local_data" / "demo_video.mp4", 3)[1])
     done = subprocess.run([sys.executable, "main.py", "detect", str(frame), "--json",
                            "--ort-providers", "cuda", "--trt-cache-dir", str(tmp_path / "c")],

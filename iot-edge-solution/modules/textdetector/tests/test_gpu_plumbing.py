@@ -11,12 +11,16 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 from textdetector.config import DEFAULT_TRT_CACHE, EngineSettings, load
 from textdetector.engines import trt_cache
-from textdetector.engines.precision import (
-    check_frames, choose_precision, compare, fast_fp16_by_capability, has_fast_fp16,
-    iou_matrix, mean_box_iou)
-from textdetector.engines.trt_profile import ShapeOutOfProfileError, max_side, profile_for
+from textdetector.config import DEFAULT_MODEL
+from textdetector.detector.fp16_check import check_frames, compare
+from textdetector.detector.profile import max_side, profile_for
+from textdetector.engines import run_single
+from textdetector.engines.precision import choose_precision, fast_fp16_by_capability, has_fast_fp16
+from textdetector.engines.trt_profile import ShapeOutOfProfileError
+from textdetector.geometry import iou_matrix
+from textdetector.geometry import mean_box_iou as mean_xyxy_iou
 from textdetector.errors import ConfigError
-from textdetector.preprocess import input_size
+from textdetector.detector.preprocess import input_size
 from textdetector.results import Detections
 
 
@@ -148,6 +152,10 @@ def dets(*xyxy):
     return Detections(boxes, np.ones(len(boxes), np.float32), (100, 100))
 
 
+def mean_box_iou(pairs):
+    return mean_xyxy_iou([(a.xyxy(), b.xyxy()) for a, b in pairs])
+
+
 def test_iou_matrix_and_mean_box_iou():
     assert iou_matrix(np.zeros((0, 4)), np.zeros((2, 4))).shape == (0, 2)
     m = iou_matrix(np.array([[0, 0, 10, 10]]), np.array([[0, 0, 10, 10], [5, 0, 15, 10]]))
@@ -164,8 +172,8 @@ def test_iou_matrix_and_mean_box_iou():
 @pytest.fixture(scope="module")
 def ort_engine():
     from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
-    engine = OnnxRuntimeEngine.open(EngineSettings())
-    yield engine
+    engine = OnnxRuntimeEngine.open(DEFAULT_MODEL)
+    yield lambda blob: run_single(engine, blob)
     engine.close()
 
 
@@ -173,14 +181,14 @@ def test_compare_on_real_frames_with_the_real_model(ort_engine):
     """Real model, real demo frames: identical engines agree, a damaged one does not."""
     frames = check_frames(EngineSettings().model_path.parent / "demo_video.mp4", 3)
     assert len(frames) == 3
-    same = compare(ort_engine.run, ort_engine.run, frames, 960)
-    assert same.mean_iou == 1.0 and same.boxes_fp32 > 0 and same.frames == 3
-    half = compare(ort_engine.run,
-                   lambda b: ort_engine.run(b).astype(np.float16).astype(np.float32),
+    same = compare(ort_engine, ort_engine, frames, 960)
+    assert same.score == 1.0 and "on 3 frames" in same.summary
+    assert " 0 boxes" not in same.summary
+    half = compare(ort_engine, lambda b: ort_engine(b).astype(np.float16).astype(np.float32),
                    frames, 960)
-    assert half.mean_iou > 0.95 and half.accepted(0.95)
-    damaged = compare(ort_engine.run, lambda b: ort_engine.run(b) * 0.5, frames, 960)
-    assert damaged.mean_iou < 0.5 and not damaged.accepted(0.95)
+    assert half.score > 0.95 and half.accepted(0.95)
+    damaged = compare(ort_engine, lambda b: ort_engine(b) * 0.5, frames, 960)
+    assert damaged.score < 0.5 and not damaged.accepted(0.95)
 
 
 def test_check_frames_of_a_missing_video(tmp_path):

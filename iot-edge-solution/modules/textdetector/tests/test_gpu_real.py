@@ -10,9 +10,11 @@ import dataclasses
 
 import pytest
 
-from textdetector.config import DEFAULT_VIDEO, EngineSettings
+from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO, DetectorSettings, EngineSettings
+from textdetector.detector.detector import open_detection_engine
+from textdetector.engines import run_single
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
-from textdetector.engines.precision import check_frames, compare
+from textdetector.detector.fp16_check import check_frames, compare
 
 pytestmark = pytest.mark.gpu
 
@@ -46,34 +48,34 @@ def frames():
 
 @pytest.fixture(scope="module")
 def cpu():
-    engine = OnnxRuntimeEngine.open(EngineSettings())
-    yield engine
+    engine = OnnxRuntimeEngine.open(DEFAULT_MODEL)
+    yield lambda blob: run_single(engine, blob)
     engine.close()
 
 
 @pytest.mark.skipif(bool(_tensorrt_reason()), reason=_tensorrt_reason() or "ready")
 @pytest.mark.parametrize("precision", ["fp32", "auto"])
 def test_tensorrt_boxes_match_onnxruntime_cpu(precision, frames, cpu, tmp_path):
-    from textdetector.engines.tensorrt_engine import TensorRTEngine
     settings = EngineSettings(use_tensor_rt=True, trt_precision=precision,
                               trt_cache_dir=tmp_path)
-    engine = TensorRTEngine.open(settings)
+    engine = open_detection_engine(settings, DetectorSettings())
     try:
-        agreement = compare(cpu.run, engine.run, frames, 960)
-        assert agreement.boxes_fp32 > 0
-        assert agreement.mean_iou >= (0.99 if engine.precision == "fp32" else 0.95)
+        agreement = compare(cpu, lambda blob: run_single(engine, blob), frames, 960)
+        assert " 0 boxes" not in agreement.summary
+        assert agreement.score >= (0.99 if engine.precision == "fp32" else 0.95)
     finally:
         engine.close()
-    again = TensorRTEngine.open(dataclasses.replace(settings))  # from the cache
+    again = open_detection_engine(dataclasses.replace(settings))  # from the cache
     assert again.precision == engine.precision
     again.close()
 
 
 @pytest.mark.skipif(bool(_ort_cuda_reason()), reason=_ort_cuda_reason() or "ready")
 def test_onnxruntime_cuda_boxes_match_cpu(frames, cpu, tmp_path):
-    engine = OnnxRuntimeEngine.open(EngineSettings(ort_providers="cuda", trt_cache_dir=tmp_path))
+    engine = OnnxRuntimeEngine.open(DEFAULT_MODEL, EngineSettings(ort_providers="cuda",
+                                                                  trt_cache_dir=tmp_path))
     try:
         assert engine.providers[0] == "CUDAExecutionProvider" and engine.fell_back == []
-        assert compare(cpu.run, engine.run, frames, 960).mean_iou >= 0.99
+        assert compare(cpu, lambda blob: run_single(engine, blob), frames, 960).score >= 0.99
     finally:
         engine.close()

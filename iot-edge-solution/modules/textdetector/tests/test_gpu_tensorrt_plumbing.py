@@ -15,13 +15,20 @@ import pytest
 
 from fake_tensorrt import install
 from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO, DetectorSettings, EngineSettings
-from textdetector.engines import create_engine
+from textdetector.detector.detector import open_detection_engine
+from textdetector.detector.fp16_check import check_frames, fp16_check
+from textdetector.detector.profile import profile_for
+from textdetector.engines import run_single
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
-from textdetector.engines.precision import check_frames
 from textdetector.engines.tensorrt_engine import TensorRTEngine
 from textdetector.engines.trt_profile import ShapeOutOfProfileError
 from textdetector.errors import EngineUnavailableError
-from textdetector.preprocess import input_size, to_blob
+from textdetector.detector.preprocess import input_size, to_blob
+
+
+def create_engine(settings, detector=DetectorSettings()):
+    """The detector's engine, as TextDetector.open makes it."""
+    return open_detection_engine(settings, detector)
 
 
 @pytest.fixture
@@ -57,10 +64,10 @@ def test_first_open_checks_fp16_against_fp32_and_caches_both(fakes, settings, fr
     assert len(names) == 2 and any(".fp16." in n for n in names)
     assert all(".sm86." in n and ".trt10.99.0." in n for n in names)
     blob = to_blob(frame, input_size(*frame.shape[:2], 960))
-    reference = OnnxRuntimeEngine.open(EngineSettings()).run(blob)
+    reference = run_single(OnnxRuntimeEngine.open(DEFAULT_MODEL), blob)
     allocated = cuda.allocations
     for _ in range(3):
-        out = engine.run(blob)
+        out = run_single(engine, blob)
     assert cuda.allocations == allocated  # buffers made once, reused every frame
     assert out.shape == reference.shape
     assert np.abs(out - reference).max() < 1e-3
@@ -132,8 +139,9 @@ def test_fp16_check_disabled_or_without_frames(fakes, settings, tmp_path):
     assert engine.precision == "fp16" and trt.builds == ["fp16"]
     engine.close()
     trt.builds.clear()
-    engine = TensorRTEngine.open(dataclasses.replace(settings, trt_cache_dir=tmp_path / "b"),
-                                 check_video=tmp_path / "missing.mp4")
+    engine = TensorRTEngine.open(DEFAULT_MODEL,
+                                 dataclasses.replace(settings, trt_cache_dir=tmp_path / "b"),
+                                 profile_for(960), fp16_check(tmp_path / "missing.mp4", 960))
     assert engine.precision == "fp32" and "no check frames" in engine.precision_note
     engine.close()
 
@@ -142,11 +150,11 @@ def test_shapes_outside_the_profile_fail_clearly(fakes, settings):
     engine = create_engine(dataclasses.replace(settings, trt_precision="fp32"),
                            DetectorSettings(limit_side_len=640))
     assert engine.profile.max == (1, 3, 640, 640)
-    assert engine.run(np.zeros((1, 3, 64, 640), np.float32)).shape == (1, 1, 64, 640)
+    assert run_single(engine, np.zeros((1, 3, 64, 640), np.float32)).shape == (1, 1, 64, 640)
     with pytest.raises(ShapeOutOfProfileError, match="outside the TensorRT profile"):
-        engine.run(np.zeros((1, 3, 544, 960), np.float32))
+        run_single(engine, np.zeros((1, 3, 544, 960), np.float32))
     with pytest.raises(ShapeOutOfProfileError):
-        engine.run(np.zeros((2, 3, 64, 64), np.float32))
+        run_single(engine, np.zeros((2, 3, 64, 64), np.float32))
     engine.close()
     engine.close()  # idempotent
 

@@ -16,9 +16,9 @@ import numpy as np
 from mqtt_broker import CONNECTION_STRING, MODULE, broker, hub  # noqa: F401
 from textdetector.config import (IoTHubSettings, OutputSettings, Settings,
                                  SourceSettings)
-from textdetector.iothub import SCHEMA_PATH, IoTHubSink, create_client
-from textdetector.iothub.outbox import wait_until
-from textdetector.live import LiveSettings
+from textdetector.sinks.iothub import SCHEMA_PATH, IoTHubSink, create_client
+from textdetector.sinks.iothub.outbox import wait_until
+from textdetector.control.live import LiveSettings
 from textdetector.pipeline import run
 from textdetector.results import Detections, FrameResult
 

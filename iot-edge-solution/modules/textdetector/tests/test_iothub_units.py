@@ -12,11 +12,12 @@ from textdetector.config import (DEFAULT_MODEL, DEFAULT_VIDEO, DetectorSettings,
                                  EngineSettings, IoTHubSettings, Settings, SourceSettings)
 from textdetector.detector import TextDetector
 from textdetector.errors import ConfigError
-from textdetector.iothub import SCHEMA_PATH, Outbox, RateControl, build_messages, create_client
-from textdetector.iothub.client import in_edge
-from textdetector.iothub.outbox import wait_until
-from textdetector.iothub.twin import TwinService, apply_desired
-from textdetector.live import LiveSettings
+from textdetector.sinks.iothub import (SCHEMA_PATH, Outbox, RateControl, build_messages,
+                                       create_client)
+from textdetector.sinks.iothub.client import in_edge
+from textdetector.sinks.iothub.outbox import wait_until
+from textdetector.control.twin import TwinService, apply_desired
+from textdetector.control.live import LiveSettings
 from textdetector.pipeline import process
 from textdetector.results import Detections, FrameResult
 from textdetector.sources import open_source
@@ -181,7 +182,7 @@ def test_pipeline_applies_live_changes_between_frames():
 
     detector = TextDetector.open(EngineSettings(threads=1), DetectorSettings())
     with detector:
-        summary = process(detector, open_source(settings.source), [sink, Changer()],
+        summary = process(detector, [open_source(settings.source)], [sink, Changer()],
                           max_frames=4, live=live)
     assert summary.frames == 4
     assert detector.settings.limit_side_len == 320

@@ -2,19 +2,16 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 from components import need
 
-from textdetector.config import EngineSettings
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.errors import ModelError
-from textdetector.model import DET_MODEL, verify_model
+from textdetector.models import DET_MODEL, verify_model
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(MODULE_DIR / "tools"))
 
 
 def test_verified_model_passes(model_path):
@@ -53,11 +50,11 @@ def test_custom_model_that_is_not_onnx_fails_to_load(tmp_path):
     path = tmp_path / "custom.onnx"
     path.write_bytes(b"this is not a model" * 100)
     with pytest.raises(ModelError, match="cannot load model .*custom.onnx"):
-        OnnxRuntimeEngine.open(EngineSettings(model_path=path))
+        OnnxRuntimeEngine.open(path)
 
 
 def test_custom_named_copy_of_real_model_loads(copy_model):
-    engine = OnnxRuntimeEngine.open(EngineSettings(model_path=copy_model("mine.onnx")))
+    engine = OnnxRuntimeEngine.open(copy_model("mine.onnx"))
     assert engine.name == "onnxruntime"
     assert "CPUExecutionProvider" in engine.providers
 

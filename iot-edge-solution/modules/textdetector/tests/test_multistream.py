@@ -11,7 +11,7 @@ from recording_sink import RecordingSink
 
 from textdetector.config import OutputSettings, Settings, SourceSettings
 from textdetector.errors import SourceError
-from textdetector.multistream import process_many
+from textdetector.pipeline import process
 from textdetector.pipeline import run
 from textdetector.sources import open_sources, source_paths
 
@@ -55,7 +55,7 @@ def sources_for(paths, queue_size=4):
 def test_fair_ordered_and_batched(detector, tmp_path):
     paths = [write_video(tmp_path / f"s{i}.mp4", 16) for i in range(3)]
     spy, sink = BatchSpy(detector), RecordingSink()
-    summary = process_many(spy, sources_for(paths), [sink], max_batch=4)
+    summary = process(spy, sources_for(paths), [sink], max_batch=4)
     ids = [f"{p}" for p in paths]
     assert summary.per_source == {i: 16 for i in ids} and summary.frames == 48
     for source_id in ids:  # each source's frames in order, none lost
@@ -73,7 +73,7 @@ def test_mixed_shapes_split_into_separate_batches(detector, tmp_path):
     small = [write_video(tmp_path / f"small{i}.mp4", 8, (320, 240)) for i in range(2)]
     large = [write_video(tmp_path / f"large{i}.mp4", 8, (640, 480)) for i in range(2)]
     spy = BatchSpy(detector)
-    summary = process_many(spy, sources_for(small + large), [RecordingSink()], max_batch=8)
+    summary = process(spy, sources_for(small + large), [RecordingSink()], max_batch=8)
     assert summary.frames == 32
     for shapes in spy.batches:
         assert len(set(shapes)) == 1
@@ -83,7 +83,7 @@ def test_mixed_shapes_split_into_separate_batches(detector, tmp_path):
 def test_max_batch_caps_batch_size(detector, tmp_path):
     paths = [write_video(tmp_path / f"s{i}.mp4", 6) for i in range(5)]
     spy = BatchSpy(detector)
-    summary = process_many(spy, sources_for(paths), [RecordingSink()], max_batch=2)
+    summary = process(spy, sources_for(paths), [RecordingSink()], max_batch=2)
     assert summary.frames == 30 and set(summary.batch_sizes) <= {1, 2}
     assert 2 in summary.batch_sizes
 
@@ -91,13 +91,13 @@ def test_max_batch_caps_batch_size(detector, tmp_path):
 def test_end_of_one_file_does_not_end_the_others(detector, tmp_path):
     short = write_video(tmp_path / "short.mp4", 3)
     long = write_video(tmp_path / "long.mp4", 15)
-    summary = process_many(detector, sources_for([short, long]), [RecordingSink()])
+    summary = process(detector, sources_for([short, long]), [RecordingSink()])
     assert summary.per_source == {str(short): 3, str(long): 15}
 
 
 def test_max_frames_caps_the_total(detector, tmp_path):
     paths = [write_video(tmp_path / f"s{i}.mp4", 10) for i in range(3)]
-    summary = process_many(detector, sources_for(paths), [RecordingSink()], max_frames=7)
+    summary = process(detector, sources_for(paths), [RecordingSink()], max_frames=7)
     assert summary.frames == 7 and sum(summary.per_source.values()) == 7
 
 
@@ -124,14 +124,14 @@ class StalledSource:
 def test_stalled_stream_is_dropped_others_finish(detector, tmp_path):
     path = write_video(tmp_path / "ok.mp4", 6)
     sources = [StalledSource(), *sources_for([path])]
-    summary = process_many(detector, sources, [RecordingSink()], timeout_s=0.5)
+    summary = process(detector, sources, [RecordingSink()], timeout_s=0.5)
     assert summary.per_source == {"stalled": 0, str(path): 6}
     assert "stalled" in summary.failed["stalled"]
 
 
 def test_all_streams_failing_raises(detector):
     with pytest.raises(SourceError, match="stalled"):
-        process_many(detector, [StalledSource(), StalledSource()], [RecordingSink()], timeout_s=0.3)
+        process(detector, [StalledSource(), StalledSource()], [RecordingSink()], timeout_s=0.3)
 
 
 def test_source_paths_and_unique_ids(tmp_path):

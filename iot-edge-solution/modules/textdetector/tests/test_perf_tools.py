@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from conftest import MODULE_DIR
 
-sys.path.insert(0, str(MODULE_DIR / "tools"))
-import bench_postprocess  # noqa: E402
-import bench_streams  # noqa: E402
-import soak  # noqa: E402
+import bench_postprocess
+import bench_streams
+import soak
 
 
 def test_bench_streams_short_run(model_path, demo_video, tmp_path, capsys):

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from textdetector.postprocess import DBParams, DBPostProcess, order_clockwise
-from textdetector.preprocess import input_size, to_blob
+from textdetector.engines import run_single
+from textdetector.detector.postprocess import DBParams, DBPostProcess, order_clockwise
+from textdetector.detector.preprocess import input_size, to_blob
 
 
 def synthetic_map(h=128, w=256, rects=((20, 30, 60, 200),)):
@@ -81,7 +82,7 @@ def reference_boxes(prob: np.ndarray, image_size, params: DBParams):
 def probability_maps(detector, images):
     for image in images:
         size = input_size(*image.shape[:2], 960)
-        yield image.shape[:2], detector.engine.run(to_blob(image, size))[0, 0]
+        yield image.shape[:2], run_single(detector.engine, to_blob(image, size))[0, 0]
 
 
 def test_parity_with_rapidocr_reference(detector, page_image, demo_frames):

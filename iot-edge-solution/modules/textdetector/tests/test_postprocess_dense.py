@@ -1,19 +1,16 @@
 """Fast DB post-process: same boxes as the reference loop and RapidOCR on dense text."""
 from __future__ import annotations
 
-import sys
-
 import cv2
 import numpy as np
 import pytest
 
-from conftest import MODULE_DIR
 from test_postprocess import polygon_iou, reference_boxes
-from textdetector.postprocess import DBParams, DBPostProcess
-from textdetector.preprocess import input_size, to_blob
+from textdetector.engines import run_single
+from textdetector.detector.postprocess import DBParams, DBPostProcess
+from textdetector.detector.preprocess import input_size, to_blob
 
-sys.path.insert(0, str(MODULE_DIR / "tools"))
-from dense_frame import render_dense_frame  # noqa: E402
+from dense_frame import render_dense_frame
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +22,7 @@ def dense_frame():
 
 def prob_map(detector, image):
     size = input_size(*image.shape[:2], 960)
-    return detector.engine.run(to_blob(image, size))[0, 0]
+    return run_single(detector.engine, to_blob(image, size))[0, 0]
 
 
 def assert_same_boxes(ours, ref_boxes, min_iou=0.99):
@@ -99,7 +96,7 @@ def test_unknown_mode_rejected():
 
 
 def test_box_points_bit_exact_with_opencv():
-    from textdetector import fastdb
+    from textdetector.detector import fastdb
 
     rng = np.random.default_rng(7)
     rects = [((float(rng.uniform(0, 900)), float(rng.uniform(0, 500))),
@@ -114,7 +111,7 @@ def test_offset_points_regular_and_fallback():
     """A regular quad gives pyclipper's own minAreaRect; a collapsed corner is flagged."""
     import pyclipper
 
-    from textdetector import fastdb
+    from textdetector.detector import fastdb
 
     boxes = np.array([[[3.7, 4.2], [40.9, 6.1], [40.1, 17.8], [2.9, 15.9]],
                       [[0.2, 0.3], [0.9, 0.1], [5.0, 5.0], [0.0, 5.0]]], np.float32)
@@ -128,7 +125,7 @@ def test_offset_points_regular_and_fallback():
 
 
 def test_touching_matches_brute_force():
-    from textdetector import fastdb
+    from textdetector.detector import fastdb
 
     rng = np.random.default_rng(3)
     for n in (0, 1, 7, 300):

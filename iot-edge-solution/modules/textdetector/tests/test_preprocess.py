@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from textdetector.preprocess import MEAN, STD, as_bgr, input_size, to_blob
+from textdetector.detector.preprocess import MEAN, STD, as_bgr, input_size, to_blob
 
 
 @pytest.mark.parametrize("h, w, limit, expected", [

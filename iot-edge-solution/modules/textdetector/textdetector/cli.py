@@ -1,15 +1,15 @@
-"""Command line: `run` the video pipeline (default) or `detect` text in image files."""
+"""Command line: `run` the video pipeline (default), `detect` text in images, `serve` HTTP."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
-import signal
+import os
 import sys
-import threading
-from typing import Callable, Sequence
+from typing import Sequence
 
 from . import __version__
-from .config import RUN_GROUPS, DetectorSettings, EngineSettings, add_arguments, load_settings
+from .config import RUN_GROUPS, ServeSettings
 from .errors import KitError
 
 DESCRIPTION = """\
@@ -17,85 +17,106 @@ Detect text in a video stream with the PaddleOCR PP-OCRv4 DB detector (ONNX), on
 ONNX Runtime (CPU) or TensorRT (NVIDIA GPU). Every option can also be set by the
 environment variable shown beside it; flags win over the environment.
 """
-EPILOG = """\
+EXAMPLES = """\
 examples:
-  python main.py                              run on the demo video (CAMERA_PATH default)
-  python main.py --camera-path 0 --quiet      first camera, fps summaries only
-  python main.py --json-output out.jsonl      also write one JSON line per frame
-  python main.py detect page.png --json       detect text in image files or folders
-  python main.py serve --port 8080            HTTP scoring service (LVA/AVA, Custom Vision)
-commands: run (the default; these options), detect and serve (see `main.py serve --help`)
-exit codes: 0 ok, 2 invalid option, 3 model problem, 4 source problem,
-            5 engine not installed, 130 interrupted
+  textdetector                                run on the demo video (CAMERA_PATH default)
+  textdetector --camera-path 0 --quiet        first camera, fps summaries only
+  textdetector --json-output - | jq .count    JSON Lines on stdout, logs on stderr
+  textdetector detect page.png --json         detect text in image files or folders
+  textdetector serve --port 8080              HTTP scoring service (LVA/AVA, Custom Vision)
+  (`python main.py ...` in the module folder is the same command)
+commands: run (the default; these options), detect and serve (see `COMMAND --help`)
+exit codes: 0 ok (also when a reader closes the pipe), 2 invalid option,
+            3 model problem, 4 source problem, 5 engine not installed, 130 interrupted
 """
+KNOWN = {"run", "detect", "serve", "--version"}
+NATIVE_QUIET = {"OPENCV_LOG_LEVEL": "ERROR", "OPENCV_FFMPEG_LOGLEVEL": "-8"}
 
-Command = Callable[[argparse.Namespace], int]
+
+def environment_only() -> str:
+    """The help section for variables read from the environment only (secrets, IoT Edge)."""
+    lines = ["environment only (never a flag: secrets stay out of process lists):"]
+    for cls in [cls for cls, _ in RUN_GROUPS.values()] + [ServeSettings]:
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("secret"):
+                lines.append(f"  {f.metadata['env']:<28}{f.metadata['help']}")
+    lines += ["  IOTEDGE_* / EdgeHubConnectionString  set by the IoT Edge runtime (or its",
+              "                              simulator): the module client comes from them",
+              "  OPENCV_LOG_LEVEL, OPENCV_FFMPEG_LOGLEVEL  OpenCV/FFmpeg logging; quiet",
+              "                              unless LOG_LEVEL=debug"]
+    return "\n".join(lines) + "\n"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    epilog = environment_only() + "\n" + EXAMPLES
     parser = argparse.ArgumentParser(
-        prog="main.py", description=DESCRIPTION, epilog=EPILOG,
+        prog="textdetector", description=DESCRIPTION, epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"textdetector {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = commands.add_parser("run", help="run the video pipeline (the default command)",
-                              description=DESCRIPTION, epilog=EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    for cls, title in RUN_GROUPS.values():
-        add_arguments(run, cls, title)
-    run.set_defaults(handler=run_command)
-    from .detect_command import add_detect_parser
+    from .commands.detect import add_detect_parser
+    from .commands.run import add_run_parser
+    from .commands.serve import add_serve_parser
 
+    add_run_parser(commands, DESCRIPTION, epilog)
     add_detect_parser(commands)
-    from .serve_command import add_serve_parser
-
     add_serve_parser(commands)
     return parser
 
 
-def run_command(args: argparse.Namespace) -> int:
-    from .pipeline import run
+def quiet_native_logs(argv: Sequence[str], environ: dict[str, str] | os._Environ) -> None:
+    """Silence OpenCV's and FFmpeg's own console lines unless debug logging is asked for.
 
-    settings = load_settings(args=args)
-    logging.getLogger().setLevel(settings.output.log_level.upper())
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    summary = run(settings, stop)
-    if summary.stopped:
-        logging.getLogger(__name__).info("stopped by signal after %d frames", summary.frames)
-    return 0
-
-
-def _stop_on_signals(stop: threading.Event) -> None:
-    def handler(signum: int, _frame: object) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+    Must run before the first capture is opened (FFmpeg reads its level then).
+    """
+    wanted = environ.get("LOG_LEVEL", "").strip().lower()
+    for i, arg in enumerate(argv):
+        if arg.startswith("--log-level"):
+            value = arg.partition("=")[2] or (argv[i + 1] if i + 1 < len(argv) else "")
+            wanted = value.strip().lower()
+    if wanted == "debug":
+        return
+    for name, value in NATIVE_QUIET.items():
+        environ.setdefault(name, value)
 
 
 def _with_default_command(argv: list[str]) -> list[str]:
-    known = {"run", "detect", "serve", "--version"}
-    if not argv or argv[0] not in known:
+    if not argv or argv[0] not in KNOWN:
         return ["run", *argv]
     return argv
 
 
+def _quiet_broken_pipe() -> int:
+    """A reader closed stdout (`| head`): stop quietly, as Unix tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    quiet_native_logs(argv, os.environ)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
-    args = build_parser().parse_args(_with_default_command(list(argv or sys.argv[1:])))
+    args = build_parser().parse_args(_with_default_command(argv))
     try:
         return args.handler(args)
     except KitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
 
 
-__all__ = ["main", "build_parser", "DetectorSettings", "EngineSettings"]
+def console_main() -> None:
+    """Entry point of the `textdetector` console script."""
+    sys.exit(main())
+
+
+__all__ = ["main", "build_parser", "console_main"]

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from . import geometry
+
 
 @dataclass(frozen=True)
 class Detections:
@@ -29,9 +31,15 @@ class Detections:
 
     def xyxy(self) -> np.ndarray:
         """Axis-aligned bounds, shape (N, 4): x_min, y_min, x_max, y_max."""
-        if len(self) == 0:
-            return np.zeros((0, 4), np.float32)
-        return np.concatenate([self.boxes.min(axis=1), self.boxes.max(axis=1)], axis=1)
+        return geometry.xyxy(self.boxes)
+
+    def iou(self, other: "Detections") -> np.ndarray:
+        """IoU of each of these boxes (rows) with each of `other`'s (columns), axis-aligned."""
+        return geometry.iou_matrix(self.xyxy(), other.xyxy())
+
+    def mean_iou(self, other: "Detections") -> tuple[float, int]:
+        """(sum of greedily matched IoUs, boxes counted) against `other`; see geometry."""
+        return geometry.matched_iou(self.xyxy(), other.xyxy())
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -20,15 +20,16 @@ from typing import Callable
 import cv2
 import numpy as np
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(MODULE_DIR))
 
-from textdetector.config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, SourceSettings  # noqa: E402,E501
-from textdetector.detector import TextDetector  # noqa: E402
-from textdetector.pipeline import process  # noqa: E402
-from textdetector.preprocess import to_blob  # noqa: E402
-from textdetector.sinks import ConsoleSink  # noqa: E402
-from textdetector.sources import open_source  # noqa: E402
+from textdetector.config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, SourceSettings  # noqa: E501
+from textdetector.detector import TextDetector
+from textdetector.engines import run_single
+from textdetector.pipeline import process
+from textdetector.detector.preprocess import to_blob
+from textdetector.sinks import ConsoleSink
+from textdetector.sources import open_source
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 FIRST_TEXT_FRAME = 15  # the demo's first second has no text
@@ -93,7 +94,7 @@ def contenders(detector: TextDetector, frames: list[np.ndarray],
     def model_only() -> float:
         start = time.perf_counter()
         for blob in blobs:
-            detector.engine.run(blob)
+            run_single(detector.engine, blob)
         return time.perf_counter() - start
 
     def ours() -> float:
@@ -105,7 +106,7 @@ def contenders(detector: TextDetector, frames: list[np.ndarray],
     def pipeline() -> float:
         start = time.perf_counter()
         source = open_source(SourceSettings(camera_path=str(video)))
-        summary = process(detector, source, [ConsoleSink(stream=io.StringIO(), quiet=True)])
+        summary = process(detector, [source], [ConsoleSink(stream=io.StringIO(), quiet=True)])
         assert summary.frames == len(frames), summary
         return time.perf_counter() - start
 

@@ -15,20 +15,19 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Callable
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from textdetector.config import DEFAULT_VIDEO, EngineSettings  # noqa: E402
-from textdetector.detector import TextDetector  # noqa: E402
-from textdetector.engines.base import InferenceEngine  # noqa: E402
-from textdetector.engines.precision import check_frames, mean_box_iou  # noqa: E402
-from textdetector.errors import KitError  # noqa: E402
-from textdetector.results import Detections  # noqa: E402
+from textdetector.config import DEFAULT_VIDEO, EngineSettings
+from textdetector.detector import TextDetector
+from textdetector.engines.base import InferenceEngine
+from textdetector.detector.fp16_check import check_frames
+from textdetector.geometry import mean_box_iou
+from textdetector.errors import KitError
+from textdetector.results import Detections
 
 RESOLUTIONS = {"720p": (720, 1280), "1080p": (1080, 1920)}
 
@@ -46,12 +45,12 @@ class Outcome:
 
 
 def contenders(base: EngineSettings) -> dict[str, Callable[[], InferenceEngine]]:
+    from textdetector.detector.detector import open_detection_engine
     from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
-    from textdetector.engines.tensorrt_engine import TensorRTEngine
 
     def ort(providers: str) -> Callable[[], InferenceEngine]:
         def open_() -> InferenceEngine:
-            engine = OnnxRuntimeEngine.open(replace(base, ort_providers=providers))
+            engine = OnnxRuntimeEngine.open(base.model_path, replace(base, ort_providers=providers))
             if engine.fell_back:
                 engine.close()
                 raise KitError(f"{', '.join(engine.fell_back)} not available in this "
@@ -60,8 +59,8 @@ def contenders(base: EngineSettings) -> dict[str, Callable[[], InferenceEngine]]
         return open_
 
     def trt(precision: str) -> Callable[[], InferenceEngine]:
-        return lambda: TensorRTEngine.open(replace(base, use_tensor_rt=True,
-                                                   trt_precision=precision))
+        return lambda: open_detection_engine(replace(base, use_tensor_rt=True,
+                                                     trt_precision=precision))
 
     return {"ORT CPU": ort("cpu"), "ORT CUDA": ort("cuda"),
             "TensorRT FP32": trt("fp32"), "TensorRT FP16": trt("fp16")}
@@ -90,6 +89,10 @@ def measure(name: str, open_engine: Callable[[], InferenceEngine],
     return outcome
 
 
+def xyxy_pairs(a: list[Detections], b: list[Detections]) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(x.xyxy(), y.xyxy()) for x, y in zip(a, b)]
+
+
 def report(outcomes: list[Outcome]) -> None:
     base = next((o for o in outcomes if o.name == "ORT CPU" and not o.skipped), None)
     print(f"{'contender':<16}{'res':>7}{'fps':>9}{'model ms':>10}{'vs CPU':>9}  boxes vs CPU")
@@ -98,7 +101,7 @@ def report(outcomes: list[Outcome]) -> None:
             continue
         for label in o.fps:
             ratio = o.fps[label] / base.fps[label] if base else float("nan")
-            agree = mean_box_iou(list(zip(base.detections[label], o.detections[label])))
+            agree = mean_box_iou(xyxy_pairs(base.detections[label], o.detections[label]))
             print(f"{o.name:<16}{label:>7}{o.fps[label]:>9.1f}{o.model_ms[label]:>10.1f}"
                   f"{ratio:>8.1f}x  mean IoU {agree:.3f}")
         if o.detail:
@@ -106,8 +109,8 @@ def report(outcomes: list[Outcome]) -> None:
     done = {o.name: o for o in outcomes if not o.skipped}
     if "TensorRT FP16" in done and "TensorRT FP32" in done:
         for label in done["TensorRT FP32"].detections:
-            pairs = list(zip(done["TensorRT FP32"].detections[label],
-                             done["TensorRT FP16"].detections[label]))
+            pairs = xyxy_pairs(done["TensorRT FP32"].detections[label],
+                               done["TensorRT FP16"].detections[label])
             print(f"TensorRT FP16 vs FP32 box agreement at {label}: mean IoU "
                   f"{mean_box_iou(pairs):.3f}")
     else:

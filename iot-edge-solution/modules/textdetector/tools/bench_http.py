@@ -27,12 +27,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(MODULE_DIR))
 
-from textdetector.config import DEFAULT_VIDEO, DetectorSettings, EngineSettings  # noqa: E402
-from textdetector.detector import TextDetector  # noqa: E402
-from textdetector.serve.formats import lva_inferences  # noqa: E402
+from textdetector.config import DEFAULT_VIDEO, DetectorSettings, EngineSettings
+from textdetector.detector import TextDetector
+from textdetector.serve.formats import lva_inferences
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
 
 DEFAULT_JSON = MODULE_DIR.parent.parent.parent / "bench-results" / "bench_http.json"
 

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(MODULE_DIR))
-sys.path.insert(0, str(MODULE_DIR / "tools"))
 
-from dense_frame import render_dense_frame  # noqa: E402
-from textdetector.config import EngineSettings  # noqa: E402
-from textdetector.detector import TextDetector  # noqa: E402
-from textdetector.postprocess import DBPostProcess  # noqa: E402
-from textdetector.preprocess import input_size, to_blob  # noqa: E402
+from dense_frame import render_dense_frame
+from textdetector.config import EngineSettings
+from textdetector.detector import TextDetector
+from textdetector.engines import run_single
+from textdetector.detector.postprocess import DBPostProcess
+from textdetector.detector.preprocess import input_size, to_blob
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     image, words = render_dense_frame(seed=args.seed)
     with TextDetector.open(EngineSettings()) as detector:
         size = input_size(*image.shape[:2], detector.settings.limit_side_len)
-        prob = detector.engine.run(to_blob(image, size))[0, 0]
+        prob = run_single(detector.engine, to_blob(image, size))[0, 0]
     modes = {name: DBPostProcess(mode=name) for name in DBPostProcess.MODES}
     times: dict[str, list[float]] = {name: [] for name in modes}
     results = {name: post(prob, image.shape[:2]) for name, post in modes.items()}  # warm-up

@@ -15,13 +15,13 @@ import sys
 import time
 from pathlib import Path
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(MODULE_DIR))
 
-from textdetector.config import DEFAULT_VIDEO, EngineSettings, SourceSettings  # noqa: E402
-from textdetector.detector import TextDetector  # noqa: E402
-from textdetector.multistream import process_many  # noqa: E402
-from textdetector.sources import open_sources  # noqa: E402
+from textdetector.config import DEFAULT_VIDEO, EngineSettings, SourceSettings
+from textdetector.detector import TextDetector
+from textdetector.pipeline import process
+from textdetector.sources import open_sources
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
 
 
 class Capped:
@@ -63,7 +63,7 @@ def run_streams(detector: TextDetector, video: str, count: int, frames: int,
     sources = [Capped(s, frames) for s in open_sources(
         SourceSettings(camera_path="|".join([video] * count), loop=True))]
     start = time.perf_counter()
-    summary = process_many(detector, sources, [Counter()], max_batch=max_batch)
+    summary = process(detector, sources, [Counter()], max_batch=max_batch)
     wall = time.perf_counter() - start
     per_stream = {sid: round(n / wall, 2) for sid, n in summary.per_source.items()}
     return {"streams": count, "frames": summary.frames, "seconds": round(wall, 2),

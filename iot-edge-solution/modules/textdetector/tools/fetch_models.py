@@ -11,12 +11,12 @@ import sys
 import zipfile
 from pathlib import Path
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(MODULE_DIR))
 
-from textdetector.errors import ModelError  # noqa: E402
-from textdetector.model import (MODEL_PACKAGE, MODEL_PACKAGE_VERSION, MODELS,  # noqa: E402
-                                ModelFile, verify_model)
+from textdetector.errors import ModelError
+from textdetector.models import (MODEL_PACKAGE, MODEL_PACKAGE_VERSION, MODELS, ModelFile,
+                                 verify_model)
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
 
 WHEEL_NAME = f"rapidocr_onnxruntime-{MODEL_PACKAGE_VERSION}-py3-none-any.whl"
 

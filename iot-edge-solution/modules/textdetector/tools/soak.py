@@ -19,16 +19,16 @@ from pathlib import Path
 
 import psutil
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(MODULE_DIR))
 
-from textdetector.config import (DEFAULT_VIDEO, DetectorSettings,  # noqa: E402
+from textdetector.config import (DEFAULT_VIDEO, DetectorSettings,
                                  EngineSettings, OutputSettings, Settings, SourceSettings,
                                  load)
-from textdetector.detector import TextDetector  # noqa: E402
-from textdetector.pipeline import process  # noqa: E402
-from textdetector.sinks import build_sinks  # noqa: E402
-from textdetector.sources import open_source  # noqa: E402
+from textdetector.detector import TextDetector
+from textdetector.pipeline import process
+from textdetector.sinks import build_sinks
+from textdetector.sources import open_source
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
 
 MB = 1024 * 1024
 
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     monitor = Monitor(args.interval, args.warmup, args.seconds, stop)
     with TextDetector.open(settings.engine, settings.detector) as detector:
         sinks = [*build_sinks(settings), monitor]
-        summary = process(detector, open_source(settings.source), sinks,
+        summary = process(detector, [open_source(settings.source)], sinks,
                           max_frames=args.frames, stop=stop)
     elapsed = monitor.samples[-1]["t"]
     report = {"frames": summary.frames, "seconds": elapsed,

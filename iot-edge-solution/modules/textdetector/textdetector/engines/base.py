@@ -1,22 +1,70 @@
-"""The interface every inference engine implements."""
+"""The interface every inference engine implements; engines know nothing of the task.
+
+An engine loads one model and runs named inputs to named outputs. Batching, dynamic
+shapes, execution providers and caches are its business; what the tensors mean (text
+probability maps, character logits) belongs to the task folders (detector/, recognizer/).
+"""
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
+RunFn = Callable[[np.ndarray], np.ndarray]
 
-class InferenceEngine(Protocol):
-    """Runs the DB text detection model.
 
-    `run` takes a float32 NCHW batch (H and W multiples of 32) and returns the float32
-    probability maps, shape (N, 1, H, W).
-    """
+@dataclass(frozen=True)
+class TensorSpec:
+    """A model input or output: its name, shape (None = dynamic) and numpy dtype name."""
 
     name: str
+    shape: tuple[int | None, ...]
+    dtype: str = "float32"
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
+
+class InferenceEngine(Protocol):
+    """Runs one model: `run({input name: array}) -> {output name: array}`."""
+
+    name: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    metadata: Mapping[str, str]
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         ...
 
     def close(self) -> None:
         ...
+
+
+def run_single(engine: InferenceEngine, array: np.ndarray) -> np.ndarray:
+    """Run a one-input, one-output model on `array` and return its output."""
+    return engine.run({engine.inputs[0].name: array})[engine.outputs[0].name]
+
+
+def dims(shape: Sequence[object]) -> tuple[int | None, ...]:
+    """A shape with symbolic or negative dimensions turned into None."""
+    return tuple(d if isinstance(d, int) and d >= 0 else None for d in shape)
+
+
+ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16",
+             "tensor(double)": "float64", "tensor(int64)": "int64", "tensor(int32)": "int32",
+             "tensor(uint8)": "uint8", "tensor(int8)": "int8", "tensor(bool)": "bool"}
+
+
+def model_metadata(path: object) -> dict[str, str]:
+    """The custom metadata map of an ONNX model file (e.g. a recogniser's `character`).
+
+    Read with ONNX Runtime, which every install has; {} when it cannot be read.
+    """
+    try:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        options.log_severity_level = 3
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return dict(session.get_modelmeta().custom_metadata_map)
+    except Exception:  # metadata is optional: the caller decides whether it needs it
+        return {}

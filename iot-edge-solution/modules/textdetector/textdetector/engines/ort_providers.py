@@ -21,24 +21,28 @@ def _shapes(input_name: str, shape: Sequence[int]) -> str:
     return f"{input_name}:" + "x".join(str(v) for v in shape)
 
 
-def tensorrt_options(cache_dir: Path, profile: ShapeProfile, workspace_mb: int, fp16: bool,
-                     input_name: str = "x") -> dict[str, Any]:
+def tensorrt_options(cache_dir: Path, profile: ShapeProfile | None, workspace_mb: int,
+                     fp16: bool, input_name: str = "x") -> dict[str, Any]:
     """TensorRT EP options: engine and timing caches on disk, the explicit shape profile."""
     folder = cache_dir / "ort-trt"
-    return {
+    options: dict[str, Any] = {
         "trt_engine_cache_enable": True,
         "trt_engine_cache_path": str(folder),
         "trt_timing_cache_enable": True,
         "trt_timing_cache_path": str(folder),
         "trt_fp16_enable": fp16,
         "trt_max_workspace_size": workspace_mb << 20,
-        "trt_profile_min_shapes": _shapes(input_name, profile.min),
-        "trt_profile_opt_shapes": _shapes(input_name, profile.opt),
-        "trt_profile_max_shapes": _shapes(input_name, profile.max),
     }
+    if profile is not None:
+        options.update({
+            "trt_profile_min_shapes": _shapes(input_name, profile.min),
+            "trt_profile_opt_shapes": _shapes(input_name, profile.opt),
+            "trt_profile_max_shapes": _shapes(input_name, profile.max),
+        })
+    return options
 
 
-def build_providers(names: str, cache_dir: Path, profile: ShapeProfile, workspace_mb: int,
+def build_providers(names: str, cache_dir: Path, profile: ShapeProfile | None, workspace_mb: int,
                     fp16: bool, input_name: str = "x") -> list[Provider]:
     """The provider list for a session, in preference order, always ending with CPU.
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
-from ..config import DEFAULT_VIDEO, DetectorSettings, EngineSettings
+from ..config import EngineSettings
 from ..errors import EngineUnavailableError, KitError, ModelError
-from ..model import sha256_of, verify_model
-from ..postprocess import DBParams
+from ..models import sha256_of, verify_model
 from . import trt_cache
-from .precision import check_frames, choose_precision, compare, has_fast_fp16
-from .trt_profile import ShapeOutOfProfileError, ShapeProfile, profile_for
+from .base import TensorSpec, dims, model_metadata
+from .precision import PrecisionCheck, choose_precision, has_fast_fp16
+from .trt_profile import ShapeOutOfProfileError, ShapeProfile
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +98,12 @@ class _Runner:
             if np.dtype(trt.nptype(self.engine.get_tensor_dtype(name))) != np.float32:
                 raise ModelError(f"expected float32 model tensors; {name!r} is not")
         self.input, self.output = inputs[0], outputs[0]
-        n, _, h, w = profile.max
-        self.host_in = cuda.pagelocked_empty(n * 3 * h * w, np.float32)
-        self.host_out = cuda.pagelocked_empty(n * h * w, np.float32)
+        if not self.context.set_input_shape(self.input, tuple(profile.max)):
+            raise ModelError(f"TensorRT refused the profile's largest shape {profile.max}")
+        out_max = tuple(self.context.get_tensor_shape(self.output))
+        self.out_spec = dims(self.engine.get_tensor_shape(self.output))
+        self.host_in = cuda.pagelocked_empty(int(np.prod(profile.max)), np.float32)
+        self.host_out = cuda.pagelocked_empty(int(np.prod(out_max)), np.float32)
         self.dev_in = cuda.mem_alloc(self.host_in.nbytes)
         self.dev_out = cuda.mem_alloc(self.host_out.nbytes)
         self.stream = cuda.Stream()
@@ -133,14 +136,14 @@ class _Runner:
 class _Factory:
     """Builds engines for one model and GPU, and loads them through the cache."""
 
-    def __init__(self, trt: Any, cuda: Any, gpu: _Gpu, settings: EngineSettings,
+    def __init__(self, trt: Any, cuda: Any, gpu: _Gpu, model: Path, settings: EngineSettings,
                  profile: ShapeProfile) -> None:
         self.trt, self.cuda, self.gpu = trt, cuda, gpu
         self.settings, self.profile = settings, profile
         self.logger = trt.Logger(trt.Logger.WARNING)
         self.builder = trt.Builder(self.logger)
         self.runtime = trt.Runtime(self.logger)
-        self.model = settings.model_path
+        self.model = model
         self.model_sha256 = sha256_of(self.model)
 
     def key(self, precision: str) -> trt_cache.CacheKey:
@@ -218,44 +221,54 @@ class _Factory:
 
 
 class TensorRTEngine:
-    """Runs the model with TensorRT; `precision` and `precision_note` say what was chosen."""
+    """Runs a one-input, one-output model with TensorRT; `precision` says what was chosen."""
 
     name = "tensorrt"
 
-    def __init__(self, runner: _Runner, gpu: _Gpu, precision: str, note: str) -> None:
+    def __init__(self, runner: _Runner, gpu: _Gpu, precision: str, note: str,
+                 metadata: dict[str, str] | None = None) -> None:
         self._runner, self._gpu = runner, gpu
         self.precision, self.precision_note = precision, note
         self.profile = runner.profile
+        self.inputs = (TensorSpec(runner.input, (None,) * len(runner.profile.min)),)
+        self.outputs = (TensorSpec(runner.output, runner.out_spec),)
+        self.metadata = metadata or {}
 
     @classmethod
-    def open(cls, settings: EngineSettings, detector: DetectorSettings = DetectorSettings(),
-             check_video: Path = DEFAULT_VIDEO) -> "TensorRTEngine":
+    def open(cls, model_path: Path, settings: EngineSettings, profile: ShapeProfile,
+             fp16_check: PrecisionCheck | None = None) -> "TensorRTEngine":
+        """Build (or load from the cache) an engine for `profile`'s input shapes.
+
+        FP16 is kept only where `fp16_check` accepts it against FP32 (TRT_FP16_MIN_IOU).
+        """
         trt, cuda = _require_tensorrt()
-        verify_model(settings.model_path)
+        verify_model(model_path)
         gpu = _Gpu(cuda)
         try:
             with gpu:
-                profile = profile_for(detector.limit_side_len, settings.trt_max_batch)
-                factory = _Factory(trt, cuda, gpu, settings, profile)
+                factory = _Factory(trt, cuda, gpu, model_path, settings, profile)
                 major, minor = (int(v) for v in gpu.capability.split("."))
                 fast = has_fast_fp16(factory.builder, (major, minor))
                 first, why = choose_precision(settings.trt_precision, fast)
                 if first == "fp32":
                     runner, precision, note = factory.load_or_build("fp32"), "fp32", why
                 else:
-                    runner, precision, note = _fp16_or_fallback(
-                        factory, settings, detector, check_video)
+                    runner, precision, note = _fp16_or_fallback(factory, settings, fp16_check)
         except BaseException:
             gpu.release()
             raise
         log.info("TensorRT %s engine on GPU sm%s: %s (%s); input profile %s..%s",
                  trt.__version__, gpu.capability, precision.upper(), note, profile.min,
                  profile.max)
-        return cls(runner, gpu, precision, note)
+        return cls(runner, gpu, precision, note, model_metadata(model_path))
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        batch = np.ascontiguousarray(feeds[self._runner.input], np.float32)
         with self._gpu:
-            return self._runner.run(np.ascontiguousarray(batch, np.float32))
+            return {self._runner.output: self._runner.run(batch)}
+
+    def run_array(self, batch: np.ndarray) -> np.ndarray:
+        return self.run({self._runner.input: batch})[self._runner.output]
 
     def close(self) -> None:
         if self._runner is None:
@@ -267,45 +280,47 @@ class TensorRTEngine:
 
 
 def _fp16_or_fallback(factory: _Factory, settings: EngineSettings,
-                      detector: DetectorSettings,
-                      check_video: Path) -> tuple[_Runner, str, str]:
-    """FP16 if its boxes agree with FP32 on the check frames, else FP32 (logged)."""
-    min_iou = settings.trt_fp16_min_iou
+                      check: PrecisionCheck | None) -> tuple[_Runner, str, str]:
+    """FP16 if the task's check accepts it against FP32, else FP32 (logged)."""
+    min_score = settings.trt_fp16_min_iou
     entry, runner = factory.cached("fp16")
     if entry is not None and entry.meta.get("rejected"):
-        note = (f"FP16 was rejected on this GPU before (mean box IoU "
-                f"{entry.meta.get('mean_iou', 0.0):.3f} < {min_iou})")
+        note = (f"FP16 was rejected on this GPU before (agreement "
+                f"{entry.meta.get('mean_iou', 0.0):.3f} < {min_score})")
         log.warning("%s: using FP32", note)
         return factory.load_or_build("fp32"), "fp32", note
     if runner is not None:
         return runner, "fp16", str(entry.meta.get("note", "FP16 (cached)"))  # type: ignore
     payload = factory.build("fp16")
-    if min_iou <= 0:
+    if min_score <= 0:
         note = "FP16, agreement check disabled (TRT_FP16_MIN_IOU=0)"
         factory.save("fp16", payload, {"note": note})
         return factory.runner(payload), "fp16", note
-    frames = check_frames(check_video)
-    if not frames:
-        if settings.trt_precision == "fp16":
-            note = f"FP16 unchecked: no check frames in {check_video}"
-            log.warning(note)
-            return factory.runner(payload), "fp16", note
-        note = f"FP16 not verified (no check frames in {check_video})"
-        log.warning("%s: using FP32", note)
-        return factory.load_or_build("fp32"), "fp32", note
     fp32, fp16 = factory.load_or_build("fp32"), factory.runner(payload)
-    params = DBParams(detector.det_thresh, detector.box_thresh, detector.unclip_ratio,
-                      detector.max_candidates)
-    agreement = compare(fp32.run, fp16.run, frames, detector.limit_side_len, params)
-    summary = (f"mean box IoU FP16 vs FP32 {agreement.mean_iou:.3f} on {agreement.frames} "
-               f"frames ({agreement.boxes_fp16} vs {agreement.boxes_fp32} boxes)")
-    if agreement.accepted(min_iou):
+    agreement = check(fp32.run, fp16.run) if check is not None else None
+    if agreement is None:
+        return _unchecked(factory, settings, fp32, fp16)
+    if agreement.accepted(min_score):
         fp32.close()
-        note = f"FP16, {summary}"
-        factory.save("fp16", payload, {"note": note, "mean_iou": agreement.mean_iou})
+        note = f"FP16, {agreement.summary}"
+        factory.save("fp16", payload, {"note": note, "mean_iou": agreement.score})
         return fp16, "fp16", note
     fp16.close()
-    note = f"FP16 rejected: {summary} < TRT_FP16_MIN_IOU {min_iou}"
+    note = f"FP16 rejected: {agreement.summary} < TRT_FP16_MIN_IOU {min_score}"
     log.warning("%s: falling back to FP32", note)
-    factory.save("fp16", b"", {"rejected": True, "mean_iou": agreement.mean_iou})
+    factory.save("fp16", b"", {"rejected": True, "mean_iou": agreement.score})
+    return fp32, "fp32", note
+
+
+def _unchecked(factory: _Factory, settings: EngineSettings, fp32: _Runner,
+               fp16: _Runner) -> tuple[_Runner, str, str]:
+    """No check data: FP16 only when asked for explicitly, else FP32."""
+    if settings.trt_precision == "fp16":
+        fp32.close()
+        note = "FP16 unchecked: no check frames"
+        log.warning(note)
+        return fp16, "fp16", note
+    fp16.close()
+    note = "FP16 not verified (no check frames)"
+    log.warning("%s: using FP32", note)
     return fp32, "fp32", note

@@ -7,9 +7,9 @@ from typing import Callable
 
 from azure.storage.blob import BlobServiceClient
 
-from ..config import ArchiveSettings
-from ..errors import ConfigError
-from ..results import FrameResult
+from ...config import ArchiveSettings
+from ...errors import ConfigError
+from ...results import FrameResult
 from .encoding import draw_boxes, encode_jpeg
 from .naming import blob_name, metadata
 from .routing import Route, route

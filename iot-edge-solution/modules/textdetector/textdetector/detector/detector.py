@@ -7,15 +7,31 @@ from typing import Sequence
 
 import numpy as np
 
-from .config import DetectorSettings, EngineSettings
-from .engines import InferenceEngine, create_engine
+from ..config import DEFAULT_VIDEO, DetectorSettings, EngineSettings
+from ..engines import InferenceEngine, open_engine, run_single
+from .fp16_check import fp16_check
 from .postprocess import DBParams, DBPostProcess
 from .preprocess import as_bgr, input_size, to_blob
-from .results import Detections, Timings
+from .profile import profile_for
+from ..results import Detections, Timings
 
 
 def _ms_since(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
+
+
+def params_of(settings: DetectorSettings) -> DBParams:
+    """The DB post-process parameters of the detection settings."""
+    return DBParams(settings.det_thresh, settings.box_thresh, settings.unclip_ratio,
+                    settings.max_candidates)
+
+
+def open_detection_engine(engine_settings: EngineSettings,
+                          settings: DetectorSettings = DetectorSettings()) -> InferenceEngine:
+    """The engine for MODEL_PATH, built for every input shape `settings` can produce."""
+    return open_engine(engine_settings.model_path, engine_settings,
+                       profile_for(settings.limit_side_len, engine_settings.trt_max_batch),
+                       fp16_check(DEFAULT_VIDEO, settings.limit_side_len, params_of(settings)))
 
 
 @dataclass(frozen=True)
@@ -38,14 +54,13 @@ class TextDetector:
     def reconfigure(self, settings: DetectorSettings) -> None:
         """Use new detection parameters from the next image on (between frames)."""
         self.settings = settings
-        self.postprocess = DBPostProcess(DBParams(
-            settings.det_thresh, settings.box_thresh,
-            settings.unclip_ratio, settings.max_candidates))
+        self.postprocess = DBPostProcess(params_of(settings))
 
     @classmethod
     def open(cls, engine_settings: EngineSettings,
              settings: DetectorSettings = DetectorSettings()) -> "TextDetector":
-        return cls(create_engine(engine_settings, settings), settings)
+        """Open the detection model (MODEL_PATH) on the configured engine."""
+        return cls(open_detection_engine(engine_settings, settings), settings)
 
     def __enter__(self) -> "TextDetector":
         return self
@@ -66,10 +81,12 @@ class TextDetector:
         `prepared`, from `prepare` (e.g. on the frame-reader thread, overlapping the
         previous inference), is used when it still matches the current input size.
         """
-        if prepared is None or prepared.blob.shape[2:] != self.input_size(prepared.image_size):
+        size = tuple(image.shape[:2])
+        if prepared is None or prepared.image_size != size \
+                or prepared.blob.shape[2:] != self.input_size(size):
             prepared = self.prepare(image)
         start = time.perf_counter()
-        prob = self.engine.run(prepared.blob)
+        prob = run_single(self.engine, prepared.blob)
         infer_ms = _ms_since(start)
         start = time.perf_counter()
         detections = self.postprocess(prob[0, 0], prepared.image_size)
@@ -91,6 +108,8 @@ class TextDetector:
         `prepared[i]`, from `prepare` (e.g. on a reader thread), is used for image i when
         it still matches the current input size; the others are pre-processed here.
         """
+        if len(images) == 1:  # no batch copy for one image
+            return [self.detect(images[0], prepared[0] if prepared is not None else None)]
         start = time.perf_counter()
         images = [as_bgr(image) for image in images]
         size = self.input_size(images[0].shape[:2])
@@ -107,7 +126,7 @@ class TextDetector:
                 to_blob(image, size, out=batch[i:i + 1])
         pre_ms = (pre_ms + _ms_since(start)) / len(images)
         start = time.perf_counter()
-        prob = self.engine.run(batch)
+        prob = run_single(self.engine, batch)
         infer_ms = _ms_since(start) / len(images)
         results = []
         for i, image in enumerate(images):

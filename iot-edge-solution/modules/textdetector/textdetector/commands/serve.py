@@ -6,8 +6,8 @@ import asyncio
 import logging
 from typing import Any
 
-from .config import (DetectorSettings, EngineSettings, OutputSettings, ServeSettings,
-                     add_arguments, load)
+from ..config import (DetectorSettings, EngineSettings, OutputSettings, ServeSettings,
+                      add_arguments, load)
 
 DESCRIPTION = """\
 Serve text detection over HTTP: POST /score (LVA/AVA HTTP extension), POST /image
@@ -26,7 +26,7 @@ def add_serve_parser(commands: Any) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from .serve.server import detector_factory, serve
+    from ..serve.server import detector_factory, serve
 
     settings = load(ServeSettings, args=args)
     engine = load(EngineSettings, args=args)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import IoTHubSettings
-from ..errors import ConfigError
+from ...config import IoTHubSettings
+from ...errors import ConfigError
 from .message import CONTENT_ENCODING, CONTENT_TYPE, OutgoingMessage
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .config import DetectorSettings, Settings, SourceSettings
+from ..config import DetectorSettings, Settings, SourceSettings
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import numpy as np
 import pyclipper
 
 from . import fastdb
-from .results import Detections
+from ..results import Detections
 
 MIN_SIZE = 3
 

@@ -6,15 +6,15 @@ import threading
 import time
 from typing import Any
 
-from .. import __version__
-from ..config import IoTHubSettings
-from ..live import LiveSettings
-from ..results import FrameResult
+from ... import __version__
+from ...config import IoTHubSettings
+from ...control.live import LiveSettings
+from ...results import FrameResult
 from .client import HubClient
 from .message import OutgoingMessage, build_messages
 from .outbox import Outbox
 from .rate import RateControl
-from .twin import TwinService
+from ...control.twin import TwinService
 
 log = logging.getLogger(__name__)
 

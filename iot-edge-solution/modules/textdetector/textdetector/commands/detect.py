@@ -11,9 +11,9 @@ from typing import Any, Iterator
 import cv2
 import numpy as np
 
-from .config import DetectorSettings, EngineSettings, add_arguments, load
-from .detector import TextDetector
-from .errors import SourceError
+from ..config import DetectorSettings, EngineSettings, add_arguments, load
+from ..detector import TextDetector
+from ..errors import SourceError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from ..results import FrameResult
+from ...results import FrameResult
 
 INVERT_FROM = 9_999_999_999_999  # ms; year 2286
 MAX_BOXES = 64

@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..results import Detections
+from ...results import Detections
 
 BOX_COLOUR = (0, 200, 0)  # BGR
 TEXT_COLOUR = (0, 0, 0)

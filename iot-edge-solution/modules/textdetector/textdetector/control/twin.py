@@ -14,8 +14,8 @@ import logging
 import threading
 from typing import Any, Callable
 
-from ..live import LiveSettings
-from .client import HubClient
+from .live import LiveSettings
+from ..sinks.iothub.client import HubClient
 
 log = logging.getLogger(__name__)
 

@@ -6,30 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..results import Detections
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every xyxy box in `a` (N,4) with every one in `b` (M,4)."""
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
-
-
-def changed(previous: np.ndarray | None, current: np.ndarray, iou: float) -> bool:
-    """True when the regions differ materially: count, or a region without a match."""
-    if previous is None or len(previous) != len(current):
-        return True
-    if len(current) == 0:
-        return False
-    overlap = iou_matrix(current, previous)
-    return bool((overlap.max(axis=1) < iou).any() or (overlap.max(axis=0) < iou).any())
+from ...geometry import changed
+from ...results import Detections
 
 
 @dataclass

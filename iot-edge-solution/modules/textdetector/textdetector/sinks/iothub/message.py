@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..results import FrameResult
+from ... import __version__
+from ...results import FrameResult
 
 SCHEMA_PATH = Path(__file__).with_name("message.schema.json")
 CONTENT_TYPE = "application/json"

@@ -1,0 +1,1 @@
+"""The command-line commands: run (default), detect, serve."""

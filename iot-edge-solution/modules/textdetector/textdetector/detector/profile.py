@@ -1,0 +1,28 @@
+"""Every detector input shape the configured resize can produce (a TensorRT profile)."""
+from __future__ import annotations
+
+from ..engines.trt_profile import ShapeProfile
+from .preprocess import input_size
+
+
+def max_side(limit_side_len: int) -> int:
+    """The largest side `input_size` can return for this limit.
+
+    The capped long side is at most `limit_side_len`, and rounding to a multiple of 32 is
+    monotonic, so the maximum is reached at the limit itself (never below 32).
+    """
+    return max(int(round(limit_side_len / 32) * 32), 32)
+
+
+def profile_for(limit_side_len: int, max_batch: int = 1) -> ShapeProfile:
+    """The profile covering every (H, W) `preprocess.input_size` can give for this limit.
+
+    Either side can be as small as 32 (a thin strip) and as large as `max_side`; the
+    optimum is a 16:9 video frame (1080p resized), the common case.
+    """
+    if limit_side_len < 1 or max_batch < 1:
+        raise ValueError("limit_side_len and max_batch must be positive")
+    top = max_side(limit_side_len)
+    opt_h, opt_w = input_size(1080, 1920, limit_side_len)
+    return ShapeProfile((1, 3, 32, 32), (1, 3, opt_h, opt_w), (max_batch, 3, top, top),
+                        multiple=32)

@@ -1,0 +1,207 @@
+"""The one run loop: one or many sources -> batched detection -> every sink.
+
+Each source is read (files also pre-processed) on its own FrameReader thread. Every
+round takes at most one ready frame from each stream (the first stream asked rotates,
+so none starves), groups the round's frames by model input size and detects each group
+in `detect_batch` calls of at most `max_batch` frames. Results reach the sinks in order
+per source, each carrying its own source_id. One source is simply the case N = 1.
+
+A stream that ends leaves the others running; one that fails or stalls is logged and
+dropped. If every stream failed (none ended normally) the last error is raised.
+Between rounds, live settings apply: detection parameters at once, a new CAMERA_PATH by
+opening the new sources first (a source that cannot open is rejected, the current kept).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Sequence
+
+from ..control.live import LiveSettings
+from ..detector import TextDetector
+from ..errors import KitError, SourceError
+from ..results import FrameResult
+from ..sinks import Sink
+from ..sources import Frame, FrameReader, FrameSource, open_sources
+
+log = logging.getLogger(__name__)
+
+IDLE_WAIT_S = 0.005  # wait for a frame when no stream had one ready
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did; `batch_sizes` maps batch size -> engine calls."""
+
+    frames: int
+    dropped: int
+    stopped: bool
+    per_source: dict[str, int] = field(default_factory=dict)
+    batch_sizes: dict[int, int] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Stream:
+    source_id: str
+    reader: FrameReader
+    last_frame: float
+    frames: int = 0
+
+
+Taken = list[tuple[_Stream, Frame]]
+
+
+class RunLoop:
+    """Reads every stream, detects in batches, writes each result to every sink."""
+
+    def __init__(self, detector: TextDetector, sinks: Sequence[Sink], max_batch: int = 4,
+                 queue_size: int = 4, timeout_s: float = 10.0, max_frames: int = 0,
+                 stop: threading.Event | None = None, live: LiveSettings | None = None,
+                 opener: Callable[..., list[FrameSource]] = open_sources) -> None:
+        self.detector, self.sinks = detector, list(sinks)
+        self.max_batch, self.queue_size, self.timeout_s = max_batch, queue_size, timeout_s
+        self.max_frames = max_frames
+        self.stop = stop or threading.Event()
+        self.live, self.opener = live, opener
+        self.streams: list[_Stream] = []
+        self.every: list[_Stream] = []
+        self.failed: dict[str, str] = {}
+        self.batch_sizes: Counter = Counter()
+        self.frames = 0
+
+    def run(self, sources: Sequence[FrameSource]) -> RunSummary:
+        """Process `sources` to their end, a stop request or `max_frames`."""
+        with ExitStack() as stack:
+            for sink in self.sinks:
+                stack.enter_context(sink)
+            stack.callback(self._close_streams)
+            self._start(sources)
+            self._loop()
+        dropped = sum(s.reader.dropped for s in self.every)
+        if self.every and not self.stop.is_set() and \
+                all(s.source_id in self.failed for s in self.every):
+            raise SourceError(next(reversed(self.failed.values())))
+        if dropped:
+            log.warning("the sources delivered faster than detection: %d frames dropped",
+                        dropped)
+        return RunSummary(self.frames, dropped, self.stop.is_set(),
+                          {s.source_id: s.frames for s in self.every},
+                          dict(sorted(self.batch_sizes.items())), dict(self.failed))
+
+    def _loop(self) -> None:
+        rounds = 0
+        while self.streams and not self.stop.is_set():
+            taken = self._round(rounds % len(self.streams))
+            rounds += 1
+            if self.max_frames:
+                taken = taken[:self.max_frames - self.frames]
+            for batch in self._batches(taken):
+                self._detect(batch)
+            if self.max_frames and self.frames >= self.max_frames:
+                break
+            if self.live is not None:
+                self._apply_live()
+
+    def _start(self, sources: Sequence[FrameSource]) -> None:
+        now = time.monotonic()
+        for source in sources:
+            reader = FrameReader(source, self.queue_size, self.timeout_s, self.detector.prepare)
+            reader.__enter__()
+            stream = _Stream(source.source_id, reader, now)
+            self.streams.append(stream)
+            self.every.append(stream)
+
+    def _close_streams(self) -> None:
+        for stream in self.every:
+            stream.reader.stop()
+
+    def _round(self, start: int) -> Taken:
+        """One ready frame per stream at most, asking from `start` on; drops ended streams."""
+        count = len(self.streams)
+        order = [self.streams[(start + i) % count] for i in range(count)]
+        taken = [(s, f) for s, f in ((s, self._poll(s, 0.0)) for s in order) if f is not None]
+        if not taken:  # block briefly on one stream instead of spinning
+            frame = self._poll(order[0], IDLE_WAIT_S)
+            taken = [(order[0], frame)] if frame is not None else []
+        self.streams[:] = [s for s in self.streams if not s.reader.finished]
+        return taken
+
+    def _poll(self, stream: _Stream, wait_s: float) -> Frame | None:
+        if stream.reader.finished:
+            return None
+        now = time.monotonic()
+        try:
+            frame = stream.reader.poll(wait_s)
+            if frame is None and not stream.reader.finished \
+                    and now - stream.last_frame > self.timeout_s:
+                raise SourceError(f"no frame from {stream.source_id} for "
+                                  f"{self.timeout_s:g} s: the source stalled")
+        except KitError as exc:
+            log.error("stream %s stopped: %s", stream.source_id, exc)
+            self.failed[stream.source_id] = str(exc)
+            stream.reader.finished = True
+            return None
+        if frame is not None:
+            stream.last_frame = time.monotonic()
+        return frame
+
+    def _batches(self, taken: Taken) -> Iterator[Taken]:
+        """The round's frames grouped by model input size, in chunks of at most max_batch."""
+        groups: dict[tuple[int, int], Taken] = {}
+        for item in taken:
+            size = self.detector.input_size(item[1].image.shape[:2])
+            groups.setdefault(size, []).append(item)
+        for group in groups.values():
+            for i in range(0, len(group), self.max_batch):
+                yield group[i:i + self.max_batch]
+
+    def _detect(self, batch: Taken) -> None:
+        outputs = self.detector.detect_batch([frame.image for _, frame in batch],
+                                             [frame.prepared for _, frame in batch])
+        self.batch_sizes[len(batch)] += 1
+        for (stream, frame), (detections, timings) in zip(batch, outputs):
+            result = FrameResult(frame.index, frame.timestamp, stream.source_id,
+                                 detections, timings, frame.image)
+            for sink in self.sinks:
+                sink.write(result)
+            stream.frames += 1
+            self.frames += 1
+
+    def _apply_live(self) -> None:
+        """Apply live detector changes; switch to new sources if CAMERA_PATH changed."""
+        assert self.live is not None
+        update = self.live.poll()
+        if update.detector is not None:
+            self.detector.reconfigure(update.detector)
+            log.info("detection settings changed: %s", update.detector)
+        if update.source is None:
+            return
+        try:
+            sources = self.opener(update.source)
+        except KitError as exc:
+            self.live.reject("cameraPath", str(exc))
+            log.error("keeping the current sources: %s", exc)
+            return
+        log.info("sources changed to %s", ", ".join(s.source_id for s in sources))
+        for stream in self.streams:
+            stream.reader.stop()
+            stream.reader.finished = True
+        self.streams = []
+        self._start(sources)
+
+
+def process(detector: TextDetector, sources: Sequence[FrameSource], sinks: Sequence[Sink],
+            max_batch: int = 4, queue_size: int = 4, timeout_s: float = 10.0,
+            max_frames: int = 0, stop: threading.Event | None = None,
+            live: LiveSettings | None = None) -> RunSummary:
+    """Detect text in every frame of open `sources` and hand each result to the sinks.
+
+    `max_frames` caps the total over all streams; see the module docstring for the rest.
+    """
+    loop = RunLoop(detector, sinks, max_batch, queue_size, timeout_s, max_frames, stop, live)
+    return loop.run(sources)
