@@ -1,59 +1,52 @@
 # The commands the README documents; VS Code tasks call these same targets.
-#   make run   - run the text detector on the demo video (CPU); ARGS="..." passes flags
-#   make test  - lint + the whole test suite with coverage
-#   make lint  - flake8 only
-#   make coverage - tests with an HTML coverage report in htmlcov/
-#   make bench - benchmark: model-only vs pipeline vs RapidOCR (ratios)
-#   make bench-post - dense-text (500+ words) post-process: fast vs reference, ms
-#   make bench-streams - multi-stream benchmark: N = 1, 2, 4, 8 sources, fps and batch sizes
-#   make soak  - soak run: fps and RSS over 10,000 frames (ARGS="--seconds 600" for time)
-#   make bench-gpu - GPU benchmark: TensorRT FP16/FP32, ORT CUDA vs ORT CPU (skips what is absent)
-#   make stack - Azurite + textdetector archiving + review dashboard (http://127.0.0.1:8090)
-#   make bench-http - HTTP service vs in-process vs a Flask baseline (concurrency 1/4/16)
+# `make help` lists every target with the text after its `##`.
 .DEFAULT_GOAL := help
 PY := $(CURDIR)/.venv/bin/python
 MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
 
-.PHONY: help setup run detect lint test coverage bench bench-post bench-gpu bench-http bench-streams soak stack
-help:
-	@grep -E '^#   make' Makefile | sed 's/^#   //'
+.PHONY: help setup run detect lint test coverage bench bench-post bench-gpu bench-http \
+	bench-streams soak stack
 
-setup:
+help: ## list every target
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
+		| sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
+
+setup: ## create .venv, install the pinned requirements and the modules, fetch models, render the demo video
 	@bash scripts/setup.sh
 
-run: setup
+run: setup ## run the text detector on the demo video (CPU); ARGS="..." passes flags
 	cd $(MODULE) && $(PY) main.py $(ARGS)
 
-lint: setup
+lint: setup ## flake8 only
 	$(PY) -m flake8
 
-test:
+test: ## lint + the whole test suite with coverage (installs what the tests run against)
 	@bash scripts/setup.sh --test
 	$(PY) -m flake8
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=85 $(ARGS)
 
-coverage: setup
+coverage: setup ## tests with an HTML coverage report in htmlcov/
 	$(PY) -m pytest --cov --cov-report=term --cov-report=html:htmlcov $(ARGS)
 	@echo "HTML report: htmlcov/index.html"
 
-bench: setup
+bench: setup ## benchmark: model-only vs pipeline vs RapidOCR (ratios)
 	cd $(MODULE) && $(PY) tools/bench.py $(ARGS)
 
-bench-post: setup
+bench-post: setup ## dense-text (500+ words) post-process: fast vs reference, ms
 	cd $(MODULE) && $(PY) tools/bench_postprocess.py $(ARGS)
 
-bench-streams: setup
+bench-streams: setup ## multi-stream benchmark: N = 1, 2, 4, 8 sources, fps and batch sizes
 	cd $(MODULE) && $(PY) tools/bench_streams.py $(ARGS)
 
-soak: setup
+soak: setup ## soak run: fps and RSS over 10,000 frames (ARGS="--seconds 600" for time)
 	cd $(MODULE) && $(PY) tools/soak.py $(ARGS)
 
-bench-gpu: setup
+bench-gpu: setup ## GPU benchmark: TensorRT FP16/FP32, ORT CUDA vs ORT CPU (skips what is absent)
 	cd $(MODULE) && $(PY) tools/bench_gpu.py $(ARGS)
 
-stack: setup
+stack: setup ## Azurite + textdetector archiving + review dashboard (http://127.0.0.1:8090)
 	@bash scripts/stack.sh $(ARGS)
 
-bench-http: setup
+bench-http: setup ## HTTP service vs in-process vs a Flask baseline (concurrency 1/4/16)
 	cd $(MODULE) && $(PY) tools/bench_http.py $(ARGS)

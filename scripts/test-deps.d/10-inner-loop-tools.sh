@@ -11,9 +11,14 @@ CLI="$TOOLS/node_modules/.bin/devcontainer"
 IOTEDGEDEV_VERSION=3.3.9
 IOTEDGEDEV_VENV="$TOOLS/iotedgedev"
 
+# The installed version, asked of the package metadata (no pipe: `grep -q` closing it early
+# made `pip show` fail under pipefail, and the tool was reinstalled on every run).
+iotedgedev_installed() {
+  "$IOTEDGEDEV_VENV/bin/python" -c \
+    'import importlib.metadata as m; print(m.version("iotedgedev"))' 2>/dev/null || true
+}
 if [ ! -x "$IOTEDGEDEV_VENV/bin/iotedgedev" ] || \
-   ! "$IOTEDGEDEV_VENV/bin/python" -m pip show iotedgedev 2>/dev/null \
-     | grep -qx "Version: $IOTEDGEDEV_VERSION"; then
+   [ "$(iotedgedev_installed)" != "$IOTEDGEDEV_VERSION" ]; then
   echo "installing iotedgedev==$IOTEDGEDEV_VERSION into $IOTEDGEDEV_VENV/"
   python3 -m venv "$IOTEDGEDEV_VENV"
   "$IOTEDGEDEV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \

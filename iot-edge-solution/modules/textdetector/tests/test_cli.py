@@ -48,6 +48,52 @@ def test_help_documents_every_variable(python):
     for name in ("CAMERA_PATH", "USE_TENSOR_RT", "MODEL_PATH", "DET_THRESH", "LOOP",
                  "MAX_FRAMES", "JSON_OUTPUT", "ORT_THREADS", "DET_LIMIT_SIDE_LEN"):
         assert name in done.stdout
+    for secret in ("IOTHUB_CONNECTION_STRING", "ARCHIVE_CONNECTION_STRING"):
+        assert secret in done.stdout  # environment only, but documented
+    assert "--iothub-connection-string" not in done.stdout
+
+
+def test_json_on_stdout_is_pure_json(python, demo_video):
+    """`main.py --json-output - | jq`: every stdout line is JSON, the rest is on stderr."""
+    done = run(python, "--json-output", "-", "--max-frames", "15")
+    assert done.returncode == 0, done.stderr
+    counts = [json.loads(line)["count"] for line in done.stdout.splitlines()]
+    assert len(counts) == 15
+    assert "done: 15 frames" in done.stderr
+    assert sum(line.startswith("frame ") for line in done.stderr.splitlines()) == 15
+
+
+def test_closed_pipe_ends_quietly_with_status_0(python, demo_video):
+    """`main.py --json-output - | head -n 2`: two lines, then a quiet exit 0."""
+    proc = subprocess.Popen([python, "main.py", "--json-output", "-", "--quiet"],
+                            cwd=MODULE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    lines = [proc.stdout.readline(), proc.stdout.readline()]
+    proc.stdout.close()  # what `head` does after its lines
+    _, err = proc.communicate(timeout=120)
+    assert [json.loads(line)["frame"] for line in lines] == [0, 1]
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_ffmpeg_chatter_is_silenced_unless_debug(python, model_path, tmp_path):
+    """A text file named .mkv: one error line, FFmpeg's own lines only with LOG_LEVEL=debug."""
+    fake = tmp_path / "clip.mkv"
+    fake.write_text("not a video\n" * 100)
+    done = run(python, "--camera-path", str(fake))
+    assert_one_line_error(done, 4, "cannot decode")
+    assert "EBML" not in done.stderr and "[matroska" not in done.stderr
+    loud = run(python, "--camera-path", str(fake), "--log-level", "debug")
+    assert_one_line_error(loud, 4, "cannot decode")
+    assert "EBML" in loud.stderr or "matroska" in loud.stderr
+
+
+def test_console_script_is_installed(python):
+    """`textdetector` (pyproject console script) is the same command as main.py."""
+    script = Path(python).with_name("textdetector")
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("textdetector ")
 
 
 @pytest.mark.parametrize("env, code, fragment", [

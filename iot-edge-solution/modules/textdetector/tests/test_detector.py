@@ -6,6 +6,7 @@ import numpy as np
 
 from textdetector.config import DetectorSettings
 from textdetector.detector import TextDetector
+from textdetector.geometry import box_iou as iou
 
 
 # Lines of skimage's page.png (384x191, a photographed page), labelled by eye:
@@ -16,13 +17,6 @@ PAGE_LINES = {
     "background. These markers are pixels that we can label": (3, 67, 377, 86),
     "histogram of grey values:": (4, 118, 171, 139),
 }
-
-
-def iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-    return ix * iy / union
 
 
 def test_page_png_finds_its_text_lines(detector, page_image):

@@ -6,16 +6,9 @@ import pytest
 from recording_sink import RecordingSink
 
 from textdetector.config import SourceSettings
+from textdetector.geometry import box_iou as iou
 from textdetector.pipeline import process
 from textdetector.sources import open_source
-
-
-def iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union else 0.0
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,15 @@ def test_tasks_are_exactly_the_documented_targets():
         assert re.search(rf"^{target}:", makefile, re.M), f"no {target} target"
 
 
+def test_make_help_lists_every_target():
+    """Every target in the Makefile, `setup` included, is listed by `make help`."""
+    makefile = (REPO / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.M))
+    done = run(["make", "help"], cwd=REPO, timeout=60)
+    listed = set(re.findall(r"^  make ([a-z-]+)", done.stdout, re.M))
+    assert "setup" in targets and listed == targets
+
+
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t["label"])
 def test_every_task_target_resolves(task):
     """`make -n` proves the target and its prerequisites exist (nothing is run)."""

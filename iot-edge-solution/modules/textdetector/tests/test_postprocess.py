@@ -7,6 +7,7 @@ import pytest
 from textdetector.engines import run_single
 from textdetector.detector.postprocess import DBParams, DBPostProcess, order_clockwise
 from textdetector.detector.preprocess import input_size, to_blob
+from textdetector.geometry import polygon_iou
 
 
 def synthetic_map(h=128, w=256, rects=((20, 30, 60, 200),)):
@@ -54,14 +55,6 @@ def test_max_candidates_caps_regions():
 def test_order_clockwise():
     box = np.array([[10, 20], [0, 0], [10, 0], [0, 20]], np.float32)
     np.testing.assert_array_equal(order_clockwise(box), [[0, 0], [10, 0], [10, 20], [0, 20]])
-
-
-def polygon_iou(a: np.ndarray, b: np.ndarray) -> float:
-    from shapely.geometry import Polygon
-
-    pa, pb = Polygon(a), Polygon(b)
-    union = pa.union(pb).area
-    return pa.intersection(pb).area / union if union else 0.0
 
 
 def reference_boxes(prob: np.ndarray, image_size, params: DBParams):

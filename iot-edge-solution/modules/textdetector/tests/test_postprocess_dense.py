@@ -5,10 +5,11 @@ import cv2
 import numpy as np
 import pytest
 
-from test_postprocess import polygon_iou, reference_boxes
+from test_postprocess import reference_boxes
 from textdetector.engines import run_single
 from textdetector.detector.postprocess import DBParams, DBPostProcess
 from textdetector.detector.preprocess import input_size, to_blob
+from textdetector.geometry import polygon_iou
 
 from dense_frame import render_dense_frame
 

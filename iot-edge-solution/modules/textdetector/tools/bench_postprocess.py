@@ -22,19 +22,11 @@ from dense_frame import render_dense_frame
 from textdetector.config import EngineSettings
 from textdetector.detector import TextDetector
 from textdetector.engines import run_single
+from textdetector.geometry import polygon_iou
 from textdetector.detector.postprocess import DBPostProcess
 from textdetector.detector.preprocess import input_size, to_blob
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of two convex quads (OpenCV polygon intersection)."""
-    import cv2
-
-    inter, _ = cv2.intersectConvexConvex(a.astype(np.float32), b.astype(np.float32))
-    union = cv2.contourArea(a) + cv2.contourArea(b) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
             post(prob, image.shape[:2])
             times[name].append((time.perf_counter() - start) * 1000.0)
     fast, ref = results["fast"], results["reference"]
-    ious = [box_iou(a, b) for a, b in zip(fast.boxes, ref.boxes)] if len(fast) == len(ref) else []
+    same_count = len(fast) == len(ref)
+    ious = [polygon_iou(a, b) for a, b in zip(fast.boxes, ref.boxes)] if same_count else []
     report = {
         "frame": {"size": list(image.shape[:2]), "words": len(words), "map": list(size)},
         "boxes": {name: len(det) for name, det in results.items()},

@@ -1,4 +1,4 @@
-"""Multi-stream: round-robin fairness, per-source order, batching by input size."""
+"""The one run loop: N = 1 and N > 1 sources, fairness, order, batching, live changes."""
 from __future__ import annotations
 
 import threading
@@ -166,3 +166,51 @@ def test_detect_batch_uses_prepared_blobs(detector, demo_frames):
     stale = detector.prepare(cv2.resize(images[0], (320, 180)))  # another input size
     (det, _), = detector.detect_batch(images[:1], [stale])
     np.testing.assert_array_equal(det.boxes, plain[0][0].boxes)
+
+
+class LiveChanger:
+    """A sink that asks for live changes after `after` results (as the twin would)."""
+
+    def __init__(self, live, after, values):
+        self.live, self.after, self.values, self.seen = live, after, values, 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def write(self, result):
+        self.seen += 1
+        if self.seen == self.after:
+            self.live.update(self.values)
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_live_changes_take_the_same_path_for_one_or_many(detector, tmp_path, count):
+    """Detection settings and CAMERA_PATH change between rounds, for N = 1 and N = 3."""
+    from textdetector.control.live import LiveSettings
+
+    paths = [write_video(tmp_path / f"a{i}.mp4", 6) for i in range(count)]
+    other = write_video(tmp_path / "other.mp4", 4)
+    settings = Settings(source=SourceSettings(camera_path="|".join(map(str, paths))))
+    live = LiveSettings(settings)
+    sink = RecordingSink()
+    changer = LiveChanger(live, count, {"limitSideLen": 320, "cameraPath": str(other)})
+    summary = process(detector, sources_for(paths), [sink, changer], live=live)
+    assert detector.settings.limit_side_len == 320
+    assert summary.per_source[str(other)] == 4  # switched to the new source, read to its end
+    before = sum(summary.per_source[str(p)] for p in paths)
+    assert count <= before < 6 * count  # the old sources were left mid-way
+    assert live.rejected == {}
+
+
+def test_live_source_that_cannot_open_is_rejected_and_the_run_goes_on(detector, tmp_path):
+    from textdetector.control.live import LiveSettings
+
+    paths = [write_video(tmp_path / f"b{i}.mp4", 5) for i in range(2)]
+    live = LiveSettings(Settings(source=SourceSettings(camera_path=str(paths[0]))))
+    changer = LiveChanger(live, 1, {"cameraPath": str(tmp_path / "missing.mp4")})
+    summary = process(detector, sources_for(paths), [changer], live=live)
+    assert summary.per_source == {str(p): 5 for p in paths}
+    assert "not found" in live.rejected["cameraPath"]
