@@ -10,6 +10,7 @@ from typing import Callable, Mapping
 CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 LEVELS = ("debug", "info", "warning", "error")
 MIN_TOKEN = 16
+PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")  # left unexpanded by a template
 
 
 class ConfigError(Exception):
@@ -101,6 +102,9 @@ def is_loopback(host: str) -> bool:
 def _token(environ: Mapping[str, str], host: str) -> str:
     """DASHBOARD_TOKEN, required off loopback; its value is never echoed in an error."""
     token = environ.get("DASHBOARD_TOKEN", "").strip()
+    if PLACEHOLDER.fullmatch(token):
+        raise ConfigError("DASHBOARD_TOKEN is an unexpanded template variable: set "
+                          "DASHBOARD_TOKEN in .env before generating the deployment")
     if token and len(token) < MIN_TOKEN:
         raise ConfigError(f"DASHBOARD_TOKEN is too short: expected at least {MIN_TOKEN} "
                           "characters (e.g. `openssl rand -hex 24`)")

@@ -169,6 +169,9 @@ def test_short_token_is_refused_without_echoing_it():
     with pytest.raises(ConfigError, match="DASHBOARD_TOKEN is too short") as caught:
         load({"DASHBOARD_STORAGE_CONNECTION_STRING": CS, "DASHBOARD_TOKEN": "hunter2-secret"})
     assert "hunter2" not in str(caught.value)
+    with pytest.raises(ConfigError, match="unexpanded template variable"):
+        load({"DASHBOARD_STORAGE_CONNECTION_STRING": CS, "DASHBOARD_HOST": "0.0.0.0",
+              "DASHBOARD_TOKEN": "${DASHBOARD_TOKEN}"})
     with pytest.raises(ConfigError, match="DASHBOARD_SIGNIN_LIMIT"):
         load({"DASHBOARD_STORAGE_CONNECTION_STRING": CS, "DASHBOARD_SIGNIN_LIMIT": "0"})
 

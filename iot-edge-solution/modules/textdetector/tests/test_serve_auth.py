@@ -10,6 +10,7 @@ import pytest
 from serve_helpers import MODULE_DIR, ServerProcess, multipart, page_png, request
 
 from textdetector.config import ServeSettings, load
+from textdetector.errors import ConfigError
 
 KEY = secrets.token_hex(20)
 CV_PATH = "/customvision/v3.0/Prediction/p/detect/iterations/i/image"
@@ -77,6 +78,8 @@ def test_key_is_environment_only_and_never_shown():
     settings = load(ServeSettings, {"SERVE_API_KEY": f"  {KEY} "})
     assert settings.api_key == KEY and KEY not in repr(settings)
     assert load(ServeSettings, {}).api_key == ""
+    with pytest.raises(ConfigError, match="unexpanded template variable"):
+        load(ServeSettings, {"SERVE_API_KEY": "${SERVE_API_KEY}"})
     run = [sys.executable, "main.py", "serve"]
     flag = subprocess.run([*run, "--api-key", KEY], cwd=MODULE_DIR, capture_output=True,
                           text=True, timeout=60)

@@ -166,8 +166,11 @@ def _show_default(default: Any) -> str:
 
 
 def api_key(value: str) -> str:
-    """A shared secret: empty (off) or at least 16 characters."""
+    """A shared secret: empty (off) or at least 16 characters, not a template's `${NAME}`."""
     key = value.strip()
+    if re.fullmatch(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", key):
+        raise ValueError("an unexpanded template variable: set it in .env before "
+                         "generating the deployment")
     if key and len(key) < 16:
         raise ValueError("expected at least 16 characters (e.g. `openssl rand -hex 24`)")
     return key
