@@ -12,6 +12,7 @@ from aiohttp import web
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
 from . import pages
+from .auth import Gate
 from .config import ConfigError, DashboardSettings, load
 from .frames import valid_name
 from .storage import Filters, FrameStore
@@ -21,10 +22,12 @@ log = logging.getLogger("reviewdashboard")
 SETTINGS = web.AppKey("settings", DashboardSettings)
 STORE = web.AppKey("store", FrameStore)
 THUMBS = web.AppKey("thumbs", ThumbCache)
+GATE = web.AppKey("gate", Gate)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self'; style-src 'self'; "
-                               "script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+                               "script-src 'self'; connect-src 'self'; form-action 'self'; "
+                               "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
@@ -77,8 +80,8 @@ def _when(request: web.Request, key: str) -> datetime | None:
 
 def _html(request: web.Request, title: str, active: str, body: str) -> web.Response:
     s = request.app[SETTINGS]
-    return web.Response(text=pages.layout(title, s.containers, active, body,
-                                          s.counter_interval), content_type="text/html")
+    return web.Response(text=pages.layout(title, s.containers, active, body, s.counter_interval,
+                                          request.app[GATE].enabled), content_type="text/html")
 
 
 async def index(request: web.Request) -> web.Response:
@@ -154,8 +157,9 @@ async def live_js(request: web.Request) -> web.Response:
 
 def create_app(settings: DashboardSettings, store: FrameStore | None = None) -> web.Application:
     """The application; the store (and its storage client) is made on start-up."""
-    app = web.Application(middlewares=[errors])
-    app[SETTINGS] = settings
+    gate = Gate(settings)
+    app = web.Application(middlewares=[errors, gate.middleware])
+    app[SETTINGS], app[GATE] = settings, gate
     app[THUMBS] = ThumbCache()
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
@@ -170,6 +174,7 @@ def create_app(settings: DashboardSettings, store: FrameStore | None = None) -> 
         web.get("/images/{container}/{name}", image), web.get("/thumbs/{container}/{name}", thumb),
         web.get("/api/counters", counters),
         web.get("/static/style.css", style), web.get("/static/live.js", live_js),
+        *gate.routes(),
     ])
     return app
 
@@ -194,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log.info("review dashboard on http://%s:%d (containers: %s)", settings.host, settings.port,
              ", ".join(settings.containers))
+    if settings.token:
+        log.info("sign-in required (DASHBOARD_TOKEN is set)")
+    else:
+        log.warning("DASHBOARD_TOKEN is not set: the dashboard is open, without sign-in, to "
+                    "anyone on this machine (listening on loopback only)")
     try:
         web.run_app(create_app(settings), host=settings.host, port=settings.port,
                     print=None, access_log=None)

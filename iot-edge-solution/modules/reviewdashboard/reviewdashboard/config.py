@@ -1,6 +1,7 @@
 """Dashboard settings, read once from DASHBOARD_* variables into a validated dataclass."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -8,6 +9,8 @@ from typing import Callable, Mapping
 
 CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 LEVELS = ("debug", "info", "warning", "error")
+MIN_TOKEN = 16
+PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")  # left unexpanded by a template
 
 
 class ConfigError(Exception):
@@ -16,9 +19,10 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class DashboardSettings:
-    """Every DASHBOARD_* option. The connection string is kept out of the repr."""
+    """Every DASHBOARD_* option. The connection string and token are kept out of the repr."""
 
     connection_string: str = field(repr=False)
+    token: str = field(default="", repr=False)  # empty: no sign-in (loopback only)
     host: str = "127.0.0.1"
     port: int = 8090
     containers: tuple[str, ...] = ("annotated", "lowconf")
@@ -28,6 +32,8 @@ class DashboardSettings:
     counter_interval: float = 5.0
     timeout: float = 10.0
     log_level: str = "info"
+    signin_limit: int = 5  # failed sign-ins per client address per minute
+    session_hours: float = 12.0
 
 
 def _int(low: int, high: int) -> Callable[[str], int]:
@@ -78,7 +84,34 @@ PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "counter_interval": ("DASHBOARD_COUNTER_INTERVAL", _float(0.0, 3600.0)),
     "timeout": ("DASHBOARD_TIMEOUT", _float(0.0, 600.0)),
     "log_level": ("DASHBOARD_LOG_LEVEL", _level),
+    "signin_limit": ("DASHBOARD_SIGNIN_LIMIT", _int(1, 1000)),
+    "session_hours": ("DASHBOARD_SESSION_HOURS", _float(0.0, 720.0)),
 }
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses; anything else may be reachable."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _token(environ: Mapping[str, str], host: str) -> str:
+    """DASHBOARD_TOKEN, required off loopback; its value is never echoed in an error."""
+    token = environ.get("DASHBOARD_TOKEN", "").strip()
+    if PLACEHOLDER.fullmatch(token):
+        raise ConfigError("DASHBOARD_TOKEN is an unexpanded template variable: set "
+                          "DASHBOARD_TOKEN in .env before generating the deployment")
+    if token and len(token) < MIN_TOKEN:
+        raise ConfigError(f"DASHBOARD_TOKEN is too short: expected at least {MIN_TOKEN} "
+                          "characters (e.g. `openssl rand -hex 24`)")
+    if not token and not is_loopback(host):
+        raise ConfigError(f"DASHBOARD_TOKEN is not set and DASHBOARD_HOST={host} is not a "
+                          "loopback address: set DASHBOARD_TOKEN or listen on 127.0.0.1")
+    return token
 
 
 def load(environ: Mapping[str, str] | None = None) -> DashboardSettings:
@@ -97,4 +130,6 @@ def load(environ: Mapping[str, str] | None = None) -> DashboardSettings:
             values[name] = parse(raw)
         except ValueError as exc:
             raise ConfigError(f"invalid value {raw!r} for {env}: {exc}") from None
-    return DashboardSettings(connection_string=secret, **values)  # type: ignore[arg-type]
+    token = _token(environ, str(values.get("host", DashboardSettings.host)))
+    return DashboardSettings(connection_string=secret, token=token,
+                             **values)  # type: ignore[arg-type]

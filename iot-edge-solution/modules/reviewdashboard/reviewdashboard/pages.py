@@ -22,6 +22,9 @@ label{font-size:.8rem;display:flex;flex-direction:column}
 height:100%}polygon{fill:none;stroke:#f0a;stroke-width:2;vector-effect:non-scaling-stroke}
 table{border-collapse:collapse;margin-top:1rem}td,th{padding:.2rem .6rem;border-bottom:1px solid
 #ccc;text-align:left}.empty{padding:2rem;color:#666}
+header form.signout{margin:0 0 0 auto}.signin{max-width:22rem;margin:3rem auto;background:#fff;
+padding:1.2rem;border-radius:6px;box-shadow:0 1px 2px #0002;flex-direction:column;
+align-items:stretch}.error{color:#b00020;margin:0}
 """
 
 LIVE_JS = """
@@ -40,17 +43,35 @@ refresh();setInterval(refresh,(parseFloat(document.body.dataset.interval)||5)*10
 """
 
 
-def layout(title: str, containers: tuple[str, ...], active: str, body: str,
-           interval: float) -> str:
-    tabs = "".join(
-        f'<a href="/c/{quote(c)}" class="{"on" if c == active else ""}">{escape(c)}</a>'
-        f' <span class="counter" data-counter="{escape(c)}">…</span>' for c in containers)
+def _head(title: str) -> str:
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
             f"<meta name=viewport content='width=device-width,initial-scale=1'>"
             f"<title>{escape(title)} · review dashboard</title>"
-            f"<link rel=stylesheet href=/static/style.css></head><body data-interval="
-            f"'{interval:g}'><header><strong>Review dashboard</strong>{tabs}</header>"
+            f"<link rel=stylesheet href=/static/style.css></head>")
+
+
+def layout(title: str, containers: tuple[str, ...], active: str, body: str,
+           interval: float, signout: bool = False) -> str:
+    """A dashboard page: tabs with live counters, a sign-out button when sign-in is on."""
+    button = ('<form method=post action=/signout class=signout><button id=signout>Sign out'
+              '</button></form>') if signout else ""
+    tabs = "".join(
+        f'<a href="/c/{quote(c)}" class="{"on" if c == active else ""}">{escape(c)}</a>'
+        f' <span class="counter" data-counter="{escape(c)}">…</span>' for c in containers)
+    return (f"{_head(title)}<body data-interval='{interval:g}'><header><strong>Review "
+            f"dashboard</strong>{tabs}{button}</header>"
             f"<main>{body}</main><script src=/static/live.js></script></body></html>")
+
+
+def signin(next_path: str, error: str) -> str:
+    """The sign-in form; `next_path` is where a successful sign-in goes."""
+    message = f"<p class=error id=error>{escape(error)}</p>" if error else ""
+    return (f"{_head('sign in')}<body><header><strong>Review dashboard</strong></header>"
+            f"<main><form method=post action=/signin class=signin><h1>Sign in</h1>{message}"
+            f"<label>Access token<input type=password name=token id=token required "
+            f"autocomplete=current-password autofocus></label>"
+            f'<input type=hidden name=next value="{escape(next_path)}">'
+            f"<button id=submit>Sign in</button></form></main></body></html>")
 
 
 def _time_value(value: object) -> str:

@@ -1,11 +1,15 @@
-"""Test helpers: seed Azurite with archived frames and run the dashboard on a thread."""
+"""Test helpers: seed Azurite, run the dashboard on a thread, talk to it over HTTP or Chromium."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import itertools
+import os
 import threading
+import urllib.parse
 from contextlib import contextmanager
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 import cv2
 import numpy as np
@@ -71,3 +75,70 @@ def serving(connection_string: str, **env: str) -> Iterator[str]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+def call(url: str, method: str = "GET", form: dict[str, str] | None = None,
+         session: str | None = None, accept: str = "*/*") -> Reply:
+    """One request, redirects not followed; `session` is sent as the session cookie."""
+    from reviewdashboard.auth import COOKIE
+
+    parts = urllib.parse.urlsplit(url)
+    headers = {"Accept": accept}
+    body = None
+    if form is not None:
+        body = urllib.parse.urlencode(form)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if session is not None:
+        headers["Cookie"] = f"{COOKIE}={session}"
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""),
+                     body=body, headers=headers)
+        response = conn.getresponse()
+        return Reply(response.status, response.headers, response.read())
+    finally:
+        conn.close()
+
+
+def sign_in(base: str, token: str) -> str:
+    """Sign in through the form; the session cookie's value."""
+    from reviewdashboard.auth import COOKIE
+
+    reply = call(f"{base}/signin", "POST", {"token": token, "next": "/"})
+    assert reply.status == 303, reply.text
+    cookie = reply.headers["Set-Cookie"]
+    return cookie.split(";")[0].removeprefix(f"{COOKIE}=")
+
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright; skips (fails under CI) without it."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    azurite_harness.need(sync_playwright is not None, "playwright not installed")
+    azurite_harness.need(os.path.exists(CHROMIUM), f"{CHROMIUM} not installed: run "
+                         "scripts/test-deps.d/30-azurite-chromium.sh")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()

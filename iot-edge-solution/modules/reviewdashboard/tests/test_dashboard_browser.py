@@ -1,7 +1,6 @@
 """The dashboard in real headless Chromium (Debian's, driven by Playwright) on Azurite."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -9,26 +8,14 @@ import pytest
 import azurite_harness
 import dashboard_server
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[4] / "test-artifacts"
 CREDENTIALS = ("SharedAccessSignature", "sig=", "AccountKey", "DefaultEndpointsProtocol")
 
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    azurite_harness.need(sync_playwright is not None, "playwright not installed")
-    azurite_harness.need(os.path.exists(CHROMIUM), f"{CHROMIUM} not installed: run "
-                         "scripts/test-deps.d/30-azurite-chromium.sh")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    with dashboard_server.chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -122,17 +122,18 @@ def load(cls: type[T], environ: Mapping[str, str] | None = None,
             raw, where = cli_value, f"{flag_name(f.name)} ({meta['env']})"
         if raw is None:
             continue
-        values[f.name] = _parse(meta["parse"], raw, where)
+        values[f.name] = _parse(meta["parse"], raw, where, meta.get("secret", False))
     return cls(**values)
 
 
-def _parse(parse: Parser, raw: Any, where: str) -> Any:
+def _parse(parse: Parser, raw: Any, where: str, secret: bool = False) -> Any:
     if isinstance(raw, bool):
         return raw
     try:
         return parse(str(raw))
     except ValueError as exc:
-        raise ConfigError(f"invalid value {str(raw)!r} for {where}: {exc}") from None
+        shown = "(hidden)" if secret else repr(str(raw))  # a secret is never echoed
+        raise ConfigError(f"invalid value {shown} for {where}: {exc}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type, title: str) -> None:
@@ -162,6 +163,17 @@ def _show_default(default: Any) -> str:
     if default == "" or default is None:
         return "unset"
     return str(default)
+
+
+def api_key(value: str) -> str:
+    """A shared secret: empty (off) or at least 16 characters, not a template's `${NAME}`."""
+    key = value.strip()
+    if re.fullmatch(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", key):
+        raise ValueError("an unexpanded template variable: set it in .env before "
+                         "generating the deployment")
+    if key and len(key) < 16:
+        raise ValueError("expected at least 16 characters (e.g. `openssl rand -hex 24`)")
+    return key
 
 
 def as_path(value: str) -> Path:
@@ -416,6 +428,10 @@ class ServeSettings:
     request_timeout: float = option(30.0, "SERVE_REQUEST_TIMEOUT",
                                     "seconds a request may wait for its result (504 after)",
                                     float_range(0.1, 3600.0), "S")
+    api_key: str = option("", "SERVE_API_KEY",
+                          "key every request but /v2/health/live and /v2/health/ready must "
+                          "carry (X-API-Key or Authorization: Bearer); unset = open "
+                          "(environment only, never a flag)", api_key, secret=True)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from aiohttp import BodyPartReader, web
 from .. import __version__
 from ..config import ServeSettings
 from ..results import Detections
+from .auth import require_key
 from .decode import Limits, check_content_type, read_header
 from .errors import RequestError
 from .formats import custom_vision_prediction, lva_inferences
@@ -190,7 +191,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 def create_app(settings: ServeSettings, pool: InferencePool, metrics_: Metrics) -> web.Application:
     """The application; the caller starts `pool` (model load + warm-up) after listening."""
-    app = web.Application(middlewares=[errors_and_metrics],
+    checks = [require_key(settings.api_key)] if settings.api_key else []
+    app = web.Application(middlewares=[errors_and_metrics, *checks],
                           client_max_size=settings.max_body_bytes + MULTIPART_SLACK)
     app[POOL], app[METRICS], app[SETTINGS] = pool, metrics_, settings
     app.router.add_post("/score", score)

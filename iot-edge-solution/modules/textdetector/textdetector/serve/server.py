@@ -44,6 +44,10 @@ async def start(settings: ServeSettings, app: web.Application) -> tuple[web.AppR
                           f"(SERVE_HOST/SERVE_PORT): {exc.strerror or exc}") from None
     port = runner.addresses[0][1]
     log.info("listening on http://%s:%d", settings.host, port)
+    if settings.api_key:
+        log.info("API key required (SERVE_API_KEY) on every route but /v2/health/*")
+    else:
+        log.info("no SERVE_API_KEY: every route is open to whoever reaches this address")
     return runner, port
 
 
