@@ -1,10 +1,7 @@
 """Entry point of the text detector edge module: `python main.py --help`."""
-import os
 import sys
 
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # keep OpenCV's own warnings off the console
-
-from textdetector.cli import main  # noqa: E402
+from textdetector.cli import main  # OpenCV and FFmpeg logs: see textdetector/native_logs.py
 
 if __name__ == "__main__":
     sys.exit(main())
