@@ -28,6 +28,7 @@ import logging
 import queue
 import random
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 JITTER = 0.25  # a delay is drawn from [75 %, 100 %] of its nominal value
 MAX_STUCK = 4  # abandoned capture threads tolerated at once
+POLL_S = 0.1  # how often a waiting read checks for close()
 _OPENED = object()
 _names = itertools.count(1)
 
@@ -81,6 +83,7 @@ class _Capture:
         self.source = source
         self.items: queue.Queue = queue.Queue(maxsize=2)
         self.dropped = 0
+        self.delivered = False
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True,
                                        name=f"capture-{next(_names)}")
@@ -156,6 +159,8 @@ class ReconnectingSource:
             if self._capture is None and not self._reconnect():
                 return None
             item = self._next_item()
+            if item is None:
+                break
             if item is _OPENED:
                 continue
             if isinstance(item, Frame):
@@ -164,12 +169,25 @@ class ReconnectingSource:
         return None
 
     def _next_item(self) -> object:
+        """The capture's next item, None once closed, or a stall error from the watchdog.
+
+        A capture that has not delivered yet gets twice the time: opening a stream
+        includes FFmpeg probing it.
+        """
         capture = self._capture
         assert capture is not None
-        try:
-            return capture.items.get(timeout=self.policy.watchdog_s)
-        except queue.Empty:
-            return SourceError(f"no frame for {self.policy.watchdog_s:g} s: read stalled")
+        limit = self.policy.watchdog_s * (1 if capture.delivered else 2)
+        deadline = time.monotonic() + limit
+        while not self._closed.is_set():
+            try:
+                wait = min(POLL_S, max(0.0, deadline - time.monotonic()))
+                item = capture.items.get(timeout=wait)
+                capture.delivered = capture.delivered or isinstance(item, Frame)
+                return item
+            except queue.Empty:
+                if time.monotonic() >= deadline:
+                    return SourceError(f"no frame for {limit:g} s: read stalled")
+        return None
 
     def _deliver(self, frame: Frame) -> Frame:
         self._attempts, self._delays, self._ever_delivered = 0, None, True
