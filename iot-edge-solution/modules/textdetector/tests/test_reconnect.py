@@ -243,3 +243,24 @@ def test_missing_camera_index_is_fatal_at_once():
 def serve_one(kind: str):
     import contextlib
     return contextlib.contextmanager(serve)(kind)
+
+
+def test_health_reports_changes_once_and_survives_a_broken_listener():
+    health = HealthRegistry(clock=iter(range(100)).__next__)
+    heard: list[dict] = []
+    health.add_listener(lambda event: 1 / 0)
+    health.add_listener(heard.append)
+    health.register("a", live=True)
+    health.register("b", live=True)
+    health.set_state("a", CONNECTED)
+    health.set_state("a", CONNECTED)
+    health.set_state("a", DOWN, "gave up")
+    health.set_state("b", DOWN)
+    assert [(e["source"], e["previous"], e["state"]) for e in heard] == [
+        ("a", RECONNECTING, CONNECTED), ("a", CONNECTED, DOWN), ("b", RECONNECTING, DOWN)]
+    assert health.all_down()
+    assert health.snapshot()["a"] == {"source_id": "a", "live": True, "state": DOWN,
+                                      "since": 3, "reconnects": 0, "frames_read": 0,
+                                      "frames_dropped": 0, "last_error": "gave up"}
+    with pytest.raises(ValueError):
+        health.set_state("a", "sleeping")
