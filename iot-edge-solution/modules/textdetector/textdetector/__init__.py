@@ -1,3 +1,6 @@
 """Text detector edge module: PaddleOCR DB text detection on video streams."""
+from .native_logs import quiet_native_logs
+
+quiet_native_logs()  # before anything imports cv2
 
 __version__ = "0.1.0"

@@ -30,7 +30,6 @@ exit codes: 0 ok (also when a reader closes the pipe), 2 invalid option,
             3 model problem, 4 source problem, 5 engine not installed, 130 interrupted
 """
 KNOWN = {"run", "detect", "serve", "--version"}
-NATIVE_QUIET = {"OPENCV_LOG_LEVEL": "ERROR", "OPENCV_FFMPEG_LOGLEVEL": "-8"}
 
 
 def environment_only() -> str:
@@ -64,22 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def quiet_native_logs(argv: Sequence[str], environ: dict[str, str] | os._Environ) -> None:
-    """Silence OpenCV's and FFmpeg's own console lines unless debug logging is asked for.
-
-    Must run before the first capture is opened (FFmpeg reads its level then).
-    """
-    wanted = environ.get("LOG_LEVEL", "").strip().lower()
-    for i, arg in enumerate(argv):
-        if arg.startswith("--log-level"):
-            value = arg.partition("=")[2] or (argv[i + 1] if i + 1 < len(argv) else "")
-            wanted = value.strip().lower()
-    if wanted == "debug":
-        return
-    for name, value in NATIVE_QUIET.items():
-        environ.setdefault(name, value)
-
-
 def _with_default_command(argv: list[str]) -> list[str]:
     if not argv or argv[0] not in KNOWN:
         return ["run", *argv]
@@ -98,7 +81,6 @@ def _quiet_broken_pipe() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    quiet_native_logs(argv, os.environ)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     args = build_parser().parse_args(_with_default_command(argv))

@@ -274,6 +274,17 @@ class SourceSettings:
     source_timeout: float = option(10.0, "SOURCE_TIMEOUT",
                                    "seconds without a frame before a source counts as stalled",
                                    float_range(0.1, 3600.0), "S")
+    reconnect_delay: float = option(1.0, "RECONNECT_DELAY",
+                                    "live sources: seconds before the first reconnect attempt; "
+                                    "doubles (with jitter) after each failed one",
+                                    float_range(0.0, 3600.0, low_open=True), "S")
+    reconnect_max_delay: float = option(30.0, "RECONNECT_MAX_DELAY",
+                                        "live sources: longest wait between reconnect attempts",
+                                        float_range(0.0, 86400.0, low_open=True), "S")
+    reconnect_attempts: int = option(0, "RECONNECT_ATTEMPTS",
+                                     "live sources: failed reconnect attempts in a row before "
+                                     "giving up (exit 4); 0 = retry for ever",
+                                     int_range(0, 2**31 - 1), "N")
     max_batch: int = option(4, "MAX_BATCH",
                             "with several sources: most frames (same input size) detected "
                             "in one engine call", int_range(1, 64), "N")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import re
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,13 +66,16 @@ class CaptureSource:
         self._offset_s = 0.0
 
     def open(self) -> None:
-        self._check_before_open()
+        self.check()
+        started = time.monotonic()
         self._cap = self._capture()
         if not self._cap.isOpened():
             self._cap.release()
-            raise SourceError(self._open_failure())
+            self._cap = None
+            raise SourceError(self._open_failure(time.monotonic() - started))
 
-    def _check_before_open(self) -> None:
+    def check(self) -> None:
+        """Raise SourceError for what is wrong before opening (missing file or device)."""
         kind, target = self.spec.kind, self.spec.target
         if kind == "file":
             path = Path(str(target))
@@ -101,14 +106,16 @@ class CaptureSource:
                   cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
         return cv2.VideoCapture(str(target), cv2.CAP_FFMPEG, params)
 
-    def _open_failure(self) -> str:
+    def _open_failure(self, elapsed_s: float) -> str:
         kind, target = self.spec.kind, self.spec.target
         if kind == "file":
             return f"cannot decode video file {target}: not a video, or an unsupported codec"
         if kind == "camera":
             return f"cannot open camera {target}: unplugged, busy, or no permission"
+        if kind == "stream" and elapsed_s >= 0.9 * self.timeout_s:
+            return f"cannot open stream {target}: no answer within {self.timeout_s:g} s"
         if kind == "stream":
-            return f"cannot open stream {target} within {self.timeout_s:g} s"
+            return f"cannot open stream {target}: {stream_refusal(str(target), self.timeout_s)}"
         return f"cannot open GStreamer pipeline: {target}"
 
     def read(self) -> Frame | None:
@@ -144,6 +151,21 @@ class CaptureSource:
         if self._cap is not None:
             self._cap.release()
             self._cap = None
+
+
+def stream_refusal(url: str, timeout_s: float) -> str:
+    """Why a stream URL was refused, as far as can be told without FFmpeg's log."""
+    if url.lower().startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_s) as response:
+                kind = response.headers.get_content_type()
+            return f"the server answers with {kind}, not a video stream"
+        except urllib.error.HTTPError as exc:
+            return f"the server answers HTTP {exc.code} {exc.reason}"
+        except (OSError, ValueError) as exc:
+            return f"cannot connect ({getattr(exc, 'reason', exc)})"
+    return ("connection refused, wrong path, or not a video stream "
+            "(check host, port and path; LOG_LEVEL=debug shows FFmpeg's reason)")
 
 
 SOURCE_SEPARATOR = "|"

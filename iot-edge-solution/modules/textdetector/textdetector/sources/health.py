@@ -1,0 +1,103 @@
+"""Per-source health that operators see: state, since when, reconnects, frames.
+
+States: `connected` (delivering frames), `reconnecting` (not delivering; opening again,
+also before the first frame), `down` (given up, or a file that failed). A `HealthRegistry`
+holds one `SourceHealth` per source; `snapshot()` gives plain dicts (for the console,
+/metrics, the twin), and listeners hear every state change (for telemetry).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+log = logging.getLogger(__name__)
+
+CONNECTED = "connected"
+RECONNECTING = "reconnecting"
+DOWN = "down"
+STATES = (CONNECTED, RECONNECTING, DOWN)
+
+
+@dataclass
+class SourceHealth:
+    """One source's counters; `since` is the wall-clock time of the last state change."""
+
+    source_id: str
+    live: bool
+    state: str = RECONNECTING
+    since: float = 0.0
+    reconnects: int = 0
+    frames_read: int = 0
+    frames_dropped: int = 0
+    last_error: str = ""
+
+
+Listener = Callable[[dict], None]
+
+
+class HealthRegistry:
+    """Thread-safe health of every source. Listeners get a dict per state change:
+    {source, state, previous, since, reconnects, reason}, called outside the lock;
+    a listener that raises is logged and kept."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sources: dict[str, SourceHealth] = {}
+        self._listeners: list[Listener] = []
+
+    def register(self, source_id: str, live: bool) -> None:
+        with self._lock:
+            self._sources[source_id] = SourceHealth(source_id, live, since=self._clock())
+
+    def add_listener(self, listener: Listener) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def set_state(self, source_id: str, state: str, reason: str = "") -> None:
+        """Move a source to `state`; listeners hear it only when the state changed."""
+        if state not in STATES:
+            raise ValueError(f"unknown source state {state!r}")
+        with self._lock:
+            health = self._sources[source_id]
+            if reason:
+                health.last_error = reason
+            if health.state == state:
+                return
+            previous, health.state, health.since = health.state, state, self._clock()
+            event = {"source": source_id, "state": state, "previous": previous,
+                     "since": health.since, "reconnects": health.reconnects,
+                     "reason": reason}
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not stop the source
+                log.exception("source state listener failed")
+
+    def count(self, source_id: str, reconnects: int = 0, read: int = 0,
+              dropped: int = 0) -> None:
+        """Add to a source's counters (the loop adds the frames its reader dropped)."""
+        with self._lock:
+            health = self._sources[source_id]
+            health.reconnects += reconnects
+            health.frames_read += read
+            health.frames_dropped += dropped
+
+    def snapshot(self) -> dict[str, dict]:
+        """Every source's health as plain dicts, keyed by source id."""
+        with self._lock:
+            return {sid: asdict(health) for sid, health in self._sources.items()}
+
+    def state(self, source_id: str) -> str:
+        with self._lock:
+            return self._sources[source_id].state
+
+    def all_down(self) -> bool:
+        """True when there are sources and every one is down (readiness turns false)."""
+        with self._lock:
+            return bool(self._sources) and all(
+                h.state == DOWN for h in self._sources.values())
