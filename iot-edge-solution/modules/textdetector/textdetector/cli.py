@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .serve_command import add_serve_parser
 
     add_serve_parser(commands)
+    from .export.command import add_export_parser
+
+    add_export_parser(commands)
     return parser
 
 
@@ -78,7 +81,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _with_default_command(argv: list[str]) -> list[str]:
-    known = {"run", "detect", "serve", "--version"}
+    known = {"run", "detect", "serve", "export-triton", "--version"}
     if not argv or argv[0] not in known:
         return ["run", *argv]
     return argv

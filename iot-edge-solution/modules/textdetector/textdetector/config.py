@@ -419,6 +419,21 @@ class ServeSettings:
 
 
 @dataclass(frozen=True)
+class TritonSettings:
+    """A remote Triton Inference Server (KServe v2 protocol) that runs the models."""
+
+    triton_url: str = option("grpc://127.0.0.1:8001", "TRITON_URL",
+                             "Triton server: grpc://host:8001 or http://host:8000 "
+                             "(https/grpcs for TLS)", non_empty, "URL")
+    triton_timeout: float = option(10.0, "TRITON_TIMEOUT",
+                                   "seconds per Triton request, and to wait for the models "
+                                   "to be ready at start", float_range(0.1, 600.0), "S")
+    triton_protocol: str = option("auto", "TRITON_PROTOCOL",
+                                  "grpc or http; auto follows the TRITON_URL scheme",
+                                  one_of("auto", "grpc", "http"), "NAME")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the `run` command needs, grouped by concern."""
 
