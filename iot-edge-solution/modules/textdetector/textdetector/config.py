@@ -444,6 +444,7 @@ class Settings:
     iothub: IoTHubSettings = field(default_factory=IoTHubSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    triton: TritonSettings = field(default_factory=TritonSettings)
 
 
 RUN_GROUPS: dict[str, tuple[type, str]] = {
@@ -453,6 +454,7 @@ RUN_GROUPS: dict[str, tuple[type, str]] = {
     "output": (OutputSettings, "output"),
     "iothub": (IoTHubSettings, "IoT Hub messaging"),
     "archive": (ArchiveSettings, "frame archive (Blob Storage)"),
+    "triton": (TritonSettings, "remote Triton Inference Server"),
 }
 
 
