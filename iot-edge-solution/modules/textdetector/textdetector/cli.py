@@ -24,9 +24,11 @@ examples:
   python main.py --json-output out.jsonl      also write one JSON line per frame
   python main.py detect page.png --json       detect text in image files or folders
   python main.py serve --port 8080            HTTP scoring service (LVA/AVA, Custom Vision)
-commands: run (the default; these options), detect and serve (see `main.py serve --help`)
+  python main.py export-triton triton-models  Triton model repository of the models
+commands: run (the default; these options), detect, serve and export-triton (see
+          `main.py COMMAND --help`)
 exit codes: 0 ok, 2 invalid option, 3 model problem, 4 source problem,
-            5 engine not installed, 130 interrupted
+            5 engine not installed or Triton server unavailable, 130 interrupted
 """
 
 Command = Callable[[argparse.Namespace], int]

@@ -104,7 +104,7 @@ class _Clients:
             from tritonclient.utils import InferenceServerException
         except ImportError:
             raise EngineUnavailableError(
-                "the Triton engine needs tritonclient: pip install 'tritonclient[all]'"
+                "the Triton engine needs tritonclient: pip install -r requirements.txt"
             ) from None
         self.module = module
         self.server_error = InferenceServerException
