@@ -173,7 +173,7 @@ def test_unknown_model_is_named(triton):
 
 def test_server_crash_is_reported_and_service_resumes(triton, model_path):
     """Kill the server while frames flow: a one-line error, no hang; it resumes on restart."""
-    engines = [TritonEngine.open(model_path, settings(u, timeout=3.0), retries=2, backoff=0.2)
+    engines = [TritonEngine.open(model_path, settings(u, timeout=30.0), retries=2, backoff=0.2)
                for u in (triton.grpc_url, triton.http_url)]
     blob = np.random.default_rng(1).random((1, 3, 96, 96), np.float32)
     try:
@@ -194,3 +194,16 @@ def test_server_crash_is_reported_and_service_resumes(triton, model_path):
     finally:
         for engine in engines:
             engine.close()
+
+
+def test_a_request_timeout_is_reported_not_resent(triton, model_path):
+    """Last in the module: the server goes on with the abandoned batch for a while."""
+    engine = TritonEngine.open(model_path, settings(triton.grpc_url, timeout=0.3))
+    big = np.zeros((4, 3, 960, 960), np.float32)  # seconds of work on a CPU
+    start = time.monotonic()
+    try:
+        with pytest.raises(TritonUnavailableError, match=r"timed out after 0.3 s"):
+            engine.run({"x": big})
+    finally:
+        engine.close()
+    assert time.monotonic() - start < 2

@@ -112,7 +112,8 @@ def bench(args: argparse.Namespace) -> dict:
     local = OnnxRuntimeEngine.open(EngineSettings())
     rows = []
     with triton_endpoint(args) as (url, metrics_url):
-        remote = TritonEngine.open(DEFAULT_MODEL, TritonSettings(triton_url=url))
+        remote_settings = TritonSettings(triton_url=url, triton_timeout=120.0)
+        remote = TritonEngine.open(DEFAULT_MODEL, remote_settings)
         model = triton_model_name(DEFAULT_MODEL)
         remote.run({"x": blob})
         local.run(blob)  # warm both

@@ -5,7 +5,8 @@ client (the HTTP client is not thread-safe, and a fresh gRPC channel reconnects 
 instead of waiting out gRPC's reconnect backoff); a client that failed is replaced.
 A request that fails for want of the server is retried with exponential backoff and
 then raises `TritonUnavailableError` (one line naming the URL and the model), so a
-caller never hangs; the next call tries the server again, so service resumes when the
+caller never hangs (a request that times out is not resent: that would only add to an
+overload); the next call tries the server again, so service resumes when the
 server returns.
 """
 from __future__ import annotations
@@ -38,8 +39,8 @@ log = logging.getLogger(__name__)
 SCHEMES = {"grpc": ("grpc", False), "grpcs": ("grpc", True),
            "http": ("http", False), "https": ("http", True)}
 # Failures that mean "server away or overloaded" (retried) rather than "request refused".
-TRANSIENT_STATUS = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "CANCELLED",
-                    "UNKNOWN", "502", "503", "504", "429")
+TRANSIENT_STATUS = ("UNAVAILABLE", "RESOURCE_EXHAUSTED", "CANCELLED", "UNKNOWN",
+                    "502", "503", "504", "429")
 
 
 class TritonUnavailableError(EngineUnavailableError):
@@ -82,11 +83,16 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _is_transient(exc: Exception, server_error: type) -> bool:
+def _failure(exc: Exception, server_error: type) -> str:
+    """`timeout`, `away` (server down or overloaded: retry) or `refused` (bad request)."""
+    if isinstance(exc, TimeoutError):
+        return "timeout"
     if not isinstance(exc, server_error):
-        return True  # connection refused/reset, socket timeouts, broken channels
+        return "away"  # connection refused/reset, broken channels
     status = str(exc.status() or "")
-    return any(s in status for s in TRANSIENT_STATUS)
+    if "DEADLINE_EXCEEDED" in status:
+        return "timeout"
+    return "away" if any(s in status for s in TRANSIENT_STATUS) else "refused"
 
 
 class _Clients:
@@ -229,10 +235,16 @@ class TritonEngine:
             try:
                 return request()
             except Exception as exc:
-                if not _is_transient(exc, self._clients.server_error):
+                failure = _failure(exc, self._clients.server_error)
+                if failure == "refused":
                     raise ModelError(f"Triton server at {self.url} refused a request for "
                                      f"model {self.model!r}: {_first_line(exc)}") from None
                 self._clients.reset()
+                if failure == "timeout":  # resending would only add to an overload
+                    raise TritonUnavailableError(
+                        f"Triton server at {self.url}: request for model {self.model!r} "
+                        f"timed out after {self._clients.timeout:g} s (TRITON_TIMEOUT)"
+                    ) from None
                 if attempt == self.retries:
                     raise TritonUnavailableError(
                         f"Triton server at {self.url} unavailable for model {self.model!r} "
