@@ -2,7 +2,8 @@
 
 Each of N threads (one per source) sends the detector's input for a demo frame (720p
 capped at 960: 1x3x544x960), one request at a time, for --seconds. The local baseline
-runs the same requests on one ONNX Runtime session shared by the threads. Reports fps,
+runs the same requests on one ONNX Runtime session shared by the threads; the two
+engines run in alternating slices (--rounds) so drifting load hits both alike. Reports fps,
 p50/p99 request latency and, for Triton, the mean batch its dynamic batcher formed
 (inferences / executions from the metrics endpoint). Targets: Triton's overhead at N = 1
 at most 20 %, batches (mean > 1) at N >= 4.
@@ -11,7 +12,7 @@ Without --triton-url a real Triton server (the test harness: nvidia-pytriton ser
 ONNX model through ONNX Runtime, .tools/triton from scripts/test-deps.d/50-triton.sh) is
 started for the run. Writes bench-results/triton.json.
 
-Usage: python tools/bench_triton.py [--streams 1,2,4] [--seconds 6]
+Usage: python tools/bench_triton.py [--streams 1,2,4] [--seconds 6] [--rounds 3]
        [--triton-url grpc://host:8001 --metrics-url http://host:8002/metrics]
 """
 from __future__ import annotations
@@ -56,8 +57,8 @@ def demo_blob() -> np.ndarray:
     return to_blob(frame, input_size(frame.shape[0], frame.shape[1], 960))
 
 
-def drive(call: Callable[[], object], streams: int, seconds: float) -> dict:
-    """N threads calling `call` back to back; fps and request latency percentiles."""
+def drive(call: Callable[[], object], streams: int, seconds: float) -> tuple[list, float]:
+    """N threads calling `call` back to back for `seconds`: latencies (ms), elapsed (s)."""
     latencies: list[list[float]] = [[] for _ in range(streams)]
     stop = time.monotonic() + seconds
 
@@ -73,11 +74,25 @@ def drive(call: Callable[[], object], streams: int, seconds: float) -> dict:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.monotonic() - began
-    flat = np.concatenate([np.asarray(lat) for lat in latencies])
+    return [x for lat in latencies for x in lat], time.monotonic() - began
+
+
+def summary(latencies: list[float], elapsed: float) -> dict:
+    flat = np.asarray(latencies)
     return {"requests": int(flat.size), "fps": round(flat.size / elapsed, 2),
             "p50_ms": round(float(np.percentile(flat, 50)), 1),
             "p99_ms": round(float(np.percentile(flat, 99)), 1)}
+
+
+def alternate(calls: dict[str, Callable[[], object]], streams: int, seconds: float,
+              rounds: int) -> dict[str, dict]:
+    """Run the engines in alternating slices, so load drifting on the machine hits both."""
+    totals = {name: ([], 0.0) for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            latencies, elapsed = drive(call, streams, seconds / rounds)
+            totals[name] = (totals[name][0] + latencies, totals[name][1] + elapsed)
+    return {name: summary(*total) for name, total in totals.items()}
 
 
 def counters(metrics_url: str, model: str) -> tuple[float, float]:
@@ -118,9 +133,11 @@ def bench(args: argparse.Namespace) -> dict:
         remote.run({"x": blob})
         local.run(blob)  # warm both
         for streams in args.streams:
-            ort_row = drive(lambda: local.run(blob), streams, args.seconds)
             before = counters(metrics_url, model) if metrics_url else None
-            triton_row = drive(lambda: remote.run({"x": blob}), streams, args.seconds)
+            result = alternate({"onnxruntime": lambda: local.run(blob),
+                                "triton": lambda: remote.run({"x": blob})},
+                               streams, args.seconds, args.rounds)
+            ort_row, triton_row = result["onnxruntime"], result["triton"]
             if before:
                 after = counters(metrics_url, model)
                 executions = after[1] - before[1]
@@ -130,7 +147,8 @@ def bench(args: argparse.Namespace) -> dict:
             print(format_row(rows[-1]), flush=True)
         remote.close()
     local.close()
-    return {"input": list(blob.shape), "seconds": args.seconds, "rows": rows}
+    return {"input": list(blob.shape), "seconds": args.seconds, "rounds": args.rounds,
+            "rows": rows}
 
 
 def format_row(row: dict) -> str:
@@ -158,7 +176,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--streams", default="1,2,4",
                         type=lambda s: [int(x) for x in s.split(",")])
-    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--seconds", type=float, default=6.0,
+                        help="per engine and N, split over --rounds alternating slices")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--triton-url", default="")
     parser.add_argument("--metrics-url", default="",
                         help="Triton metrics endpoint, for the batch sizes")
