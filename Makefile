@@ -6,7 +6,7 @@ MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
 
 .PHONY: help setup run detect lint test coverage bench bench-post bench-gpu bench-http \
-	bench-streams soak stack
+	bench-streams bench-triton soak stack
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -50,3 +50,6 @@ stack: setup ## Azurite + textdetector archiving + review dashboard (http://127.
 
 bench-http: setup ## HTTP service vs in-process vs a Flask baseline (concurrency 1/4/16)
 	cd $(MODULE) && $(PY) tools/bench_http.py $(ARGS)
+
+bench-triton: setup ## N = 1, 2, 4, 8 sources through a local Triton server vs local ONNX Runtime
+	cd $(MODULE) && PYTHONPATH=$(CURDIR)/testing $(PY) tools/bench_triton.py $(ARGS)

@@ -21,6 +21,8 @@ from textdetector.config import RUN_GROUPS
 
 # Set on textdetector by the deployment for the archive sink (its settings group reads it).
 PENDING_ENV: set[str] = set()
+# ENGINE (deployment.triton.template.json: ENGINE=triton) is read once the engine switch lands.
+PENDING_ENV |= {"ENGINE"}
 SYSTEM_PORTS = {"443", "5671", "8883"}
 
 
@@ -55,7 +57,8 @@ def template(request):
 def test_there_are_cpu_gpu_and_debug_templates():
     assert {p.name for p in TEMPLATES} == {"deployment.template.json",
                                            "deployment.gpu.template.json",
-                                           "deployment.debug.template.json"}
+                                           "deployment.debug.template.json",
+                                           "deployment.triton.template.json"}
 
 
 def test_runtime_versions_are_literal(template):

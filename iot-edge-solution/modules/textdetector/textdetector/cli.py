@@ -24,12 +24,15 @@ examples:
   textdetector --json-output - | jq .count    JSON Lines on stdout, logs on stderr
   textdetector detect page.png --json         detect text in image files or folders
   textdetector serve --port 8080              HTTP scoring service (LVA/AVA, Custom Vision)
+  textdetector export-triton triton-models    Triton model repository of the models
   (`python main.py ...` in the module folder is the same command)
-commands: run (the default; these options), detect and serve (see `COMMAND --help`)
+commands: run (the default; these options), detect, serve and export-triton
+          (see `textdetector COMMAND --help`)
 exit codes: 0 ok (also when a reader closes the pipe), 2 invalid option,
-            3 model problem, 4 source problem, 5 engine not installed, 130 interrupted
+            3 model problem, 4 source problem, 5 engine not installed or Triton
+            server unavailable, 130 interrupted
 """
-KNOWN = {"run", "detect", "serve", "--version"}
+KNOWN = {"run", "detect", "serve", "export-triton", "--version"}
 
 
 def environment_only() -> str:
@@ -60,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(commands, DESCRIPTION, epilog)
     add_detect_parser(commands)
     add_serve_parser(commands)
+    from .export.command import add_export_parser
+
+    add_export_parser(commands)
     return parser
 
 

@@ -446,6 +446,21 @@ class ServeSettings:
 
 
 @dataclass(frozen=True)
+class TritonSettings:
+    """A remote Triton Inference Server (KServe v2 protocol) that runs the models."""
+
+    triton_url: str = option("grpc://127.0.0.1:8001", "TRITON_URL",
+                             "Triton server: grpc://host:8001 or http://host:8000 "
+                             "(https/grpcs for TLS)", non_empty, "URL")
+    triton_timeout: float = option(10.0, "TRITON_TIMEOUT",
+                                   "seconds per Triton request, and to wait for the models "
+                                   "to be ready at start", float_range(0.1, 600.0), "S")
+    triton_protocol: str = option("auto", "TRITON_PROTOCOL",
+                                  "grpc or http; auto follows the TRITON_URL scheme",
+                                  one_of("auto", "grpc", "http"), "NAME")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the `run` command needs, grouped by concern."""
 
@@ -456,6 +471,7 @@ class Settings:
     iothub: IoTHubSettings = field(default_factory=IoTHubSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    triton: TritonSettings = field(default_factory=TritonSettings)
 
 
 RUN_GROUPS: dict[str, tuple[type, str]] = {
@@ -465,6 +481,7 @@ RUN_GROUPS: dict[str, tuple[type, str]] = {
     "output": (OutputSettings, "output"),
     "iothub": (IoTHubSettings, "IoT Hub messaging"),
     "archive": (ArchiveSettings, "frame archive (Blob Storage)"),
+    "triton": (TritonSettings, "remote Triton Inference Server"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Exports of the models for other serving stacks (a Triton model repository)."""
