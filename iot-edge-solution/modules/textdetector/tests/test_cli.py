@@ -94,6 +94,9 @@ def test_console_script_is_installed(python):
     done = subprocess.run([str(script), "--version"], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("textdetector ")
+    module = subprocess.run([python, "-m", "textdetector", "--version"], capture_output=True,
+                            text=True, timeout=60)
+    assert module.returncode == 0 and module.stdout == done.stdout
 
 
 @pytest.mark.parametrize("env, code, fragment", [
