@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pytest
-from recognition_support import rec_model_path  # noqa: F401
 
 from conftest import MODULE_DIR
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from recognition_support import rec_model_path, recognizer  # noqa: F401
 
 from textdetector.recognizer.events import TextTracker, as_xyxy, iou, similarity
 

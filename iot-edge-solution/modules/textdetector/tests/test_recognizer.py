@@ -8,8 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from recognition_support import (CLS_MODEL, cls_recognizer, full_box, rapid_crops,  # noqa: F401
-                                 rapid_rec, rec_model_path, recognizer, render_line)
+from recognition_support import CLS_MODEL, full_box, rapid_crops, render_line
 
 from textdetector.config import RecognizerSettings
 from textdetector.errors import ModelError

@@ -196,7 +196,8 @@ def show(name: str, report: dict) -> None:
             goal = "" if target is None else \
                 f"  target {'<=' if label.startswith('character') else '>='} {target:.3f}"
             print(f"    {label:32s} {value:7.3f}{goal}")
-        speed = f"    recognition {r['ms_per_crop']:.1f} ms/crop, {r['crops_per_call']:.1f} crops/call"
+        speed = (f"    recognition {r['ms_per_crop']:.1f} ms/crop, "
+                 f"{r['crops_per_call']:.1f} crops/call")
         if "rapidocr_ms_per_crop" in r:
             speed += f" (RapidOCR on the same crops: {r['rapidocr_ms_per_crop']:.1f} ms/crop)"
         print(speed)
