@@ -178,7 +178,7 @@ def evaluate(name: str, samples: list[Sample], modes: list[bool], threads: int,
 
 def show(name: str, report: dict) -> None:
     targets = TARGETS.get(name, {})
-    print(f"\n{name}: {report['images']} images")
+    print(f"\n{name}: {report['images']} images", flush=True)
     for key in ("cls_off", "cls_on"):
         if key not in report:
             continue
