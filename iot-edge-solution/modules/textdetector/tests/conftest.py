@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from components import need  # noqa: F401  (re-exported to the tests)
+from recognition_support import (cls_recognizer, rapid_rec, rec_model_path,  # noqa: F401
+                                 recognizer)
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DATA = MODULE_DIR / "local_data"

@@ -20,6 +20,8 @@ from .errors import ConfigError
 MODULE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DATA = MODULE_DIR / "local_data"
 DEFAULT_MODEL = LOCAL_DATA / "ch_PP-OCRv4_det_infer.onnx"
+DEFAULT_REC_MODEL = LOCAL_DATA / "ch_PP-OCRv4_rec_infer.onnx"
+DEFAULT_CLS_MODEL = LOCAL_DATA / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 DEFAULT_VIDEO = LOCAL_DATA / "demo_video.mp4"
 DEFAULT_TRT_CACHE = LOCAL_DATA / "trt-cache"
 
@@ -254,6 +256,28 @@ class DetectorSettings:
     max_candidates: int = option(1000, "DET_MAX_CANDIDATES",
                                  "most text regions considered per image",
                                  int_range(1, 100000), "N")
+
+
+@dataclass(frozen=True)
+class RecognizerSettings:
+    """PP-OCR text recognition of every detected region (PaddleOCR's semantics)."""
+
+    read_text: bool = option(True, "READ_TEXT",
+                             "read the text in every detected region; false = detection only",
+                             parse_bool)
+    use_angle_cls: bool = option(False, "USE_ANGLE_CLS",
+                                 "run the 0/180-degree classifier and turn upside-down "
+                                 "lines before reading them", parse_bool)
+    rec_batch: int = option(6, "REC_BATCH", "text lines read per model call",
+                            int_range(1, 256), "N")
+    rec_min_score: float = option(0.5, "REC_MIN_SCORE",
+                                  "readings with a lower mean confidence are dropped",
+                                  float_range(0.0, 1.0), "P")
+    rec_model_path: Path = option(DEFAULT_REC_MODEL, "REC_MODEL_PATH",
+                                  "ONNX text recognition model file (dictionary in its "
+                                  "metadata)", as_path, "PATH")
+    cls_model_path: Path = option(DEFAULT_CLS_MODEL, "CLS_MODEL_PATH",
+                                  "ONNX text-line angle classifier model file", as_path, "PATH")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,79 @@
+"""Evaluation tools: matching and scoring rules, the rendered set, a short real run."""
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import MODULE_DIR
+
+sys.path.insert(0, str(MODULE_DIR / "tools"))
+import eval as evaluation  # noqa: E402
+import make_eval_set  # noqa: E402
+
+
+def sample(truth, boxes) -> evaluation.Sample:
+    return evaluation.Sample("t", np.zeros((1, 1, 3), np.uint8), truth,
+                             np.array(boxes, np.float32).reshape(-1, 4, 2))
+
+
+def quad(x0, y0, x1, y1):
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+
+
+def test_match_needs_half_overlap_and_pairs_once():
+    truth = [(0, 0, 100, 20), (0, 100, 100, 120)]
+    found = np.array([quad(0, 0, 100, 20), quad(2, 0, 102, 20), quad(0, 110, 100, 130)],
+                     np.float32)
+    assert evaluation.match(truth, found) == {0: 0}  # IoU of the third box is 1/3
+
+
+def test_line_scores():
+    s = sample([("EXIT 7", (0, 0, 100, 20)), ("Gate B", (0, 50, 100, 70)),
+                ("lost", (300, 300, 400, 320))],
+               [quad(0, 0, 100, 20), quad(0, 50, 100, 70), quad(500, 0, 600, 20)])
+    scores = evaluation.line_scores([s], [("EXIT 7", "GateB", "noise")])
+    assert scores["recall"] == pytest.approx(2 / 3)
+    assert scores["precision"] == pytest.approx(2 / 3)
+    assert scores["exact_lines"] == pytest.approx(1 / 3)
+    assert scores["exact_lines_ignoring_spaces"] == pytest.approx(2 / 3)
+    # one missing space + four unread characters over 16 truth characters
+    assert scores["cer"] == pytest.approx(5 / 16)
+
+
+def test_parity_counts_identical_strings():
+    assert evaluation.parity([("a", "b"), ("c",)], [("a", "x"), ("c",)]) == pytest.approx(2 / 3)
+
+
+def test_eval_set_is_deterministic(tmp_path):
+    first = make_eval_set.render(tmp_path / "a", count=2)
+    second = make_eval_set.render(tmp_path / "b", count=2)
+    assert first.read_bytes() == second.read_bytes()
+    assert (first.parent / "001.jpg").read_bytes() == (second.parent / "001.jpg").read_bytes()
+    records = [json.loads(line) for line in first.read_text().splitlines()]
+    assert len(records) == 2 and all(2 <= len(r["lines"]) <= 4 for r in records)
+    for line in records[0]["lines"]:
+        x0, y0, x1, y1 = line["box"]
+        assert 0 <= x0 < x1 <= make_eval_set.WIDTH and 0 <= y0 < y1 <= make_eval_set.HEIGHT
+        assert len(line["quad"]) == 4 and line["text"].strip()
+
+
+@pytest.mark.slow
+def test_short_real_run(demo_video, rec_model_path, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    assert evaluation.main(["--sets", "demo_video", "--step", "60", "--cls", "off",
+                            "--json", str(out)]) == 0
+    report = json.loads(out.read_text())["demo_video"]["cls_off"]
+    assert report["lines"] >= 6 and report["recall"] == 1.0
+    assert report["parity_with_rapidocr"] >= 0.98
+    assert report["exact_lines_ignoring_spaces"] >= 0.8
+    printed = capsys.readouterr().out
+    assert "target >= 0.950" in printed and "lines identical to RapidOCR" in printed
+
+
+def test_unknown_set_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        evaluation.main(["--sets", "nope", "--no-parity"])
+    assert "unknown set" in capsys.readouterr().err

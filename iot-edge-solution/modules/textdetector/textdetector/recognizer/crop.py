@@ -1,0 +1,43 @@
+"""Cut text regions out of an image: PaddleOCR's `get_rotate_crop_image`.
+
+Each quadrilateral (points top-left, top-right, bottom-right, bottom-left) is warped
+to its own width x height (the longer of each pair of opposite sides, truncated to
+whole pixels) with a cubic perspective warp that replicates the border, so regions at
+or past the frame edge still give a crop. Crops at least 1.5 times taller than wide
+are turned 90 degrees counter-clockwise (vertical text read as a line).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+TALL_RATIO = 1.5  # height / width from which a crop is turned 90 degrees
+
+
+def crop_size(quad: np.ndarray) -> tuple[int, int]:
+    """(width, height) of the crop for one quadrilateral, as PaddleOCR computes it."""
+    width = max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[2] - quad[3]))
+    height = max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2]))
+    return int(width), int(height)
+
+
+def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """The upright crop of one region (BGR uint8), or None when it has no pixels."""
+    quad = np.asarray(quad, np.float32).reshape(4, 2)
+    if not np.isfinite(quad).all():
+        return None
+    width, height = crop_size(quad)
+    if width < 1 or height < 1:
+        return None
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    matrix = cv2.getPerspectiveTransform(quad, target)
+    crop = cv2.warpPerspective(image, matrix, (width, height),
+                               borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
+    if crop.shape[0] / crop.shape[1] >= TALL_RATIO:
+        crop = np.ascontiguousarray(np.rot90(crop))
+    return crop
+
+
+def crop_all(image: np.ndarray, quads: np.ndarray) -> list[np.ndarray | None]:
+    """Crops for every quadrilateral of an (N, 4, 2) array, in order."""
+    return [crop_quad(image, quad) for quad in np.asarray(quads, np.float32).reshape(-1, 4, 2)]

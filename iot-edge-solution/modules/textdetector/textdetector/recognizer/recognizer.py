@@ -1,0 +1,152 @@
+"""PP-OCR text recognition of detected regions, batched across regions and frames."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..config import RecognizerSettings
+from ..errors import ModelError
+from ..preprocess import as_bgr
+from ._engine import open_model, run_single
+from .batching import HEIGHT, aspect, by_aspect, chunks, normalised_batch
+from .classifier import AngleClassifier
+from .crop import crop_all
+from .ctc import charset_from_metadata, greedy_decode
+
+MIN_WIDTH = 320  # PaddleOCR's rec_image_shape width: the narrowest batch input
+MAX_WIDTH = 4800  # widest batch input (aspect 100); wider lines are squeezed into it
+
+
+@dataclass(frozen=True)
+class Readings:
+    """The text read in each detected region of one image, aligned with its boxes.
+
+    `texts[i]` is the reading of box i, or "" when nothing was read or its confidence
+    fell below `min_score`; `scores[i]` (float32) is the reading's mean confidence.
+    """
+
+    texts: tuple[str, ...]
+    scores: np.ndarray
+    min_score: float = 0.0
+    turned: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), compare=False)
+
+    @classmethod
+    def empty(cls, count: int = 0, min_score: float = 0.0) -> "Readings":
+        return cls(("",) * count, np.zeros(count, np.float32), min_score,
+                   np.zeros(count, bool))
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def read(self) -> np.ndarray:
+        """Boolean mask of the regions with a reading."""
+        return np.array([bool(text) for text in self.texts], bool)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"texts": list(self.texts),
+                "text_scores": [round(float(s), 4) for s in self.scores]}
+
+
+def batch_width(crops: Sequence[np.ndarray]) -> int:
+    """Input width for a batch: 48 x the widest aspect, at least 320, at most 4800."""
+    ratio = max([MIN_WIDTH / HEIGHT] + [aspect(crop) for crop in crops])
+    return min(MAX_WIDTH, int(HEIGHT * ratio))
+
+
+class TextRecognizer:
+    """Reads text lines: crop, optionally turn upside-down lines, CTC-decode in batches."""
+
+    def __init__(self, engine, classifier: AngleClassifier | None = None,
+                 settings: RecognizerSettings = RecognizerSettings()) -> None:
+        if len(engine.inputs) != 1 or len(engine.outputs) < 1:
+            raise ModelError("recognition model must take one [N, 3, 48, W] input")
+        classes = engine.outputs[0].shape[-1] if engine.outputs[0].shape else None
+        self.charset = charset_from_metadata(engine.metadata, classes)
+        self.engine = engine
+        self.classifier = classifier
+        self.settings = settings
+        self.calls = 0  # recognition model calls so far
+        self.crops_read = 0
+
+    @classmethod
+    def open(cls, settings: RecognizerSettings = RecognizerSettings(),
+             threads: int = 0) -> "TextRecognizer":
+        """Open the recognition model (and the classifier when USE_ANGLE_CLS is on)."""
+        engine = open_model(settings.rec_model_path, threads)
+        classifier = None
+        try:
+            if settings.use_angle_cls:
+                classifier = AngleClassifier(open_model(settings.cls_model_path, threads),
+                                             settings.rec_batch)
+            return cls(engine, classifier, settings)
+        except Exception:
+            engine.close()
+            raise
+
+    def __enter__(self) -> "TextRecognizer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.close()
+        if self.classifier is not None:
+            self.classifier.engine.close()
+
+    def read_crops(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """Raw (text, confidence) of each upright BGR crop, unfiltered, in input order."""
+        results: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        for part in chunks(by_aspect(crops), self.settings.rec_batch):
+            members = [crops[i] for i in part]
+            probs = self._run(normalised_batch(members, batch_width(members)))
+            for index, reading in zip(part, greedy_decode(probs, self.charset)):
+                results[index] = reading
+        self.crops_read += len(crops)
+        return results
+
+    def recognize(self, image: np.ndarray, boxes: np.ndarray) -> Readings:
+        """Read every (N, 4, 2) quadrilateral of one image."""
+        return self.recognize_many([(image, boxes)])[0]
+
+    def recognize_many(self, images_and_boxes: Sequence[tuple[np.ndarray, np.ndarray]]
+                       ) -> list[Readings]:
+        """Read the regions of several images (e.g. frames) together, in shared batches."""
+        crops: list[np.ndarray] = []
+        owners: list[tuple[int, int]] = []
+        counts = []
+        for number, (image, boxes) in enumerate(images_and_boxes):
+            image_crops = crop_all(as_bgr(image), boxes)
+            counts.append(len(image_crops))
+            for box_index, crop in enumerate(image_crops):
+                if crop is not None:
+                    crops.append(crop)
+                    owners.append((number, box_index))
+        turned = np.zeros(len(crops), bool)
+        if self.classifier is not None and crops:
+            crops, turned = self.classifier.upright(crops)
+        readings = self.read_crops(crops) if crops else []
+        return self._assemble(counts, owners, readings, turned)
+
+    def _assemble(self, counts: list[int], owners: list[tuple[int, int]],
+                  readings: list[tuple[str, float]], turned: np.ndarray) -> list[Readings]:
+        minimum = self.settings.rec_min_score
+        texts = [[""] * count for count in counts]
+        scores = [np.zeros(count, np.float32) for count in counts]
+        flips = [np.zeros(count, bool) for count in counts]
+        for (number, box), (text, score), flip in zip(owners, readings, turned):
+            texts[number][box] = text if score >= minimum else ""
+            scores[number][box] = score
+            flips[number][box] = flip
+        return [Readings(tuple(t), s, minimum, f) for t, s, f in zip(texts, scores, flips)]
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        probs = run_single(self.engine, batch)
+        if probs.ndim != 3 or probs.shape[0] != batch.shape[0]:
+            raise ModelError(f"recognition model returned shape {probs.shape}, "
+                             "expected (N, steps, classes)")
+        return probs

@@ -1,0 +1,241 @@
+"""Measure recognition accuracy against ground truth, with the targets beside each figure.
+
+Sets: the demo video (local_data/demo_video.gt.jsonl) and the rendered evaluation set
+(local_data/eval_set/, rendered here when missing). For each: detection recall and
+precision (a truth line counts as found by the box overlapping it with IoU >= 0.5),
+exact line accuracy, character error rate (missed lines count as unread), string parity
+with RapidOCR's recogniser (and classifier) run on the same crops of the same boxes, and
+recognition time with and without the angle classifier.
+
+Usage: python tools/eval.py [--step N] [--images N] [--cls off|on|both] [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
+if str(MODULE_DIR) not in sys.path:
+    sys.path.insert(0, str(MODULE_DIR))
+
+from textdetector.config import (EngineSettings, RecognizerSettings,  # noqa: E402
+                                 DEFAULT_MODEL, LOCAL_DATA)
+from textdetector.errors import KitError  # noqa: E402
+from textdetector.recognizer.events import as_xyxy, iou  # noqa: E402
+
+MIN_IOU = 0.5
+TARGETS = {"demo_video": {"exact_lines": 0.95, "cer": 0.02}, "parity": 0.98}
+
+
+@dataclass
+class Sample:
+    """One image with its truth lines (text, x0 y0 x1 y1) and our detected boxes."""
+
+    name: str
+    image: np.ndarray
+    truth: list[tuple[str, tuple[float, ...]]]
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4, 2), np.float32))
+
+
+def match(truth_boxes: list, found: np.ndarray, min_iou: float = MIN_IOU) -> dict[int, int]:
+    """Truth index -> detection index, pairs with IoU >= min_iou, best overlaps first."""
+    bounds = as_xyxy(found)
+    pairs = sorted(((iou(t, d), ti, di) for ti, t in enumerate(truth_boxes)
+                    for di, d in enumerate(bounds)), reverse=True)
+    matched: dict[int, int] = {}
+    used: set[int] = set()
+    for overlap, ti, di in pairs:
+        if overlap >= min_iou and ti not in matched and di not in used:
+            matched[ti] = di
+            used.add(di)
+    return matched
+
+
+def line_scores(samples: list[Sample], texts: list[tuple[str, ...]]) -> dict[str, float]:
+    """Detection recall/precision, exact line accuracy (also ignoring spaces), CER."""
+    from rapidfuzz.distance import Levenshtein
+
+    truths = found = hits = exact = loose = errors = chars = 0
+    for sample, read in zip(samples, texts):
+        matched = match([box for _, box in sample.truth], sample.boxes)
+        truths += len(sample.truth)
+        found += len(sample.boxes)
+        hits += len(matched)
+        for ti, (text, _) in enumerate(sample.truth):
+            guess = read[matched[ti]] if ti in matched else ""
+            exact += guess == text
+            loose += guess.replace(" ", "") == text.replace(" ", "")
+            errors += Levenshtein.distance(guess, text)
+            chars += len(text)
+    return {"lines": truths, "recall": hits / max(truths, 1),
+            "precision": hits / max(found, 1), "exact_lines": exact / max(truths, 1),
+            "exact_lines_ignoring_spaces": loose / max(truths, 1),
+            "cer": errors / max(chars, 1)}
+
+
+def demo_samples(step: int) -> list[Sample]:
+    truth_path = LOCAL_DATA / "demo_video.gt.jsonl"
+    truth = [json.loads(line) for line in truth_path.read_text(encoding="utf-8").splitlines()]
+    capture = cv2.VideoCapture(str(LOCAL_DATA / "demo_video.mp4"))
+    samples = []
+    for record in truth:
+        ok, image = capture.read()
+        if not ok:
+            break
+        if record["frame"] % step == 0:
+            lines = [(line["text"], tuple(line["box"])) for line in record["lines"]]
+            samples.append(Sample(f"frame {record['frame']}", image, lines))
+    capture.release()
+    return samples
+
+
+def eval_set_samples(limit: int) -> list[Sample]:
+    import make_eval_set
+
+    folder = LOCAL_DATA / make_eval_set.SET_NAME
+    if not (folder / make_eval_set.TRUTH_NAME).is_file():
+        make_eval_set.render(LOCAL_DATA)
+    samples = []
+    for line in (folder / make_eval_set.TRUTH_NAME).read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        image = cv2.imread(str(folder / record["image"]), cv2.IMREAD_COLOR)
+        truth = [(t["text"], tuple(t["box"])) for t in record["lines"]]
+        samples.append(Sample(record["image"], image, truth))
+    return samples[:limit] if limit else samples
+
+
+def ours(samples: list[Sample], use_cls: bool, threads: int) -> tuple[list, float, int, int]:
+    """Our readings per image; recognition seconds, model calls, crops."""
+    from textdetector.recognizer import TextRecognizer
+
+    with TextRecognizer.open(RecognizerSettings(use_angle_cls=use_cls), threads) as rec:
+        rec.recognize(samples[0].image, samples[0].boxes)  # warm-up
+        calls = rec.calls
+        start = time.perf_counter()
+        texts = [rec.recognize(s.image, s.boxes).texts for s in samples]
+        seconds = time.perf_counter() - start
+        return texts, seconds, rec.calls - calls, sum(len(s.boxes) for s in samples)
+
+
+def rapid(samples: list[Sample], use_cls: bool) -> tuple[list, float]:
+    """RapidOCR 1.4.4 at our settings: its own crops of our boxes, its cls and rec."""
+    from rapidocr_onnxruntime import RapidOCR
+
+    settings = RecognizerSettings()
+    engine = RapidOCR(use_cls=use_cls, text_score=settings.rec_min_score,
+                      rec_batch_num=settings.rec_batch, cls_batch_num=settings.rec_batch,
+                      rec_model_path=str(settings.rec_model_path),
+                      cls_model_path=str(settings.cls_model_path),
+                      det_model_path=str(DEFAULT_MODEL))
+    crops = [engine.get_crop_img_list(s.image, list(s.boxes)) for s in samples]
+    engine.text_rec(crops[0][:1] or [np.zeros((48, 48, 3), np.uint8)])  # warm-up
+    texts = []
+    start = time.perf_counter()
+    for image_crops in crops:
+        if not image_crops:
+            texts.append(())
+            continue
+        if use_cls:
+            image_crops, _, _ = engine.text_cls(image_crops)
+        results, _ = engine.text_rec(image_crops)
+        texts.append(tuple(t if s >= settings.rec_min_score else "" for t, s in results))
+    return texts, time.perf_counter() - start
+
+
+def parity(mine: list, theirs: list) -> float:
+    pairs = [(a, b) for x, y in zip(mine, theirs) for a, b in zip(x, y)]
+    return sum(a == b for a, b in pairs) / max(len(pairs), 1)
+
+
+def evaluate(name: str, samples: list[Sample], modes: list[bool], threads: int,
+             with_parity: bool) -> dict:
+    from textdetector.detector import TextDetector
+
+    with TextDetector.open(EngineSettings(threads=threads)) as detector:
+        for sample in samples:
+            sample.boxes = detector.detect(sample.image)[0].boxes
+    report: dict = {"images": len(samples)}
+    for use_cls in modes:
+        key = "cls_on" if use_cls else "cls_off"
+        texts, seconds, calls, crops = ours(samples, use_cls, threads)
+        entry = {**line_scores(samples, texts), "crops": crops, "rec_calls": calls,
+                 "ms_per_crop": 1000 * seconds / max(crops, 1),
+                 "crops_per_call": crops / max(calls, 1)}
+        if with_parity:
+            theirs, their_seconds = rapid(samples, use_cls)
+            entry["parity_with_rapidocr"] = parity(texts, theirs)
+            entry["rapidocr_ms_per_crop"] = 1000 * their_seconds / max(crops, 1)
+        report[key] = entry
+    return report
+
+
+def show(name: str, report: dict) -> None:
+    targets = TARGETS.get(name, {})
+    print(f"\n{name}: {report['images']} images", flush=True)
+    for key in ("cls_off", "cls_on"):
+        if key not in report:
+            continue
+        r = report[key]
+        print(f"  angle classifier {key[4:]}: {r['lines']} truth lines, {r['crops']} regions")
+        rows = [("detection recall (IoU>=0.5)", r["recall"], None),
+                ("detection precision (IoU>=0.5)", r["precision"], None),
+                ("exact line accuracy", r["exact_lines"], targets.get("exact_lines")),
+                ("  ... ignoring spaces", r["exact_lines_ignoring_spaces"], None),
+                ("character error rate", r["cer"], targets.get("cer"))]
+        if "parity_with_rapidocr" in r:
+            rows.append(("lines identical to RapidOCR", r["parity_with_rapidocr"],
+                         TARGETS["parity"]))
+        for label, value, target in rows:
+            goal = "" if target is None else \
+                f"  target {'<=' if label.startswith('character') else '>='} {target:.3f}"
+            print(f"    {label:32s} {value:7.3f}{goal}")
+        speed = (f"    recognition {r['ms_per_crop']:.1f} ms/crop, "
+                 f"{r['crops_per_call']:.1f} crops/call")
+        if "rapidocr_ms_per_crop" in r:
+            speed += f" (RapidOCR on the same crops: {r['rapidocr_ms_per_crop']:.1f} ms/crop)"
+        print(speed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--step", type=int, default=1, help="every Nth demo frame (default 1)")
+    parser.add_argument("--images", type=int, default=0,
+                        help="first N images of the evaluation set (default all)")
+    parser.add_argument("--cls", choices=("off", "on", "both"), default="both",
+                        help="angle classifier setting(s) to measure (default both)")
+    parser.add_argument("--sets", default="demo_video,eval_set",
+                        help="comma list of demo_video, eval_set")
+    parser.add_argument("--no-parity", action="store_true", help="skip the RapidOCR comparison")
+    parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    if args.step < 1 or args.images < 0:
+        parser.error("--step must be >= 1 and --images >= 0")
+    modes = {"off": [False], "on": [True], "both": [False, True]}[args.cls]
+    loaders = {"demo_video": lambda: demo_samples(args.step),
+               "eval_set": lambda: eval_set_samples(args.images)}
+    results = {}
+    try:
+        for name in [n.strip() for n in args.sets.split(",") if n.strip()]:
+            if name not in loaders:
+                parser.error(f"unknown set {name!r}")
+            results[name] = evaluate(name, loaders[name](), modes, args.threads,
+                                     not args.no_parity)
+            show(name, results[name])
+    except (KitError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
