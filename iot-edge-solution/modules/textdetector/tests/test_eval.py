@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import MODULE_DIR
-
-sys.path.insert(0, str(MODULE_DIR / "tools"))
-import eval as evaluation  # noqa: E402
-import make_eval_set  # noqa: E402
+import eval as evaluation
+import make_eval_set
 
 
 def sample(truth, boxes) -> evaluation.Sample:

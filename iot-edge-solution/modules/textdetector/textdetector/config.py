@@ -490,6 +490,7 @@ class Settings:
 
     engine: EngineSettings = field(default_factory=EngineSettings)
     detector: DetectorSettings = field(default_factory=DetectorSettings)
+    recognizer: RecognizerSettings = field(default_factory=RecognizerSettings)
     source: SourceSettings = field(default_factory=SourceSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
     iothub: IoTHubSettings = field(default_factory=IoTHubSettings)
@@ -501,6 +502,7 @@ class Settings:
 RUN_GROUPS: dict[str, tuple[type, str]] = {
     "engine": (EngineSettings, "inference engine"),
     "detector": (DetectorSettings, "detection"),
+    "recognizer": (RecognizerSettings, "text recognition"),
     "source": (SourceSettings, "video source"),
     "output": (OutputSettings, "output"),
     "iothub": (IoTHubSettings, "IoT Hub messaging"),

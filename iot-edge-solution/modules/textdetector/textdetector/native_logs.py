@@ -12,7 +12,6 @@ import sys
 from typing import MutableMapping, Sequence
 
 FFMPEG_QUIET = "-8"  # AV_LOG_QUIET
-FFMPEG_VERBOSE = "32"  # AV_LOG_INFO
 
 
 def debug_requested(environ: MutableMapping[str, str], argv: Sequence[str]) -> bool:
@@ -28,6 +27,8 @@ def debug_requested(environ: MutableMapping[str, str], argv: Sequence[str]) -> b
 
 def quiet_native_logs(environ: MutableMapping[str, str] = os.environ,
                       argv: Sequence[str] = sys.argv) -> None:
-    debug = debug_requested(environ, argv)
-    environ.setdefault("OPENCV_LOG_LEVEL", "INFO" if debug else "ERROR")
-    environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", FFMPEG_VERBOSE if debug else FFMPEG_QUIET)
+    """Quiet defaults for OpenCV and FFmpeg; with debug logging, their own defaults."""
+    if debug_requested(environ, argv):
+        return
+    environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", FFMPEG_QUIET)

@@ -1,6 +1,7 @@
 """The typed result value that flows from the detector to every sink."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +17,22 @@ class Detections:
     `boxes` is a float32 array of shape (N, 4, 2): quadrilaterals in source-image
     pixels, points ordered top-left, top-right, bottom-right, bottom-left.
     `scores` is a float32 array of shape (N,): mean text probability inside each box.
+    `texts` (when text is read) holds the string read in each box, "" where nothing was
+    read above REC_MIN_SCORE, and `text_scores` each reading's mean confidence.
     """
 
     boxes: np.ndarray
     scores: np.ndarray
     image_size: tuple[int, int]  # (height, width) of the source image
+    texts: tuple[str, ...] | None = None
+    text_scores: np.ndarray | None = None
+
+    def with_texts(self, texts: tuple[str, ...], text_scores: np.ndarray) -> "Detections":
+        """These boxes with the text read in each."""
+        if len(texts) != len(self):
+            raise ValueError(f"{len(texts)} readings for {len(self)} boxes")
+        return dataclasses.replace(self, texts=tuple(texts),
+                                   text_scores=np.asarray(text_scores, np.float32))
 
     @classmethod
     def empty(cls, image_size: tuple[int, int]) -> "Detections":
@@ -42,11 +54,15 @@ class Detections:
         return geometry.matched_iou(self.xyxy(), other.xyxy())
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "count": len(self),
             "boxes": np.round(self.boxes, 1).tolist(),
             "scores": [round(float(s), 4) for s in self.scores],
         }
+        if self.texts is not None and self.text_scores is not None:
+            out["texts"] = list(self.texts)
+            out["text_scores"] = [round(float(s), 4) for s in self.text_scores]
+        return out
 
 
 @dataclass(frozen=True)
@@ -56,16 +72,22 @@ class Timings:
     preprocess_ms: float = 0.0
     inference_ms: float = 0.0
     postprocess_ms: float = 0.0
+    recognition_ms: float = 0.0
+
+    @property
+    def detection_ms(self) -> float:
+        return self.preprocess_ms + self.inference_ms + self.postprocess_ms
 
     @property
     def total_ms(self) -> float:
-        return self.preprocess_ms + self.inference_ms + self.postprocess_ms
+        return self.detection_ms + self.recognition_ms
 
     def to_dict(self) -> dict[str, float]:
         return {
             "preprocess_ms": round(self.preprocess_ms, 2),
             "inference_ms": round(self.inference_ms, 2),
             "postprocess_ms": round(self.postprocess_ms, 2),
+            "recognition_ms": round(self.recognition_ms, 2),
             "total_ms": round(self.total_ms, 2),
         }
 

@@ -21,14 +21,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
-if str(MODULE_DIR) not in sys.path:
-    sys.path.insert(0, str(MODULE_DIR))
+from textdetector.config import DEFAULT_MODEL, LOCAL_DATA, EngineSettings, RecognizerSettings
+from textdetector.errors import KitError
+from textdetector.recognizer.events import as_xyxy, iou
 
-from textdetector.config import (EngineSettings, RecognizerSettings,  # noqa: E402
-                                 DEFAULT_MODEL, LOCAL_DATA)
-from textdetector.errors import KitError  # noqa: E402
-from textdetector.recognizer.events import as_xyxy, iou  # noqa: E402
+MODULE_DIR = Path(__file__).resolve().parent.parent
 
 MIN_IOU = 0.5
 TARGETS = {"demo_video": {"exact_lines": 0.95, "cer": 0.02}, "parity": 0.98}
@@ -115,7 +112,8 @@ def ours(samples: list[Sample], use_cls: bool, threads: int) -> tuple[list, floa
     """Our readings per image; recognition seconds, model calls, crops."""
     from textdetector.recognizer import TextRecognizer
 
-    with TextRecognizer.open(RecognizerSettings(use_angle_cls=use_cls), threads) as rec:
+    with TextRecognizer.open(RecognizerSettings(use_angle_cls=use_cls),
+                             EngineSettings(threads=threads)) as rec:
         rec.recognize(samples[0].image, samples[0].boxes)  # warm-up
         calls = rec.calls
         start = time.perf_counter()

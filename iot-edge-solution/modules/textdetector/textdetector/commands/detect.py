@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import sys
 import time
@@ -11,9 +13,10 @@ from typing import Any, Iterator
 import cv2
 import numpy as np
 
-from ..config import DetectorSettings, EngineSettings, add_arguments, load
+from ..config import DetectorSettings, EngineSettings, RecognizerSettings, add_arguments, load
 from ..detector import TextDetector
 from ..errors import SourceError
+from ..recognizer import TextRecognizer, read_regions
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -21,12 +24,14 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 def add_detect_parser(commands: Any) -> None:
     detect = commands.add_parser(
         "detect", help="detect text in image files or folders",
-        description="Detect text in image files (folders are searched for images) and print "
-                    "the boxes: four [x, y] points per box in source pixels, with scores.")
+        description="Detect and read text in image files (folders are searched for images) "
+                    "and print the boxes (four [x, y] points per box in source pixels, with "
+                    "scores) and the text read in each.")
     detect.add_argument("paths", nargs="+", metavar="PATH", help="image file or folder")
     detect.add_argument("--json", action="store_true", help="print one JSON document")
     add_arguments(detect, EngineSettings, "inference engine")
     add_arguments(detect, DetectorSettings, "detection")
+    add_arguments(detect, RecognizerSettings, "text recognition")
     detect.set_defaults(handler=detect_command)
 
 
@@ -53,11 +58,13 @@ def read_image(path: Path) -> np.ndarray:
 def detect_command(args: argparse.Namespace) -> int:
     engine_settings = load(EngineSettings, args=args)
     detector_settings = load(DetectorSettings, args=args)
+    rec_settings = load(RecognizerSettings, args=args)
     results: list[dict[str, Any]] = []
     failures = 0
-    with TextDetector.open(engine_settings, detector_settings) as detector:
+    with TextDetector.open(engine_settings, detector_settings) as detector, \
+            _recognizer(rec_settings, engine_settings) as recognizer:
         for path in image_paths(args.paths):
-            entry = _detect_one(detector, path)
+            entry = _detect_one(detector, recognizer, path)
             failures += "error" in entry
             results.append(entry)
             if not args.json:
@@ -72,7 +79,15 @@ def detect_command(args: argparse.Namespace) -> int:
     return 4 if failures else 0
 
 
-def _detect_one(detector: TextDetector, path: Path) -> dict[str, Any]:
+def _recognizer(settings: RecognizerSettings,
+                engine: EngineSettings) -> contextlib.AbstractContextManager:
+    if not settings.read_text:
+        return contextlib.nullcontext(None)
+    return TextRecognizer.open(settings, engine)
+
+
+def _detect_one(detector: TextDetector, recognizer: TextRecognizer | None,
+                path: Path) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         image = read_image(path)
@@ -80,6 +95,9 @@ def _detect_one(detector: TextDetector, path: Path) -> dict[str, Any]:
         print(f"error: {exc}", file=sys.stderr)
         return {"source": str(path), "error": str(exc)}
     detections, timings = detector.detect(image)
+    if recognizer is not None:
+        (detections,), ms = read_regions(recognizer, [image], [detections])
+        timings = dataclasses.replace(timings, recognition_ms=ms)
     entry = {"source": str(path), "width": image.shape[1], "height": image.shape[0],
              **detections.to_dict(), "timings": timings.to_dict()}
     entry["timings"]["wall_ms"] = round((time.perf_counter() - start) * 1000, 2)
@@ -91,6 +109,8 @@ def _print_entry(entry: dict[str, Any]) -> None:
         return
     print(f"{entry['source']}: {entry['count']} text regions "
           f"({entry['timings']['total_ms']:.1f} ms)")
-    for box, score in zip(entry["boxes"], entry["scores"]):
+    texts = entry.get("texts") or [None] * entry["count"]
+    for box, score, text in zip(entry["boxes"], entry["scores"], texts):
         points = " ".join(f"{x:.0f},{y:.0f}" for x, y in box)
-        print(f"  {score:.3f}  {points}")
+        read = f"  {text!r}" if text else ""
+        print(f"  {score:.3f}  {points}{read}")

@@ -82,7 +82,12 @@ class OnnxRuntimeEngine:
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         names = [o.name for o in self.outputs]
-        return dict(zip(names, self._session.run(names, dict(feeds))))
+        try:
+            return dict(zip(names, self._session.run(names, dict(feeds))))
+        except Exception as exc:  # ORT raises its own types for shape or kernel errors
+            text = str(exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            raise ModelError(f"model failed to run: {first}") from None
 
     def close(self) -> None:
         self._session = None

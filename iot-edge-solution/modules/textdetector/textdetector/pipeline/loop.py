@@ -13,6 +13,7 @@ opening the new sources first (a source that cannot open is rejected, the curren
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -24,7 +25,8 @@ from typing import Callable, Iterator, Sequence
 from ..control.live import LiveSettings
 from ..detector import TextDetector
 from ..errors import KitError, SourceError
-from ..results import FrameResult
+from ..recognizer import TextRecognizer, read_regions
+from ..results import Detections, FrameResult, Timings
 from ..sinks import Sink
 from ..sources import Frame, FrameReader, FrameSource, open_sources
 
@@ -54,6 +56,7 @@ class _Stream:
 
 
 Taken = list[tuple[_Stream, Frame]]
+Pending = list[tuple[_Stream, Frame, Detections, Timings]]
 
 
 class RunLoop:
@@ -62,12 +65,15 @@ class RunLoop:
     def __init__(self, detector: TextDetector, sinks: Sequence[Sink], max_batch: int = 4,
                  queue_size: int = 4, timeout_s: float = 10.0, max_frames: int = 0,
                  stop: threading.Event | None = None, live: LiveSettings | None = None,
-                 opener: Callable[..., list[FrameSource]] = open_sources) -> None:
+                 opener: Callable[..., list[FrameSource]] = open_sources,
+                 recognizer: TextRecognizer | None = None) -> None:
         self.detector, self.sinks = detector, list(sinks)
         self.max_batch, self.queue_size, self.timeout_s = max_batch, queue_size, timeout_s
         self.max_frames = max_frames
         self.stop = stop or threading.Event()
         self.live, self.opener = live, opener
+        self.recognizer = recognizer
+        self._pending: Pending = []
         self.streams: list[_Stream] = []
         self.every: list[_Stream] = []
         self.failed: dict[str, str] = {}
@@ -102,6 +108,7 @@ class RunLoop:
                 taken = taken[:self.max_frames - self.frames]
             for batch in self._batches(taken):
                 self._detect(batch)
+            self._flush()
             if self.max_frames and self.frames >= self.max_frames:
                 break
             if self.live is not None:
@@ -165,6 +172,17 @@ class RunLoop:
                                              [frame.prepared for _, frame in batch])
         self.batch_sizes[len(batch)] += 1
         for (stream, frame), (detections, timings) in zip(batch, outputs):
+            self._pending.append((stream, frame, detections, timings))
+
+    def _flush(self) -> None:
+        """Read the text of the round's frames together, then hand each result to the sinks."""
+        pending, self._pending = self._pending, []
+        if self.recognizer is not None and pending:
+            read, ms = read_regions(self.recognizer, [f.image for _, f, _, _ in pending],
+                                    [d for _, _, d, _ in pending])
+            pending = [(s, f, d, dataclasses.replace(t, recognition_ms=ms))
+                       for (s, f, _, t), d in zip(pending, read)]
+        for stream, frame, detections, timings in pending:
             result = FrameResult(frame.index, frame.timestamp, stream.source_id,
                                  detections, timings, frame.image)
             for sink in self.sinks:
@@ -198,10 +216,13 @@ class RunLoop:
 def process(detector: TextDetector, sources: Sequence[FrameSource], sinks: Sequence[Sink],
             max_batch: int = 4, queue_size: int = 4, timeout_s: float = 10.0,
             max_frames: int = 0, stop: threading.Event | None = None,
-            live: LiveSettings | None = None) -> RunSummary:
-    """Detect text in every frame of open `sources` and hand each result to the sinks.
+            live: LiveSettings | None = None,
+            recognizer: TextRecognizer | None = None) -> RunSummary:
+    """Detect (and with `recognizer`, read) text in every frame of open `sources`.
 
-    `max_frames` caps the total over all streams; see the module docstring for the rest.
+    Each result goes to every sink. `max_frames` caps the total over all streams; see
+    the module docstring for the rest.
     """
-    loop = RunLoop(detector, sinks, max_batch, queue_size, timeout_s, max_frames, stop, live)
+    loop = RunLoop(detector, sinks, max_batch, queue_size, timeout_s, max_frames, stop, live,
+                   recognizer=recognizer)
     return loop.run(sources)

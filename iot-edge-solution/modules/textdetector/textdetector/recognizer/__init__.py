@@ -2,7 +2,8 @@
 from .classifier import AngleClassifier
 from .crop import crop_all, crop_quad
 from .ctc import charset_from_metadata, greedy_decode
+from .reading import read_regions
 from .recognizer import Readings, TextRecognizer
 
 __all__ = ["AngleClassifier", "Readings", "TextRecognizer", "charset_from_metadata",
-           "crop_all", "crop_quad", "greedy_decode"]
+           "crop_all", "crop_quad", "greedy_decode", "read_regions"]

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from ..errors import ModelError
-from ._engine import run_single
+from ..engines import run_single
 from .batching import by_aspect, chunks, normalised_batch
 
 CLS_WIDTH = 192

@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import geometry
+
 Box = tuple[float, float, float, float]  # x_min, y_min, x_max, y_max
 
 
@@ -74,19 +76,11 @@ def as_xyxy(boxes: np.ndarray) -> np.ndarray:
     if boxes.size == 0:
         return np.zeros((0, 4))
     if boxes.ndim == 3:
-        return np.concatenate([boxes.min(axis=1), boxes.max(axis=1)], axis=1)
+        return geometry.xyxy(boxes).astype(np.float64)
     return boxes.reshape(-1, 4)
 
 
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two x_min, y_min, x_max, y_max boxes."""
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+iou = geometry.box_iou
 
 
 def similarity(a: str, b: str) -> float:

@@ -1,15 +1,17 @@
 """PP-OCR text recognition of detected regions, batched across regions and frames."""
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..config import RecognizerSettings
+from ..config import EngineSettings, RecognizerSettings
+from ..detector.preprocess import as_bgr
+from ..engines import open_engine, run_single
 from ..errors import ModelError
-from ..preprocess import as_bgr
-from ._engine import open_model, run_single
 from .batching import HEIGHT, aspect, by_aspect, chunks, normalised_batch
 from .classifier import AngleClassifier
 from .crop import crop_all
@@ -50,6 +52,13 @@ class Readings:
                 "text_scores": [round(float(s), 4) for s in self.scores]}
 
 
+def _cpu_only(settings: EngineSettings) -> EngineSettings:
+    """TensorRT builds only the detector's engine; recognition runs on ONNX Runtime then."""
+    if settings.use_tensor_rt:
+        return dataclasses.replace(settings, use_tensor_rt=False)
+    return settings
+
+
 def batch_width(crops: Sequence[np.ndarray]) -> int:
     """Input width for a batch: 48 x the widest aspect, at least 320, at most 4800."""
     ratio = max([MIN_WIDTH / HEIGHT] + [aspect(crop) for crop in crops])
@@ -73,14 +82,15 @@ class TextRecognizer:
 
     @classmethod
     def open(cls, settings: RecognizerSettings = RecognizerSettings(),
-             threads: int = 0) -> "TextRecognizer":
+             engine_settings: EngineSettings = EngineSettings()) -> "TextRecognizer":
         """Open the recognition model (and the classifier when USE_ANGLE_CLS is on)."""
-        engine = open_model(settings.rec_model_path, threads)
+        engine = open_engine(settings.rec_model_path, _cpu_only(engine_settings))
         classifier = None
         try:
             if settings.use_angle_cls:
-                classifier = AngleClassifier(open_model(settings.cls_model_path, threads),
-                                             settings.rec_batch)
+                classifier = AngleClassifier(
+                    open_engine(settings.cls_model_path, _cpu_only(engine_settings)),
+                    settings.rec_batch)
             return cls(engine, classifier, settings)
         except Exception:
             engine.close()

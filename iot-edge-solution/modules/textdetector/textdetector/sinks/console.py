@@ -10,16 +10,26 @@ from ..results import FrameResult
 MAX_BOXES_SHOWN = 4
 
 
-def describe(result: FrameResult) -> str:
-    """One line: frame, time, region count, first boxes (x0,y0,x1,y1 score), timings."""
+def _items(result: FrameResult) -> list[str]:
+    """What was read ('NO PARKING' 0.98) or, without reading, the boxes (x0,y0,x1,y1 score)."""
     det = result.detections
-    boxes = " ".join(
-        f"({x0:.0f},{y0:.0f},{x1:.0f},{y1:.0f} {score:.2f})"
-        for (x0, y0, x1, y1), score in zip(det.xyxy()[:MAX_BOXES_SHOWN], det.scores))
-    more = f" +{len(det) - MAX_BOXES_SHOWN} more" if len(det) > MAX_BOXES_SHOWN else ""
+    if det.texts is not None and det.text_scores is not None:
+        return [f"{text!r} {score:.2f}" for text, score in zip(det.texts, det.text_scores)
+                if text]
+    return [f"({x0:.0f},{y0:.0f},{x1:.0f},{y1:.0f} {score:.2f})"
+            for (x0, y0, x1, y1), score in zip(det.xyxy(), det.scores)]
+
+
+def describe(result: FrameResult) -> str:
+    """One line: frame, time, region count, timings, then the first readings (or boxes)."""
+    det, timings = result.detections, result.timings
+    items = _items(result)
+    more = f" +{len(items) - MAX_BOXES_SHOWN} more" if len(items) > MAX_BOXES_SHOWN else ""
     noun = "region" if len(det) == 1 else "regions"
+    rec = f"  rec {timings.recognition_ms:6.1f} ms" if det.texts is not None else ""
     return (f"frame {result.index:6d}  t={result.timestamp:8.2f}s  {len(det):3d} text {noun}"
-            f"  det {result.timings.total_ms:6.1f} ms  {boxes}{more}").rstrip()
+            f"  det {timings.detection_ms:6.1f} ms{rec}  "
+            f"{' '.join(items[:MAX_BOXES_SHOWN])}{more}").rstrip()
 
 
 class ConsoleSink:
