@@ -9,8 +9,9 @@ exponential backoff with jitter (`backoff_delays`). Files are never reconnected
 Health: `reconnecting` while it retries quickly; `down` once the wait between attempts
 has grown to `max_delay_s` (the source has been failing for a while; it still retries,
 every `max_delay_s`), and `connected` again with the next frame. Giving up: with
-`attempts` = 0 (the default for live sources) it retries for ever; with `attempts` = N > 0, after N failed
-attempts in a row its health turns `down` and `read` raises SourceError (exit code 4).
+`attempts` = 0 (the default for live sources) it retries for ever; with `attempts` =
+N > 0, after N failed attempts in a row its health turns `down` and `read` raises
+SourceError (exit code 4).
 A camera (index or /dev/videoN) that fails its very first open is fatal at once: in a
 container the devices are fixed when it starts, so waiting cannot help. Problems found
 before opening (a missing device node, a GStreamer pipeline without GStreamer) are
