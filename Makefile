@@ -6,7 +6,7 @@ MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
 
 .PHONY: help setup run detect lint test coverage bench bench-post bench-gpu bench-http \
-	bench-streams bench-triton soak stack
+	bench-streams bench-triton soak soak-streams stack
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -41,6 +41,9 @@ bench-streams: setup ## multi-stream benchmark: N = 1, 2, 4, 8 sources, fps and 
 
 soak: setup ## soak run: fps and RSS over 10,000 frames (ARGS="--seconds 600" for time)
 	cd $(MODULE) && $(PY) tools/soak.py $(ARGS)
+
+soak-streams: setup ## live-stream soak: a test stream crashed every 30 s for 10 min, RSS and thread drift (not in CI)
+	cd $(MODULE) && $(PY) tools/soak_streams.py $(ARGS)
 
 bench-gpu: setup ## GPU benchmark: TensorRT FP16/FP32, ORT CUDA vs ORT CPU (skips what is absent)
 	cd $(MODULE) && $(PY) tools/bench_gpu.py $(ARGS)

@@ -328,6 +328,19 @@ class OutputSettings:
                                      float_range(0.0, 3600.0, low_open=True), "S")
     log_level: str = option("info", "LOG_LEVEL", "logging level",
                             one_of("debug", "info", "warning", "error"), "LEVEL")
+    shutdown_grace: float = option(5.0, "SHUTDOWN_GRACE",
+                                   "seconds, after a stop (SIGTERM/SIGINT) or the end, that "
+                                   "all sinks share to deliver what they hold (IoT outbox, "
+                                   "archive uploads); what is left is logged, not sent",
+                                   float_range(0.0, 600.0), "S")
+    health_port: int = option(0, "HEALTH_PORT",
+                              "serve /v2/health/live, /v2/health/ready, /health (per-source "
+                              "JSON) and /metrics on this TCP port while running; 0 = off",
+                              int_range(0, 65535), "PORT")
+    health_host: str = option("127.0.0.1", "HEALTH_HOST",
+                              "address the health endpoint listens on; 0.0.0.0 inside a "
+                              "container to let Prometheus or a probe reach it",
+                              non_empty, "ADDR")
 
 
 def container_name(value: str) -> str:

@@ -7,7 +7,12 @@ in `detect_batch` calls of at most `max_batch` frames. Results reach the sinks i
 per source, each carrying its own source_id. One source is simply the case N = 1.
 
 A stream that ends leaves the others running; one that fails or stalls is logged and
-dropped. If every stream failed (none ended normally) the last error is raised.
+dropped (its health turns `down`). If every stream failed (none ended normally) the last
+error is raised. A live source that reconnects by itself (`self_healing`) is exempt from
+the loop's stall check: its read watchdog covers that, and a source that is down for a
+while never holds up the others. With a `HealthRegistry`, the loop counts the frames
+read from files and the frames each reader dropped; with a `ShutdownBudget`, the budget
+starts as soon as reading stops, so every sink's final flush shares it.
 Between rounds, live settings apply: detection parameters at once, a new CAMERA_PATH by
 opening the new sources first (a source that cannot open is rejected, the current kept).
 """
@@ -28,7 +33,9 @@ from ..errors import KitError, SourceError
 from ..recognizer import TextRecognizer, read_regions
 from ..results import Detections, FrameResult, Timings
 from ..sinks import Sink
+from ..sinks.shutdown import ShutdownBudget
 from ..sources import Frame, FrameReader, FrameSource, open_sources
+from ..sources.health import DOWN, HealthRegistry
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,7 @@ class _Stream:
     reader: FrameReader
     last_frame: float
     frames: int = 0
+    dropped_seen: int = 0
 
 
 Taken = list[tuple[_Stream, Frame]]
@@ -66,6 +74,8 @@ class RunLoop:
                  queue_size: int = 4, timeout_s: float = 10.0, max_frames: int = 0,
                  stop: threading.Event | None = None, live: LiveSettings | None = None,
                  opener: Callable[..., list[FrameSource]] = open_sources,
+                 health: HealthRegistry | None = None,
+                 shutdown: ShutdownBudget | None = None,
                  recognizer: TextRecognizer | None = None) -> None:
         self.detector, self.sinks = detector, list(sinks)
         self.max_batch, self.queue_size, self.timeout_s = max_batch, queue_size, timeout_s
@@ -74,6 +84,7 @@ class RunLoop:
         self.live, self.opener = live, opener
         self.recognizer = recognizer
         self._pending: Pending = []
+        self.health, self.shutdown = health, shutdown
         self.streams: list[_Stream] = []
         self.every: list[_Stream] = []
         self.failed: dict[str, str] = {}
@@ -88,6 +99,8 @@ class RunLoop:
             stack.callback(self._close_streams)
             self._start(sources)
             self._loop()
+            if self.shutdown is not None:
+                self.shutdown.start()
         dropped = sum(s.reader.dropped for s in self.every)
         if self.every and not self.stop.is_set() and \
                 all(s.source_id in self.failed for s in self.every):
@@ -126,6 +139,7 @@ class RunLoop:
     def _close_streams(self) -> None:
         for stream in self.every:
             stream.reader.stop()
+            self._count(stream, read=0)
 
     def _round(self, start: int) -> Taken:
         """One ready frame per stream at most, asking from `start` on; drops ended streams."""
@@ -145,6 +159,7 @@ class RunLoop:
         try:
             frame = stream.reader.poll(wait_s)
             if frame is None and not stream.reader.finished \
+                    and not getattr(stream.reader.source, "self_healing", False) \
                     and now - stream.last_frame > self.timeout_s:
                 raise SourceError(f"no frame from {stream.source_id} for "
                                   f"{self.timeout_s:g} s: the source stalled")
@@ -152,10 +167,30 @@ class RunLoop:
             log.error("stream %s stopped: %s", stream.source_id, exc)
             self.failed[stream.source_id] = str(exc)
             stream.reader.finished = True
+            self._set_down(stream.source_id, str(exc))
             return None
         if frame is not None:
             stream.last_frame = time.monotonic()
+            self._count(stream, read=0 if getattr(stream.reader.source, "self_healing",
+                                                  False) else 1)
         return frame
+
+    def _count(self, stream: _Stream, read: int) -> None:
+        """Tell the health registry about a frame read and any new reader drops."""
+        if self.health is None or stream.source_id not in self._health_ids():
+            return
+        dropped = stream.reader.dropped - stream.dropped_seen
+        stream.dropped_seen = stream.reader.dropped
+        if read or dropped:
+            self.health.count(stream.source_id, read=read, dropped=dropped)
+
+    def _set_down(self, source_id: str, reason: str) -> None:
+        if self.health is not None and source_id in self._health_ids():
+            self.health.set_state(source_id, DOWN, reason)
+
+    def _health_ids(self) -> set[str]:
+        assert self.health is not None
+        return self.health.ids()
 
     def _batches(self, taken: Taken) -> Iterator[Taken]:
         """The round's frames grouped by model input size, in chunks of at most max_batch."""
@@ -209,6 +244,10 @@ class RunLoop:
         for stream in self.streams:
             stream.reader.stop()
             stream.reader.finished = True
+        kept = {s.source_id for s in sources}
+        for stream in self.streams:
+            if self.health is not None and stream.source_id not in kept:
+                self.health.forget(stream.source_id)
         self.streams = []
         self._start(sources)
 
@@ -217,6 +256,9 @@ def process(detector: TextDetector, sources: Sequence[FrameSource], sinks: Seque
             max_batch: int = 4, queue_size: int = 4, timeout_s: float = 10.0,
             max_frames: int = 0, stop: threading.Event | None = None,
             live: LiveSettings | None = None,
+            opener: Callable[..., list[FrameSource]] = open_sources,
+            health: HealthRegistry | None = None,
+            shutdown: ShutdownBudget | None = None,
             recognizer: TextRecognizer | None = None) -> RunSummary:
     """Detect (and with `recognizer`, read) text in every frame of open `sources`.
 
@@ -224,5 +266,5 @@ def process(detector: TextDetector, sources: Sequence[FrameSource], sinks: Seque
     the module docstring for the rest.
     """
     loop = RunLoop(detector, sinks, max_batch, queue_size, timeout_s, max_frames, stop, live,
-                   recognizer=recognizer)
+                   opener, health, shutdown, recognizer)
     return loop.run(sources)

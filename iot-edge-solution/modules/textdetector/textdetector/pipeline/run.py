@@ -1,16 +1,27 @@
-"""Run the module from its settings: open detector, sources and sinks, then the loop."""
+"""Run the module from its settings: open detector, sources and sinks, then the loop.
+
+Live sources reconnect by themselves (`sources/reconnect.py`); their health is kept in
+one `HealthRegistry` that the console summary, the IoT Hub sink (twin and `sourceState`
+telemetry) and the optional health endpoint (HEALTH_PORT) read. A stop (signal) or the
+end of the sources starts the SHUTDOWN_GRACE budget the sinks' final flushes share.
+"""
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
+from contextlib import ExitStack
 
-from ..config import Settings
+from ..config import Settings, SourceSettings
 from ..control.live import LiveSettings
 from ..detector import TextDetector
 from ..recognizer import TextRecognizer
 from ..sinks import build_sinks
-from ..sources import open_sources
+from ..sinks.shutdown import ShutdownBudget
+from ..sources import FrameSource
+from ..sources.health import HealthRegistry
+from ..sources.reconnect import live_sources
+from .health_http import HealthServer
 from .loop import RunSummary, process
 
 log = logging.getLogger(__name__)
@@ -28,23 +39,49 @@ def open_recognizer(settings: Settings) -> contextlib.AbstractContextManager:
     return recognizer
 
 
+def log_state_change(event: dict) -> None:
+    """A health listener: one log line per source state change."""
+    reason = f" ({event['reason']})" if event.get("reason") else ""
+    level = logging.INFO if event["state"] == "connected" else logging.WARNING
+    log.log(level, "source %s: %s -> %s%s", event["source"], event["previous"],
+            event["state"], reason)
+
+
 def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
     """Open the detector, the recogniser, the source(s) and the sinks; run to the end."""
-    with TextDetector.open(settings.engine, settings.detector) as detector, \
-            open_recognizer(settings) as recognizer:
+    health = HealthRegistry()
+    health.add_listener(log_state_change)
+    out = settings.output
+    with ExitStack() as stack:
+        if out.health_port:
+            stack.enter_context(HealthServer(health, out.health_host, out.health_port))
+        detector = stack.enter_context(TextDetector.open(settings.engine, settings.detector))
+        recognizer = stack.enter_context(open_recognizer(settings))
         log.info("engine %s, model %s", detector.engine.name, settings.engine.model_path.name)
         src = settings.source
-        sources = open_sources(src)
+
+        def opener(source: SourceSettings) -> list[FrameSource]:
+            return live_sources(source, health)
+
+        sources = opener(src)
         max_batch = src.max_batch
         if detector.engine.name == "tensorrt":
             max_batch = min(max_batch, settings.engine.trt_max_batch)
         log.info("%d source(s), batches of up to %d: %s", len(sources), max_batch,
-                 ", ".join(f"{s.source_id} ({s.spec.kind})" for s in sources))
+                 ", ".join(f"{s.source_id} ({kind(s)})" for s in sources))
         live = LiveSettings(settings, backend=detector.engine.name)
-        summary = process(detector, sources, build_sinks(settings, live), max_batch,
-                          src.queue_size, src.source_timeout, src.max_frames, stop, live,
-                          recognizer)
+        budget = ShutdownBudget(out.shutdown_grace)
+        sinks = build_sinks(settings, live, health, budget)
+        summary = process(detector, sources, sinks, max_batch, src.queue_size,
+                          src.source_timeout, src.max_frames, stop, live, opener, health,
+                          budget, recognizer)
     if len(summary.per_source) > 1:
         log.info("frames per source: %s; batch sizes: %s", summary.per_source,
                  summary.batch_sizes)
     return summary
+
+
+def kind(source: FrameSource) -> str:
+    """A source's kind for the log: file, camera, stream, gstreamer."""
+    spec = getattr(source, "spec", None)
+    return spec.kind if spec is not None else "live"

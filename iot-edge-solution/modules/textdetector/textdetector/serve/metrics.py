@@ -8,6 +8,23 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 PREFIX = "textdetector"
 
 
+def label_value(value: str) -> str:
+    """A label value escaped for the text format (backslash, quote, newline)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def family(name: str, kind: str, help_text: str,
+           samples: list[tuple[dict[str, str], float]]) -> list[str]:
+    """One metric family: HELP, TYPE and a line per (labels, value) sample."""
+    lines = [f"# HELP {PREFIX}_{name} {help_text}", f"# TYPE {PREFIX}_{name} {kind}"]
+    for labels, value in samples:
+        text = ",".join(f'{k}="{label_value(v)}"' for k, v in labels.items())
+        number = str(value) if isinstance(value, int) else repr(float(value))
+        lines.append(f"{PREFIX}_{name}{{{text}}} {number}" if text
+                     else f"{PREFIX}_{name} {number}")
+    return lines
+
+
 class Histogram:
     """Cumulative-bucket histogram, one series per label value."""
 

@@ -5,27 +5,36 @@ import sys
 
 from ..config import Settings
 from ..control.live import LiveSettings
+from ..sources.health import HealthRegistry
 from .base import Sink
 from .console import ConsoleSink
 from .jsonl import JsonLinesSink
+from .shutdown import ShutdownBudget
 
 
-def build_sinks(settings: Settings, live: LiveSettings | None = None) -> list[Sink]:
-    """The sinks the settings ask for, console first; IoT Hub when a hub is configured."""
+def build_sinks(settings: Settings, live: LiveSettings | None = None,
+                health: HealthRegistry | None = None,
+                budget: ShutdownBudget | None = None) -> list[Sink]:
+    """The sinks the settings ask for, console first; IoT Hub when a hub is configured.
+
+    `health` adds source health to the console summary, the twin and telemetry; `budget`
+    is the shutdown grace period the IoT outbox and archive flushes share."""
     output = settings.output
     # JSON on stdout keeps stdout pure JSON: the console lines go to stderr then.
     console = sys.stderr if output.json_output == "-" else sys.stdout
-    sinks: list[Sink] = [ConsoleSink(console, output.quiet, output.summary_interval)]
+    sinks: list[Sink] = [ConsoleSink(console, output.quiet, output.summary_interval, health)]
     if output.json_output:
         sinks.append(JsonLinesSink(output.json_output))
     from .iothub import IoTHubSink, create_client
 
     client = create_client(settings.iothub)
     if client is not None:
-        sinks.append(IoTHubSink(settings.iothub, live or LiveSettings(settings), client))
+        sinks.append(IoTHubSink(settings.iothub, live or LiveSettings(settings), client,
+                                health=health, budget=budget))
     if settings.archive.enabled:
         from .archive import ArchiveSink  # imports the Blob Storage SDK only when used
-        sinks.append(ArchiveSink(settings.archive, settings.engine.model_path.name))
+        sinks.append(ArchiveSink(settings.archive, settings.engine.model_path.name,
+                                 budget=budget))
     return sinks
 
 

@@ -6,6 +6,7 @@ import time
 from typing import TextIO
 
 from ..results import FrameResult
+from ..sources.health import HealthRegistry, describe as describe_health
 
 MAX_BOXES_SHOWN = 4
 
@@ -33,13 +34,15 @@ def describe(result: FrameResult) -> str:
 
 
 class ConsoleSink:
-    """Prints each frame (unless quiet) and every `interval_s` an fps summary."""
+    """Prints each frame (unless quiet) and every `interval_s` an fps summary; with a
+    `HealthRegistry`, each summary and the final line are followed by the sources' health."""
 
     def __init__(self, stream: TextIO | None = None, quiet: bool = False,
-                 interval_s: float = 5.0) -> None:
+                 interval_s: float = 5.0, health: HealthRegistry | None = None) -> None:
         self.stream = stream or sys.stdout
         self.quiet = quiet
         self.interval_s = interval_s
+        self.health = health
         self.frames = 0
         self.regions = 0
         self._start = self._last = 0.0
@@ -54,6 +57,7 @@ class ConsoleSink:
         fps = self.frames / elapsed if elapsed > 0 else 0.0
         self._print(f"done: {self.frames} frames in {elapsed:.1f} s, {fps:.1f} fps, "
                     f"{self.regions} text regions")
+        self._print_health()
 
     def write(self, result: FrameResult) -> None:
         self.frames += 1
@@ -65,7 +69,12 @@ class ConsoleSink:
             fps = (self.frames - self._frames_at_last) / (now - self._last)
             self._print(f"-- {self.frames} frames, {fps:.1f} fps over the last "
                         f"{now - self._last:.0f} s")
+            self._print_health()
             self._last, self._frames_at_last = now, self.frames
+
+    def _print_health(self) -> None:
+        if self.health is not None and self.health.ids():
+            self._print(describe_health(self.health.snapshot()))
 
     def _print(self, line: str) -> None:
         print(line, file=self.stream, flush=True)

@@ -17,6 +17,12 @@ from .base import Frame
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "tcp", "udp", "srt")
 _DEVICE = re.compile(r"^/dev/video(\d+)$")
+_PASSWORD = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]*):[^/@]*@")
+
+
+def redact(target: str | int) -> str:
+    """A source as shown in logs, metrics and telemetry: a URL's password becomes ***."""
+    return _PASSWORD.sub(r"\1:***@", str(target))
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ class CaptureSource:
         self.live = spec.live
         self.loop = loop and not spec.live
         self.timeout_s = timeout_s
-        self.source_id = str(spec.target)
+        self.source_id = redact(spec.target)
         self._cap: cv2.VideoCapture | None = None
         self._index = 0
         self._offset_s = 0.0
@@ -113,9 +119,10 @@ class CaptureSource:
         if kind == "camera":
             return f"cannot open camera {target}: unplugged, busy, or no permission"
         if kind == "stream" and elapsed_s >= 0.9 * self.timeout_s:
-            return f"cannot open stream {target}: no answer within {self.timeout_s:g} s"
+            return f"cannot open stream {self.source_id}: no answer within {self.timeout_s:g} s"
         if kind == "stream":
-            return f"cannot open stream {target}: {stream_refusal(str(target), self.timeout_s)}"
+            return (f"cannot open stream {self.source_id}: "
+                    f"{stream_refusal(str(target), self.timeout_s)}")
         return f"cannot open GStreamer pipeline: {target}"
 
     def read(self) -> Frame | None:

@@ -53,6 +53,15 @@ class HealthRegistry:
         with self._lock:
             self._sources[source_id] = SourceHealth(source_id, live, since=self._clock())
 
+    def ids(self) -> set[str]:
+        with self._lock:
+            return set(self._sources)
+
+    def forget(self, source_id: str) -> None:
+        """Drop a source that is no longer read (CAMERA_PATH changed)."""
+        with self._lock:
+            self._sources.pop(source_id, None)
+
     def add_listener(self, listener: Listener) -> None:
         with self._lock:
             self._listeners.append(listener)
@@ -101,3 +110,14 @@ class HealthRegistry:
         with self._lock:
             return bool(self._sources) and all(
                 h.state == DOWN for h in self._sources.values())
+
+
+def describe(snapshot: dict[str, dict], now: float | None = None) -> str:
+    """One console line for every source: state, for how long, reconnects, frames."""
+    now = time.time() if now is None else now
+    parts = []
+    for sid, h in snapshot.items():
+        parts.append(f"{sid} {h['state']} {max(0.0, now - h['since']):.0f} s, "
+                     f"{h['reconnects']} reconnects, {h['frames_read']} read, "
+                     f"{h['frames_dropped']} dropped")
+    return "sources: " + "; ".join(parts)

@@ -42,6 +42,8 @@ class FrameReader:
 
     def stop(self) -> None:
         self._stop.set()
+        if getattr(self.source, "close_from_any_thread", False):
+            self.source.close()  # wakes a read waiting for a reconnect
         while True:  # unblock a reader waiting on a full queue
             try:
                 self._queue.get_nowait()

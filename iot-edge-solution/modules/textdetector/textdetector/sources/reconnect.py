@@ -6,9 +6,12 @@ stream or a read that stalls longer than `watchdog_s`, it opens a fresh capture 
 exponential backoff with jitter (`backoff_delays`). Files are never reconnected
 (`live_sources` leaves them plain CaptureSources): they end, and their failures stay fatal.
 
-Giving up: with `attempts` = 0 (the default for live sources) it retries for ever and
-the source's health says `reconnecting`; with `attempts` = N > 0, after N failed
-attempts in a row its health turns `down` and `read` raises SourceError (exit code 4).
+Health: `reconnecting` while it retries quickly; `down` once the wait between attempts
+has grown to `max_delay_s` (the source has been failing for a while; it still retries,
+every `max_delay_s`), and `connected` again with the next frame. Giving up: with
+`attempts` = 0 (the default for live sources) it retries for ever; with `attempts` =
+N > 0, after N failed attempts in a row its health turns `down` and `read` raises
+SourceError (exit code 4).
 A camera (index or /dev/videoN) that fails its very first open is fatal at once: in a
 container the devices are fixed when it starts, so waiting cannot help. Problems found
 before opening (a missing device node, a GStreamer pipeline without GStreamer) are
@@ -35,7 +38,7 @@ from typing import Callable, Iterator
 from ..config import SourceSettings
 from ..errors import SourceError
 from .base import Frame, FrameSource
-from .capture import CaptureSource, SourceSpec, classify, source_paths
+from .capture import CaptureSource, SourceSpec, classify, redact, source_paths
 from .health import CONNECTED, DOWN, RECONNECTING, HealthRegistry
 
 log = logging.getLogger(__name__)
@@ -129,6 +132,8 @@ class ReconnectingSource:
     """
 
     live = True
+    self_healing = True  # the loop's own stall check does not apply: the watchdog covers it
+    close_from_any_thread = True  # close() wakes a read() blocked on another thread
 
     def __init__(self, factory: Callable[[], FrameSource], source_id: str,
                  policy: ReconnectPolicy, health: HealthRegistry | None = None,
@@ -139,6 +144,7 @@ class ReconnectingSource:
         self.health = health if health is not None else HealthRegistry()
         self.precheck, self.retry_first_open, self.rand = precheck, retry_first_open, rand
         self.delays_waited: list[float] = []  # every backoff delay, for logs and tests
+        self.spec: SourceSpec | None = None  # what CAMERA_PATH named, when known
         self._capture: _Capture | None = None
         self._stuck: list[_Capture] = []
         self._closed = threading.Event()
@@ -210,8 +216,14 @@ class ReconnectingSource:
         if not self._ever_delivered and not self.retry_first_open:
             self.health.set_state(self.source_id, DOWN, reason)
             raise error if isinstance(error, SourceError) else SourceError(reason)
-        self.health.set_state(self.source_id, RECONNECTING, reason)
+        self.health.set_state(self.source_id, self._failing_state(), reason)
         log.warning("source %s: %s; reconnecting", self.source_id, reason)
+
+    def _failing_state(self) -> str:
+        """`down` once the backoff has grown to its longest wait, else `reconnecting`."""
+        slow = self._attempts >= 1 and \
+            self.policy.delay_s * 2 ** min(self._attempts, 64) >= self.policy.max_delay_s
+        return DOWN if slow else RECONNECTING
 
     def _reconnect(self) -> bool:
         """Wait out the next backoff delay, then start a new capture; False once closed.
@@ -233,7 +245,7 @@ class ReconnectingSource:
             if len(self._stuck) < MAX_STUCK:
                 self._capture = _Capture(self.factory())
                 return True
-            self.health.set_state(self.source_id, RECONNECTING,
+            self.health.set_state(self.source_id, self._failing_state(),
                                   f"{len(self._stuck)} earlier reads never returned")
 
     def _give_up_if_exhausted(self) -> None:
@@ -273,9 +285,11 @@ def reconnecting(spec: SourceSpec, settings: SourceSettings,
     def factory() -> CaptureSource:
         return CaptureSource(spec, False, settings.source_timeout)
 
-    return ReconnectingSource(factory, str(spec.target), policy_from(settings), health,
-                              precheck=factory().check,
-                              retry_first_open=spec.kind != "camera")
+    source = ReconnectingSource(factory, redact(spec.target), policy_from(settings), health,
+                                precheck=factory().check,
+                                retry_first_open=spec.kind != "camera")
+    source.spec = spec
+    return source
 
 
 def live_sources(settings: SourceSettings, health: HealthRegistry) -> list[FrameSource]:

@@ -10,6 +10,7 @@ from azure.storage.blob import BlobServiceClient
 from ...config import ArchiveSettings
 from ...errors import ConfigError
 from ...results import FrameResult
+from ..shutdown import ShutdownBudget
 from .encoding import draw_boxes, encode_jpeg
 from .naming import blob_name, metadata
 from .routing import Route, route
@@ -38,11 +39,13 @@ class ArchiveSink:
 
     def __init__(self, settings: ArchiveSettings, model: str,
                  service: BlobServiceClient | None = None,
-                 clock: Callable[[], float] = time.time, flush_timeout_s: float = 10.0) -> None:
+                 clock: Callable[[], float] = time.time, flush_timeout_s: float = 10.0,
+                 budget: ShutdownBudget | None = None) -> None:
         self.settings = settings
         self.model = model
         self.clock = clock
         self.flush_timeout_s = flush_timeout_s
+        self.budget = budget
         self._service = service
         self._uploader: Uploader | None = None
         self._last: dict[str, float] = {}
@@ -61,7 +64,12 @@ class ArchiveSink:
     def __exit__(self, *exc: object) -> None:
         if self._uploader is None:
             return
-        stats = self._uploader.close(self.flush_timeout_s)
+        before = self._uploader.stats().dropped
+        grace = self.budget.remaining if self.budget is not None else (lambda cap: cap)
+        stats = self._uploader.close(grace(self.flush_timeout_s), grace(5.0))
+        if stats.dropped > before:
+            log.warning("archive: %d frames not uploaded within the shutdown grace period",
+                        stats.dropped - before)
         log.info("archive: %d uploaded, %d retries, %d failed, %d dropped (queue full), "
                  "%d sampled out", stats.uploaded, stats.retried, stats.failed, stats.dropped,
                  self.sampled_out)

@@ -80,14 +80,15 @@ class Uploader:
     def pending(self) -> int:
         return self._queue.qsize()
 
-    def close(self, flush_timeout_s: float = 10.0) -> UploadStats:
-        """Deliver what is queued for up to `flush_timeout_s`, then give up (counted)."""
+    def close(self, flush_timeout_s: float = 10.0, abort_wait_s: float = 5.0) -> UploadStats:
+        """Deliver what is queued for up to `flush_timeout_s`, then give up (counted),
+        waiting at most `abort_wait_s` more for an upload in flight."""
         self._closing.set()
         if self._thread.is_alive():
             self._thread.join(flush_timeout_s)
         if self._thread.is_alive():
             self._abort.set()
-            self._thread.join(5.0)
+            self._thread.join(abort_wait_s)
         while True:
             try:
                 self._queue.get_nowait()

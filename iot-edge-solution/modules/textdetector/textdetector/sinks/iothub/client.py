@@ -54,6 +54,9 @@ def create_client(settings: IoTHubSettings,
                   environ: Mapping[str, str] | None = None) -> HubClient | None:
     """The client for this environment, or None for console-only; logs which is active."""
     environ = os.environ if environ is None else environ
+    if not log.isEnabledFor(logging.DEBUG):
+        # The SDK logs every publish, and each failed reconnect with a traceback, at INFO.
+        logging.getLogger("azure.iot.device").setLevel(logging.WARNING)
     options: dict[str, Any] = {"connection_retry_interval": RECONNECT_INTERVAL_S}
     if in_edge(environ):
         from azure.iot.device import IoTHubModuleClient

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,27 @@ def build_messages(result: FrameResult, kind: str, seq: int, model: str, backend
         messages.append(OutgoingMessage(body, {**props, "seq": str(seq),
                                                "part": f"{part}/{len(chunks)}"}))
     return messages
+
+
+def source_health(entry: dict[str, Any]) -> dict[str, Any]:
+    """One source's health (a HealthRegistry snapshot entry) as telemetry and the twin
+    show it: camelCase, `since` as ISO 8601 UTC."""
+    since = datetime.fromtimestamp(entry["since"], timezone.utc)
+    return {"id": entry["source_id"], "state": entry["state"],
+            "since": since.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "reconnects": entry["reconnects"], "framesRead": entry["frames_read"],
+            "framesDropped": entry["frames_dropped"], "lastError": entry["last_error"]}
+
+
+def build_source_state(event: dict[str, Any], entry: dict[str, Any], seq: int, model: str,
+                       backend: str) -> OutgoingMessage:
+    """A `sourceState` message: a source changed state (connected, reconnecting, down)."""
+    doc = {"kind": "sourceState", "seq": seq, "model": model, "backend": backend,
+           "version": __version__, "previous": event["previous"],
+           "reason": event.get("reason", ""), "source": source_health(entry)}
+    props = {"kind": "sourceState", "seq": str(seq), "sourceId": entry["source_id"],
+             "model": model, "backend": backend}
+    return OutgoingMessage(_dump(doc), props)
 
 
 def _split(doc: dict[str, Any], items: list[dict[str, Any]], max_body: int) -> list[list]:

@@ -11,10 +11,12 @@ from ...config import IoTHubSettings
 from ...control.live import LiveSettings
 from ...results import FrameResult
 from .client import HubClient
-from .message import OutgoingMessage, build_messages
+from .message import OutgoingMessage, build_messages, build_source_state, source_health
 from .outbox import Outbox
 from .rate import RateControl
 from ...control.twin import TwinService
+from ...sources.health import HealthRegistry
+from ..shutdown import ShutdownBudget
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +25,17 @@ SHUTDOWN_TIMEOUT_S = 5.0
 
 
 class IoTHubSink:
-    """Turns results into messages (see `message.py`) and queues them for the hub."""
+    """Turns results into messages (see `message.py`) and queues them for the hub.
+
+    With a `HealthRegistry`, every source state change is sent as a `sourceState`
+    message and triggers a twin report (`sources` in the status); with a
+    `ShutdownBudget`, the final flush takes only what is left of it.
+    """
 
     def __init__(self, settings: IoTHubSettings, live: LiveSettings, client: HubClient,
-                 backoff_s: float = 0.25, max_backoff_s: float = 4.0) -> None:
+                 backoff_s: float = 0.25, max_backoff_s: float = 4.0,
+                 health: HealthRegistry | None = None,
+                 budget: ShutdownBudget | None = None) -> None:
         self.settings = settings
         self.live = live
         self.client = client
@@ -42,6 +51,10 @@ class IoTHubSink:
         self._fps_start = 0.0
         self._fps_frames = 0
         self._lock = threading.Lock()
+        self._seq_lock = threading.Lock()
+        self.health, self.budget = health, budget
+        if health is not None:
+            health.add_listener(self._on_source_state)
 
     def __enter__(self) -> "IoTHubSink":
         self._fps_start = time.monotonic()
@@ -50,14 +63,20 @@ class IoTHubSink:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        remaining = self.outbox.close(self.settings.flush_timeout)
+        remaining = self.outbox.close(self._grace(self.settings.flush_timeout))
         log.info("IoT Hub: %d messages sent, %d dropped, %d undelivered at shutdown",
                  self.outbox.sent, self.outbox.dropped, remaining)
-        self.twin.close()
+        self.twin.close(self._grace(2.0))
         done = threading.Thread(target=self.client.sdk.shutdown, name="iothub-shutdown",
                                 daemon=True)
         done.start()
-        done.join(SHUTDOWN_TIMEOUT_S)
+        done.join(self._grace(SHUTDOWN_TIMEOUT_S))
+        if done.is_alive():
+            log.warning("IoT Hub: client not closed within the shutdown grace period")
+
+    def _grace(self, cap: float) -> float:
+        """Seconds this step may take: `cap`, or less when the shared budget runs out."""
+        return cap if self.budget is None else self.budget.remaining(cap)
 
     def write(self, result: FrameResult) -> None:
         now = time.monotonic()
@@ -87,6 +106,8 @@ class IoTHubSink:
             "drops": self.outbox.dropped,
             "settings": self.live.snapshot(),
             "rejected": dict(self.live.rejected),
+            **({"sources": [source_health(entry) for entry in self.health.snapshot().values()]}
+               if self.health is not None else {}),
         }
 
     def last_detections(self) -> dict[str, Any] | None:
@@ -99,10 +120,25 @@ class IoTHubSink:
                               max_body=METHOD_PAYLOAD_BYTES)[0].to_json()
 
     def _queue(self, result: FrameResult, kind: str, summary: dict[str, Any] | None) -> None:
-        for message in build_messages(result, kind, self.seq, self.live.model,
+        seq = self._next_seq()
+        for message in build_messages(result, kind, seq, self.live.model,
                                       self.live.backend, summary):
             self.outbox.put(message)
-        self.seq += 1
+
+    def _next_seq(self) -> int:
+        with self._seq_lock:  # state changes come from the source threads
+            seq, self.seq = self.seq, self.seq + 1
+            return seq
+
+    def _on_source_state(self, event: dict[str, Any]) -> None:
+        """A source changed state: tell the hub (telemetry) and the twin (a report)."""
+        assert self.health is not None
+        entry = self.health.snapshot().get(event["source"])
+        if entry is None:
+            return
+        self.outbox.put(build_source_state(event, entry, self._next_seq(), self.live.model,
+                                           self.live.backend))
+        self.twin.request_report()
 
     def _track_fps(self, now: float) -> None:
         self.frames += 1

@@ -1,0 +1,116 @@
+"""The run mode's small health and metrics endpoint (HEALTH_PORT; off when 0).
+
+GET /v2/health/live    200 while the process works
+GET /v2/health/ready   200 when at least one source is not `down`, else 503
+GET /health            JSON: live, ready and every source's health
+GET /metrics           Prometheus text format: per-source state and counters
+
+A standard-library HTTP server on a daemon thread: it never touches the run loop, it
+only reads the `HealthRegistry`. The metric families are written with serve/'s helper.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ..errors import ConfigError
+from ..serve.metrics import family
+from ..sources.health import STATES, HealthRegistry
+
+log = logging.getLogger(__name__)
+
+
+def ready(health: HealthRegistry) -> bool:
+    """Ready while some source is registered and not every one is down."""
+    return bool(health.ids()) and not health.all_down()
+
+
+def render_metrics(health: HealthRegistry) -> str:
+    """Per-source gauges and counters in the Prometheus text format (0.0.4)."""
+    snap = health.snapshot()
+
+    def per_source(key: str) -> list[tuple[dict[str, str], float]]:
+        return [({"source": sid}, h[key]) for sid, h in snap.items()]
+
+    lines = [
+        *family("source_up", "gauge", "1 while the source delivers frames (connected).",
+                [({"source": sid}, int(h["state"] == "connected")) for sid, h in snap.items()]),
+        *family("source_state", "gauge", "1 for the source's current state.",
+                [({"source": sid, "state": state}, int(h["state"] == state))
+                 for sid, h in snap.items() for state in STATES]),
+        *family("source_state_since_seconds", "gauge",
+                "Unix time of the source's last state change.", per_source("since")),
+        *family("source_reconnects_total", "counter", "Reconnect attempts per source.",
+                per_source("reconnects")),
+        *family("source_frames_total", "counter", "Frames read per source.",
+                per_source("frames_read")),
+        *family("source_dropped_total", "counter",
+                "Frames dropped per source because detection was behind.",
+                per_source("frames_dropped")),
+        *family("ready", "gauge", "1 when at least one source is not down.",
+                [({}, int(ready(health)))]),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _handler(health: HealthRegistry) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._send(200, render_metrics(health), "text/plain; version=0.0.4")
+            elif path == "/v2/health/live":
+                self._json(200, {"live": True})
+            elif path == "/v2/health/ready":
+                ok = ready(health)
+                self._json(200 if ok else 503, {"ready": ok})
+            elif path == "/health":
+                self._json(200, {"live": True, "ready": ready(health),
+                                 "sources": health.snapshot()})
+            else:
+                self._json(404, {"error": f"no route {path}; see /health, /v2/health/live, "
+                                          "/v2/health/ready, /metrics"})
+
+        def _json(self, status: int, body: dict) -> None:
+            self._send(status, json.dumps(body), "application/json")
+
+        def _send(self, status: int, text: str, content_type: str) -> None:
+            data = text.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", f"{content_type}; charset=utf-8"
+                             if "charset" not in content_type else content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            log.debug("health endpoint: " + format, *args)
+
+    return Handler
+
+
+class HealthServer:
+    """Serves the registry's health over HTTP on its own daemon thread (a context manager)."""
+
+    def __init__(self, health: HealthRegistry, host: str, port: int) -> None:
+        try:
+            self.httpd = ThreadingHTTPServer((host, port), _handler(health))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port} (HEALTH_HOST/HEALTH_PORT): "
+                              f"{exc.strerror or exc}") from None
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="health-http",
+                                        kwargs={"poll_interval": 0.2}, daemon=True)
+
+    def __enter__(self) -> "HealthServer":
+        self._thread.start()
+        log.info("health endpoint on http://%s:%d (/health, /v2/health/ready, /metrics)",
+                 *self.httpd.server_address[:2])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
