@@ -10,12 +10,14 @@
 #   make bench-gpu - GPU benchmark: TensorRT FP16/FP32, ORT CUDA vs ORT CPU (skips what is absent)
 #   make stack - Azurite + textdetector archiving + review dashboard (http://127.0.0.1:8090)
 #   make bench-http - HTTP service vs in-process vs a Flask baseline (concurrency 1/4/16)
+#   make images - build the module images + CPU dev container with podman (ARCH=arm64 for ARM)
 .DEFAULT_GOAL := help
 PY := $(CURDIR)/.venv/bin/python
 MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
+ARCH ?= amd64
 
-.PHONY: help setup run detect lint test coverage bench bench-post bench-gpu bench-http bench-streams soak stack
+.PHONY: help setup run detect lint test coverage bench bench-post bench-gpu bench-http bench-streams soak stack images
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 
@@ -57,3 +59,6 @@ stack: setup
 
 bench-http: setup
 	cd $(MODULE) && $(PY) tools/bench_http.py $(ARGS)
+
+images:
+	@ARCH=$(ARCH) bash scripts/build-images.sh $(ARGS)
