@@ -6,16 +6,26 @@ pycuda, ONNX Runtime GPU) fails only when that engine is chosen, with a clear me
 from __future__ import annotations
 
 from ..config import DetectorSettings, EngineSettings
+from ..errors import ConfigError
 from .base import InferenceEngine
 
 
 def create_engine(settings: EngineSettings,
                   detector: DetectorSettings = DetectorSettings()) -> InferenceEngine:
     """Open the engine `settings` asks for; `detector` fixes the input shapes it must take."""
-    if settings.use_tensor_rt:
+    from .select import resolve_engine
+
+    engine = resolve_engine(settings)
+    if engine == "tensorrt":
         from .tensorrt_engine import TensorRTEngine
 
         return TensorRTEngine.open(settings, detector)
+    if engine == "openvino":
+        from .select import open_cpu_engine
+
+        return open_cpu_engine(settings, detector.limit_side_len)
+    if settings.precision not in ("fp32", "auto"):
+        raise ConfigError(f"PRECISION={settings.precision} needs ENGINE=openvino")
     from .onnxruntime_engine import OnnxRuntimeEngine
 
     return OnnxRuntimeEngine.open(settings, limit_side_len=detector.limit_side_len)
