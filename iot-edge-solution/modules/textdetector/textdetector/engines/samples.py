@@ -15,7 +15,7 @@ import numpy as np
 FRAME_SIZE = (720, 1280)  # (height, width) of rendered pages: the demo video's size
 # Demo video: 180 frames, no text in [0, 15) and [90, 105).
 CALIBRATION_FRAMES = tuple(range(16, 90, 8)) + tuple(range(106, 180, 8))
-EVALUATION_FRAMES = tuple(range(20, 90, 7)) + tuple(range(110, 180, 7))
+EVALUATION_FRAMES = tuple(range(17, 90, 8)) + tuple(range(107, 180, 8))  # odd: disjoint
 WORDS = ("invoice", "total", "42.50", "EXIT", "Gate 7", "parcel", "No parking", "2026-10-31",
          "serial", "A-113", "warehouse", "lot", "batch 9", "fragile", "THIS SIDE UP")
 
