@@ -10,12 +10,14 @@
 #   make bench-gpu - GPU benchmark: TensorRT FP16/FP32, ORT CUDA vs ORT CPU (skips what is absent)
 #   make stack - Azurite + textdetector archiving + review dashboard (http://127.0.0.1:8090)
 #   make bench-http - HTTP service vs in-process vs a Flask baseline (concurrency 1/4/16)
+#   make quantize - INT8 detection model for OpenVINO (NNCF), cached with its checksums
+#   make bench-engines - ONNX Runtime vs OpenVINO FP32/BF16/INT8: ms, ratios, parity gate
 .DEFAULT_GOAL := help
 PY := $(CURDIR)/.venv/bin/python
 MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
 
-.PHONY: help setup run detect lint test coverage bench bench-post bench-gpu bench-http bench-streams soak stack
+.PHONY: help setup run detect lint test coverage bench bench-post bench-gpu bench-http bench-streams soak stack quantize bench-engines
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 
@@ -57,3 +59,9 @@ stack: setup
 
 bench-http: setup
 	cd $(MODULE) && $(PY) tools/bench_http.py $(ARGS)
+
+quantize: setup
+	cd $(MODULE) && $(PY) tools/quantize.py $(ARGS)
+
+bench-engines: setup
+	cd $(MODULE) && $(PY) tools/bench_engines.py $(ARGS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +146,22 @@ def test_missing_openvino_gives_clear_error(model_path):
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().startswith("OpenVINO is not installed: pip install openvino")
+
+
+def test_overlapped_stopped_early_frees_its_requests(ov_det):
+    """After a loop stops early, both infer requests can be in flight again (a leaked
+    request would block the second `start` for ever: checked with a thread timeout)."""
+    blob = np.zeros((1, 3, 64, 64), np.float32)
+    loop = overlapped(ov_det, [blob] * 4, lambda b: feeds(ov_det, b))
+    next(loop)
+    loop.close()  # frame 2 was in flight
+    outputs: list[dict] = []
+
+    def two_in_flight() -> None:
+        pending = [ov_det.start(feeds(ov_det, blob)) for _ in range(2)]
+        outputs.extend(ov_det.wait(p) for p in pending)
+
+    worker = threading.Thread(target=two_in_flight, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive() and len(outputs) == 2

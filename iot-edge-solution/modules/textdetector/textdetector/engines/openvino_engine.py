@@ -227,10 +227,14 @@ def overlapped(engine: OpenVinoEngine, items: Iterable[T],
     """Yield (item, outputs) in order, with item N+1 already inferring while the caller
     handles item N (the engine needs at least two infer requests)."""
     previous: tuple[T, Pending] | None = None
-    for item in items:
-        handle = engine.start(feeds_of(item))
+    try:
+        for item in items:
+            done, previous = previous, (item, engine.start(feeds_of(item)))
+            if done is not None:
+                yield done[0], engine.wait(done[1])
         if previous is not None:
-            yield previous[0], engine.wait(previous[1])
-        previous = (item, handle)
-    if previous is not None:
-        yield previous[0], engine.wait(previous[1])
+            done, previous = previous, None
+            yield done[0], engine.wait(done[1])
+    finally:  # the caller stopped early: hand the request in flight back
+        if previous is not None and not previous[1].done:
+            engine.wait(previous[1])
