@@ -1,0 +1,82 @@
+"""A recognition check for the parity gate until the recogniser lands: line accuracy of
+the PP-OCRv4 recogniser on the demo video's ground-truth lines.
+
+Crops are the ground-truth ink boxes (padded), resized to height 48 (width <= 320),
+normalised (x/255 - 0.5)/0.5 and decoded greedily (CTC). A line counts as read when the
+decoded string equals the truth, ignoring case and spaces. The recogniser module's own
+check replaces this one through the same `RecognitionCheck` callable.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import cv2
+import numpy as np
+
+from .samples import video_frames
+
+Run = Callable[[np.ndarray], np.ndarray]  # 1x3x48xW float32 -> 1xTxC probabilities
+HEIGHT, MAX_WIDTH, PAD = 48, 320, 4
+
+
+@dataclass(frozen=True)
+class Line:
+    """One ground-truth text line and its model input."""
+
+    text: str
+    blob: np.ndarray
+
+
+def rec_blob(crop: np.ndarray, width: int = MAX_WIDTH) -> np.ndarray:
+    """A 1x3x48x`width` float32 blob: ratio-kept resize to height 48, zero padding right."""
+    h, w = crop.shape[:2]
+    resized_w = min(width, max(1, int(np.ceil(HEIGHT * w / h))))
+    image = cv2.resize(crop, (resized_w, HEIGHT)).astype(np.float32)
+    blob = np.zeros((1, 3, HEIGHT, width), np.float32)
+    blob[0, :, :, :resized_w] = (image.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+    return blob
+
+
+def ctc_greedy(probs: np.ndarray, characters: Sequence[str]) -> str:
+    """Greedy CTC decoding of one TxC map: argmax, drop repeats and blanks (class 0)."""
+    labels = probs.argmax(axis=1)
+    keep = np.ones(len(labels), bool)
+    keep[1:] = labels[1:] != labels[:-1]
+    keep &= labels != 0
+    return "".join(characters[i - 1] if i - 1 < len(characters) else " " for i in labels[keep])
+
+
+def truth_lines(video: Path, truth: Path, frames: Iterable[int]) -> list[Line]:
+    """Ground-truth lines of `frames` (boxes inside the frame only), ready to recognise."""
+    wanted = list(frames)
+    records = {}
+    with truth.open(encoding="utf-8") as handle:
+        for row in map(json.loads, handle):
+            if row["frame"] in wanted:
+                records[row["frame"]] = row["lines"]
+    lines = []
+    for index, image in zip(wanted, video_frames(video, wanted)):
+        height, width = image.shape[:2]
+        for line in records.get(index, []):
+            x0, y0, x1, y1 = line["box"]
+            if x0 < 0 or y0 < 0 or x1 > width or y1 > height or x1 - x0 < 8:
+                continue
+            crop = image[max(0, y0 - PAD):y1 + PAD, max(0, x0 - PAD):x1 + PAD]
+            lines.append(Line(line["text"], rec_blob(crop)))
+    return lines
+
+
+def normalised(text: str) -> str:
+    return "".join(text.split()).lower()
+
+
+def line_accuracy(run: Run, lines: Sequence[Line], characters: Sequence[str]) -> float:
+    """Percent of `lines` read exactly (case and spaces ignored)."""
+    if not lines:
+        return 0.0
+    hits = sum(normalised(ctc_greedy(run(line.blob)[0], characters)) == normalised(line.text)
+               for line in lines)
+    return 100.0 * hits / len(lines)
