@@ -1,8 +1,9 @@
-"""Quantize the detection model to INT8 (NNCF post-training quantization) for OpenVINO.
+"""Quantize the detection and recognition models to INT8 (NNCF) for OpenVINO.
 
-Calibrates on demo-video frames and rendered pages, writes local_data/int8/<model>.int8.xml
-(+ .bin) with a sha256 sidecar, and re-uses a cached result whose checksums still match.
-Usage: python tools/quantize.py [--model PATH] [--force]
+The detector calibrates on demo-video frames and rendered pages, the recogniser on the
+demo video's ground-truth lines; each writes local_data/int8/<model>.int8.xml (+ .bin)
+with a sha256 sidecar, and a cached result whose checksums still match is re-used.
+Usage: python tools/quantize.py [--model PATH] [--rec-model PATH] [--force]
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from pathlib import Path
 MODULE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(MODULE_DIR))
 
-from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO  # noqa: E402
-from textdetector.engines.quantize import quantized_model  # noqa: E402
+from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO, LOCAL_DATA  # noqa: E402
+from textdetector.engines.quantize import quantized_model, quantized_rec_model  # noqa: E402
 from textdetector.engines.select import INT8_CACHE  # noqa: E402
 from textdetector.errors import KitError  # noqa: E402
 
@@ -23,17 +24,24 @@ from textdetector.errors import KitError  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--rec-model", type=Path,
+                        default=LOCAL_DATA / "ch_PP-OCRv4_rec_infer.onnx")
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--out", type=Path, default=INT8_CACHE)
     parser.add_argument("--force", action="store_true", help="quantize even if cached")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        path = quantized_model(args.model, args.out, args.video, force=args.force)
+        paths = [quantized_model(args.model, args.out, args.video, force=args.force)]
+        if args.rec_model.is_file():
+            truth = args.video.with_suffix(".gt.jsonl")
+            paths.append(quantized_rec_model(args.rec_model, args.out, args.video, truth,
+                                             force=args.force))
     except KitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    print(path.relative_to(MODULE_DIR) if path.is_relative_to(MODULE_DIR) else path)
+    for path in paths:
+        print(path.relative_to(MODULE_DIR) if path.is_relative_to(MODULE_DIR) else path)
     return 0
 
 

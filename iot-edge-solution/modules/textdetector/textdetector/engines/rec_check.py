@@ -80,3 +80,29 @@ def line_accuracy(run: Run, lines: Sequence[Line], characters: Sequence[str]) ->
     hits = sum(normalised(ctc_greedy(run(line.blob)[0], characters)) == normalised(line.text)
                for line in lines)
     return 100.0 * hits / len(lines)
+
+
+def recognition_check(rec_model: Path, video: Path, truth: Path,
+                      int8_cache: Path) -> Callable[[str], float]:
+    """A `RecognitionCheck` for the gate: OpenVINO line accuracy of `rec_model` at a
+    precision (INT8 quantized on the calibration lines, cached) on the evaluation lines."""
+    from .openvino_engine import OpenVinoEngine
+    from .quantize import quantized_rec_model
+    from .samples import EVALUATION_FRAMES
+
+    lines = truth_lines(video, truth, EVALUATION_FRAMES)
+
+    def check(precision: str) -> float:
+        path = rec_model
+        if precision == "int8":
+            path = quantized_rec_model(rec_model, int8_cache, video, truth)
+        engine = OpenVinoEngine.open(path, precision)
+        try:
+            characters = engine.metadata["character"].splitlines()
+            output = engine.outputs[0].name
+            return line_accuracy(lambda blob: engine.run({"x": blob})[output], lines,
+                                 characters)
+        finally:
+            engine.close()
+
+    return check
