@@ -118,34 +118,47 @@ def gate_vs_ort(runners: dict[str, Run]) -> dict[str, str]:
     return verdicts
 
 
-def detector_fps(frames: list[np.ndarray], rounds: int) -> dict[str, float]:
-    """Whole-detector fps with OpenVINO FP32: sequential vs overlapped inference, and
-    overlapped with the THROUGHPUT hint (several streams) instead of LATENCY."""
+def detector_fps(frames: list[np.ndarray], rounds: int, int8: Path | None
+                 ) -> dict[str, float]:
+    """Whole-detector fps (pre-process, model, DB post-process): ONNX Runtime FP32 as the
+    detector runs today, OpenVINO sequential, overlapped (frame N+1 inferring while frame
+    N is post-processed) with the LATENCY and THROUGHPUT hints, and INT8 overlapped."""
     post = DBPostProcess()
-    latency = OpenVinoEngine.open(DEFAULT_MODEL, "fp32", "latency", requests=2)
-    throughput = OpenVinoEngine.open(DEFAULT_MODEL, "fp32", "throughput", requests=2)
+    ort_run = ort_runner(DEFAULT_MODEL)
+    engines = {"latency": OpenVinoEngine.open(DEFAULT_MODEL, "fp32", "latency", requests=2),
+               "throughput": OpenVinoEngine.open(DEFAULT_MODEL, "fp32", "throughput",
+                                                 requests=2)}
+    if int8 is not None:
+        engines["int8"] = OpenVinoEngine.open(int8, "int8", "throughput", requests=2)
 
-    def feeds(frame: np.ndarray) -> dict[str, np.ndarray]:
-        return {"x": to_blob(frame, input_size(frame.shape[0], frame.shape[1], 960))}
+    def blob(frame: np.ndarray) -> np.ndarray:
+        return to_blob(frame, input_size(frame.shape[0], frame.shape[1], 960))
 
-    def sequential(engine: OpenVinoEngine) -> None:
+    def ort_sequential() -> None:
         for frame in frames:
-            post(engine.run(feeds(frame))["sigmoid_0.tmp_0"][0, 0], frame.shape[:2])
+            post(ort_run(blob(frame))[0, 0], frame.shape[:2])
 
-    def overlapping(engine: OpenVinoEngine) -> None:
-        for frame, outputs in overlapped(engine, frames, feeds):
-            post(outputs["sigmoid_0.tmp_0"][0, 0], frame.shape[:2])
+    def sequential(engine: OpenVinoEngine) -> Callable[[], None]:
+        return lambda: [post(engine.run({"x": blob(f)})["sigmoid_0.tmp_0"][0, 0],
+                             f.shape[:2]) for f in frames]
 
-    loops = {"OV FP32 sequential": (sequential, latency),
-             "OV FP32 overlapped": (overlapping, latency),
-             "OV FP32 overlapped, THROUGHPUT": (overlapping, throughput)}
+    def overlapping(engine: OpenVinoEngine) -> Callable[[], None]:
+        return lambda: [post(out["sigmoid_0.tmp_0"][0, 0], f.shape[:2])
+                        for f, out in overlapped(engine, frames, lambda f: {"x": blob(f)})]
+
+    loops = {"ORT FP32 sequential (today)": ort_sequential,
+             "OV FP32 sequential": sequential(engines["latency"]),
+             "OV FP32 overlapped, LATENCY": overlapping(engines["latency"]),
+             "OV FP32 overlapped, THROUGHPUT": overlapping(engines["throughput"])}
+    if "int8" in engines:
+        loops["OV INT8 overlapped, THROUGHPUT"] = overlapping(engines["int8"])
     fps: dict[str, list[float]] = {label: [] for label in loops}
-    sequential(latency)
-    overlapping(throughput)
+    for loop in loops.values():
+        loop()  # warm-up
     for _ in range(rounds):
-        for label, (loop, engine) in loops.items():
+        for label, loop in loops.items():
             start = time.perf_counter()
-            loop(engine)
+            loop()
             fps[label].append(len(frames) / (time.perf_counter() - start))
     return {label: statistics.median(values) for label, values in fps.items()}
 
@@ -185,12 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     rec = rec_contenders(rec_int8)
     rec_ms = interleaved(rec, rec_inputs, args.rounds)
     rec_verdicts = {} if args.no_gate else rec_gate(rec)
-    fps = detector_fps(frames, args.rounds)
+    fps = detector_fps(frames, args.rounds, int8)
     lines = table(f"detector model, {blobs[0].shape[2]}x{blobs[0].shape[3]} "
                   f"({len(blobs)} frames x {args.rounds} rounds)", det_ms, verdicts)
     lines += table("recogniser model, 6x48x320", rec_ms, rec_verdicts)
-    lines += ["whole detector (pre + model + post), fps"]
-    lines += [f"  {label:<32} {value:>6.2f}" for label, value in fps.items()]
+    lines += ["whole detector (pre + model + post), fps and ratio to today's"]
+    today = fps["ORT FP32 sequential (today)"]
+    lines += [f"  {label:<32} {value:>6.2f} {value / today:>6.2f}x"
+              for label, value in fps.items()]
     print("\n".join(lines))
     if args.json:
         args.json.write_text(json.dumps({"det_ms": det_ms, "det_gate": verdicts,
