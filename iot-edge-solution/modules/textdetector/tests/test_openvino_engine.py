@@ -13,7 +13,7 @@ import pytest
 from conftest import LOCAL_DATA, MODULE_DIR, need
 from textdetector.config import EngineSettings
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
-from textdetector.errors import EngineUnavailableError
+from textdetector.errors import EngineUnavailableError, ModelError
 from textdetector.postprocess import DBPostProcess
 from textdetector.preprocess import input_size, to_blob
 
@@ -82,6 +82,16 @@ def test_fp32_matches_onnxruntime_and_boxes_identical(ov_det, ort_det, demo_fram
         np.testing.assert_array_equal(a.boxes, b.boxes)
 
 
+def test_static_throughput_boxes_identical(openvino_present, model_path, ort_det, demo_frames):
+    """The other configuration the engine offers: static shapes, THROUGHPUT streams."""
+    engine = OpenVinoEngine.open(model_path, "fp32", "throughput", shapes="static")
+    post, frame = DBPostProcess(), demo_frames[60]
+    blob = blob_of(frame)
+    ours, reference = prob(engine, blob), ort_det.run(blob)
+    np.testing.assert_array_equal(post(ours[0, 0], frame.shape[:2]).boxes,
+                                  post(reference[0, 0], frame.shape[:2]).boxes)
+
+
 def test_dynamic_shapes_one_compile(ov_det):
     for h, w in ((480, 640), (544, 960), (64, 96)):
         out = prob(ov_det, np.zeros((1, 3, h, w), np.float32))
@@ -123,6 +133,17 @@ def test_bf16_only_where_native(openvino_present, model_path):
     else:
         with pytest.raises(EngineUnavailableError, match="no native BF16"):
             OpenVinoEngine.open(model_path, "bf16")
+
+
+def test_bad_model_files_are_one_line(openvino_present, model_path, tmp_path):
+    garbage = tmp_path / "broken.onnx"
+    garbage.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="cannot load model .*broken.onnx: "):
+        OpenVinoEngine.open(garbage)
+    with pytest.raises(ModelError, match="model file not found"):
+        OpenVinoEngine.open(tmp_path / "absent.onnx")
+    with pytest.raises(ModelError, match="is not quantized: run `make quantize`"):
+        OpenVinoEngine.open(model_path, "int8")
 
 
 def test_missing_openvino_gives_clear_error(model_path):

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 import numpy as np
 
 from ..errors import EngineUnavailableError, ModelError
+from ..model import verify_model
 
 try:  # the task-independent interface; older trees lack TensorSpec in base.py
     from .base import TensorSpec
@@ -51,6 +52,12 @@ def cpu_supports(precision: str) -> bool:
     ov = import_openvino()
     capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     return precision.upper() in {str(c).upper() for c in capabilities}
+
+
+def is_quantized(model: Any) -> bool:
+    """Whether the model carries INT8 quantization (NNCF FakeQuantize or QDQ nodes)."""
+    kinds = {"FakeQuantize", "FakeConvert"}
+    return any(op.get_type_name() in kinds for op in model.get_ops())
 
 
 def _spec(port: Any) -> TensorSpec:
@@ -140,14 +147,16 @@ class OpenVinoEngine:
         if precision == "bf16" and not cpu_supports("bf16"):
             raise EngineUnavailableError("PRECISION=bf16 but this CPU has no native BF16 "
                                          "(OpenVINO would silently run FP32)")
-        if not Path(model_path).is_file():
-            raise ModelError(f"model file not found: {model_path}")
+        verify_model(Path(model_path))
         core = ov.Core()
         try:
             model = core.read_model(str(model_path))
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
             raise ModelError(f"cannot load model {model_path}: {first}") from None
+        if precision == "int8" and not is_quantized(model):
+            raise ModelError(f"PRECISION=int8 but {model_path.name} is not quantized: "
+                             "run `make quantize`")
         config = {"INFERENCE_PRECISION_HINT": PRECISION_HINTS[precision],
                   "PERFORMANCE_HINT": PERFORMANCE_HINTS[hint]}
         if threads:

@@ -43,14 +43,20 @@ def resolve_engine(settings: EngineSettings) -> str:
 
 
 def open_openvino(settings: EngineSettings, precision: str, video: Path = DEFAULT_VIDEO,
-                  limit_side_len: int = 960) -> OpenVinoEngine:
-    """An OpenVINO engine for the detection model in `precision` (not 'auto')."""
+                  limit_side_len: int = 960, shapes: str = "static") -> OpenVinoEngine:
+    """An OpenVINO engine for the detection model in `precision` (not 'auto').
+
+    Static shapes (a compiled model per input size, LRU of 4) measured 10-17 % faster than
+    dynamic shapes here, at ~0.4 s per new size; callers fed arbitrary sizes (the HTTP
+    service) pass shapes="dynamic".
+    """
     model = settings.model_path
     if precision == "int8":
         from .quantize import quantized_model
 
         model = quantized_model(settings.model_path, INT8_CACHE, video, limit_side_len)
-    return OpenVinoEngine.open(model, precision, settings.ov_performance_hint, settings.threads)
+    return OpenVinoEngine.open(model, precision, settings.ov_performance_hint, settings.threads,
+                               shapes)
 
 
 def candidate_precisions() -> list[str]:
