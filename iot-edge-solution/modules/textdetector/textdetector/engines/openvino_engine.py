@@ -162,8 +162,9 @@ class OpenVinoEngine:
         if threads:
             config["INFERENCE_NUM_THREADS"] = str(threads)
         engine = cls(core, model, config, shapes, cache_size, max(1, requests))
-        log.info("openvino %s on CPU: %s, %s, precision %s, %s shapes", ov.get_version(),
-                 model_path.name, config["PERFORMANCE_HINT"], engine.precision, shapes)
+        log.info("openvino %s on CPU: %s, %s, INFERENCE_PRECISION_HINT %s, %s shapes",
+                 ov.get_version(), model_path.name, config["PERFORMANCE_HINT"],
+                 engine.precision, shapes)
         return engine
 
     def _compile(self, model: Any) -> _Compiled:
