@@ -7,7 +7,7 @@ ARGS ?=
 ARCH ?= amd64
 
 .PHONY: help setup run detect lint test coverage bench bench-post bench-gpu bench-http \
-	bench-streams bench-triton soak soak-streams stack images
+	bench-streams bench-triton soak soak-streams stack images quantize bench-engines
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -60,3 +60,9 @@ bench-triton: setup ## N = 1, 2, 4, 8 sources through a local Triton server vs l
 
 images: ## build the module images and the CPU dev container with podman (ARCH=arm64 for ARM)
 	@ARCH=$(ARCH) bash scripts/build-images.sh $(ARGS)
+
+quantize: setup ## INT8 models for OpenVINO (NNCF), cached with their checksums
+	cd $(MODULE) && $(PY) tools/quantize.py $(ARGS)
+
+bench-engines: setup ## ONNX Runtime vs OpenVINO FP32/BF16/INT8: ms, ratios, parity gate
+	cd $(MODULE) && $(PY) tools/bench_engines.py $(ARGS)

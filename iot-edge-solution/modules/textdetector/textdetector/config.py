@@ -211,6 +211,20 @@ class EngineSettings:
                                  "run the model with TensorRT on an NVIDIA GPU "
                                  "instead of ONNX Runtime (true/1/yes or false/0/no)",
                                  parse_bool)
+    engine: str = option("auto", "ENGINE",
+                         "inference engine: onnxruntime, openvino, tensorrt, triton (a remote "
+                         "Triton server at TRITON_URL), or auto (TensorRT when "
+                         "USE_TENSOR_RT=true, else the fastest CPU engine installed: OpenVINO "
+                         "on x86-64, ONNX Runtime elsewhere)",
+                         one_of("auto", "onnxruntime", "openvino", "tensorrt", "triton"), "NAME")
+    precision: str = option("fp32", "PRECISION",
+                            "CPU model precision: fp32, bf16, int8, or auto (the fastest that "
+                            "passes the FP32 parity gate on this CPU)",
+                            one_of("auto", "fp32", "bf16", "int8"), "MODE")
+    ov_performance_hint: str = option("latency", "OV_PERFORMANCE_HINT",
+                                      "OpenVINO PERFORMANCE_HINT: latency (one stream) or "
+                                      "throughput (several streams, the HTTP service)",
+                                      one_of("latency", "throughput"), "HINT")
     threads: int = option(0, "ORT_THREADS",
                           "ONNX Runtime intra-op threads; 0 lets ONNX Runtime use "
                           "one per physical core", int_range(0, 256), "N")
@@ -235,6 +249,16 @@ class EngineSettings:
     trt_max_batch: int = option(1, "TRT_MAX_BATCH",
                                 "largest batch the TensorRT engine accepts",
                                 int_range(1, 64), "N")
+
+    def __post_init__(self) -> None:
+        if self.use_tensor_rt and self.engine not in ("auto", "tensorrt"):
+            raise ConfigError(f"USE_TENSOR_RT=true contradicts ENGINE={self.engine}: "
+                              "unset one of them")
+
+    @property
+    def engine_name(self) -> str:
+        """ENGINE with USE_TENSOR_RT=true read as tensorrt ('auto' is resolved at open)."""
+        return "tensorrt" if self.use_tensor_rt else self.engine
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..config import DEFAULT_VIDEO, DetectorSettings, EngineSettings
+from ..config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, TritonSettings
 from ..engines import InferenceEngine, open_engine, run_single
 from .fp16_check import fp16_check
 from .postprocess import DBParams, DBPostProcess
@@ -27,11 +27,20 @@ def params_of(settings: DetectorSettings) -> DBParams:
 
 
 def open_detection_engine(engine_settings: EngineSettings,
-                          settings: DetectorSettings = DetectorSettings()) -> InferenceEngine:
-    """The engine for MODEL_PATH, built for every input shape `settings` can produce."""
-    return open_engine(engine_settings.model_path, engine_settings,
+                          settings: DetectorSettings = DetectorSettings(),
+                          triton: TritonSettings | None = None,
+                          shapes: str = "static") -> InferenceEngine:
+    """The engine for MODEL_PATH, built for every input shape `settings` can produce.
+
+    `shapes="dynamic"` suits callers fed images of any size (the HTTP service).
+    """
+    from ..tuning.select import detection_model
+
+    model, precision = detection_model(engine_settings, settings.limit_side_len)
+    return open_engine(model, engine_settings,
                        profile_for(settings.limit_side_len, engine_settings.trt_max_batch),
-                       fp16_check(DEFAULT_VIDEO, settings.limit_side_len, params_of(settings)))
+                       fp16_check(DEFAULT_VIDEO, settings.limit_side_len, params_of(settings)),
+                       precision, triton, shapes)
 
 
 @dataclass(frozen=True)
@@ -58,9 +67,10 @@ class TextDetector:
 
     @classmethod
     def open(cls, engine_settings: EngineSettings,
-             settings: DetectorSettings = DetectorSettings()) -> "TextDetector":
+             settings: DetectorSettings = DetectorSettings(),
+             triton: TritonSettings | None = None, shapes: str = "static") -> "TextDetector":
         """Open the detection model (MODEL_PATH) on the configured engine."""
-        return cls(open_detection_engine(engine_settings, settings), settings)
+        return cls(open_detection_engine(engine_settings, settings, triton, shapes), settings)
 
     def __enter__(self) -> "TextDetector":
         return self

@@ -53,9 +53,9 @@ class Readings:
 
 
 def _cpu_only(settings: EngineSettings) -> EngineSettings:
-    """TensorRT builds only the detector's engine; recognition runs on ONNX Runtime then."""
-    if settings.use_tensor_rt:
-        return dataclasses.replace(settings, use_tensor_rt=False)
+    """TensorRT builds only the detector's engine; recognition runs on the CPU engine then."""
+    if settings.use_tensor_rt or settings.engine == "tensorrt":
+        return dataclasses.replace(settings, use_tensor_rt=False, engine="auto")
     return settings
 
 
