@@ -13,7 +13,8 @@ from typing import Any, Iterator
 import cv2
 import numpy as np
 
-from ..config import DetectorSettings, EngineSettings, RecognizerSettings, add_arguments, load
+from ..config import (DetectorSettings, EngineSettings, RecognizerSettings, TritonSettings,
+                      add_arguments, load)
 from ..detector import TextDetector
 from ..errors import SourceError
 from ..recognizer import TextRecognizer, read_regions
@@ -61,8 +62,9 @@ def detect_command(args: argparse.Namespace) -> int:
     rec_settings = load(RecognizerSettings, args=args)
     results: list[dict[str, Any]] = []
     failures = 0
-    with TextDetector.open(engine_settings, detector_settings) as detector, \
-            _recognizer(rec_settings, engine_settings) as recognizer:
+    triton = load(TritonSettings)
+    with TextDetector.open(engine_settings, detector_settings, triton, "dynamic") as detector, \
+            _recognizer(rec_settings, engine_settings, triton) as recognizer:
         for path in image_paths(args.paths):
             entry = _detect_one(detector, recognizer, path)
             failures += "error" in entry
@@ -79,11 +81,11 @@ def detect_command(args: argparse.Namespace) -> int:
     return 4 if failures else 0
 
 
-def _recognizer(settings: RecognizerSettings,
-                engine: EngineSettings) -> contextlib.AbstractContextManager:
+def _recognizer(settings: RecognizerSettings, engine: EngineSettings,
+                triton: TritonSettings) -> contextlib.AbstractContextManager:
     if not settings.read_text:
         return contextlib.nullcontext(None)
-    return TextRecognizer.open(settings, engine)
+    return TextRecognizer.open(settings, engine, triton)
 
 
 def _detect_one(detector: TextDetector, recognizer: TextRecognizer | None,

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from ..config import (DetectorSettings, EngineSettings, OutputSettings, ServeSettings,
-                      add_arguments, load)
+                      TritonSettings, add_arguments, load)
 
 DESCRIPTION = """\
 Serve text detection over HTTP: POST /score (LVA/AVA HTTP extension), POST /image
@@ -32,5 +32,6 @@ def serve_command(args: argparse.Namespace) -> int:
     engine = load(EngineSettings, args=args)
     detector = load(DetectorSettings, args=args)
     logging.getLogger().setLevel(load(OutputSettings).log_level.upper())
-    asyncio.run(serve(settings, detector_factory(engine, detector)))
+    triton = load(TritonSettings)
+    asyncio.run(serve(settings, detector_factory(engine, detector, triton)))
     return 0

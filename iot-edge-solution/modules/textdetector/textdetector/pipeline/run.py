@@ -31,7 +31,7 @@ def open_recognizer(settings: Settings) -> contextlib.AbstractContextManager:
     """The text recogniser when READ_TEXT is on, else a context holding None."""
     if not settings.recognizer.read_text:
         return contextlib.nullcontext(None)
-    recognizer = TextRecognizer.open(settings.recognizer, settings.engine)
+    recognizer = TextRecognizer.open(settings.recognizer, settings.engine, settings.triton)
     log.info("reading text: %s%s, batches of %d, min score %.2f",
              settings.recognizer.rec_model_path.name,
              " + angle classifier" if settings.recognizer.use_angle_cls else "",
@@ -55,7 +55,8 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
     with ExitStack() as stack:
         if out.health_port:
             stack.enter_context(HealthServer(health, out.health_host, out.health_port))
-        detector = stack.enter_context(TextDetector.open(settings.engine, settings.detector))
+        detector = stack.enter_context(
+            TextDetector.open(settings.engine, settings.detector, settings.triton))
         recognizer = stack.enter_context(open_recognizer(settings))
         log.info("engine %s, model %s", detector.engine.name, settings.engine.model_path.name)
         src = settings.source

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..config import EngineSettings, RecognizerSettings
+from ..config import EngineSettings, RecognizerSettings, TritonSettings
 from ..detector.preprocess import as_bgr
 from ..engines import open_engine, run_single
 from ..errors import ModelError
@@ -82,14 +82,17 @@ class TextRecognizer:
 
     @classmethod
     def open(cls, settings: RecognizerSettings = RecognizerSettings(),
-             engine_settings: EngineSettings = EngineSettings()) -> "TextRecognizer":
+             engine_settings: EngineSettings = EngineSettings(),
+             triton: TritonSettings | None = None) -> "TextRecognizer":
         """Open the recognition model (and the classifier when USE_ANGLE_CLS is on)."""
-        engine = open_engine(settings.rec_model_path, _cpu_only(engine_settings))
+        engine = open_engine(settings.rec_model_path, _cpu_only(engine_settings),
+                             triton=triton, shapes="dynamic")
         classifier = None
         try:
             if settings.use_angle_cls:
                 classifier = AngleClassifier(
-                    open_engine(settings.cls_model_path, _cpu_only(engine_settings)),
+                    open_engine(settings.cls_model_path, _cpu_only(engine_settings),
+                                triton=triton),
                     settings.rec_batch)
             return cls(engine, classifier, settings)
         except Exception:

@@ -8,7 +8,7 @@ from typing import Callable
 
 from aiohttp import web
 
-from ..config import DetectorSettings, EngineSettings, ServeSettings
+from ..config import DetectorSettings, EngineSettings, ServeSettings, TritonSettings
 from ..detector import TextDetector
 from ..errors import ConfigError
 from .app import create_app
@@ -19,8 +19,10 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_S = 10.0
 
 
-def detector_factory(engine: EngineSettings, detector: DetectorSettings) -> DetectorFactory:
-    return lambda: TextDetector.open(engine, detector)
+def detector_factory(engine: EngineSettings, detector: DetectorSettings,
+                     triton: TritonSettings | None = None) -> DetectorFactory:
+    """Workers' detectors; images of any size arrive, so OpenVINO compiles dynamic shapes."""
+    return lambda: TextDetector.open(engine, detector, triton, shapes="dynamic")
 
 
 def build(settings: ServeSettings, factory: DetectorFactory) -> tuple[web.Application,
