@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-import healthcheck
+from textdetector import healthcheck
 from azurite_harness import free_port
 
 
