@@ -193,3 +193,33 @@ def test_a_request_timeout_is_reported_not_resent(triton, model_path):
     finally:
         engine.close()
     assert time.monotonic() - start < 2
+
+
+def test_module_reads_the_same_through_triton(url, model_path, demo_frames, tmp_path):
+    """`main.py` with ENGINE=triton gives the boxes and strings of the local engine."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import cv2
+
+    clip = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 15, (1280, 720))
+    for index in (30, 60, 150):
+        writer.write(demo_frames[index])
+    writer.release()
+
+    def run(engine: str) -> list[dict]:
+        env = {**os.environ, "ENGINE": engine, "TRITON_URL": url, "CAMERA_PATH": str(clip),
+               "JSON_OUTPUT": "-", "QUIET": "true"}
+        done = subprocess.run([sys.executable, "main.py"], cwd=Path(__file__).parent.parent,
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line) for line in done.stdout.splitlines()]
+
+    local, remote = run("onnxruntime"), run("triton")
+    assert len(local) == len(remote) == 3
+    for a, b in zip(local, remote):
+        assert a["boxes"] == b["boxes"] and a["texts"] == b["texts"]
+    assert any(text for frame in remote for text in frame["texts"])
