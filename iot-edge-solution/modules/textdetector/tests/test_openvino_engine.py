@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from conftest import LOCAL_DATA, MODULE_DIR, need
-from textdetector.config import EngineSettings
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.errors import EngineUnavailableError, ModelError
-from textdetector.postprocess import DBPostProcess
-from textdetector.preprocess import input_size, to_blob
+from textdetector.detector.postprocess import DBPostProcess
+from textdetector.detector.preprocess import input_size, to_blob
+from textdetector.engines import run_single
 
 from textdetector.engines.openvino_engine import OpenVinoEngine, cpu_supports, overlapped
 
@@ -41,7 +41,8 @@ def ov_det(openvino_present, model_path: Path) -> OpenVinoEngine:
 
 @pytest.fixture(scope="module")
 def ort_det(model_path: Path) -> OnnxRuntimeEngine:
-    return OnnxRuntimeEngine.open(EngineSettings(model_path=model_path))
+    engine = OnnxRuntimeEngine.open(model_path)
+    return lambda blob: run_single(engine, blob)
 
 
 def feeds(engine: OpenVinoEngine, blob: np.ndarray) -> dict[str, np.ndarray]:
@@ -75,7 +76,7 @@ def test_fp32_matches_onnxruntime_and_boxes_identical(ov_det, ort_det, demo_fram
     post = DBPostProcess()
     for frame in (demo_frames[60], demo_frames[120]):
         blob = blob_of(frame)
-        ours, reference = prob(ov_det, blob), ort_det.run(blob)
+        ours, reference = prob(ov_det, blob), ort_det(blob)
         assert float(np.abs(ours - reference).max()) < 1e-3
         a, b = post(ours[0, 0], frame.shape[:2]), post(reference[0, 0], frame.shape[:2])
         assert len(a) > 3
@@ -87,7 +88,7 @@ def test_static_throughput_boxes_identical(openvino_present, model_path, ort_det
     engine = OpenVinoEngine.open(model_path, "fp32", "throughput", shapes="static")
     post, frame = DBPostProcess(), demo_frames[60]
     blob = blob_of(frame)
-    ours, reference = prob(engine, blob), ort_det.run(blob)
+    ours, reference = prob(engine, blob), ort_det(blob)
     np.testing.assert_array_equal(post(ours[0, 0], frame.shape[:2]).boxes,
                                   post(reference[0, 0], frame.shape[:2]).boxes)
 

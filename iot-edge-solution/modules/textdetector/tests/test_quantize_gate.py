@@ -9,12 +9,12 @@ import pytest
 
 from conftest import need
 from textdetector.config import EngineSettings, load
-from textdetector.engines import create_engine
+from textdetector.engines import open_engine, run_single
 from textdetector.tuning.parity import (GateResult, Thresholds, detection_parity,
                                         fastest_passing, judge, run_gate)
 from textdetector.tuning.samples import CALIBRATION_FRAMES, EVALUATION_FRAMES, rendered_page
 from textdetector.errors import ConfigError
-from textdetector.model import sha256_of
+from textdetector.models import sha256_of
 from textdetector.results import Detections
 
 HAVE_OPENVINO = importlib.util.find_spec("openvino") is not None
@@ -79,7 +79,8 @@ def test_gate_sets_are_disjoint_and_rendered_pages_deterministic():
 def test_gate_on_real_detector(detector, demo_frames):
     """Real model: FP32 against itself passes; a map blanked on its right half loses
     boxes and fails; the recognition callable is consulted per precision."""
-    run = detector.engine.run
+    def run(blob):
+        return run_single(detector.engine, blob)
     frames = [demo_frames[60], demo_frames[120], rendered_page(100)]
     seen: list[str] = []
 
@@ -133,8 +134,7 @@ def test_engine_and_precision_settings():
 
 def test_reduced_precision_needs_openvino(model_path):
     with pytest.raises(ConfigError, match="PRECISION=int8 needs ENGINE=openvino"):
-        create_engine(EngineSettings(model_path=model_path, engine="onnxruntime",
-                                     precision="int8"))
+        open_engine(model_path, EngineSettings(engine="onnxruntime"), precision="int8")
 
 
 def test_engine_openvino_runs_the_detector(model_path, demo_frames):

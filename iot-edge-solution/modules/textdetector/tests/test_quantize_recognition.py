@@ -9,10 +9,11 @@ import onnxruntime as ort
 
 from conftest import DEMO_TRUTH, LOCAL_DATA, MODULE_DIR
 from textdetector.config import EngineSettings, load
+from textdetector.engines import run_single
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.tuning.rec_check import ctc_greedy, line_accuracy, rec_blob, truth_lines
 from textdetector.tuning.samples import EVALUATION_FRAMES
-from textdetector.tuning.select import CPU_AUTO_ORDER, resolve_engine
+from textdetector.engines import CPU_AUTO_ORDER, resolve_engine
 
 
 def one_hot(labels: list[int], classes: int = 5) -> np.ndarray:
@@ -40,9 +41,9 @@ def test_truth_lines_and_accuracy_with_real_recogniser(demo_video):
     assert len(lines) >= 3 and all(line.blob.shape == (1, 3, 48, 320) for line in lines)
     characters = ort.InferenceSession(str(rec)).get_modelmeta().custom_metadata_map[
         "character"].splitlines()
-    engine = OnnxRuntimeEngine.open(EngineSettings(model_path=rec))
-    assert line_accuracy(engine.run, lines, characters) >= 90.0
-    assert line_accuracy(lambda b: engine.run(b * 0 - 1), lines, characters) == 0.0
+    engine = OnnxRuntimeEngine.open(rec)
+    assert line_accuracy(lambda b: run_single(engine, b), lines, characters) >= 90.0
+    assert line_accuracy(lambda b: run_single(engine, b * 0 - 1), lines, characters) == 0.0
 
 
 def test_resolve_engine():
