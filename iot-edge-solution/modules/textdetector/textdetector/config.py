@@ -446,6 +446,9 @@ class IoTHubSettings:
     text_event_gap: int = option(5, "TEXT_EVENT_GAP",
                                  "frames a line may go unread before its appearance ends",
                                  int_range(0, 100000), "N")
+    text_event_min_frames: int = option(3, "TEXT_EVENT_MIN_FRAMES",
+                                        "frames a line must be read in to be reported "
+                                        "(fewer: flicker, not sent)", int_range(1, 100000), "N")
 
 
 @dataclass(frozen=True)

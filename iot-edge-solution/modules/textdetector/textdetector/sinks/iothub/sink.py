@@ -57,8 +57,8 @@ class IoTHubSink:
         self._lock = threading.Lock()
         self._seq_lock = threading.Lock()
         self.health, self.budget = health, budget
-        self.text_events = TextEvents(settings.text_event_gap) if settings.text_events \
-            else None
+        self.text_events = TextEvents(settings.text_event_gap, settings.text_event_min_frames) \
+            if settings.text_events else None
         if health is not None:
             health.add_listener(self._on_source_state)
 

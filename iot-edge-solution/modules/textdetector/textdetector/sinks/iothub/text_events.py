@@ -23,23 +23,28 @@ class EndedAppearance:
 class TextEvents:
     """Feeds every frame's readings to its source's tracker; returns what ended."""
 
-    def __init__(self, max_gap: int = 5) -> None:
-        self.max_gap = max_gap
+    def __init__(self, max_gap: int = 5, min_frames: int = 1) -> None:
+        self.max_gap, self.min_frames = max_gap, min_frames
         self._trackers: dict[str, TextTracker] = {}
         self._sizes: dict[str, tuple[int, int]] = {}
+        self._last: dict[str, int] = {}
 
     def update(self, result: FrameResult) -> list[EndedAppearance]:
         """Add one frame; frames without readings (READ_TEXT off) only age the open ones."""
         det = result.detections
         source = result.source_id
-        tracker = self._trackers.setdefault(source, TextTracker(max_gap=self.max_gap))
+        tracker = self._trackers.setdefault(source, TextTracker(
+            max_gap=self.max_gap, min_frames=self.min_frames))
         self._sizes.setdefault(source, det.image_size)
+        restarted = result.index <= self._last.get(source, -1)  # frame numbers began again
+        self._last[source] = result.index
+        out = self._ended(source, tracker.close()) if restarted else []
         if det.texts is None or det.text_scores is None:
             ended = tracker.update(result.index, result.timestamp, det.boxes[:0], [], [])
         else:
             ended = tracker.update(result.index, result.timestamp, det.boxes, det.texts,
                                    det.text_scores)
-        out = self._ended(source, ended)  # seen at the size before this frame's
+        out += self._ended(source, ended)  # seen at the size before this frame's
         self._sizes[source] = det.image_size
         return out
 
