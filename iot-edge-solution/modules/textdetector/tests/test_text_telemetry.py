@@ -70,8 +70,8 @@ def test_text_appearance_message():
     assert message.properties["kind"] == "textAppearance" == doc["kind"]
     assert message.properties["sourceId"] == "cam" and message.properties["seq"] == "9"
     assert doc["box"] == {"l": 0.1, "t": 0.1, "w": 0.4, "h": 0.1}
-    assert (doc["firstFrame"], doc["lastFrame"], doc["bestFrame"], doc["frames"]) == (3, 40,
-                                                                                       12, 35)
+    counts = (doc["firstFrame"], doc["lastFrame"], doc["bestFrame"], doc["frames"])
+    assert counts == (3, 40, 12, 35)
     assert (doc["firstSeen"], doc["lastSeen"]) == (0.2, 2.667)
     bad = dict(doc, text="")
     with pytest.raises(jsonschema.ValidationError):

@@ -10,8 +10,9 @@ from ..config import (DetectorSettings, EngineSettings, OutputSettings, Recogniz
                       ServeSettings, add_arguments, load)
 
 DESCRIPTION = """\
-Serve text detection (and, with READ_TEXT, recognition) over HTTP: POST /score (LVA/AVA HTTP extension), POST /image
-(Custom Vision), GET /v2/health/live, /v2/health/ready, /v2/models/<name>, /metrics.
+Serve text detection (and, with READ_TEXT, recognition) over HTTP: POST /score (LVA/AVA
+HTTP extension), POST /image (Custom Vision), GET /v2/health/live, /v2/health/ready,
+/v2/models/<name>, /metrics.
 Listens on 127.0.0.1 by default; set SERVE_HOST=0.0.0.0 inside a container."""
 
 

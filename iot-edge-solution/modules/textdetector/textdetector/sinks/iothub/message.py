@@ -44,8 +44,8 @@ def inferences(result: FrameResult) -> list[dict[str, Any]]:
     """One `entity` inference per text region of the frame."""
     det = result.detections
     out = []
-    for i, (quad, (x0, y0, x1, y1), score) in enumerate(zip(det.boxes, det.xyxy(),
-                                                             det.scores)):
+    regions = zip(det.boxes, det.xyxy(), det.scores)
+    for i, (quad, (x0, y0, x1, y1), score) in enumerate(regions):
         out.append({
             "type": "entity",
             "subtype": "text",
@@ -129,7 +129,8 @@ def source_health(entry: dict[str, Any]) -> dict[str, Any]:
 def build_source_state(event: dict[str, Any], entry: dict[str, Any], seq: int, model: str,
                        backend: str) -> OutgoingMessage:
     """A `sourceState` message: a source changed state (connected, reconnecting, down)."""
-    doc = {"kind": "sourceState", "schemaVersion": SCHEMA_VERSION, "seq": seq, "model": model, "backend": backend,
+    doc = {"kind": "sourceState", "schemaVersion": SCHEMA_VERSION, "seq": seq,
+           "model": model, "backend": backend,
            "version": __version__, "previous": event["previous"],
            "reason": event.get("reason", ""), "source": source_health(entry)}
     props = {"kind": "sourceState", "seq": str(seq), "sourceId": entry["source_id"],
