@@ -43,7 +43,9 @@ class IoTHubSink:
         self.settings = settings
         self.live = live
         self.client = client
-        self.rate = RateControl(settings.send_mode, settings.change_iou)
+        # text events replace per-frame messages: frames then only feed the summaries
+        mode = "interval" if settings.text_events else settings.send_mode
+        self.rate = RateControl(mode, settings.change_iou)
         self.outbox: Outbox[OutgoingMessage] = Outbox(
             client.send, settings.outbox_size, backoff_s, max_backoff_s, self._on_drop)
         self.twin = TwinService(client, live, self.status, self.last_detections,
@@ -98,7 +100,7 @@ class IoTHubSink:
             self._send_appearances(self.text_events.update(result))
         if decision.summary is not None:
             self._queue(result, "summary", decision.summary)
-        elif decision.detections and self.text_events is None:
+        elif decision.detections:
             self._queue(result, "detections", None)
 
     def _send_appearances(self, ended: list[EndedAppearance]) -> None:
