@@ -1,7 +1,8 @@
 """Archived frames as the dashboard sees them: parsed from blob names and metadata.
 
 Names start with an inverted millisecond timestamp (`<13 digits>_...`), so the
-service's name order is newest first; metadata carries source, scores and boxes.
+service's name order is newest first; metadata carries source, scores and boxes, and
+(when the textdetector read text) `texts`: percent-encoded, comma-separated, one per box.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Mapping
+from urllib.parse import unquote
 
 INVERT_FROM = 9_999_999_999_999
 NAME = re.compile(r"(\d{13})_[A-Za-z0-9._-]{1,200}\.jpg")
@@ -40,6 +42,8 @@ class Frame:
     frame: str = ""
     scores: list[float] = field(default_factory=list)
     boxes: list[list[int]] = field(default_factory=list)  # each x0,y0,...,x3,y3
+    texts: list[str] = field(default_factory=list)  # read in each box ("" = not read)
+    text_scores: list[float] = field(default_factory=list)
 
     @property
     def min_score(self) -> float | None:
@@ -53,18 +57,27 @@ def _int(text: str | None) -> int:
         return 0
 
 
+def _floats(text: str | None) -> list[float]:
+    out: list[float] = []
+    for part in (text or "").split(","):
+        try:
+            out.append(float(part))
+        except ValueError:
+            continue
+    return out
+
+
+def _texts(text: str | None) -> list[str]:
+    return [unquote(part) for part in text.split(",")] if text else []
+
+
 def parse_frame(container: str, name: str, meta: Mapping[str, str] | None) -> Frame | None:
     """A Frame from a blob's name and metadata; None for names the archive did not write."""
     when = name_time(name)
     if when is None:
         return None
     meta = {k.lower(): v for k, v in (meta or {}).items()}
-    scores: list[float] = []
-    for part in (meta.get("scores") or "").split(","):
-        try:
-            scores.append(float(part))
-        except ValueError:
-            continue
+    scores = _floats(meta.get("scores"))
     boxes: list[list[int]] = []
     for part in (meta.get("boxes") or "").split(";"):
         values = [_int(v) for v in part.split(",")] if part else []
@@ -72,4 +85,5 @@ def parse_frame(container: str, name: str, meta: Mapping[str, str] | None) -> Fr
             boxes.append(values)
     return Frame(container, name, when, meta.get("source", ""), meta.get("model", ""),
                  _int(meta.get("count")), _int(meta.get("width")), _int(meta.get("height")),
-                 meta.get("frame", ""), scores, boxes)
+                 meta.get("frame", ""), scores, boxes, _texts(meta.get("texts")),
+                 _floats(meta.get("textscores")))

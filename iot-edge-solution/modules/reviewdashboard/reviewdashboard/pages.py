@@ -20,6 +20,8 @@ label{font-size:.8rem;display:flex;flex-direction:column}
 .counter{font-size:.8rem;opacity:.9}.stage{position:relative;display:inline-block;max-width:100%}
 .stage img{max-width:100%;display:block}.stage svg{position:absolute;inset:0;width:100%;
 height:100%}polygon{fill:none;stroke:#f0a;stroke-width:2;vector-effect:non-scaling-stroke}
+svg text.label{fill:#f0a;paint-order:stroke;stroke:#fff;stroke-width:3px}
+#texts li{font-family:ui-monospace,monospace}#texts .unread{color:#888;font-style:italic}
 table{border-collapse:collapse;margin-top:1rem}td,th{padding:.2rem .6rem;border-bottom:1px solid
 #ccc;text-align:left}.empty{padding:2rem;color:#666}
 header form.signout{margin:0 0 0 auto}.signin{max-width:22rem;margin:3rem auto;background:#fff;
@@ -109,15 +111,50 @@ def _card(frame: Frame) -> str:
             f'{escape(frame.source)} · {frame.count} regions · min score {low}</p></div>')
 
 
+def text_of(frame: Frame, i: int) -> str:
+    """The text read in box i ("" when not read or not recorded)."""
+    return frame.texts[i] if i < len(frame.texts) else ""
+
+
+def box_title(frame: Frame, i: int, score: float) -> str:
+    text = text_of(frame, i)
+    return f"{i + 1}: {escape(text)} ({score:.3f})" if text else f"{i + 1}: {score:.3f}"
+
+
+def box_label(frame: Frame, i: int, box: list[int], height: int) -> str:
+    """The text read in box i, written just above it (inside the image at the top)."""
+    text = text_of(frame, i)
+    if not text:
+        return ""
+    size = max(10, height // 40)
+    y = min(box[1::2]) - 4
+    y = y if y > size else max(box[1::2]) + size
+    return f'<text class=label x="{min(box[0::2])}" y="{y}" font-size="{size}">' \
+           f"{escape(text)}</text>"
+
+
+def text_list(frame: Frame) -> str:
+    """The readings under the image, in box order ("not read" for empty ones)."""
+    if not frame.texts:
+        return ""
+    items = "".join(
+        f'<li>{escape(t)}</li>' if t else '<li class=unread>not read</li>'
+        for t in frame.texts[:len(frame.boxes)])
+    return f"<h2>Text read</h2><ol id=texts>{items}</ol>"
+
+
 def detail(frame: Frame) -> str:
-    """One frame at full size with its boxes drawn over it and its scores listed."""
+    """One frame at full size with its boxes (and the text read in each) drawn over it,
+    its readings listed under it and its scores in a table."""
     width, height = frame.width or 1, frame.height or 1
     polygons = "".join(
         f'<polygon class=box points="{" ".join(f"{box[i]},{box[i + 1]}" for i in range(0, 8, 2))}">'
-        f"<title>{score:.3f}</title></polygon>"
-        for box, score in zip(frame.boxes, frame.scores))
+        f"<title>{box_title(frame, n, score)}</title></polygon>"
+        f"{box_label(frame, n, box, height)}"
+        for n, (box, score) in enumerate(zip(frame.boxes, frame.scores)))
     rows = "".join(
-        f"<tr><td>{i + 1}</td><td>{score:.3f}</td><td>{escape(str(box))}</td></tr>"
+        f"<tr><td>{i + 1}</td><td>{score:.3f}</td><td>{escape(text_of(frame, i))}</td>"
+        f"<td>{escape(str(box))}</td></tr>"
         for i, (box, score) in enumerate(zip(frame.boxes, frame.scores)))
     image = f"/images/{quote(frame.container)}/{quote(frame.name)}"
     return (f'<p><a href="/c/{quote(frame.container)}">← {escape(frame.container)}</a></p>'
@@ -129,8 +166,9 @@ def detail(frame: Frame) -> str:
             f"<tr><th>frame</th><td>{escape(frame.frame)}</td></tr>"
             f"<tr><th>model</th><td>{escape(frame.model)}</td></tr>"
             f"<tr><th>regions</th><td>{frame.count}</td></tr></table>"
-            f"<table id=scores><tr><th>#</th><th>score</th><th>box (x,y × 4)</th></tr>{rows}"
-            f"</table>")
+            f"{text_list(frame)}"
+            f"<table id=scores><tr><th>#</th><th>score</th><th>text</th>"
+            f"<th>box (x,y × 4)</th></tr>{rows}</table>")
 
 
 def index(containers: tuple[str, ...]) -> str:

@@ -21,11 +21,16 @@ from reviewdashboard.config import load
 import azurite_harness
 
 
+SECOND_TEXT = "Gate <B> & 出口, 7%"  # markup, a comma, a percent sign and CJK
+
+
 def seed(connection_string: str, frames: int = 12, start: float = 1_800_000_000.0) -> None:
     """Archive frames with the textdetector's own sink (the contract under test).
 
     One frame a minute from `start`; even frames are confident ("annotated"), odd ones
-    carry an uncertain region ("lowconf"); the first half come from "cam-north".
+    carry an uncertain region ("lowconf"); the first half come from "cam-north". The
+    first box of frame i reads "TEXT i"; the second reads markup and non-ASCII text on
+    even frames and nothing on odd ones.
     """
     from textdetector.sinks.archive import ArchiveSink
     from textdetector.config import ArchiveSettings, load as load_archive
@@ -43,8 +48,10 @@ def seed(connection_string: str, frames: int = 12, start: float = 1_800_000_000.
                               [[15, 150], [200, 150], [200, 200], [15, 200]]], np.float32)
             scores = np.array([0.95, 0.9 if i % 2 == 0 else 0.7], np.float32)
             source = "cam-north" if i < frames // 2 else "cam-south"
-            sink.write(FrameResult(i, float(i), source, Detections(boxes, scores, (240, 320)),
-                                   image=image))
+            det = Detections(boxes, scores, (240, 320)).with_texts(
+                (f"TEXT {i}", SECOND_TEXT if i % 2 == 0 else ""),
+                np.array([0.97, 0.8], np.float32))
+            sink.write(FrameResult(i, float(i), source, det, image=image))
     assert sink.stats().uploaded == frames
 
 

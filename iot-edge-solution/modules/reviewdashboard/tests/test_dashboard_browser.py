@@ -58,11 +58,27 @@ def test_pages_thumbnails_detail_and_no_credentials(browser, stack):
     box = page.locator("svg polygon.box").first.bounding_box()
     assert box and box["width"] > 50 and box["height"] > 20  # drawn over the image
     assert "0.950" in page.inner_text("#scores")
+    # the text read in each box: by the box (label, tooltip), listed under the image
+    titles = page.eval_on_selector_all("svg polygon.box title", "els => els.map(e => "
+                                       "e.textContent)")
+    assert titles[0].startswith("1: TEXT ") and titles[0].endswith("(0.950)")
+    shown = page.eval_on_selector_all("svg text.label", "els => els.map(e => e.textContent)")
+    items = page.eval_on_selector_all("#texts li", "els => els.map(e => e.textContent)")
+    assert items[0].startswith("TEXT ") and shown[0] == items[0]
+    assert items[1] == shown[1] == titles[1].removeprefix("2: ").rsplit(" (", 1)[0] == \
+        dashboard_server.SECOND_TEXT  # escaped markup, decoded from the metadata
+    label = page.locator("svg text.label").first.bounding_box()
+    assert label and label["width"] > 20  # rendered, not an empty element
     page.screenshot(path=str(ARTIFACTS / "review-dashboard-detail.png"), full_page=True)
 
     page.goto(f"{base}/c/lowconf?source=north", wait_until="networkidle")
     assert page.locator("img.thumb").count() == 3
     assert "cam-south" not in page.content()
+    page.click("a[href^='/c/lowconf/f/']")
+    page.wait_for_load_state("networkidle")
+    assert page.eval_on_selector_all("#texts li", "els => els.map(e => e.textContent)")[1] \
+        == "not read"
+    assert page.locator("svg text.label").count() == 1  # no label for the unread box
     page.close()
 
     everything = "\n".join(seen)

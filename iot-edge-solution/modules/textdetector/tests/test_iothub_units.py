@@ -44,7 +44,7 @@ def test_message_is_ava_inference_format_and_valid():
     assert polygon == "10.0,10.0 90.0,10.0 90.0,20.0 10.0,20.0"
     assert msg.properties == {"kind": "detections", "frameTimestamp": "1.500",
                               "sourceId": "cam0", "model": "m.onnx", "backend": "onnxruntime",
-                              "seq": "3", "part": "1/1"}
+                              "seq": "3", "part": "1/1", "schemaVersion": "2.0"}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**body, "inferences": [{"type": "entity"}]}, SCHEMA)
 

@@ -463,6 +463,16 @@ class IoTHubSettings:
     report_interval: float = option(30.0, "IOTHUB_REPORT_INTERVAL",
                                     "seconds between twin reported-property updates",
                                     float_range(1.0, 86400.0), "S")
+    text_events: bool = option(False, "TEXT_EVENTS",
+                               "send one textAppearance message per line of text when it "
+                               "leaves the view, instead of per-frame detections messages "
+                               "(needs READ_TEXT)", parse_bool)
+    text_event_gap: int = option(5, "TEXT_EVENT_GAP",
+                                 "frames a line may go unread before its appearance ends",
+                                 int_range(0, 100000), "N")
+    text_event_min_frames: int = option(3, "TEXT_EVENT_MIN_FRAMES",
+                                        "frames a line must be read in to be reported "
+                                        "(fewer: flicker, not sent)", int_range(1, 100000), "N")
 
 
 @dataclass(frozen=True)
@@ -552,4 +562,7 @@ def load_settings(environ: Mapping[str, str] | None = None,
                   args: argparse.Namespace | None = None) -> Settings:
     """Read every settings group once, validated."""
     groups = {name: load(cls, environ, args) for name, (cls, _) in RUN_GROUPS.items()}
+    if groups["iothub"].text_events and not groups["recognizer"].read_text:
+        raise ConfigError("TEXT_EVENTS=true needs READ_TEXT=true: text events are made "
+                          "of the text read in each frame")
     return Settings(**groups)

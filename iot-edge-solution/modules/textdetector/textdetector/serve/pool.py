@@ -1,7 +1,8 @@
 """Inference worker pool: a fixed set of threads in front of one detector, bounded queue.
 
-The detector (ONNX Runtime session) is thread-safe; decoding and inference release the
-GIL, so the event loop keeps accepting and parsing requests while workers compute.
+The detector and the text recogniser (ONNX Runtime sessions) are opened once and shared
+by the workers: they are thread-safe, and decoding and inference release the GIL, so the
+event loop keeps accepting and parsing requests while workers compute.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from ..detector import TextDetector
+from ..recognizer import TextRecognizer, read_regions
 from ..results import Detections
 from .decode import ImageHeader, decode
 from .errors import RequestError
@@ -22,6 +24,7 @@ from .metrics import Metrics
 
 log = logging.getLogger(__name__)
 DetectorFactory = Callable[[], TextDetector]
+RecognizerFactory = Callable[[], TextRecognizer | None]  # None: READ_TEXT is off
 WARMUP_SIZE = (544, 960)  # the model input of a 720p/1080p frame
 
 
@@ -38,8 +41,11 @@ class InferencePool:
     """Runs decode + detect on worker threads; at most `workers + queue_size` admitted."""
 
     def __init__(self, factory: DetectorFactory, workers: int, queue_size: int,
-                 warmup_runs: int, metrics: Metrics, retry_after: int = 1) -> None:
+                 warmup_runs: int, metrics: Metrics, retry_after: int = 1,
+                 recognizer_factory: RecognizerFactory | None = None) -> None:
         self._factory = factory
+        self._recognizer_factory = recognizer_factory
+        self.recognizer: TextRecognizer | None = None
         self.requested_workers = workers
         self.queue_size = queue_size
         self.warmup_runs = warmup_runs
@@ -70,15 +76,24 @@ class InferencePool:
         start = time.perf_counter()
         detector = await loop.run_in_executor(None, self._factory)
         self.detector = detector
+        if self._recognizer_factory is not None:
+            self.recognizer = await loop.run_in_executor(None, self._recognizer_factory)
         self.engine_name = detector.engine.name
         self.workers = self.requested_workers or auto_workers(self.engine_name)
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="infer")
         warm = np.full((*WARMUP_SIZE, 3), 255, np.uint8)
         for _ in range(self.warmup_runs):
-            await loop.run_in_executor(self._executor, detector.detect, warm)
+            await loop.run_in_executor(self._executor, self._warm, warm)
         self.ready = True
-        log.info("model loaded and warmed in %.2f s (%s, %d worker(s), queue %d)",
-                 time.perf_counter() - start, self.engine_name, self.workers, self.queue_size)
+        log.info("model loaded and warmed in %.2f s (%s, %d worker(s), queue %d%s)",
+                 time.perf_counter() - start, self.engine_name, self.workers, self.queue_size,
+                 ", reading text" if self.recognizer is not None else "")
+
+    def _warm(self, image: np.ndarray) -> None:
+        assert self.detector is not None
+        self.detector.detect(image)
+        if self.recognizer is not None:  # one text line's worth of the recognition model
+            self.recognizer.read_crops([image[:48, :320]])
 
     def close(self) -> None:
         self.ready = False
@@ -86,12 +101,14 @@ class InferencePool:
             self._executor.shutdown(wait=True, cancel_futures=True)
         if self.detector is not None:
             self.detector.close()
+        if self.recognizer is not None:
+            self.recognizer.close()
 
     def _unavailable(self, code: str, message: str) -> RequestError:
         return RequestError(503, code, message, {"Retry-After": str(self.retry_after)})
 
     async def detect(self, data: bytes, header: ImageHeader, timeout: float) -> Detections:
-        """Decode and detect on a worker; 503 when not ready or the queue is full."""
+        """Decode, detect (and read) on a worker; 503 when not ready or the queue is full."""
         if not self.ready or self._executor is None:
             raise self._unavailable("not_ready", "model is loading; retry shortly")
         if self.admitted >= self.capacity:
@@ -117,7 +134,10 @@ class InferencePool:
         try:
             image = decode(data, header)
             assert self.detector is not None
-            return self.detector.detect(image)[0]
+            detections = self.detector.detect(image)[0]
+            if self.recognizer is None or len(detections) == 0:
+                return detections
+            return read_regions(self.recognizer, [image], [detections])[0][0]
         finally:
             self.metrics.record_inference(time.perf_counter() - start)
             with self._lock:

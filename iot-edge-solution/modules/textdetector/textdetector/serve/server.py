@@ -8,12 +8,14 @@ from typing import Callable
 
 from aiohttp import web
 
-from ..config import DetectorSettings, EngineSettings, ServeSettings, TritonSettings
+from ..config import (DetectorSettings, EngineSettings, RecognizerSettings, ServeSettings,
+                      TritonSettings)
 from ..detector import TextDetector
 from ..errors import ConfigError
+from ..recognizer import TextRecognizer
 from .app import create_app
 from .metrics import Metrics
-from .pool import DetectorFactory, InferencePool
+from .pool import DetectorFactory, InferencePool, RecognizerFactory
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_S = 10.0
@@ -25,11 +27,19 @@ def detector_factory(engine: EngineSettings, detector: DetectorSettings,
     return lambda: TextDetector.open(engine, detector, triton, shapes="dynamic")
 
 
-def build(settings: ServeSettings, factory: DetectorFactory) -> tuple[web.Application,
-                                                                      InferencePool]:
+def recognizer_factory(engine: EngineSettings, recognizer: RecognizerSettings,
+                       triton: TritonSettings | None = None) -> RecognizerFactory:
+    """Opens the recogniser, or gives None when READ_TEXT is off."""
+    if not recognizer.read_text:
+        return lambda: None
+    return lambda: TextRecognizer.open(recognizer, engine, triton)
+
+
+def build(settings: ServeSettings, factory: DetectorFactory,
+          reader: RecognizerFactory | None = None) -> tuple[web.Application, InferencePool]:
     metrics = Metrics()
     pool = InferencePool(factory, settings.workers, settings.queue_size,
-                         settings.warmup_runs, metrics, settings.retry_after)
+                         settings.warmup_runs, metrics, settings.retry_after, reader)
     return create_app(settings, pool, metrics), pool
 
 
@@ -54,9 +64,11 @@ async def start(settings: ServeSettings, app: web.Application) -> tuple[web.AppR
 
 
 async def serve(settings: ServeSettings, factory: DetectorFactory,
-                on_stop: Callable[[asyncio.Event], None] | None = None) -> None:
-    """Serve until SIGINT/SIGTERM (or `on_stop` sets the event it is given)."""
-    app, pool = build(settings, factory)
+                on_stop: Callable[[asyncio.Event], None] | None = None,
+                reader: RecognizerFactory | None = None) -> None:
+    """Serve until SIGINT/SIGTERM (or `on_stop` sets the event it is given); with
+    `reader`, the text in every region is read too."""
+    app, pool = build(settings, factory, reader)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

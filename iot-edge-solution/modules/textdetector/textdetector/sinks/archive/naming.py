@@ -3,12 +3,14 @@
 A name starts with an inverted millisecond timestamp (13 digits), so the service's
 ascending name order is newest first: `<inverted>_<source>_<frame>.jpg`. Metadata values
 are ASCII strings (a Blob Storage rule); boxes are capped so metadata stays far below
-the service's 8 KiB limit.
+the service's 8 KiB limit. Texts read in the boxes are percent-encoded UTF-8 (so any
+script survives as ASCII), comma-separated in box order, within `TEXT_BUDGET` characters.
 """
 from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 import numpy as np
 
@@ -16,6 +18,7 @@ from ...results import FrameResult
 
 INVERT_FROM = 9_999_999_999_999  # ms; year 2286
 MAX_BOXES = 64
+TEXT_BUDGET = 3072  # characters of encoded texts; with boxes and the rest, well under 8 KiB
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -59,4 +62,22 @@ def metadata(result: FrameResult, archived_at: float, model: str, route: str) ->
         "height": str(height),
         "model": _ascii(model, 128),
         "route": route,
+        **text_metadata(det.texts, det.text_scores, keep),
     }
+
+
+def text_metadata(texts: tuple[str, ...] | None, scores: np.ndarray | None,
+                  keep: int) -> dict[str, str]:
+    """`texts` (percent-encoded, comma-separated, aligned with `boxes`; "" = not read) and
+    `textscores`; each text is shortened until all fit TEXT_BUDGET. {} when not read."""
+    if texts is None or scores is None:
+        return {}
+    texts = texts[:keep]
+    limit = max((len(t) for t in texts), default=0)
+    while True:
+        encoded = ",".join(quote(t[:limit], safe="") for t in texts)
+        if len(encoded) <= TEXT_BUDGET or limit == 0:
+            break
+        limit //= 2
+    return {"texts": encoded,
+            "textscores": ",".join(f"{float(s):.3f}" for s in scores[:keep])}

@@ -1,8 +1,10 @@
 """Message format: detections as an AVA/LVA-style inference document, size-limited.
 
 Each text region is an `entity` inference with a normalised box (l, t, w, h in 0-1)
-and its quadrilateral in source pixels as the `polygon` extension ("x,y x,y x,y x,y").
-The schema lives beside this file (`message.schema.json`).
+and its quadrilateral in source pixels as the `polygon` extension ("x,y x,y x,y x,y");
+when text is read, its reading and confidence are the `text` and `textConfidence`
+extensions (schema 2.0; extensions were always open strings, so 1.0 readers are not
+broken). The schema lives beside this file (`message.schema.json`).
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ... import __version__
-from ...results import FrameResult
+from ...recognizer.events import Appearance
+from ...results import Detections, FrameResult
 
 SCHEMA_PATH = Path(__file__).with_name("message.schema.json")
 CONTENT_TYPE = "application/json"
@@ -22,6 +25,8 @@ MAX_MESSAGE_BYTES = 256 * 1024
 # Room kept for the system and application properties IoT Hub counts in the size.
 PROPERTY_ALLOWANCE = 4 * 1024
 MAX_BODY_BYTES = MAX_MESSAGE_BYTES - PROPERTY_ALLOWANCE
+# 1.0: detections, summary, sourceState; 2.0 adds readings and textAppearance (additive).
+SCHEMA_VERSION = "2.0"
 
 
 @dataclass(frozen=True)
@@ -38,20 +43,38 @@ class OutgoingMessage:
 def inferences(result: FrameResult) -> list[dict[str, Any]]:
     """One `entity` inference per text region of the frame."""
     det = result.detections
-    height, width = det.image_size
     out = []
-    for quad, (x0, y0, x1, y1), score in zip(det.boxes, det.xyxy(), det.scores):
+    regions = zip(det.boxes, det.xyxy(), det.scores)
+    for i, (quad, (x0, y0, x1, y1), score) in enumerate(regions):
         out.append({
             "type": "entity",
             "subtype": "text",
             "entity": {
                 "tag": {"value": "text", "confidence": round(float(score), 4)},
-                "box": {"l": _unit(x0 / width), "t": _unit(y0 / height),
-                        "w": _unit((x1 - x0) / width), "h": _unit((y1 - y0) / height)},
+                "box": normalised_box((x0, y0, x1, y1), det.image_size),
             },
-            "extensions": {"polygon": " ".join(f"{x:.1f},{y:.1f}" for x, y in quad)},
+            "extensions": {"polygon": " ".join(f"{x:.1f},{y:.1f}" for x, y in quad),
+                           **reading_extensions(det, i)},
         })
     return out
+
+
+def reading_extensions(det: Detections, index: int) -> dict[str, str]:
+    """`text` and `textConfidence` of region `index` ("" = nothing read); {} when no text
+    was read at all (READ_TEXT=false)."""
+    if det.texts is None or det.text_scores is None:
+        return {}
+    return {"text": det.texts[index],
+            "textConfidence": f"{float(det.text_scores[index]):.4f}"}
+
+
+def normalised_box(box: tuple[float, float, float, float],
+                   image_size: tuple[int, int]) -> dict[str, float]:
+    """x_min, y_min, x_max, y_max pixels as the AVA box (l, t, w, h in 0-1)."""
+    height, width = image_size
+    x0, y0, x1, y1 = box
+    return {"l": _unit(x0 / width), "t": _unit(y0 / height),
+            "w": _unit((x1 - x0) / width), "h": _unit((y1 - y0) / height)}
 
 
 def build_messages(result: FrameResult, kind: str, seq: int, model: str, backend: str,
@@ -62,6 +85,7 @@ def build_messages(result: FrameResult, kind: str, seq: int, model: str, backend
     items = inferences(result)
     doc: dict[str, Any] = {
         "kind": kind,
+        "schemaVersion": SCHEMA_VERSION,
         "seq": seq,
         "frame": {"index": result.index, "timestamp": round(result.timestamp, 3),
                   "sourceId": result.source_id, "width": width, "height": height},
@@ -78,7 +102,8 @@ def build_messages(result: FrameResult, kind: str, seq: int, model: str, backend
         doc["summary"] = summary
     chunks = _split(doc, items, max_body)
     props = {"kind": kind, "frameTimestamp": f"{result.timestamp:.3f}",
-             "sourceId": result.source_id, "model": model, "backend": backend}
+             "sourceId": result.source_id, "model": model, "backend": backend,
+             "schemaVersion": SCHEMA_VERSION}
     messages = []
     for part, chunk in enumerate(chunks, start=1):
         doc.update(inferences=chunk, part=part, parts=len(chunks))
@@ -104,11 +129,33 @@ def source_health(entry: dict[str, Any]) -> dict[str, Any]:
 def build_source_state(event: dict[str, Any], entry: dict[str, Any], seq: int, model: str,
                        backend: str) -> OutgoingMessage:
     """A `sourceState` message: a source changed state (connected, reconnecting, down)."""
-    doc = {"kind": "sourceState", "seq": seq, "model": model, "backend": backend,
+    doc = {"kind": "sourceState", "schemaVersion": SCHEMA_VERSION, "seq": seq,
+           "model": model, "backend": backend,
            "version": __version__, "previous": event["previous"],
            "reason": event.get("reason", ""), "source": source_health(entry)}
     props = {"kind": "sourceState", "seq": str(seq), "sourceId": entry["source_id"],
-             "model": model, "backend": backend}
+             "model": model, "backend": backend, "schemaVersion": SCHEMA_VERSION}
+    return OutgoingMessage(_dump(doc), props)
+
+
+def build_text_appearance(appearance: Appearance, source_id: str,
+                          image_size: tuple[int, int], seq: int, model: str,
+                          backend: str) -> OutgoingMessage:
+    """A `textAppearance` message: one line of text seen on a stream, sent once it ended."""
+    a = appearance
+    height, width = image_size
+    doc = {"kind": "textAppearance", "schemaVersion": SCHEMA_VERSION, "seq": seq,
+           "model": model, "backend": backend, "version": __version__,
+           "sourceId": source_id, "width": width, "height": height,
+           "text": a.text, "bestText": a.best_text, "bestScore": round(a.best_score, 4),
+           "bestFrame": a.best_frame, "firstFrame": a.first_frame,
+           "lastFrame": a.last_frame, "firstSeen": round(a.first_time, 3),
+           "lastSeen": round(a.last_time, 3), "frames": a.frames,
+           "box": normalised_box(a.box, image_size),
+           "pixels": [round(v, 1) for v in a.box]}
+    props = {"kind": "textAppearance", "seq": str(seq), "sourceId": source_id,
+             "model": model, "backend": backend, "schemaVersion": SCHEMA_VERSION,
+             "frameTimestamp": f"{a.first_time:.3f}"}
     return OutgoingMessage(_dump(doc), props)
 
 

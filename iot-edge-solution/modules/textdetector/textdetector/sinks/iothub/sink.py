@@ -11,9 +11,11 @@ from ...config import IoTHubSettings
 from ...control.live import LiveSettings
 from ...results import FrameResult
 from .client import HubClient
-from .message import OutgoingMessage, build_messages, build_source_state, source_health
+from .message import (OutgoingMessage, build_messages, build_source_state,
+                      build_text_appearance, source_health)
 from .outbox import Outbox
 from .rate import RateControl
+from .text_events import EndedAppearance, TextEvents
 from ...control.twin import TwinService
 from ...sources.health import HealthRegistry
 from ..shutdown import ShutdownBudget
@@ -29,7 +31,9 @@ class IoTHubSink:
 
     With a `HealthRegistry`, every source state change is sent as a `sourceState`
     message and triggers a twin report (`sources` in the status); with a
-    `ShutdownBudget`, the final flush takes only what is left of it.
+    `ShutdownBudget`, the final flush takes only what is left of it. With TEXT_EVENTS,
+    each line of text read is one `textAppearance` message when it ends (open ones at
+    shutdown) instead of per-frame `detections` messages; summaries are kept.
     """
 
     def __init__(self, settings: IoTHubSettings, live: LiveSettings, client: HubClient,
@@ -39,7 +43,9 @@ class IoTHubSink:
         self.settings = settings
         self.live = live
         self.client = client
-        self.rate = RateControl(settings.send_mode, settings.change_iou)
+        # text events replace per-frame messages: frames then only feed the summaries
+        mode = "interval" if settings.text_events else settings.send_mode
+        self.rate = RateControl(mode, settings.change_iou)
         self.outbox: Outbox[OutgoingMessage] = Outbox(
             client.send, settings.outbox_size, backoff_s, max_backoff_s, self._on_drop)
         self.twin = TwinService(client, live, self.status, self.last_detections,
@@ -53,6 +59,8 @@ class IoTHubSink:
         self._lock = threading.Lock()
         self._seq_lock = threading.Lock()
         self.health, self.budget = health, budget
+        self.text_events = TextEvents(settings.text_event_gap, settings.text_event_min_frames) \
+            if settings.text_events else None
         if health is not None:
             health.add_listener(self._on_source_state)
 
@@ -63,6 +71,8 @@ class IoTHubSink:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.text_events is not None:
+            self._send_appearances(self.text_events.close())
         remaining = self.outbox.close(self._grace(self.settings.flush_timeout))
         log.info("IoT Hub: %d messages sent, %d dropped, %d undelivered at shutdown",
                  self.outbox.sent, self.outbox.dropped, remaining)
@@ -86,10 +96,18 @@ class IoTHubSink:
                                      result.detections, result.timings)
         interval = float(self.live.get("sendInterval"))
         decision = self.rate.decide(result.detections, now, interval, self.outbox.dropped)
+        if self.text_events is not None:
+            self._send_appearances(self.text_events.update(result))
         if decision.summary is not None:
             self._queue(result, "summary", decision.summary)
         elif decision.detections:
             self._queue(result, "detections", None)
+
+    def _send_appearances(self, ended: list[EndedAppearance]) -> None:
+        for item in ended:
+            self.outbox.put(build_text_appearance(
+                item.appearance, item.source_id, item.image_size, self._next_seq(),
+                self.live.model, self.live.backend))
 
     def status(self) -> dict[str, Any]:
         """What getStatus answers and the twin reports."""
