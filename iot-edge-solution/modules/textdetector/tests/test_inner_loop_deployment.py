@@ -21,7 +21,6 @@ from textdetector.config import RUN_GROUPS
 # Set on textdetector by the deployment for the archive sink (its settings group reads it).
 PENDING_ENV: set[str] = set()
 # ENGINE (deployment.triton.template.json: ENGINE=triton) is read once the engine switch lands.
-PENDING_ENV |= {"ENGINE"}
 SYSTEM_PORTS = {"443", "5671", "8883"}
 
 

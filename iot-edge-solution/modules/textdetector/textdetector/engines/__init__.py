@@ -29,10 +29,15 @@ def installed(engine: str) -> bool:
 
 
 def resolve_engine(settings: EngineSettings) -> str:
-    """The concrete engine for ENGINE (and USE_TENSOR_RT): auto picks the CPU default."""
+    """The concrete engine for ENGINE (and USE_TENSOR_RT): auto picks the CPU default.
+
+    GPU providers asked of ONNX Runtime (ORT_PROVIDERS) make auto mean ONNX Runtime.
+    """
     name = settings.engine_name
     if name != "auto":
         return name
+    if settings.ort_providers != "cpu":
+        return "onnxruntime"
     return next((e for e in CPU_AUTO_ORDER if installed(e)), "onnxruntime")
 
 
