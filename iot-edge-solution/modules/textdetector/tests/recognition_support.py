@@ -7,9 +7,14 @@ import numpy as np
 import pytest
 from components import need
 
+from textdetector.config import EngineSettings
+
 LOCAL_DATA = Path(__file__).resolve().parent.parent / "local_data"
 REC_MODEL = LOCAL_DATA / "ch_PP-OCRv4_rec_infer.onnx"
 CLS_MODEL = LOCAL_DATA / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
+
+
+ORT = EngineSettings(engine="onnxruntime")
 
 
 @pytest.fixture(scope="session")
@@ -24,8 +29,9 @@ def recognizer(rec_model_path: Path):
     from textdetector.config import RecognizerSettings
     from textdetector.recognizer import TextRecognizer
 
+    # ONNX Runtime, as in RapidOCR: the parity tests compare scores to 1e-6
     with TextRecognizer.open(RecognizerSettings(rec_model_path=rec_model_path,
-                                                cls_model_path=CLS_MODEL)) as rec:
+                                                cls_model_path=CLS_MODEL), ORT) as rec:
         yield rec
 
 
@@ -36,7 +42,7 @@ def cls_recognizer(rec_model_path: Path):
 
     settings = RecognizerSettings(rec_model_path=rec_model_path, cls_model_path=CLS_MODEL,
                                   use_angle_cls=True)
-    with TextRecognizer.open(settings) as rec:
+    with TextRecognizer.open(settings, ORT) as rec:
         yield rec
 
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from textdetector.config import EngineSettings
+from textdetector.engines import resolve_engine
+
 MODULE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -136,7 +139,7 @@ def test_detect_prints_json(python, page_image_path, tmp_path):
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     result = data["results"][0]
-    assert data["engine"] == "onnxruntime"
+    assert data["engine"] == resolve_engine(EngineSettings())  # OpenVINO on x86-64
     assert result["source"] == str(page_image_path) and result["count"] >= 4
     assert len(result["boxes"][0]) == 4 and "inference_ms" in result["timings"]
 

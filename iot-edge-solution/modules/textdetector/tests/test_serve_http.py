@@ -13,6 +13,8 @@ import pytest
 
 from serve_helpers import (MODULE_DIR, ServerProcess, blank_jpeg, multipart, page_jpeg,
                            page_png, request)
+from textdetector.config import EngineSettings
+from textdetector.engines import resolve_engine
 
 MAX_BODY = 300_000  # small limits so the over-limit cases stay cheap
 MAX_PIXELS = 2_000_000
@@ -108,7 +110,7 @@ def test_health_and_model_metadata(srv):
     meta = request(srv.port, "GET", "/v2/models/textdetector").json()
     assert meta["name"] == "textdetector"
     assert meta["inputs"][0]["shape"] == [-1, 3, -1, -1]
-    assert meta["parameters"]["engine"] == "onnxruntime"
+    assert meta["parameters"]["engine"] == resolve_engine(EngineSettings())
     assert meta["parameters"]["max_pixels"] == MAX_PIXELS
     missing = request(srv.port, "GET", "/v2/models/other")
     assert missing.status == 404 and missing.json()["code"] == "model_not_found"

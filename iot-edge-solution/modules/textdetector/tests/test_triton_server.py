@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import triton_server
-from textdetector.config import TritonSettings
+from textdetector.config import EngineSettings, TritonSettings
 from textdetector.detector import TextDetector
 from textdetector.engines import run_single
 from textdetector.engines.triton_engine import TritonEngine, TritonUnavailableError
@@ -58,21 +58,28 @@ def test_engine_describes_the_served_model(triton, model_path):
         with_path.close()
 
 
-def test_detection_is_identical_to_local_ort(url, model_path, detector, demo_frames):
+@pytest.fixture(scope="module")
+def ort_detector(model_path):
+    """The local reference: ONNX Runtime, the runtime the test server uses inside Triton."""
+    with TextDetector.open(EngineSettings(engine="onnxruntime")) as detector:
+        yield detector
+
+
+def test_detection_is_identical_to_local_ort(url, model_path, ort_detector, demo_frames):
     """Probability maps and boxes from Triton equal the local engine's on demo frames."""
     remote = TextDetector(TritonEngine.open(model_path, settings(url)))
     try:
         for index in (60, 150):
             frame = demo_frames[index]
-            local_boxes, _ = detector.detect(frame)
+            local_boxes, _ = ort_detector.detect(frame)
             remote_boxes, _ = remote.detect(frame)
             assert len(local_boxes) > 0, index
             np.testing.assert_array_equal(remote_boxes.boxes, local_boxes.boxes)
             np.testing.assert_array_equal(remote_boxes.scores, local_boxes.scores)
-        blob = detector.prepare(demo_frames[60]).blob
+        blob = ort_detector.prepare(demo_frames[60]).blob
         batch = np.concatenate([blob, blob])
         np.testing.assert_allclose(run_single(remote.engine, batch)[1],
-                                   run_single(detector.engine, blob)[0], atol=1e-5)
+                                   run_single(ort_detector.engine, blob)[0], atol=1e-5)
     finally:
         remote.close()
 
