@@ -24,8 +24,10 @@ def recognizer(rec_model_path: Path):
     from textdetector.config import RecognizerSettings
     from textdetector.recognizer import TextRecognizer
 
+    # plain greedy decoding (REC_SPACES=off): PaddleOCR's and RapidOCR's semantics
     with TextRecognizer.open(RecognizerSettings(rec_model_path=rec_model_path,
-                                                cls_model_path=CLS_MODEL)) as rec:
+                                                cls_model_path=CLS_MODEL,
+                                                rec_spaces="off")) as rec:
         yield rec
 
 
