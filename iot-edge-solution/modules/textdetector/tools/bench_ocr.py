@@ -116,13 +116,13 @@ def contenders(detector: TextDetector, recognizer: TextRecognizer, frames: list[
 
     runs = {"ocr-model-only": model_only, "ocr-pipeline": pipeline}
     for name, matched in (("rapidocr-ocr-defaults", False), ("rapidocr-ocr-matched", True)):
-        rapid = rapidocr_ocr(matched, detector)
+        rapid = rapidocr_ocr(matched)
         if rapid is not None:
             runs[name] = _timed(rapid, frames)
     return runs
 
 
-def rapidocr_ocr(matched: bool, detector: TextDetector):
+def rapidocr_ocr(matched: bool):
     """RapidOCR's full pipeline at its defaults, or at our settings; None if absent."""
     try:
         from rapidocr_onnxruntime import RapidOCR
