@@ -6,14 +6,14 @@ MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
 ARCH ?= amd64
 
-.PHONY: help setup run detect lint test coverage bench bench-post bench-gpu bench-http \
+.PHONY: help setup run detect lint test coverage eval bench bench-post bench-gpu bench-http \
 	bench-streams bench-triton soak soak-streams stack images quantize bench-engines
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
 		| sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
 
-setup: ## create .venv, install the pinned requirements and the modules, fetch models, render the demo video
+setup: ## create .venv, install the pinned requirements and the modules, fetch models, render the demo video and the evaluation set
 	@bash scripts/setup.sh
 
 run: setup ## run the text detector on the demo video (CPU); ARGS="..." passes flags
@@ -31,7 +31,10 @@ coverage: setup ## tests with an HTML coverage report in htmlcov/
 	$(PY) -m pytest --cov --cov-report=term --cov-report=html:htmlcov $(ARGS)
 	@echo "HTML report: htmlcov/index.html"
 
-bench: setup ## benchmark: model-only vs pipeline vs RapidOCR (ratios)
+eval: setup ## recognition accuracy on the demo video and the evaluation set, targets MET/MISSED
+	cd $(MODULE) && $(PY) tools/eval.py $(ARGS)
+
+bench: setup ## benchmark: detection and OCR, model-only vs pipeline vs RapidOCR (ratios)
 	cd $(MODULE) && $(PY) tools/bench.py $(ARGS)
 
 bench-post: setup ## dense-text (500+ words) post-process: fast vs reference, ms

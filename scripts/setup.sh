@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare a development environment: .venv with the dev requirements, the pinned models
-# (checksum-verified) and the demo video. Idempotent and quick when nothing changed.
+# (checksum-verified), the demo video and the recognition evaluation set. Idempotent and
+# quick when nothing changed.
 # Usage: scripts/setup.sh [--test]   (--test also installs what the tests run against)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,7 @@ fi
 
 "$VENV/bin/python" "$MODULE/tools/fetch_models.py"
 "$VENV/bin/python" "$MODULE/tools/make_demo_video.py"
+"$VENV/bin/python" "$MODULE/tools/make_eval_set.py"
 
 if [ "${1:-}" = "--test" ]; then
   for script in scripts/test-deps.d/*.sh; do

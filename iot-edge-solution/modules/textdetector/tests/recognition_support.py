@@ -29,9 +29,11 @@ def recognizer(rec_model_path: Path):
     from textdetector.config import RecognizerSettings
     from textdetector.recognizer import TextRecognizer
 
-    # ONNX Runtime, as in RapidOCR: the parity tests compare scores to 1e-6
+    # ONNX Runtime and plain greedy decoding (REC_SPACES=off), as in RapidOCR: the parity
+    # tests compare strings exactly and scores to 1e-6
     with TextRecognizer.open(RecognizerSettings(rec_model_path=rec_model_path,
-                                                cls_model_path=CLS_MODEL), ORT) as rec:
+                                                cls_model_path=CLS_MODEL,
+                                                rec_spaces="off"), ORT) as rec:
         yield rec
 
 

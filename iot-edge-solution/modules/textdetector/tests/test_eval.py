@@ -61,12 +61,24 @@ def test_short_real_run(demo_video, rec_model_path, tmp_path, capsys):
     out = tmp_path / "eval.json"
     assert evaluation.main(["--sets", "demo_video", "--step", "60", "--cls", "off",
                             "--json", str(out)]) == 0
-    report = json.loads(out.read_text())["demo_video"]["cls_off"]
-    assert report["lines"] >= 6 and report["recall"] == 1.0
-    assert report["parity_with_rapidocr"] >= 0.98
-    assert report["exact_lines_ignoring_spaces"] >= 0.8
+    sets = json.loads(out.read_text())["demo_video"]
+    plain, spaced = sets["cls_off+spaces_off"], sets["cls_off+spaces_auto"]
+    assert plain["lines"] >= 6 and plain["recall"] == 1.0
+    assert plain["parity_with_rapidocr"] >= 0.98
+    assert plain["exact_lines_ignoring_spaces"] >= 0.8
+    # recovered spaces: more exact lines, fewer character errors, same letters as RapidOCR
+    assert spaced["exact_lines"] > plain["exact_lines"] and spaced["cer"] < plain["cer"]
+    assert spaced["parity_with_rapidocr_ignoring_spaces"] >= 0.98
     printed = capsys.readouterr().out
     assert "target >= 0.950" in printed and "lines identical to RapidOCR" in printed
+    assert "REC_SPACES=auto" in printed and ("MET" in printed or "MISSED" in printed)
+
+
+def test_verdict_reads_the_direction_from_the_label():
+    assert evaluation.verdict("exact line accuracy", 0.96, 0.95).endswith("MET")
+    assert evaluation.verdict("character error rate", 0.03, 0.02).endswith("MISSED")
+    assert "<= 0.020" in evaluation.verdict("character error rate", 0.01, 0.02)
+    assert evaluation.verdict("detection recall", 0.5, None) == ""
 
 
 def test_unknown_set_is_refused(capsys):

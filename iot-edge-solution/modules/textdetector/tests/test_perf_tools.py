@@ -6,6 +6,8 @@ import json
 import pytest
 
 
+import bench
+import bench_ocr
 import bench_postprocess
 import bench_streams
 import soak
@@ -31,10 +33,12 @@ def test_bench_streams_rejects_bad_arguments(tmp_path, capsys):
 
 def test_soak_short_run(model_path, demo_video, tmp_path):
     out = tmp_path / "soak.json"
-    assert soak.main(["--frames", "12", "--interval", "0.2", "--warmup", "4",
+    assert soak.main(["--frames", "18", "--interval", "0.2", "--warmup", "4",
                       "--out", str(out)]) == 0
     report = json.loads(out.read_text())
-    assert report["frames"] == 12
+    assert report["frames"] == 18
+    # READ_TEXT is on by default: the demo's text starts at frame 15
+    assert report["read_text"] and report["regions_read"] >= 2
     assert report["rss"]["peak_rss_mb"] > 0 and report["rss"]["max_pct"] is not None
     frames = [s["frames"] for s in report["samples"]]
     assert frames == sorted(frames)
@@ -56,3 +60,29 @@ def test_bench_postprocess_reports_identical_boxes(model_path, tmp_path):
     report = json.loads(out.read_text())
     assert report["identical"] and report["boxes"]["fast"] >= 400
     assert report["min_iou"] == 1.0
+
+
+@pytest.mark.slow
+def test_bench_ocr_section_short_run(model_path, rec_model_path, demo_video, tmp_path, capsys):
+    """The OCR section on one frame, one round: every contender, ratios, crop figures."""
+    pytest.importorskip("rapidocr_onnxruntime")
+    assert bench.main(["--frames", "1", "--rounds", "1", "--sections", "ocr",
+                       "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert "results" not in report  # the detection section was not asked for
+    ocr = report["ocr"]
+    assert set(ocr["results"]) == {"ocr-model-only", "ocr-pipeline", "rapidocr-ocr-defaults",
+                                   "rapidocr-ocr-matched"}
+    assert all(row["fps"] > 0 for row in ocr["results"].values())
+    assert set(ocr["ratios"]) == {f"{a}/{b}" for a, b, _ in bench_ocr.RATIOS}
+    crops = ocr["crops"]
+    assert crops["crops_per_frame"] >= 1 and 1 <= crops["crops_per_call"] <= 6
+    assert crops["pipeline_rec_ms_per_crop"] > 0 and crops["model_rec_ms_per_crop"] > 0
+    printed = capsys.readouterr().out
+    assert "(target >= 2.5)" in printed and ("MET" in printed or "MISSED" in printed)
+
+
+def test_bench_refuses_unknown_sections(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--sections", "speed"])
+    assert "--sections" in capsys.readouterr().err

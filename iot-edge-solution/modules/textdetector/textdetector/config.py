@@ -297,6 +297,10 @@ class RecognizerSettings:
     rec_min_score: float = option(0.5, "REC_MIN_SCORE",
                                   "readings with a lower mean confidence are dropped",
                                   float_range(0.0, 1.0), "P")
+    rec_spaces: str = option("auto", "REC_SPACES",
+                             "auto = put back word spaces the model hinted at between two "
+                             "characters but did not pick; off = plain greedy decoding "
+                             "(PaddleOCR's)", one_of("auto", "off"), "MODE")
     rec_model_path: Path = option(DEFAULT_REC_MODEL, "REC_MODEL_PATH",
                                   "ONNX text recognition model file (dictionary in its "
                                   "metadata)", as_path, "PATH")

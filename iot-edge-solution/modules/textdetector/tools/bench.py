@@ -3,7 +3,9 @@
 Every contender runs on the same deterministic frames (demo-video frames at 720p and the
 same frames upscaled to 1080p), in turn, several rounds; the table shows median fps per
 contender and the ratios measured in this one run. Timings drift between machines and
-runs: compare the ratios. Usage: python tools/bench.py [--frames N] [--rounds R] [--chart]
+runs: compare the ratios. The OCR section (tools/bench_ocr.py) does the same for
+detection + recognition on the 720p frames. Usage: python tools/bench.py [--frames N]
+[--rounds R] [--sizes 720p,1080p] [--sections detection,ocr] [--chart]
 """
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ import cv2
 import numpy as np
 
 
+import bench_ocr
 from textdetector.config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, SourceSettings  # noqa: E501
 from textdetector.detector import TextDetector
 from textdetector.engines import run_single
 from textdetector.pipeline import process
+from textdetector.recognizer import TextRecognizer
 from textdetector.detector.preprocess import to_blob
 from textdetector.sinks import ConsoleSink
 from textdetector.sources import open_source
@@ -179,6 +183,26 @@ def chart(results: dict[str, dict[str, dict]], path: Path) -> None:
     print(f"chart: {path}")
 
 
+def _clip(args: argparse.Namespace, size_name: str, folder: Path
+          ) -> tuple[list[np.ndarray], Path]:
+    """The size's demo frames and the same frames as a video file."""
+    frames = demo_frames(args.frames, SIZES[size_name])
+    video = write_video(frames, folder / f"{size_name}.mp4")
+    print(f"{size_name}: {len(frames)} frames x {args.rounds} rounds per contender ...",
+          flush=True)
+    return frames, video
+
+
+def ocr_section(args: argparse.Namespace, detector: TextDetector, folder: Path) -> dict:
+    """Detection + recognition end to end at 720p: fps table, ratios, crop figures."""
+    frames, video = _clip(args, "720p", folder)
+    counts = bench_ocr.Counts()
+    with TextRecognizer.open() as recognizer:
+        runs = bench_ocr.contenders(detector, recognizer, frames, video, counts)
+        table = measure(runs, len(frames), args.rounds)
+    return {"size": "720p", "results": table, **bench_ocr.report(table, counts, len(frames))}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=20, help="frames per contender run")
@@ -186,25 +210,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="720p,1080p", help="comma list of 720p, 1080p")
     parser.add_argument("--out", type=Path, default=MODULE_DIR.parent.parent.parent /
                         "bench-results", help="folder for bench.json (and the chart)")
+    parser.add_argument("--sections", default="detection,ocr",
+                        help="comma list of detection, ocr (OCR runs on 720p frames)")
     parser.add_argument("--chart", action="store_true", help="also draw bench.png")
     args = parser.parse_args(argv)
+    sections = {s.strip() for s in args.sections.split(",") if s.strip()}
+    if not sections or sections - {"detection", "ocr"} or args.frames < 1 or args.rounds < 1:
+        parser.error("--sections takes detection and/or ocr; --frames, --rounds >= 1")
     detector = TextDetector.open(EngineSettings())
     results: dict[str, dict[str, dict]] = {}
+    output: dict = {"frames": args.frames, "rounds": args.rounds}
     with tempfile.TemporaryDirectory() as tmp:
-        for size_name in args.sizes.split(","):
-            frames = demo_frames(args.frames, SIZES[size_name])
-            video = write_video(frames, Path(tmp) / f"{size_name}.mp4")
-            print(f"{size_name}: {len(frames)} frames x {args.rounds} rounds per contender ...",
-                  flush=True)
+        for size_name in args.sizes.split(",") if "detection" in sections else []:
+            frames, video = _clip(args, size_name, Path(tmp))
             results[size_name] = measure(contenders(detector, frames, video), len(frames),
                                          args.rounds)
-    ratios = report(results)
+        if results:
+            output.update(results=results, ratios=report(results))
+        if "ocr" in sections:
+            output["ocr"] = ocr_section(args, detector, Path(tmp))
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench.json").write_text(json.dumps(
-        {"frames": args.frames, "rounds": args.rounds, "results": results, "ratios": ratios},
-        indent=1))
+    (args.out / "bench.json").write_text(json.dumps(output, indent=1))
     print(f"\nJSON: {args.out / 'bench.json'}")
-    if args.chart:
+    if args.chart and results:
         chart(results, args.out / "bench.png")
     return 0
 

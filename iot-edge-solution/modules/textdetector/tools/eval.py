@@ -5,9 +5,11 @@ Sets: the demo video (local_data/demo_video.gt.jsonl) and the rendered evaluatio
 precision (a truth line counts as found by the box overlapping it with IoU >= 0.5),
 exact line accuracy, character error rate (missed lines count as unread), string parity
 with RapidOCR's recogniser (and classifier) run on the same crops of the same boxes, and
-recognition time with and without the angle classifier.
+recognition time, with and without the angle classifier and the recovered word spaces
+(REC_SPACES). Each figure with a target is printed with it and MET or MISSED.
 
-Usage: python tools/eval.py [--step N] [--images N] [--cls off|on|both] [--json FILE]
+Usage: python tools/eval.py [--step N] [--images N] [--cls off|on|both]
+                            [--spaces auto|off|both] [--rec-model FILE] [--json FILE]
 """
 from __future__ import annotations
 
@@ -108,12 +110,28 @@ def eval_set_samples(limit: int) -> list[Sample]:
     return samples[:limit] if limit else samples
 
 
-def ours(samples: list[Sample], use_cls: bool, threads: int) -> tuple[list, float, int, int]:
+@dataclass(frozen=True)
+class Mode:
+    """One recogniser configuration measured."""
+
+    use_cls: bool
+    spaces: str
+    rec_model: Path = RecognizerSettings().rec_model_path
+
+    @property
+    def key(self) -> str:
+        return f"cls_{'on' if self.use_cls else 'off'}+spaces_{self.spaces}"
+
+    def settings(self) -> RecognizerSettings:
+        return RecognizerSettings(use_angle_cls=self.use_cls, rec_spaces=self.spaces,
+                                  rec_model_path=self.rec_model)
+
+
+def ours(samples: list[Sample], mode: Mode, threads: int) -> tuple[list, float, int, int]:
     """Our readings per image; recognition seconds, model calls, crops."""
     from textdetector.recognizer import TextRecognizer
 
-    with TextRecognizer.open(RecognizerSettings(use_angle_cls=use_cls),
-                             EngineSettings(threads=threads)) as rec:
+    with TextRecognizer.open(mode.settings(), EngineSettings(threads=threads)) as rec:
         rec.recognize(samples[0].image, samples[0].boxes)  # warm-up
         calls = rec.calls
         start = time.perf_counter()
@@ -147,12 +165,16 @@ def rapid(samples: list[Sample], use_cls: bool) -> tuple[list, float]:
     return texts, time.perf_counter() - start
 
 
-def parity(mine: list, theirs: list) -> float:
+def parity(mine: list, theirs: list, ignore_spaces: bool = False) -> float:
+    """Share of regions read as the same string (optionally with spaces taken out)."""
+    def plain(text: str) -> str:
+        return text.replace(" ", "") if ignore_spaces else text
+
     pairs = [(a, b) for x, y in zip(mine, theirs) for a, b in zip(x, y)]
-    return sum(a == b for a, b in pairs) / max(len(pairs), 1)
+    return sum(plain(a) == plain(b) for a, b in pairs) / max(len(pairs), 1)
 
 
-def evaluate(name: str, samples: list[Sample], modes: list[bool], threads: int,
+def evaluate(name: str, samples: list[Sample], modes: list[Mode], threads: int,
              with_parity: bool) -> dict:
     from textdetector.detector import TextDetector
 
@@ -160,40 +182,52 @@ def evaluate(name: str, samples: list[Sample], modes: list[bool], threads: int,
         for sample in samples:
             sample.boxes = detector.detect(sample.image)[0].boxes
     report: dict = {"images": len(samples)}
-    for use_cls in modes:
-        key = "cls_on" if use_cls else "cls_off"
-        texts, seconds, calls, crops = ours(samples, use_cls, threads)
+    reference: dict[bool, tuple[list, float]] = {}
+    for mode in modes:
+        texts, seconds, calls, crops = ours(samples, mode, threads)
         entry = {**line_scores(samples, texts), "crops": crops, "rec_calls": calls,
                  "ms_per_crop": 1000 * seconds / max(crops, 1),
                  "crops_per_call": crops / max(calls, 1)}
         if with_parity:
-            theirs, their_seconds = rapid(samples, use_cls)
+            if mode.use_cls not in reference:
+                reference[mode.use_cls] = rapid(samples, mode.use_cls)
+            theirs, their_seconds = reference[mode.use_cls]
             entry["parity_with_rapidocr"] = parity(texts, theirs)
+            entry["parity_with_rapidocr_ignoring_spaces"] = parity(texts, theirs, True)
             entry["rapidocr_ms_per_crop"] = 1000 * their_seconds / max(crops, 1)
-        report[key] = entry
+        report[mode.key] = entry
     return report
+
+
+def verdict(label: str, value: float, target: float | None) -> str:
+    """'  target >= 0.950  MET' (or <=, MISSED); '' without a target."""
+    if target is None:
+        return ""
+    at_most = label.startswith("character")
+    met = value <= target if at_most else value >= target
+    return f"  target {'<=' if at_most else '>='} {target:.3f}  {'MET' if met else 'MISSED'}"
 
 
 def show(name: str, report: dict) -> None:
     targets = TARGETS.get(name, {})
     print(f"\n{name}: {report['images']} images", flush=True)
-    for key in ("cls_off", "cls_on"):
-        if key not in report:
+    for key, r in report.items():
+        if key == "images":
             continue
-        r = report[key]
-        print(f"  angle classifier {key[4:]}: {r['lines']} truth lines, {r['crops']} regions")
+        cls, spaces = (part.split("_")[1] for part in key.split("+"))
+        print(f"  angle classifier {cls}, REC_SPACES={spaces}: {r['lines']} truth lines, "
+              f"{r['crops']} regions")
         rows = [("detection recall (IoU>=0.5)", r["recall"], None),
                 ("detection precision (IoU>=0.5)", r["precision"], None),
                 ("exact line accuracy", r["exact_lines"], targets.get("exact_lines")),
                 ("  ... ignoring spaces", r["exact_lines_ignoring_spaces"], None),
                 ("character error rate", r["cer"], targets.get("cer"))]
         if "parity_with_rapidocr" in r:
-            rows.append(("lines identical to RapidOCR", r["parity_with_rapidocr"],
-                         TARGETS["parity"]))
+            rows += [("lines identical to RapidOCR", r["parity_with_rapidocr"],
+                      TARGETS["parity"]),
+                     ("  ... ignoring spaces", r["parity_with_rapidocr_ignoring_spaces"], None)]
         for label, value, target in rows:
-            goal = "" if target is None else \
-                f"  target {'<=' if label.startswith('character') else '>='} {target:.3f}"
-            print(f"    {label:32s} {value:7.3f}{goal}")
+            print(f"    {label:32s} {value:7.3f}{verdict(label, value, target)}")
         speed = (f"    recognition {r['ms_per_crop']:.1f} ms/crop, "
                  f"{r['crops_per_call']:.1f} crops/call")
         if "rapidocr_ms_per_crop" in r:
@@ -208,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="first N images of the evaluation set (default all)")
     parser.add_argument("--cls", choices=("off", "on", "both"), default="both",
                         help="angle classifier setting(s) to measure (default both)")
+    parser.add_argument("--spaces", choices=("auto", "off", "both"), default="both",
+                        help="REC_SPACES setting(s) to measure (default both)")
+    parser.add_argument("--rec-model", type=Path, default=RecognizerSettings().rec_model_path,
+                        help="recognition model (default: REC_MODEL_PATH's default)")
     parser.add_argument("--sets", default="demo_video,eval_set",
                         help="comma list of demo_video, eval_set")
     parser.add_argument("--no-parity", action="store_true", help="skip the RapidOCR comparison")
@@ -216,7 +254,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.step < 1 or args.images < 0:
         parser.error("--step must be >= 1 and --images >= 0")
-    modes = {"off": [False], "on": [True], "both": [False, True]}[args.cls]
+    both = {"off": ["off"], "on": ["on"], "auto": ["auto"], "both": None}
+    cls_modes = both[args.cls] or ["off", "on"]
+    space_modes = both[args.spaces] or ["off", "auto"]
+    modes = [Mode(cls == "on", spaces, args.rec_model)
+             for cls in cls_modes for spaces in space_modes]
     loaders = {"demo_video": lambda: demo_samples(args.step),
                "eval_set": lambda: eval_set_samples(args.images)}
     results = {}

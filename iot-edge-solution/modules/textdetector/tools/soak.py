@@ -1,10 +1,12 @@
 """Soak run: the real pipeline on the looped demo video, fps and RSS logged over time.
 
-Runs detection with the run command's sinks (quiet console) plus a monitor that samples
-fps and the process RSS every --interval seconds. At the end it reports the RSS drift
+Runs detection and text reading (READ_TEXT, on by default, as in `run`) with the run
+command's sinks (quiet console) plus a monitor that samples fps and the process RSS every
+--interval seconds. At the end it reports the RSS drift
 after warm-up (lowest and highest sample against the first post-warm-up sample, in %)
-and the peak RSS; writes bench-results/soak.json. Engine and detection settings come
-from the environment as for `run` (e.g. DET_LIMIT_SIDE_LEN=320 for a quicker soak).
+and the peak RSS; writes bench-results/soak.json. Engine, detection and recognition
+settings come from the environment as for `run` (e.g. DET_LIMIT_SIDE_LEN=320 for a
+quicker soak, READ_TEXT=false for detection only).
 
 Usage: python tools/soak.py [--frames 10000 | --seconds 600] [--interval 10] [--warmup 100]
 """
@@ -21,10 +23,11 @@ import psutil
 
 
 from textdetector.config import (DEFAULT_VIDEO, DetectorSettings,
-                                 EngineSettings, OutputSettings, Settings, SourceSettings,
-                                 load)
+                                 EngineSettings, OutputSettings, RecognizerSettings, Settings,
+                                 SourceSettings, load)
 from textdetector.detector import TextDetector
 from textdetector.pipeline import process
+from textdetector.pipeline.run import open_recognizer
 from textdetector.sinks import build_sinks
 from textdetector.sources import open_source
 
@@ -43,6 +46,7 @@ class Monitor:
         self.process = psutil.Process()
         self.samples: list[dict] = []
         self.frames = 0
+        self.regions_read = 0  # regions with a reading (0 when READ_TEXT is off)
 
     def __enter__(self) -> "Monitor":
         self._start = self._last = time.perf_counter()
@@ -55,6 +59,7 @@ class Monitor:
 
     def write(self, result) -> None:
         self.frames += 1
+        self.regions_read += sum(bool(text) for text in result.detections.texts or ())
         now = time.perf_counter()
         if self.frames == self.warmup_frames or now - self._last >= self.interval_s:
             self._sample(now)
@@ -101,21 +106,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"video not found: {args.video} (run `make setup`)", file=sys.stderr)
         return 2
     settings = Settings(engine=load(EngineSettings), detector=load(DetectorSettings),
+                        recognizer=load(RecognizerSettings),
                         source=SourceSettings(camera_path=args.video, loop=True),
                         output=OutputSettings(quiet=True, summary_interval=3600.0))
     stop = threading.Event()
     monitor = Monitor(args.interval, args.warmup, args.seconds, stop)
-    with TextDetector.open(settings.engine, settings.detector) as detector:
+    with TextDetector.open(settings.engine, settings.detector) as detector, \
+            open_recognizer(settings) as recognizer:
         sinks = [*build_sinks(settings), monitor]
         summary = process(detector, [open_source(settings.source)], sinks,
-                          max_frames=args.frames, stop=stop)
+                          max_frames=args.frames, stop=stop, recognizer=recognizer)
     elapsed = monitor.samples[-1]["t"]
     report = {"frames": summary.frames, "seconds": elapsed,
               "fps": round(summary.frames / elapsed, 2) if elapsed else 0.0,
-              "warmup_frames": args.warmup, "rss": drift(monitor.samples),
+              "warmup_frames": args.warmup, "read_text": recognizer is not None,
+              "regions_read": monitor.regions_read, "rss": drift(monitor.samples),
               "samples": monitor.samples}
     rss = report["rss"]
-    print(f"{summary.frames} frames in {elapsed:.0f} s ({report['fps']} fps); RSS after "
+    print(f"{summary.frames} frames in {elapsed:.0f} s ({report['fps']} fps), "
+          f"{monitor.regions_read} regions read; RSS after "
           f"warm-up {rss['min_pct']}% .. {rss['max_pct']}% of {rss['baseline_mb']} MB; "
           f"peak {rss['peak_rss_mb']} MB")
     out = Path(args.out)

@@ -15,7 +15,7 @@ from ..errors import ModelError
 from .batching import HEIGHT, aspect, by_aspect, chunks, normalised_batch
 from .classifier import AngleClassifier
 from .crop import crop_all
-from .ctc import charset_from_metadata, greedy_decode
+from .ctc import SPACE_MIN, charset_from_metadata, greedy_decode
 
 MIN_WIDTH = 320  # PaddleOCR's rec_image_shape width: the narrowest batch input
 MAX_WIDTH = 4800  # widest batch input (aspect 100); wider lines are squeezed into it
@@ -77,6 +77,7 @@ class TextRecognizer:
         self.engine = engine
         self.classifier = classifier
         self.settings = settings
+        self.space_min = SPACE_MIN if settings.rec_spaces == "auto" else None
         self.calls = 0  # recognition model calls so far
         self.crops_read = 0
 
@@ -116,7 +117,8 @@ class TextRecognizer:
         for part in chunks(by_aspect(crops), self.settings.rec_batch):
             members = [crops[i] for i in part]
             probs = self._run(normalised_batch(members, batch_width(members)))
-            for index, reading in zip(part, greedy_decode(probs, self.charset)):
+            readings = greedy_decode(probs, self.charset, self.space_min)
+            for index, reading in zip(part, readings):
                 results[index] = reading
         self.crops_read += len(crops)
         return results

@@ -1,0 +1,176 @@
+"""The OCR section of tools/bench.py: detection + recognition, end to end.
+
+Contenders, each over the same demo frames with text, interleaved by bench.measure:
+**ocr-model-only** (the detection model on pre-made blobs, then the recognition model on
+pre-made batches of the same crops our recogniser reads: the models' own limit),
+**ocr-pipeline** (the real `pipeline.process` from the video file with a recogniser:
+decode thread, detect, crop, read, console sink), **rapidocr-ocr-defaults** (RapidOCR
+1.4.4's `RapidOCR()` full pipeline as shipped: short side raised to 736, dilation, angle
+classifier on) and **rapidocr-ocr-matched** (RapidOCR at our input cap, thresholds,
+batch and classifier settings).
+"""
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from textdetector.config import (DetectorSettings, EngineSettings, RecognizerSettings,
+                                 SourceSettings)
+from textdetector.detector import TextDetector
+from textdetector.detector.preprocess import to_blob
+from textdetector.engines import run_single
+from textdetector.pipeline import process
+from textdetector.recognizer import TextRecognizer, crop_all
+from textdetector.recognizer.batching import by_aspect, chunks, normalised_batch
+from textdetector.recognizer.recognizer import batch_width
+from textdetector.sinks import ConsoleSink
+from textdetector.sources import open_source
+
+RATIOS = [("ocr-pipeline", "ocr-model-only", 0.90),
+          ("ocr-pipeline", "rapidocr-ocr-defaults", 2.5),
+          ("ocr-pipeline", "rapidocr-ocr-matched", 1.3)]
+
+
+@dataclass
+class Counts:
+    """What the recognition side did over the pipeline runs (and its model-only twin)."""
+
+    crops: int = 0
+    calls: int = 0
+    recognition_ms: float = 0.0
+    model_crops: int = 0
+    model_rec_s: list[float] = field(default_factory=list)
+
+    def summary(self, frames: int) -> dict[str, float]:
+        model_ms = 1000 * float(np.median(self.model_rec_s)) if self.model_rec_s else 0.0
+        return {"crops_per_frame": round(self.model_crops / max(frames, 1), 2),
+                "crops_per_call": round(self.crops / max(self.calls, 1), 2),
+                "pipeline_rec_ms_per_crop": round(self.recognition_ms / max(self.crops, 1), 2),
+                "model_rec_ms_per_crop": round(model_ms / max(self.model_crops, 1), 2)}
+
+
+class _Timings:
+    """A sink adding up the recognition time the loop reports per frame."""
+
+    def __init__(self, counts: Counts) -> None:
+        self.counts = counts
+
+    def __enter__(self) -> "_Timings":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def write(self, result) -> None:
+        self.counts.recognition_ms += result.timings.recognition_ms
+
+
+def rec_batches(recognizer: TextRecognizer, detector: TextDetector,
+                frames: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
+    """The normalised batches our recogniser feeds its model for `frames` (one frame's
+    regions per round, as the loop does for one source), and the crop count."""
+    batches, count = [], 0
+    for frame in frames:
+        crops = [c for c in crop_all(frame, detector.detect(frame)[0].boxes) if c is not None]
+        count += len(crops)
+        for part in chunks(by_aspect(crops), recognizer.settings.rec_batch):
+            members = [crops[i] for i in part]
+            batches.append(normalised_batch(members, batch_width(members)))
+    return batches, count
+
+
+def contenders(detector: TextDetector, recognizer: TextRecognizer, frames: list[np.ndarray],
+               video: Path, counts: Counts) -> dict[str, Callable[[], float]]:
+    """Name -> a callable that reads every frame once and returns the seconds taken."""
+    size = detector.input_size(frames[0].shape[:2])
+    blobs = [to_blob(frame, size) for frame in frames]
+    batches, counts.model_crops = rec_batches(recognizer, detector, frames)
+
+    def model_only() -> float:
+        start = time.perf_counter()
+        for blob in blobs:
+            run_single(detector.engine, blob)
+        middle = time.perf_counter()
+        for batch in batches:
+            run_single(recognizer.engine, batch)
+        end = time.perf_counter()
+        counts.model_rec_s.append(end - middle)
+        return end - start
+
+    def pipeline() -> float:
+        calls, crops = recognizer.calls, recognizer.crops_read
+        start = time.perf_counter()
+        source = open_source(SourceSettings(camera_path=str(video)))
+        summary = process(detector, [source], [ConsoleSink(stream=io.StringIO(), quiet=True),
+                                               _Timings(counts)], recognizer=recognizer)
+        seconds = time.perf_counter() - start
+        assert summary.frames == len(frames), summary
+        counts.calls += recognizer.calls - calls
+        counts.crops += recognizer.crops_read - crops
+        return seconds
+
+    runs = {"ocr-model-only": model_only, "ocr-pipeline": pipeline}
+    for name, matched in (("rapidocr-ocr-defaults", False), ("rapidocr-ocr-matched", True)):
+        rapid = rapidocr_ocr(matched)
+        if rapid is not None:
+            runs[name] = _timed(rapid, frames)
+    return runs
+
+
+def rapidocr_ocr(matched: bool):
+    """RapidOCR's full pipeline at its defaults, or at our settings; None if absent."""
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+        from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+    except ImportError:
+        return None
+    if not matched:
+        return RapidOCR()
+    det, rec = DetectorSettings(), RecognizerSettings()
+    rapid = RapidOCR(use_cls=rec.use_angle_cls, text_score=rec.rec_min_score,
+                     det_limit_side_len=det.limit_side_len, det_limit_type="max",
+                     det_box_thresh=det.box_thresh, det_unclip_ratio=det.unclip_ratio,
+                     det_use_dilation=False, rec_batch_num=rec.rec_batch,
+                     cls_batch_num=rec.rec_batch, det_model_path=str(EngineSettings().model_path),
+                     rec_model_path=str(rec.rec_model_path),
+                     cls_model_path=str(rec.cls_model_path))
+    text_det = rapid.text_det  # RapidOCR raises the cap with the image size; pin it to ours
+    text_det.get_preprocess = lambda _max_wh: DetPreProcess(
+        det.limit_side_len, "max", text_det.mean, text_det.std)
+    return rapid
+
+
+def _timed(rapid, frames: list[np.ndarray]) -> Callable[[], float]:
+    def run() -> float:
+        start = time.perf_counter()
+        for frame in frames:
+            rapid(frame)
+        return time.perf_counter() - start
+
+    return run
+
+
+def report(table: dict[str, dict], counts: Counts, frames: int) -> dict:
+    """Print the OCR table, ratios with their targets (MET/MISSED) and the crop figures."""
+    print("\nOCR (detection + recognition)")
+    print(f"  {'contender':<24}{'median fps':>12}   runs")
+    for name, row in table.items():
+        print(f"  {name:<24}{row['fps']:>12.2f}   {row['fps_all']}")
+    ratios = {}
+    for a, b, target in RATIOS:
+        if a in table and b in table:
+            value = table[a]["fps"] / table[b]["fps"]
+            ratios[f"{a}/{b}"] = round(value, 3)
+            verdict = "MET" if value >= target else "MISSED"
+            print(f"  ratio {a}/{b}: {value:.2f}   (target >= {target})  {verdict}")
+    crops = counts.summary(frames)
+    print(f"  regions read: {crops['crops_per_frame']} per frame, "
+          f"{crops['crops_per_call']} per recognition call; recognition "
+          f"{crops['pipeline_rec_ms_per_crop']} ms per crop in the pipeline, "
+          f"{crops['model_rec_ms_per_crop']} ms model-only")
+    return {"ratios": ratios, "crops": crops}
