@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from components import need  # noqa: F401  (re-exported to the tests)
+# One session-wide TLS broker on 127.0.0.1:8883 for every test module that uses it.
+from mqtt_broker import broker, hub  # noqa: F401
 from recognition_support import (cls_recognizer, rapid_rec, rec_model_path,  # noqa: F401
                                  recognizer)
 

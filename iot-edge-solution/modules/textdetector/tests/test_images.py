@@ -159,6 +159,27 @@ def test_serve_answers_a_picture_posted_from_outside(built):
         assert health.returncode == 0, health.stdout + health.stderr
 
 
+def signed_in_page(port: int, token: str) -> bytes:
+    """Sign in through the dashboard's form, then fetch its front page with the session."""
+    import http.client
+    import urllib.parse
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/signin", urllib.parse.urlencode({"token": token, "next": "/"}),
+                     {"Content-Type": "application/x-www-form-urlencoded"})
+        reply = conn.getresponse()
+        reply.read()
+        assert reply.status == 303, reply.status
+        cookie = reply.headers["Set-Cookie"].split(";")[0]
+        conn.request("GET", "/", headers={"Cookie": cookie})
+        page = conn.getresponse()
+        assert page.status == 200, page.status
+        return page.read()
+    finally:
+        conn.close()
+
+
 def test_dashboard_container_serves_its_page(built, tmp_path):
     """Against a real Azurite on the host (the container shares the host network)."""
     port = free_port()
@@ -172,9 +193,9 @@ def test_dashboard_container_serves_its_page(built, tmp_path):
             up = wait_until(lambda: request(port, "GET", "/healthz", timeout=5).status == 200,
                             timeout=60)
             assert up, built.podman("logs", name).stderr[-2000:]
-            page = request(port, "GET", "/", timeout=30)
-            assert page.status == 200
-            assert b"Archived frames" in page.body and b"annotated" in page.body
+            assert request(port, "GET", "/api/counters", timeout=30).status == 401
+            page = signed_in_page(port, "image-test-token-0123456789")
+            assert b"Archived frames" in page and b"annotated" in page
             health = built.podman("healthcheck", "run", name, timeout=60)
             assert health.returncode == 0, health.stdout + health.stderr
 

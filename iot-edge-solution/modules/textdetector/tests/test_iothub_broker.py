@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 
-from mqtt_broker import CONNECTION_STRING, MODULE, broker, hub  # noqa: F401
+from mqtt_broker import CONNECTION_STRING, MODULE
 from textdetector.config import (IoTHubSettings, OutputSettings, Settings,
                                  SourceSettings)
 from textdetector.sinks.iothub import SCHEMA_PATH, IoTHubSink, create_client

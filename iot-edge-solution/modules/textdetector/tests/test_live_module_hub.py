@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from module_process import ModuleProcess
-from mqtt_broker import CONNECTION_STRING, broker, hub  # noqa: F401
+from mqtt_broker import CONNECTION_STRING
 from stream_servers import serve
 
 from textdetector.sinks.iothub import SCHEMA_PATH

@@ -197,8 +197,12 @@ def test_live_changes_take_the_same_path_for_one_or_many(detector, tmp_path, cou
     live = LiveSettings(settings)
     sink = RecordingSink()
     changer = LiveChanger(live, count, {"limitSideLen": 320, "cameraPath": str(other)})
-    summary = process(detector, sources_for(paths), [sink, changer], live=live)
-    assert detector.settings.limit_side_len == 320
+    before = detector.settings
+    try:
+        summary = process(detector, sources_for(paths), [sink, changer], live=live)
+        assert detector.settings.limit_side_len == 320
+    finally:
+        detector.reconfigure(before)  # the detector fixture is shared by the session
     assert summary.per_source[str(other)] == 4  # switched to the new source, read to its end
     before = sum(summary.per_source[str(p)] for p in paths)
     assert count <= before < 6 * count  # the old sources were left mid-way

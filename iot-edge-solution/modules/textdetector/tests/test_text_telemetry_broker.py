@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from mqtt_broker import CONNECTION_STRING, broker, hub  # noqa: F401
+from mqtt_broker import CONNECTION_STRING
 from textdetector.config import IoTHubSettings, OutputSettings, Settings, SourceSettings
 from textdetector.pipeline import run
 from textdetector.sinks.iothub import SCHEMA_PATH
