@@ -40,8 +40,8 @@ bench: setup ## benchmark: detection and OCR, model-only vs pipeline vs RapidOCR
 bench-post: setup ## dense-text (500+ words) post-process: fast vs reference, ms
 	cd $(MODULE) && $(PY) tools/bench_postprocess.py $(ARGS)
 
-bench-streams: setup ## multi-stream benchmark: N = 1, 2, 4, 8 sources, fps and batch sizes
-	cd $(MODULE) && $(PY) tools/bench_streams.py $(ARGS)
+bench-streams: setup ## multi-stream benchmark: N = 1, 2, 4, 8 sources, fps and batch sizes (ARGS="--engine triton": through Triton)
+	cd $(MODULE) && PYTHONPATH=$(CURDIR)/testing $(PY) tools/bench_streams.py $(ARGS)
 
 soak: setup ## soak run: fps and RSS over 10,000 frames (ARGS="--seconds 600" for time)
 	cd $(MODULE) && $(PY) tools/soak.py $(ARGS)

@@ -79,7 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-batch", type=int, default=4, help="most frames per engine call")
     parser.add_argument("--video", default=str(DEFAULT_VIDEO), help="video file to open N times")
     parser.add_argument("--out", default=str(MODULE_DIR / "bench-results" / "streams.json"))
-    args = parser.parse_args(argv)
+    parser.add_argument("--engine", choices=("local", "triton"), default="local",
+                        help="triton: the same N through a local Triton server against local "
+                             "ONNX Runtime (tools/bench_triton.py; its options follow)")
+    args, rest = parser.parse_known_args(argv)
+    if args.engine == "triton":
+        import bench_triton
+
+        return bench_triton.main(["--streams", args.streams, *rest])
+    if rest:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
     try:
         counts = [int(n) for n in args.streams.split(",") if n.strip()]
     except ValueError:

@@ -30,7 +30,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO, EngineSettings, TritonSettings
+from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO, TritonSettings
 from textdetector.detector.preprocess import input_size, to_blob
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.engines.triton_engine import TritonEngine
@@ -122,17 +122,17 @@ def triton_endpoint(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
 
 def bench(args: argparse.Namespace) -> dict:
     blob = demo_blob()
-    local = OnnxRuntimeEngine.open(EngineSettings())
+    local = OnnxRuntimeEngine.open(DEFAULT_MODEL)
     rows = []
     with triton_endpoint(args) as (url, metrics_url):
         remote_settings = TritonSettings(triton_url=url, triton_timeout=120.0)
         remote = TritonEngine.open(DEFAULT_MODEL, remote_settings)
         model = triton_model_name(DEFAULT_MODEL)
         remote.run({"x": blob})
-        local.run(blob)  # warm both
+        local.run({"x": blob})  # warm both
         for streams in args.streams:
             before = counters(metrics_url, model) if metrics_url else None
-            result = alternate({"onnxruntime": lambda: local.run(blob),
+            result = alternate({"onnxruntime": lambda: local.run({"x": blob}),
                                 "triton": lambda: remote.run({"x": blob})},
                                streams, args.seconds, args.rounds)
             ort_row, triton_row = result["onnxruntime"], result["triton"]
@@ -170,7 +170,7 @@ def verdict(result: dict) -> list[str]:
     return lines
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--streams", default="1,2,4",
                         type=lambda s: [int(x) for x in s.split(",")])
@@ -181,14 +181,15 @@ def main() -> None:
     parser.add_argument("--metrics-url", default="",
                         help="Triton metrics endpoint, for the batch sizes")
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "triton.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     result = bench(args)
     result["verdict"] = verdict(result)
     print("\n".join(result["verdict"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
     print(f"wrote {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
