@@ -118,18 +118,8 @@ def contenders(detector: TextDetector, frames: list[np.ndarray],
     for name, matched in (("rapidocr-defaults", False), ("rapidocr-matched", True)):
         rapid = rapidocr_detector(matched)
         if rapid is not None:
-            runs[name] = _timed(rapid, frames)
+            runs[name] = bench_ocr.timed(rapid, frames)
     return runs
-
-
-def _timed(rapid, frames: list[np.ndarray]) -> Callable[[], float]:
-    def run() -> float:
-        start = time.perf_counter()
-        for frame in frames:
-            rapid(frame)
-        return time.perf_counter() - start
-
-    return run
 
 
 def measure(runs: dict[str, Callable[[], float]], count: int, rounds: int) -> dict[str, dict]:

@@ -118,7 +118,7 @@ def contenders(detector: TextDetector, recognizer: TextRecognizer, frames: list[
     for name, matched in (("rapidocr-ocr-defaults", False), ("rapidocr-ocr-matched", True)):
         rapid = rapidocr_ocr(matched)
         if rapid is not None:
-            runs[name] = _timed(rapid, frames)
+            runs[name] = timed(rapid, frames)
     return runs
 
 
@@ -145,7 +145,8 @@ def rapidocr_ocr(matched: bool):
     return rapid
 
 
-def _timed(rapid, frames: list[np.ndarray]) -> Callable[[], float]:
+def timed(rapid, frames: list[np.ndarray]) -> Callable[[], float]:
+    """A run that calls `rapid` on every frame and returns the seconds it took."""
     def run() -> float:
         start = time.perf_counter()
         for frame in frames:

@@ -10,6 +10,7 @@ import numpy as np
 from ..engines.base import RunFn
 from ..engines.precision import Agreement, PrecisionCheck
 from ..geometry import mean_box_iou
+from ..sources.capture import read_frames
 from .postprocess import DBParams, DBPostProcess
 from .preprocess import input_size, to_blob
 
@@ -17,17 +18,11 @@ from .preprocess import input_size, to_blob
 def check_frames(video: Path, count: int = 4) -> list[np.ndarray]:
     """`count` frames spread evenly over a video (the demo video); [] if it cannot be read."""
     capture = cv2.VideoCapture(str(video))
-    frames: list[np.ndarray] = []
-    try:
-        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
-        for index in np.linspace(0, max(total - 1, 0), count).astype(int) if total else []:
-            capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
-            ok, frame = capture.read()
-            if ok:
-                frames.append(frame)
-    finally:
-        capture.release()
-    return frames
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    capture.release()
+    if not total:
+        return []
+    return read_frames(video, np.linspace(0, total - 1, count).astype(int))
 
 
 def compare(run_fp32: RunFn, run_fp16: RunFn, frames: Sequence[np.ndarray],

@@ -8,8 +8,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Iterable
 
 import cv2
+import numpy as np
 
 from ..config import SourceSettings
 from ..errors import SourceError
@@ -183,20 +185,23 @@ def source_paths(camera_path: str) -> list[str]:
     return [part.strip() for part in camera_path.split(SOURCE_SEPARATOR) if part.strip()]
 
 
-def open_sources(settings: SourceSettings) -> list[CaptureSource]:
-    """Open every source CAMERA_PATH lists (`a.mp4|rtsp://...`); ids are made unique.
+def open_all(paths: list[str], make: Callable[[str], Any],
+             opened: Callable[[Any], None] | None = None) -> list[Any]:
+    """Make and open a source per path, ids made unique (`a`, `a#2`); `opened` sees each.
 
     If one cannot open, those already open are closed and its SourceError raised.
     """
-    sources: list[CaptureSource] = []
+    sources: list[Any] = []
     seen: dict[str, int] = {}
     try:
-        for path in source_paths(settings.camera_path):
-            source = CaptureSource(classify(path), settings.loop, settings.source_timeout)
-            source.open()
+        for path in paths:
+            source = make(path)
             seen[source.source_id] = seen.get(source.source_id, 0) + 1
             if seen[source.source_id] > 1:
                 source.source_id = f"{source.source_id}#{seen[source.source_id]}"
+            source.open()
+            if opened is not None:
+                opened(source)
             sources.append(source)
     except SourceError:
         for source in sources:
@@ -205,6 +210,30 @@ def open_sources(settings: SourceSettings) -> list[CaptureSource]:
     if not sources:
         raise SourceError("CAMERA_PATH names no source")
     return sources
+
+
+def open_sources(settings: SourceSettings) -> list[CaptureSource]:
+    """Open every source CAMERA_PATH lists (`a.mp4|rtsp://...`); ids are made unique."""
+    return open_all(source_paths(settings.camera_path),
+                    lambda path: CaptureSource(classify(path), settings.loop,
+                                               settings.source_timeout))
+
+
+def read_frames(video: Path, indices: Iterable[int]) -> list[np.ndarray]:
+    """The frames at `indices` of a video file ([] if it cannot be opened; misses skipped)."""
+    capture = cv2.VideoCapture(str(video))
+    frames: list[np.ndarray] = []
+    try:
+        if not capture.isOpened():
+            return []
+        for index in indices:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
+            ok, frame = capture.read()
+            if ok:
+                frames.append(frame)
+    finally:
+        capture.release()
+    return frames
 
 
 def open_source(settings: SourceSettings) -> CaptureSource:

@@ -38,7 +38,7 @@ from typing import Callable, Iterator
 from ..config import SourceSettings
 from ..errors import SourceError
 from .base import Frame, FrameSource
-from .capture import CaptureSource, SourceSpec, classify, redact, source_paths
+from .capture import CaptureSource, SourceSpec, classify, open_all, redact, source_paths
 from .health import CONNECTED, DOWN, RECONNECTING, HealthRegistry
 
 log = logging.getLogger(__name__)
@@ -296,23 +296,10 @@ def live_sources(settings: SourceSettings, health: HealthRegistry) -> list[Frame
     """Open every CAMERA_PATH source (`|`-separated), live ones reconnecting, all
     registered in `health` under unique ids. A file that cannot open, or a check that
     fails up front, raises SourceError after closing those already open."""
-    sources: list[FrameSource] = []
-    seen: dict[str, int] = {}
-    try:
-        for path in source_paths(settings.camera_path):
-            source = reconnecting(classify(path), settings, health)
-            seen[source.source_id] = seen.get(source.source_id, 0) + 1
-            if seen[source.source_id] > 1:
-                source.source_id = f"{source.source_id}#{seen[source.source_id]}"
-            source.open()
-            if not source.live:
-                health.register(source.source_id, live=False)
-                health.set_state(source.source_id, CONNECTED)
-            sources.append(source)
-    except SourceError:
-        for source in sources:
-            source.close()
-        raise
-    if not sources:
-        raise SourceError("CAMERA_PATH names no source")
-    return sources
+    def opened(source: FrameSource) -> None:
+        if not source.live:
+            health.register(source.source_id, live=False)
+            health.set_state(source.source_id, CONNECTED)
+
+    return open_all(source_paths(settings.camera_path),
+                    lambda path: reconnecting(classify(path), settings, health), opened)

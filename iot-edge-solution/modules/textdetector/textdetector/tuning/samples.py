@@ -12,6 +12,8 @@ from typing import Iterable
 import cv2
 import numpy as np
 
+from ..sources.capture import read_frames
+
 FRAME_SIZE = (720, 1280)  # (height, width) of rendered pages: the demo video's size
 # Demo video: 180 frames, no text in [0, 15) and [90, 105).
 CALIBRATION_FRAMES = tuple(range(16, 90, 8)) + tuple(range(106, 180, 8))
@@ -22,19 +24,7 @@ WORDS = ("invoice", "total", "42.50", "EXIT", "Gate 7", "parcel", "No parking", 
 
 def video_frames(video: Path, indices: Iterable[int]) -> list[np.ndarray]:
     """The frames at `indices` of a video ([] if it cannot be opened); missing ones skipped."""
-    capture = cv2.VideoCapture(str(video))
-    frames: list[np.ndarray] = []
-    try:
-        if not capture.isOpened():
-            return []
-        for index in indices:
-            capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
-            ok, frame = capture.read()
-            if ok:
-                frames.append(frame)
-    finally:
-        capture.release()
-    return frames
+    return read_frames(video, indices)
 
 
 def rendered_page(seed: int, size: tuple[int, int] = FRAME_SIZE) -> np.ndarray:
