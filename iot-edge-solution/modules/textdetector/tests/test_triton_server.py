@@ -138,11 +138,17 @@ def test_concurrent_requests_form_batches(triton, model_path):
     for thread in threads:
         thread.join(60)
     engine.close()
+
+    def counted(name: str, after: str) -> float:
+        return metric(after, name, "text_det") - metric(before, name, "text_det")
+
+    deadline = time.monotonic() + 15  # Triton refreshes its metrics every couple of seconds
     after = triton.metrics()
-    requests = (metric(after, "nv_inference_count", "text_det")
-                - metric(before, "nv_inference_count", "text_det"))
-    executions = (metric(after, "nv_inference_exec_count", "text_det")
-                  - metric(before, "nv_inference_exec_count", "text_det"))
+    while counted("nv_inference_count", after) < 24 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        after = triton.metrics()
+    requests = counted("nv_inference_count", after)
+    executions = counted("nv_inference_exec_count", after)
     assert requests == 24
     assert executions < requests, f"no batch formed: {executions} executions"
 
