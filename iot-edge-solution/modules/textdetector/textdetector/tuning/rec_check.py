@@ -20,7 +20,7 @@ from ..recognizer.ctc import greedy_decode
 from .samples import video_frames
 
 Run = Callable[[np.ndarray], np.ndarray]  # 1x3x48xW float32 -> 1xTxC probabilities
-HEIGHT, MAX_WIDTH, PAD = 48, 320, 4
+MAX_WIDTH, PAD = 320, 4
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """ENGINE=auto and PRECISION=auto: which CPU engine and precision run the detector.
 
-ENGINE=auto takes the first engine of `CPU_AUTO_ORDER` that is installed (TensorRT
+ENGINE=auto is resolved by `engines.resolve_engine` (TensorRT
 when USE_TENSOR_RT=true). PRECISION=auto runs the parity gate on the fixed evaluation
 set and keeps the fastest precision that passes, saying which at start-up.
 """
@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ..config import DEFAULT_VIDEO, LOCAL_DATA, EngineSettings
-from ..engines import CPU_AUTO_ORDER, installed, resolve_engine  # noqa: F401 (re-export)
+from ..engines import resolve_engine
 from ..engines.base import run_single
 from ..engines.openvino_engine import OpenVinoEngine, cpu_supports
 from .parity import GateResult, RecognitionCheck, fastest_passing, run_gate
