@@ -100,6 +100,27 @@ def test_outbox_holds_while_down_drops_oldest_and_delivers_in_order():
     assert box.close(1.0) == 0
 
 
+def test_outbox_keeps_a_message_in_flight_and_drops_the_next_oldest():
+    """A send in progress cannot be recalled: overflow drops the oldest one still waiting."""
+    sending, release = threading.Event(), threading.Event()
+    delivered: list[int] = []
+
+    def send(item: int) -> None:
+        sending.set()
+        release.wait(5)
+        delivered.append(item)
+
+    box = Outbox(send, maxsize=3).start()
+    box.put(0)
+    assert sending.wait(5)
+    for i in range(1, 6):
+        box.put(i)
+    release.set()
+    assert wait_until(lambda: len(delivered) == 3, 5)
+    assert delivered == [0, 4, 5] and box.dropped == 3
+    assert box.close(1.0) == 0
+
+
 def test_outbox_close_gives_up_after_the_timeout():
     box = Outbox(lambda item: (_ for _ in ()).throw(ConnectionError("down")), maxsize=10,
                  backoff_s=0.01, max_backoff_s=0.02).start()

@@ -1,6 +1,8 @@
 """Bounded outbox drained in order on its own thread, with retry while offline.
 
-`put` never blocks: when the outbox is full the oldest message is dropped and counted.
+`put` never blocks: when the outbox is full the oldest message is dropped and counted
+(the oldest one not being sent at that instant: a message in flight cannot be recalled,
+so the newest `maxsize - 1` are always held).
 The drain thread sends the head message and removes it only once the send succeeded;
 failures (the hub is unreachable) are retried with exponential backoff, so order is
 kept and nothing within the bound is lost.
@@ -91,6 +93,8 @@ class Outbox(Generic[T]):
             try:
                 self._send(item)
             except Exception as exc:  # the transport is down: keep the item, retry later
+                with self._cond:
+                    self._inflight = None  # waiting, not sending: the head may be dropped
                 self.failures += 1
                 if self.online or self.failures == 1:
                     log.warning("hub unreachable (%s); holding %d messages", exc, len(self))
@@ -106,6 +110,7 @@ class Outbox(Generic[T]):
             with self._cond:
                 if self._items and self._items[0] is item:
                     self._items.popleft()
+                self._inflight = None
                 self.sent += 1
 
 
