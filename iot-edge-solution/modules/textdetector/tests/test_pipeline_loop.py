@@ -29,7 +29,7 @@ def write_video(path: Path, frames: int, size=(320, 240)) -> Path:
 
 
 class BatchSpy:
-    """The real detector, recording the image shapes of every detect_batch call."""
+    """The real detector, recording the image shapes of every batch submitted."""
 
     def __init__(self, detector):
         self.detector = detector
@@ -41,10 +41,10 @@ class BatchSpy:
     def prepare(self, image):
         return self.detector.prepare(image)
 
-    def detect_batch(self, images, prepared=None):
+    def submit(self, images, prepared=None):
         self.batches.append([image.shape for image in images])
         assert prepared is not None and all(p is not None for p in prepared)
-        return self.detector.detect_batch(images, prepared)
+        return self.detector.submit(images, prepared)
 
 
 def sources_for(paths, queue_size=4):
@@ -218,3 +218,67 @@ def test_live_source_that_cannot_open_is_rejected_and_the_run_goes_on(detector, 
     summary = process(detector, sources_for(paths), [changer], live=live)
     assert summary.per_source == {str(p): 5 for p in paths}
     assert "not found" in live.rejected["cameraPath"]
+
+
+class EventLog(RecordingSink):
+    """A real sink that also logs, with a BatchSpy, when batches go in and results out."""
+
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def write(self, result):
+        super().write(result)
+        self.events.append(("write", result.index))
+
+
+class LoggingSpy(BatchSpy):
+    def __init__(self, detector, log):
+        super().__init__(detector)
+        self.log, self.count = log, 0
+
+    def submit(self, images, prepared=None):
+        self.log.events.append(("submit", self.count))
+        self.count += len(images)
+        return self.detector.submit(images, prepared)
+
+
+class PacedSource:
+    """A real file source that delivers a frame every `gap_s`, like a slow live camera."""
+
+    def __init__(self, source, gap_s):
+        self.source, self.gap_s = source, gap_s
+        self.source_id, self.live = source.source_id, True
+
+    def open(self):
+        self.source.open()
+
+    def read(self):
+        threading.Event().wait(self.gap_s)
+        return self.source.read()
+
+    def close(self):
+        self.source.close()
+
+
+def test_a_batch_infers_while_the_one_before_is_written(detector, tmp_path):
+    """With frames queued, frame i + 1 goes to the engine before frame i reaches the sinks."""
+    if not hasattr(detector.engine, "start"):
+        pytest.skip(f"{detector.engine.name} has no asynchronous requests")
+    log = EventLog()
+    summary = process(LoggingSpy(detector, log), sources_for([write_video(
+        tmp_path / "a.mp4", 24)], queue_size=24), [log])
+    assert summary.frames == 24 and [i for _, i in log.seen] == list(range(24))
+    order = {event: n for n, event in enumerate(log.events)}
+    overlapped = sum(order[("submit", i + 1)] < order[("write", i)] for i in range(23))
+    assert overlapped >= 12, log.events
+
+
+def test_a_result_is_not_held_back_waiting_for_the_next_frame(detector, tmp_path):
+    """A slow live source: every result is written before the next frame arrives."""
+    log = EventLog()
+    [source] = sources_for([write_video(tmp_path / "slow.mp4", 5)])
+    summary = process(LoggingSpy(detector, log), [PacedSource(source, 0.3)], [log])
+    assert summary.frames == 5
+    order = {event: n for n, event in enumerate(log.events)}
+    assert all(order[("write", i)] < order[("submit", i + 1)] for i in range(4)), log.events

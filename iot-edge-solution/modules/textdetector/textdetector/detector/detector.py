@@ -8,7 +8,8 @@ from typing import Sequence
 import numpy as np
 
 from ..config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, TritonSettings
-from ..engines import InferenceEngine, open_engine, run_single
+from ..engines import InferenceEngine, open_engine, submit
+from ..engines.base import Collect
 from .fp16_check import fp16_check
 from .postprocess import DBParams, DBPostProcess
 from .preprocess import as_bgr, input_size, to_blob
@@ -91,16 +92,7 @@ class TextDetector:
         `prepared`, from `prepare` (e.g. on the frame-reader thread, overlapping the
         previous inference), is used when it still matches the current input size.
         """
-        size = tuple(image.shape[:2])
-        if prepared is None or prepared.image_size != size \
-                or prepared.blob.shape[2:] != self.input_size(size):
-            prepared = self.prepare(image)
-        start = time.perf_counter()
-        prob = run_single(self.engine, prepared.blob)
-        infer_ms = _ms_since(start)
-        start = time.perf_counter()
-        detections = self.postprocess(prob[0, 0], prepared.image_size)
-        return detections, Timings(prepared.preprocess_ms, infer_ms, _ms_since(start))
+        return self.submit([image], [prepared]).result()[0]
 
     def prepare(self, image: np.ndarray) -> Prepared:
         """Pre-process one image into the model's input blob (thread-safe)."""
@@ -118,29 +110,66 @@ class TextDetector:
         `prepared[i]`, from `prepare` (e.g. on a reader thread), is used for image i when
         it still matches the current input size; the others are pre-processed here.
         """
-        if len(images) == 1:  # no batch copy for one image
-            return [self.detect(images[0], prepared[0] if prepared is not None else None)]
+        return self.submit(images, prepared).result()
+
+    def submit(self, images: Sequence[np.ndarray],
+               prepared: Sequence[Prepared | None] | None = None) -> "DetectJob":
+        """Start detecting `images` (one input size) in one engine call; returns at once
+        on engines that infer asynchronously (OpenVINO), so the caller can work on the
+        previous job meanwhile. `DetectJob.result()` waits and post-processes."""
         start = time.perf_counter()
-        images = [as_bgr(image) for image in images]
+        sizes = [(image.shape[0], image.shape[1]) for image in images]
+        ready = list(prepared) if prepared is not None else [None] * len(images)
+        if len(images) == 1 and self._fits(ready[0], sizes[0]):
+            blob, pre_ms = ready[0].blob, ready[0].preprocess_ms  # type: ignore[union-attr]
+        else:
+            blob, pre_ms = self._batch_blob(images, ready)
+            pre_ms += _ms_since(start) / len(images)
+        collect = submit(self.engine, {self.engine.inputs[0].name: blob})
+        return DetectJob(collect, self.engine.outputs[0].name, self.postprocess, sizes, pre_ms)
+
+    def _fits(self, ready: Prepared | None, size: tuple[int, int]) -> bool:
+        return ready is not None and ready.image_size == size \
+            and ready.blob.shape[2:] == self.input_size(size)
+
+    def _batch_blob(self, images: Sequence[np.ndarray], ready: Sequence[Prepared | None]
+                    ) -> tuple[np.ndarray, float]:
+        """One N x 3 x H x W blob; returns it and the reader threads' pre-process ms."""
         size = self.input_size(images[0].shape[:2])
         batch = np.empty((len(images), 3, size[0], size[1]), np.float32)
         pre_ms = 0.0
         for i, image in enumerate(images):
             if self.input_size(image.shape[:2]) != size:
                 raise ValueError("images in one batch must share an input size")
-            ready = prepared[i] if prepared is not None else None
-            if ready is not None and ready.blob.shape[2:] == size:
-                batch[i:i + 1] = ready.blob
-                pre_ms += ready.preprocess_ms
+            if self._fits(ready[i], image.shape[:2]):
+                batch[i:i + 1] = ready[i].blob  # type: ignore[union-attr]
+                pre_ms += ready[i].preprocess_ms  # type: ignore[union-attr]
             else:
-                to_blob(image, size, out=batch[i:i + 1])
-        pre_ms = (pre_ms + _ms_since(start)) / len(images)
-        start = time.perf_counter()
-        prob = run_single(self.engine, batch)
-        infer_ms = _ms_since(start) / len(images)
-        results = []
-        for i, image in enumerate(images):
-            start = time.perf_counter()
-            detections = self.postprocess(prob[i, 0], image.shape[:2])
-            results.append((detections, Timings(pre_ms, infer_ms, _ms_since(start))))
-        return results
+                to_blob(as_bgr(image), size, out=batch[i:i + 1])
+        return batch, pre_ms / len(images)
+
+
+class DetectJob:
+    """One batch whose inference was submitted; `result()` waits and post-processes."""
+
+    def __init__(self, collect: Collect, output: str, postprocess: DBPostProcess,
+                 sizes: list[tuple[int, int]], preprocess_ms: float) -> None:
+        self._collect, self._output, self._postprocess = collect, output, postprocess
+        self.sizes, self.preprocess_ms = sizes, preprocess_ms
+        self._results: list[tuple[Detections, Timings]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    def result(self) -> list[tuple[Detections, Timings]]:
+        """(detections, timings) per image, in order (computed once)."""
+        if self._results is None:
+            outputs, infer_ms = self._collect()
+            prob, infer_ms = outputs[self._output], infer_ms / len(self.sizes)
+            self._results = []
+            for i, size in enumerate(self.sizes):
+                start = time.perf_counter()
+                detections = self._postprocess(prob[i, 0], size)
+                self._results.append((detections, Timings(self.preprocess_ms, infer_ms,
+                                                          _ms_since(start))))
+        return self._results

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..config import EngineSettings, TritonSettings
 from ..errors import ConfigError
-from .base import InferenceEngine, TensorSpec, run_single
+from .base import InferenceEngine, TensorSpec, run_single, submit
 from .precision import Agreement, PrecisionCheck
 from .trt_profile import ShapeProfile
 
@@ -78,4 +78,4 @@ def open_engine(model_path: Path, settings: EngineSettings = EngineSettings(),
 
 
 __all__ = ["InferenceEngine", "TensorSpec", "ShapeProfile", "Agreement", "PrecisionCheck",
-           "CPU_AUTO_ORDER", "open_engine", "resolve_engine", "run_single"]
+           "CPU_AUTO_ORDER", "open_engine", "resolve_engine", "run_single", "submit"]

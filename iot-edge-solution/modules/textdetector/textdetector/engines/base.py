@@ -6,12 +6,15 @@ probability maps, character logits) belongs to the task folders (detector/, reco
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
 RunFn = Callable[[np.ndarray], np.ndarray]
+Outputs = dict[str, np.ndarray]
+Collect = Callable[[], tuple[Outputs, float]]
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,28 @@ class InferenceEngine(Protocol):
 def run_single(engine: InferenceEngine, array: np.ndarray) -> np.ndarray:
     """Run a one-input, one-output model on `array` and return its output."""
     return engine.run({engine.inputs[0].name: array})[engine.outputs[0].name]
+
+
+def submit(engine: InferenceEngine, feeds: Mapping[str, np.ndarray]) -> Collect:
+    """Start one inference; the returned callable waits for (outputs, inference ms).
+
+    Engines with an asynchronous API (`start` / `wait`, as OpenVINO's) infer while the
+    caller goes on (collect before submitting more than the engine has requests for);
+    the others run here, at once. Call the result once.
+    """
+    begin = time.perf_counter()
+    start = getattr(engine, "start", None)
+    if start is None:
+        outputs = engine.run(feeds)
+        ms = (time.perf_counter() - begin) * 1000.0
+        return lambda: (outputs, ms)
+    pending = start(feeds)
+
+    def collect() -> tuple[Outputs, float]:
+        outputs = engine.wait(pending)  # type: ignore[attr-defined]
+        latency = getattr(pending, "latency_ms", None)
+        return outputs, latency if latency else (time.perf_counter() - begin) * 1000.0
+    return collect
 
 
 def dims(shape: Sequence[object]) -> tuple[int | None, ...]:

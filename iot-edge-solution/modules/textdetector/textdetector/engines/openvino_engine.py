@@ -81,6 +81,7 @@ class Pending:
     request: Any
     feeds: dict[str, np.ndarray]  # kept alive: OpenVINO may read them until done
     done: bool = field(default=False)
+    latency_ms: float | None = None  # the request's own inference time, once done
 
 
 class _Compiled:
@@ -209,6 +210,7 @@ class OpenVinoEngine:
         compiled, request = pending.request
         try:
             request.wait()
+            pending.latency_ms = float(request.latency)
             return {spec.name: request.get_tensor(spec.name).data.copy()
                     for spec in self.outputs}
         finally:

@@ -3,8 +3,11 @@
 Each source is read (files also pre-processed) on its own FrameReader thread. Every
 round takes at most one ready frame from each stream (the first stream asked rotates,
 so none starves), groups the round's frames by model input size and detects each group
-in `detect_batch` calls of at most `max_batch` frames. Results reach the sinks in order
-per source, each carrying its own source_id. One source is simply the case N = 1.
+in engine calls of at most `max_batch` frames. Results reach the sinks in order per
+source, each carrying its own source_id. One source is simply the case N = 1. While
+frames are queued, a batch infers (on engines with async requests: OpenVINO) while the
+batch before it is post-processed, read and written; when no frame is waiting, the
+batch in flight is finished at once, so a result is never held back for input.
 
 A stream that ends leaves the others running; one that fails or stalls is logged and
 dropped (its health turns `down`). If every stream failed (none ended normally) the last
@@ -18,6 +21,7 @@ opening the new sources first (a source that cannot open is rejected, the curren
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -29,6 +33,7 @@ from typing import Callable, Iterator, Sequence
 
 from ..control.live import LiveSettings
 from ..detector import TextDetector
+from ..detector.detector import DetectJob
 from ..errors import KitError, SourceError
 from ..recognizer import TextRecognizer, read_regions
 from ..results import Detections, FrameResult, Timings
@@ -84,6 +89,8 @@ class RunLoop:
         self.live, self.opener = live, opener
         self.recognizer = recognizer
         self._pending: Pending = []
+        self._inflight: tuple[Taken, DetectJob] | None = None
+        self.submitted = 0
         self.health, self.shutdown = health, shutdown
         self.streams: list[_Stream] = []
         self.every: list[_Stream] = []
@@ -113,19 +120,29 @@ class RunLoop:
                           dict(sorted(self.batch_sizes.items())), dict(self.failed))
 
     def _loop(self) -> None:
+        """Rounds of frames; a batch infers while the previous one is read and written."""
         rounds = 0
-        while self.streams and not self.stop.is_set():
-            taken = self._round(rounds % len(self.streams))
-            rounds += 1
-            if self.max_frames:
-                taken = taken[:self.max_frames - self.frames]
-            for batch in self._batches(taken):
-                self._detect(batch)
+        try:
+            while self.streams and not self.stop.is_set():
+                taken = self._round(rounds % len(self.streams))
+                rounds += 1
+                if self.max_frames:
+                    taken = taken[:self.max_frames - self.submitted]
+                for batch in self._batches(taken):
+                    self._submit(batch)
+                if not taken:  # nothing queued behind it: never hold a result back
+                    self._collect()
+                self._flush()
+                if self.max_frames and self.submitted >= self.max_frames:
+                    break
+                if self.live is not None:
+                    self._apply_live()
+            self._collect()
             self._flush()
-            if self.max_frames and self.frames >= self.max_frames:
-                break
-            if self.live is not None:
-                self._apply_live()
+        finally:
+            if self._inflight is not None:  # an error stopped the loop: let the engine finish
+                with contextlib.suppress(Exception):
+                    self._inflight[1].result()
 
     def _start(self, sources: Sequence[FrameSource]) -> None:
         now = time.monotonic()
@@ -202,11 +219,22 @@ class RunLoop:
             for i in range(0, len(group), self.max_batch):
                 yield group[i:i + self.max_batch]
 
-    def _detect(self, batch: Taken) -> None:
-        outputs = self.detector.detect_batch([frame.image for _, frame in batch],
-                                             [frame.prepared for _, frame in batch])
+    def _submit(self, batch: Taken) -> None:
+        """Start `batch` inferring, then post-process the batch that was in flight, so
+        its reading and sinks overlap this inference (engines with async requests)."""
+        job = self.detector.submit([frame.image for _, frame in batch],
+                                   [frame.prepared for _, frame in batch])
         self.batch_sizes[len(batch)] += 1
-        for (stream, frame), (detections, timings) in zip(batch, outputs):
+        self.submitted += len(batch)
+        self._collect()
+        self._inflight = (batch, job)
+
+    def _collect(self) -> None:
+        """Wait for the batch in flight (if any) and queue its results for `_flush`."""
+        if self._inflight is None:
+            return
+        (batch, job), self._inflight = self._inflight, None
+        for (stream, frame), (detections, timings) in zip(batch, job.result()):
             self._pending.append((stream, frame, detections, timings))
 
     def _flush(self) -> None:

@@ -2,7 +2,8 @@
 
 ENGINE=auto is resolved by `engines.resolve_engine` (TensorRT
 when USE_TENSOR_RT=true). PRECISION=auto runs the parity gate on the fixed evaluation
-set and keeps the fastest precision that passes, saying which at start-up.
+set and keeps the fastest precision that passes, saying which at start-up; the verdict
+is cached (tuning/gate_cache.py), so later start-ups on the same CPU skip the gate.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from ..config import DEFAULT_VIDEO, LOCAL_DATA, EngineSettings
 from ..engines import resolve_engine
 from ..engines.base import run_single
 from ..engines.openvino_engine import OpenVinoEngine, cpu_supports
+from . import gate_cache
+from .gate_cache import Verdict, gate_key
 from .parity import GateResult, RecognitionCheck, fastest_passing, run_gate
 from .samples import evaluation_frames
 
@@ -23,6 +26,7 @@ from .samples import evaluation_frames
 log = logging.getLogger(__name__)
 
 INT8_CACHE = LOCAL_DATA / "int8"
+GATE_CACHE = INT8_CACHE / "gate.json"
 
 
 def open_openvino(settings: EngineSettings, precision: str, video: Path = DEFAULT_VIDEO,
@@ -66,17 +70,30 @@ def gate_openvino(settings: EngineSettings, video: Path = DEFAULT_VIDEO,
 
 def choose_precision(settings: EngineSettings, video: Path = DEFAULT_VIDEO,
                      recognition: RecognitionCheck | None = None,
-                     limit_side_len: int = 960) -> str:
-    """PRECISION, with 'auto' resolved by the gate; logs every figure and the choice."""
+                     limit_side_len: int = 960, cache: Path | None = None) -> str:
+    """PRECISION, with 'auto' resolved by the gate; logs every figure and the choice.
+
+    With `cache`, the verdict is kept there (see gate_cache) and reused while its key
+    holds.
+    """
     if settings.precision != "auto":
         return settings.precision
-    results = gate_openvino(settings, video, recognition, limit_side_len)
-    for result in results.values():
-        log.info("precision gate %s", result.summary())
-    chosen = fastest_passing(results)
-    log.info("PRECISION=auto: using %s on this CPU (fastest that passes the FP32 gate)",
-             chosen)
-    return chosen
+    key = gate_key(settings.model_path, video, limit_side_len, candidate_precisions(),
+                   recognition is not None) if cache is not None else {}
+    verdict = gate_cache.load(cache, key) if cache is not None else None
+    origin = "cached verdict; delete it to run the gate again"
+    if verdict is None:
+        results = gate_openvino(settings, video, recognition, limit_side_len)
+        verdict = Verdict(fastest_passing(results),
+                          tuple(r.summary() for r in results.values()))
+        origin = "fastest that passes the FP32 gate"
+        if cache is not None:
+            gate_cache.save(cache, key, verdict)
+    for summary in verdict.summaries:
+        log.info("precision gate %s", summary)
+    log.info("PRECISION=auto: using %s on this CPU (%s%s)", verdict.chosen, origin,
+             f": {cache}" if cache is not None and "cached" in origin else "")
+    return verdict.chosen
 
 
 def detection_model(settings: EngineSettings, limit_side_len: int = 960,
@@ -88,7 +105,8 @@ def detection_model(settings: EngineSettings, limit_side_len: int = 960,
     """
     if resolve_engine(settings) != "openvino":
         return settings.model_path, settings.precision
-    precision = choose_precision(settings, video, limit_side_len=limit_side_len)
+    precision = choose_precision(settings, video, limit_side_len=limit_side_len,
+                                 cache=GATE_CACHE)
     if precision == "int8":
         from .quantize import quantized_model
 
