@@ -282,3 +282,24 @@ def test_a_result_is_not_held_back_waiting_for_the_next_frame(detector, tmp_path
     assert summary.frames == 5
     order = {event: n for n, event in enumerate(log.events)}
     assert all(order[("write", i)] < order[("submit", i + 1)] for i in range(4)), log.events
+
+
+def test_a_file_has_the_text_of_several_frames_read_together(detector, recognizer, demo_video):
+    """REC_FRAMES: the same strings, in fewer recognition calls, when frames are read ahead.
+
+    A batch is padded to its widest line (PaddleOCR's semantics), so another batch mix can
+    flip a borderline reading (a recovered space): allow 5 % of the strings to differ.
+    """
+    def run_with(read_ahead):
+        sink, calls = RecordingSink(), recognizer.calls
+        summary = process(detector, sources_for([demo_video]), [sink], max_frames=26,
+                          recognizer=recognizer, read_ahead=read_ahead)
+        assert summary.frames == 26
+        return [t for r in sink.results for t in r.detections.texts], recognizer.calls - calls
+
+    one_by_one, single_calls = run_with(1)
+    together, batched_calls = run_with(4)
+    assert len(together) == len(one_by_one) > 20
+    same = sum(a == b for a, b in zip(together, one_by_one))
+    assert same >= 0.95 * len(together), list(zip(together, one_by_one))
+    assert batched_calls < single_calls, (batched_calls, single_calls)

@@ -294,6 +294,10 @@ class RecognizerSettings:
                                  "lines before reading them", parse_bool)
     rec_batch: int = option(6, "REC_BATCH", "text lines read per model call",
                             int_range(1, 256), "N")
+    rec_frames: int = option(4, "REC_FRAMES",
+                             "files: read the text of this many frames together (their "
+                             "lines batched across frames); live sources never wait",
+                             int_range(1, 64), "N")
     rec_min_score: float = option(0.5, "REC_MIN_SCORE",
                                   "readings with a lower mean confidence are dropped",
                                   float_range(0.0, 1.0), "P")

@@ -7,7 +7,9 @@ in engine calls of at most `max_batch` frames. Results reach the sinks in order 
 source, each carrying its own source_id. One source is simply the case N = 1. While
 frames are queued, a batch infers (on engines with async requests: OpenVINO) while the
 batch before it is post-processed, read and written; when no frame is waiting, the
-batch in flight is finished at once, so a result is never held back for input.
+batch in flight is finished at once, so a result is never held back for input. With a
+recogniser, the text of every frame detected so far is read together (crops batched
+across frames and streams); files gather `read_ahead` frames (REC_FRAMES) first.
 
 A stream that ends leaves the others running; one that fails or stalls is logged and
 dropped (its health turns `down`). If every stream failed (none ended normally) the last
@@ -81,8 +83,9 @@ class RunLoop:
                  opener: Callable[..., list[FrameSource]] = open_sources,
                  health: HealthRegistry | None = None,
                  shutdown: ShutdownBudget | None = None,
-                 recognizer: TextRecognizer | None = None) -> None:
+                 recognizer: TextRecognizer | None = None, read_ahead: int = 1) -> None:
         self.detector, self.sinks = detector, list(sinks)
+        self.read_ahead = read_ahead
         self.max_batch, self.queue_size, self.timeout_s = max_batch, queue_size, timeout_s
         self.max_frames = max_frames
         self.stop = stop or threading.Event()
@@ -132,7 +135,8 @@ class RunLoop:
                     self._submit(batch)
                 if not taken:  # nothing queued behind it: never hold a result back
                     self._collect()
-                self._flush()
+                if self._due(taken):
+                    self._flush()
                 if self.max_frames and self.submitted >= self.max_frames:
                     break
                 if self.live is not None:
@@ -229,6 +233,12 @@ class RunLoop:
         self._collect()
         self._inflight = (batch, job)
 
+    def _due(self, taken: Taken) -> bool:
+        """Read and write now, or first gather `read_ahead` frames of files, so their
+        crops are read together (live frames and idle moments never wait)."""
+        return self.recognizer is None or not taken or len(self._pending) >= self.read_ahead \
+            or any(stream.reader.source.live for stream, _ in taken)
+
     def _collect(self) -> None:
         """Wait for the batch in flight (if any) and queue its results for `_flush`."""
         if self._inflight is None:
@@ -287,12 +297,13 @@ def process(detector: TextDetector, sources: Sequence[FrameSource], sinks: Seque
             opener: Callable[..., list[FrameSource]] = open_sources,
             health: HealthRegistry | None = None,
             shutdown: ShutdownBudget | None = None,
-            recognizer: TextRecognizer | None = None) -> RunSummary:
+            recognizer: TextRecognizer | None = None, read_ahead: int = 1) -> RunSummary:
     """Detect (and with `recognizer`, read) text in every frame of open `sources`.
 
-    Each result goes to every sink. `max_frames` caps the total over all streams; see
-    the module docstring for the rest.
+    Each result goes to every sink. `max_frames` caps the total over all streams;
+    `read_ahead` frames of files have their text read together. See the module
+    docstring for the rest.
     """
     loop = RunLoop(detector, sinks, max_batch, queue_size, timeout_s, max_frames, stop, live,
-                   opener, health, shutdown, recognizer)
+                   opener, health, shutdown, recognizer, read_ahead)
     return loop.run(sources)

@@ -75,7 +75,7 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
         sinks = build_sinks(settings, live, health, budget)
         summary = process(detector, sources, sinks, max_batch, src.queue_size,
                           src.source_timeout, src.max_frames, stop, live, opener, health,
-                          budget, recognizer)
+                          budget, recognizer, settings.recognizer.rec_frames)
     if len(summary.per_source) > 1:
         log.info("frames per source: %s; batch sizes: %s", summary.per_source,
                  summary.batch_sizes)
