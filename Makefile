@@ -34,7 +34,7 @@ coverage: setup ## tests with an HTML coverage report in htmlcov/
 eval: setup ## recognition accuracy on the demo video and the evaluation set, targets MET/MISSED
 	cd $(MODULE) && $(PY) tools/eval.py $(ARGS)
 
-bench: setup ## benchmark: detection and OCR, model-only vs pipeline vs RapidOCR (ratios)
+bench: setup ## benchmark: detection, OCR and every engine x precision; model-only vs pipeline vs RapidOCR (ratios)
 	cd $(MODULE) && $(PY) tools/bench.py $(ARGS)
 
 bench-post: setup ## dense-text (500+ words) post-process: fast vs reference, ms

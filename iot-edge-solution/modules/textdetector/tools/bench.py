@@ -4,8 +4,10 @@ Every contender runs on the same deterministic frames (demo-video frames at 720p
 same frames upscaled to 1080p), in turn, several rounds; the table shows median fps per
 contender and the ratios measured in this one run. Timings drift between machines and
 runs: compare the ratios. The OCR section (tools/bench_ocr.py) does the same for
-detection + recognition on the 720p frames. Usage: python tools/bench.py [--frames N]
-[--rounds R] [--sizes 720p,1080p] [--sections detection,ocr] [--chart]
+detection + recognition on the 720p frames; the engines section (tools/bench_matrix.py)
+for every engine x precision this machine runs, with its parity-gate verdict.
+Usage: python tools/bench.py [--frames N] [--rounds R] [--sizes 720p,1080p]
+[--sections detection,ocr,engines] [--chart]
 """
 from __future__ import annotations
 
@@ -23,10 +25,11 @@ import cv2
 import numpy as np
 
 
+import bench_matrix
 import bench_ocr
 from textdetector.config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, SourceSettings  # noqa: E501
 from textdetector.detector import TextDetector
-from textdetector.engines import run_single
+from textdetector.engines import resolve_engine, run_single
 from textdetector.pipeline import process
 from textdetector.recognizer import TextRecognizer
 from textdetector.detector.preprocess import to_blob
@@ -193,6 +196,28 @@ def ocr_section(args: argparse.Namespace, detector: TextDetector, folder: Path) 
     return {"size": "720p", "results": table, **bench_ocr.report(table, counts, len(frames))}
 
 
+def engines_section(args: argparse.Namespace, folder: Path) -> dict:
+    """Every engine x precision here: model-only and pipeline fps, ratios, gate."""
+    frames, video = _clip(args, "720p", folder)
+    detectors, absent = bench_matrix.open_detectors()
+    try:
+        table = measure(bench_matrix.contenders(detectors, frames, video), len(frames),
+                        args.rounds)
+        verdicts = bench_matrix.gate(detectors, DEFAULT_VIDEO)
+    finally:
+        for detector in detectors.values():
+            detector.close()
+    settings = EngineSettings()
+    default = f"{resolve_engine(settings)} {settings.precision}"
+    ratios = bench_matrix.report(table, verdicts, absent, default)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "engines.md").write_text(bench_matrix.markdown(
+        table, verdicts, ratios, bench_matrix.machine()), encoding="utf-8")
+    print(f"  README table: {args.out / 'engines.md'}")
+    return {"size": "720p", "results": table, "gate": verdicts, "ratios": ratios,
+            "absent": absent}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=20, help="frames per contender run")
@@ -200,16 +225,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="720p,1080p", help="comma list of 720p, 1080p")
     parser.add_argument("--out", type=Path, default=MODULE_DIR.parent.parent.parent /
                         "bench-results", help="folder for bench.json (and the chart)")
-    parser.add_argument("--sections", default="detection,ocr",
-                        help="comma list of detection, ocr (OCR runs on 720p frames)")
+    parser.add_argument("--sections", default="detection,ocr,engines",
+                        help="comma list of detection, ocr, engines (OCR and engines run "
+                             "on 720p frames)")
     parser.add_argument("--chart", action="store_true", help="also draw bench.png")
     args = parser.parse_args(argv)
     sections = {s.strip() for s in args.sections.split(",") if s.strip()}
-    if not sections or sections - {"detection", "ocr"} or args.frames < 1 or args.rounds < 1:
-        parser.error("--sections takes detection and/or ocr; --frames, --rounds >= 1")
+    if not sections or sections - {"detection", "ocr", "engines"} or args.frames < 1 \
+            or args.rounds < 1:
+        parser.error("--sections takes detection, ocr, engines; --frames, --rounds >= 1")
     detector = TextDetector.open(EngineSettings())
     results: dict[str, dict[str, dict]] = {}
-    output: dict = {"frames": args.frames, "rounds": args.rounds}
+    output: dict = {"frames": args.frames, "rounds": args.rounds,
+                    "machine": bench_matrix.machine()}
+    print(f"machine: {output['machine']}; engine {resolve_engine(EngineSettings())}")
     with tempfile.TemporaryDirectory() as tmp:
         for size_name in args.sizes.split(",") if "detection" in sections else []:
             frames, video = _clip(args, size_name, Path(tmp))
@@ -219,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             output.update(results=results, ratios=report(results))
         if "ocr" in sections:
             output["ocr"] = ocr_section(args, detector, Path(tmp))
+        if "engines" in sections:
+            output["engines"] = engines_section(args, Path(tmp))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(output, indent=1))
     print(f"\nJSON: {args.out / 'bench.json'}")
