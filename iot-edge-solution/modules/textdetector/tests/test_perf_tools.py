@@ -7,6 +7,7 @@ import pytest
 
 
 import bench
+import bench_matrix
 import bench_ocr
 import bench_postprocess
 import bench_streams
@@ -80,6 +81,23 @@ def test_bench_ocr_section_short_run(model_path, rec_model_path, demo_video, tmp
     assert crops["pipeline_rec_ms_per_crop"] > 0 and crops["model_rec_ms_per_crop"] > 0
     printed = capsys.readouterr().out
     assert "(target >= 2.5)" in printed and ("MET" in printed or "MISSED" in printed)
+
+
+@pytest.mark.slow
+def test_bench_engines_section_short_run(model_path, demo_video, tmp_path, capsys):
+    """Every engine x precision here on one frame: fps, ratios, gate, targets, README table."""
+    assert bench.main(["--frames", "1", "--rounds", "1", "--sections", "engines",
+                       "--out", str(tmp_path)]) == 0
+    engines = json.loads((tmp_path / "bench.json").read_text())["engines"]
+    pairs, absent = bench_matrix.available()
+    labels = {f"{engine} {precision}" for engine, precision in pairs}
+    assert set(engines["ratios"]) == set(engines["gate"]) == labels
+    assert engines["ratios"]["onnxruntime fp32"] == 1.0 and "tensorrt" in engines["absent"]
+    assert all(row["fps"] > 0 for row in engines["results"].values())
+    printed = capsys.readouterr().out
+    assert f"(target >= {bench_matrix.DEFAULT_TARGET}x)" in printed
+    table = (tmp_path / "engines.md").read_text()
+    assert all(f"| {label} |" in table for label in labels) and "cores" in table
 
 
 def test_bench_refuses_unknown_sections(capsys):
