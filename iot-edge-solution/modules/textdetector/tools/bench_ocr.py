@@ -107,7 +107,8 @@ def contenders(detector: TextDetector, recognizer: TextRecognizer, frames: list[
         start = time.perf_counter()
         source = open_source(SourceSettings(camera_path=str(video)))
         summary = process(detector, [source], [ConsoleSink(stream=io.StringIO(), quiet=True),
-                                               _Timings(counts)], recognizer=recognizer)
+                                               _Timings(counts)], recognizer=recognizer,
+                          read_ahead=RecognizerSettings().rec_frames)
         seconds = time.perf_counter() - start
         assert summary.frames == len(frames), summary
         counts.calls += recognizer.calls - calls

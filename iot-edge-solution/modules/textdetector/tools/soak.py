@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             open_recognizer(settings) as recognizer:
         sinks = [*build_sinks(settings), monitor]
         summary = process(detector, [open_source(settings.source)], sinks,
-                          max_frames=args.frames, stop=stop, recognizer=recognizer)
+                          max_frames=args.frames, stop=stop, recognizer=recognizer,
+                          read_ahead=settings.recognizer.rec_frames)
     elapsed = monitor.samples[-1]["t"]
     report = {"frames": summary.frames, "seconds": elapsed,
               "fps": round(summary.frames / elapsed, 2) if elapsed else 0.0,
