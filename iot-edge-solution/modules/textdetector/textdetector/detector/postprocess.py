@@ -30,11 +30,15 @@ class DBParams:
 def mini_box(contour: np.ndarray) -> tuple[np.ndarray, float]:
     """Minimum-area rectangle of a contour, ordered tl, tr, br, bl, and its short side."""
     rect = cv2.minAreaRect(contour)
-    points = sorted(list(cv2.boxPoints(rect)), key=lambda p: p[0])
+    return order_mini(cv2.boxPoints(rect)), min(rect[1])
+
+
+def order_mini(corners: np.ndarray) -> np.ndarray:
+    """PaddleOCR's `get_mini_boxes` order: sort by x, then each side's pair by y."""
+    points = sorted(list(corners), key=lambda p: p[0])
     left = (0, 1) if points[1][1] > points[0][1] else (1, 0)
     right = (2, 3) if points[3][1] > points[2][1] else (3, 2)
-    box = np.array([points[left[0]], points[right[0]], points[right[1]], points[left[1]]])
-    return box, min(rect[1])
+    return np.array([points[left[0]], points[right[0]], points[right[1]], points[left[1]]])
 
 
 def box_score_fast(prob: np.ndarray, box: np.ndarray) -> float:
