@@ -170,3 +170,17 @@ def test_scores_equal_per_box_masks_at_borders_and_overlaps():
     expected = [box_score_fast(prob, box) for box in boxes]
     np.testing.assert_allclose(fastdb.scores_fast(prob, boxes, box_score_fast), expected,
                                rtol=0, atol=1e-9)
+
+
+def test_fast_mode_from_several_threads_matches_one_thread():
+    """Reused per-thread buffers: concurrent calls on different maps give each its own boxes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    post = DBPostProcess(DBParams(box_thresh=0.3))
+    maps = [random_map(seed) for seed in range(8)]
+    alone = [post(prob, (320, 512)) for prob in maps]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda prob: post(prob, (320, 512)), maps * 8))
+    for i, det in enumerate(together):
+        np.testing.assert_array_equal(det.boxes, alone[i % len(maps)].boxes)
+        np.testing.assert_array_equal(det.scores, alone[i % len(maps)].scores)

@@ -16,6 +16,7 @@ per box (one OpenCV call each); the rest runs on arrays of boxes:
 from __future__ import annotations
 
 import math
+import threading
 from typing import Callable
 
 import cv2
@@ -24,6 +25,20 @@ import numpy as np
 ARC_TOLERANCE = 0.25  # pyclipper's PyclipperOffset default
 NEXT = [1, 2, 3, 0]  # corner j -> j + 1 (cyclic)
 PREV = [3, 0, 1, 2]  # corner j -> j - 1
+_SCRATCH = threading.local()
+
+
+def scratch(name: str, size: int, dtype: np.dtype) -> np.ndarray:
+    """A 1-D buffer of `size` items kept per thread and reused from frame to frame.
+
+    Frame-sized temporaries allocated afresh on every frame cost page faults (the
+    allocator hands large blocks back to the system); reusing them avoids that.
+    """
+    buf = getattr(_SCRATCH, name, None)
+    if buf is None or buf.size < size or buf.dtype != dtype:
+        buf = np.empty(size + size // 4, dtype)
+        setattr(_SCRATCH, name, buf)
+    return buf[:size]
 
 
 def rect_array(rects: list) -> np.ndarray:
@@ -98,7 +113,8 @@ def scores_fast(prob: np.ndarray, boxes: np.ndarray,
     hi = np.minimum(np.maximum(corner_max(polys), 0), last)
     shared = _touching(lo[:, 0], hi[:, 0], lo[:, 1], hi[:, 1])
     clean = np.flatnonzero(~shared)
-    mask = np.zeros((h, w), np.uint8)
+    mask = scratch("mask", h * w, np.dtype(np.uint8)).reshape(h, w)
+    mask.fill(0)
     cv2.fillPoly(mask, list(polys[clean]), 1)
     scores = np.zeros(len(boxes))
     if len(clean):
@@ -133,11 +149,19 @@ def _bound_sums(prob: np.ndarray, mask: np.ndarray, lo: np.ndarray,
     seg_start = (lo[seg_box, 1] + seg_row) * width + lo[seg_box, 0]
     seg_len = box_w[seg_box]
     seg_first = np.cumsum(seg_len) - seg_len  # where each segment lands in the gather
-    pixels = np.repeat(seg_start - seg_first, seg_len) + np.arange(int(seg_len.sum()))
-    inside = mask.ravel()[pixels]
+    # flat pixel indices as a running sum: +1 along a segment, a jump to the next one
+    total = int(seg_first[-1] + seg_len[-1])
+    pixels = scratch("pixels", total, np.dtype(np.intp))
+    pixels.fill(1)
+    pixels[0] = seg_start[0]
+    pixels[seg_first[1:]] = seg_start[1:] - seg_start[:-1] - seg_len[:-1] + 1
+    np.cumsum(pixels, out=pixels)
+    inside = mask.ravel().take(pixels, out=scratch("inside", total, mask.dtype), mode="clip")
+    values = prob.ravel().take(pixels, out=scratch("values", total, prob.dtype), mode="clip")
+    values *= inside
     box_first = np.cumsum(box_w * box_h) - box_w * box_h
-    sums = np.add.reduceat(prob.ravel()[pixels] * inside, box_first, dtype=np.float64)
-    return sums, np.add.reduceat(inside, box_first, dtype=np.int64)
+    return (np.add.reduceat(values, box_first, dtype=np.float64),
+            np.add.reduceat(inside, box_first, dtype=np.int64))
 
 
 def _touching(x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> np.ndarray:

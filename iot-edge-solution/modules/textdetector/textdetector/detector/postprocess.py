@@ -87,7 +87,8 @@ class DBPostProcess:
 
     def __call__(self, prob: np.ndarray, image_size: tuple[int, int]) -> Detections:
         """`prob` is the (H, W) map of one image; `image_size` the source (height, width)."""
-        bitmap = (prob > self.params.thresh).view(np.uint8)  # bool -> 0/1, no copy
+        above = fastdb.scratch("bitmap", prob.size, np.dtype(bool)).reshape(prob.shape)
+        bitmap = np.greater(prob, self.params.thresh, out=above).view(np.uint8)  # 0/1
         contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         contours = contours[: self.params.max_candidates]
         if self.mode == "fast":
