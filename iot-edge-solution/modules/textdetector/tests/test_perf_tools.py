@@ -54,13 +54,26 @@ def test_soak_drift_figures():
         soak.main(["--frames", "0"])
 
 
-def test_bench_postprocess_reports_identical_boxes(model_path, tmp_path):
+def test_bench_postprocess_reports_identical_boxes(model_path, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "post.json"
     assert bench_postprocess.main(["--runs", "1", "--out", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["identical"] and report["boxes"]["fast"] >= 400
     assert report["min_iou"] == 1.0
+    assert report["target"]["ms"] == 10.0 and report["target"]["min_regions"] == 400
+    assert report["target"]["verdict"] in ("MET", "MISSED")
+    assert 0 < report["median_cpu_ms"]["fast"] < report["median_cpu_ms"]["reference"]
+    printed = capsys.readouterr().out
+    assert f"measured {report['median_ms']['fast']:.2f} ms -> {report['target']['verdict']}" \
+        in printed
+
+
+def test_bench_postprocess_target_verdict():
+    assert bench_postprocess.target_verdict(9.99, 563)["verdict"] == "MET"
+    assert bench_postprocess.target_verdict(10.0, 400)["verdict"] == "MET"
+    assert bench_postprocess.target_verdict(10.01, 563)["verdict"] == "MISSED"
+    assert bench_postprocess.target_verdict(2.0, 399)["verdict"] == "NOT DENSE"
 
 
 @pytest.mark.slow

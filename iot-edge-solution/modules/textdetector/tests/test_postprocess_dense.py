@@ -136,3 +136,51 @@ def test_touching_matches_brute_force():
                & (y0[None] <= y1[:, None]) & (y1[None] >= y0[:, None]))
         np.fill_diagonal(hit, False)
         assert fastdb._touching(x0, x1, y0, y1).tolist() == hit.any(axis=1).tolist()
+
+
+def test_corner_orders_match_the_reference_with_ties():
+    """Integer corners on a tiny grid: many equal x and y, where the stable sorts decide."""
+    from textdetector.detector import fastdb
+    from textdetector.detector.postprocess import order_clockwise, order_mini
+
+    boxes = np.random.default_rng(5).integers(0, 3, (3000, 4, 2)).astype(np.float32)
+    np.testing.assert_array_equal(fastdb.order_mini(boxes),
+                                  np.stack([order_mini(b) for b in boxes]))
+    np.testing.assert_array_equal(fastdb.order_clockwise(boxes),
+                                  np.stack([order_clockwise(b) for b in boxes]))
+
+
+def test_scores_equal_per_box_masks_at_borders_and_overlaps():
+    """One shared mask + gathered sums == the reference's own crop and mask for each box,
+    for boxes cut by the frame edges and for overlapping boxes (scored one by one)."""
+    from textdetector.detector import fastdb
+    from textdetector.detector.postprocess import box_score_fast
+
+    rng = np.random.default_rng(11)
+    prob = rng.uniform(0, 1, (120, 200)).astype(np.float32)
+    rects = [((float(rng.uniform(-10, 210)), float(rng.uniform(-10, 130))),
+              (float(rng.uniform(3, 40)), float(rng.uniform(3, 12))),
+              float(rng.uniform(-90, 90))) for _ in range(60)]
+    rects += [((100.3, 60.7), (30.0, 8.0), 10.0), ((104.1, 62.2), (30.0, 8.0), 80.0)]
+    boxes = fastdb.order_mini(fastdb.box_points(fastdb.rect_array(rects)))
+    x0, y0 = np.floor(fastdb.corner_min(boxes)).T.astype(int)
+    x1, y1 = np.floor(fastdb.corner_max(boxes)).T.astype(int)
+    assert fastdb._touching(x0, x1, y0, y1).any() and not fastdb._touching(x0, x1, y0, y1).all()
+    assert (x0 < 0).any() and (x1 >= 200).any() and (y0 < 0).any() and (y1 >= 120).any()
+    expected = [box_score_fast(prob, box) for box in boxes]
+    np.testing.assert_allclose(fastdb.scores_fast(prob, boxes, box_score_fast), expected,
+                               rtol=0, atol=1e-9)
+
+
+def test_fast_mode_from_several_threads_matches_one_thread():
+    """Reused per-thread buffers: concurrent calls on different maps give each its own boxes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    post = DBPostProcess(DBParams(box_thresh=0.3))
+    maps = [random_map(seed) for seed in range(8)]
+    alone = [post(prob, (320, 512)) for prob in maps]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda prob: post(prob, (320, 512)), maps * 8))
+    for i, det in enumerate(together):
+        np.testing.assert_array_equal(det.boxes, alone[i % len(maps)].boxes)
+        np.testing.assert_array_equal(det.scores, alone[i % len(maps)].scores)

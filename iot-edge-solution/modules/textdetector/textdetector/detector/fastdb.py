@@ -1,13 +1,14 @@
 """Vectorised DB post-process giving the reference loop's boxes (see postprocess.py).
 
 The reference visits each contour in Python: minAreaRect, a fillPoly mask per box for
-the score, a pyclipper round-join offset, minAreaRect again. Here only the OpenCV calls
-that must see one contour (minAreaRect, fillPoly) stay per box; the rest runs on arrays:
+the score, a pyclipper round-join offset, minAreaRect again. Here only minAreaRect stays
+per box (one OpenCV call each); the rest runs on arrays of boxes:
 
 - box corners (OpenCV's float32 `RotatedRect::points` arithmetic) and sorting;
-- scores: every box whose pixel bounds touch no other box is drawn with its own label
-  into one label image and scored with two `bincount`s; boxes that may share pixels are
-  scored one by one exactly as the reference does;
+- scores: the boxes whose pixel bounds touch no other box are filled into one mask by a
+  single fillPoly call, and each box's bounds are summed from a gather of their pixels
+  (float64, one `reduceat`); boxes that may share pixels are scored one by one exactly
+  as the reference does;
 - unclip: Clipper's round-join offset (ClipperOffset::DoOffset/DoRound, integer input
   and rounding included) evaluated for all boxes at once; a box outside the regular case
   (a collapsed or concave corner) goes through pyclipper itself.
@@ -15,13 +16,29 @@ that must see one contour (minAreaRect, fillPoly) stay per box; the rest runs on
 from __future__ import annotations
 
 import math
-from itertools import repeat
+import threading
 from typing import Callable
 
 import cv2
 import numpy as np
 
 ARC_TOLERANCE = 0.25  # pyclipper's PyclipperOffset default
+NEXT = [1, 2, 3, 0]  # corner j -> j + 1 (cyclic)
+PREV = [3, 0, 1, 2]  # corner j -> j - 1
+_SCRATCH = threading.local()
+
+
+def scratch(name: str, size: int, dtype: np.dtype) -> np.ndarray:
+    """A 1-D buffer of `size` items kept per thread and reused from frame to frame.
+
+    Frame-sized temporaries allocated afresh on every frame cost page faults (the
+    allocator hands large blocks back to the system); reusing them avoids that.
+    """
+    buf = getattr(_SCRATCH, name, None)
+    if buf is None or buf.size < size or buf.dtype != dtype:
+        buf = np.empty(size + size // 4, dtype)
+        setattr(_SCRATCH, name, buf)
+    return buf[:size]
 
 
 def rect_array(rects: list) -> np.ndarray:
@@ -50,95 +67,123 @@ def box_points(rects: np.ndarray) -> np.ndarray:
     return pts
 
 
+def _by_x(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat row indices of (N, 4, 2) corners stably sorted by x, and the sorted y values."""
+    idx = np.argsort(pts[:, :, 0], axis=1, kind="stable") + 4 * np.arange(len(pts))[:, None]
+    return idx, pts[:, :, 1].ravel()[idx]
+
+
+def _pick(pts: np.ndarray, idx: np.ndarray, swap_left: np.ndarray,
+          swap_right: np.ndarray) -> np.ndarray:
+    """Corners tl, tr, br, bl from the x-sorted indices: left = sorted 0, 1 (swapped where
+    `swap_left`), right = sorted 2, 3 (swapped where `swap_right`)."""
+    sel = idx[:, [0, 2, 3, 1]]
+    sel[swap_left, 0], sel[swap_left, 3] = idx[swap_left, 1], idx[swap_left, 0]
+    sel[swap_right, 1], sel[swap_right, 2] = idx[swap_right, 3], idx[swap_right, 2]
+    return pts.reshape(-1, 2)[sel]
+
+
 def order_mini(pts: np.ndarray) -> np.ndarray:
     """The reference `mini_box` corner order (stable sort by x, then by y per side)."""
-    idx = np.argsort(pts[:, :, 0], axis=1, kind="stable")
-    p = np.take_along_axis(pts, idx[:, :, None], axis=1)
-    swap_left = ~(p[:, 1, 1] > p[:, 0, 1])
-    swap_right = ~(p[:, 3, 1] > p[:, 2, 1])
-    out = np.empty_like(p)
-    out[:, 0] = np.where(swap_left[:, None], p[:, 1], p[:, 0])
-    out[:, 3] = np.where(swap_left[:, None], p[:, 0], p[:, 1])
-    out[:, 1] = np.where(swap_right[:, None], p[:, 3], p[:, 2])
-    out[:, 2] = np.where(swap_right[:, None], p[:, 2], p[:, 3])
-    return out
+    idx, y = _by_x(pts)
+    return _pick(pts, idx, ~(y[:, 1] > y[:, 0]), ~(y[:, 3] > y[:, 2]))
 
 
 def order_clockwise(boxes: np.ndarray) -> np.ndarray:
     """Reference `order_clockwise` for (N, 4, 2) boxes."""
-    by_x = np.take_along_axis(
-        boxes, np.argsort(boxes[:, :, 0], axis=1, kind="stable")[:, :, None], axis=1)
-    left = np.take_along_axis(
-        by_x[:, :2], np.argsort(by_x[:, :2, 1], axis=1, kind="stable")[:, :, None], axis=1)
-    right = np.take_along_axis(
-        by_x[:, 2:], np.argsort(by_x[:, 2:, 1], axis=1, kind="stable")[:, :, None], axis=1)
-    return np.stack([left[:, 0], right[:, 0], right[:, 1], left[:, 1]], axis=1)
+    idx, y = _by_x(boxes)
+    return _pick(boxes, idx, y[:, 1] < y[:, 0], y[:, 3] < y[:, 2])
 
 
 def scores_fast(prob: np.ndarray, boxes: np.ndarray,
                 one_box: Callable[[np.ndarray, np.ndarray], float]) -> np.ndarray:
-    """Mean probability inside each box polygon, as the reference's fillPoly mask."""
+    """Mean probability inside each box polygon, as the reference's fillPoly mask.
+
+    Boxes whose pixel bounds meet no other box's are filled together in one mask and
+    summed over their own bounds (float64, as cv2.mean); the others are scored one by
+    one with `one_box`.
+    """
     h, w = prob.shape
-    n = len(boxes)
-    off_x = np.clip(np.floor(boxes[:, :, 0].min(axis=1)), 0, w - 1).astype(np.float32)
-    off_y = np.clip(np.floor(boxes[:, :, 1].min(axis=1)), 0, h - 1).astype(np.float32)
-    off = np.stack([off_x, off_y], axis=1)[:, None, :]
+    last = np.array([w - 1, h - 1], np.int32)
+    # the reference's crop origin and its float32 shift, truncated to int32 pixels
+    off = np.minimum(np.maximum(np.floor(corner_min(boxes)), 0), last.astype(np.float32))
+    off = off[:, None]
     polys = (boxes - off).astype(np.int32) + off.astype(np.int32)
-    x0 = np.clip(polys[:, :, 0].min(axis=1), 0, w - 1)
-    x1 = np.clip(polys[:, :, 0].max(axis=1), 0, w - 1)
-    y0 = np.clip(polys[:, :, 1].min(axis=1), 0, h - 1)
-    y1 = np.clip(polys[:, :, 1].max(axis=1), 0, h - 1)
-    shared = _touching(x0, x1, y0, y1)
-    labels = np.zeros((h, w), np.int32)
+    lo = np.minimum(np.maximum(corner_min(polys), 0), last)
+    hi = np.minimum(np.maximum(corner_max(polys), 0), last)
+    shared = _touching(lo[:, 0], hi[:, 0], lo[:, 1], hi[:, 1])
     clean = np.flatnonzero(~shared)
-    list(map(cv2.fillPoly, repeat(labels, len(clean)), polys[clean][:, None],
-             (clean + 1).tolist()))
-    sums, counts = _label_sums(labels.ravel(), prob.ravel(), n)
-    scores = np.divide(sums, counts, out=np.zeros(n), where=counts > 0)
+    mask = scratch("mask", h * w, np.dtype(np.uint8)).reshape(h, w)
+    mask.fill(0)
+    cv2.fillPoly(mask, list(polys[clean]), 1)
+    scores = np.zeros(len(boxes))
+    if len(clean):
+        sums, counts = _bound_sums(prob, mask, lo[clean], hi[clean])
+        scores[clean] = np.divide(sums, counts, out=np.zeros(len(clean)), where=counts > 0)
     for i in np.flatnonzero(shared).tolist():
         scores[i] = one_box(prob, boxes[i])
     return scores
 
 
-def _label_sums(labels: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sum of `values` and pixel count per label 1..n (label 0 is background).
+def corner_min(boxes: np.ndarray) -> np.ndarray:
+    """Per-box minimum x and y of (N, 4, 2) corners: (N, 2) (faster than .min(axis=1))."""
+    return np.minimum(np.minimum(boxes[:, 0], boxes[:, 1]), np.minimum(boxes[:, 2], boxes[:, 3]))
 
-    Labels come in runs along each row, so runs are summed first (np.add.reduceat over
-    float64) and the few run sums then added up per label.
+
+def corner_max(boxes: np.ndarray) -> np.ndarray:
+    """Per-box maximum x and y of (N, 4, 2) corners: (N, 2)."""
+    return np.maximum(np.maximum(boxes[:, 0], boxes[:, 1]), np.maximum(boxes[:, 2], boxes[:, 3]))
+
+
+def _bound_sums(prob: np.ndarray, mask: np.ndarray, lo: np.ndarray,
+                hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of prob * mask (float64) and of mask over each inclusive rectangle [lo, hi].
+
+    The rectangles' pixels are gathered row segment by row segment into one array, box
+    after box, so one `reduceat` sums each box; only the boxes' pixels are read.
     """
-    starts = np.flatnonzero(labels[1:] != labels[:-1]) + 1
-    starts = np.concatenate(([0], starts))
-    run_labels = labels[starts]
-    inside = run_labels > 0
-    lengths = np.diff(np.append(starts, len(labels)))[inside]
-    run_sums = np.add.reduceat(values, starts, dtype=np.float64)[inside]
-    run_labels = run_labels[inside]
-    sums = np.bincount(run_labels, weights=run_sums, minlength=n + 1)[1:]
-    counts = np.bincount(run_labels, weights=lengths, minlength=n + 1)[1:]
-    return sums, counts
+    width = prob.shape[1]
+    box_w, box_h = (hi - lo + 1).T
+    seg_box = np.repeat(np.arange(len(lo)), box_h)  # one segment per box row
+    seg_row = np.arange(len(seg_box)) - np.repeat(np.cumsum(box_h) - box_h, box_h)
+    seg_start = (lo[seg_box, 1] + seg_row) * width + lo[seg_box, 0]
+    seg_len = box_w[seg_box]
+    seg_first = np.cumsum(seg_len) - seg_len  # where each segment lands in the gather
+    # flat pixel indices as a running sum: +1 along a segment, a jump to the next one
+    total = int(seg_first[-1] + seg_len[-1])
+    pixels = scratch("pixels", total, np.dtype(np.intp))
+    pixels.fill(1)
+    pixels[0] = seg_start[0]
+    pixels[seg_first[1:]] = seg_start[1:] - seg_start[:-1] - seg_len[:-1] + 1
+    np.cumsum(pixels, out=pixels)
+    inside = mask.ravel().take(pixels, out=scratch("inside", total, mask.dtype), mode="clip")
+    values = prob.ravel().take(pixels, out=scratch("values", total, prob.dtype), mode="clip")
+    values *= inside
+    box_first = np.cumsum(box_w * box_h) - box_w * box_h
+    return (np.add.reduceat(values, box_first, dtype=np.float64),
+            np.add.reduceat(inside, box_first, dtype=np.int64))
 
 
 def _touching(x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> np.ndarray:
-    """Which boxes' inclusive pixel bounds intersect another box's (may share pixels)."""
+    """Which boxes' inclusive pixel bounds intersect another box's (may share pixels).
+
+    In x0 order, a box can only meet the boxes after it that start at or before its x1:
+    each box is compared with that window (at most max_candidates wide) in one array op.
+    """
     n = len(x0)
     shared = np.zeros(n, bool)
     order = np.argsort(x0, kind="stable")
     sx0, sx1, sy0, sy1 = x0[order], x1[order], y0[order], y1[order]
-    # a box can only meet boxes starting between (its start - the widest box) and its end
-    last = np.searchsorted(sx0, sx1, side="right")
-    widest = int((sx1 - sx0).max()) if n else 0
-    for start in range(0, n, 128):
-        stop = min(n, start + 128)
-        lo = int(np.searchsorted(sx0, sx0[start] - widest, side="left"))
-        cand = np.arange(lo, int(last[start:stop].max()))
-        hit = ((sx0[cand][None, :] <= sx1[start:stop, None])
-               & (sx1[cand][None, :] >= sx0[start:stop, None])
-               & (sy0[cand][None, :] <= sy1[start:stop, None])
-               & (sy1[cand][None, :] >= sy0[start:stop, None]))
-        hit[np.arange(stop - start), np.arange(start, stop) - lo] = False
-        rows = hit.any(axis=1)
-        shared[order[start:stop][rows]] = True
-        shared[order[cand[hit.any(axis=0)]]] = True
+    last = np.searchsorted(sx0, sx1, side="right")  # boxes i+1..last-1 overlap i in x
+    window = int((last - np.arange(n)).max(initial=1)) - 1
+    if window <= 0:
+        return shared
+    after = np.arange(n)[:, None] + np.arange(1, window + 1)
+    inside = after < last[:, None]
+    after = np.minimum(after, n - 1)
+    hit = inside & (sy0[after] <= sy1[:, None]) & (sy1[after] >= sy0[:, None])
+    shared[order[hit.any(axis=1)]] = True
+    shared[order[after[hit]]] = True
     return shared
 
 
@@ -158,8 +203,8 @@ def unclip_distance(boxes: np.ndarray, ratio: float) -> np.ndarray:
 
 
 def _round(values: np.ndarray) -> np.ndarray:
-    """Clipper's Round: half away from zero, then truncate."""
-    return np.where(values < 0, values - 0.5, values + 0.5).astype(np.int64)
+    """Clipper's Round: half away from zero, then truncate (to int32)."""
+    return (values + np.copysign(0.5, values)).astype(np.int32)
 
 
 def offset_points(boxes: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -168,26 +213,23 @@ def offset_points(boxes: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.
     Returns (points (N, P, 2) int32 with repeats, regular (N,) bool); a box that is not
     regular (repeated corner, corner joined without an arc) must use pyclipper instead.
     """
-    src = np.trunc(boxes).astype(np.int64)  # pyclipper converts coordinates with int()
+    src = np.trunc(boxes).astype(np.float64)  # pyclipper converts coordinates with int()
     n = len(src)
-    regular = np.all(np.any(src != np.roll(src, -1, axis=1), axis=2), axis=1)
-    # FixOrientations: Clipper's Area(poly) < 0 -> reverse the path
-    xs, ys = src[:, :, 0].astype(np.float64), src[:, :, 1].astype(np.float64)
-    xj, yj = np.roll(xs, 1, axis=1), np.roll(ys, 1, axis=1)
-    area = -((xj + xs) * (yj - ys)).sum(axis=1) * 0.5
-    src = np.where((area < 0)[:, None, None], src[:, ::-1], src)
-    nxt = np.roll(src, -1, axis=1).astype(np.float64)
-    d = nxt - src
+    # FixOrientations: Clipper's Area(poly) < 0 -> reverse the path (exact on integers)
+    xs, ys = src[:, :, 0], src[:, :, 1]
+    area = ((xs[:, PREV] + xs) * (ys[:, PREV] - ys)).sum(axis=1)
+    src = np.where((area > 0)[:, None, None], src[:, ::-1], src)
+    d = src[:, NEXT] - src
     length = np.sqrt(d[:, :, 0] ** 2 + d[:, :, 1] ** 2)
+    regular = length.min(axis=1) > 0  # no repeated corner
     f = 1.0 / np.where(length > 0, length, 1.0)
-    normals = np.stack([d[:, :, 1] * f, -(d[:, :, 0] * f)], axis=2)  # edge j -> j+1
-    prev_normals = np.roll(normals, 1, axis=1)  # k = j - 1 (k = 3 for j = 0)
-    nk, nj = prev_normals, normals
+    nj = np.stack([d[:, :, 1] * f, -(d[:, :, 0] * f)], axis=2)  # normal of edge j -> j+1
+    nk = nj[:, PREV]  # k = j - 1 (k = 3 for j = 0)
     sin_a = nk[:, :, 0] * nj[:, :, 1] - nj[:, :, 0] * nk[:, :, 1]
     delta_col = delta[:, None]
-    regular &= np.all(np.abs(sin_a * delta_col) >= 1.0, axis=1)
+    regular &= np.abs(sin_a * delta_col).min(axis=1) >= 1.0
     sin_a = np.clip(sin_a, -1.0, 1.0)
-    regular &= np.all(sin_a * delta_col >= 0, axis=1)
+    regular &= (sin_a * delta_col).min(axis=1) >= 0
     tol = np.where(ARC_TOLERANCE > delta * ARC_TOLERANCE, delta * ARC_TOLERANCE, ARC_TOLERANCE)
     steps_circle = np.pi / np.arccos(1.0 - tol / delta)
     steps_circle = np.minimum(steps_circle, delta * np.pi)
@@ -198,17 +240,14 @@ def offset_points(boxes: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.
     angle = np.arctan2(sin_a, cos_dot)
     steps = np.maximum(_round(steps_per_rad * np.abs(angle)), 1)
     most = int(steps.max()) if n else 1
-    srcf = src.astype(np.float64)
-    px, py = srcf[:, :, 0], srcf[:, :, 1]
-    last_x = _round(px + nj[:, :, 0] * delta_col)
-    last_y = _round(py + nj[:, :, 1] * delta_col)
-    out = np.empty((n, 4, most + 1, 2), np.int64)
-    x, y = nk[:, :, 0].copy(), nk[:, :, 1].copy()
+    # arc directions: Clipper rotates the previous normal step by step (same float ops),
+    # then ends on this edge's normal; steps past a corner's count repeat that end point
+    dirs = np.empty((n, 4, most + 1, 2))
+    x, y = nk[:, :, 0], nk[:, :, 1]
     for i in range(most):
-        live = i < steps
-        out[:, :, i, 0] = np.where(live, _round(px + x * delta_col), last_x)
-        out[:, :, i, 1] = np.where(live, _round(py + y * delta_col), last_y)
+        dirs[:, :, i, 0], dirs[:, :, i, 1] = x, y
         x, y = x * m_cos - m_sin * y, x * m_sin + y * m_cos
-    out[:, :, most, 0] = last_x
-    out[:, :, most, 1] = last_y
-    return out.reshape(n, -1, 2).astype(np.int32), regular
+    done = np.arange(most + 1) >= steps[:, :, None]
+    np.copyto(dirs, nj[:, :, None, :], where=done[..., None])
+    out = _round(src[:, :, None, :] + dirs * delta[:, None, None, None])
+    return out.reshape(n, -1, 2), regular

@@ -30,11 +30,15 @@ class DBParams:
 def mini_box(contour: np.ndarray) -> tuple[np.ndarray, float]:
     """Minimum-area rectangle of a contour, ordered tl, tr, br, bl, and its short side."""
     rect = cv2.minAreaRect(contour)
-    points = sorted(list(cv2.boxPoints(rect)), key=lambda p: p[0])
+    return order_mini(cv2.boxPoints(rect)), min(rect[1])
+
+
+def order_mini(corners: np.ndarray) -> np.ndarray:
+    """PaddleOCR's `get_mini_boxes` order: sort by x, then each side's pair by y."""
+    points = sorted(list(corners), key=lambda p: p[0])
     left = (0, 1) if points[1][1] > points[0][1] else (1, 0)
     right = (2, 3) if points[3][1] > points[2][1] else (3, 2)
-    box = np.array([points[left[0]], points[right[0]], points[right[1]], points[left[1]]])
-    return box, min(rect[1])
+    return np.array([points[left[0]], points[right[0]], points[right[1]], points[left[1]]])
 
 
 def box_score_fast(prob: np.ndarray, box: np.ndarray) -> float:
@@ -83,7 +87,8 @@ class DBPostProcess:
 
     def __call__(self, prob: np.ndarray, image_size: tuple[int, int]) -> Detections:
         """`prob` is the (H, W) map of one image; `image_size` the source (height, width)."""
-        bitmap = (prob > self.params.thresh).view(np.uint8)  # bool -> 0/1, no copy
+        above = fastdb.scratch("bitmap", prob.size, np.dtype(bool)).reshape(prob.shape)
+        bitmap = np.greater(prob, self.params.thresh, out=above).view(np.uint8)  # 0/1
         contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         contours = contours[: self.params.max_candidates]
         if self.mode == "fast":
@@ -166,16 +171,11 @@ def scale_box(box: np.ndarray, map_size: tuple[int, int],
 
 def scale_boxes(boxes: np.ndarray, map_size: tuple[int, int],
                 image_size: tuple[int, int]) -> np.ndarray:
-    """`scale_box` for (N, 4, 2) boxes at once."""
-    height, width = map_size
-    dest_h, dest_w = image_size
-    out = np.empty(boxes.shape, np.float32)
-    out[:, :, 0] = np.clip(np.round(boxes[:, :, 0] / width * dest_w), 0, dest_w)
-    out[:, :, 1] = np.clip(np.round(boxes[:, :, 1] / height * dest_h), 0, dest_h)
-    out = fastdb.order_clockwise(out)
-    out[:, :, 0] = np.clip(out[:, :, 0], 0, dest_w - 1)
-    out[:, :, 1] = np.clip(out[:, :, 1], 0, dest_h - 1)
-    return out
+    """`scale_box` for (N, 4, 2) boxes at once (the same float32 operations, x and y together)."""
+    size = np.array(map_size[::-1], np.float32)  # width, height
+    dest = np.array(image_size[::-1], np.float32)
+    out = np.minimum(np.maximum(np.round(boxes.astype(np.float32) / size * dest), 0), dest)
+    return np.minimum(fastdb.order_clockwise(out), dest - 1)
 
 
 def _large_enough(box: np.ndarray) -> bool:
