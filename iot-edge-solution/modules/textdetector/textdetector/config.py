@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
 from .errors import ConfigError
+from .models import DEFAULT_MODEL_SET, MODEL_SETS
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DATA = MODULE_DIR / "local_data"
 DEFAULT_MODEL = LOCAL_DATA / "ch_PP-OCRv4_det_infer.onnx"
-DEFAULT_REC_MODEL = LOCAL_DATA / "ch_PP-OCRv4_rec_infer.onnx"
+DEFAULT_REC_MODEL = LOCAL_DATA / MODEL_SETS[DEFAULT_MODEL_SET].rec.name
 DEFAULT_CLS_MODEL = LOCAL_DATA / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 DEFAULT_VIDEO = LOCAL_DATA / "demo_video.mp4"
 DEFAULT_TRT_CACHE = LOCAL_DATA / "trt-cache"
@@ -305,11 +306,26 @@ class RecognizerSettings:
                              "auto = put back word spaces the model hinted at between two "
                              "characters but did not pick; off = plain greedy decoding "
                              "(PaddleOCR's)", one_of("auto", "off"), "MODE")
-    rec_model_path: Path = option(DEFAULT_REC_MODEL, "REC_MODEL_PATH",
-                                  "ONNX text recognition model file (dictionary in its "
-                                  "metadata)", as_path, "PATH")
+    model_set: str = option(DEFAULT_MODEL_SET, "MODEL_SET",
+                            "pinned recognition model: " + ", ".join(MODEL_SETS)
+                            + " (PP-OCRv4 or PP-OCRv6 small; both fetched at set-up)",
+                            one_of(*MODEL_SETS), "NAME")
+    rec_model_path: Path | None = option(None, "REC_MODEL_PATH",
+                                         "ONNX text recognition model file (dictionary in "
+                                         "its metadata); unset = the MODEL_SET's",
+                                         as_path, "PATH")
     cls_model_path: Path = option(DEFAULT_CLS_MODEL, "CLS_MODEL_PATH",
                                   "ONNX text-line angle classifier model file", as_path, "PATH")
+
+    def __post_init__(self) -> None:
+        if self.model_set not in MODEL_SETS:
+            raise ConfigError(f"unknown MODEL_SET {self.model_set!r}: expected one of "
+                              + ", ".join(MODEL_SETS))
+
+    @property
+    def rec_model(self) -> Path:
+        """The recognition model file: REC_MODEL_PATH, else the MODEL_SET's in local_data."""
+        return self.rec_model_path or LOCAL_DATA / MODEL_SETS[self.model_set].rec.name
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The pinned PP-OCRv4 model files and their verification."""
+"""The pinned model sets (MODEL_SET), the wheels they come from, and their verification."""
 from __future__ import annotations
 
 import hashlib
@@ -9,22 +9,49 @@ from .errors import ModelError
 
 SETUP_HINT = "run `make setup` at the repository root (or `python tools/fetch_models.py`)"
 
-# Pinned registry package the models are taken from (Apache-2.0).
-MODEL_PACKAGE = "rapidocr-onnxruntime"
-MODEL_PACKAGE_VERSION = "1.4.4"
+
+@dataclass(frozen=True)
+class ModelPackage:
+    """A pinned registry wheel (Apache-2.0) that ships models: exact version and sha256."""
+
+    name: str
+    version: str
+    sha256: str
+    models_dir: str
+
+    @property
+    def wheel(self) -> str:
+        return f"{self.name.replace('-', '_')}-{self.version}-py3-none-any.whl"
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.name}=={self.version}"
+
+
+RAPIDOCR_1 = ModelPackage(
+    "rapidocr-onnxruntime", "1.4.4",
+    "971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf",
+    "rapidocr_onnxruntime/models")
+RAPIDOCR_3 = ModelPackage(
+    "rapidocr", "3.10.0",
+    "2fc34e26cd0f48514804a94f8832283039c7334076bff60768b1fed9ad068050",
+    "rapidocr/models")
+# Kept for callers that name the original package.
+MODEL_PACKAGE, MODEL_PACKAGE_VERSION = RAPIDOCR_1.name, RAPIDOCR_1.version
 
 
 @dataclass(frozen=True)
 class ModelFile:
-    """One model file inside the pinned package, with its size and checksum."""
+    """One model file inside a pinned package, with its size and checksum."""
 
     name: str
     size: int
     sha256: str
+    package: ModelPackage = RAPIDOCR_1
 
     @property
     def member(self) -> str:
-        return f"rapidocr_onnxruntime/models/{self.name}"
+        return f"{self.package.models_dir}/{self.name}"
 
 
 DET_MODEL = ModelFile(
@@ -36,7 +63,33 @@ REC_MODEL = ModelFile(
 CLS_MODEL = ModelFile(
     "ch_ppocr_mobile_v2.0_cls_infer.onnx", 585_532,
     "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c")
-MODELS = (DET_MODEL, REC_MODEL, CLS_MODEL)
+# PP-OCRv6 small recognition: 18,708 symbols (dictionary in its metadata), same input.
+REC_V6_MODEL = ModelFile(
+    "PP-OCRv6_rec_small.onnx", 21_234_383,
+    "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884", RAPIDOCR_3)
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    """The detection, recognition and angle classifier models MODEL_SET selects."""
+
+    det: ModelFile
+    rec: ModelFile
+    cls: ModelFile
+
+    @property
+    def files(self) -> tuple[ModelFile, ...]:
+        return (self.det, self.rec, self.cls)
+
+
+# The detector and classifier stay v4 in both sets: the wheel's PP-OCRv6 detector measured
+# no better here and its classifier is byte-identical (tools/eval.py, tools/bench.py).
+MODEL_SETS = {
+    "ppocrv4": ModelSet(DET_MODEL, REC_MODEL, CLS_MODEL),
+    "ppocrv6": ModelSet(DET_MODEL, REC_V6_MODEL, CLS_MODEL),
+}
+DEFAULT_MODEL_SET = "ppocrv6"
+MODELS = tuple(dict.fromkeys(f for s in MODEL_SETS.values() for f in s.files))
 
 
 def sha256_of(path: Path) -> str:

@@ -7,11 +7,19 @@ pre-made batches of the same crops our recogniser reads: the models' own limit),
 decode thread, detect, crop, read, console sink), **rapidocr-ocr-defaults** (RapidOCR
 1.4.4's `RapidOCR()` full pipeline as shipped: short side raised to 736, dilation, angle
 classifier on) and **rapidocr-ocr-matched** (RapidOCR at our input cap, thresholds,
-batch and classifier settings).
+batch, classifier settings and recognition model).
+
+Run alone, it measures one or several model sets (MODEL_SET) in the same interleaved run:
+python tools/bench_ocr.py [--model-set ppocrv4,ppocrv6] [--frames N] [--rounds R] [--json F]
 """
 from __future__ import annotations
 
+import argparse
+import contextlib
 import io
+import json
+import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +31,7 @@ from textdetector.config import (DetectorSettings, EngineSettings, RecognizerSet
                                  SourceSettings)
 from textdetector.detector import TextDetector
 from textdetector.detector.preprocess import to_blob
+from textdetector.errors import KitError
 from textdetector.engines import run_single
 from textdetector.pipeline import process
 from textdetector.recognizer import TextRecognizer, crop_all
@@ -117,13 +126,13 @@ def contenders(detector: TextDetector, recognizer: TextRecognizer, frames: list[
 
     runs = {"ocr-model-only": model_only, "ocr-pipeline": pipeline}
     for name, matched in (("rapidocr-ocr-defaults", False), ("rapidocr-ocr-matched", True)):
-        rapid = rapidocr_ocr(matched)
+        rapid = rapidocr_ocr(matched, recognizer.settings)
         if rapid is not None:
             runs[name] = timed(rapid, frames)
     return runs
 
 
-def rapidocr_ocr(matched: bool):
+def rapidocr_ocr(matched: bool, rec: RecognizerSettings = RecognizerSettings()):
     """RapidOCR's full pipeline at its defaults, or at our settings; None if absent."""
     try:
         from rapidocr_onnxruntime import RapidOCR
@@ -132,13 +141,13 @@ def rapidocr_ocr(matched: bool):
         return None
     if not matched:
         return RapidOCR()
-    det, rec = DetectorSettings(), RecognizerSettings()
+    det = DetectorSettings()
     rapid = RapidOCR(use_cls=rec.use_angle_cls, text_score=rec.rec_min_score,
                      det_limit_side_len=det.limit_side_len, det_limit_type="max",
                      det_box_thresh=det.box_thresh, det_unclip_ratio=det.unclip_ratio,
                      det_use_dilation=False, rec_batch_num=rec.rec_batch,
                      cls_batch_num=rec.rec_batch, det_model_path=str(EngineSettings().model_path),
-                     rec_model_path=str(rec.rec_model_path),
+                     rec_model_path=str(rec.rec_model),
                      cls_model_path=str(rec.cls_model_path))
     text_det = rapid.text_det  # RapidOCR raises the cap with the image size; pin it to ours
     text_det.get_preprocess = lambda _max_wh: DetPreProcess(
@@ -176,3 +185,66 @@ def report(table: dict[str, dict], counts: Counts, frames: int) -> dict:
           f"{crops['pipeline_rec_ms_per_crop']} ms per crop in the pipeline, "
           f"{crops['model_rec_ms_per_crop']} ms model-only")
     return {"ratios": ratios, "crops": crops}
+
+
+SHARED = "rapidocr-ocr-defaults"  # the same for every model set: measured once
+
+
+def interleaved(model_sets: list[str], frames: list[np.ndarray], video: Path, rounds: int
+                ) -> dict[str, dict]:
+    """Every set's contenders in one interleaved measurement: {set: {"results", ...}}."""
+    import bench  # its measuring helpers; it imports this module, hence here
+
+    counts = {name: Counts() for name in model_sets}
+    runs: dict[str, Callable[[], float]] = {}
+    with contextlib.ExitStack() as stack:
+        detector = stack.enter_context(TextDetector.open(EngineSettings()))
+        for name in model_sets:
+            recognizer = stack.enter_context(
+                TextRecognizer.open(RecognizerSettings(model_set=name)))
+            for contender, run in contenders(detector, recognizer, frames, video,
+                                             counts[name]).items():
+                if contender != SHARED or SHARED not in runs:
+                    runs[contender if contender == SHARED else f"{name}/{contender}"] = run
+        table = bench.measure(runs, len(frames), rounds)
+    output = {}
+    for name in model_sets:
+        own = {key.split("/", 1)[-1]: row for key, row in table.items()
+               if key.startswith(f"{name}/") or key == SHARED}
+        print(f"\nMODEL_SET={name}", end="")
+        output[name] = {"results": own, **report(own, counts[name], len(frames))}
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    import bench
+    from eval import chosen_sets
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-set", default=None,
+                        help="comma list of model sets, measured side by side "
+                             "(default: MODEL_SET's)")
+    parser.add_argument("--frames", type=int, default=20, help="frames per contender run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per contender")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    if args.frames < 1 or args.rounds < 1:
+        parser.error("--frames and --rounds must be >= 1")
+    try:
+        model_sets = chosen_sets(args.model_set)
+    except KitError as exc:
+        parser.error(str(exc))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            frames, video = bench._clip(args, "720p", Path(tmp))
+            output = interleaved(model_sets, frames, video, args.rounds)
+    except KitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if args.json:
+        args.json.write_text(json.dumps(output, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,10 +6,12 @@ precision (a truth line counts as found by the box overlapping it with IoU >= 0.
 exact line accuracy, character error rate (missed lines count as unread), string parity
 with RapidOCR's recogniser (and classifier) run on the same crops of the same boxes, and
 recognition time, with and without the angle classifier and the recovered word spaces
-(REC_SPACES). Each figure with a target is printed with it and MET or MISSED.
+(REC_SPACES), for one or several model sets (MODEL_SET) side by side. Each figure with a
+target is printed with it and MET or MISSED.
 
 Usage: python tools/eval.py [--step N] [--images N] [--cls off|on|both]
-                            [--spaces auto|off|both] [--rec-model FILE] [--json FILE]
+                            [--spaces auto|off|both] [--model-set ppocrv4,ppocrv6]
+                            [--rec-model FILE] [--json FILE]
 """
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from textdetector.config import DEFAULT_MODEL, LOCAL_DATA, EngineSettings, RecognizerSettings
+from textdetector.config import (DEFAULT_MODEL, LOCAL_DATA, EngineSettings, RecognizerSettings,
+                                 load)
 from textdetector.errors import KitError
+from textdetector.models import MODEL_SETS
 from textdetector.recognizer.events import as_xyxy, iou
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
@@ -112,19 +116,24 @@ def eval_set_samples(limit: int) -> list[Sample]:
 
 @dataclass(frozen=True)
 class Mode:
-    """One recogniser configuration measured."""
+    """One recogniser configuration measured: model set (or model file), classifier, spaces."""
 
     use_cls: bool
     spaces: str
-    rec_model: Path = RecognizerSettings().rec_model_path
+    model_set: str = RecognizerSettings().model_set
+    rec_model: Path | None = None
+
+    @property
+    def model(self) -> str:
+        return self.rec_model.stem if self.rec_model else self.model_set
 
     @property
     def key(self) -> str:
-        return f"cls_{'on' if self.use_cls else 'off'}+spaces_{self.spaces}"
+        return f"{self.model}+cls_{'on' if self.use_cls else 'off'}+spaces_{self.spaces}"
 
     def settings(self) -> RecognizerSettings:
         return RecognizerSettings(use_angle_cls=self.use_cls, rec_spaces=self.spaces,
-                                  rec_model_path=self.rec_model)
+                                  model_set=self.model_set, rec_model_path=self.rec_model)
 
 
 def ours(samples: list[Sample], mode: Mode, threads: int) -> tuple[list, float, int, int]:
@@ -140,14 +149,14 @@ def ours(samples: list[Sample], mode: Mode, threads: int) -> tuple[list, float, 
         return texts, seconds, rec.calls - calls, sum(len(s.boxes) for s in samples)
 
 
-def rapid(samples: list[Sample], use_cls: bool) -> tuple[list, float]:
+def rapid(samples: list[Sample], settings: RecognizerSettings) -> tuple[list, float]:
     """RapidOCR 1.4.4 at our settings: its own crops of our boxes, its cls and rec."""
     from rapidocr_onnxruntime import RapidOCR
 
-    settings = RecognizerSettings()
+    use_cls = settings.use_angle_cls
     engine = RapidOCR(use_cls=use_cls, text_score=settings.rec_min_score,
                       rec_batch_num=settings.rec_batch, cls_batch_num=settings.rec_batch,
-                      rec_model_path=str(settings.rec_model_path),
+                      rec_model_path=str(settings.rec_model),
                       cls_model_path=str(settings.cls_model_path),
                       det_model_path=str(DEFAULT_MODEL))
     crops = [engine.get_crop_img_list(s.image, list(s.boxes)) for s in samples]
@@ -182,16 +191,17 @@ def evaluate(name: str, samples: list[Sample], modes: list[Mode], threads: int,
         for sample in samples:
             sample.boxes = detector.detect(sample.image)[0].boxes
     report: dict = {"images": len(samples)}
-    reference: dict[bool, tuple[list, float]] = {}
+    reference: dict[tuple[str, bool], tuple[list, float]] = {}
     for mode in modes:
         texts, seconds, calls, crops = ours(samples, mode, threads)
         entry = {**line_scores(samples, texts), "crops": crops, "rec_calls": calls,
                  "ms_per_crop": 1000 * seconds / max(crops, 1),
                  "crops_per_call": crops / max(calls, 1)}
         if with_parity:
-            if mode.use_cls not in reference:
-                reference[mode.use_cls] = rapid(samples, mode.use_cls)
-            theirs, their_seconds = reference[mode.use_cls]
+            which = (mode.model, mode.use_cls)
+            if which not in reference:
+                reference[which] = rapid(samples, mode.settings())
+            theirs, their_seconds = reference[which]
             entry["parity_with_rapidocr"] = parity(texts, theirs)
             entry["parity_with_rapidocr_ignoring_spaces"] = parity(texts, theirs, True)
             entry["rapidocr_ms_per_crop"] = 1000 * their_seconds / max(crops, 1)
@@ -214,9 +224,10 @@ def show(name: str, report: dict) -> None:
     for key, r in report.items():
         if key == "images":
             continue
-        cls, spaces = (part.split("_")[1] for part in key.split("+"))
-        print(f"  angle classifier {cls}, REC_SPACES={spaces}: {r['lines']} truth lines, "
-              f"{r['crops']} regions")
+        model, cls, spaces = key.rsplit("+", 2)
+        cls, spaces = cls.removeprefix("cls_"), spaces.removeprefix("spaces_")
+        print(f"  {model}, angle classifier {cls}, REC_SPACES={spaces}: {r['lines']} truth "
+              f"lines, {r['crops']} regions")
         rows = [("detection recall (IoU>=0.5)", r["recall"], None),
                 ("detection precision (IoU>=0.5)", r["precision"], None),
                 ("exact line accuracy", r["exact_lines"], targets.get("exact_lines")),
@@ -235,6 +246,14 @@ def show(name: str, report: dict) -> None:
         print(speed)
 
 
+def chosen_sets(names: str | None) -> list[str]:
+    """The model sets named in a comma list (unknown names: ConfigError), else MODEL_SET's."""
+    if names is None:
+        return [load(RecognizerSettings).model_set]
+    return [load(RecognizerSettings, {"MODEL_SET": name}).model_set
+            for name in dict.fromkeys(n.strip() for n in names.split(",")) if name]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--step", type=int, default=1, help="every Nth demo frame (default 1)")
@@ -244,8 +263,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="angle classifier setting(s) to measure (default both)")
     parser.add_argument("--spaces", choices=("auto", "off", "both"), default="both",
                         help="REC_SPACES setting(s) to measure (default both)")
-    parser.add_argument("--rec-model", type=Path, default=RecognizerSettings().rec_model_path,
-                        help="recognition model (default: REC_MODEL_PATH's default)")
+    parser.add_argument("--model-set", default=None,
+                        help="comma list of model sets to measure side by side: "
+                             + ", ".join(MODEL_SETS) + " (default: MODEL_SET's)")
+    parser.add_argument("--rec-model", type=Path, default=None,
+                        help="a recognition model file instead of the model sets")
     parser.add_argument("--sets", default="demo_video,eval_set",
                         help="comma list of demo_video, eval_set")
     parser.add_argument("--no-parity", action="store_true", help="skip the RapidOCR comparison")
@@ -257,8 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     both = {"off": ["off"], "on": ["on"], "auto": ["auto"], "both": None}
     cls_modes = both[args.cls] or ["off", "on"]
     space_modes = both[args.spaces] or ["off", "auto"]
-    modes = [Mode(cls == "on", spaces, args.rec_model)
-             for cls in cls_modes for spaces in space_modes]
+    try:
+        model_sets = chosen_sets(args.model_set)[:1 if args.rec_model else None]
+    except KitError as exc:
+        parser.error(str(exc))
+    modes = [Mode(cls == "on", spaces, model_set, args.rec_model)
+             for model_set in model_sets for cls in cls_modes for spaces in space_modes]
     loaders = {"demo_video": lambda: demo_samples(args.step),
                "eval_set": lambda: eval_set_samples(args.images)}
     results = {}

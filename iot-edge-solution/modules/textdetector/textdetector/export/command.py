@@ -5,9 +5,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..config import LOCAL_DATA, EngineSettings, load
+from ..config import LOCAL_DATA, EngineSettings, RecognizerSettings, load
 from ..errors import ConfigError
-from ..models import CLS_MODEL, REC_MODEL, verify_model
+from ..models import CLS_MODEL, verify_model
 from .triton import KINDS, TENSORRT_MODES, ExportOptions, describe_onnx, write_repository
 
 DESCRIPTION = """\
@@ -25,8 +25,9 @@ def add_export_parser(commands: Any) -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     export.add_argument("out", type=Path, metavar="OUT", help="repository folder to write")
     defaults = ExportOptions()
-    export.add_argument("--rec-model", type=Path, default=LOCAL_DATA / REC_MODEL.name,
-                        metavar="PATH", help="recognition model (default %(default)s)")
+    export.add_argument("--rec-model", type=Path, default=None, metavar="PATH",
+                        help="recognition model (default: the MODEL_SET's, or "
+                             "REC_MODEL_PATH)")
     export.add_argument("--cls", action="store_true", help="also export the angle classifier")
     export.add_argument("--cls-model", type=Path, default=LOCAL_DATA / CLS_MODEL.name,
                         metavar="PATH", help="angle classifier model (default %(default)s)")
@@ -50,7 +51,8 @@ def export_command(args: argparse.Namespace) -> int:
     """Write the repository and print one line per model."""
     options = ExportOptions(max_batch_size=args.max_batch, queue_delay_us=args.queue_delay_us,
                             kind=args.kind, instances=args.instances, tensorrt=args.tensorrt)
-    paths = [load(EngineSettings, args=args).model_path, args.rec_model]
+    rec_model = args.rec_model or load(RecognizerSettings).rec_model
+    paths = [load(EngineSettings, args=args).model_path, rec_model]
     if args.cls:
         paths.append(args.cls_model)
     for path in paths:

@@ -19,6 +19,7 @@ from ..errors import ConfigError, ModelError
 MODEL_NAMES = {
     "ch_PP-OCRv4_det_infer.onnx": "text_det",
     "ch_PP-OCRv4_rec_infer.onnx": "text_rec",
+    "PP-OCRv6_rec_small.onnx": "text_rec",  # MODEL_SET picks one recogniser
     "ch_ppocr_mobile_v2.0_cls_infer.onnx": "text_cls",
 }
 

@@ -86,7 +86,7 @@ class TextRecognizer:
              engine_settings: EngineSettings = EngineSettings(),
              triton: TritonSettings | None = None) -> "TextRecognizer":
         """Open the recognition model (and the classifier when USE_ANGLE_CLS is on)."""
-        engine = open_engine(settings.rec_model_path, _cpu_only(engine_settings),
+        engine = open_engine(settings.rec_model, _cpu_only(engine_settings),
                              triton=triton, shapes="dynamic")
         classifier = None
         try:
