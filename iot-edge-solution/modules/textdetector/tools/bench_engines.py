@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 
-from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO, LOCAL_DATA, EngineSettings  # noqa: E501
+from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO, EngineSettings, RecognizerSettings
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.engines.openvino_engine import (OpenVinoEngine, cpu_supports,
                                                   overlapped)
@@ -36,7 +36,7 @@ from textdetector.detector.preprocess import input_size, to_blob
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 
-REC_MODEL = LOCAL_DATA / "ch_PP-OCRv4_rec_infer.onnx"
+REC_MODEL = RecognizerSettings().rec_model  # the default MODEL_SET's recogniser
 DEMO_TRUTH = DEFAULT_VIDEO.with_suffix(".gt.jsonl")
 REC_SHAPE = (6, 3, 48, 320)
 Run = Callable[[np.ndarray], np.ndarray]
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     fps = detector_fps(frames, args.rounds, int8)
     lines = table(f"detector model, {blobs[0].shape[2]}x{blobs[0].shape[3]} "
                   f"({len(blobs)} frames x {args.rounds} rounds)", det_ms, verdicts)
-    lines += table("recogniser model, 6x48x320", rec_ms, rec_verdicts)
+    lines += table(f"recogniser model {REC_MODEL.name}, 6x48x320", rec_ms, rec_verdicts)
     lines += ["whole detector (pre + model + post), fps and ratio to today's"]
     today = fps["ORT FP32 sequential (today)"]
     lines += [f"  {label:<32} {value:>6.2f} {value / today:>6.2f}x"

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 
-from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO, LOCAL_DATA
+from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO, RecognizerSettings
 from textdetector.tuning.quantize import quantized_model, quantized_rec_model
 from textdetector.tuning.select import INT8_CACHE
 from textdetector.errors import KitError
@@ -24,8 +24,8 @@ MODULE_DIR = Path(__file__).resolve().parent.parent
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    parser.add_argument("--rec-model", type=Path,
-                        default=LOCAL_DATA / "ch_PP-OCRv4_rec_infer.onnx")
+    parser.add_argument("--rec-model", type=Path, default=RecognizerSettings().rec_model,
+                        help="recognition model (default: the default MODEL_SET's)")
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--out", type=Path, default=INT8_CACHE)
     parser.add_argument("--force", action="store_true", help="quantize even if cached")
