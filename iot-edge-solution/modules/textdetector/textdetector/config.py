@@ -11,7 +11,7 @@ import argparse
 import dataclasses
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
@@ -222,10 +222,11 @@ class EngineSettings:
                             "CPU model precision: fp32, bf16, int8, or auto (the fastest that "
                             "passes the FP32 parity gate on this CPU)",
                             one_of("auto", "fp32", "bf16", "int8"), "MODE")
-    ov_performance_hint: str = option("latency", "OV_PERFORMANCE_HINT",
-                                      "OpenVINO PERFORMANCE_HINT: latency (one stream) or "
-                                      "throughput (several streams, the HTTP service)",
-                                      one_of("latency", "throughput"), "HINT")
+    ov_performance_hint: str = option("auto", "OV_PERFORMANCE_HINT",
+                                      "OpenVINO PERFORMANCE_HINT: latency (one stream), "
+                                      "throughput (several streams) or auto (by run mode: "
+                                      "throughput for the HTTP service, else latency)",
+                                      one_of("auto", "latency", "throughput"), "HINT")
     threads: int = option(0, "ORT_THREADS",
                           "ONNX Runtime intra-op threads; 0 lets ONNX Runtime use "
                           "one per physical core", int_range(0, 256), "N")
@@ -255,6 +256,13 @@ class EngineSettings:
         if self.use_tensor_rt and self.engine not in ("auto", "tensorrt"):
             raise ConfigError(f"USE_TENSOR_RT=true contradicts ENGINE={self.engine}: "
                               "unset one of them")
+
+    def for_service(self) -> "EngineSettings":
+        """These settings as the HTTP service runs them: OV_PERFORMANCE_HINT=auto becomes
+        throughput, since requests arrive concurrently and each stream serves one."""
+        if self.ov_performance_hint != "auto":
+            return self
+        return replace(self, ov_performance_hint="throughput")
 
     @property
     def engine_name(self) -> str:

@@ -1,40 +1,57 @@
-"""Benchmark the HTTP scoring service against in-process detection and a Flask baseline.
+"""Benchmark the HTTP scoring service against the same work done in-process.
 
-All three do the same work per image (decode the encoded bytes, detect, build the LVA
-answer) on the same images in one run, so the ratios are comparable even when the
-machine is noisy. The load generator is an asyncio client (aiohttp) keeping
-`concurrency` requests in flight. The Flask baseline reproduces the seeds' design: one
-Flask process serving one request at a time (threaded=False); it lives here, not in the
-product.
+In-process is the service's own detector and recogniser, opened by the service's own
+factories (same engine, hint, shapes, READ_TEXT) and called directly by `concurrency`
+threads: decode + detect + read + JSON answer, exactly a request's work without HTTP.
+For each concurrency level the two alternate `--rounds` times in one run, so the ratios
+hold even when the machine is noisy; throughput is the median of the rounds, p50/p99 come
+from every request. The load generator is an asyncio client (aiohttp) keeping
+`concurrency` requests in flight. CPU time per request (the server's plus the client's
+for HTTP) shows the HTTP cost itself, even on a busy machine. Target: the service at
+concurrency 16 reaches >= 0.95 x the best in-process throughput at any level. A Flask
+baseline (the seeds' design: one process, one request at a time, the same work) lives
+here, not in the product.
 
-    python tools/bench_http.py                  # concurrency 1, 4, 16 (under 2 minutes)
-    python tools/bench_http.py --workers 1,2 --requests 96 --json out.json
+    python tools/bench_http.py                  # concurrency 1, 4, 16
+    python tools/bench_http.py --no-flask --rounds 3 --json out.json
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import cv2
 import numpy as np
+import psutil
 
 
-from textdetector.config import DEFAULT_VIDEO, DetectorSettings, EngineSettings
+from textdetector.config import (DEFAULT_VIDEO, DetectorSettings, EngineSettings,
+                                 RecognizerSettings, ServeSettings, load)
 from textdetector.detector import TextDetector
+from textdetector.recognizer import TextRecognizer
+from textdetector.serve.decode import Limits, read_header
 from textdetector.serve.formats import lva_inferences
+from textdetector.serve.pool import score_image
+from textdetector.serve.server import detector_factory, recognizer_factory
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 
 DEFAULT_JSON = MODULE_DIR.parent.parent.parent / "bench-results" / "bench_http.json"
+TARGET_CONCURRENCY = 16
+TARGET_RATIO = 0.95  # service throughput / best in-process throughput
+FLASK_TARGET = 2.0  # service / Flask at concurrency >= 4 (needs spare compute, README)
+OK_STATUSES = (200, 204)
 
 
 def load_images(count: int) -> list[bytes]:
@@ -57,30 +74,81 @@ def load_images(count: int) -> list[bytes]:
     return images
 
 
+class Direct:
+    """The service's detector and recogniser, opened as the service opens them (same
+    settings from the environment), called without HTTP."""
+
+    def __init__(self) -> None:
+        engine = load(EngineSettings)
+        self.detector: TextDetector = detector_factory(engine, load(DetectorSettings))()
+        self.recognizer: TextRecognizer | None = recognizer_factory(
+            engine, load(RecognizerSettings))()
+        serve = load(ServeSettings)
+        self.limits = Limits(serve.max_body_bytes, serve.max_pixels)
+        self.tag = serve.tag
+
+    def answer(self, data: bytes) -> bytes:
+        """A request's work: check the header, decode, detect, read, encode the answer."""
+        detections = score_image(self.detector, self.recognizer, data,
+                                 read_header(data, self.limits))
+        body = lva_inferences(detections, self.tag)
+        return b"" if body is None else json.dumps(body).encode()
+
+    def close(self) -> None:
+        self.detector.close()
+        if self.recognizer is not None:
+            self.recognizer.close()
+
+
 def percentiles(latencies: list[float]) -> dict[str, float]:
     values = np.array(latencies) * 1000.0
     return {f"p{q}_ms": round(float(np.percentile(values, q)), 1) for q in (50, 95, 99)}
 
 
-def in_process(images: list[bytes], requests: int) -> dict[str, Any]:
-    """Decode + detect + answer, sequentially, in this process: the ceiling to compare with."""
-    with TextDetector.open(EngineSettings(), DetectorSettings()) as detector:
-        for data in images[:2]:
-            detector.detect(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))
-        latencies = []
-        start = time.perf_counter()
-        for i in range(requests):
-            t0 = time.perf_counter()
-            image = cv2.imdecode(np.frombuffer(images[i % len(images)], np.uint8),
-                                 cv2.IMREAD_COLOR)
-            json.dumps(lva_inferences(detector.detect(image)[0], "text"))
-            latencies.append(time.perf_counter() - t0)
-        wall = time.perf_counter() - start
-    return {"requests": requests, "throughput_rps": requests / wall, **percentiles(latencies)}
+def run(kind: str, concurrency: int, requests: int, wall: float, latencies: list[float],
+        statuses: dict[int, int], cpu_s: float) -> dict[str, Any]:
+    """One measured run: `requests` answered by `kind` with `concurrency` in flight, using
+    `cpu_s` CPU seconds (the server's and the client's for HTTP)."""
+    return {"kind": kind, "concurrency": concurrency, "requests": requests,
+            "throughput_rps": requests / wall, "latencies": latencies, "statuses": statuses,
+            "cpu_ms_per_request": cpu_s * 1000.0 / requests}
 
 
-async def load(url: str, images: list[bytes], concurrency: int,
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system, every thread) of this process or of child `pid`."""
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def in_process(direct: Direct, images: list[bytes], concurrency: int,
                requests: int) -> dict[str, Any]:
+    """`concurrency` threads call `direct.answer` until `requests` are answered."""
+    latencies: list[float] = []
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                i = next(counter)
+            if i >= requests:
+                return
+            t0 = time.perf_counter()
+            direct.answer(images[i % len(images)])
+            latencies.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    cpu, start = cpu_seconds(), time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return run("in-process", concurrency, requests, time.perf_counter() - start, latencies,
+               {200: requests}, cpu_seconds() - cpu)
+
+
+async def http_load(url: str, images: list[bytes], concurrency: int, requests: int,
+                    server_pid: int) -> dict[str, Any]:
     """Keep `concurrency` POSTs in flight until `requests` have been answered."""
     import aiohttp
 
@@ -99,11 +167,12 @@ async def load(url: str, images: list[bytes], concurrency: int,
                     statuses[reply.status] = statuses.get(reply.status, 0) + 1
                 latencies.append(time.perf_counter() - t0)
 
+        cpu = cpu_seconds() + cpu_seconds(server_pid)
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - start
-    return {"requests": requests, "throughput_rps": requests / wall, "statuses": statuses,
-            **percentiles(latencies)}
+        cpu = cpu_seconds() + cpu_seconds(server_pid) - cpu
+    return run("http", concurrency, requests, wall, latencies, statuses, cpu)
 
 
 def free_port() -> int:
@@ -112,7 +181,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
     import urllib.error
     import urllib.request
 
@@ -131,50 +200,64 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
     sys.exit(f"error: server not ready within {timeout:.0f} s")
 
 
-def start_server(kind: str, workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    if kind == "aiohttp":
-        command = [sys.executable, "main.py", "serve", "--port", str(port),
-                   "--workers", str(workers), "--queue-size", "64"]
-        ready = f"http://127.0.0.1:{port}/v2/health/ready"
-    else:
-        command = [sys.executable, str(Path(__file__).resolve()), "--flask-server", str(port)]
-        ready = f"http://127.0.0.1:{port}/ready"
-    env = {**os.environ, "LOG_LEVEL": "warning"}
-    proc = subprocess.Popen(command, cwd=MODULE_DIR, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_ready(ready, proc)
-    return proc, f"http://127.0.0.1:{port}/score"
+class Server:
+    """`main.py serve` (kind "service") or the Flask baseline as a child process."""
 
+    def __init__(self, kind: str, workers: int = 0, queue_size: int = 64) -> None:
+        port = free_port()
+        if kind == "service":
+            command = [sys.executable, "main.py", "serve", "--port", str(port),
+                       "--workers", str(workers), "--queue-size", str(queue_size)]
+            ready = f"http://127.0.0.1:{port}/v2/health/ready"
+        else:
+            command = [sys.executable, str(Path(__file__).resolve()), "--flask-server",
+                       str(port)]
+            ready = f"http://127.0.0.1:{port}/ready"
+        env = {**os.environ, "LOG_LEVEL": "warning"}
+        self.proc = subprocess.Popen(command, cwd=MODULE_DIR, env=env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_ready(ready, self.proc)
+        self.base = f"http://127.0.0.1:{port}"
+        self.url = f"{self.base}/score"
 
-def bench_server(kind: str, workers: int, images: list[bytes], levels: list[int],
-                 requests: int) -> dict[int, dict[str, Any]]:
-    proc, url = start_server(kind, workers)
-    try:
-        asyncio.run(load(url, images, 1, 4))  # warm the connection path
-        return {c: asyncio.run(load(url, images, c, max(requests, 2 * c))) for c in levels}
-    finally:
-        proc.terminate()
+    def workers(self) -> int:
+        """The service's worker count, as its model metadata reports it."""
+        import urllib.request
+
+        name = load(ServeSettings).model_name
+        with urllib.request.urlopen(f"{self.base}/v2/models/{name}", timeout=5) as reply:
+            return int(json.load(reply)["parameters"]["workers"])
+
+    def load(self, images: list[bytes], concurrency: int, requests: int) -> dict[str, Any]:
+        return asyncio.run(http_load(self.url, images, concurrency, requests, self.proc.pid))
+
+    def stop(self) -> None:
+        self.proc.terminate()
         try:
-            proc.wait(timeout=20)
+            self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            self.proc.kill()
 
 
 def flask_server(port: int) -> None:
-    """The seeds' design: Flask, one process, one request at a time, same detector work."""
+    """The seeds' design: Flask, one process, one request at a time, the same work."""
     from flask import Flask, Response, jsonify, request
 
-    detector = TextDetector.open(EngineSettings(), DetectorSettings())
+    from textdetector.serve.errors import RequestError
+
+    direct = Direct()
     app = Flask("seed-baseline")
 
     @app.post("/score")
     def score():  # type: ignore[no-untyped-def]
-        image = cv2.imdecode(np.frombuffer(request.get_data(), np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            return jsonify(error="not an image"), 400
-        body = lva_inferences(detector.detect(image)[0], "text")
-        return Response(status=204) if body is None else jsonify(body)
+        try:
+            body = direct.answer(request.get_data())
+        except RequestError as exc:
+            return jsonify(error=exc.message), exc.status
+        if not body:
+            return Response(status=204)
+        return Response(body, mimetype="application/json")
 
     @app.get("/ready")
     def ready():  # type: ignore[no-untyped-def]
@@ -183,60 +266,159 @@ def flask_server(port: int) -> None:
     app.run("127.0.0.1", port, threaded=False)
 
 
-def main() -> int:
+def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rounds of one mode and level: median throughput, percentiles over every request."""
+    statuses: dict[int, int] = {}
+    for r in runs:
+        for status, count in r["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + count
+    latencies = [x for r in runs for x in r["latencies"]]
+    return {"rounds_rps": [round(r["throughput_rps"], 3) for r in runs],
+            "throughput_rps": statistics.median(r["throughput_rps"] for r in runs),
+            "requests": len(latencies), "statuses": statuses,
+            "cpu_ms_per_request": statistics.median(r["cpu_ms_per_request"] for r in runs),
+            "failed": sum(n for s, n in statuses.items() if s not in OK_STATUSES),
+            **percentiles(latencies)}
+
+
+def alternate(measures: dict[str, Callable[[], dict[str, Any]]],
+              rounds: int) -> dict[str, dict[str, Any]]:
+    """Run each measure once per round, interleaved, and merge each one's rounds."""
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in measures}
+    for _ in range(rounds):
+        for name, measure in measures.items():
+            results[name].append(measure())
+    return {name: merge(runs) for name, runs in results.items()}
+
+
+def verdict(service: dict[int, dict[str, Any]], direct: dict[int, dict[str, Any]]
+            ) -> dict[str, Any]:
+    """The headline: service at TARGET_CONCURRENCY against the best in-process level."""
+    best_level = max(direct, key=lambda c: direct[c]["throughput_rps"])
+    best = direct[best_level]["throughput_rps"]
+    if TARGET_CONCURRENCY not in service:
+        return {"status": "NOT MEASURED", "best_in_process_rps": best,
+                "best_in_process_concurrency": best_level}
+    head = service[TARGET_CONCURRENCY]
+    ratio = head["throughput_rps"] / best
+    status = "MET" if ratio >= TARGET_RATIO else "MISSED"
+    if head["failed"]:
+        status = f"INVALID ({head['failed']} failed requests)"
+    return {"status": status, "ratio": ratio, "target": TARGET_RATIO,
+            "concurrency": TARGET_CONCURRENCY, "service_rps": head["throughput_rps"],
+            "best_in_process_rps": best, "best_in_process_concurrency": best_level}
+
+
+def print_table(direct: dict[int, dict[str, Any]], service: dict[int, dict[str, Any]],
+                flask: dict[int, dict[str, Any]], workers: int) -> None:
+    best = max(r["throughput_rps"] for r in direct.values())
+    rows = [("in-process (same models)", c, r) for c, r in direct.items()]
+    rows += [(f"HTTP service, {workers} worker(s)", c, r) for c, r in service.items()]
+    rows += [("Flask single worker", c, r) for c, r in flask.items()]
+    print(f"\n{'mode':<32}{'conc':>5}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'CPU ms/req':>11}{'x best in-proc':>16}{'x same conc':>12}{'failed':>7}")
+    for name, c, r in rows:
+        print(f"{name:<32}{c:>5}{r['throughput_rps']:>8.2f}{r['p50_ms']:>9.1f}"
+              f"{r['p99_ms']:>9.1f}{r['cpu_ms_per_request']:>11.0f}"
+              f"{r['throughput_rps'] / best:>16.2f}"
+              f"{r['throughput_rps'] / direct[c]['throughput_rps']:>12.2f}{r['failed']:>7}")
+
+
+def print_verdicts(head: dict[str, Any], service: dict[int, dict[str, Any]],
+                   direct: dict[int, dict[str, Any]], flask: dict[int, dict[str, Any]]
+                   ) -> None:
+    if "ratio" in head:
+        print(f"\ntarget: HTTP at concurrency {head['concurrency']} "
+              f"{head['service_rps']:.2f} req/s = {head['ratio']:.2f} x best in-process "
+              f"({head['best_in_process_rps']:.2f} req/s at concurrency "
+              f"{head['best_in_process_concurrency']}); target >= {TARGET_RATIO}: "
+              f"{head['status']}")
+    else:
+        print(f"\ntarget: judged at concurrency {TARGET_CONCURRENCY}: {head['status']}")
+    for c in service:
+        http, local = service[c]["cpu_ms_per_request"], direct[c]["cpu_ms_per_request"]
+        print(f"CPU per request at concurrency {c}: HTTP {http:.0f} ms (server + client), "
+              f"in-process {local:.0f} ms ({http / local:.2f} x)")
+    for c in (c for c in flask if c >= 4):
+        ratio = service[c]["throughput_rps"] / flask[c]["throughput_rps"]
+        print(f"vs Flask at concurrency {c}: {ratio:.2f} x (>= {FLASK_TARGET:g}: "
+              f"{'MET' if ratio >= FLASK_TARGET else 'MISSED'}; needs spare compute, README)")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", default="1,4,16", help="comma-separated levels")
-    parser.add_argument("--requests", type=int, default=24, help="requests per level")
+    parser.add_argument("--requests", type=int, default=24,
+                        help="requests per level and round (at least 2 x concurrency)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="alternating in-process/HTTP rounds per level (median taken)")
     parser.add_argument("--images", type=int, default=12, help="distinct demo frames used")
-    parser.add_argument("--workers", default="1",
-                        help="service worker counts, e.g. 1,2 (the first is the headline)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="service workers (SERVE_WORKERS; 0 = sized to the engine)")
+    parser.add_argument("--no-flask", dest="flask", action="store_false",
+                        help="skip the Flask baseline")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="write results here")
     parser.add_argument("--flask-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    try:
+        args.levels = [int(c) for c in args.concurrency.split(",")]
+    except ValueError:
+        parser.error(f"--concurrency: expected comma-separated integers, got "
+                     f"{args.concurrency!r}")
+    if min(args.levels) < 1 or args.rounds < 1 or args.requests < 1 or args.images < 1:
+        parser.error("--concurrency, --rounds, --requests and --images must be >= 1")
+    return args
+
+
+def measure(args: argparse.Namespace, images: list[bytes]) -> dict[str, Any]:
+    """Every level: in-process and the service alternating; then Flask if asked."""
+    direct = Direct()
+    for data in images[:2]:
+        direct.answer(data)
+    server = Server("service", args.workers)
+    try:
+        server.load(images, 2, 4)  # warm the connection path
+        workers = server.workers()
+        both = {c: alternate({
+            "in_process": lambda c=c: in_process(direct, images, c, max(args.requests, 2 * c)),
+            "service": lambda c=c: server.load(images, c, max(args.requests, 2 * c))},
+            args.rounds) for c in args.levels}
+    finally:
+        server.stop()
+        direct.close()
+    flask: dict[int, dict[str, Any]] = {}
+    if args.flask:
+        baseline = Server("flask")
+        try:
+            flask = {c: merge([baseline.load(images, c, max(args.requests, 2 * c))])
+                     for c in args.levels}
+        finally:
+            baseline.stop()
+    return {"in_process": {c: r["in_process"] for c, r in both.items()},
+            "service": {c: r["service"] for c, r in both.items()}, "flask": flask,
+            "workers": workers}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     if args.flask_server:
         flask_server(args.flask_server)
         return 0
-    levels = [int(c) for c in args.concurrency.split(",")]
-    worker_counts = [int(w) for w in args.workers.split(",")]
     images = load_images(args.images)
-    print(f"{len(images)} JPEG frames (720p) of the demo video; {args.requests} requests per "
-          f"level; {os.cpu_count()} CPU cores", flush=True)
-
-    before = in_process(images, args.requests)
-    service = {w: bench_server("aiohttp", w, images, levels, args.requests)
-               for w in worker_counts}
-    flask = bench_server("flask", 1, images, levels, args.requests)
-    after = in_process(images, args.requests)
-    inproc_rps = statistics.mean([before["throughput_rps"], after["throughput_rps"]])
-
-    rows = [("in-process", "-", "-", before), ("in-process (again)", "-", "-", after)]
-    for w, results in service.items():
-        rows += [(f"aiohttp service, {w} worker(s)", c, w, results[c]) for c in levels]
-    rows += [("Flask single worker", c, 1, flask[c]) for c in levels]
-    print(f"\n{'mode':<32}{'conc':>5}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-          f"{'x in-proc':>11}{'x Flask':>9}")
-    for name, c, _, r in rows:
-        vs_flask = (f"{r['throughput_rps'] / flask[c]['throughput_rps']:.2f}"
-                    if c in flask else "-")
-        print(f"{name:<32}{c!s:>5}{r['throughput_rps']:>8.2f}{r['p50_ms']:>9.1f}"
-              f"{r['p95_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-              f"{r['throughput_rps'] / inproc_rps:>11.2f}{vs_flask:>9}")
-    head = service[worker_counts[0]]
-    verdict = {c: {"vs_in_process": head[c]["throughput_rps"] / inproc_rps,
-                   "vs_flask": head[c]["throughput_rps"] / flask[c]["throughput_rps"]}
-               for c in levels}
-    for c in (c for c in levels if c >= 4):
-        print(f"target at concurrency {c}: {verdict[c]['vs_in_process']:.2f} x in-process "
-              f"(>= 0.9: {'met' if verdict[c]['vs_in_process'] >= 0.9 else 'NOT met'}), "
-              f"{verdict[c]['vs_flask']:.2f} x Flask "
-              f"(>= 2: {'met' if verdict[c]['vs_flask'] >= 2 else 'NOT met'})")
+    print(f"{len(images)} JPEG frames (720p) of the demo video; {args.requests} requests "
+          f"per level and round, {args.rounds} round(s); {os.cpu_count()} CPU cores",
+          flush=True)
+    results = measure(args, images)
+    head = verdict(results["service"], results["in_process"])
+    print_table(results["in_process"], results["service"], results["flask"],
+                results["workers"])
+    print_verdicts(head, results["service"], results["in_process"], results["flask"])
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({
-        "images": len(images), "requests_per_level": args.requests, "cpu_count": os.cpu_count(),
-        "in_process": [before, after], "in_process_rps": inproc_rps,
-        "service": {str(w): {str(c): r for c, r in res.items()} for w, res in service.items()},
-        "flask": {str(c): r for c, r in flask.items()},
-        "ratios": {str(c): v for c, v in verdict.items()}}, indent=1))
+        "images": len(images), "requests_per_level": args.requests, "rounds": args.rounds,
+        "cpu_count": os.cpu_count(), "workers": results["workers"], "verdict": head,
+        **{mode: {str(c): r for c, r in results[mode].items()}
+           for mode in ("in_process", "service", "flask")}}, indent=1))
     print(f"\nwrote {args.json}")
     return 0
 

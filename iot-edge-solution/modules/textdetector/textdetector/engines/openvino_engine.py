@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PRECISION_HINTS = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}  # int8: quantized model
-PERFORMANCE_HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
+# "auto" is resolved by run mode (`EngineSettings.for_service`: THROUGHPUT for the HTTP
+# service); an engine opened with it elsewhere serves one stream of frames: LATENCY.
+PERFORMANCE_HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT", "auto": "LATENCY"}
 SHAPE_MODES = ("dynamic", "static")
 INSTALL_HINT = ("OpenVINO is not installed: pip install openvino "
                 "(pinned in requirements.txt) or choose ENGINE=onnxruntime")
@@ -84,12 +86,26 @@ class Pending:
     latency_ms: float | None = None  # the request's own inference time, once done
 
 
+def optimal_requests(compiled: Any) -> int:
+    """Infer requests OpenVINO wants in flight for this compiled model (its streams)."""
+    try:
+        return max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+    except (RuntimeError, TypeError, ValueError):
+        return 1
+
+
 class _Compiled:
-    """One compiled model with a pool of infer requests handed out round-robin."""
+    """One compiled model with a pool of infer requests handed out round-robin.
+
+    The pool holds at least `requests` and at least OpenVINO's optimal number, so every
+    stream a THROUGHPUT hint creates can be kept busy.
+    """
 
     def __init__(self, compiled: Any, requests: int) -> None:
         self.compiled = compiled
-        self.free = [compiled.create_infer_request() for _ in range(requests)]
+        self.optimal = optimal_requests(compiled)
+        self.free = [compiled.create_infer_request()
+                     for _ in range(max(requests, self.optimal))]
         self.lock = threading.Condition()
 
     def take(self) -> Any:
@@ -121,6 +137,7 @@ class OpenVinoEngine:
         if shapes == "dynamic":
             self._cache[()] = self._compile(model)
         first = next(iter(self._cache.values()), None)
+        self.performance_hint = self._config["PERFORMANCE_HINT"]  # LATENCY / THROUGHPUT
         self.precision = self._config["INFERENCE_PRECISION_HINT"]  # as compiled: f32 / bf16
         if first is not None:
             self.precision = first.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
@@ -133,13 +150,15 @@ class OpenVinoEngine:
 
         `precision` fp32|bf16|int8 sets INFERENCE_PRECISION_HINT explicitly (int8 means
         the file is already quantized; its float parts run in f32). `hint` latency|throughput
-        sets PERFORMANCE_HINT; `requests` infer requests allow that many runs in flight.
+        sets PERFORMANCE_HINT (auto: latency); at least `requests` infer requests (and
+        OpenVINO's optimal number) allow that many runs in flight.
         """
         ov = import_openvino()
         if precision not in PRECISION_HINTS:
             raise ValueError(f"unknown precision {precision!r}: expected fp32, bf16 or int8")
         if hint not in PERFORMANCE_HINTS:
-            raise ValueError(f"unknown performance hint {hint!r}: expected latency or throughput")
+            raise ValueError(f"unknown performance hint {hint!r}: expected latency, "
+                             "throughput or auto")
         if shapes not in SHAPE_MODES:
             raise ValueError(f"unknown shape mode {shapes!r}: expected dynamic or static")
         if precision == "bf16" and not cpu_supports("bf16"):
@@ -220,6 +239,12 @@ class OpenVinoEngine:
     def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One synchronous inference."""
         return self.wait(self.start(feeds))
+
+    @property
+    def parallel_requests(self) -> int:
+        """Inferences worth running at once: OpenVINO's optimal number of infer requests
+        (its CPU streams: 1 under LATENCY); 1 until a model is compiled (static shapes)."""
+        return max((c.optimal for c in self._cache.values()), default=1)
 
     @property
     def compiled_shapes(self) -> list[tuple]:

@@ -172,6 +172,7 @@ def model_info(settings: ServeSettings, pool: InferencePool) -> dict[str, Any]:
         "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 3, -1, -1]}],
         "outputs": [{"name": "sigmoid_0.tmp_0", "datatype": "FP32", "shape": [-1, 1, -1, -1]}],
         "parameters": {"engine": pool.engine_name, "workers": pool.workers,
+                       "performance_hint": pool.performance_hint,
                        "queue_size": pool.queue_size, "tag": settings.tag,
                        "read_text": pool.recognizer is not None,
                        "max_pixels": settings.max_pixels,

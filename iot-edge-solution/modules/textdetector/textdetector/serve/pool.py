@@ -1,8 +1,9 @@
 """Inference worker pool: a fixed set of threads in front of one detector, bounded queue.
 
-The detector and the text recogniser (ONNX Runtime sessions) are opened once and shared
-by the workers: they are thread-safe, and decoding and inference release the GIL, so the
-event loop keeps accepting and parsing requests while workers compute.
+The detector and the text recogniser (engine sessions) are opened once and shared by the
+workers: they are thread-safe, and decoding and inference release the GIL, so the event
+loop keeps accepting and parsing requests while workers compute. The pool has as many
+workers as the engine runs inferences at once (`auto_workers`).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from ..detector import TextDetector
+from ..engines import InferenceEngine
 from ..recognizer import TextRecognizer, read_regions
 from ..results import Detections
 from .decode import ImageHeader, decode
@@ -28,13 +30,28 @@ RecognizerFactory = Callable[[], TextRecognizer | None]  # None: READ_TEXT is of
 WARMUP_SIZE = (544, 960)  # the model input of a 720p/1080p frame
 
 
-def auto_workers(engine_name: str) -> int:
-    """Inference threads for an engine: ONNX Runtime and TensorRT each want one caller.
+def auto_workers(engine: InferenceEngine) -> int:
+    """Inference threads for an engine: two per inference it runs at once.
 
-    Measured on 2 cores (README, `make bench-http ARGS="--workers 2"`): a second
-    concurrent ORT call only competes for the same cores.
+    OpenVINO says how many it runs at once (its optimal number of infer requests, one per
+    CPU stream: 2 on 2 cores under the service's THROUGHPUT hint); a second thread per
+    stream decodes, pre- and post-processes and reads text while the first one's
+    inference runs, so no stream waits for Python. ONNX Runtime already spreads one
+    inference over every core and TensorRT runs one stream: one caller each (measured on
+    2 cores, a second concurrent ORT call only competes for the same cores).
     """
-    return 1
+    streams = int(getattr(engine, "parallel_requests", 0))
+    return 2 * streams if streams > 1 else 1
+
+
+def score_image(detector: TextDetector, recognizer: TextRecognizer | None, data: bytes,
+                header: ImageHeader) -> Detections:
+    """One request's work off the event loop: decode, detect, and read when `recognizer`."""
+    image = decode(data, header)
+    detections = detector.detect(image)[0]
+    if recognizer is None or len(detections) == 0:
+        return detections
+    return read_regions(recognizer, [image], [detections])[0][0]
 
 
 class InferencePool:
@@ -67,6 +84,13 @@ class InferencePool:
         })
 
     @property
+    def performance_hint(self) -> str | None:
+        """The detector engine's OpenVINO PERFORMANCE_HINT; None for other engines."""
+        if self.detector is None:
+            return None
+        return getattr(self.detector.engine, "performance_hint", None)
+
+    @property
     def capacity(self) -> int:
         return self.workers + self.queue_size
 
@@ -79,15 +103,16 @@ class InferencePool:
         if self._recognizer_factory is not None:
             self.recognizer = await loop.run_in_executor(None, self._recognizer_factory)
         self.engine_name = detector.engine.name
-        self.workers = self.requested_workers or auto_workers(self.engine_name)
+        self.workers = self.requested_workers or auto_workers(detector.engine)
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="infer")
         warm = np.full((*WARMUP_SIZE, 3), 255, np.uint8)
         for _ in range(self.warmup_runs):
             await loop.run_in_executor(self._executor, self._warm, warm)
         self.ready = True
-        log.info("model loaded and warmed in %.2f s (%s, %d worker(s), queue %d%s)",
-                 time.perf_counter() - start, self.engine_name, self.workers, self.queue_size,
-                 ", reading text" if self.recognizer is not None else "")
+        hint = f" {self.performance_hint}" if self.performance_hint else ""
+        log.info("model loaded and warmed in %.2f s (%s%s, %d worker(s), queue %d%s)",
+                 time.perf_counter() - start, self.engine_name, hint, self.workers,
+                 self.queue_size, ", reading text" if self.recognizer is not None else "")
 
     def _warm(self, image: np.ndarray) -> None:
         assert self.detector is not None
@@ -132,12 +157,8 @@ class InferencePool:
             self.running += 1
         start = time.perf_counter()
         try:
-            image = decode(data, header)
             assert self.detector is not None
-            detections = self.detector.detect(image)[0]
-            if self.recognizer is None or len(detections) == 0:
-                return detections
-            return read_regions(self.recognizer, [image], [detections])[0][0]
+            return score_image(self.detector, self.recognizer, data, header)
         finally:
             self.metrics.record_inference(time.perf_counter() - start)
             with self._lock:

@@ -23,8 +23,9 @@ SHUTDOWN_GRACE_S = 10.0
 
 def detector_factory(engine: EngineSettings, detector: DetectorSettings,
                      triton: TritonSettings | None = None) -> DetectorFactory:
-    """Workers' detectors; images of any size arrive, so OpenVINO compiles dynamic shapes."""
-    return lambda: TextDetector.open(engine, detector, triton, shapes="dynamic")
+    """Workers' detectors; images of any size arrive, so OpenVINO compiles dynamic shapes
+    (and, with OV_PERFORMANCE_HINT=auto, for throughput: `EngineSettings.for_service`)."""
+    return lambda: TextDetector.open(engine.for_service(), detector, triton, shapes="dynamic")
 
 
 def recognizer_factory(engine: EngineSettings, recognizer: RecognizerSettings,
@@ -32,7 +33,7 @@ def recognizer_factory(engine: EngineSettings, recognizer: RecognizerSettings,
     """Opens the recogniser, or gives None when READ_TEXT is off."""
     if not recognizer.read_text:
         return lambda: None
-    return lambda: TextRecognizer.open(recognizer, engine, triton)
+    return lambda: TextRecognizer.open(recognizer, engine.for_service(), triton)
 
 
 def build(settings: ServeSettings, factory: DetectorFactory,
