@@ -86,3 +86,17 @@ def test_help_mentions_every_variable():
     text = parser.format_help()
     for name in ("MODEL_PATH", "USE_TENSOR_RT", "ORT_THREADS"):
         assert name in text
+
+
+def test_openvino_hint_auto_follows_the_run_mode():
+    from textdetector.pipeline.run import frames_queue
+
+    auto = EngineSettings()
+    assert auto.ov_performance_hint == "auto"
+    assert auto.for_run(True).ov_performance_hint == "throughput"
+    assert auto.for_run(False).ov_performance_hint == "latency"
+    assert auto.for_service().ov_performance_hint == "throughput"
+    fixed = EngineSettings(ov_performance_hint="latency")
+    assert fixed.for_run(True) is fixed and fixed.for_service() is fixed
+    assert frames_queue("clip.mp4") and frames_queue("rtsp://cam/1|rtsp://cam/2")
+    assert not frames_queue("rtsp://cam/1") and not frames_queue("/dev/video0")

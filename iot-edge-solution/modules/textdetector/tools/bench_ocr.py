@@ -32,7 +32,7 @@ from textdetector.config import (DetectorSettings, EngineSettings, RecognizerSet
 from textdetector.detector import TextDetector
 from textdetector.detector.preprocess import to_blob
 from textdetector.errors import KitError
-from textdetector.engines import run_single
+from bench_matrix import model_pass
 from textdetector.pipeline import process
 from textdetector.recognizer import TextRecognizer, crop_all
 from textdetector.recognizer.batching import by_aspect, chunks, normalised_batch
@@ -80,12 +80,14 @@ class _Timings:
 
 
 def rec_batches(recognizer: TextRecognizer, detector: TextDetector,
-                frames: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
-    """The normalised batches our recogniser feeds its model for `frames` (one frame's
-    regions per round, as the loop does for one source), and the crop count."""
+                frames: list[np.ndarray], per_read: int) -> tuple[list[np.ndarray], int]:
+    """The normalised batches our recogniser feeds its model for `frames`, the crops of
+    `per_read` frames read together as the loop does for a file (REC_FRAMES), and the
+    crop count."""
     batches, count = [], 0
-    for frame in frames:
-        crops = [c for c in crop_all(frame, detector.detect(frame)[0].boxes) if c is not None]
+    for first in range(0, len(frames), per_read):
+        crops = [c for frame in frames[first:first + per_read]
+                 for c in crop_all(frame, detector.detect(frame)[0].boxes) if c is not None]
         count += len(crops)
         for part in chunks(by_aspect(crops), recognizer.settings.rec_batch):
             members = [crops[i] for i in part]
@@ -98,15 +100,14 @@ def contenders(detector: TextDetector, recognizer: TextRecognizer, frames: list[
     """Name -> a callable that reads every frame once and returns the seconds taken."""
     size = detector.input_size(frames[0].shape[:2])
     blobs = [to_blob(frame, size) for frame in frames]
-    batches, counts.model_crops = rec_batches(recognizer, detector, frames)
+    per_read = RecognizerSettings().rec_frames
+    batches, counts.model_crops = rec_batches(recognizer, detector, frames, per_read)
 
     def model_only() -> float:
         start = time.perf_counter()
-        for blob in blobs:
-            run_single(detector.engine, blob)
+        model_pass(detector.engine, blobs)
         middle = time.perf_counter()
-        for batch in batches:
-            run_single(recognizer.engine, batch)
+        model_pass(recognizer.engine, batches)
         end = time.perf_counter()
         counts.model_rec_s.append(end - middle)
         return end - start
@@ -117,7 +118,7 @@ def contenders(detector: TextDetector, recognizer: TextRecognizer, frames: list[
         source = open_source(SourceSettings(camera_path=str(video)))
         summary = process(detector, [source], [ConsoleSink(stream=io.StringIO(), quiet=True),
                                                _Timings(counts)], recognizer=recognizer,
-                          read_ahead=RecognizerSettings().rec_frames)
+                          read_ahead=per_read)
         seconds = time.perf_counter() - start
         assert summary.frames == len(frames), summary
         counts.calls += recognizer.calls - calls
@@ -198,10 +199,11 @@ def interleaved(model_sets: list[str], frames: list[np.ndarray], video: Path, ro
     counts = {name: Counts() for name in model_sets}
     runs: dict[str, Callable[[], float]] = {}
     with contextlib.ExitStack() as stack:
-        detector = stack.enter_context(TextDetector.open(EngineSettings()))
+        engine = EngineSettings().for_run(True)  # as `run` opens them for a file
+        detector = stack.enter_context(TextDetector.open(engine))
         for name in model_sets:
             recognizer = stack.enter_context(
-                TextRecognizer.open(RecognizerSettings(model_set=name)))
+                TextRecognizer.open(RecognizerSettings(model_set=name), engine))
             for contender, run in contenders(detector, recognizer, frames, video,
                                              counts[name]).items():
                 if contender != SHARED or SHARED not in runs:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import threading
 from contextlib import ExitStack
+from dataclasses import replace
 
 from ..config import Settings, SourceSettings
 from ..control.live import LiveSettings
@@ -19,6 +20,7 @@ from ..recognizer import TextRecognizer
 from ..sinks import build_sinks
 from ..sinks.shutdown import ShutdownBudget
 from ..sources import FrameSource
+from ..sources.capture import classify, source_paths
 from ..sources.health import HealthRegistry
 from ..sources.reconnect import live_sources
 from .health_http import HealthServer
@@ -55,10 +57,13 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
     with ExitStack() as stack:
         if out.health_port:
             stack.enter_context(HealthServer(health, out.health_host, out.health_port))
+        engine = settings.engine.for_run(frames_queue(settings.source.camera_path))
         detector = stack.enter_context(
-            TextDetector.open(settings.engine, settings.detector, settings.triton))
-        recognizer = stack.enter_context(open_recognizer(settings))
-        log.info("engine %s, model %s", detector.engine.name, settings.engine.model_path.name)
+            TextDetector.open(engine, settings.detector, settings.triton))
+        recognizer = stack.enter_context(open_recognizer(replace(settings, engine=engine)))
+        log.info("engine %s%s, model %s", detector.engine.name,
+                 f" ({engine.ov_performance_hint})" if detector.engine.name == "openvino" else "",
+                 settings.engine.model_path.name)
         src = settings.source
 
         def opener(source: SourceSettings) -> list[FrameSource]:
@@ -80,6 +85,12 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
         log.info("frames per source: %s; batch sizes: %s", summary.per_source,
                  summary.batch_sizes)
     return summary
+
+
+def frames_queue(camera_path: str) -> bool:
+    """Whether frames wait for detection: a file, or several sources (not one live one)."""
+    paths = source_paths(camera_path)
+    return len(paths) > 1 or not classify(paths[0]).live if paths else False
 
 
 def kind(source: FrameSource) -> str:
