@@ -209,4 +209,7 @@ def test_pipeline_applies_live_changes_between_frames():
     assert detector.settings.limit_side_len == 320
     assert "no-such-file" in rejected["cameraPath"]  # kept the current source
     assert live.rejected == {}
-    assert [r.index for r in sink.results] == [0, 1, 0, 1]  # switched back to frame 0
+    # switched back to frame 0; a frame already inferring when the switch came (the loop
+    # overlaps one batch) is finished and delivered first: nothing is lost
+    indices = [r.index for r in sink.results]
+    assert indices[:2] == [0, 1] and indices[2:] in ([0, 1], [2, 0]), indices
