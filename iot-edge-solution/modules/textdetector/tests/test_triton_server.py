@@ -225,7 +225,7 @@ def test_module_reads_the_same_through_triton(url, model_path, demo_frames, tmp_
 
     def run(engine: str) -> list[dict]:
         env = {**os.environ, "ENGINE": engine, "TRITON_URL": url, "CAMERA_PATH": str(clip),
-               "JSON_OUTPUT": "-", "QUIET": "true"}
+               "JSON_OUTPUT": "-", "QUIET": "true", "MODEL_SET": "ppocrv4"}  # as served
         done = subprocess.run([sys.executable, "main.py"], cwd=Path(__file__).parent.parent,
                               env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
