@@ -16,6 +16,7 @@ from textdetector.errors import EngineUnavailableError, ModelError
 from textdetector.detector.postprocess import DBPostProcess
 from textdetector.detector.preprocess import input_size, to_blob
 from textdetector.engines import run_single
+from textdetector.engines.base import pipelined
 
 from textdetector.engines.openvino_engine import OpenVinoEngine, cpu_supports, overlapped
 
@@ -171,19 +172,31 @@ def test_missing_openvino_gives_clear_error(model_path):
 
 
 def test_overlapped_stopped_early_frees_its_requests(ov_det):
-    """After a loop stops early, both infer requests can be in flight again (a leaked
-    request would block the second `start` for ever: checked with a thread timeout)."""
+    """After a loop stops early, the request that was in flight is back in the pool."""
     blob = np.zeros((1, 3, 64, 64), np.float32)
     loop = overlapped(ov_det, [blob] * 4, lambda b: feeds(ov_det, b))
     next(loop)
     loop.close()  # frame 2 was in flight
-    outputs: list[dict] = []
+    pool = ov_det._cache[()]
+    assert len(pool.free) == pool.size >= 2
 
-    def two_in_flight() -> None:
-        pending = [ov_det.start(feeds(ov_det, blob)) for _ in range(2)]
-        outputs.extend(ov_det.wait(p) for p in pending)
 
-    worker = threading.Thread(target=two_in_flight, daemon=True)
-    worker.start()
-    worker.join(timeout=60)
-    assert not worker.is_alive() and len(outputs) == 2
+def test_threads_sharing_an_engine_each_with_two_in_flight_never_wait(ov_det):
+    """Four threads (the HTTP service's workers) each run `pipelined` on one engine whose
+    pool starts at two requests: none waits on another (a fixed pool would deadlock)."""
+    blob = np.zeros((1, 3, 64, 64), np.float32)
+    reference = prob(ov_det, blob)
+    outputs: list[np.ndarray] = []
+
+    def work() -> None:
+        outputs.extend(pipelined(ov_det, [blob] * 3))
+
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert not any(worker.is_alive() for worker in workers) and len(outputs) == 12
+    assert all(np.array_equal(out, reference) for out in outputs)
+    pool = ov_det._cache[()]
+    assert len(pool.free) == pool.size

@@ -25,7 +25,8 @@ from textdetector.config import EngineSettings
 from textdetector.detector import TextDetector
 from textdetector.detector.preprocess import to_blob
 from textdetector.engines import InferenceEngine, installed, run_single
-from textdetector.engines.openvino_engine import OpenVinoEngine, cpu_supports, overlapped
+from textdetector.engines.base import pipelined
+from textdetector.engines.openvino_engine import cpu_supports
 from textdetector.pipeline import process
 from textdetector.sinks import ConsoleSink
 from textdetector.sources import open_source
@@ -82,13 +83,8 @@ def contenders(detectors: dict[str, TextDetector], frames: list[np.ndarray],
 def model_pass(engine: InferenceEngine, inputs: list[np.ndarray]) -> None:
     """Every input through the model at its best pace: with async requests (OpenVINO) the
     next input is submitted before the previous one is collected, as the run loop does."""
-    if isinstance(engine, OpenVinoEngine):
-        name = engine.inputs[0].name
-        for _ in overlapped(engine, inputs, lambda array: {name: array}):
-            pass
-        return
-    for array in inputs:
-        run_single(engine, array)
+    for _ in pipelined(engine, inputs):
+        pass
 
 
 def _model_only(detector: TextDetector, blobs: list[np.ndarray]) -> Timed:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -66,6 +66,28 @@ def submit(engine: InferenceEngine, feeds: Mapping[str, np.ndarray]) -> Collect:
         latency = getattr(pending, "latency_ms", None)
         return outputs, latency if latency else (time.perf_counter() - begin) * 1000.0
     return collect
+
+
+def pipelined(engine: InferenceEngine, arrays: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """The output of each one-input array, in order, with the next array submitted before
+    the previous one is collected: two inferences in flight on async engines (OpenVINO's
+    THROUGHPUT streams), so `arrays` (e.g. a generator preparing batches) and the caller's
+    work on each output overlap inference. Other engines simply run one after another."""
+    name, output = engine.inputs[0].name, engine.outputs[0].name
+    waiting: Collect | None = None
+    try:
+        for array in arrays:
+            collect = submit(engine, {name: array})
+            if waiting is not None:
+                done, waiting = waiting, None
+                yield done()[0][output]
+            waiting = collect
+        if waiting is not None:
+            done, waiting = waiting, None
+            yield done()[0][output]
+    finally:  # stopped early: hand the request in flight back to the engine
+        if waiting is not None:
+            waiting()
 
 
 def dims(shape: Sequence[object]) -> tuple[int | None, ...]:

@@ -97,8 +97,11 @@ def optimal_requests(compiled: Any) -> int:
 class _Compiled:
     """One compiled model with a pool of infer requests handed out round-robin.
 
-    The pool holds at least `requests` and at least OpenVINO's optimal number, so every
-    stream a THROUGHPUT hint creates can be kept busy.
+    The pool starts with at least `requests` and at least OpenVINO's optimal number, so
+    every stream a THROUGHPUT hint creates can be kept busy. When every request is in
+    flight, `take` makes one more instead of waiting: threads sharing the engine that each
+    keep one inference in flight while starting the next (`pipelined`) never wait on each
+    other. The pool only grows to the most inferences ever in flight at once.
     """
 
     def __init__(self, compiled: Any, requests: int) -> None:
@@ -106,18 +109,19 @@ class _Compiled:
         self.optimal = optimal_requests(compiled)
         self.free = [compiled.create_infer_request()
                      for _ in range(max(requests, self.optimal))]
-        self.lock = threading.Condition()
+        self.size = len(self.free)
+        self.lock = threading.Lock()
 
     def take(self) -> Any:
         with self.lock:
-            while not self.free:
-                self.lock.wait()
-            return self.free.pop()
+            if self.free:
+                return self.free.pop()
+            self.size += 1
+        return self.compiled.create_infer_request()
 
     def give(self, request: Any) -> None:
         with self.lock:
             self.free.append(request)
-            self.lock.notify()
 
 
 class OpenVinoEngine:
@@ -211,7 +215,7 @@ class OpenVinoEngine:
         return {name: np.ascontiguousarray(value) for name, value in feeds.items()}
 
     def start(self, feeds: Mapping[str, np.ndarray]) -> Pending:
-        """Submit one inference and return at once; blocks only if all requests are busy."""
+        """Submit one inference and return at once (a busy pool grows by one request)."""
         feeds = self._check(feeds)
         compiled = self._compiled_for(feeds)
         request = compiled.take()

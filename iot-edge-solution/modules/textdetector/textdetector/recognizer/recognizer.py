@@ -10,7 +10,8 @@ import numpy as np
 
 from ..config import EngineSettings, RecognizerSettings, TritonSettings
 from ..detector.preprocess import as_bgr
-from ..engines import open_engine, run_single
+from ..engines import open_engine
+from ..engines.base import pipelined
 from ..errors import ModelError
 from .batching import HEIGHT, aspect, by_aspect, chunks, normalised_batch
 from .classifier import AngleClassifier
@@ -112,13 +113,19 @@ class TextRecognizer:
             self.classifier.engine.close()
 
     def read_crops(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        """Raw (text, confidence) of each upright BGR crop, unfiltered, in input order."""
+        """Raw (text, confidence) of each upright BGR crop, unfiltered, in input order.
+
+        Batches are prepared one ahead and run `pipelined`: on OpenVINO the next batch
+        infers while this one is decoded.
+        """
         results: list[tuple[str, float]] = [("", 0.0)] * len(crops)
-        for part in chunks(by_aspect(crops), self.settings.rec_batch):
-            members = [crops[i] for i in part]
-            probs = self._run(normalised_batch(members, batch_width(members)))
-            readings = greedy_decode(probs, self.charset, self.space_min)
-            for index, reading in zip(part, readings):
+        parts = list(chunks(by_aspect(crops), self.settings.rec_batch))
+        batches = (normalised_batch(members, batch_width(members))
+                   for members in ([crops[i] for i in part] for part in parts))
+        for part, probs in zip(parts, pipelined(self.engine, batches)):
+            self._check(probs, len(part))
+            for index, reading in zip(part, greedy_decode(probs, self.charset,
+                                                          self.space_min)):
                 results[index] = reading
         self.crops_read += len(crops)
         return results
@@ -158,10 +165,8 @@ class TextRecognizer:
             flips[number][box] = flip
         return [Readings(tuple(t), s, minimum, f) for t, s, f in zip(texts, scores, flips)]
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
+    def _check(self, probs: np.ndarray, count: int) -> None:
         self.calls += 1
-        probs = run_single(self.engine, batch)
-        if probs.ndim != 3 or probs.shape[0] != batch.shape[0]:
+        if probs.ndim != 3 or probs.shape[0] != count:
             raise ModelError(f"recognition model returned shape {probs.shape}, "
                              "expected (N, steps, classes)")
-        return probs
