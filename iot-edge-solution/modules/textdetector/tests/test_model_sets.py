@@ -200,3 +200,25 @@ def test_bench_ocr_measures_both_sets_in_one_run(model_path, demo_video, tmp_pat
     shared = [f["results"]["rapidocr-ocr-defaults"] for f in report.values()]
     assert shared[0] == shared[1]
     assert capsys.readouterr().out.count("MODEL_SET=") == 2
+
+
+def test_engine_auto_reads_each_set_on_its_measured_fastest_cpu_engine(rec_model_path):
+    """ENGINE=auto: PP-OCRv6's recogniser on ONNX Runtime (measured faster there), the
+    PP-OCRv4 one on the CPU default; an explicit ENGINE or REC_MODEL_PATH is obeyed."""
+    from textdetector.config import EngineSettings
+    from textdetector.engines import CPU_AUTO_ORDER, installed, resolve_engine
+
+    need(all((LOCAL_DATA / s.rec.name).is_file() for s in MODEL_SETS.values()),
+         "model sets missing: run `make setup`")
+
+    def engine_of(engine=EngineSettings(), **settings):
+        with TextRecognizer.open(RecognizerSettings(**settings), engine) as recognizer:
+            return recognizer.engine.name
+
+    assert MODEL_SETS["ppocrv6"].rec_cpu_engine == "onnxruntime"
+    assert engine_of(model_set="ppocrv6") == "onnxruntime"
+    assert engine_of(model_set="ppocrv4") == resolve_engine(EngineSettings())
+    if installed("openvino") and CPU_AUTO_ORDER[0] == "openvino":
+        assert engine_of(EngineSettings(engine="openvino"), model_set="ppocrv6") == "openvino"
+        assert engine_of(model_set="ppocrv6",
+                         rec_model_path=LOCAL_DATA / MODEL_SETS["ppocrv6"].rec.name) == "openvino"

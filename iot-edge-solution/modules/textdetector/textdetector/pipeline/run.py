@@ -34,8 +34,8 @@ def open_recognizer(settings: Settings) -> contextlib.AbstractContextManager:
     if not settings.recognizer.read_text:
         return contextlib.nullcontext(None)
     recognizer = TextRecognizer.open(settings.recognizer, settings.engine, settings.triton)
-    log.info("reading text: %s%s, batches of %d, min score %.2f",
-             settings.recognizer.rec_model.name,
+    log.info("reading text: %s on %s%s, batches of %d, min score %.2f",
+             settings.recognizer.rec_model.name, recognizer.engine.name,
              " + angle classifier" if settings.recognizer.use_angle_cls else "",
              settings.recognizer.rec_batch, settings.recognizer.rec_min_score)
     return recognizer

@@ -10,9 +10,10 @@ import numpy as np
 
 from ..config import EngineSettings, RecognizerSettings, TritonSettings
 from ..detector.preprocess import as_bgr
-from ..engines import open_engine
+from ..engines import installed, open_engine
 from ..engines.base import pipelined
 from ..errors import ModelError
+from ..models import MODEL_SETS
 from .batching import HEIGHT, aspect, by_aspect, chunks, normalised_batch
 from .classifier import AngleClassifier
 from .crop import crop_all
@@ -60,6 +61,16 @@ def _cpu_only(settings: EngineSettings) -> EngineSettings:
     return settings
 
 
+def _fastest(settings: RecognizerSettings, engine: EngineSettings) -> EngineSettings:
+    """ENGINE=auto on the CPU: the engine measured fastest for the model set's recogniser
+    (a REC_MODEL_PATH of one's own keeps the CPU default)."""
+    preferred = MODEL_SETS[settings.model_set].rec_cpu_engine
+    if engine.engine_name != "auto" or engine.ort_providers != "cpu" \
+            or settings.rec_model_path or not preferred or not installed(preferred):
+        return engine
+    return dataclasses.replace(engine, engine=preferred)
+
+
 def batch_width(crops: Sequence[np.ndarray]) -> int:
     """Input width for a batch: 48 x the widest aspect, at least 320, at most 4800."""
     ratio = max([MIN_WIDTH / HEIGHT] + [aspect(crop) for crop in crops])
@@ -87,7 +98,7 @@ class TextRecognizer:
              engine_settings: EngineSettings = EngineSettings(),
              triton: TritonSettings | None = None) -> "TextRecognizer":
         """Open the recognition model (and the classifier when USE_ANGLE_CLS is on)."""
-        engine = open_engine(settings.rec_model, _cpu_only(engine_settings),
+        engine = open_engine(settings.rec_model, _fastest(settings, _cpu_only(engine_settings)),
                              triton=triton, shapes="dynamic")
         classifier = None
         try:
