@@ -18,7 +18,8 @@ from textdetector.detector.preprocess import input_size, to_blob
 from textdetector.engines import run_single
 from textdetector.engines.base import pipelined
 
-from textdetector.engines.openvino_engine import OpenVinoEngine, cpu_supports, overlapped
+from textdetector.engines.base import overlapped
+from textdetector.engines.openvino_engine import OpenVinoEngine, cpu_supports
 
 REC_MODEL = LOCAL_DATA / "ch_PP-OCRv4_rec_infer.onnx"
 HAVE_OPENVINO = importlib.util.find_spec("openvino") is not None

@@ -203,7 +203,7 @@ def engines_section(args: argparse.Namespace, folder: Path) -> dict:
     try:
         table = measure(bench_matrix.contenders(detectors, frames, video), len(frames),
                         args.rounds)
-        verdicts = bench_matrix.gate(detectors, DEFAULT_VIDEO)
+        verdicts = bench_matrix.gate(detectors)
     finally:
         for detector in detectors.values():
             detector.close()

@@ -23,8 +23,8 @@ import numpy as np
 
 from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO, EngineSettings, RecognizerSettings
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
-from textdetector.engines.openvino_engine import (OpenVinoEngine, cpu_supports,
-                                                  overlapped)
+from textdetector.engines.base import overlapped
+from textdetector.engines.openvino_engine import OpenVinoEngine, cpu_supports
 from textdetector.tuning.parity import detect_frames, detection_parity, judge
 from textdetector.tuning.quantize import quantized_model, quantized_rec_model
 from textdetector.tuning.rec_check import line_accuracy, truth_lines
@@ -102,17 +102,18 @@ def interleaved(runners: dict[str, Run], inputs: list[np.ndarray],
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def gate_vs_ort(runners: dict[str, Run]) -> dict[str, str]:
-    """Each detector contender's gate verdict against ONNX Runtime FP32 boxes."""
+def gate_vs_ort(runners: dict[str, Run], reference: str = "ORT FP32") -> dict[str, str]:
+    """Each detector contender's gate verdict against the `reference` contender's boxes
+    (ONNX Runtime FP32) on the fixed evaluation set."""
     frames = evaluation_frames(DEFAULT_VIDEO)
-    reference, _ = detect_frames(runners["ORT FP32"], frames)
-    verdicts = {"ORT FP32": "reference"}
+    expected, _ = detect_frames(runners[reference], frames)
+    verdicts = {reference: "reference"}
     for name, run in runners.items():
-        if name == "ORT FP32":
+        if name == reference:
             continue
         detections, _ = detect_frames(run, frames)
-        result = judge(name, detection_parity(reference, detections))
-        identical = all(np.array_equal(a.boxes, b.boxes) for a, b in zip(reference, detections))
+        result = judge(name, detection_parity(expected, detections))
+        identical = all(np.array_equal(a.boxes, b.boxes) for a, b in zip(expected, detections))
         verdicts[name] = result.summary().split(": ", 1)[1] + (
             ", boxes identical" if identical else "")
     return verdicts

@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+import bench_engines
 from textdetector.config import SourceSettings
 from textdetector.config import EngineSettings
 from textdetector.detector import TextDetector
@@ -30,8 +31,6 @@ from textdetector.engines.openvino_engine import cpu_supports
 from textdetector.pipeline import process
 from textdetector.sinks import ConsoleSink
 from textdetector.sources import open_source
-from textdetector.tuning.parity import detect_frames, detection_parity, judge
-from textdetector.tuning.samples import evaluation_frames
 
 BASELINE = "onnxruntime fp32"
 DEFAULT_TARGET = 1.5  # the default CPU engine against ONNX Runtime FP32, boxes identical
@@ -105,20 +104,10 @@ def _pipeline(detector: TextDetector, video: Path, count: int) -> Timed:
     return run
 
 
-def gate(detectors: dict[str, TextDetector], video: Path) -> dict[str, str]:
+def gate(detectors: dict[str, TextDetector]) -> dict[str, str]:
     """Each contender's boxes against ONNX Runtime FP32's on the fixed evaluation set."""
-    frames = evaluation_frames(video)
-    runners = {label: (lambda blob, d=d: run_single(d.engine, blob))
-               for label, d in detectors.items()}
-    reference, _ = detect_frames(runners[BASELINE], frames)
-    verdicts = {BASELINE: "reference"}
-    for label, run in runners.items():
-        if label != BASELINE:
-            found, _ = detect_frames(run, frames)
-            identical = all(np.array_equal(a.boxes, b.boxes) for a, b in zip(reference, found))
-            verdicts[label] = judge(label, detection_parity(reference, found)).summary() \
-                .split(": ", 1)[1] + (", boxes identical" if identical else "")
-    return verdicts
+    return bench_engines.gate_vs_ort({label: (lambda blob, d=d: run_single(d.engine, blob))
+                                      for label, d in detectors.items()}, BASELINE)
 
 
 def report(table: dict[str, dict], verdicts: dict[str, str], absent: dict[str, str],

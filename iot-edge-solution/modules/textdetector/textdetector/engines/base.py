@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar
 
 import numpy as np
 
 RunFn = Callable[[np.ndarray], np.ndarray]
+T = TypeVar("T")
 Outputs = dict[str, np.ndarray]
 Collect = Callable[[], tuple[Outputs, float]]
 
@@ -68,26 +69,32 @@ def submit(engine: InferenceEngine, feeds: Mapping[str, np.ndarray]) -> Collect:
     return collect
 
 
-def pipelined(engine: InferenceEngine, arrays: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-    """The output of each one-input array, in order, with the next array submitted before
-    the previous one is collected: two inferences in flight on async engines (OpenVINO's
-    THROUGHPUT streams), so `arrays` (e.g. a generator preparing batches) and the caller's
-    work on each output overlap inference. Other engines simply run one after another."""
-    name, output = engine.inputs[0].name, engine.outputs[0].name
-    waiting: Collect | None = None
+def overlapped(engine: InferenceEngine, items: Iterable[T],
+               feeds_of: Callable[[T], Mapping[str, np.ndarray]]
+               ) -> Iterator[tuple[T, Outputs]]:
+    """Yield (item, outputs) in order, item N+1 already submitted while the caller handles
+    item N: two inferences in flight on async engines (OpenVINO), one after another on the
+    others. Stopped early, the inference in flight is collected (its request handed back)."""
+    waiting: tuple[T, Collect] | None = None
     try:
-        for array in arrays:
-            collect = submit(engine, {name: array})
-            if waiting is not None:
-                done, waiting = waiting, None
-                yield done()[0][output]
-            waiting = collect
+        for item in items:
+            done, waiting = waiting, (item, submit(engine, feeds_of(item)))
+            if done is not None:
+                yield done[0], done[1]()[0]
         if waiting is not None:
             done, waiting = waiting, None
-            yield done()[0][output]
-    finally:  # stopped early: hand the request in flight back to the engine
+            yield done[0], done[1]()[0]
+    finally:
         if waiting is not None:
-            waiting()
+            waiting[1]()
+
+
+def pipelined(engine: InferenceEngine, arrays: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """The output of each one-input array, in order, through `overlapped`: `arrays` (e.g. a
+    generator preparing batches) and the caller's work on each output overlap inference."""
+    name, output = engine.inputs[0].name, engine.outputs[0].name
+    for _, outputs in overlapped(engine, arrays, lambda array: {name: array}):
+        yield outputs[output]
 
 
 def dims(shape: Sequence[object]) -> tuple[int | None, ...]:

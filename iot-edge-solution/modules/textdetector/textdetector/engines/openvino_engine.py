@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -24,7 +24,6 @@ from ..models import verify_model
 from .base import TensorSpec
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 PRECISION_HINTS = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}  # int8: quantized model
 # "auto" is resolved by run mode (`EngineSettings.for_service`: THROUGHPUT for the HTTP
@@ -257,22 +256,3 @@ class OpenVinoEngine:
 
     def close(self) -> None:
         self._cache.clear()
-
-
-def overlapped(engine: OpenVinoEngine, items: Iterable[T],
-               feeds_of: Callable[[T], Mapping[str, np.ndarray]]
-               ) -> Iterator[tuple[T, dict[str, np.ndarray]]]:
-    """Yield (item, outputs) in order, with item N+1 already inferring while the caller
-    handles item N (the engine needs at least two infer requests)."""
-    previous: tuple[T, Pending] | None = None
-    try:
-        for item in items:
-            done, previous = previous, (item, engine.start(feeds_of(item)))
-            if done is not None:
-                yield done[0], engine.wait(done[1])
-        if previous is not None:
-            done, previous = previous, None
-            yield done[0], engine.wait(done[1])
-    finally:  # the caller stopped early: hand the request in flight back
-        if previous is not None and not previous[1].done:
-            engine.wait(previous[1])
