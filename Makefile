@@ -47,7 +47,7 @@ soak: setup ## soak run: fps and RSS over 10,000 frames (ARGS="--seconds 600" fo
 	cd $(MODULE) && $(PY) tools/soak.py $(ARGS)
 
 soak-streams: setup ## live-stream soak: a test stream crashed every 30 s for 10 min, RSS and thread drift (not in CI)
-	cd $(MODULE) && $(PY) tools/soak_streams.py $(ARGS)
+	cd $(MODULE) && PYTHONPATH=$(CURDIR)/testing $(PY) tools/soak_streams.py $(ARGS)
 
 bench-gpu: setup ## GPU benchmark: TensorRT FP16/FP32, ORT CUDA vs ORT CPU (skips what is absent)
 	cd $(MODULE) && $(PY) tools/bench_gpu.py $(ARGS)

@@ -5,9 +5,11 @@ here its parts are checked on the host, where PID 1 is not the module.
 """
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import time
 
 from textdetector import healthcheck
@@ -42,3 +44,47 @@ def test_a_zombie_is_not_alive():
 
 def test_serve_live_is_false_when_nothing_listens():
     assert healthcheck.serve_live(free_port(), timeout=1.0) is False
+
+
+class LiveHandler(http.server.BaseHTTPRequestHandler):
+    """Answers 200 on the liveness path, 404 elsewhere."""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self.send_response(200 if self.path == "/v2/health/live" else 404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def sleeper(*arguments: str) -> subprocess.Popen:
+    """A process whose command line carries `arguments`, as the container's PID 1 would."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", *arguments])
+
+
+def test_healthy_in_serve_mode_follows_the_liveness_endpoint():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LiveHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    serving, closed, garbled = (sleeper("serve", "--port", str(port)),
+                                sleeper("serve", "--port", str(free_port())),
+                                sleeper("serve", "--port", "eighty"))
+    try:
+        assert healthcheck.healthy(serving.pid) is True
+        assert healthcheck.healthy(closed.pid) is False
+        assert healthcheck.healthy(garbled.pid) is False
+    finally:
+        server.shutdown()
+        for child in (serving, closed, garbled):
+            child.kill()
+            child.wait()
+
+
+def test_healthy_for_detection_runs_is_the_process_state():
+    child = sleeper("--camera-path", "rtsp://camera/stream")
+    try:
+        assert healthcheck.healthy(child.pid) is True
+    finally:
+        child.kill()
+        child.wait()
+    assert healthcheck.healthy(child.pid) is False  # reaped: no /proc entry

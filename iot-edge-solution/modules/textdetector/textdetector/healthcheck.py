@@ -48,10 +48,10 @@ def serve_live(port: int, timeout: float = 4.0) -> bool:
         return False
 
 
-def healthy() -> bool:
+def healthy(pid: int = MAIN_PID) -> bool:
     """Serve mode: the endpoint answers; otherwise the main process is running."""
     try:
-        arguments = main_arguments()
+        arguments = main_arguments(pid)
     except OSError:
         return False
     if "serve" in arguments:
@@ -59,7 +59,7 @@ def healthy() -> bool:
             return serve_live(serve_port(arguments))
         except ValueError:
             return False
-    return process_alive()
+    return process_alive(pid)
 
 
 if __name__ == "__main__":

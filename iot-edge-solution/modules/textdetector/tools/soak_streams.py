@@ -22,11 +22,10 @@ from pathlib import Path
 
 import psutil
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(MODULE_DIR.parent.parent.parent / "testing"))  # the test harness
+from module_process import ModuleProcess  # the test harness (testing/, on PYTHONPATH)
+from stream_servers import AVAILABLE, FACTORIES
 
-from module_process import ModuleProcess  # noqa: E402
-from stream_servers import AVAILABLE, FACTORIES  # noqa: E402
+MODULE_DIR = Path(__file__).resolve().parent.parent
 
 MB = 1024 * 1024
 
