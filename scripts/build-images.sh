@@ -16,6 +16,7 @@
 # Environment: ARCH, BASE, TAG (same as the flags), CA_BUNDLE (CA certificates pip trusts
 # during builds), DEBIAN_MIRROR (for mmdebstrap; default Debian's).
 set -euo pipefail
+shopt -s inherit_errexit  # a failing step inside $(...) stops the script too
 cd "$(dirname "$0")/.."
 REPO=$PWD
 SOLUTION=iot-edge-solution
@@ -49,8 +50,8 @@ native=$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')
 if [ "$ARCH" != "$native" ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] \
     && [ ! -e /proc/sys/fs/binfmt_misc/qemu-x86_64 ]; then
   die "building $ARCH images on $native needs QEMU: apt-get install qemu-user-static" \
-    "binfmt-support (and 'mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc' where" \
-    "it is not mounted)"
+    "binfmt-support arch-test (and 'mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc'" \
+    "where it is not mounted)"
 fi
 
 # This kind of VM: crun cannot set up cgroups (hybrid mode), and the default ulimits are
@@ -72,7 +73,10 @@ fi
 # configuration is not seen by the build.
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 # Docker format: OCI images would drop HEALTHCHECK and SHELL.
-BUILD_OPTS=(--platform "linux/$ARCH" --format docker --network host --layers)
+# BUILDPLATFORM is set by docker buildx but not by every buildah: the stages that run
+# natively (`FROM --platform=$BUILDPLATFORM`) need it on a cross build.
+BUILD_OPTS=(--platform "linux/$ARCH" --build-arg "BUILDPLATFORM=linux/$native" --format docker
+            --network host --layers)
 if [ -f "$CA_BUNDLE" ]; then
   BUILD_OPTS+=(--volume "$CA_BUNDLE:/etc/ssl/certs/build-ca.crt:ro"
                --build-arg PIP_CERT=/etc/ssl/certs/build-ca.crt)
@@ -124,9 +128,10 @@ registry() {  # where the images go: CONTAINER_REGISTRY_ADDRESS (environment, th
 
 BASE_ARGS=()
 if [ "$BASE" = local ]; then
-  BASE_ARGS=(--build-arg "BASE_IMAGE=$(local_base "$ARCH")")
+  target_base=$(local_base "$ARCH")
   # The arm64 textdetector makes its models and demo video natively on the build machine.
-  BASE_ARGS+=(--build-arg "ASSETS_BASE_IMAGE=$(local_base "$native")")
+  native_base=$(local_base "$native")
+  BASE_ARGS=(--build-arg "BASE_IMAGE=$target_base" --build-arg "ASSETS_BASE_IMAGE=$native_base")
 fi
 
 REGISTRY=$(registry)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from components import need  # noqa: F401  (re-exported to the tests)
+from image_support import REPORT as IMAGE_REPORT
 # One session-wide TLS broker on 127.0.0.1:8883 for every test module that uses it.
 from mqtt_broker import broker, hub  # noqa: F401
 from recognition_support import (cls_recognizer, rapid_rec, rec_model_path,  # noqa: F401
@@ -18,6 +19,14 @@ LOCAL_DATA = MODULE_DIR / "local_data"
 DEMO_VIDEO = LOCAL_DATA / "demo_video.mp4"
 DEMO_TRUTH = LOCAL_DATA / "demo_video.gt.jsonl"
 DET_MODEL = LOCAL_DATA / "ch_PP-OCRv4_det_infer.onnx"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print what the image checks measured (build time, sizes, container run)."""
+    if IMAGE_REPORT:
+        terminalreporter.section("images")
+        for line in IMAGE_REPORT:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,8 @@ from inner_loop_support import REPO, run
 
 CHUNK = 1 << 20
 
+REPORT: list[str] = []  # measured lines, printed in the run's summary (conftest.py)
+
 
 @dataclass(frozen=True)
 class Podman:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from azurite_harness import free_port, running
-from image_support import (Podman, archive_members_containing, copy_checkout,
+from image_support import (REPORT, Podman, archive_members_containing, copy_checkout,
                            podman_runs_containers, wait_until)
 from inner_loop_support import MODULE_DIR, genconfig, need, run, strict_json
 from serve_helpers import page_png, request
@@ -86,7 +86,7 @@ def built(tmp_path_factory) -> Build:
                timeout=1800)
     seconds = time.monotonic() - start
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
-    print(f"\nimages built in {seconds:.0f} s")
+    REPORT.append(f"build-images.sh --arch {ARCH} (base included when missing): {seconds:.0f} s")
     tags = {name: module_tag(name) for name in ("textdetector", "reviewdashboard")}
     tags["devcontainer"] = f"localhost/edge-vision-devcontainer:{ARCH}"
     return Build(checkout, Podman(checkout), secret, seconds, tags)
@@ -95,7 +95,7 @@ def built(tmp_path_factory) -> Build:
 @pytest.mark.parametrize("name", sorted(BUDGET_MB))
 def test_image_fits_its_size_budget(built, name):
     size_mb = int(built.podman.inspect(built.tags[name], "{{.Size}}")) / 1e6
-    print(f"\n{built.tags[name]}: {size_mb:.0f} MB")
+    REPORT.append(f"{built.tags[name]}: {size_mb:.0f} MB (budget {BUDGET_MB[name]} MB)")
     assert size_mb <= BUDGET_MB[name], f"{name}: {size_mb:.0f} MB > {BUDGET_MB[name]} MB"
 
 
@@ -134,10 +134,13 @@ def test_demo_video_every_frame_to_a_mounted_folder(built, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     out.chmod(0o777)  # the module runs as uid 1000
+    start = time.monotonic()
     done = built.podman("run", "--rm", "--network", "none", "-v", f"{out}:/out:rw",
                         built.tags["textdetector"], "--json-output", "/out/frames.jsonl",
                         "--quiet", timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
+    REPORT.append(f"demo video in the container ({DEMO_FRAMES} frames, container start "
+                  f"included): {time.monotonic() - start:.0f} s")
     frames = [json.loads(line) for line in (out / "frames.jsonl").read_text().splitlines()]
     assert [f["frame"] for f in frames] == list(range(DEMO_FRAMES))
     assert {(f["width"], f["height"]) for f in frames} == {(1280, 720)}
