@@ -17,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 import skimage
+from prometheus_client.parser import text_string_to_metric_families
 
 from textdetector.config import DEFAULT_MODEL, ServeSettings
 from textdetector.serve import server
@@ -24,6 +25,13 @@ from textdetector.serve import server
 MODULE_DIR = Path(__file__).resolve().parent.parent
 SKIMAGE_DATA = Path(skimage.__file__).parent / "data"
 PAGE_PNG = SKIMAGE_DATA / "page.png"  # a scanned page of text
+
+
+def metric_samples(text: str) -> dict[tuple[str, tuple], float]:
+    """Every sample of a Prometheus text page, parsed by prometheus_client's own parser:
+    (name, sorted label pairs) -> value."""
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
 
 
 def page_png() -> bytes:

@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from serve_helpers import metric_samples as samples
 
 from textdetector.errors import ConfigError
 from textdetector.pipeline.health_http import HealthServer
@@ -39,12 +40,17 @@ def test_ready_follows_the_sources_and_metrics_name_each_one():
         assert get(server.port, "/v2/health/ready") == (200, '{"ready": true}')
         status, text = get(server.port, "/metrics")
         assert status == 200
-        assert 'textdetector_source_up{source="a"} 1' in text
-        assert 'textdetector_source_frames_total{source="a"} 7' in text
-        assert 'textdetector_source_dropped_total{source="a"} 2' in text
-        assert 'textdetector_source_reconnects_total{source="a"} 1' in text
-        assert 'textdetector_source_state{source="a",state="connected"} 1' in text
-        assert 'textdetector_source_up{source="cam \\"2\\"\\\\"} 0' in text
+        got = samples(text)
+        a = (("source", "a"),)
+        assert got[("textdetector_source_up", a)] == 1
+        assert got[("textdetector_source_frames_total", a)] == 7
+        assert got[("textdetector_source_dropped_total", a)] == 2
+        assert got[("textdetector_source_reconnects_total", a)] == 1
+        assert got[("textdetector_source_state", (*a, ("state", "connected")))] == 1
+        assert got[("textdetector_source_state", (*a, ("state", "down")))] == 0
+        assert got[("textdetector_source_up", (("source", odd),))] == 0  # escaped and back
+        assert got[("textdetector_ready", ())] == 1
+        assert 'source="cam \\"2\\"\\\\"' in text  # the text format's escapes
         assert all(re.fullmatch(r"(# (HELP|TYPE) .+|textdetector_\w+(\{.*\})? \S+)", line)
                    for line in text.splitlines())
         health.set_state("a", DOWN, "gave up")

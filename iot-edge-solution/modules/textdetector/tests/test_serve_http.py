@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import aiohttp
 import pytest
 
-from serve_helpers import (MODULE_DIR, ServerProcess, blank_jpeg, multipart, page_jpeg,
-                           page_png, request)
+from serve_helpers import (MODULE_DIR, ServerProcess, blank_jpeg, metric_samples, multipart,
+                           page_jpeg, page_png, request)
 from textdetector.config import EngineSettings
 from textdetector.engines import resolve_engine
 
@@ -181,12 +181,13 @@ def test_concurrent_requests_all_answer_the_same(srv):
 
 def test_metrics_count_requests_by_route_and_status(srv):
     request(srv.port, "POST", "/score", b"", {"Content-Type": "image/jpeg"})
-    text = request(srv.port, "GET", "/metrics").body.decode()
-    assert 'textdetector_http_requests_total{route="/score",method="POST",status="400"}' in text
-    assert "textdetector_http_request_duration_seconds_bucket" in text
-    assert "textdetector_inference_duration_seconds_count" in text
-    assert "textdetector_queue_depth 0" in text
-    assert "textdetector_ready 1" in text
+    got = metric_samples(request(srv.port, "GET", "/metrics").body.decode())
+    score = (("method", "POST"), ("route", "/score"), ("status", "400"))
+    assert got[("textdetector_http_requests_total", score)] >= 1
+    assert got[("textdetector_http_request_duration_seconds_count", (("route", "/score"),))] >= 1
+    assert got[("textdetector_inference_duration_seconds_count", (("stage", "detect"),))] >= 1
+    assert got[("textdetector_queue_depth", ())] == 0
+    assert got[("textdetector_ready", ())] == 1
 
 
 def test_cli_rejects_bad_settings_and_missing_model(tmp_path):

@@ -6,7 +6,7 @@ GET /health            JSON: live, ready and every source's health
 GET /metrics           Prometheus text format: per-source state and counters
 
 A standard-library HTTP server on a daemon thread: it never touches the run loop, it
-only reads the `HealthRegistry`. The metric families are written with serve/'s helper.
+only reads the `HealthRegistry`; prometheus_client writes the metrics text.
 """
 from __future__ import annotations
 
@@ -14,9 +14,13 @@ import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ..errors import ConfigError
-from ..serve.metrics import family
+from ..serve.metrics import PREFIX, render
 from ..sources.health import STATES, HealthRegistry
 
 log = logging.getLogger(__name__)
@@ -27,32 +31,51 @@ def ready(health: HealthRegistry) -> bool:
     return bool(health.ids()) and not health.all_down()
 
 
+class SourceCollector:
+    """Per-source gauges and counters, read from the `HealthRegistry` at each scrape."""
+
+    def __init__(self, health: HealthRegistry) -> None:
+        self.health = health
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        snap = self.health.snapshot()
+
+        def per_source(family, key: str):
+            for sid, entry in snap.items():
+                family.add_metric([sid], entry[key])
+            return family
+
+        up = GaugeMetricFamily(f"{PREFIX}_source_up",
+                               "1 while the source delivers frames (connected).",
+                               labels=["source"])
+        state = GaugeMetricFamily(f"{PREFIX}_source_state", "1 for the source's current state.",
+                                  labels=["source", "state"])
+        for sid, entry in snap.items():
+            up.add_metric([sid], int(entry["state"] == "connected"))
+            for name in STATES:
+                state.add_metric([sid, name], int(entry["state"] == name))
+        yield up
+        yield state
+        yield per_source(GaugeMetricFamily(f"{PREFIX}_source_state_since_seconds",
+                                           "Unix time of the source's last state change.",
+                                           labels=["source"]), "since")
+        yield per_source(CounterMetricFamily(f"{PREFIX}_source_reconnects",
+                                             "Reconnect attempts per source.",
+                                             labels=["source"]), "reconnects")
+        yield per_source(CounterMetricFamily(f"{PREFIX}_source_frames", "Frames read per source.",
+                                             labels=["source"]), "frames_read")
+        yield per_source(CounterMetricFamily(
+            f"{PREFIX}_source_dropped", "Frames dropped per source because detection was behind.",
+            labels=["source"]), "frames_dropped")
+        yield GaugeMetricFamily(f"{PREFIX}_ready", "1 when at least one source is not down.",
+                                value=int(ready(self.health)))
+
+
 def render_metrics(health: HealthRegistry) -> str:
     """Per-source gauges and counters in the Prometheus text format (0.0.4)."""
-    snap = health.snapshot()
-
-    def per_source(key: str) -> list[tuple[dict[str, str], float]]:
-        return [({"source": sid}, h[key]) for sid, h in snap.items()]
-
-    lines = [
-        *family("source_up", "gauge", "1 while the source delivers frames (connected).",
-                [({"source": sid}, int(h["state"] == "connected")) for sid, h in snap.items()]),
-        *family("source_state", "gauge", "1 for the source's current state.",
-                [({"source": sid, "state": state}, int(h["state"] == state))
-                 for sid, h in snap.items() for state in STATES]),
-        *family("source_state_since_seconds", "gauge",
-                "Unix time of the source's last state change.", per_source("since")),
-        *family("source_reconnects_total", "counter", "Reconnect attempts per source.",
-                per_source("reconnects")),
-        *family("source_frames_total", "counter", "Frames read per source.",
-                per_source("frames_read")),
-        *family("source_dropped_total", "counter",
-                "Frames dropped per source because detection was behind.",
-                per_source("frames_dropped")),
-        *family("ready", "gauge", "1 when at least one source is not down.",
-                [({}, int(ready(health)))]),
-    ]
-    return "\n".join(lines) + "\n"
+    registry = CollectorRegistry()
+    registry.register(SourceCollector(health))
+    return render(registry)
 
 
 def _handler(health: HealthRegistry) -> type[BaseHTTPRequestHandler]:

@@ -76,7 +76,7 @@ class InferencePool:
         self.running = 0  # worker side
         self.ready = False
         self.engine_name = ""
-        metrics.gauges.update({
+        metrics.add_gauges({
             "queue_depth": lambda: max(self.admitted - self.running, 0),
             "inflight_inferences": lambda: self.running,
             "ready": lambda: float(self.ready),
