@@ -11,7 +11,8 @@ from conftest import DEMO_TRUTH, LOCAL_DATA, MODULE_DIR
 from textdetector.config import EngineSettings, load
 from textdetector.engines import run_single
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
-from textdetector.tuning.rec_check import ctc_greedy, line_accuracy, rec_blob, truth_lines
+from textdetector.tuning.rec_check import (ctc_greedy, line_accuracy, rec_blob,
+                                           recognition_check, truth_lines)
 from textdetector.tuning.samples import EVALUATION_FRAMES
 from textdetector.engines import CPU_AUTO_ORDER, resolve_engine
 
@@ -44,6 +45,14 @@ def test_truth_lines_and_accuracy_with_real_recogniser(demo_video):
     engine = OnnxRuntimeEngine.open(rec)
     assert line_accuracy(lambda b: run_single(engine, b), lines, characters) >= 90.0
     assert line_accuracy(lambda b: run_single(engine, b * 0 - 1), lines, characters) == 0.0
+
+
+def test_gate_recognition_check_reads_every_evaluation_line_on_openvino(demo_video, tmp_path):
+    """The gate's own check at FP32: OpenVINO reads the demo's evaluation lines (real model)."""
+    rec = LOCAL_DATA / "ch_PP-OCRv4_rec_infer.onnx"
+    check = recognition_check(rec, demo_video, DEMO_TRUTH, tmp_path / "int8")
+    assert check("fp32") >= 90.0
+    assert not (tmp_path / "int8").exists()  # FP32 never quantizes
 
 
 def test_resolve_engine():
