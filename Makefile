@@ -6,7 +6,7 @@ MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
 ARCH ?= amd64
 
-.PHONY: help setup run detect lint test coverage eval bench bench-post bench-gpu bench-http \
+.PHONY: help setup run lint test coverage eval bench bench-post bench-gpu bench-http \
 	bench-streams bench-triton soak soak-streams stack images quantize bench-engines
 
 help: ## list every target
