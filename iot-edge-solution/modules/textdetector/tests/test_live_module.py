@@ -9,6 +9,7 @@ import time
 
 import pytest
 from module_process import ModuleProcess
+from serve_helpers import metric_samples
 from stream_servers import StreamServer, free_port, serve
 
 FAST = {"RECONNECT_DELAY": "0.3", "RECONNECT_MAX_DELAY": "1.5", "SOURCE_TIMEOUT": "3",
@@ -32,10 +33,10 @@ def state(module: ModuleProcess, source_id: str) -> str:
 
 
 def metric(text: str, name: str, source: str) -> float:
-    match = re.search(rf'^textdetector_{name}{{source="{re.escape(source)}"}} (\S+)$', text,
-                      re.MULTILINE)
-    assert match, f"{name} for {source} missing from /metrics"
-    return float(match.group(1))
+    key = (f"textdetector_{name}", (("source", source),))
+    samples = metric_samples(text)
+    assert key in samples, f"{name} for {source} missing from /metrics"
+    return samples[key]
 
 
 def started(module: ModuleProcess, source_id: str, frames: int = 5) -> None:

@@ -71,19 +71,15 @@ class SourceCollector:
                                 value=int(ready(self.health)))
 
 
-def render_metrics(health: HealthRegistry) -> str:
-    """Per-source gauges and counters in the Prometheus text format (0.0.4)."""
-    registry = CollectorRegistry()
-    registry.register(SourceCollector(health))
-    return render(registry)
-
-
 def _handler(health: HealthRegistry) -> type[BaseHTTPRequestHandler]:
+    registry = CollectorRegistry()  # one per server; the collector reads at each scrape
+    registry.register(SourceCollector(health))
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (the http.server name)
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self._send(200, render_metrics(health), "text/plain; version=0.0.4")
+                self._send(200, render(registry), "text/plain; version=0.0.4")
             elif path == "/v2/health/live":
                 self._json(200, {"live": True})
             elif path == "/v2/health/ready":

@@ -8,12 +8,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 PREFIX = "textdetector"
-GAUGE_HELP = {
-    "queue_depth": "Requests admitted and waiting for a worker.",
-    "inflight_inferences": "Requests a worker is running now.",
-    "ready": "1 once the model is loaded and warmed up.",
-    "workers": "Inference worker threads.",
-}
 
 # No `*_created` series: scrapers take a process's start from its own metrics.
 prometheus_client.disable_created_metrics()
@@ -52,11 +46,10 @@ class Metrics:
     def record_rejected(self) -> None:
         self.rejected.inc()
 
-    def add_gauges(self, reads: dict[str, Callable[[], float]]) -> None:
-        """Gauges read when scraped (name -> function)."""
-        for name, read in reads.items():
-            gauge = Gauge(f"{PREFIX}_{name}", GAUGE_HELP.get(name, name), registry=self.registry)
-            gauge.set_function(read)
+    def add_gauges(self, gauges: dict[str, tuple[str, Callable[[], float]]]) -> None:
+        """Gauges read when scraped: name -> (help text, function)."""
+        for name, (help_text, read) in gauges.items():
+            Gauge(f"{PREFIX}_{name}", help_text, registry=self.registry).set_function(read)
 
     def render(self) -> str:
         """The exposition text (format 0.0.4)."""

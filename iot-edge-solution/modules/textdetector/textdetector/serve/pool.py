@@ -77,10 +77,11 @@ class InferencePool:
         self.ready = False
         self.engine_name = ""
         metrics.add_gauges({
-            "queue_depth": lambda: max(self.admitted - self.running, 0),
-            "inflight_inferences": lambda: self.running,
-            "ready": lambda: float(self.ready),
-            "workers": lambda: self.workers,
+            "queue_depth": ("Requests admitted and waiting for a worker.",
+                            lambda: max(self.admitted - self.running, 0)),
+            "inflight_inferences": ("Requests a worker is running now.", lambda: self.running),
+            "ready": ("1 once the model is loaded and warmed up.", lambda: float(self.ready)),
+            "workers": ("Inference worker threads.", lambda: self.workers),
         })
 
     @property
