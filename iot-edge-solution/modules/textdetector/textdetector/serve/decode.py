@@ -20,9 +20,16 @@ RAW_TYPES = frozenset({
     "image/bmp", "image/x-bmp", "image/x-ms-bmp", "image/webp",
 })
 FORMATS = "JPEG, PNG, BMP or WebP"
-_JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD,
-                       0xCE, 0xCF})
+# What libjpeg(-turbo) does with each marker code where a segment must start: a frame
+# header it decodes (SOF0-3, SOF9, SOF10), a segment it skips by its length, or a marker
+# with no length; every other code (00, the reserved codes, the SOF types it refuses, a
+# second SOI) makes it fail or resynchronise, so the reader refuses it outright.
+_JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC9, 0xCA})
+_JPEG_SEGMENTS = frozenset({0xC4, 0xCC, 0xDB, 0xDC, 0xDD, 0xFE, *range(0xE0, 0xF0)})
 _JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+_JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
+_PNG_MAX_SIDE = (1 << 31) - 1
+_WEBP_VP8_START = b"\x9d\x01\x2a"
 _DECODE_FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
 
 
@@ -69,49 +76,82 @@ def _bad(message: str) -> RequestError:
     return RequestError(400, "invalid_image", message)
 
 
-def _jpeg_header(data: bytes) -> tuple[int, int]:
-    """Width and height from the frame header; also checks the stream ends (EOI)."""
-    size, i, dims = len(data), 2, None
-    while i + 4 <= size:
-        if data[i] != 0xFF:
-            raise _bad("corrupt JPEG: marker expected")
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
+def _jpeg_marker(data: bytes, i: int) -> tuple[int, int, bool]:
+    """The marker libjpeg reads from `i`, where its segment starts, and whether it skipped
+    anything on the way.
+
+    Where libjpeg expects a marker it skips stray bytes and stuffed zeros (FF 00) with a
+    warning, swallows fill bytes (FF FF...) and reads the next marker code: a segment
+    after such bytes is decoded, so it is read here too (a frame header hidden there
+    counts), then the image is refused. A code libjpeg does not know is refused at once.
+    """
+    skipped = False
+    while True:
+        while data[i] != 0xFF:
+            i, skipped = i + 1, True
+        while data[i + 1] == 0xFF:
             i += 1
-            continue
-        if marker in _JPEG_STANDALONE:
-            i += 2
-            continue
-        if marker == 0xD9:
+        if data[i + 1] != 0x00:
             break
-        length = struct.unpack_from(">H", data, i + 2)[0]
-        if length < 2:
-            raise _bad("corrupt JPEG: bad segment length")
-        if marker in _JPEG_SOF:
-            if i + 9 > size:
-                break
-            height, width = struct.unpack_from(">HH", data, i + 5)
-            dims = (width, height)
-        elif marker == 0xDA:  # start of scan: entropy-coded data follows
-            if dims is None:
-                raise _bad("corrupt JPEG: scan before frame header")
-            if data.find(b"\xff\xd9", i + 2 + length) < 0:
-                raise _bad("truncated JPEG: end-of-image marker missing")
-            return dims
-        i += 2 + length
-    raise _bad("truncated JPEG: no image data")
+        i, skipped = i + 2, True
+    marker = data[i + 1]
+    if marker not in _JPEG_SOF | _JPEG_SEGMENTS | _JPEG_STANDALONE | {_JPEG_SOS, _JPEG_EOI}:
+        raise _bad(f"corrupt JPEG: marker 0x{marker:02X} where a segment must start")
+    return marker, i + 2, skipped
 
 
-def _png_header(data: bytes) -> tuple[int, int]:
-    if len(data) < 33 or data[12:16] != b"IHDR":
-        raise _bad("truncated PNG: header missing")
-    width, height = struct.unpack_from(">II", data, 16)
-    if data.find(b"IEND", 33) < 0:
-        raise _bad("truncated PNG: end chunk missing")
+def _jpeg_frame(data: bytes, at: int, length: int) -> tuple[int, int]:
+    """Width and height of the frame header (SOFn) whose body starts at `at`."""
+    if length < 8:
+        raise _bad("corrupt JPEG: frame header too short")
+    height, width = struct.unpack_from(">HH", data, at + 3)
     return width, height
 
 
-def _bmp_header(data: bytes) -> tuple[int, int]:
+def _jpeg_header(data: bytes) -> tuple[int, int, str]:
+    """Width and height of the one frame libjpeg decodes, walking the markers as it does
+    up to the first scan, and what is wrong with the stream ('' when nothing); also
+    checks the stream ends (EOI)."""
+    size, i, dims, fault = len(data), 2, None, ""
+    while i < size:
+        marker, at, skipped = _jpeg_marker(data, i)
+        if skipped:
+            fault = "corrupt JPEG: stray bytes or FF 00 where a marker must start"
+        if marker in _JPEG_STANDALONE:
+            i = at
+            continue
+        if marker == _JPEG_EOI:
+            break
+        length = struct.unpack_from(">H", data, at)[0]
+        if length < 2 or at + length > size:
+            raise _bad("corrupt JPEG: bad segment length")
+        if marker in _JPEG_SOF:
+            if dims is not None:
+                raise _bad("corrupt JPEG: second frame header")
+            dims = _jpeg_frame(data, at, length)
+        elif marker == _JPEG_SOS:
+            if dims is None:
+                raise _bad("corrupt JPEG: scan before frame header")
+            if data.find(b"\xff\xd9", at + length) < 0:
+                raise _bad("truncated JPEG: end-of-image marker missing")
+            return (*dims, fault)
+        i = at + length
+    raise _bad("truncated JPEG: no image data")
+
+
+def _png_header(data: bytes) -> tuple[int, int, str]:
+    """IHDR must be the first chunk, 13 bytes long, with sides libpng accepts."""
+    if len(data) < 33 or data[8:16] != b"\x00\x00\x00\x0dIHDR":
+        raise _bad("truncated PNG: header missing")
+    width, height = struct.unpack_from(">II", data, 16)
+    if max(width, height) > _PNG_MAX_SIDE:
+        raise _bad(f"corrupt PNG: side over {_PNG_MAX_SIDE}")
+    if data.find(b"IEND", 33) < 0:
+        raise _bad("truncated PNG: end chunk missing")
+    return width, height, ""
+
+
+def _bmp_header(data: bytes) -> tuple[int, int, str]:
     if len(data) < 26:
         raise _bad("truncated BMP: header missing")
     file_size = struct.unpack_from("<I", data, 2)[0]
@@ -122,24 +162,28 @@ def _bmp_header(data: bytes) -> tuple[int, int]:
         width, height = struct.unpack_from("<ii", data, 18)
     if file_size and len(data) < file_size:
         raise _bad(f"truncated BMP: {len(data)} of {file_size} bytes")
-    return abs(width), abs(height)
+    return abs(width), abs(height), ""
 
 
-def _webp_header(data: bytes) -> tuple[int, int]:
-    riff_size = struct.unpack_from("<I", data, 4)[0]
-    if len(data) < 30 or len(data) < riff_size + 8:
+def _webp_header(data: bytes) -> tuple[int, int, str]:
+    """Canvas size from the first chunk (VP8 key frame, VP8L or VP8X), as libwebp reads it."""
+    riff_size, chunk_size = struct.unpack_from("<I", data, 4)[0], struct.unpack_from(
+        "<I", data, 16)[0]
+    if len(data) < 30 or len(data) < riff_size + 8 or 20 + chunk_size > len(data):
         raise _bad("truncated WebP")
     chunk = data[12:16]
-    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
+    if chunk == b"VP8 " and data[20] & 1 == 0 and data[23:26] == _WEBP_VP8_START:
         width, height = struct.unpack_from("<HH", data, 26)
-        return width & 0x3FFF, height & 0x3FFF
+        return width & 0x3FFF, height & 0x3FFF, ""
     if chunk == b"VP8L" and data[20] == 0x2F:
         bits = struct.unpack_from("<I", data, 21)[0]
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8X":
+        if bits >> 29:
+            raise _bad("corrupt WebP: unknown lossless version")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, ""
+    if chunk == b"VP8X" and chunk_size == 10:
         width = int.from_bytes(data[24:27], "little") + 1
         height = int.from_bytes(data[27:30], "little") + 1
-        return width, height
+        return width, height, ""
     raise _bad("corrupt WebP header")
 
 
@@ -158,7 +202,7 @@ def read_header(data: bytes, limits: Limits) -> ImageHeader:
     if kind is None:
         raise _bad(f"not a supported image: expected {FORMATS} bytes")
     try:
-        width, height = _HEADERS[kind](data)
+        width, height, fault = _HEADERS[kind](data)
     except (struct.error, IndexError):
         raise _bad(f"truncated {kind.upper()} header") from None
     if width <= 0 or height <= 0:
@@ -167,14 +211,32 @@ def read_header(data: bytes, limits: Limits) -> ImageHeader:
         raise RequestError(413, "image_too_large",
                            f"image of {width}x{height} pixels is over the limit of "
                            f"{limits.max_pixels} pixels")
+    if fault:  # after the size check: a hidden bomb is named for what it is
+        raise _bad(fault)
     return ImageHeader(kind, width, height)
 
 
 def decode(data: bytes, header: ImageHeader) -> np.ndarray:
-    """Decode to BGR uint8 (EXIF orientation ignored: boxes match the pixels as sent)."""
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), _DECODE_FLAGS)
+    """Decode to BGR uint8 (EXIF orientation ignored: boxes match the pixels as sent).
+
+    A decoder failure is the client's bytes, never a server error: 413 when OpenCV's own
+    pixel cap (OPENCV_IO_MAX_IMAGE_PIXELS, set from SERVE_MAX_PIXELS) or memory runs out,
+    400 otherwise.
+    """
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), _DECODE_FLAGS)
+    except (cv2.error, MemoryError) as exc:
+        raise _decoder_error(header, exc) from None
     if image is None:
         raise _bad(f"corrupt {header.kind.upper()}: cannot decode the image data")
     if image.shape[:2] != (header.height, header.width):
         raise _bad(f"corrupt {header.kind.upper()}: decoded size differs from its header")
     return image
+
+
+def _decoder_error(header: ImageHeader, exc: BaseException) -> RequestError:
+    """The 4xx answer for an exception the decoder raised (its text is not echoed)."""
+    if isinstance(exc, MemoryError) or "MAX_IMAGE" in str(exc):
+        return RequestError(413, "image_too_large", f"{header.kind.upper()} data decodes to "
+                            "an image over the pixel limit")
+    return _bad(f"corrupt {header.kind.upper()}: the decoder refused the image data")
