@@ -163,7 +163,7 @@ def _show_default(default: Any) -> str:
             return str(default.relative_to(MODULE_DIR))
         except ValueError:
             return str(default)
-    if default == "" or default is None:
+    if default in ("", None, ()):
         return "unset"
     return str(default)
 
@@ -177,6 +177,16 @@ def api_key(value: str) -> str:
     if key and len(key) < 16:
         raise ValueError("expected at least 16 characters (e.g. `openssl rand -hex 24`)")
     return key
+
+
+def host_names(value: str) -> tuple[str, ...]:
+    """Comma-separated host names (no port), lower-cased; '' for none."""
+    names = tuple(dict.fromkeys(n.strip().lower() for n in value.split(",") if n.strip()))
+    for name in names:
+        if not re.fullmatch(r"[a-z0-9._-]+|\[[0-9a-f:.]+\]", name):
+            raise ValueError(f"expected comma-separated host names without ports, got "
+                             f"{name!r}")
+    return names
 
 
 def as_path(value: str) -> Path:
@@ -552,6 +562,26 @@ class ServeSettings:
     request_timeout: float = option(30.0, "SERVE_REQUEST_TIMEOUT",
                                     "seconds a request may wait for its result (504 after)",
                                     float_range(0.1, 3600.0), "S")
+    read_timeout: float = option(10.0, "SERVE_READ_TIMEOUT",
+                                 "seconds to wait for the next bytes of a request body (408 "
+                                 "and the connection closed after)",
+                                 float_range(0.1, 3600.0), "S")
+    body_timeout: float = option(60.0, "SERVE_BODY_TIMEOUT",
+                                 "seconds to receive a whole request body (408 after)",
+                                 float_range(0.1, 3600.0), "S")
+    header_timeout: float = option(15.0, "SERVE_HEADER_TIMEOUT",
+                                   "seconds a connection may take to send a request's "
+                                   "headers, or stay idle between requests, before it is "
+                                   "closed", float_range(0.1, 3600.0), "S")
+    max_connections: int = option(256, "SERVE_MAX_CONNECTIONS",
+                                  "connections open at once; a new one beyond that gets 503 "
+                                  "and is closed", int_range(1, 65535), "N")
+    allowed_hosts: tuple[str, ...] = option((), "SERVE_ALLOWED_HOSTS",
+                                            "Host header names accepted without SERVE_API_KEY "
+                                            "(DNS-rebinding guard), comma-separated, besides "
+                                            "localhost, loopback addresses and SERVE_HOST; "
+                                            "checked when listening on loopback or when set",
+                                            host_names, "NAMES")
     api_key: str = option("", "SERVE_API_KEY",
                           "key every request but /v2/health/live and /v2/health/ready must "
                           "carry (X-API-Key or Authorization: Bearer); unset = open "

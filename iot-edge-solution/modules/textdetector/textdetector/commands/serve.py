@@ -28,6 +28,7 @@ def add_serve_parser(commands: Any) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    from ..serve.native_stderr import route_native_stderr
     from ..serve.server import detector_factory, recognizer_factory, serve
 
     settings = load(ServeSettings, args=args)
@@ -36,5 +37,6 @@ def serve_command(args: argparse.Namespace) -> int:
     triton = load(TritonSettings)
     reader = recognizer_factory(engine, load(RecognizerSettings, args=args), triton)
     logging.getLogger().setLevel(load(OutputSettings).log_level.upper())
+    route_native_stderr()  # libjpeg/libpng warnings into the log, not raw stderr
     asyncio.run(serve(settings, detector_factory(engine, detector, triton), reader=reader))
     return 0

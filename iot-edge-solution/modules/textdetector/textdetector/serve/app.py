@@ -6,13 +6,14 @@ import logging
 import time
 from typing import Any, Awaitable, Callable
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from .. import __version__
 from ..config import ServeSettings
 from ..results import Detections
-from .auth import require_key
-from .decode import Limits, check_content_type, read_header
+from .auth import check_host, host_check_needed, require_key
+from .body import MULTIPART_SLACK, BodyReader, check_declared
+from .decode import Limits, read_header
 from .errors import RequestError
 from .formats import custom_vision_prediction, lva_inferences
 from .metrics import Metrics
@@ -22,8 +23,6 @@ log = logging.getLogger(__name__)
 POOL = web.AppKey("pool", InferencePool)
 METRICS = web.AppKey("metrics", Metrics)
 SETTINGS = web.AppKey("settings", ServeSettings)
-MULTIPART_FIELDS = ("imageData", "image", "file", "data")
-MULTIPART_SLACK = 64 * 1024  # boundaries and part headers on top of the image bytes
 CV_PREFIX = "/customvision/v3.0/Prediction/{project}/detect/iterations/{iteration}"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -42,6 +41,8 @@ async def errors_and_metrics(request: web.Request, handler: Handler) -> web.Stre
         response = await handler(request)
     except RequestError as exc:
         response = json_error(exc.status, exc.code, exc.message, exc.headers)
+        if exc.status == 408:  # a stalled client: do not wait for the rest of its body
+            response.force_close()
     except web.HTTPException as exc:
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         code = (exc.reason or "error").lower().replace(" ", "_")
@@ -64,55 +65,17 @@ async def errors_and_metrics(request: web.Request, handler: Handler) -> web.Stre
     return response
 
 
-async def read_image_body(request: web.Request, limits: Limits) -> bytes:
-    """The image bytes of a raw or multipart/form-data body, within the byte limit."""
-    if request.content_length is not None and request.content_length > (
-            limits.max_body_bytes + MULTIPART_SLACK):
-        raise RequestError(413, "payload_too_large",
-                           f"body of {request.content_length} bytes is over the limit of "
-                           f"{limits.max_body_bytes} bytes")
-    content_type = request.content_type if request.headers.get("Content-Type") else ""
-    if content_type == "multipart/form-data":
-        return await _read_multipart(request, limits)
-    check_content_type(content_type)
-    try:
-        return await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise RequestError(413, "payload_too_large", f"body over the limit of "
-                           f"{limits.max_body_bytes} bytes") from None
-
-
-async def _read_multipart(request: web.Request, limits: Limits) -> bytes:
-    try:
-        reader = await request.multipart()
-        async for part in reader:
-            if not isinstance(part, BodyPartReader):
-                continue
-            if part.name not in MULTIPART_FIELDS and not part.filename:
-                continue
-            chunks, size = [], 0
-            while True:
-                chunk = await part.read_chunk(64 * 1024)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > limits.max_body_bytes:
-                    raise RequestError(413, "payload_too_large", f"image part over the limit "
-                                       f"of {limits.max_body_bytes} bytes")
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except (ValueError, AssertionError, RuntimeError) as exc:
-        raise RequestError(400, "invalid_multipart", f"malformed multipart body: {exc}") from None
-    raise RequestError(400, "missing_image", "multipart body has no image part (field "
-                       "'imageData' or any file)")
-
-
 async def _detect(request: web.Request) -> Detections:
+    """Check the headers, take a place in the pool, then read, check and score the body."""
     settings = request.app[SETTINGS]
     limits = Limits(settings.max_body_bytes, settings.max_pixels)
-    data = await read_image_body(request, limits)
-    header = read_header(data, limits)
-    return await request.app[POOL].detect(data, header, settings.request_timeout)
+    check_declared(request, limits)
+    pool = request.app[POOL]
+    with pool.admission() as slot:
+        body = BodyReader(request, limits, settings.read_timeout, settings.body_timeout)
+        data = await body.read()
+        header = read_header(data, limits)
+        return await pool.detect(data, header, settings.request_timeout, slot)
 
 
 async def score(request: web.Request) -> web.Response:
@@ -194,6 +157,8 @@ async def metrics(request: web.Request) -> web.Response:
 def create_app(settings: ServeSettings, pool: InferencePool, metrics_: Metrics) -> web.Application:
     """The application; the caller starts `pool` (model load + warm-up) after listening."""
     checks = [require_key(settings.api_key)] if settings.api_key else []
+    if host_check_needed(settings):
+        checks.append(check_host(settings))
     app = web.Application(middlewares=[errors_and_metrics, *checks],
                           client_max_size=settings.max_body_bytes + MULTIPART_SLACK)
     app[POOL], app[METRICS], app[SETTINGS] = pool, metrics_, settings

@@ -1,4 +1,5 @@
-"""Optional API key (SERVE_API_KEY): every route but the two health probes needs it.
+"""Optional API key (SERVE_API_KEY): every route but the two health probes needs it;
+without a key, the Host header check against DNS rebinding (SERVE_ALLOWED_HOSTS).
 
 The key comes in `X-API-Key: <key>` or `Authorization: Bearer <key>` and is compared
 in constant time. A missing or wrong key is a 401 in the service's JSON error format.
@@ -6,10 +7,12 @@ in constant time. A missing or wrong key is a 401 in the service's JSON error fo
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from ..config import ServeSettings
 from .errors import RequestError
 
 OPEN_PATHS = frozenset({"/v2/health/live", "/v2/health/ready"})
@@ -39,6 +42,50 @@ def require_key(expected: str) -> Callable[..., Awaitable[web.StreamResponse]]:
             raise RequestError(401, "unauthorized", "missing or wrong API key: send it as "
                                "X-API-Key or Authorization: Bearer",
                                {"WWW-Authenticate": 'Bearer realm="textdetector"'})
+        return await handler(request)
+
+    return check
+
+
+WILDCARDS = frozenset({"0.0.0.0", "::", "[::]", ""})
+
+
+def is_loopback(host: str) -> bool:
+    """localhost, its subdomains and loopback addresses (127.0.0.0/8, ::1)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(header: str) -> str:
+    """The name in a Host header, without its port: 'a:80' -> 'a', '[::1]:80' -> '[::1]'."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header.partition("]")[0] + "]"
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
+
+
+def host_check_needed(settings: ServeSettings) -> bool:
+    """Without a key, Host is checked when listening on loopback (the service a web page
+    could reach through DNS rebinding) or when SERVE_ALLOWED_HOSTS names the hosts."""
+    return not settings.api_key and (is_loopback(settings.host) or bool(settings.allowed_hosts))
+
+
+def check_host(settings: ServeSettings) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Middleware refusing (403) a Host header that names none of this service's names."""
+    names = {settings.host.lower(), *settings.allowed_hosts} - WILDCARDS
+
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        name = host_name(request.headers.get("Host", ""))
+        allowed = not name or is_loopback(name) or name in names  # no Host: no browser
+        if request.path not in OPEN_PATHS and not allowed:
+            raise RequestError(403, "host_not_allowed", "Host header names none of this "
+                               "service's names (SERVE_ALLOWED_HOSTS)")
         return await handler(request)
 
     return check

@@ -8,11 +8,12 @@ workers as the engine runs inferences at once (`auto_workers`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -52,6 +53,25 @@ def score_image(detector: TextDetector, recognizer: TextRecognizer | None, data:
     if recognizer is None or len(detections) == 0:
         return detections
     return read_regions(recognizer, [image], [detections])[0][0]
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """Run `callback` on the event loop from a worker thread (not once the loop is closed)."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback)
+
+
+class Slot:
+    """One admitted request's place in the pool, given back exactly once."""
+
+    def __init__(self, pool: "InferencePool") -> None:
+        self._pool: InferencePool | None = pool
+        self.handed_off = False
+
+    def release(self) -> None:
+        if self._pool is not None:
+            self._pool.admitted -= 1
+            self._pool = None
 
 
 class InferencePool:
@@ -133,8 +153,11 @@ class InferencePool:
     def _unavailable(self, code: str, message: str) -> RequestError:
         return RequestError(503, code, message, {"Retry-After": str(self.retry_after)})
 
-    async def detect(self, data: bytes, header: ImageHeader, timeout: float) -> Detections:
-        """Decode, detect (and read) on a worker; 503 when not ready or the queue is full."""
+    @contextlib.contextmanager
+    def admission(self) -> Iterator[Slot]:
+        """A place in the pool, taken before the request body is read (503 when not ready
+        or full): at most `capacity` bodies are held at once. Freed on leaving, unless
+        `detect` handed it to a worker: then freed when that worker is done."""
         if not self.ready or self._executor is None:
             raise self._unavailable("not_ready", "model is loading; retry shortly")
         if self.admitted >= self.capacity:
@@ -142,16 +165,27 @@ class InferencePool:
             raise self._unavailable("queue_full", f"{self.admitted} requests already "
                                     "queued or running; retry shortly")
         self.admitted += 1
+        slot = Slot(self)
         try:
-            future = asyncio.get_running_loop().run_in_executor(
-                self._executor, self._work, data, header)
-            try:
-                return await asyncio.wait_for(future, timeout)
-            except asyncio.TimeoutError:
-                raise RequestError(504, "timeout",
-                                   f"no result within {timeout:g} s") from None
+            yield slot
         finally:
-            self.admitted -= 1
+            if not slot.handed_off:
+                slot.release()
+
+    async def detect(self, data: bytes, header: ImageHeader, timeout: float,
+                     slot: Slot) -> Detections:
+        """Decode, detect (and read) on a worker; 504 after `timeout`. The slot stays
+        taken until the worker is really done, so a timed-out request still counts."""
+        assert self._executor is not None
+        loop = asyncio.get_running_loop()
+        work = self._executor.submit(self._work, data, header)
+        slot.handed_off = True
+        work.add_done_callback(lambda _: _call_soon(loop, slot.release))
+        try:
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(work)), timeout)
+        except asyncio.TimeoutError:
+            work.cancel()  # only if still queued; a running worker finishes
+            raise RequestError(504, "timeout", f"no result within {timeout:g} s") from None
 
     def _work(self, data: bytes, header: ImageHeader) -> Detections:
         with self._lock:

@@ -14,6 +14,7 @@ from ..detector import TextDetector
 from ..errors import ConfigError
 from ..recognizer import TextRecognizer
 from .app import create_app
+from .connections import ServiceRunner
 from .metrics import Metrics
 from .pool import DetectorFactory, InferencePool, RecognizerFactory
 
@@ -46,7 +47,7 @@ def build(settings: ServeSettings, factory: DetectorFactory,
 
 async def start(settings: ServeSettings, app: web.Application) -> tuple[web.AppRunner, int]:
     """Listen on host:port (port 0 = any free one); return the runner and the bound port."""
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S)
+    runner = ServiceRunner(app, settings, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, backlog=256)
     try:
