@@ -12,17 +12,19 @@ from aiohttp import web
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
 from . import pages
-from .auth import Gate
+from .auth import Gate, check_host, host_check_needed
 from .config import ConfigError, DashboardSettings, load
 from .frames import valid_name
-from .storage import Filters, FrameStore
-from .thumbs import ThumbCache, thumbnail
+from .storage import BlobTooLarge, Filters, FrameStore
+from .thumbs import ThumbCache, limit_pixels, thumbnail
 
 log = logging.getLogger("reviewdashboard")
 SETTINGS = web.AppKey("settings", DashboardSettings)
 STORE = web.AppKey("store", FrameStore)
 THUMBS = web.AppKey("thumbs", ThumbCache)
 GATE = web.AppKey("gate", Gate)
+BUILDS = web.AppKey("builds", asyncio.Semaphore)
+THUMB_BUILDS = 2  # thumbnails made at once (each decodes at most DECODE_PIXELS)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self'; style-src 'self'; "
@@ -115,13 +117,22 @@ async def detail(request: web.Request) -> web.Response:
 
 
 def _jpeg(data: bytes) -> web.Response:
+    """Image bytes, never kept by the browser: after sign-out they must not be shown."""
     return web.Response(body=data, content_type="image/jpeg",
-                        headers={"Cache-Control": "private, max-age=86400, immutable"})
+                        headers={"Cache-Control": "private, no-store"})
+
+
+async def _original(request: web.Request, key: tuple[str, str]) -> bytes:
+    try:
+        return await request.app[STORE].image(*key)
+    except BlobTooLarge:
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=request.app[SETTINGS].max_image_bytes, actual_size=0,
+            text="stored blob is over DASHBOARD_MAX_IMAGE_BYTES") from None
 
 
 async def image(request: web.Request) -> web.Response:
-    container, name = _blob(request)
-    return _jpeg(await request.app[STORE].image(container, name))
+    return _jpeg(await _original(request, _blob(request)))
 
 
 async def thumb(request: web.Request) -> web.Response:
@@ -129,13 +140,19 @@ async def thumb(request: web.Request) -> web.Response:
     cache = request.app[THUMBS]
     data = cache.get(key)
     if data is None:
-        original = await request.app[STORE].image(*key)
-        try:
-            data = await asyncio.to_thread(thumbnail, original, request.app[SETTINGS].thumb_size)
-        except ValueError:
-            raise web.HTTPUnsupportedMediaType(text="stored blob is not an image") from None
+        async with request.app[BUILDS]:  # a few at a time: memory stays bounded
+            data = cache.get(key) or await _build_thumb(request, key)
         cache.put(key, data)
     return _jpeg(data)
+
+
+async def _build_thumb(request: web.Request, key: tuple[str, str]) -> bytes:
+    original = await _original(request, key)
+    try:
+        return await asyncio.to_thread(thumbnail, original, request.app[SETTINGS].thumb_size)
+    except ValueError:
+        raise web.HTTPUnsupportedMediaType(text="stored blob is not an image within the "
+                                           "limits") from None
 
 
 async def counters(request: web.Request) -> web.Response:
@@ -158,9 +175,11 @@ async def live_js(request: web.Request) -> web.Response:
 def create_app(settings: DashboardSettings, store: FrameStore | None = None) -> web.Application:
     """The application; the store (and its storage client) is made on start-up."""
     gate = Gate(settings)
-    app = web.Application(middlewares=[errors, gate.middleware])
+    checks = [check_host(settings)] if host_check_needed(settings) else []
+    app = web.Application(middlewares=[errors, *checks, gate.middleware])
     app[SETTINGS], app[GATE] = settings, gate
-    app[THUMBS] = ThumbCache()
+    app[THUMBS], app[BUILDS] = ThumbCache(), asyncio.Semaphore(THUMB_BUILDS)
+    limit_pixels(settings.max_pixels)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         app[STORE] = store or FrameStore(settings)

@@ -2,8 +2,9 @@
 
 The cookie holds a random session id, never the token; the server keeps only a hash of
 each id, so signing out (or a restart) ends a session for good. Failed sign-ins are
-counted per client address and refused with 429 past the limit, before the token is
-compared (in constant time).
+counted per client address; past the limit a wrong token is refused with 429, while the
+right one (compared in constant time) still signs in. Sign-in and sign-out POSTs from
+another site (their Origin names another host) are refused with 403.
 """
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ import secrets
 import time
 from collections import OrderedDict, deque
 from typing import Awaitable, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
 from . import pages
-from .config import DashboardSettings
+from .config import DashboardSettings, is_loopback
 
 log = logging.getLogger("reviewdashboard.auth")
 COOKIE = "dashboard_session"
@@ -107,6 +108,7 @@ class Gate:
         self.token = settings.token.encode()
         self.sessions = Sessions(settings.session_hours * 3600, clock)
         self.failures = FailureLimit(settings.signin_limit, clock)
+        self.trust_forwarded_proto = settings.trust_forwarded_proto
 
     @property
     def enabled(self) -> bool:
@@ -131,34 +133,52 @@ class Gate:
         return _page(pages.signin(_safe_next(request.query.get("next")), ""))
 
     async def signin(self, request: web.Request) -> web.Response:
-        """Check the posted token: 303 with a session cookie, 401 again, or 429."""
+        """Check the posted token: 303 with a session cookie, 401 again, or 429.
+
+        The right token always signs in, even while the address is locked out: anyone
+        sharing it (every client behind one port mapping) could lock everyone out
+        otherwise. Wrong tokens past the limit are answered 429.
+        """
         if not self.enabled:
             return _redirect("/")
+        if not same_origin(request):
+            return _page(pages.signin("/", "Sign-in from another site refused."), 403)
         client = request.remote or "unknown"
         form = await request.post()
         target = _safe_next(str(form.get("next", "")))
+        given = str(form.get("token", "")).strip().encode()
+        if hmac.compare_digest(given, self.token):
+            self.failures.clear(client)
+            log.info("signed in from %s", client)
+            return self._session_response(request, target)
         wait = self.failures.retry_after(client)
+        self.failures.fail(client)
         if wait:
             log.warning("sign-in refused for %s: too many failures", client)
             return _page(pages.signin(target, f"Too many failed sign-ins; try again in "
                                               f"{wait} s."), 429, {"Retry-After": str(wait)})
-        given = str(form.get("token", "")).strip().encode()
-        if not hmac.compare_digest(given, self.token):
-            self.failures.fail(client)
-            log.warning("failed sign-in from %s", client)
-            return _page(pages.signin(target, "Wrong token."), 401)
-        self.failures.clear(client)
+        log.warning("failed sign-in from %s", client)
+        return _page(pages.signin(target, "Wrong token."), 401)
+
+    def _secure(self, request: web.Request) -> bool:
+        """TLS to this process, or (DASHBOARD_TRUST_FORWARDED_PROTO) to the proxy before it."""
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        return request.secure or (self.trust_forwarded_proto and proto == "https")
+
+    def _session_response(self, request: web.Request, target: str) -> web.Response:
         response = _redirect(target)
         response.set_cookie(COOKIE, self.sessions.create(), httponly=True, samesite="Strict",
-                            path="/", secure=request.secure,
+                            path="/", secure=self._secure(request),
                             max_age=int(self.sessions.lifetime_s))
-        log.info("signed in from %s", client)
         return response
 
     async def signout(self, request: web.Request) -> web.Response:
+        if not same_origin(request):
+            return web.Response(status=403, text="sign-out from another site refused",
+                                headers={"Cache-Control": "no-store"})
         self.sessions.end(request.cookies.get(COOKIE))
         response = _redirect("/signin")
-        response.del_cookie(COOKIE, path="/", samesite="Strict")
+        response.del_cookie(COOKIE, path="/", samesite="Strict", secure=self._secure(request))
         return response
 
     def routes(self) -> list[web.RouteDef]:
@@ -176,9 +196,55 @@ def _redirect(location: str) -> web.Response:
 
 
 def _safe_next(target: str | None) -> str:
-    """A local path to go to after signing in; anything else (another site) becomes /."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """A local path to go to after signing in; anything else (another site) becomes /.
+
+    Control characters and backslashes are refused anywhere: browsers drop tabs and
+    newlines from a Location and read '\\' as '/': '/', a tab, '/evil.example' leaves.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
         return "/"
-    if any(c in target for c in "\r\n\\") or target.startswith("/signin"):
+    if any(c == "\\" or ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return "/"
+    if target.startswith("/signin"):
         return "/"
     return target[:2000]
+
+
+def same_origin(request: web.Request) -> bool:
+    """A browser's POST from this dashboard's own pages: its Origin (when sent) names
+    the host it was sent to. No Origin: not a browser form, nothing to forge."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
+
+
+def _host_name(header: str) -> str:
+    """The name in a Host header, without its port: 'a:80' -> 'a', '[::1]:80' -> '[::1]'."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header.partition("]")[0] + "]"
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
+
+
+def host_check_needed(settings: DashboardSettings) -> bool:
+    """Without a token (loopback only) a web page could reach the dashboard through DNS
+    rebinding: the Host header is then checked; also whenever DASHBOARD_ALLOWED_HOSTS
+    is set."""
+    return not settings.token or bool(settings.allowed_hosts)
+
+
+def check_host(settings: DashboardSettings) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Middleware refusing (403) a Host header naming none of the dashboard's names."""
+    names = {settings.host.lower(), *settings.allowed_hosts} - {"0.0.0.0", "::", "[::]", ""}
+
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        name = _host_name(request.headers.get("Host", ""))
+        if name and not (is_loopback(name) or name in names) and request.path != "/healthz":
+            return web.Response(status=403, text="Host names none of this dashboard's names "
+                                "(DASHBOARD_ALLOWED_HOSTS)", headers={"Cache-Control": "no-store"})
+        return await handler(request)
+
+    return check

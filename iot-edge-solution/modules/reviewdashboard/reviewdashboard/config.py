@@ -9,6 +9,8 @@ from typing import Callable, Mapping
 
 CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 LEVELS = ("debug", "info", "warning", "error")
+HOST_NAME = re.compile(r"[a-z0-9._-]+|\[[0-9a-f:.]+\]")
+TRUE, FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
 MIN_TOKEN = 16
 PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")  # left unexpanded by a template
 
@@ -34,6 +36,10 @@ class DashboardSettings:
     log_level: str = "info"
     signin_limit: int = 5  # failed sign-ins per client address per minute
     session_hours: float = 12.0
+    allowed_hosts: tuple[str, ...] = ()  # Host names accepted without a token, besides loopback
+    trust_forwarded_proto: bool = False  # X-Forwarded-Proto: https from a TLS proxy -> Secure
+    max_image_bytes: int = 20 * 1024 * 1024  # largest blob read (413 above)
+    max_pixels: int = 8192 * 8192  # largest image a thumbnail is made of (declared size)
 
 
 def _int(low: int, high: int) -> Callable[[str], int]:
@@ -68,6 +74,19 @@ def _containers(text: str) -> tuple[str, ...]:
     return names
 
 
+def _hosts(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    if not all(HOST_NAME.fullmatch(n) for n in names):
+        raise ValueError("expected comma-separated host names without ports")
+    return names
+
+
+def _bool(text: str) -> bool:
+    if text.lower() not in TRUE | FALSE:
+        raise ValueError("expected true/false, 1/0, yes/no or on/off")
+    return text.lower() in TRUE
+
+
 def _level(text: str) -> str:
     if text.lower() not in LEVELS:
         raise ValueError("expected one of " + ", ".join(LEVELS))
@@ -86,6 +105,10 @@ PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "log_level": ("DASHBOARD_LOG_LEVEL", _level),
     "signin_limit": ("DASHBOARD_SIGNIN_LIMIT", _int(1, 1000)),
     "session_hours": ("DASHBOARD_SESSION_HOURS", _float(0.0, 720.0)),
+    "allowed_hosts": ("DASHBOARD_ALLOWED_HOSTS", _hosts),
+    "trust_forwarded_proto": ("DASHBOARD_TRUST_FORWARDED_PROTO", _bool),
+    "max_image_bytes": ("DASHBOARD_MAX_IMAGE_BYTES", _int(1024, 1 << 30)),
+    "max_pixels": ("DASHBOARD_MAX_PIXELS", _int(1, 1 << 30)),
 }
 
 

@@ -17,6 +17,11 @@ from .config import DashboardSettings
 from .frames import Frame, parse_frame
 
 COUNT_CAP = 1000
+FIRST_GET = 4 * 1024 * 1024  # a download's first request: the size is known after it
+
+
+class BlobTooLarge(Exception):
+    """A blob over DASHBOARD_MAX_IMAGE_BYTES: refused before the rest is downloaded."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,8 @@ class FrameStore:
         self.settings = settings
         self.client = BlobServiceClient.from_connection_string(
             settings.connection_string, retry_total=1,
-            connection_timeout=settings.timeout, read_timeout=settings.timeout)
+            connection_timeout=settings.timeout, read_timeout=settings.timeout,
+            max_single_get_size=FIRST_GET, max_chunk_get_size=FIRST_GET)
         self._counters: dict[str, dict[str, object]] = {}
         self._counted_at = 0.0
 
@@ -78,7 +84,11 @@ class FrameStore:
         return parse_frame(container, name, props.metadata)
 
     async def image(self, container: str, name: str) -> bytes:
+        """The blob's bytes; `BlobTooLarge` (nothing more read) when over the size cap."""
         stream = await self.client.get_blob_client(container, name).download_blob()
+        if stream.size > self.settings.max_image_bytes:
+            raise BlobTooLarge(f"blob of {stream.size} bytes is over the limit of "
+                               f"{self.settings.max_image_bytes} bytes")
         return await stream.readall()
 
     async def counters(self) -> dict[str, dict[str, object]]:

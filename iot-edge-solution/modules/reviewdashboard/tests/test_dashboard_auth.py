@@ -109,14 +109,18 @@ def test_wrong_token_is_401_and_sign_out_ends_the_session(base):
 
 
 def test_failed_sign_ins_are_limited_per_address(azurite):
+    """Finding 8: past the limit wrong tokens get 429, but the right token still signs in
+    (before: refused too, so one client could lock out everyone sharing its address)."""
     with dashboard_server.serving(azurite.connection_string, DASHBOARD_TOKEN=TOKEN,
                                   DASHBOARD_SIGNIN_LIMIT="3") as url:
         for _ in range(3):
             assert call(f"{url}/signin", "POST", {"token": "guess"}).status == 401
-        limited = call(f"{url}/signin", "POST", {"token": TOKEN})  # refused before checking
+        limited = call(f"{url}/signin", "POST", {"token": "guess"})
         assert limited.status == 429 and "Too many failed sign-ins" in limited.text
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
         assert "Set-Cookie" not in limited.headers
+        allowed = call(f"{url}/signin", "POST", {"token": TOKEN})
+        assert allowed.status == 303 and allowed.headers["Set-Cookie"].startswith(COOKIE)
         assert call(f"{url}/healthz").status == 200
 
 
