@@ -7,7 +7,7 @@ ARGS ?=
 ARCH ?= amd64
 
 .PHONY: help setup run lint test coverage eval bench bench-post bench-gpu bench-http \
-	bench-streams bench-triton soak soak-streams stack images quantize bench-engines
+	bench-streams bench-triton soak soak-streams stack images quantize bench-engines fuzz
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -26,6 +26,12 @@ test: ## lint + the whole test suite with coverage (installs what the tests run 
 	@bash scripts/setup.sh --test
 	$(PY) -m flake8
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=85 $(ARGS)
+
+fuzz: ## fuzz the parsers (image headers, multipart, settings, twin): FUZZ_EXAMPLES per target (30000, ~15 min)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-30000} $(PY) -m pytest -q -p no:cacheprovider \
+		--hypothesis-show-statistics $(MODULE)/tests/test_fuzz_parsers.py \
+		$(MODULE)/tests/test_serve_fuzz.py \
+		iot-edge-solution/modules/reviewdashboard/tests/test_dashboard_fuzz.py $(ARGS)
 
 coverage: setup ## tests with an HTML coverage report in htmlcov/
 	$(PY) -m pytest --cov --cov-report=term --cov-report=html:htmlcov $(ARGS)

@@ -27,6 +27,11 @@ MODULE_DIR = Path(__file__).resolve().parent.parent
 MiB = 1024 * 1024
 CONTAINER_LIMIT = 256 * MiB  # the dashboard's memory limit in the deployment
 BIG_NAMES = [f"{9_999_999_999_999 - 1_800_000_000_000 - i:013d}_big-{i}.jpg" for i in range(4)]
+BROKEN_NAME = f"{9_999_999_999_999 - 1_700_000_000_000:013d}_broken.jpg"
+# Found by fuzzing (test_dashboard_fuzz): Pillow raises SyntaxError on this PNG.
+BROKEN_PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x0c\x08\x00"
+              b"\x00\x00\x00N\x8cb]\x00\x00\x00\x00IDATx\x9cc`\x18>\x00\x00\x00\xcc\x00\x01"
+              b"e\xf4\xe7b\x00\x00\x00\x00IEND\xaeB`\x82")  # IDAT length zeroed
 
 
 def big_jpeg(side: int = 8000) -> bytes:
@@ -50,6 +55,7 @@ def archive_big_frames(connection_string: str) -> None:
     assert 0.7 * MiB < len(data) < 1.6 * MiB
     for name in BIG_NAMES:
         container.upload_blob(name, data, overwrite=True, metadata=first.metadata)
+    container.upload_blob(BROKEN_NAME, BROKEN_PNG, overwrite=True, metadata=first.metadata)
 
 
 @pytest.fixture(scope="module")
@@ -203,9 +209,17 @@ def test_images_are_not_kept_by_the_browser(base):
     `max-age=86400, immutable`, still shown from the cache after sign-out)."""
     cookie = {"Cookie": f"{COOKIE}={sign_in(base, TOKEN)}"}
     listing = send(f"{base}/c/annotated", headers=cookie).text
-    name = re.findall(r'href="/c/annotated/f/([^"]+)"', listing)[-1]
+    name = re.findall(r'href="/c/annotated/f/([^"]+)"', listing)[0]  # a frame the sink wrote
     for path in (f"/images/annotated/{name}", f"/thumbs/annotated/{name}"):
         reply = send(base + path, headers=cookie)
         assert reply.status == 200
         control = reply.headers["Cache-Control"]
         assert "no-store" in control and "immutable" not in control and "max-age" not in control
+
+
+def test_broken_blob_gets_415_not_500(base):
+    """Found by fuzzing (test_fuzz_thumbnails_of_any_bytes): a damaged PNG in the archive
+    made Pillow raise SyntaxError, answered 500 with a traceback; now 415."""
+    cookie = {"Cookie": f"{COOKIE}={sign_in(base, TOKEN)}"}
+    reply = send(f"{base}/thumbs/annotated/{BROKEN_NAME}", headers=cookie)
+    assert reply.status == 415 and b"Traceback" not in reply.body

@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from textdetector.config import EngineSettings
@@ -151,6 +153,38 @@ def test_detect_folder_and_bad_image(python, page_image_path, tmp_path):
     assert done.returncode == 4
     assert "page.png:" in done.stdout and "text regions" in done.stdout
     assert "not a readable image" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_detect_page_reads_every_line_in_reading_order(python, page_image_path):
+    """The 384x191 page photo: the short side is raised for the detector (RapidOCR's
+    rule), so all seven lines are found, and `lines` come top to bottom."""
+    done = run(python, "detect", str(page_image_path), "--json")
+    lines = [line["text"] for line in json.loads(done.stdout)["results"][0]["lines"]]
+    assert len(lines) == 7, lines
+    assert lines[0] == "Region-based segmentation" and lines[-1].startswith("markers")
+
+
+def test_detect_bad_images_get_a_result_or_one_line(python, model_path, tmp_path):
+    """A 1x1 image, a CMYK JPEG, a 16-bit PNG, a 20000x20000 PNG: a result each; an
+    empty file: one readable line. Never a traceback."""
+    from PIL import Image
+
+    cv2.imwrite(str(tmp_path / "one.png"), np.full((1, 1, 3), 128, np.uint8))
+    Image.new("CMYK", (200, 100), (0, 0, 0, 0)).save(tmp_path / "cmyk.jpg")
+    deep = (np.random.default_rng(1).random((60, 200, 3)) * 65535).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "deep.png"), deep)
+    cv2.imwrite(str(tmp_path / "huge.png"), np.zeros((20000, 20000), np.uint8))
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    done = run(python, "detect", str(tmp_path), "--json", timeout=300)
+    assert done.returncode == 4 and "Traceback" not in done.stderr
+    results = {Path(r["source"]).name: r for r in json.loads(done.stdout)["results"]}
+    assert "not a readable image" in results["empty.jpg"]["error"]
+    assert [line for line in done.stderr.splitlines() if "error" in line] == [
+        f"error: not a readable image: {tmp_path / 'empty.jpg'}"]
+    for name, size in [("one.png", (1, 1)), ("cmyk.jpg", (200, 100)), ("deep.png", (200, 60)),
+                       ("huge.png", (20000, 20000))]:
+        assert (results[name]["width"], results[name]["height"]) == size
+        assert results[name]["count"] == 0
 
 
 def test_detect_empty_folder(python, model_path, tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from textdetector.config import (DEFAULT_MODEL, DetectorSettings, EngineSettings,
                                  SourceSettings, add_arguments, load, load_settings,
                                  parse_bool)
+from textdetector.detector.preprocess import HALF, IMAGENET
 from textdetector.errors import ConfigError
 
 
@@ -26,12 +27,30 @@ def test_parse_bool_rejects_garbage():
         parse_bool("maybe")
 
 
-def test_defaults_match_paddleocr():
-    det = DetectorSettings()
-    assert (det.limit_side_len, det.det_thresh, det.box_thresh, det.unclip_ratio) == (
-        960, 0.3, 0.6, 1.5)
-    assert EngineSettings().model_path == DEFAULT_MODEL
+def test_ppocrv4_policy_matches_paddleocr():
+    """DET_MODEL=ppocrv4 is PaddleOCR's predict_det for PP-OCRv4, one setting away."""
+    engine = EngineSettings(det_model="ppocrv4")
+    assert engine.model_path == DEFAULT_MODEL
+    policy = DetectorSettings().policy(engine.model_path)
+    assert (policy.resize, policy.side, policy.thresh, policy.box_thresh,
+            policy.unclip_ratio, policy.dilation) == ("max", 960, 0.3, 0.6, 1.5, False)
+    assert policy.norm == IMAGENET
     assert EngineSettings().use_tensor_rt is False
+
+
+def test_default_detector_is_ppocrv6_with_its_policy():
+    engine = EngineSettings()
+    assert engine.model_path.name == "PP-OCRv6_det_small.onnx"
+    policy = DetectorSettings().policy(engine.model_path)
+    assert (policy.resize, policy.norm, policy.dilation) == ("min", HALF, True)
+
+
+def test_det_overrides_go_over_the_policy():
+    settings = load(DetectorSettings, {"DET_BOX_THRESH": "0.7", "DET_RESIZE": "max",
+                                       "DET_DILATION": "off"})
+    policy = settings.policy(EngineSettings().model_path)
+    assert (policy.box_thresh, policy.resize, policy.dilation) == (0.7, "max", False)
+    assert policy.unclip_ratio == 1.6  # not overridden: the model's own
 
 
 def test_env_overrides_defaults():
@@ -46,7 +65,7 @@ def test_env_overrides_defaults():
 
 def test_empty_env_value_means_default():
     settings = load_settings({"CAMERA_PATH": "", "MODEL_PATH": " ", "DET_THRESH": ""})
-    assert settings.engine.model_path == DEFAULT_MODEL
+    assert settings.engine.model_path == EngineSettings().model_path
     assert settings.source.camera_path == SourceSettings().camera_path
 
 

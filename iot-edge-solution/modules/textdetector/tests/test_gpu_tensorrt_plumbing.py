@@ -39,7 +39,7 @@ def fakes(monkeypatch):
 @pytest.fixture
 def settings(tmp_path):
     return EngineSettings(use_tensor_rt=True, trt_cache_dir=tmp_path / "cache",
-                          trt_workspace_mb=64)
+                          trt_workspace_mb=64, det_model="ppocrv4")  # v4: 960 reference
 
 
 @pytest.fixture(scope="module")
@@ -180,4 +180,5 @@ def test_missing_tensorrt_gives_one_clear_error(settings):
 
 
 def test_model_path_default_is_the_pinned_model():
-    assert EngineSettings().model_path == DEFAULT_MODEL
+    assert EngineSettings().model_path.name == "PP-OCRv6_det_small.onnx"
+    assert EngineSettings(det_model="ppocrv4").model_path == DEFAULT_MODEL

@@ -17,7 +17,8 @@ from test_cli import assert_one_line_error, run
 from textdetector import config
 from textdetector.config import RecognizerSettings, add_arguments, load
 from textdetector.errors import ConfigError, ModelError
-from textdetector.models import DEFAULT_MODEL_SET, MODEL_SETS, REC_V6_MODEL, verify_model
+from textdetector.models import (DEFAULT_MODEL_SET, DET_MODELS, MODEL_SETS, REC_V6_MODEL,
+                                 verify_model)
 from textdetector.recognizer import TextRecognizer
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
@@ -98,7 +99,8 @@ def test_fetch_one_set_extracts_only_its_models(dest_with_cached_wheels):
     import fetch_models
 
     paths = fetch_models.fetch(dest_with_cached_wheels, "ppocrv6")
-    assert [p.name for p in paths] == [m.name for m in MODEL_SETS["ppocrv6"].files]
+    wanted = [*MODEL_SETS["ppocrv6"].files, *DET_MODELS.values()]  # both detectors
+    assert [p.name for p in paths] == list(dict.fromkeys(m.name for m in wanted))
     for path in paths:
         verify_model(path)
     assert not (dest_with_cached_wheels / "ch_PP-OCRv4_rec_infer.onnx").exists()

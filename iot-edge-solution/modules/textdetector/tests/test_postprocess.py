@@ -93,3 +93,14 @@ def test_parity_with_rapidocr_reference(detector, page_image, demo_frames):
             assert polygon_iou(np.array(a), np.array(b)) >= 0.99
             compared += 1
     assert compared >= 20  # page.png and four demo frames
+
+
+def test_dilation_joins_regions_split_by_a_one_pixel_gap():
+    """DBParams.dilation (RapidOCR's use_dilation, on in the PP-OCRv6 policy): a 2x2
+    dilation of the bitmap joins two cores a pixel apart into one box."""
+    prob = np.zeros((64, 128), np.float32)
+    prob[20:40, 10:60] = 0.9
+    prob[20:40, 61:110] = 0.9
+    apart = DBPostProcess(DBParams())(prob, (64, 128))
+    joined = DBPostProcess(DBParams(dilation=True))(prob, (64, 128))
+    assert (len(apart), len(joined)) == (2, 1)

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from textdetector.detector.preprocess import MEAN, STD, as_bgr, input_size, to_blob
+from textdetector.detector.preprocess import HALF, MEAN, STD, as_bgr, input_size, to_blob
 
 
 @pytest.mark.parametrize("h, w, limit, expected", [
@@ -52,3 +52,22 @@ def test_as_bgr_accepts_gray_and_bgra():
 def test_as_bgr_rejects_other_arrays(bad):
     with pytest.raises(ValueError):
         as_bgr(bad)
+
+
+@pytest.mark.parametrize("h, w, side, cap, expected", [
+    (191, 384, 736, 2016, (736, 1472)),  # a small page photo: short side raised to 736
+    (720, 1280, 736, 2016, (736, 1312)),
+    (2160, 3840, 736, 2016, (1120, 2016)),  # 4K: long side capped
+    (1000, 4000, 736, 2016, (512, 2016)),
+    (30, 2000, 736, 0, (736, 49056)),  # no cap: as RapidOCR before its own max_side_len
+])
+def test_input_size_min_rule(h, w, side, cap, expected):
+    """DET_RESIZE=min (RapidOCR's rule): raise the short side, cap the long side."""
+    assert input_size(h, w, side, "min", cap) == expected
+
+
+def test_half_normalisation_maps_pixels_to_minus_one_one():
+    """PP-OCRv6 det input: (x / 255 - 0.5) / 0.5 per channel."""
+    image = np.array([[[0, 128, 255]]], np.uint8)
+    blob = to_blob(image, (1, 1), norm=HALF)
+    np.testing.assert_allclose(blob[0, :, 0, 0], [-1.0, 128 / 127.5 - 1, 1.0], atol=1e-6)

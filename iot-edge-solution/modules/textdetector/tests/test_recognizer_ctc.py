@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from textdetector.errors import ModelError
-from textdetector.recognizer.ctc import charset_from_metadata, greedy_decode
+from textdetector.recognizer.ctc import allowed_classes, charset_from_metadata, greedy_decode
 
 CHARSET = charset_from_metadata({"character": "a\nb\nc"})  # blank, a, b, c, space
 
@@ -56,3 +56,21 @@ def test_batch_rows_decode_independently():
 def test_wrong_rank_is_refused():
     with pytest.raises(ValueError, match=r"\(N, T, C\)"):
         greedy_decode(np.zeros((3, 5), np.float32), CHARSET)
+
+
+def test_rec_lang_masks_classes_before_decoding():
+    """REC_LANG=en: an accented lookalike never wins over the plain letter (masked, then
+    argmax), while 'all' keeps the model's pick."""
+    charset = charset_from_metadata({"character": "i\ní\n中\nx"})  # blank i í 中 x space
+    probs = np.full((1, 3, len(charset)), 0.01, np.float32)
+    probs[0, 0, 2], probs[0, 0, 1] = 0.6, 0.3  # í first, i second
+    probs[0, 1, 0] = 0.9  # blank
+    probs[0, 2, 3], probs[0, 2, 4] = 0.7, 0.2  # 中 first, x second
+    assert greedy_decode(probs, charset)[0][0] == "í中"
+    en = allowed_classes(charset, "en")
+    assert en.tolist() == [0, 1, 4, 5]
+    text, score = greedy_decode(probs[:, :, en], tuple(charset[i] for i in en))[0]
+    assert text == "ix" and abs(score - 0.25) < 1e-6
+    latin = allowed_classes(charset, "latin")
+    assert greedy_decode(probs[:, :, latin], tuple(charset[i] for i in latin))[0][0] == "íx"
+    assert allowed_classes(charset, "all") is None

@@ -6,9 +6,10 @@ import struct
 import cv2
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from fuzzing import fuzz
 from textdetector.serve.decode import Limits, check_content_type, decode, read_header
 from textdetector.serve.errors import RequestError
 
@@ -90,13 +91,13 @@ def _parse(data: bytes) -> None:
     assert image.shape == (header.height, header.width, 3)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@fuzz(300)
 @given(st.binary(max_size=4096))
 def test_fuzz_random_bytes(data):
     _parse(data)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@fuzz(300)
 @given(st.sampled_from(sorted(SAMPLES)), st.data())
 def test_fuzz_mutated_images(name, draw):
     data = bytearray(SAMPLES[name])
@@ -107,7 +108,7 @@ def test_fuzz_mutated_images(name, draw):
     _parse(bytes(data[:cut]))
 
 
-@settings(max_examples=200, deadline=None)
+@fuzz(200)
 @given(st.sampled_from([b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"RIFF\0\0\0\0WEBP"]),
        st.binary(max_size=256))
 def test_fuzz_valid_magic_then_garbage(magic, tail):

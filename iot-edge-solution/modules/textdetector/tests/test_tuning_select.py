@@ -16,11 +16,11 @@ from textdetector.tuning.gate_cache import Verdict, gate_key
 
 
 def test_onnxruntime_and_fp32_keep_the_pinned_model(model_path):
-    assert select.detection_model(EngineSettings(engine="onnxruntime")) == (DEFAULT_MODEL,
-                                                                            "fp32")
+    pinned = EngineSettings().model_path
+    assert select.detection_model(EngineSettings(engine="onnxruntime")) == (pinned, "fp32")
     assert select.choose_precision(EngineSettings(precision="bf16")) == "bf16"
     need(installed("openvino"), "openvino not installed: pip install -r requirements.txt")
-    assert select.detection_model(EngineSettings(engine="openvino")) == (DEFAULT_MODEL, "fp32")
+    assert select.detection_model(EngineSettings(engine="openvino")) == (pinned, "fp32")
 
 
 def test_candidates_are_reduced_precisions_this_cpu_runs():

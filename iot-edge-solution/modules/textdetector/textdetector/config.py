@@ -13,15 +13,16 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from .errors import ConfigError
-from .models import DEFAULT_MODEL_SET, MODEL_SETS
+if TYPE_CHECKING:
+    from .detector.policy import DetPolicy
+from .models import DEFAULT_DET_MODEL, DEFAULT_MODEL_SET, DET_MODELS, MODEL_SETS
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DATA = MODULE_DIR / "local_data"
-DEFAULT_MODEL = LOCAL_DATA / "ch_PP-OCRv4_det_infer.onnx"
-DEFAULT_REC_MODEL = LOCAL_DATA / MODEL_SETS[DEFAULT_MODEL_SET].rec.name
+DEFAULT_MODEL = LOCAL_DATA / "ch_PP-OCRv4_det_infer.onnx"  # PaddleOCR-exact PP-OCRv4
 DEFAULT_CLS_MODEL = LOCAL_DATA / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 DEFAULT_VIDEO = LOCAL_DATA / "demo_video.mp4"
 DEFAULT_TRT_CACHE = LOCAL_DATA / "trt-cache"
@@ -216,8 +217,15 @@ def parse_providers(value: str) -> str:
 class EngineSettings:
     """Which inference engine runs the model, and how."""
 
-    model_path: Path = option(DEFAULT_MODEL, "MODEL_PATH",
-                              "ONNX text detection model file", as_path, "PATH")
+    det_model: str = option(DEFAULT_DET_MODEL, "DET_MODEL",
+                            "detection model and its policy: ppocrv6 (PP-OCRv6 small; short "
+                            "side raised to 736, long side capped at 2016, dilation) or "
+                            "ppocrv4 (PaddleOCR-exact PP-OCRv4: long side capped at 960, "
+                            "never upscaled)", one_of(*DET_MODELS), "NAME")
+    model_path: Path = option(None, "MODEL_PATH",
+                              "ONNX text detection model file; unset = DET_MODEL's (a file of "
+                              "one's own gets PP-OCRv4's policy unless DET_* say otherwise)",
+                              as_path, "PATH")
     use_tensor_rt: bool = option(False, "USE_TENSOR_RT",
                                  "run the model with TensorRT on an NVIDIA GPU "
                                  "instead of ONNX Runtime (true/1/yes or false/0/no)",
@@ -264,6 +272,8 @@ class EngineSettings:
                                 int_range(1, 64), "N")
 
     def __post_init__(self) -> None:
+        if self.model_path is None:  # frozen: the resolved default is set once, here
+            object.__setattr__(self, "model_path", LOCAL_DATA / DET_MODELS[self.det_model].name)
         if self.use_tensor_rt and self.engine not in ("auto", "tensorrt"):
             raise ConfigError(f"USE_TENSOR_RT=true contradicts ENGINE={self.engine}: "
                               "unset one of them")
@@ -292,23 +302,47 @@ class EngineSettings:
 
 @dataclass(frozen=True)
 class DetectorSettings:
-    """PaddleOCR DB detection parameters (PaddleOCR's defaults)."""
+    """DB detection: resize rule and thresholds. Unset values come from the policy of
+    the detection model (DET_MODEL; detector/policy.py)."""
 
-    limit_side_len: int = option(960, "DET_LIMIT_SIDE_LEN",
-                                 "cap on the longer side of the model input, in pixels; "
-                                 "images are never upscaled", int_range(32, 4096), "PX")
-    det_thresh: float = option(0.3, "DET_THRESH",
-                               "probability above which a pixel counts as text",
-                               float_range(0.0, 1.0, low_open=True), "P")
-    box_thresh: float = option(0.6, "DET_BOX_THRESH",
-                               "minimum mean probability inside a box to keep it",
-                               float_range(0.0, 1.0), "P")
-    unclip_ratio: float = option(1.5, "DET_UNCLIP_RATIO",
-                                 "how far each box is grown around its text core",
-                                 float_range(0.0, 10.0, low_open=True), "R")
+    det_resize: str | None = option(None, "DET_RESIZE",
+                                    "how the model input is sized: max = long side capped "
+                                    "at DET_LIMIT_SIDE_LEN, never upscaled (PaddleOCR); min = "
+                                    "short side raised to DET_LIMIT_SIDE_LEN, long side capped "
+                                    "at DET_MAX_SIDE_LEN (RapidOCR); unset = DET_MODEL's",
+                                    one_of("max", "min"), "RULE")
+    limit_side_len: int | None = option(None, "DET_LIMIT_SIDE_LEN",
+                                        "the side limit DET_RESIZE applies, in pixels; "
+                                        "unset = DET_MODEL's (ppocrv6 736, ppocrv4 960)",
+                                        int_range(32, 4096), "PX")
+    max_side_len: int | None = option(None, "DET_MAX_SIDE_LEN",
+                                      "DET_RESIZE=min: cap on the long side, in pixels "
+                                      "(0 = none); unset = DET_MODEL's (2016)",
+                                      int_range(0, 8192), "PX")
+    det_thresh: float | None = option(None, "DET_THRESH",
+                                      "probability above which a pixel counts as text; "
+                                      "unset = 0.3", float_range(0.0, 1.0, low_open=True), "P")
+    box_thresh: float | None = option(None, "DET_BOX_THRESH",
+                                      "minimum mean probability inside a box to keep it; "
+                                      "unset = DET_MODEL's (ppocrv6 0.5, ppocrv4 0.6)",
+                                      float_range(0.0, 1.0), "P")
+    unclip_ratio: float | None = option(None, "DET_UNCLIP_RATIO",
+                                        "how far each box is grown around its text core; "
+                                        "unset = DET_MODEL's (ppocrv6 1.6, ppocrv4 1.5)",
+                                        float_range(0.0, 10.0, low_open=True), "R")
+    det_dilation: bool | None = option(None, "DET_DILATION",
+                                       "grow the text bitmap by 2x2 before finding boxes; "
+                                       "unset = DET_MODEL's (ppocrv6 on, ppocrv4 off)",
+                                       parse_bool, "BOOL")
     max_candidates: int = option(1000, "DET_MAX_CANDIDATES",
                                  "most text regions considered per image",
                                  int_range(1, 100000), "N")
+
+    def policy(self, model_path: Path | None = None) -> "DetPolicy":
+        """The detection policy for `model_path`: its model's, with these overrides."""
+        from .detector.policy import policy_for
+
+        return policy_for(model_path, self)
 
 
 @dataclass(frozen=True)
@@ -330,6 +364,11 @@ class RecognizerSettings:
     rec_min_score: float = option(0.5, "REC_MIN_SCORE",
                                   "readings with a lower mean confidence are dropped",
                                   float_range(0.0, 1.0), "P")
+    rec_lang: str = option("latin", "REC_LANG",
+                           "characters the reader may pick: latin (ASCII, accented Latin "
+                           "letters and common signs), en (ASCII only: no accented or CJK "
+                           "lookalike replaces a plain letter) or all (the model's whole "
+                           "dictionary, e.g. Chinese)", one_of("all", "latin", "en"), "LANG")
     rec_spaces: str = option("auto", "REC_SPACES",
                              "auto = put back word spaces the model hinted at between two "
                              "characters but did not pick; off = plain greedy decoding "

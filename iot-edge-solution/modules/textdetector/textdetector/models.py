@@ -63,6 +63,10 @@ REC_MODEL = ModelFile(
 CLS_MODEL = ModelFile(
     "ch_ppocr_mobile_v2.0_cls_infer.onnx", 585_532,
     "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c")
+# PP-OCRv6 small detection: mean = std = 0.5 input normalisation (detector/policy.py).
+DET_V6_MODEL = ModelFile(
+    "PP-OCRv6_det_small.onnx", 9_929_594,
+    "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f", RAPIDOCR_3)
 # PP-OCRv6 small recognition: 18,708 symbols (dictionary in its metadata), same input.
 REC_V6_MODEL = ModelFile(
     "PP-OCRv6_rec_small.onnx", 21_234_383,
@@ -83,8 +87,8 @@ class ModelSet:
         return (self.det, self.rec, self.cls)
 
 
-# The detector and classifier stay v4 in both sets: the wheel's PP-OCRv6 detector measured
-# no better here and its classifier is byte-identical (tools/eval.py, tools/bench.py).
+# The sets name the recogniser (the classifier is byte-identical in both wheels); the
+# detector is chosen apart by DET_MODEL (DET_MODELS below).
 # The PP-OCRv6 recogniser ran faster on ONNX Runtime than on OpenVINO here (38.5 vs 52.1 ms
 # per line, 720p demo crops, batches pipelined), PP-OCRv4's the other way (41.3 vs 31.2).
 MODEL_SETS = {
@@ -92,7 +96,11 @@ MODEL_SETS = {
     "ppocrv6": ModelSet(DET_MODEL, REC_V6_MODEL, CLS_MODEL, rec_cpu_engine="onnxruntime"),
 }
 DEFAULT_MODEL_SET = "ppocrv6"
-MODELS = tuple(dict.fromkeys(f for s in MODEL_SETS.values() for f in s.files))
+# DET_MODEL: the detection model, each with its policy (detector/policy.py).
+DET_MODELS = {"ppocrv6": DET_V6_MODEL, "ppocrv4": DET_MODEL}
+DEFAULT_DET_MODEL = "ppocrv6"
+MODELS = tuple(dict.fromkeys([*(f for s in MODEL_SETS.values() for f in s.files),
+                              *DET_MODELS.values()]))
 
 
 def sha256_of(path: Path) -> str:

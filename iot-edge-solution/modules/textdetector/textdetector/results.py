@@ -53,6 +53,15 @@ class Detections:
         """(sum of greedily matched IoUs, boxes counted) against `other`; see geometry."""
         return geometry.matched_iou(self.xyxy(), other.xyxy())
 
+    def lines(self) -> list:
+        """The read boxes assembled into lines in reading order (`recognizer.lines.Line`:
+        text, score, union box, parts); [] when no text was read."""
+        if self.texts is None or self.text_scores is None:
+            return []
+        from .recognizer.lines import assemble
+
+        return assemble(self.boxes, self.texts, self.text_scores)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "count": len(self),
@@ -62,6 +71,7 @@ class Detections:
         if self.texts is not None and self.text_scores is not None:
             out["texts"] = list(self.texts)
             out["text_scores"] = [round(float(s), 4) for s in self.text_scores]
+            out["lines"] = [line.to_dict() for line in self.lines()]
         return out
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 import bench_matrix
 import bench_ocr
-from textdetector.config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, SourceSettings  # noqa: E501
+from textdetector.config import DEFAULT_VIDEO, EngineSettings, SourceSettings
 from textdetector.detector import TextDetector
 from textdetector.engines import resolve_engine
 from textdetector.pipeline import process
@@ -82,14 +82,11 @@ def rapidocr_detector(matched: bool):
               "thresh": 0.3, "box_thresh": 0.5, "max_candidates": 1000, "unclip_ratio": 1.6,
               "use_dilation": True, "score_mode": "fast"}
     if matched:
-        det = DetectorSettings()
-        config.update(limit_side_len=det.limit_side_len, limit_type="max",
-                      box_thresh=det.box_thresh, unclip_ratio=det.unclip_ratio,
-                      use_dilation=False)
+        config.update(bench_ocr.matched_det())
     rapid = RapidDetector(config)
     if matched:  # RapidOCR raises the cap with the image size; pin it to ours
         rapid.get_preprocess = lambda _max_wh: DetPreProcess(
-            config["limit_side_len"], "max", config["mean"], config["std"])
+            config["limit_side_len"], config["limit_type"], config["mean"], config["std"])
     return rapid
 
 
@@ -97,7 +94,7 @@ def contenders(detector: TextDetector, frames: list[np.ndarray],
                video: Path) -> dict[str, Callable[[], float]]:
     """Name -> a callable that processes every frame once and returns seconds taken."""
     size = detector.input_size(frames[0].shape[:2])
-    blobs = [to_blob(frame, size) for frame in frames]
+    blobs = [to_blob(frame, size, norm=detector.policy.norm) for frame in frames]
 
     def model_only() -> float:
         start = time.perf_counter()

@@ -73,7 +73,7 @@ def contenders(detectors: dict[str, TextDetector], frames: list[np.ndarray],
     runs: dict[str, Timed] = {}
     for label, detector in detectors.items():
         size = detector.input_size(frames[0].shape[:2])
-        blobs = [to_blob(frame, size) for frame in frames]
+        blobs = [to_blob(frame, size, norm=detector.policy.norm) for frame in frames]
         runs[f"{label} model"] = _model_only(detector, blobs)
         runs[f"{label} pipeline"] = _pipeline(detector, video, len(frames))
     return runs

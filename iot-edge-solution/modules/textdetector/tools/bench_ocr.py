@@ -99,7 +99,7 @@ def contenders(detector: TextDetector, recognizer: TextRecognizer, frames: list[
                video: Path, counts: Counts) -> dict[str, Callable[[], float]]:
     """Name -> a callable that reads every frame once and returns the seconds taken."""
     size = detector.input_size(frames[0].shape[:2])
-    blobs = [to_blob(frame, size) for frame in frames]
+    blobs = [to_blob(frame, size, norm=detector.policy.norm) for frame in frames]
     per_read = RecognizerSettings().rec_frames
     batches, counts.model_crops = rec_batches(recognizer, detector, frames, per_read)
 
@@ -133,6 +133,16 @@ def contenders(detector: TextDetector, recognizer: TextRecognizer, frames: list[
     return runs
 
 
+def matched_det() -> dict:
+    """RapidOCR's detector options at our default detection policy and model."""
+    model = EngineSettings().model_path
+    policy = DetectorSettings().policy(model)
+    return {"model_path": str(model), "limit_side_len": policy.side,
+            "limit_type": policy.resize, "mean": list(policy.norm[0]),
+            "std": list(policy.norm[1]), "box_thresh": policy.box_thresh,
+            "unclip_ratio": policy.unclip_ratio, "use_dilation": policy.dilation}
+
+
 def rapidocr_ocr(matched: bool, rec: RecognizerSettings = RecognizerSettings()):
     """RapidOCR's full pipeline at its defaults, or at our settings; None if absent."""
     try:
@@ -142,17 +152,18 @@ def rapidocr_ocr(matched: bool, rec: RecognizerSettings = RecognizerSettings()):
         return None
     if not matched:
         return RapidOCR()
-    det = DetectorSettings()
+    det = matched_det()
     rapid = RapidOCR(use_cls=rec.use_angle_cls, text_score=rec.rec_min_score,
-                     det_limit_side_len=det.limit_side_len, det_limit_type="max",
-                     det_box_thresh=det.box_thresh, det_unclip_ratio=det.unclip_ratio,
-                     det_use_dilation=False, rec_batch_num=rec.rec_batch,
-                     cls_batch_num=rec.rec_batch, det_model_path=str(EngineSettings().model_path),
-                     rec_model_path=str(rec.rec_model),
+                     det_limit_side_len=det["limit_side_len"],
+                     det_limit_type=det["limit_type"], det_box_thresh=det["box_thresh"],
+                     det_unclip_ratio=det["unclip_ratio"], det_use_dilation=det["use_dilation"],
+                     rec_batch_num=rec.rec_batch, cls_batch_num=rec.rec_batch,
+                     det_model_path=det["model_path"], rec_model_path=str(rec.rec_model),
                      cls_model_path=str(rec.cls_model_path))
     text_det = rapid.text_det  # RapidOCR raises the cap with the image size; pin it to ours
+    text_det.mean, text_det.std = det["mean"], det["std"]
     text_det.get_preprocess = lambda _max_wh: DetPreProcess(
-        det.limit_side_len, "max", text_det.mean, text_det.std)
+        det["limit_side_len"], det["limit_type"], det["mean"], det["std"])
     return rapid
 
 

@@ -27,7 +27,7 @@ from textdetector.detector import TextDetector
 from textdetector.engines import run_single
 from textdetector.geometry import polygon_iou
 from textdetector.detector.postprocess import DBPostProcess
-from textdetector.detector.preprocess import input_size, to_blob
+from textdetector.detector.preprocess import to_blob
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 TARGET_MS = 10.0  # fast mode, dense frame (>= 400 regions), median wall time
@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     image, words = render_dense_frame(seed=args.seed)
     with TextDetector.open(EngineSettings()) as detector:
-        size = input_size(*image.shape[:2], detector.settings.limit_side_len)
-        prob = run_single(detector.engine, to_blob(image, size))[0, 0]
+        size = detector.input_size(image.shape[:2])
+        prob = run_single(detector.engine, to_blob(image, size, norm=detector.policy.norm))[0, 0]
     modes = {name: DBPostProcess(mode=name) for name in DBPostProcess.MODES}
     times: dict[str, list[float]] = {name: [] for name in modes}
     cpu: dict[str, list[float]] = {name: [] for name in modes}

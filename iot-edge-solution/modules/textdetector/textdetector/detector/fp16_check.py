@@ -12,7 +12,7 @@ from ..engines.precision import Agreement, PrecisionCheck
 from ..geometry import mean_box_iou
 from ..sources.capture import read_frames
 from .postprocess import DBParams, DBPostProcess
-from .preprocess import input_size, to_blob
+from .policy import DetPolicy, blob_for
 
 
 def check_frames(video: Path, count: int = 4) -> list[np.ndarray]:
@@ -26,12 +26,12 @@ def check_frames(video: Path, count: int = 4) -> list[np.ndarray]:
 
 
 def compare(run_fp32: RunFn, run_fp16: RunFn, frames: Sequence[np.ndarray],
-            limit_side_len: int, params: DBParams = DBParams()) -> Agreement:
+            limit_side_len: int | DetPolicy, params: DBParams = DBParams()) -> Agreement:
     """Run both on the same frames; the score is the mean matched box IoU."""
     post = DBPostProcess(params)
     pairs, boxes32, boxes16 = [], 0, 0
     for frame in frames:
-        blob = to_blob(frame, input_size(frame.shape[0], frame.shape[1], limit_side_len))
+        blob = blob_for(frame, limit_side_len)
         size = frame.shape[:2]
         a, b = post(run_fp32(blob)[0, 0], size), post(run_fp16(blob)[0, 0], size)
         pairs.append((a.xyxy(), b.xyxy()))
@@ -41,7 +41,7 @@ def compare(run_fp32: RunFn, run_fp16: RunFn, frames: Sequence[np.ndarray],
                             f"({boxes16} vs {boxes32} boxes)")
 
 
-def fp16_check(video: Path, limit_side_len: int,
+def fp16_check(video: Path, limit_side_len: int | DetPolicy,
                params: DBParams = DBParams()) -> PrecisionCheck:
     """A check for `open_engine`: compare on frames of `video`; None if it has none."""
     def check(run_fp32: RunFn, run_fp16: RunFn) -> Agreement | None:

@@ -15,6 +15,7 @@ from . import fastdb
 from ..results import Detections
 
 MIN_SIZE = 3
+DILATION_KERNEL = np.ones((2, 2), np.uint8)
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class DBParams:
     box_thresh: float = 0.6
     unclip_ratio: float = 1.5
     max_candidates: int = 1000
+    dilation: bool = False  # grow the bitmap by a 2x2 kernel first (RapidOCR's default)
 
 
 def mini_box(contour: np.ndarray) -> tuple[np.ndarray, float]:
@@ -89,6 +91,8 @@ class DBPostProcess:
         """`prob` is the (H, W) map of one image; `image_size` the source (height, width)."""
         above = fastdb.scratch("bitmap", prob.size, np.dtype(bool)).reshape(prob.shape)
         bitmap = np.greater(prob, self.params.thresh, out=above).view(np.uint8)  # 0/1
+        if self.params.dilation:
+            bitmap = cv2.dilate(bitmap, DILATION_KERNEL)
         contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         contours = contours[: self.params.max_candidates]
         if self.mode == "fast":

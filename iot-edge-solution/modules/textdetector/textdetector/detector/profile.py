@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..engines.trt_profile import ShapeProfile
-from .preprocess import input_size
+from .policy import DetPolicy, as_policy
 
 
 def max_side(limit_side_len: int) -> int:
@@ -14,15 +14,16 @@ def max_side(limit_side_len: int) -> int:
     return max(int(round(limit_side_len / 32) * 32), 32)
 
 
-def profile_for(limit_side_len: int, max_batch: int = 1) -> ShapeProfile:
+def profile_for(limit_side_len: int | DetPolicy, max_batch: int = 1) -> ShapeProfile:
     """The profile covering every (H, W) `preprocess.input_size` can give for this limit.
 
     Either side can be as small as 32 (a thin strip) and as large as `max_side`; the
     optimum is a 16:9 video frame (1080p resized), the common case.
     """
-    if limit_side_len < 1 or max_batch < 1:
+    policy = as_policy(limit_side_len)
+    if policy.side < 1 or max_batch < 1:
         raise ValueError("limit_side_len and max_batch must be positive")
-    top = max_side(limit_side_len)
-    opt_h, opt_w = input_size(1080, 1920, limit_side_len)
+    top = policy.largest_side
+    opt_h, opt_w = policy.input_size(1080, 1920)
     return ShapeProfile((1, 3, 32, 32), (1, 3, opt_h, opt_w), (max_batch, 3, top, top),
                         multiple=32)

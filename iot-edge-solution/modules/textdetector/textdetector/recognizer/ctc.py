@@ -33,6 +33,26 @@ def charset_from_metadata(metadata: Mapping[str, str], classes: int | None = Non
     return labels
 
 
+# REC_LANG: the characters a language setting lets the decoder pick (blank and space are
+# always allowed). Latin: ASCII, Latin-1 letters and signs, Latin Extended-A.
+LANGUAGES = ("all", "latin", "en")
+_ASCII = {chr(c) for c in range(0x21, 0x7F)}
+_LATIN = _ASCII | {chr(c) for c in range(0xA1, 0x180)} | set("€‘’“”–—…•")
+
+
+def allowed_classes(charset: Sequence[str], language: str) -> np.ndarray | None:
+    """Indices of the classes `language` allows (blank first, space last), None for all.
+
+    Decoding then picks the most probable allowed class at each step: a masked class is
+    never decoded, so an accented or CJK lookalike cannot replace a plain letter.
+    """
+    if language == "all":
+        return None
+    keep = _ASCII if language == "en" else _LATIN
+    inner = [i for i, symbol in enumerate(charset[1:-1], start=1) if symbol in keep]
+    return np.array([0, *inner, len(charset) - 1], np.int64)
+
+
 def greedy_decode(probs: np.ndarray, charset: Sequence[str],
                   space_min: float | None = None) -> list[tuple[str, float]]:
     """Decode (N, T, C) per-step class probabilities into (text, confidence) pairs.

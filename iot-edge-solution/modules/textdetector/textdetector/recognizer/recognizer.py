@@ -17,7 +17,7 @@ from ..models import MODEL_SETS
 from .batching import HEIGHT, aspect, by_aspect, chunks, normalised_batch
 from .classifier import AngleClassifier
 from .crop import crop_all
-from .ctc import SPACE_MIN, charset_from_metadata, greedy_decode
+from .ctc import SPACE_MIN, allowed_classes, charset_from_metadata, greedy_decode
 
 MIN_WIDTH = 320  # PaddleOCR's rec_image_shape width: the narrowest batch input
 MAX_WIDTH = 4800  # widest batch input (aspect 100); wider lines are squeezed into it
@@ -86,6 +86,9 @@ class TextRecognizer:
             raise ModelError("recognition model must take one [N, 3, 48, W] input")
         classes = engine.outputs[0].shape[-1] if engine.outputs[0].shape else None
         self.charset = charset_from_metadata(engine.metadata, classes)
+        self.allowed = allowed_classes(self.charset, settings.rec_lang)
+        self.decode_charset = self.charset if self.allowed is None \
+            else tuple(self.charset[i] for i in self.allowed)
         self.engine = engine
         self.classifier = classifier
         self.settings = settings
@@ -135,7 +138,9 @@ class TextRecognizer:
                    for members in ([crops[i] for i in part] for part in parts))
         for part, probs in zip(parts, pipelined(self.engine, batches)):
             self._check(probs, len(part))
-            for index, reading in zip(part, greedy_decode(probs, self.charset,
+            if self.allowed is not None:
+                probs = probs[:, :, self.allowed]
+            for index, reading in zip(part, greedy_decode(probs, self.decode_charset,
                                                           self.space_min)):
                 results[index] = reading
         self.crops_read += len(crops)

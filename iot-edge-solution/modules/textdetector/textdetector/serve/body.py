@@ -11,6 +11,7 @@ import asyncio
 from typing import Awaitable, Callable, TypeVar
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .decode import Limits, check_content_type
 from .errors import RequestError
@@ -74,9 +75,9 @@ class BodyReader:
                 data = await self._part(part, keep=wanted)
                 if wanted:
                     return data
-        except (ValueError, AssertionError, RuntimeError) as exc:
-            raise RequestError(400, "invalid_multipart",
-                               f"malformed multipart body: {exc}") from None
+        except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as exc:
+            raise RequestError(400, "invalid_multipart", "malformed multipart body: "
+                               f"{type(exc).__name__}") from None
         raise RequestError(400, "missing_image", "multipart body has no image part (field "
                            "'imageData' or any file)")
 

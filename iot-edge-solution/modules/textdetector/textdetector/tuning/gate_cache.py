@@ -35,7 +35,7 @@ def cpu_name() -> str:
         return ""
 
 
-def gate_key(model: Path, video: Path, limit_side_len: int, candidates: Sequence[str],
+def gate_key(model: Path, video: Path, limit_side_len: object, candidates: Sequence[str],
              recognition: bool) -> dict[str, str]:
     """What a cached verdict must match to be reused."""
     from .quantize import RECIPE, _versions

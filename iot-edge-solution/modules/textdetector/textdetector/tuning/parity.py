@@ -17,7 +17,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from ..detector.postprocess import DBParams, DBPostProcess
-from ..detector.preprocess import input_size, to_blob
+from ..detector.policy import DetPolicy, blob_for
 from ..results import Detections
 from ..geometry import greedy_matches, iou_matrix
 
@@ -81,12 +81,12 @@ class GateResult:
 
 
 def detect_frames(run: Runner, frames: Sequence[np.ndarray], params: DBParams = DBParams(),
-                  limit_side_len: int = 960) -> tuple[list[Detections], float]:
+                  limit_side_len: int | DetPolicy = 960) -> tuple[list[Detections], float]:
     """(detections per frame, median model ms per frame) with `run` as the model."""
     post = DBPostProcess(params)
     detections, times = [], []
     for frame in frames:
-        blob = to_blob(frame, input_size(frame.shape[0], frame.shape[1], limit_side_len))
+        blob = blob_for(frame, limit_side_len)
         start = time.perf_counter()
         prob = run(blob)
         times.append((time.perf_counter() - start) * 1000.0)
@@ -138,7 +138,7 @@ def judge(precision: str, detection: DetectionParity | None,
 def run_gate(reference: Runner, candidates: Mapping[str, Runner],
              frames: Sequence[np.ndarray], recognition: RecognitionCheck | None = None,
              thresholds: Thresholds = Thresholds(), params: DBParams = DBParams(),
-             limit_side_len: int = 960) -> dict[str, GateResult]:
+             limit_side_len: int | DetPolicy = 960) -> dict[str, GateResult]:
     """Gate every candidate against the FP32 `reference`; 'fp32' itself is included."""
     ref_dets, ref_ms = detect_frames(reference, frames, params, limit_side_len)
     ref_acc = recognition("fp32") if recognition else None

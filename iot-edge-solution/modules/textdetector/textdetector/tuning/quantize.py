@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import EngineUnavailableError, ModelError
-from ..detector.preprocess import input_size, to_blob
+from ..detector.policy import DetPolicy, blob_for
 from ..engines.openvino_engine import import_openvino
 from ..models import sha256_of, verify_model
 from .samples import CALIBRATION_FRAMES, calibration_frames
@@ -62,10 +62,10 @@ def cached_int8(model_path: Path, cache_dir: Path) -> Path | None:
     return xml
 
 
-def det_calibration_blobs(frames: Sequence[np.ndarray], limit_side_len: int = 960
+def det_calibration_blobs(frames: Sequence[np.ndarray], limit_side_len: int | DetPolicy = 960
                           ) -> list[np.ndarray]:
     """Detector input blobs of `frames`, pre-processed exactly as at run time."""
-    return [to_blob(f, input_size(f.shape[0], f.shape[1], limit_side_len)) for f in frames]
+    return [blob_for(f, limit_side_len) for f in frames]
 
 
 def quantize(model_path: Path, blobs: Sequence[np.ndarray], out_xml: Path,
@@ -134,7 +134,7 @@ def need_file(path: Path, what: str) -> None:
 
 
 def quantized_model(model_path: Path, cache_dir: Path, video: Path,
-                    limit_side_len: int = 960, force: bool = False) -> Path:
+                    limit_side_len: int | DetPolicy = 960, force: bool = False) -> Path:
     """The INT8 detection model, calibrated on demo-video frames and rendered pages."""
     need_file(video, "demo video")
     return cached_or_quantized(

@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from ..config import DEFAULT_VIDEO, LOCAL_DATA, EngineSettings
+from ..detector.policy import DetPolicy
 from ..engines import resolve_engine
 from ..engines.base import run_single
 from ..engines.openvino_engine import OpenVinoEngine, cpu_supports
@@ -30,7 +31,7 @@ GATE_CACHE = INT8_CACHE / "gate.json"
 
 
 def open_openvino(settings: EngineSettings, precision: str, video: Path = DEFAULT_VIDEO,
-                  limit_side_len: int = 960, shapes: str = "static") -> OpenVinoEngine:
+                  limit_side_len: int | DetPolicy = 960, shapes: str = "static") -> OpenVinoEngine:
     """An OpenVINO engine for the detection model in `precision` (not 'auto').
 
     Static shapes (a compiled model per input size, LRU of 4) measured 10-17 % faster than
@@ -53,7 +54,7 @@ def candidate_precisions() -> list[str]:
 
 def gate_openvino(settings: EngineSettings, video: Path = DEFAULT_VIDEO,
                   recognition: RecognitionCheck | None = None,
-                  limit_side_len: int = 960) -> dict[str, GateResult]:
+                  limit_side_len: int | DetPolicy = 960) -> dict[str, GateResult]:
     """Gate figures of every candidate precision against OpenVINO FP32."""
     engines = {p: open_openvino(settings, p, video, limit_side_len)
                for p in ["fp32"] + candidate_precisions()}
@@ -70,7 +71,7 @@ def gate_openvino(settings: EngineSettings, video: Path = DEFAULT_VIDEO,
 
 def choose_precision(settings: EngineSettings, video: Path = DEFAULT_VIDEO,
                      recognition: RecognitionCheck | None = None,
-                     limit_side_len: int = 960, cache: Path | None = None) -> str:
+                     limit_side_len: int | DetPolicy = 960, cache: Path | None = None) -> str:
     """PRECISION, with 'auto' resolved by the gate; logs every figure and the choice.
 
     With `cache`, the verdict is kept there (see gate_cache) and reused while its key
@@ -96,7 +97,7 @@ def choose_precision(settings: EngineSettings, video: Path = DEFAULT_VIDEO,
     return verdict.chosen
 
 
-def detection_model(settings: EngineSettings, limit_side_len: int = 960,
+def detection_model(settings: EngineSettings, limit_side_len: int | DetPolicy = 960,
                     video: Path = DEFAULT_VIDEO) -> tuple[Path, str]:
     """(model file, precision) for the detector: PRECISION resolved (gated if auto).
 

@@ -1,0 +1,79 @@
+"""Detection policies: how a detection model wants its input resized, normalised and its
+probability map turned into boxes.
+
+`PADDLE_V4` is PaddleOCR's `predict_det` for PP-OCRv4 (the parity tests hold it to that);
+`V6` is the default, chosen by measurement on the real-scene tuning split
+(`tools/eval_real.py`). The DET_* settings override single values of either.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .postprocess import DBParams
+from .preprocess import HALF, IMAGENET, input_size, to_blob
+
+
+@dataclass(frozen=True)
+class DetPolicy:
+    """Resize rule, normalisation and DB thresholds for one detection model."""
+
+    resize: str  # "max": cap the long side; "min": raise the short side, cap the long
+    side: int  # the limit `resize` applies
+    max_side: int  # "min" only: cap on the long side (0 = none)
+    norm: tuple  # (mean, std) per channel
+    thresh: float = 0.3
+    box_thresh: float = 0.6
+    unclip_ratio: float = 1.5
+    dilation: bool = False
+    max_candidates: int = 1000
+
+    def input_size(self, height: int, width: int) -> tuple[int, int]:
+        """The model input (height, width) for a source image of this size."""
+        return input_size(height, width, self.side, self.resize, self.max_side)
+
+    @property
+    def params(self) -> DBParams:
+        return DBParams(self.thresh, self.box_thresh, self.unclip_ratio, self.max_candidates,
+                        self.dilation)
+
+    @property
+    def largest_side(self) -> int:
+        """The largest input side this policy can produce (a TensorRT profile's bound)."""
+        top = self.side if self.resize == "max" else (self.max_side or 4096)
+        return max(int(round(top / 32) * 32), 32)
+
+
+PADDLE_V4 = DetPolicy("max", 960, 0, IMAGENET)
+V6 = DetPolicy("min", 736, 2016, HALF, box_thresh=0.5, unclip_ratio=1.6, dilation=True)
+
+
+def as_policy(resize: "int | DetPolicy") -> DetPolicy:
+    """A policy from a policy or a bare limit (PaddleOCR's long-side cap, ImageNet norm)."""
+    if isinstance(resize, DetPolicy):
+        return resize
+    return DetPolicy("max", int(resize), 0, IMAGENET)
+
+
+def blob_for(image: np.ndarray, resize: "int | DetPolicy") -> np.ndarray:
+    """The 1x3xHxW model input of a BGR image under a policy (or a bare long-side limit)."""
+    policy = as_policy(resize)
+    return to_blob(image, policy.input_size(image.shape[0], image.shape[1]), norm=policy.norm)
+
+
+POLICIES = {"ch_PP-OCRv4_det_infer.onnx": PADDLE_V4, "PP-OCRv6_det_small.onnx": V6}
+OVERRIDES = {"det_resize": "resize", "limit_side_len": "side", "max_side_len": "max_side",
+             "det_thresh": "thresh", "box_thresh": "box_thresh",
+             "unclip_ratio": "unclip_ratio", "det_dilation": "dilation",
+             "max_candidates": "max_candidates"}
+
+
+def policy_for(model_path: Path | None, settings: object) -> DetPolicy:
+    """The pinned model's policy (PP-OCRv4's for other files), with the settings' values
+    that are set (DET_*) put over it."""
+    base = POLICIES.get(model_path.name if model_path else "", PADDLE_V4)
+    values = {name: getattr(settings, field) for field, name in OVERRIDES.items()
+              if getattr(settings, field, None) is not None}
+    return replace(base, **values)
