@@ -27,8 +27,8 @@ test: ## lint + the whole test suite with coverage (installs what the tests run 
 	$(PY) -m flake8
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=85 $(ARGS)
 
-fuzz: ## fuzz the parsers (image headers, multipart, settings, twin): FUZZ_EXAMPLES per target (30000, ~15 min)
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-30000} $(PY) -m pytest -q -p no:cacheprovider \
+fuzz: ## fuzz the parsers (image headers, multipart, settings, twin): FUZZ_EXAMPLES per target (40000, >= 10 min)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-40000} $(PY) -m pytest -q -p no:cacheprovider \
 		--hypothesis-show-statistics $(MODULE)/tests/test_fuzz_parsers.py \
 		$(MODULE)/tests/test_serve_fuzz.py \
 		iot-edge-solution/modules/reviewdashboard/tests/test_dashboard_fuzz.py $(ARGS)
