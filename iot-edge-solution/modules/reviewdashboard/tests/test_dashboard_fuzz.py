@@ -82,3 +82,10 @@ def test_fuzz_thumbnails_of_any_bytes(pixel_limit, draw):
         return
     with Image.open(io.BytesIO(out)) as image:
         assert max(image.size) <= 64
+
+
+def test_host_name_has_no_spaces_around_it():
+    """Found by `make fuzz` (test_fuzz_host_header_names): 'name :' gave 'name ' with its
+    space, a name that matched nothing it should."""
+    assert _host_name("0 :") == "0"
+    assert _host_name(" Review.LAN :8090 ") == "review.lan"

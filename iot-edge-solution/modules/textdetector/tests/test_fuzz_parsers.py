@@ -287,3 +287,13 @@ def test_fuzz_twin_desired_properties(desired, version):
         cls = type(getattr(Settings(), group))
         f = next(f for f in dataclasses.fields(cls) if f.name == name)
         assert value is None or f.metadata["parse"](str(value)) == value  # None: default
+
+
+def test_path_with_an_unknown_user_is_a_config_error():
+    """Found by `make fuzz` (test_fuzz_settings_parsers): a path setting of '~0' (the home
+    of a user that does not exist) raised RuntimeError from pathlib, a traceback instead
+    of the one-line ConfigError naming the variable."""
+    from textdetector.config import RecognizerSettings
+
+    with pytest.raises(ConfigError, match="CLS_MODEL_PATH"):
+        load(RecognizerSettings, {"CLS_MODEL_PATH": "~0"})

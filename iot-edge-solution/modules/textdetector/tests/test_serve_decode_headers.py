@@ -108,3 +108,11 @@ def test_webp_headers_checked_as_libwebp_does():
     bits = struct.unpack_from("<I", lossless, 21)[0]
     struct.pack_into("<I", lossless, 21, bits | (1 << 29))
     assert refused(bytes(lossless)).status == 400
+
+
+def test_host_name_has_no_spaces_around_it():
+    """Found by `make fuzz` on the dashboard's copy of this parser: 'name :' kept the
+    space before the colon."""
+    from textdetector.serve.auth import host_name
+
+    assert host_name("0 :") == "0" and host_name("[::1]:80") == "[::1]"

@@ -191,7 +191,11 @@ def host_names(value: str) -> tuple[str, ...]:
 
 
 def as_path(value: str) -> Path:
-    return Path(non_empty(value)).expanduser()
+    """A path, '~' and '~user' expanded; ValueError for a user without a home."""
+    try:
+        return Path(non_empty(value)).expanduser()
+    except RuntimeError:  # pathlib: "Could not determine home directory."
+        raise ValueError("cannot expand '~': no such user or no home directory") from None
 
 
 ORT_PROVIDER_NAMES = ("cpu", "cuda", "tensorrt")

@@ -66,7 +66,7 @@ def host_name(header: str) -> str:
     header = header.strip().lower()
     if header.startswith("["):
         return header.partition("]")[0] + "]"
-    return header.rpartition(":")[0] if header.count(":") == 1 else header
+    return (header.rpartition(":")[0] if header.count(":") == 1 else header).strip()
 
 
 def host_check_needed(settings: ServeSettings) -> bool:
