@@ -212,6 +212,7 @@ def expected_part(parts: list) -> bytes | None:
     return None
 
 
+@pytest.mark.filterwarnings("ignore::aiohttp.multipart.BadContentDispositionHeader")
 @fuzz(300)
 @given(st.lists(PART, max_size=4), st.text("abcXYZ019-_", min_size=1, max_size=30),
        st.binary(max_size=16), st.integers(0, 100), st.booleans())
