@@ -175,8 +175,9 @@ def test_tokenless_dashboard_checks_the_host_header(azurite, host, allowed):
 
 
 def test_sign_in_and_out_from_another_origin_are_refused(base):
-    """Finding 8 (LOW): a sign-in or sign-out POST whose Origin names another site is
-    refused with 403 (before: only SameSite stood in the way)."""
+    """Finding 8 (LOW): a sign-in or sign-out POST from another site (Sec-Fetch-Site, or
+    an Origin naming another host) is refused with 403 (before: only SameSite stood in
+    the way); the browser's own form (Sec-Fetch-Site: same-origin) signs in."""
     own = base.replace("http://", "")
     evil = send(f"{base}/signin", "POST", {"Origin": "https://evil.example"},
                 {"token": TOKEN, "next": "/"})
@@ -184,6 +185,10 @@ def test_sign_in_and_out_from_another_origin_are_refused(base):
     assert send(f"{base}/signin", "POST", {"Origin": "null"}, {"token": TOKEN}).status == 403
     ok = send(f"{base}/signin", "POST", {"Origin": f"http://{own}"}, {"token": TOKEN})
     assert ok.status == 303
+    cross = {"Sec-Fetch-Site": "cross-site", "Origin": f"http://{own}"}
+    assert send(f"{base}/signin", "POST", cross, {"token": TOKEN}).status == 403
+    chromium = {"Sec-Fetch-Site": "same-origin", "Origin": "null"}  # its no-referrer form
+    assert send(f"{base}/signin", "POST", chromium, {"token": TOKEN}).status == 303
     session = sign_in(base, TOKEN)
     cookie = {"Cookie": f"{COOKIE}={session}"}
     out = send(f"{base}/signout", "POST", {"Origin": "https://evil.example", **cookie})
