@@ -37,11 +37,13 @@ coverage: setup ## tests with an HTML coverage report in htmlcov/
 	$(PY) -m pytest --cov --cov-report=term --cov-report=html:htmlcov $(ARGS)
 	@echo "HTML report: htmlcov/index.html"
 
-eval: setup ## recognition accuracy on the demo video and the evaluation set, targets MET/MISSED
+eval: setup ## reading quality: demo video, rendered set, and real photos per category against RapidOCR 3.10 (targets MET/MISSED)
 	cd $(MODULE) && $(PY) tools/eval.py $(ARGS)
+	cd $(MODULE) && $(PY) tools/eval_real.py
 
-bench: setup ## benchmark: detection, OCR and every engine x precision; model-only vs pipeline vs RapidOCR (ratios)
+bench: setup ## benchmark: detection, OCR and every engine x precision; model-only vs pipeline vs RapidOCR 1.4.4 and 3.10 (ratios); the demo video end to end
 	cd $(MODULE) && $(PY) tools/bench.py $(ARGS)
+	cd $(MODULE) && $(PY) tools/bench_e2e.py
 
 bench-post: setup ## dense-text (500+ words) post-process: fast vs reference, ms
 	cd $(MODULE) && $(PY) tools/bench_postprocess.py $(ARGS)

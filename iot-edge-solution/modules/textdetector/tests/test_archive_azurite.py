@@ -182,6 +182,6 @@ def test_pipeline_archives_real_detections_from_the_demo_video(azurite, demo_tex
     archived = annotated + lowconf
     assert archived, "the demo video has text: some frames must be archived"
     for blob in archived:
-        assert blob.metadata["model"] == "ch_PP-OCRv4_det_infer.onnx"
+        assert blob.metadata["model"] == "PP-OCRv6_det_small.onnx"  # DET_MODEL's default
         assert int(blob.metadata["count"]) > 0
         assert blob.metadata["width"] == "1280" and blob.metadata["height"] == "720"

@@ -42,14 +42,15 @@ def test_default_detector_is_ppocrv6_with_its_policy():
     engine = EngineSettings()
     assert engine.model_path.name == "PP-OCRv6_det_small.onnx"
     policy = DetectorSettings().policy(engine.model_path)
-    assert (policy.resize, policy.norm, policy.dilation) == ("min", HALF, True)
+    assert (policy.resize, policy.side, policy.max_side, policy.norm) == ("min", 736, 1600, HALF)
+    assert (policy.box_thresh, policy.unclip_ratio, policy.dilation) == (0.4, 1.6, False)
 
 
 def test_det_overrides_go_over_the_policy():
     settings = load(DetectorSettings, {"DET_BOX_THRESH": "0.7", "DET_RESIZE": "max",
-                                       "DET_DILATION": "off"})
+                                       "DET_DILATION": "on"})
     policy = settings.policy(EngineSettings().model_path)
-    assert (policy.box_thresh, policy.resize, policy.dilation) == (0.7, "max", False)
+    assert (policy.box_thresh, policy.resize, policy.dilation) == (0.7, "max", True)
     assert policy.unclip_ratio == 1.6  # not overridden: the model's own
 
 

@@ -57,7 +57,10 @@ def test_eval_set_is_deterministic(tmp_path):
 
 
 @pytest.mark.slow
-def test_short_real_run(demo_video, rec_model_path, tmp_path, capsys):
+def test_short_real_run(demo_video, rec_model_path, tmp_path, capsys, monkeypatch):
+    """The recognition modes on the PaddleOCR-exact PP-OCRv4 pipeline (DET_MODEL=ppocrv4),
+    whose boxes the demo truth matches at IoU >= 0.5 line for line."""
+    monkeypatch.setenv("DET_MODEL", "ppocrv4")
     out = tmp_path / "eval.json"
     assert evaluation.main(["--sets", "demo_video", "--step", "60", "--cls", "off",
                             "--model-set", "ppocrv4", "--json", str(out)]) == 0

@@ -63,7 +63,7 @@ def test_pipeline_sends_demo_frames_to_the_hub(broker, hub, demo_text_clip):  # 
     assert all(t.topic.startswith(f"devices/edge-test/modules/{MODULE}/messages/events/")
                for t in hub.telemetry)
     assert bodies[0]["backend"] == "onnxruntime" or bodies[0]["backend"]
-    assert bodies[0]["model"] == "ch_PP-OCRv4_det_infer.onnx"
+    assert bodies[0]["model"] == "PP-OCRv6_det_small.onnx"  # DET_MODEL's default
     assert any(b["regionCount"] > 0 for b in bodies), "the demo video shows text"
     assert all(len(b["inferences"]) == b["regionCount"] for b in bodies)
 
@@ -89,7 +89,7 @@ def test_twin_patch_and_direct_methods(broker, hub):  # noqa: F811
         assert report["detThresh"] == {"value": 0.45, "ac": 200, "av": 2, "ad": "applied"}
         assert report["limitSideLen"]["ac"] == 400 and "integer" in report["limitSideLen"]["ad"]
         assert report["cameraPath"]["ac"] == 400
-        assert live.get("limitSideLen") == 960
+        assert live.get("limitSideLen") == 736  # unchanged: the default policy's value
         assert report["version"] and report["model"] and report["backend"] == "onnxruntime"
         assert "drops" in report and "fps" in report
         status, payload = hub.invoke("getStatus")

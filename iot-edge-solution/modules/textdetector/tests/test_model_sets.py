@@ -197,10 +197,12 @@ def test_bench_ocr_measures_both_sets_in_one_run(model_path, demo_video, tmp_pat
     assert set(report) == {"ppocrv4", "ppocrv6"}
     for figures in report.values():
         assert set(figures["results"]) == {"ocr-model-only", "ocr-pipeline",
-                                           "rapidocr-ocr-defaults", "rapidocr-ocr-matched"}
+                                           "rapidocr-ocr-defaults", "rapidocr-ocr-matched",
+                                           "rapidocr3-ocr-defaults"}
         assert figures["crops"]["model_rec_ms_per_crop"] > 0
-    shared = [f["results"]["rapidocr-ocr-defaults"] for f in report.values()]
-    assert shared[0] == shared[1]
+    for contender in ("rapidocr-ocr-defaults", "rapidocr3-ocr-defaults"):
+        shared = [f["results"][contender] for f in report.values()]
+        assert shared[0] == shared[1]
     assert capsys.readouterr().out.count("MODEL_SET=") == 2
 
 

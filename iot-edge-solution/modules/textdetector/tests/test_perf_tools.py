@@ -12,6 +12,7 @@ import bench_ocr
 import bench_postprocess
 import bench_streams
 import soak
+from components import need
 
 
 def test_bench_streams_short_run(model_path, demo_video, tmp_path, capsys):
@@ -86,7 +87,7 @@ def test_bench_ocr_section_short_run(model_path, rec_model_path, demo_video, tmp
     assert "results" not in report  # the detection section was not asked for
     ocr = report["ocr"]
     assert set(ocr["results"]) == {"ocr-model-only", "ocr-pipeline", "rapidocr-ocr-defaults",
-                                   "rapidocr-ocr-matched"}
+                                   "rapidocr-ocr-matched", "rapidocr3-ocr-defaults"}
     assert all(row["fps"] > 0 for row in ocr["results"].values())
     assert set(ocr["ratios"]) == {f"{a}/{b}" for a, b, _ in bench_ocr.RATIOS}
     crops = ocr["crops"]
@@ -117,3 +118,28 @@ def test_bench_refuses_unknown_sections(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--sections", "speed"])
     assert "--sections" in capsys.readouterr().err
+
+
+def test_bench_e2e_times_both_whole_processes_side_by_side(demo_video, tmp_path, capsys):
+    """tools/bench_e2e.py on a 3-frame clip: one round of `main.py` and of RapidOCR 3.10,
+    the ratio printed with the 2x target beside it and written to JSON."""
+    import importlib.util
+
+    import cv2
+
+    import bench_e2e
+
+    need(importlib.util.find_spec("rapidocr") is not None,
+         "rapidocr 3.10 missing: run `make setup`")
+    capture = cv2.VideoCapture(str(demo_video))
+    clip = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 15, (1280, 720))
+    for _ in range(3):
+        writer.write(capture.read()[1])
+    writer.release()
+    out = tmp_path / "e2e.json"
+    assert bench_e2e.main(["--rounds", "1", "--video", str(clip), "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["target"] == 2.0 and figures["ratio"] > 0
+    assert len(figures["seconds"]["ours"]) == len(figures["seconds"]["rapidocr3"]) == 1
+    assert "(target >= 2.0x)" in capsys.readouterr().out

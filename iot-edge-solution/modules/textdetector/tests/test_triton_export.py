@@ -17,7 +17,7 @@ from textdetector.models import DEFAULT_MODEL_SET, MODEL_SETS
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DATA = MODULE_DIR / "local_data"
-MODEL_FILES = {"text_det": "ch_PP-OCRv4_det_infer.onnx",
+MODEL_FILES = {"text_det": "PP-OCRv6_det_small.onnx",  # DET_MODEL's default
                "text_rec": MODEL_SETS[DEFAULT_MODEL_SET].rec.name,  # MODEL_SET's default
                "text_cls": "ch_ppocr_mobile_v2.0_cls_infer.onnx"}
 ONNX_TO_TRITON = {"tensor(float)": "TYPE_FP32"}

@@ -61,7 +61,7 @@ def test_engine_describes_the_served_model(triton, model_path):
 @pytest.fixture(scope="module")
 def ort_detector(model_path):
     """The local reference: ONNX Runtime, the runtime the test server uses inside Triton."""
-    with TextDetector.open(EngineSettings(engine="onnxruntime")) as detector:
+    with TextDetector.open(EngineSettings(engine="onnxruntime", det_model="ppocrv4")) as detector:
         yield detector
 
 
@@ -225,7 +225,8 @@ def test_module_reads_the_same_through_triton(url, model_path, demo_frames, tmp_
 
     def run(engine: str) -> list[dict]:
         env = {**os.environ, "ENGINE": engine, "TRITON_URL": url, "CAMERA_PATH": str(clip),
-               "JSON_OUTPUT": "-", "QUIET": "true", "MODEL_SET": "ppocrv4"}  # as served
+               "JSON_OUTPUT": "-", "QUIET": "true", "MODEL_SET": "ppocrv4",
+               "DET_MODEL": "ppocrv4"}  # as served
         done = subprocess.run([sys.executable, "main.py"], cwd=Path(__file__).parent.parent,
                               env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr

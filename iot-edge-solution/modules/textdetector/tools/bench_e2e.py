@@ -20,6 +20,7 @@ from pathlib import Path
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 VIDEO = MODULE_DIR / "local_data" / "demo_video.mp4"
+RESULTS = MODULE_DIR.parent.parent.parent / "bench-results"
 TARGET = 2.0  # ours at least this many times faster than RapidOCR 3.10 defaults
 
 
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--video", type=Path, default=VIDEO)
-    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=RESULTS / "e2e.json",
+                        help="where the figures go (default: bench-results/e2e.json)")
     parser.add_argument("--rapidocr-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rapidocr_worker:
@@ -85,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
           f"RapidOCR 3.10 defaults {statistics.median(times['rapidocr3']):.1f} s: "
           f"{ratio:.2f}x faster (target >= {TARGET:.1f}x): {verdict}")
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"seconds": times, "ratios": ratios,
                                          "ratio": ratio, "target": TARGET}, indent=1))
     return 0

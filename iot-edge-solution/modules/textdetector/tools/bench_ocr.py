@@ -6,8 +6,9 @@ pre-made batches of the same crops our recogniser reads: the models' own limit),
 **ocr-pipeline** (the real `pipeline.process` from the video file with a recogniser:
 decode thread, detect, crop, read, console sink), **rapidocr-ocr-defaults** (RapidOCR
 1.4.4's `RapidOCR()` full pipeline as shipped: short side raised to 736, dilation, angle
-classifier on) and **rapidocr-ocr-matched** (RapidOCR at our input cap, thresholds,
-batch, classifier settings and recognition model).
+classifier on), **rapidocr3-ocr-defaults** (RapidOCR 3.10's `RapidOCR()` as shipped:
+PP-OCRv6 det and rec, angle classifier on) and **rapidocr-ocr-matched** (RapidOCR 1.4.4 at
+our detection policy and model, thresholds, batch, classifier and recognition model).
 
 Run alone, it measures one or several model sets (MODEL_SET) in the same interleaved run:
 python tools/bench_ocr.py [--model-set ppocrv4,ppocrv6] [--frames N] [--rounds R] [--json F]
@@ -42,7 +43,8 @@ from textdetector.sources import open_source
 
 RATIOS = [("ocr-pipeline", "ocr-model-only", 0.90),
           ("ocr-pipeline", "rapidocr-ocr-defaults", 2.5),
-          ("ocr-pipeline", "rapidocr-ocr-matched", 1.3)]
+          ("ocr-pipeline", "rapidocr-ocr-matched", 1.3),
+          ("ocr-pipeline", "rapidocr3-ocr-defaults", 2.0)]
 
 
 @dataclass
@@ -130,7 +132,24 @@ def contenders(detector: TextDetector, recognizer: TextRecognizer, frames: list[
         rapid = rapidocr_ocr(matched, recognizer.settings)
         if rapid is not None:
             runs[name] = timed(rapid, frames)
+    rapid3 = rapidocr3_ocr()
+    if rapid3 is not None:
+        runs["rapidocr3-ocr-defaults"] = timed(rapid3, frames)
     return runs
+
+
+def rapidocr3_ocr():
+    """RapidOCR 3.10's `RapidOCR()` at its defaults (PP-OCRv6 det and rec from its own
+    wheel, angle classifier on); None if it is not installed."""
+    try:
+        from rapidocr import RapidOCR
+    except ImportError:
+        return None
+    import logging
+
+    engine = RapidOCR(params={"Global.log_level": "warning"})
+    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+    return engine
 
 
 def matched_det() -> dict:
@@ -199,7 +218,7 @@ def report(table: dict[str, dict], counts: Counts, frames: int) -> dict:
     return {"ratios": ratios, "crops": crops}
 
 
-SHARED = "rapidocr-ocr-defaults"  # the same for every model set: measured once
+SHARED = ("rapidocr-ocr-defaults", "rapidocr3-ocr-defaults")  # every set's: measured once
 
 
 def interleaved(model_sets: list[str], frames: list[np.ndarray], video: Path, rounds: int
@@ -217,13 +236,13 @@ def interleaved(model_sets: list[str], frames: list[np.ndarray], video: Path, ro
                 TextRecognizer.open(RecognizerSettings(model_set=name), engine))
             for contender, run in contenders(detector, recognizer, frames, video,
                                              counts[name]).items():
-                if contender != SHARED or SHARED not in runs:
-                    runs[contender if contender == SHARED else f"{name}/{contender}"] = run
+                if contender not in SHARED or contender not in runs:
+                    runs[contender if contender in SHARED else f"{name}/{contender}"] = run
         table = bench.measure(runs, len(frames), rounds)
     output = {}
     for name in model_sets:
         own = {key.split("/", 1)[-1]: row for key, row in table.items()
-               if key.startswith(f"{name}/") or key == SHARED}
+               if key.startswith(f"{name}/") or key in SHARED}
         print(f"\nMODEL_SET={name}", end="")
         output[name] = {"results": own, **report(own, counts[name], len(frames))}
     return output

@@ -37,6 +37,7 @@ class LiveSettings:
 
     def __init__(self, settings: Settings, model: str = "", backend: str = "") -> None:
         self.model = model or settings.engine.model_path.name
+        self.model_path = settings.engine.model_path
         self.backend = backend
         self._lock = threading.Lock()
         self._groups: dict[str, Any] = {
@@ -48,13 +49,22 @@ class LiveSettings:
     def get(self, key: str) -> Any:
         group, name = LIVE_KEYS[key]
         with self._lock:
-            return getattr(self._groups[group], name)
+            return self._value(group, name)
 
     def snapshot(self) -> dict[str, Any]:
         """Current value of every live key that has a group in this run."""
         with self._lock:
-            return {key: getattr(self._groups[g], name) for key, (g, name) in LIVE_KEYS.items()
+            return {key: self._value(g, name) for key, (g, name) in LIVE_KEYS.items()
                     if self._groups[g] is not None}
+
+    def _value(self, group: str, name: str) -> Any:
+        """A setting's value; an unset detection value is the one its policy uses."""
+        value = getattr(self._groups[group], name)
+        if value is None and group == "detector":
+            from ..detector.policy import OVERRIDES
+
+            value = getattr(self._groups[group].policy(self.model_path), OVERRIDES[name])
+        return value
 
     def update(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Validate and apply `values`; returns {key: reason} for each one rejected."""

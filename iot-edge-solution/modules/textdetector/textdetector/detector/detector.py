@@ -1,6 +1,7 @@
 """The text detector: pre-process, run the engine, DB post-process."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from ..config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, TritonSett
 from ..engines import InferenceEngine, open_engine, submit
 from ..engines.base import Collect
 from .fp16_check import fp16_check
-from .policy import DetPolicy
+from .policy import DetPolicy, merge_passes
 from .postprocess import DBParams, DBPostProcess
 from .preprocess import as_bgr, to_blob
 from .profile import profile_for
@@ -97,8 +98,22 @@ class TextDetector:
 
         `prepared`, from `prepare` (e.g. on the frame-reader thread, overlapping the
         previous inference), is used when it still matches the current input size.
+        A small image the policy upscales a lot is also detected at its own size, and
+        the boxes of both passes merged (`policy.native_pass`): upscaled, large text
+        outgrows what the model finds.
         """
-        return self.submit([image], [prepared]).result()[0]
+        detections, timings = self.submit([image], [prepared]).result()[0]
+        native = self.policy.native_pass(image.shape[0], image.shape[1])
+        if native is None:
+            return detections, timings
+        start = time.perf_counter()
+        blob = to_blob(as_bgr(image), native, norm=self.policy.norm)
+        job = DetectJob(submit(self.engine, {self.engine.inputs[0].name: blob}),
+                        self.engine.outputs[0].name, self.postprocess,
+                        [(image.shape[0], image.shape[1])], 0.0)
+        merged = merge_passes(detections, job.result()[0][0])
+        return merged, dataclasses.replace(
+            timings, inference_ms=timings.inference_ms + _ms_since(start))
 
     def prepare(self, image: np.ndarray) -> Prepared:
         """Pre-process one image into the model's input blob (thread-safe)."""

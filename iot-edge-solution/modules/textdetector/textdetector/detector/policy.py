@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import geometry
+from ..results import Detections
 from .postprocess import DBParams
 from .preprocess import HALF, IMAGENET, input_size, to_blob
 
@@ -29,6 +31,16 @@ class DetPolicy:
     unclip_ratio: float = 1.5
     dilation: bool = False
     max_candidates: int = 1000
+    native_from: float = 0.0  # also detect at the image's own size when upscaled this much
+
+    def native_pass(self, height: int, width: int) -> tuple[int, int] | None:
+        """The input size of the extra pass at the image's own size, or None when the
+        policy does not upscale this image by at least `native_from`."""
+        if not self.native_from or self.resize != "min":
+            return None
+        if self.side < self.native_from * min(height, width):
+            return None
+        return input_size(height, width, max(height, width), "max")
 
     def input_size(self, height: int, width: int) -> tuple[int, int]:
         """The model input (height, width) for a source image of this size."""
@@ -47,7 +59,7 @@ class DetPolicy:
 
 
 PADDLE_V4 = DetPolicy("max", 960, 0, IMAGENET)
-V6 = DetPolicy("min", 736, 2016, HALF, box_thresh=0.5, unclip_ratio=1.6, dilation=True)
+V6 = DetPolicy("min", 736, 1600, HALF, box_thresh=0.4, unclip_ratio=1.6, native_from=2.0)
 
 
 def as_policy(resize: "int | DetPolicy") -> DetPolicy:
@@ -77,3 +89,31 @@ def policy_for(model_path: Path | None, settings: object) -> DetPolicy:
     values = {name: getattr(settings, field) for field, name in OVERRIDES.items()
               if getattr(settings, field, None) is not None}
     return replace(base, **values)
+
+
+MERGE_OVERLAP = 0.5  # share of the smaller box covered: the two passes saw one region
+
+
+def merge_passes(upscaled: Detections, native: Detections) -> Detections:
+    """The boxes of both passes; where boxes of the two overlap, the higher-scoring."""
+    if not len(native):
+        return upscaled
+    if not len(upscaled):
+        return native
+    boxes = np.concatenate([upscaled.boxes, native.boxes])
+    scores = np.concatenate([upscaled.scores, native.scores])
+    bounds = geometry.xyxy(boxes)
+    area = np.maximum((bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1]), 1e-6)
+    kept: list[int] = []
+    for i in np.argsort(-scores, kind="stable").tolist():
+        if all(_covered(bounds[i], bounds[j], min(area[i], area[j])) < MERGE_OVERLAP
+               for j in kept):
+            kept.append(i)
+    kept.sort()
+    return Detections(boxes[kept], scores[kept], upscaled.image_size)
+
+
+def _covered(a: np.ndarray, b: np.ndarray, smaller: float) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return max(width, 0.0) * max(height, 0.0) / smaller

@@ -18,6 +18,7 @@ from ..errors import ConfigError, ModelError
 # Local model file -> name in the Triton repository.
 MODEL_NAMES = {
     "ch_PP-OCRv4_det_infer.onnx": "text_det",
+    "PP-OCRv6_det_small.onnx": "text_det",  # DET_MODEL picks one detector
     "ch_PP-OCRv4_rec_infer.onnx": "text_rec",
     "PP-OCRv6_rec_small.onnx": "text_rec",  # MODEL_SET picks one recogniser
     "ch_ppocr_mobile_v2.0_cls_infer.onnx": "text_cls",

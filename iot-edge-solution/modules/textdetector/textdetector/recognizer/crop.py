@@ -41,3 +41,27 @@ def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
 def crop_all(image: np.ndarray, quads: np.ndarray) -> list[np.ndarray | None]:
     """Crops for every quadrilateral of an (N, 4, 2) array, in order."""
     return [crop_quad(image, quad) for quad in np.asarray(quads, np.float32).reshape(-1, 4, 2)]
+
+
+def is_tall(quad: np.ndarray) -> bool:
+    """Whether `crop_quad` turns this region's crop (text running top to bottom)."""
+    width, height = crop_size(np.asarray(quad, np.float32).reshape(4, 2))
+    return width >= 1 and height >= TALL_RATIO * width
+
+
+def tall_variants(turned: np.ndarray) -> list[np.ndarray]:
+    """Other readings of a tall region, from its crop as `crop_quad` turned it (counter-
+    clockwise): turned the other way (text running bottom to top), and stacked letters
+    laid side by side (upright letters one above the other, as on a vertical sign).
+
+    The reader keeps whichever of these and the crop itself it reads most confidently.
+    """
+    other_way = np.ascontiguousarray(np.rot90(turned, 2))
+    upright = np.rot90(turned, -1)  # the region as it stands in the image
+    height, width = upright.shape[:2]
+    cells = max(2, int(round(height / max(width, 1))))
+    rows = np.array_split(np.arange(height), cells)
+    cell_h = max(1, len(rows[0]))
+    strip = np.hstack([cv2.resize(np.ascontiguousarray(upright[r[0]:r[-1] + 1]), (width, cell_h))
+                       for r in rows if len(r)])
+    return [other_way, np.ascontiguousarray(strip)]

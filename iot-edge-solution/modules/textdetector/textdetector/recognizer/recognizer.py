@@ -16,7 +16,7 @@ from ..errors import ModelError
 from ..models import MODEL_SETS
 from .batching import HEIGHT, aspect, by_aspect, chunks, normalised_batch
 from .classifier import AngleClassifier
-from .crop import crop_all
+from .crop import crop_all, is_tall, tall_variants
 from .ctc import SPACE_MIN, allowed_classes, charset_from_metadata, greedy_decode
 
 MIN_WIDTH = 320  # PaddleOCR's rec_image_shape width: the narrowest batch input
@@ -155,7 +155,7 @@ class TextRecognizer:
         """Read the regions of several images (e.g. frames) together, in shared batches."""
         crops: list[np.ndarray] = []
         owners: list[tuple[int, int]] = []
-        counts = []
+        counts, tall = [], []
         for number, (image, boxes) in enumerate(images_and_boxes):
             image_crops = crop_all(as_bgr(image), boxes)
             counts.append(len(image_crops))
@@ -163,11 +163,29 @@ class TextRecognizer:
                 if crop is not None:
                     crops.append(crop)
                     owners.append((number, box_index))
+                    tall.append(is_tall(boxes[box_index]))
         turned = np.zeros(len(crops), bool)
         if self.classifier is not None and crops:
             crops, turned = self.classifier.upright(crops)
-        readings = self.read_crops(crops) if crops else []
+        readings = self._read_tall_both_ways(crops, tall) if crops else []
         return self._assemble(counts, owners, readings, turned)
+
+    def _read_tall_both_ways(self, crops: list[np.ndarray],
+                             tall: list[bool]) -> list[tuple[str, float]]:
+        """Every crop read; a tall one also as its `tall_variants`, the most confident
+        reading kept (vertical text runs either way, or has stacked upright letters)."""
+        extra: list[np.ndarray] = []
+        sources: list[int] = []
+        for index in (i for i, is_tall_crop in enumerate(tall) if is_tall_crop):
+            variants = tall_variants(crops[index])
+            extra += variants
+            sources += [index] * len(variants)
+        readings = self.read_crops(crops + extra)
+        best = readings[:len(crops)]
+        for index, reading in zip(sources, readings[len(crops):]):
+            if reading[1] > best[index][1]:
+                best[index] = reading
+        return best
 
     def _assemble(self, counts: list[int], owners: list[tuple[int, int]],
                   readings: list[tuple[str, float]], turned: np.ndarray) -> list[Readings]:
