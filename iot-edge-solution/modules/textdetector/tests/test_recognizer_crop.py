@@ -84,3 +84,20 @@ def test_same_pixels_as_rapidocr(gradient, page_image):
         mine = crop_all(image, boxes)
         for a, b in zip(mine, rapid_crops(image, boxes)):
             np.testing.assert_array_equal(a, b)
+
+
+def test_tall_regions_get_the_other_turn_and_stacked_letters():
+    """A tall crop (turned counter-clockwise by crop_quad) also comes turned the other way
+    and as its letters laid side by side, in reading order top to bottom."""
+    from textdetector.recognizer.crop import is_tall, tall_variants
+
+    upright = np.zeros((90, 30, 3), np.uint8)  # three stacked 30x30 cells: 0, 100, 200
+    for k in range(3):
+        upright[30 * k:30 * (k + 1)] = 100 * k
+    turned = np.ascontiguousarray(np.rot90(upright))  # as crop_quad returns it
+    other, stacked = tall_variants(turned)
+    np.testing.assert_array_equal(other, np.rot90(turned, 2))
+    assert stacked.shape == (30, 90, 3)
+    assert [int(stacked[15, 15 + 30 * k, 0]) for k in range(3)] == [0, 100, 200]
+    assert is_tall(np.array([[0, 0], [30, 0], [30, 90], [0, 90]], np.float32))
+    assert not is_tall(np.array([[0, 0], [90, 0], [90, 30], [0, 30]], np.float32))

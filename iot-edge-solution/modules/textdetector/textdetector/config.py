@@ -223,7 +223,8 @@ class EngineSettings:
 
     det_model: str = option(DEFAULT_DET_MODEL, "DET_MODEL",
                             "detection model and its policy: ppocrv6 (PP-OCRv6 small; short "
-                            "side raised to 736, long side capped at 2016, dilation) or "
+                            "side raised to 736, long side capped at 1600, box score 0.4; "
+                            "small images also detected at their own size) or "
                             "ppocrv4 (PaddleOCR-exact PP-OCRv4: long side capped at 960, "
                             "never upscaled)", one_of(*DET_MODELS), "NAME")
     model_path: Path = option(None, "MODEL_PATH",
@@ -321,14 +322,14 @@ class DetectorSettings:
                                         int_range(32, 4096), "PX")
     max_side_len: int | None = option(None, "DET_MAX_SIDE_LEN",
                                       "DET_RESIZE=min: cap on the long side, in pixels "
-                                      "(0 = none); unset = DET_MODEL's (2016)",
+                                      "(0 = none); unset = DET_MODEL's (1600)",
                                       int_range(0, 8192), "PX")
     det_thresh: float | None = option(None, "DET_THRESH",
                                       "probability above which a pixel counts as text; "
                                       "unset = 0.3", float_range(0.0, 1.0, low_open=True), "P")
     box_thresh: float | None = option(None, "DET_BOX_THRESH",
                                       "minimum mean probability inside a box to keep it; "
-                                      "unset = DET_MODEL's (ppocrv6 0.5, ppocrv4 0.6)",
+                                      "unset = DET_MODEL's (ppocrv6 0.4, ppocrv4 0.6)",
                                       float_range(0.0, 1.0), "P")
     unclip_ratio: float | None = option(None, "DET_UNCLIP_RATIO",
                                         "how far each box is grown around its text core; "
@@ -336,7 +337,7 @@ class DetectorSettings:
                                         float_range(0.0, 10.0, low_open=True), "R")
     det_dilation: bool | None = option(None, "DET_DILATION",
                                        "grow the text bitmap by 2x2 before finding boxes; "
-                                       "unset = DET_MODEL's (ppocrv6 on, ppocrv4 off)",
+                                       "unset = DET_MODEL's (off for both)",
                                        parse_bool, "BOOL")
     max_candidates: int = option(1000, "DET_MAX_CANDIDATES",
                                  "most text regions considered per image",

@@ -1,0 +1,40 @@
+"""Detection policies: the extra pass at native size for small images and its merge."""
+from __future__ import annotations
+
+import numpy as np
+
+from textdetector.detector.policy import PADDLE_V4, V6, merge_passes, policy_for
+from textdetector.results import Detections
+
+
+def quad(x0, y0, x1, y1):
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+
+
+def dets(*boxes_scores) -> Detections:
+    boxes = np.array([quad(*b) for b, _ in boxes_scores], np.float32).reshape(-1, 4, 2)
+    return Detections(boxes, np.array([s for _, s in boxes_scores], np.float32), (100, 300))
+
+
+def test_native_pass_only_for_images_the_policy_raises_twice_or_more():
+    assert V6.native_pass(74, 234) == (64, 224)  # a word photo: raised 9.9x
+    assert V6.native_pass(480, 640) is None  # 736 / 480 = 1.53
+    assert V6.native_pass(720, 1280) is None
+    assert PADDLE_V4.native_pass(74, 234) is None  # PaddleOCR's policy: one pass
+
+
+def test_merge_keeps_the_better_of_overlapping_boxes_and_adds_the_rest():
+    upscaled = dets(((10, 10, 60, 40), 0.5), ((70, 10, 120, 40), 0.6))
+    native = dets(((8, 8, 122, 42), 0.9), ((200, 50, 260, 80), 0.7))
+    merged = merge_passes(upscaled, native)
+    kept = [tuple(b[0]) + tuple(b[2]) for b in merged.boxes.tolist()]
+    assert kept == [(8, 8, 122, 42), (200, 50, 260, 80)]  # the word, not its fragments
+    assert merge_passes(upscaled, Detections.empty((100, 300))) is upscaled
+    assert len(merge_passes(Detections.empty((100, 300)), native)) == 2
+
+
+def test_unknown_model_files_get_paddleocr_v4s_policy():
+    class Unset:
+        pass
+
+    assert policy_for(None, Unset()) == PADDLE_V4
