@@ -18,7 +18,7 @@ from textdetector.sinks.iothub.client import in_edge
 from textdetector.sinks.iothub.outbox import wait_until
 from textdetector.control.twin import TwinService, apply_desired
 from textdetector.control.live import LiveSettings
-from textdetector.pipeline import process
+from textdetector.pipeline import LoopOptions, process
 from textdetector.results import Detections, FrameResult
 from textdetector.sources import open_source
 
@@ -204,7 +204,7 @@ def test_pipeline_applies_live_changes_between_frames():
     detector = TextDetector.open(EngineSettings(threads=1), DetectorSettings())
     with detector:
         summary = process(detector, [open_source(settings.source)], [sink, Changer()],
-                          max_frames=4, live=live)
+                          options=LoopOptions(max_frames=4), live=live)
     assert summary.frames == 4
     assert detector.settings.limit_side_len == 320
     assert "no-such-file" in rejected["cameraPath"]  # kept the current source

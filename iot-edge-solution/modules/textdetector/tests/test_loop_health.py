@@ -7,7 +7,7 @@ from test_pipeline_loop import LiveChanger, StalledSource, write_video
 
 from textdetector.config import Settings, SourceSettings
 from textdetector.control.live import LiveSettings
-from textdetector.pipeline import process
+from textdetector.pipeline import LoopOptions, process
 from textdetector.sources.health import CONNECTED, DOWN, HealthRegistry
 from textdetector.sources.reconnect import live_sources
 
@@ -18,7 +18,8 @@ def test_file_frames_counted_and_a_failed_source_is_down(detector, tmp_path):
     stalled = StalledSource()
     health.register(stalled.source_id, live=True)
     sources = [stalled, *live_sources(SourceSettings(camera_path=str(path)), health)]
-    summary = process(detector, sources, [RecordingSink()], timeout_s=0.5, health=health)
+    summary = process(detector, sources, [RecordingSink()], options=LoopOptions(timeout_s=0.5),
+                      health=health)
     snap = health.snapshot()
     assert summary.per_source[str(path)] == 6 and snap[str(path)]["frames_read"] == 6
     assert snap[str(path)]["state"] == CONNECTED and snap[str(path)]["frames_dropped"] == 0

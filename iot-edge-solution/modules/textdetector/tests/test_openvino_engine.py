@@ -16,7 +16,7 @@ from textdetector.errors import EngineUnavailableError, ModelError
 from textdetector.detector.postprocess import DBPostProcess
 from textdetector.detector.preprocess import input_size, to_blob
 from textdetector.engines import run_single
-from textdetector.engines.base import pipelined
+from textdetector.engines.base import AsyncEngine, pipelined
 
 from textdetector.engines.base import overlapped
 from textdetector.engines.openvino_engine import OpenVinoEngine, cpu_supports
@@ -57,6 +57,7 @@ def prob(engine: OpenVinoEngine, blob: np.ndarray) -> np.ndarray:
 
 def test_specs_and_explicit_fp32(ov_det):
     assert ov_det.name == "openvino"
+    assert isinstance(ov_det, AsyncEngine) and not issubclass(OnnxRuntimeEngine, AsyncEngine)
     assert [(s.name, s.shape, s.dtype) for s in ov_det.inputs] == [
         ("x", (None, 3, None, None), "float32")]
     assert ov_det.outputs[0].name == "sigmoid_0.tmp_0"

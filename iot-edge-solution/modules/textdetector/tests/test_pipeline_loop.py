@@ -11,9 +11,9 @@ from recording_sink import RecordingSink
 
 from textdetector.config import OutputSettings, Settings, SourceSettings
 from textdetector.errors import SourceError
-from textdetector.pipeline import process
+from textdetector.pipeline import LoopOptions, process
 from textdetector.pipeline import run
-from textdetector.sources import open_sources, source_paths
+from textdetector.sources import SelfHealingSource, open_sources, source_paths
 
 
 def write_video(path: Path, frames: int, size=(320, 240)) -> Path:
@@ -55,7 +55,7 @@ def sources_for(paths, queue_size=4):
 def test_fair_ordered_and_batched(detector, tmp_path):
     paths = [write_video(tmp_path / f"s{i}.mp4", 16) for i in range(3)]
     spy, sink = BatchSpy(detector), RecordingSink()
-    summary = process(spy, sources_for(paths), [sink], max_batch=4)
+    summary = process(spy, sources_for(paths), [sink], options=LoopOptions(max_batch=4))
     ids = [f"{p}" for p in paths]
     assert summary.per_source == {i: 16 for i in ids} and summary.frames == 48
     for source_id in ids:  # each source's frames in order, none lost
@@ -73,7 +73,8 @@ def test_mixed_shapes_split_into_separate_batches(detector, tmp_path):
     small = [write_video(tmp_path / f"small{i}.mp4", 8, (320, 240)) for i in range(2)]
     large = [write_video(tmp_path / f"large{i}.mp4", 8, (640, 480)) for i in range(2)]
     spy = BatchSpy(detector)
-    summary = process(spy, sources_for(small + large), [RecordingSink()], max_batch=8)
+    summary = process(spy, sources_for(small + large), [RecordingSink()],
+                      options=LoopOptions(max_batch=8))
     assert summary.frames == 32
     for shapes in spy.batches:
         assert len(set(shapes)) == 1
@@ -83,7 +84,8 @@ def test_mixed_shapes_split_into_separate_batches(detector, tmp_path):
 def test_max_batch_caps_batch_size(detector, tmp_path):
     paths = [write_video(tmp_path / f"s{i}.mp4", 6) for i in range(5)]
     spy = BatchSpy(detector)
-    summary = process(spy, sources_for(paths), [RecordingSink()], max_batch=2)
+    summary = process(spy, sources_for(paths), [RecordingSink()],
+                      options=LoopOptions(max_batch=2))
     assert summary.frames == 30 and set(summary.batch_sizes) <= {1, 2}
     assert 2 in summary.batch_sizes
 
@@ -97,7 +99,8 @@ def test_end_of_one_file_does_not_end_the_others(detector, tmp_path):
 
 def test_max_frames_caps_the_total(detector, tmp_path):
     paths = [write_video(tmp_path / f"s{i}.mp4", 10) for i in range(3)]
-    summary = process(detector, sources_for(paths), [RecordingSink()], max_frames=7)
+    summary = process(detector, sources_for(paths), [RecordingSink()],
+                      options=LoopOptions(max_frames=7))
     assert summary.frames == 7 and sum(summary.per_source.values()) == 7
 
 
@@ -124,14 +127,39 @@ class StalledSource:
 def test_stalled_stream_is_dropped_others_finish(detector, tmp_path):
     path = write_video(tmp_path / "ok.mp4", 6)
     sources = [StalledSource(), *sources_for([path])]
-    summary = process(detector, sources, [RecordingSink()], timeout_s=0.5)
+    summary = process(detector, sources, [RecordingSink()], options=LoopOptions(timeout_s=0.5))
     assert summary.per_source == {"stalled": 0, str(path): 6}
     assert "stalled" in summary.failed["stalled"]
 
 
 def test_all_streams_failing_raises(detector):
     with pytest.raises(SourceError, match="stalled"):
-        process(detector, [StalledSource(), StalledSource()], [RecordingSink()], timeout_s=0.3)
+        process(detector, [StalledSource(), StalledSource()], [RecordingSink()],
+                options=LoopOptions(timeout_s=0.3))
+
+
+class HealingSource(StalledSource):
+    """A reconnecting live source (a `SelfHealingSource`) down for a while, then closed."""
+
+    source_id = "healing"
+    self_healing = True
+
+    def read(self):
+        self.closed.wait(1.0)
+        return None
+
+
+def test_a_self_healing_source_is_left_to_its_own_watchdog(detector):
+    assert isinstance(HealingSource(), SelfHealingSource)
+    assert not isinstance(StalledSource(), SelfHealingSource)
+    summary = process(detector, [HealingSource()], [RecordingSink()],
+                      options=LoopOptions(timeout_s=0.3))
+    assert summary.failed == {} and summary.per_source == {"healing": 0}
+
+
+def test_everything_after_the_sinks_is_keyword_only(detector):
+    with pytest.raises(TypeError):
+        process(detector, [], [RecordingSink()], LoopOptions())  # type: ignore[misc]
 
 
 def test_source_paths_and_unique_ids(tmp_path):
@@ -292,8 +320,9 @@ def test_a_file_has_the_text_of_several_frames_read_together(detector, recognize
     """
     def run_with(read_ahead):
         sink, calls = RecordingSink(), recognizer.calls
-        summary = process(detector, sources_for([demo_video]), [sink], max_frames=26,
-                          recognizer=recognizer, read_ahead=read_ahead)
+        summary = process(detector, sources_for([demo_video]), [sink],
+                          options=LoopOptions(max_frames=26, read_ahead=read_ahead),
+                          recognizer=recognizer)
         assert summary.frames == 26
         return [t for r in sink.results for t in r.detections.texts], recognizer.calls - calls
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from textdetector.config import DEFAULT_VIDEO, EngineSettings, SourceSettings
 from textdetector.detector import TextDetector
-from textdetector.pipeline import process
+from textdetector.pipeline import LoopOptions, process
 from textdetector.sources import open_sources
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def run_streams(detector: TextDetector, video: str, count: int, frames: int,
     sources = [Capped(s, frames) for s in open_sources(
         SourceSettings(camera_path="|".join([video] * count), loop=True))]
     start = time.perf_counter()
-    summary = process(detector, sources, [Counter()], max_batch=max_batch)
+    summary = process(detector, sources, [Counter()], options=LoopOptions(max_batch=max_batch))
     wall = time.perf_counter() - start
     per_stream = {sid: round(n / wall, 2) for sid, n in summary.per_source.items()}
     return {"streams": count, "frames": summary.frames, "seconds": round(wall, 2),

@@ -26,7 +26,7 @@ from textdetector.config import (DEFAULT_VIDEO, DetectorSettings,
                                  EngineSettings, OutputSettings, RecognizerSettings, Settings,
                                  SourceSettings, load)
 from textdetector.detector import TextDetector
-from textdetector.pipeline import process
+from textdetector.pipeline import LoopOptions, process
 from textdetector.pipeline.run import open_recognizer
 from textdetector.sinks import build_sinks
 from textdetector.sources import open_source
@@ -114,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     with TextDetector.open(settings.engine, settings.detector) as detector, \
             open_recognizer(settings) as recognizer:
         sinks = [*build_sinks(settings), monitor]
-        summary = process(detector, [open_source(settings.source)], sinks,
-                          max_frames=args.frames, stop=stop, recognizer=recognizer,
-                          read_ahead=settings.recognizer.rec_frames)
+        summary = process(detector, [open_source(settings.source)], sinks, options=LoopOptions(
+            max_frames=args.frames, read_ahead=settings.recognizer.rec_frames),
+            stop=stop, recognizer=recognizer)
     elapsed = monitor.samples[-1]["t"]
     report = {"frames": summary.frames, "seconds": elapsed,
               "fps": round(summary.frames / elapsed, 2) if elapsed else 0.0,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..config import EngineSettings, TritonSettings
 from ..errors import ConfigError
-from .base import InferenceEngine, TensorSpec, run_single, submit
+from .base import AsyncEngine, InferenceEngine, TensorSpec, run_single, submit
 from .precision import Agreement, PrecisionCheck
 from .trt_profile import ShapeProfile
 
@@ -77,5 +77,6 @@ def open_engine(model_path: Path, settings: EngineSettings = EngineSettings(),
     return OnnxRuntimeEngine.open(model_path, settings, profile=profile)
 
 
-__all__ = ["InferenceEngine", "TensorSpec", "ShapeProfile", "Agreement", "PrecisionCheck",
-           "CPU_AUTO_ORDER", "open_engine", "resolve_engine", "run_single", "submit"]
+__all__ = ["AsyncEngine", "InferenceEngine", "TensorSpec", "ShapeProfile", "Agreement",
+           "PrecisionCheck", "CPU_AUTO_ORDER", "open_engine", "resolve_engine", "run_single",
+           "submit"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar
+from typing import (Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar,
+                    runtime_checkable)
 
 import numpy as np
 
@@ -42,6 +43,17 @@ class InferenceEngine(Protocol):
         ...
 
 
+@runtime_checkable
+class AsyncEngine(Protocol):
+    """An engine with asynchronous requests (OpenVINO): `start(feeds)`, later `wait`."""
+
+    def start(self, feeds: Mapping[str, np.ndarray]) -> Any:
+        ...
+
+    def wait(self, pending: Any) -> dict[str, np.ndarray]:
+        ...
+
+
 def run_single(engine: InferenceEngine, array: np.ndarray) -> np.ndarray:
     """Run a one-input, one-output model on `array` and return its output."""
     return engine.run({engine.inputs[0].name: array})[engine.outputs[0].name]
@@ -50,20 +62,20 @@ def run_single(engine: InferenceEngine, array: np.ndarray) -> np.ndarray:
 def submit(engine: InferenceEngine, feeds: Mapping[str, np.ndarray]) -> Collect:
     """Start one inference; the returned callable waits for (outputs, inference ms).
 
-    Engines with an asynchronous API (`start` / `wait`, as OpenVINO's) infer while the
+    Engines with an asynchronous API (`AsyncEngine`, as OpenVINO's) infer while the
     caller goes on (collect before submitting more than the engine has requests for);
     the others run here, at once. Call the result once.
     """
     begin = time.perf_counter()
-    start = getattr(engine, "start", None)
-    if start is None:
+    if not isinstance(engine, AsyncEngine):
         outputs = engine.run(feeds)
         ms = (time.perf_counter() - begin) * 1000.0
         return lambda: (outputs, ms)
-    pending = start(feeds)
+    async_engine = engine
+    pending = async_engine.start(feeds)
 
     def collect() -> tuple[Outputs, float]:
-        outputs = engine.wait(pending)  # type: ignore[attr-defined]
+        outputs = async_engine.wait(pending)
         latency = getattr(pending, "latency_ms", None)
         return outputs, latency if latency else (time.perf_counter() - begin) * 1000.0
     return collect

@@ -13,7 +13,7 @@ across frames and streams); files gather `read_ahead` frames (REC_FRAMES) first.
 
 A stream that ends leaves the others running; one that fails or stalls is logged and
 dropped (its health turns `down`). If every stream failed (none ended normally) the last
-error is raised. A live source that reconnects by itself (`self_healing`) is exempt from
+error is raised. A live source that reconnects by itself (a `SelfHealingSource`) is exempt from
 the loop's stall check: its read watchdog covers that, and a source that is down for a
 while never holds up the others. With a `HealthRegistry`, the loop counts the frames
 read from files and the frames each reader dropped; with a `ShutdownBudget`, the budget
@@ -41,7 +41,7 @@ from ..recognizer import TextRecognizer, read_regions
 from ..results import Detections, FrameResult, Timings
 from ..sinks import Sink
 from ..sinks.shutdown import ShutdownBudget
-from ..sources import Frame, FrameReader, FrameSource, open_sources
+from ..sources import Frame, FrameReader, FrameSource, SelfHealingSource, open_sources
 from ..sources.health import DOWN, HealthRegistry
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,23 @@ class RunSummary:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LoopOptions:
+    """The loop's tuning: batch cap, reader queue, stall timeout, frame cap, read-ahead."""
+
+    max_batch: int = 4
+    queue_size: int = 4
+    timeout_s: float = 10.0
+    max_frames: int = 0  # 0: no cap (over all streams)
+    read_ahead: int = 1  # frames of files whose text is read together (REC_FRAMES)
+
+
 @dataclass
 class _Stream:
     source_id: str
     reader: FrameReader
     last_frame: float
+    self_healing: bool = False
     frames: int = 0
     dropped_seen: int = 0
 
@@ -77,17 +89,17 @@ Pending = list[tuple[_Stream, Frame, Detections, Timings]]
 class RunLoop:
     """Reads every stream, detects in batches, writes each result to every sink."""
 
-    def __init__(self, detector: TextDetector, sinks: Sequence[Sink], max_batch: int = 4,
-                 queue_size: int = 4, timeout_s: float = 10.0, max_frames: int = 0,
+    def __init__(self, detector: TextDetector, sinks: Sequence[Sink], *,
+                 options: LoopOptions = LoopOptions(),
                  stop: threading.Event | None = None, live: LiveSettings | None = None,
                  opener: Callable[..., list[FrameSource]] = open_sources,
                  health: HealthRegistry | None = None,
                  shutdown: ShutdownBudget | None = None,
-                 recognizer: TextRecognizer | None = None, read_ahead: int = 1) -> None:
+                 recognizer: TextRecognizer | None = None) -> None:
         self.detector, self.sinks = detector, list(sinks)
-        self.read_ahead = read_ahead
-        self.max_batch, self.queue_size, self.timeout_s = max_batch, queue_size, timeout_s
-        self.max_frames = max_frames
+        self.read_ahead = options.read_ahead
+        self.max_batch, self.queue_size = options.max_batch, options.queue_size
+        self.timeout_s, self.max_frames = options.timeout_s, options.max_frames
         self.stop = stop or threading.Event()
         self.live, self.opener = live, opener
         self.recognizer = recognizer
@@ -153,7 +165,8 @@ class RunLoop:
         for source in sources:
             reader = FrameReader(source, self.queue_size, self.timeout_s, self.detector.prepare)
             reader.__enter__()
-            stream = _Stream(source.source_id, reader, now)
+            healing = isinstance(source, SelfHealingSource) and source.self_healing
+            stream = _Stream(source.source_id, reader, now, healing)
             self.streams.append(stream)
             self.every.append(stream)
 
@@ -180,7 +193,7 @@ class RunLoop:
         try:
             frame = stream.reader.poll(wait_s)
             if frame is None and not stream.reader.finished \
-                    and not getattr(stream.reader.source, "self_healing", False) \
+                    and not stream.self_healing \
                     and now - stream.last_frame > self.timeout_s:
                 raise SourceError(f"no frame from {stream.source_id} for "
                                   f"{self.timeout_s:g} s: the source stalled")
@@ -192,8 +205,7 @@ class RunLoop:
             return None
         if frame is not None:
             stream.last_frame = time.monotonic()
-            self._count(stream, read=0 if getattr(stream.reader.source, "self_healing",
-                                                  False) else 1)
+            self._count(stream, read=0 if stream.self_healing else 1)
         return frame
 
     def _count(self, stream: _Stream, read: int) -> None:
@@ -291,19 +303,17 @@ class RunLoop:
 
 
 def process(detector: TextDetector, sources: Sequence[FrameSource], sinks: Sequence[Sink],
-            max_batch: int = 4, queue_size: int = 4, timeout_s: float = 10.0,
-            max_frames: int = 0, stop: threading.Event | None = None,
+            *, options: LoopOptions = LoopOptions(), stop: threading.Event | None = None,
             live: LiveSettings | None = None,
             opener: Callable[..., list[FrameSource]] = open_sources,
             health: HealthRegistry | None = None,
             shutdown: ShutdownBudget | None = None,
-            recognizer: TextRecognizer | None = None, read_ahead: int = 1) -> RunSummary:
+            recognizer: TextRecognizer | None = None) -> RunSummary:
     """Detect (and with `recognizer`, read) text in every frame of open `sources`.
 
-    Each result goes to every sink. `max_frames` caps the total over all streams;
-    `read_ahead` frames of files have their text read together. See the module
-    docstring for the rest.
+    Each result goes to every sink; `options` holds the tuning (see `LoopOptions`).
+    Everything after `sinks` is keyword-only. See the module docstring for the rest.
     """
-    loop = RunLoop(detector, sinks, max_batch, queue_size, timeout_s, max_frames, stop, live,
-                   opener, health, shutdown, recognizer, read_ahead)
+    loop = RunLoop(detector, sinks, options=options, stop=stop, live=live, opener=opener,
+                   health=health, shutdown=shutdown, recognizer=recognizer)
     return loop.run(sources)

@@ -24,7 +24,7 @@ from ..sources.capture import classify, source_paths
 from ..sources.health import HealthRegistry
 from ..sources.reconnect import live_sources
 from .health_http import HealthServer
-from .loop import RunSummary, process
+from .loop import LoopOptions, RunSummary, process
 
 log = logging.getLogger(__name__)
 
@@ -70,21 +70,30 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
             return live_sources(source, health)
 
         sources = opener(src)
-        max_batch = src.max_batch
-        if detector.engine.name == "tensorrt":
-            max_batch = min(max_batch, settings.engine.trt_max_batch)
-        log.info("%d source(s), batches of up to %d: %s", len(sources), max_batch,
+        options = loop_options(settings, detector.engine.name)
+        log.info("%d source(s), batches of up to %d: %s", len(sources), options.max_batch,
                  ", ".join(f"{s.source_id} ({kind(s)})" for s in sources))
         live = LiveSettings(settings, backend=detector.engine.name)
         budget = ShutdownBudget(out.shutdown_grace)
         sinks = build_sinks(settings, live, health, budget)
-        summary = process(detector, sources, sinks, max_batch, src.queue_size,
-                          src.source_timeout, src.max_frames, stop, live, opener, health,
-                          budget, recognizer, settings.recognizer.rec_frames)
+        summary = process(detector, sources, sinks, options=options, stop=stop, live=live,
+                          opener=opener, health=health, shutdown=budget,
+                          recognizer=recognizer)
     if len(summary.per_source) > 1:
         log.info("frames per source: %s; batch sizes: %s", summary.per_source,
                  summary.batch_sizes)
     return summary
+
+
+def loop_options(settings: Settings, engine_name: str) -> LoopOptions:
+    """The loop's tuning from the settings (TensorRT caps batches at TRT_MAX_BATCH)."""
+    src = settings.source
+    max_batch = src.max_batch
+    if engine_name == "tensorrt":
+        max_batch = min(max_batch, settings.engine.trt_max_batch)
+    return LoopOptions(max_batch=max_batch, queue_size=src.queue_size,
+                       timeout_s=src.source_timeout, max_frames=src.max_frames,
+                       read_ahead=settings.recognizer.rec_frames)
 
 
 def frames_queue(camera_path: str) -> bool:

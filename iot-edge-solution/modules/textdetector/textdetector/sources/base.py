@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -38,3 +38,10 @@ class FrameSource(Protocol):
 
     def close(self) -> None:
         ...
+
+
+@runtime_checkable
+class SelfHealingSource(Protocol):
+    """A live source that reconnects by itself (`self_healing` True): no loop stall check."""
+
+    self_healing: bool
