@@ -12,7 +12,6 @@ log = logging.getLogger(__name__)
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 TENSORRT = "TensorrtExecutionProvider"
-PROVIDERS = {"cpu": CPU, "cuda": CUDA, "tensorrt": TENSORRT}
 
 Provider = tuple[str, dict[str, Any]]
 

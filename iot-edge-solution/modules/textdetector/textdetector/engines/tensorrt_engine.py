@@ -267,9 +267,6 @@ class TensorRTEngine:
         with self._gpu:
             return {self._runner.output: self._runner.run(batch)}
 
-    def run_array(self, batch: np.ndarray) -> np.ndarray:
-        return self.run({self._runner.input: batch})[self._runner.output]
-
     def close(self) -> None:
         if self._runner is None:
             return

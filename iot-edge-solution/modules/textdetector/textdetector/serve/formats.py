@@ -38,11 +38,6 @@ def ranked_regions(detections: Detections) -> list[Region]:
              float(xyxy[i, 3] - xyxy[i, 1]), float(detections.scores[i])) for i in order]
 
 
-def normalised_boxes(detections: Detections) -> list[tuple[float, float, float, float, float]]:
-    """(left, top, width, height, score) in 0-1 image units, best score first."""
-    return [region[1:] for region in ranked_regions(detections)]
-
-
 def reading(detections: Detections, index: int) -> tuple[str, float] | None:
     """(text, confidence) read in box `index`; None when nothing was read there."""
     if detections.texts is None or detections.text_scores is None or \
