@@ -177,9 +177,10 @@ class TritonEngine:
 
     def __init__(self, clients: _Clients, model: str, inputs: tuple[TensorSpec, ...],
                  outputs: tuple[TensorSpec, ...], metadata: Mapping[str, str],
-                 retries: int = 3, backoff: float = 0.5) -> None:
+                 retries: int = 3, backoff: float = 0.5, platform: str = "") -> None:
         self._clients = clients
         self.model = model
+        self.platform = platform or "triton"  # the served model's (e.g. onnxruntime_onnx)
         self.inputs = inputs
         self.outputs = outputs
         self.metadata = dict(metadata)
@@ -217,7 +218,7 @@ class TritonEngine:
                                          f"model {model!r}: {_first_line(exc)}") from None
         engine = cls(clients, model, tuple(_spec(e) for e in meta["inputs"]),
                      tuple(_spec(e) for e in meta["outputs"]), local_metadata(model_path),
-                     retries, backoff)
+                     retries, backoff, str(meta.get("platform", "")))
         log.info("triton model %r at %s (%s) ready", model, endpoint.url, endpoint.protocol)
         return engine
 

@@ -10,6 +10,8 @@ from aiohttp import web
 
 from .. import __version__
 from ..config import ServeSettings
+from ..engines import InferenceEngine, TensorSpec
+from ..engines.triton_engine import TritonEngine
 from ..results import Detections
 from .auth import check_host, host_check_needed, require_key
 from .body import MULTIPART_SLACK, BodyReader, check_declared
@@ -25,6 +27,10 @@ METRICS = web.AppKey("metrics", Metrics)
 SETTINGS = web.AppKey("settings", ServeSettings)
 CV_PREFIX = "/customvision/v3.0/Prediction/{project}/detect/iterations/{iteration}"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PLATFORMS = {"onnxruntime": "onnxruntime_onnx", "openvino": "openvino",
+             "tensorrt": "tensorrt_plan"}  # KServe v2 platform names of the local engines
+DATATYPES = {"float32": "FP32", "float16": "FP16", "float64": "FP64", "int64": "INT64",
+             "int32": "INT32", "int8": "INT8", "uint8": "UINT8", "bool": "BOOL"}
 
 
 def json_error(status: int, code: str, message: str,
@@ -126,14 +132,35 @@ async def model_ready(request: web.Request) -> web.Response:
     return await ready(request)
 
 
+def tensor_info(spec: TensorSpec) -> dict[str, Any]:
+    """A model input or output as KServe v2 tensor metadata (dynamic dimensions -1)."""
+    return {"name": spec.name, "datatype": DATATYPES.get(spec.dtype, spec.dtype.upper()),
+            "shape": [-1 if d is None else d for d in spec.shape]}
+
+
+def engine_platform(engine: InferenceEngine) -> str:
+    """The KServe platform of a loaded engine; a Triton engine's is the served model's."""
+    if isinstance(engine, TritonEngine):
+        return engine.platform
+    return PLATFORMS.get(engine.name, engine.name)
+
+
+def engine_info(pool: InferencePool) -> dict[str, Any]:
+    """Platform, inputs and outputs of the detection engine loaded (empty until loaded)."""
+    if pool.detector is None:
+        return {"platform": "", "inputs": [], "outputs": []}
+    engine = pool.detector.engine
+    return {"platform": engine_platform(engine),
+            "inputs": [tensor_info(spec) for spec in engine.inputs],
+            "outputs": [tensor_info(spec) for spec in engine.outputs]}
+
+
 def model_info(settings: ServeSettings, pool: InferencePool) -> dict[str, Any]:
-    """KServe v2 model metadata, plus what this service adds around the model."""
+    """KServe v2 model metadata of the engine loaded, plus what this service adds."""
     return {
         "name": settings.model_name,
         "versions": [__version__],
-        "platform": "onnxruntime_onnx" if pool.engine_name != "tensorrt" else "tensorrt_plan",
-        "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 3, -1, -1]}],
-        "outputs": [{"name": "sigmoid_0.tmp_0", "datatype": "FP32", "shape": [-1, 1, -1, -1]}],
+        **engine_info(pool),
         "parameters": {"engine": pool.engine_name, "workers": pool.workers,
                        "performance_hint": pool.performance_hint,
                        "queue_size": pool.queue_size, "tag": settings.tag,
