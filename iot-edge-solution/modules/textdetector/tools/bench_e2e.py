@@ -31,8 +31,8 @@ def rapidocr_video(video: Path) -> int:
     import cv2
     from rapidocr import RapidOCR
 
-    engine = RapidOCR(params={"Global.log_level": "warning"})
-    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+    engine = RapidOCR(params={"Global.log_level": "error"})
+    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
     capture = cv2.VideoCapture(str(video))
     frames = lines = 0
     while True:

@@ -34,7 +34,7 @@ from textdetector.detector import TextDetector
 from textdetector.detector.preprocess import to_blob
 from textdetector.errors import KitError
 from bench_matrix import model_pass
-from textdetector.pipeline import process
+from textdetector.pipeline import LoopOptions, process
 from textdetector.recognizer import TextRecognizer, crop_all
 from textdetector.recognizer.batching import by_aspect, chunks, normalised_batch
 from textdetector.recognizer.recognizer import batch_width
@@ -120,7 +120,7 @@ def contenders(detector: TextDetector, recognizer: TextRecognizer, frames: list[
         source = open_source(SourceSettings(camera_path=str(video)))
         summary = process(detector, [source], [ConsoleSink(stream=io.StringIO(), quiet=True),
                                                _Timings(counts)], recognizer=recognizer,
-                          read_ahead=per_read)
+                          options=LoopOptions(read_ahead=per_read))
         seconds = time.perf_counter() - start
         assert summary.frames == len(frames), summary
         counts.calls += recognizer.calls - calls
@@ -147,8 +147,8 @@ def rapidocr3_ocr():
         return None
     import logging
 
-    engine = RapidOCR(params={"Global.log_level": "warning"})
-    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+    engine = RapidOCR(params={"Global.log_level": "error"})
+    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
     return engine
 
 

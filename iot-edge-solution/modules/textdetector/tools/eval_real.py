@@ -170,8 +170,8 @@ def rapidocr3_reader() -> tuple[Reader, Callable[[], None]]:
 
     from rapidocr import RapidOCR
 
-    engine = RapidOCR(params={"Global.log_level": "warning"})
-    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+    engine = RapidOCR(params={"Global.log_level": "error"})
+    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
 
     def read(image: np.ndarray) -> list[str]:
         return [t for t in (engine(image).txts or ()) if t]
