@@ -13,9 +13,12 @@ from .config import RUN_GROUPS, ServeSettings
 from .errors import KitError
 
 DESCRIPTION = """\
-Detect text in a video stream with the PaddleOCR PP-OCRv4 DB detector (ONNX), on
-ONNX Runtime (CPU) or TensorRT (NVIDIA GPU). Every option can also be set by the
-environment variable shown beside it; flags win over the environment.
+Find and read text in video and images: PaddleOCR PP-OCRv6 detector and recogniser by
+default (PP-OCRv4: DET_MODEL / MODEL_SET=ppocrv4), on OpenVINO (the x86-64 default) or
+ONNX Runtime on the CPU, TensorRT on an NVIDIA GPU, or a remote Triton server. Results go
+to the console, JSON Lines, IoT Hub and a Blob archive; `serve` is an HTTP scoring service.
+Every option can also be set by the environment variable shown beside it; flags win over
+the environment.
 """
 EXAMPLES = """\
 examples:
