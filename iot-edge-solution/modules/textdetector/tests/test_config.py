@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
 
 import pytest
 
@@ -120,3 +122,22 @@ def test_openvino_hint_auto_follows_the_run_mode():
     assert fixed.for_run(True) is fixed and fixed.for_service() is fixed
     assert frames_queue("clip.mp4") and frames_queue("rtsp://cam/1|rtsp://cam/2")
     assert not frames_queue("rtsp://cam/1") and not frames_queue("/dev/video0")
+
+
+def test_use_tensor_rt_is_a_deprecated_alias_of_engine_tensorrt(caplog):
+    """USE_TENSOR_RT=true still means ENGINE=tensorrt, with one deprecation warning line."""
+    def deprecations(env):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="textdetector.config"):
+            settings = load_settings(env)
+        return settings, [r for r in caplog.records if "deprecated" in r.getMessage()]
+
+    alias, lines = deprecations({"USE_TENSOR_RT": "true"})
+    assert alias.engine.engine_name == "tensorrt"
+    assert len(lines) == 1 and lines[0].levelno == logging.WARNING
+    assert "USE_TENSOR_RT" in lines[0].getMessage() and "ENGINE=tensorrt" in lines[0].getMessage()
+    for env in ({"ENGINE": "tensorrt"}, {"USE_TENSOR_RT": "false"}, {}):
+        assert deprecations(env)[1] == []
+    assert deprecations({"ENGINE": "tensorrt"})[0].engine.engine_name == "tensorrt"
+    field = {f.name: f for f in dataclasses.fields(EngineSettings)}["use_tensor_rt"]
+    assert field.metadata["help"].startswith("deprecated alias of ENGINE=tensorrt")

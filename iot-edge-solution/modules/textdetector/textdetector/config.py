@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,8 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from .detector.policy import DetPolicy
 from .models import DEFAULT_DET_MODEL, DEFAULT_MODEL_SET, DET_MODELS, MODEL_SETS
+
+log = logging.getLogger(__name__)
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DATA = MODULE_DIR / "local_data"
@@ -93,13 +96,15 @@ def text(value: str) -> str:
 
 
 def option(default: Any, env: str, help: str, parse: Parser = text, metavar: str = "",
-           secret: bool = False) -> Any:
+           secret: bool = False, deprecated: str = "") -> Any:
     """Declare a setting: its default, environment variable, help text and parser.
 
     A `secret` (a key, a connection string) is read from the environment only: it gets
     no command-line flag (visible in process lists) and is left out of the repr (logs).
+    A `deprecated` alias logs one warning naming its replacement when it is set (true).
     """
-    meta = {"env": env, "help": help, "parse": parse, "metavar": metavar, "secret": secret}
+    meta = {"env": env, "help": help, "parse": parse, "metavar": metavar, "secret": secret,
+            "deprecated": deprecated}
     if isinstance(default, (list, dict, set)):
         return field(default_factory=lambda: default, metadata=meta, repr=not secret)
     return field(default=default, metadata=meta, repr=not secret)
@@ -127,6 +132,8 @@ def load(cls: type[T], environ: Mapping[str, str] | None = None,
         if raw is None:
             continue
         values[f.name] = _parse(meta["parse"], raw, where, meta.get("secret", False))
+        if meta.get("deprecated") and values[f.name]:
+            log.warning("%s is deprecated: use %s", where, meta["deprecated"])
     return cls(**values)
 
 
@@ -232,14 +239,13 @@ class EngineSettings:
                               "one's own gets PP-OCRv4's policy unless DET_* say otherwise)",
                               as_path, "PATH")
     use_tensor_rt: bool = option(False, "USE_TENSOR_RT",
-                                 "run the model with TensorRT on an NVIDIA GPU "
-                                 "instead of ONNX Runtime (true/1/yes or false/0/no)",
-                                 parse_bool)
+                                 "deprecated alias of ENGINE=tensorrt (TensorRT on an NVIDIA "
+                                 "GPU); true/1/yes or false/0/no",
+                                 parse_bool, deprecated="ENGINE=tensorrt")
     engine: str = option("auto", "ENGINE",
                          "inference engine: onnxruntime, openvino, tensorrt, triton (a remote "
-                         "Triton server at TRITON_URL), or auto (TensorRT when "
-                         "USE_TENSOR_RT=true, else the fastest CPU engine installed: OpenVINO "
-                         "on x86-64, ONNX Runtime elsewhere)",
+                         "Triton server at TRITON_URL), or auto (the fastest CPU engine "
+                         "installed: OpenVINO on x86-64, ONNX Runtime elsewhere)",
                          one_of("auto", "onnxruntime", "openvino", "tensorrt", "triton"), "NAME")
     precision: str = option("fp32", "PRECISION",
                             "CPU model precision: fp32, bf16, int8, or auto (the fastest that "
