@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import cv2
@@ -12,6 +13,8 @@ import pytest
 
 from textdetector.config import EngineSettings
 from textdetector.engines import resolve_engine
+from textdetector.errors import SourceError
+from textdetector.sources.capture import check_sources
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 
@@ -119,6 +122,39 @@ def test_console_script_is_installed(python):
 ])
 def test_bad_environment_gives_one_clear_error(python, demo_video, env, code, fragment):
     assert_one_line_error(run(python, env=env), code, fragment)
+
+
+def test_use_tensor_rt_logs_one_deprecation_line(python, demo_video):
+    done = run(python, env={"USE_TENSOR_RT": "true"})
+    lines = [line for line in done.stderr.splitlines() if "deprecated" in line]
+    assert len(lines) == 1 and lines[0].startswith("WARNING"), done.stderr
+    assert "ENGINE=tensorrt" in lines[0] and "DeprecationWarning" not in done.stderr
+
+
+def test_a_camera_path_typo_fails_before_the_models_load(python, demo_video, tmp_path):
+    """A CAMERA_PATH naming a missing file (here the second of two) fails in one line
+    at once: no engine is opened, no model file named, before the error."""
+    typo = tmp_path / "demo_vidoe.mp4"
+    start = time.monotonic()
+    done = run(python, env={"CAMERA_PATH": f"{demo_video}|{typo}", "LOG_LEVEL": "info"})
+    elapsed = time.monotonic() - start
+    assert_one_line_error(done, 4, f"video file not found: {typo}")
+    loading = [line for line in done.stderr.splitlines()
+               if "textdetector.engines" in line or ".onnx" in line]
+    assert loading == [], done.stderr
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+
+
+def test_the_up_front_source_check_leaves_live_sources_alone(tmp_path):
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not checked for content here")
+    check_sources(f"0|rtsp://127.0.0.1:1/none|{video}")  # cameras by index, streams: at open
+    with pytest.raises(SourceError, match="names no source"):
+        check_sources(" | ")
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    with pytest.raises(SourceError, match="empty"):
+        check_sources(f"{video}|{empty}")
 
 
 def test_corrupt_model_is_named(python, copy_model):

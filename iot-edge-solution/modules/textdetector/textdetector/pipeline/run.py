@@ -1,4 +1,5 @@
-"""Run the module from its settings: open detector, sources and sinks, then the loop.
+"""Run the module from its settings: check the sources, open detector, sources and sinks,
+then the loop.
 
 Live sources reconnect by themselves (`sources/reconnect.py`); their health is kept in
 one `HealthRegistry` that the console summary, the IoT Hub sink (twin and `sourceState`
@@ -20,7 +21,7 @@ from ..recognizer import TextRecognizer
 from ..sinks import build_sinks
 from ..sinks.shutdown import ShutdownBudget
 from ..sources import FrameSource
-from ..sources.capture import classify, source_paths
+from ..sources.capture import check_sources, classify, source_paths
 from ..sources.health import HealthRegistry
 from ..sources.reconnect import live_sources
 from .health_http import HealthServer
@@ -50,7 +51,10 @@ def log_state_change(event: dict) -> None:
 
 
 def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
-    """Open the detector, the recogniser, the source(s) and the sinks; run to the end."""
+    """Open the detector, the recogniser, the source(s) and the sinks; run to the end.
+
+    A CAMERA_PATH that cannot work (a missing file, say) fails before the models load."""
+    check_sources(settings.source.camera_path)
     health = HealthRegistry()
     health.add_listener(log_state_change)
     out = settings.output

@@ -185,6 +185,16 @@ def source_paths(camera_path: str) -> list[str]:
     return [part.strip() for part in camera_path.split(SOURCE_SEPARATOR) if part.strip()]
 
 
+def check_sources(camera_path: str) -> None:
+    """Raise the SourceError opening would give for what can be checked at once (a missing,
+    empty or unreadable file, a missing camera device): before anything slow starts."""
+    paths = source_paths(camera_path)
+    if not paths:
+        raise SourceError("CAMERA_PATH names no source")
+    for path in paths:
+        CaptureSource(classify(path)).check()
+
+
 def open_all(paths: list[str], make: Callable[[str], Any],
              opened: Callable[[Any], None] | None = None) -> list[Any]:
     """Make and open a source per path, ids made unique (`a`, `a#2`); `opened` sees each.
