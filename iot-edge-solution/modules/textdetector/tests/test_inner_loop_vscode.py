@@ -138,7 +138,20 @@ def test_four_guides_with_the_required_sections():
             assert needed in text, f"{guide.name} lacks {needed}"
 
 
-@pytest.mark.parametrize("doc", [REPO / "README.md", *GUIDES], ids=lambda p: p.name)
+DOCS = sorted((REPO / "docs").glob("*.md"))
+
+
+def test_readme_is_short_and_links_every_docs_page():
+    """The README stays a front page (at most 300 lines) that links each docs/ page."""
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 300
+    assert len(DOCS) >= 8
+    for page in DOCS:
+        assert f"](docs/{page.name})" in readme, f"README does not link docs/{page.name}"
+
+
+@pytest.mark.parametrize("doc", [REPO / "README.md", REPO / "SECURITY.md", *GUIDES, *DOCS],
+                         ids=lambda p: p.name)
 def test_links_and_named_files_exist(doc):
     text = doc.read_text()
     for link in re.findall(r"\]\(([^)#]+)\)", text):

@@ -17,7 +17,8 @@ from .precision import Agreement, PrecisionCheck
 from .trt_profile import ShapeProfile
 
 # ENGINE=auto on the CPU: OpenVINO measured 1.3-1.6x ONNX Runtime's speed on x86-64 with
-# identical boxes (README, Performance); ARM64 is not measured yet, so it keeps ONNX Runtime.
+# identical boxes (docs/benchmarks.md, Performance); ARM64 is not measured yet, so it
+# keeps ONNX Runtime.
 CPU_AUTO_ORDER = ("openvino", "onnxruntime") if platform.machine().lower() in (
     "x86_64", "amd64") else ("onnxruntime",)
 MODULES = {"openvino": "openvino", "onnxruntime": "onnxruntime"}
