@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,17 @@ def request(port: int, method: str, path: str, body: bytes | None = None,
                      response.read())
     finally:
         conn.close()
+
+
+def model_metadata(port: int, timeout: float = 60.0) -> dict:
+    """`/v2/models/textdetector` once the service is ready (model loaded and warmed)."""
+    deadline = time.monotonic() + timeout
+    while request(port, "GET", "/v2/health/ready").status != 200:
+        assert time.monotonic() < deadline, "service not ready in time"
+        time.sleep(0.1)
+    reply = request(port, "GET", "/v2/models/textdetector")
+    assert reply.status == 200, reply.body
+    return reply.json()
 
 
 def multipart(field: str, filename: str, data: bytes,

@@ -6,12 +6,11 @@ the answer is compared with the TensorSpecs ONNX Runtime reads from the model fi
 from __future__ import annotations
 
 import importlib.util
-import time
 
 import pytest
 
 from conftest import LOCAL_DATA, need
-from serve_helpers import ServerThread, request
+from serve_helpers import ServerThread, model_metadata as metadata
 from textdetector.config import DetectorSettings, EngineSettings, ServeSettings, load
 from textdetector.engines import TensorSpec
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
@@ -24,17 +23,6 @@ V6 = LOCAL_DATA / "PP-OCRv6_det_small.onnx"
 PLATFORM = {"onnxruntime": "onnxruntime_onnx", "openvino": "openvino"}
 CASES = [({"DET_MODEL": "ppocrv4"}, V4), ({"DET_MODEL": "ppocrv6"}, V6),
          ({"MODEL_PATH": str(V4)}, V4), ({"DET_MODEL": "ppocrv4", "MODEL_PATH": str(V6)}, V6)]
-
-
-def metadata(port: int, timeout: float = 60.0) -> dict:
-    """The model metadata once the service is ready."""
-    deadline = time.monotonic() + timeout
-    while request(port, "GET", "/v2/health/ready").status != 200:
-        assert time.monotonic() < deadline, "service not ready in time"
-        time.sleep(0.1)
-    reply = request(port, "GET", "/v2/models/textdetector")
-    assert reply.status == 200, reply.body
-    return reply.json()
 
 
 def file_specs(path) -> tuple[list[dict], list[dict]]:

@@ -7,7 +7,6 @@ real HTTP clients. Only `tools/bench_http.py`'s verdict is checked on made-up fi
 from __future__ import annotations
 
 import importlib.util
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 
 import bench_http
 from conftest import need
-from serve_helpers import ServerThread, page_jpeg, request
+from serve_helpers import ServerThread, model_metadata, page_jpeg, request
 from textdetector.config import DetectorSettings, EngineSettings, ServeSettings, load
 from textdetector.engines import resolve_engine
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
@@ -84,13 +83,7 @@ def served(engine: EngineSettings) -> ServerThread:
 
 def metadata(port: int, timeout: float = 60.0) -> dict:
     """The model parameters once the service is ready (model loaded and warmed)."""
-    deadline = time.monotonic() + timeout
-    while request(port, "GET", "/v2/health/ready").status != 200:
-        assert time.monotonic() < deadline, "service not ready in time"
-        time.sleep(0.1)
-    reply = request(port, "GET", "/v2/models/textdetector")
-    assert reply.status == 200, reply.body
-    return reply.json()["parameters"]
+    return model_metadata(port, timeout)["parameters"]
 
 
 def test_service_uses_throughput_and_engine_sized_workers(openvino_present, model_path):
