@@ -14,7 +14,7 @@ from ..engines import InferenceEngine, open_engine, submit
 from ..engines.base import Collect
 from .fp16_check import fp16_check
 from .policy import DetPolicy, merge_passes
-from .postprocess import DBParams, DBPostProcess
+from .postprocess import DBPostProcess
 from .preprocess import as_bgr, to_blob
 from .profile import profile_for
 from ..results import Detections, Timings
@@ -22,11 +22,6 @@ from ..results import Detections, Timings
 
 def _ms_since(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
-
-
-def params_of(settings: DetectorSettings, model_path: Path | None = None) -> DBParams:
-    """The DB post-process parameters of the detection settings for this model."""
-    return settings.policy(model_path).params
 
 
 def open_detection_engine(engine_settings: EngineSettings,

@@ -6,12 +6,9 @@ from .policy import DetPolicy, as_policy
 
 
 def max_side(limit_side_len: int) -> int:
-    """The largest side `input_size` can return for this limit.
-
-    The capped long side is at most `limit_side_len`, and rounding to a multiple of 32 is
-    monotonic, so the maximum is reached at the limit itself (never below 32).
-    """
-    return max(int(round(limit_side_len / 32) * 32), 32)
+    """The largest side `input_size` can return for this long-side limit (PaddleOCR's
+    rule): the limit itself rounded to a multiple of 32, never below 32."""
+    return as_policy(limit_side_len).largest_side
 
 
 def profile_for(limit_side_len: int | DetPolicy, max_batch: int = 1) -> ShapeProfile:

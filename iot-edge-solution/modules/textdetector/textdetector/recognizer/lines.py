@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry import xyxy
+
 ELONGATED = 1.3  # long side / short side from which a box has a direction
 HORIZONTAL = np.array([1.0, 0.0])
 MIN_PARALLEL = 0.985  # cos of the largest angle between two parts of a line (~10 deg)
@@ -33,11 +35,6 @@ class Line:
     def to_dict(self) -> dict:
         return {"text": self.text, "score": round(self.score, 4),
                 "box": np.round(self.box, 1).tolist(), "parts": list(self.parts)}
-
-
-def _bounds(boxes: np.ndarray) -> np.ndarray:
-    """(N, 4) x0, y0, x1, y1 of (N, 4, 2) quadrilaterals."""
-    return np.concatenate([boxes.min(axis=1), boxes.max(axis=1)], axis=1)
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,7 @@ def group(boxes: np.ndarray, keep: np.ndarray | None = None) -> list[list[int]]:
         return []
     quads = np.asarray(boxes, np.float32).reshape(-1, 4, 2)
     frames = {i: _Frame.of(quads[i]) for i in indices}
-    bounds = _bounds(quads)
+    bounds = xyxy(quads)
     lines: list[list[int]] = []
     for i in sorted(indices, key=lambda k: (bounds[k, 0], bounds[k, 1])):
         for line in lines:
@@ -133,7 +130,7 @@ def assemble(boxes: np.ndarray, texts: tuple[str, ...],
     keep = np.array([bool(t) for t in texts], bool)
     lines = []
     for parts in group(boxes, keep):
-        bounds = _bounds(np.asarray(boxes, np.float32)[parts])
+        bounds = xyxy(np.asarray(boxes, np.float32)[parts])
         x0, y0 = bounds[:, 0].min(), bounds[:, 1].min()
         x1, y1 = bounds[:, 2].max(), bounds[:, 3].max()
         box = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
