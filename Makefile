@@ -19,12 +19,14 @@ setup: ## create .venv, install the pinned requirements and the modules, fetch m
 run: setup ## run the text detector on the demo video (CPU); ARGS="..." passes flags
 	cd $(MODULE) && $(PY) main.py $(ARGS)
 
-lint: setup ## flake8 only
-	$(PY) -m flake8
+lint: setup ## ruff (lint, import order, format check)
+	$(PY) -m ruff check --output-format concise .
+	$(PY) -m ruff format --check .
 
 test: ## lint + the whole test suite with coverage (installs what the tests run against)
 	@bash scripts/setup.sh --test
-	$(PY) -m flake8
+	$(PY) -m ruff check --output-format concise .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=85 $(ARGS)
 
 fuzz: ## fuzz the parsers (image headers, multipart, settings, twin): FUZZ_EXAMPLES per target (40000, >= 10 min)

@@ -5,6 +5,7 @@ AZURITE_ACCOUNTS variable, so no key is ever written in the repository. Where Az
 (installed into .tools/ by scripts/test-deps.d/30-azurite-chromium.sh) is missing, tests
 skip with the reason, or fail under CI=true.
 """
+
 from __future__ import annotations
 
 import base64
@@ -15,9 +16,9 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from components import need
 
@@ -47,25 +48,41 @@ class Azurite:
 
     @property
     def connection_string(self) -> str:
-        return (f"DefaultEndpointsProtocol=http;AccountName={self.account};"
-                f"AccountKey={self.key};"
-                f"BlobEndpoint=http://127.0.0.1:{self.port}/{self.account};")
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={self.account};"
+            f"AccountKey={self.key};"
+            f"BlobEndpoint=http://127.0.0.1:{self.port}/{self.account};"
+        )
 
     def start(self, timeout_s: float = 30.0) -> None:
         binary = azurite_binary()
         assert binary, "azurite-blob not installed"
         env = dict(os.environ, AZURITE_ACCOUNTS=f"{self.account}:{self.key}")
         self.process = subprocess.Popen(
-            [binary, "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
-             "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck"],
-            env=env, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                binary,
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(self.port),
+                "--inMemoryPersistence",
+                "--disableTelemetry",
+                "--skipApiVersionCheck",
+            ],
+            env=env,
+            cwd=self.workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 err = self.process.stderr.read().decode(errors="replace")[-500:]
                 raise RuntimeError(f"azurite exited with {self.process.returncode}: {err}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                    ("127.0.0.1", self.port), timeout=0.5):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5),
+            ):
                 return
             time.sleep(0.1)
         self.stop()
@@ -88,8 +105,10 @@ class Azurite:
 @contextlib.contextmanager
 def running(workdir: Path) -> Iterator[Azurite]:
     """Start Azurite for a test module (skips, or fails under CI, when it is missing)."""
-    need(azurite_binary() is not None,
-         "Azurite not installed: run scripts/test-deps.d/30-azurite-chromium.sh")
+    need(
+        azurite_binary() is not None,
+        "Azurite not installed: run scripts/test-deps.d/30-azurite-chromium.sh",
+    )
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     server = Azurite(free_port(), "archive" + secrets.token_hex(4), key, workdir)
     server.start()

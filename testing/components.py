@@ -3,6 +3,7 @@
 Where the component is missing the test is skipped with the reason; under CI=true it
 fails instead, so CI can never pass by skipping silently.
 """
+
 from __future__ import annotations
 
 import os

@@ -7,6 +7,7 @@ Like a camera, one thread decodes the looping video at FPS and publishes the new
 JPEG; every client of http://127.0.0.1:PORT/PATH (default "cam") gets each new frame.
 Any other path answers 404. Prints "ready" on stdout once it listens.
 """
+
 from __future__ import annotations
 
 import sys
@@ -64,9 +65,12 @@ def handler(camera: Camera, path: str) -> type[BaseHTTPRequestHandler]:
             try:
                 while True:
                     seen, jpeg = camera.wait(seen)
-                    self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                                     f"Content-Length: {len(jpeg)}\r\n\r\n".encode()
-                                     + jpeg + b"\r\n")
+                    self.wfile.write(
+                        f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                        f"Content-Length: {len(jpeg)}\r\n\r\n".encode()
+                        + jpeg
+                        + b"\r\n"
+                    )
             except (BrokenPipeError, ConnectionResetError):
                 return
 

@@ -5,6 +5,7 @@ free HEALTH_PORT, collects stdout and stderr lines on threads, reads `/health` a
 `/metrics`, and stops the module with a real signal, timing how long it took to exit.
 Shared by the live-source tests and `tools/soak_streams.py`.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,31 +17,46 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from stream_servers import MODULE, free_port
 
-QUICK_ENV = {"QUIET": "1", "DET_LIMIT_SIDE_LEN": "320", "ORT_THREADS": "1",
-             "LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1"}
+QUICK_ENV = {
+    "QUIET": "1",
+    "DET_LIMIT_SIDE_LEN": "320",
+    "ORT_THREADS": "1",
+    "LOG_LEVEL": "info",
+    "PYTHONUNBUFFERED": "1",
+}
 
 
 class ModuleProcess:
     """`python main.py` with `env` (on top of the current environment) and HEALTH_PORT."""
 
-    def __init__(self, env: dict[str, str], python: str = sys.executable,
-                 module_dir: Path = MODULE) -> None:
+    def __init__(
+        self, env: dict[str, str], python: str = sys.executable, module_dir: Path = MODULE
+    ) -> None:
         self.port = free_port()
-        inherited = {k: v for k, v in os.environ.items()
-                     if k != "IOTHUB_CONNECTION_STRING"}  # only a test's own hub
+        inherited = {
+            k: v for k, v in os.environ.items() if k != "IOTHUB_CONNECTION_STRING"
+        }  # only a test's own hub
         full = {**inherited, **QUICK_ENV, **env, "HEALTH_PORT": str(self.port)}
-        self.process = subprocess.Popen([python, "main.py"], cwd=module_dir, env=full,
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [python, "main.py"],
+            cwd=module_dir,
+            env=full,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.stdout: list[str] = []
         self.stderr: list[str] = []
-        self._readers = [self._collect(self.process.stdout, self.stdout),
-                         self._collect(self.process.stderr, self.stderr)]
+        self._readers = [
+            self._collect(self.process.stdout, self.stdout),
+            self._collect(self.process.stderr, self.stderr),
+        ]
         self.exit_seconds: float | None = None
 
     @staticmethod
@@ -73,8 +89,9 @@ class ModuleProcess:
         doc = self.health()
         return None if doc is None else doc["sources"].get(source_id)
 
-    def wait_for(self, predicate: Callable[[], bool], timeout_s: float,
-                 step_s: float = 0.1) -> bool:
+    def wait_for(
+        self, predicate: Callable[[], bool], timeout_s: float, step_s: float = 0.1
+    ) -> bool:
         """Poll `predicate` until true, the timeout, or the process exits."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

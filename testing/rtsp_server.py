@@ -9,6 +9,7 @@ The stream is rtsp://127.0.0.1:PORT/PATH (PATH defaults to "cam"). Each client g
 own pipeline from the start of the file; the file loops gaplessly (segment seeks), so
 the stream never ends. Prints "ready" on stdout once it listens.
 """
+
 import sys
 
 import gi
@@ -20,10 +21,12 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 def pipeline(video: str, width: int) -> str:
     """decode, scale, encode H.264 (low latency, a key frame every second), packetise."""
-    return ("( filesrc location=\"%s\" ! qtdemux name=demux ! decodebin ! videoconvert ! "
-            "videoscale ! video/x-raw,width=%d,pixel-aspect-ratio=1/1 ! "
-            "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! "
-            "rtph264pay name=pay0 pt=96 config-interval=1 )" % (video, width))
+    return (
+        f"( filesrc location=\"{video}\" ! qtdemux name=demux ! decodebin ! videoconvert ! "
+        f"videoscale ! video/x-raw,width={int(width)},pixel-aspect-ratio=1/1 ! "
+        "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! "
+        "rtph264pay name=pay0 pt=96 config-interval=1 )"
+    )
 
 
 def loop_media(_factory, media) -> None:
@@ -46,16 +49,24 @@ def loop_media(_factory, media) -> None:
             state["looping"] = True
             GLib.idle_add(seek, media, Gst.SeekFlags.FLUSH)
 
-    demux.connect("pad-added",
-                  lambda _d, pad: pad.add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, on_event))
+    demux.connect(
+        "pad-added", lambda _d, pad: pad.add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, on_event)
+    )
     media.connect("new-state", on_state)
 
 
 def seek(media, extra) -> bool:
     pipe = media.get_element().get_parent()
     if pipe is not None:
-        pipe.seek(1.0, Gst.Format.TIME, Gst.SeekFlags.SEGMENT | extra, Gst.SeekType.SET, 0,
-                  Gst.SeekType.NONE, -1)
+        pipe.seek(
+            1.0,
+            Gst.Format.TIME,
+            Gst.SeekFlags.SEGMENT | extra,
+            Gst.SeekType.SET,
+            0,
+            Gst.SeekType.NONE,
+            -1,
+        )
     return False
 
 
@@ -74,7 +85,7 @@ def main(argv: list) -> int:
     factory.connect("media-configure", loop_media)
     server.get_mount_points().add_factory("/" + path, factory)
     if server.attach(None) == 0:
-        print("cannot listen on port %s" % port, file=sys.stderr)
+        print(f"cannot listen on port {port}", file=sys.stderr)
         return 1
     print("ready", flush=True)
     GLib.MainLoop().run()

@@ -11,6 +11,7 @@
 the same port. The Debian tools come from scripts/test-deps.d/40-streams.sh; where one is
 missing the fixture skips with the reason (fails under CI=true).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -19,8 +20,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 from components import need
@@ -57,8 +58,9 @@ def listening(port: int) -> bool:
 class StreamServer:
     """One server process; with `respawn`, started again whenever it exits until killed."""
 
-    def __init__(self, name: str, url: str, port: int, command: list[str],
-                 respawn: bool = False) -> None:
+    def __init__(
+        self, name: str, url: str, port: int, command: list[str], respawn: bool = False
+    ) -> None:
         self.name, self.url, self.port = name, url, port
         self.command, self.respawn = command, respawn
         self.process: subprocess.Popen | None = None
@@ -66,13 +68,14 @@ class StreamServer:
         self._lock = threading.Lock()
         self._keeper: threading.Thread | None = None
 
-    def start(self, timeout_s: float = 20.0) -> "StreamServer":
+    def start(self, timeout_s: float = 20.0) -> StreamServer:
         """Start (again) on the same port; returns once it listens."""
         self._wanted.set()
         self._spawn()
         if self.respawn:
-            self._keeper = threading.Thread(target=self._keep, name=f"{self.name}-keeper",
-                                            daemon=True)
+            self._keeper = threading.Thread(
+                target=self._keep, name=f"{self.name}-keeper", daemon=True
+            )
             self._keeper.start()
         self.wait_listening(timeout_s)
         return self
@@ -81,20 +84,25 @@ class StreamServer:
         """Wait until the server listens (again, after a respawn)."""
         deadline = time.monotonic() + timeout_s
         while not listening(self.port):
-            if self.process is not None and self.process.poll() is not None \
-                    and not self.respawn:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}: "
-                                   f"{self._stderr_tail()}")
+            if self.process is not None and self.process.poll() is not None and not self.respawn:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}: {self._stderr_tail()}"
+                )
             if time.monotonic() > deadline:
                 self.kill()
-                raise RuntimeError(f"{self.name} did not listen on {self.port} "
-                                   f"within {timeout_s} s")
+                raise RuntimeError(
+                    f"{self.name} did not listen on {self.port} within {timeout_s} s"
+                )
             time.sleep(0.05)
 
     def _spawn(self) -> None:
         with self._lock:
-            self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.process = subprocess.Popen(
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
 
     def _keep(self) -> None:
         while self._wanted.is_set():
@@ -134,37 +142,81 @@ class StreamServer:
 
 def rtsp_server(video: Path = DEMO_VIDEO, path: str = "cam", width: int = 320) -> StreamServer:
     port = free_port()
-    return StreamServer("rtsp", f"rtsp://127.0.0.1:{port}/{path}", port,
-                        [SYSTEM_PYTHON, str(HERE / "rtsp_server.py"), str(video), str(port),
-                         path, str(width)])
+    return StreamServer(
+        "rtsp",
+        f"rtsp://127.0.0.1:{port}/{path}",
+        port,
+        [SYSTEM_PYTHON, str(HERE / "rtsp_server.py"), str(video), str(port), path, str(width)],
+    )
 
 
-def mjpeg_server(video: Path = DEMO_VIDEO, path: str = "cam", width: int = 320,
-                 fps: float = 15.0) -> StreamServer:
+def mjpeg_server(
+    video: Path = DEMO_VIDEO, path: str = "cam", width: int = 320, fps: float = 15.0
+) -> StreamServer:
     port = free_port()
-    return StreamServer("mjpeg", f"http://127.0.0.1:{port}/{path}", port,
-                        [sys.executable, str(HERE / "mjpeg_camera.py"), str(video), str(port),
-                         path, str(width), str(fps)])
+    return StreamServer(
+        "mjpeg",
+        f"http://127.0.0.1:{port}/{path}",
+        port,
+        [
+            sys.executable,
+            str(HERE / "mjpeg_camera.py"),
+            str(video),
+            str(port),
+            path,
+            str(width),
+            str(fps),
+        ],
+    )
 
 
 def tcp_server(video: Path = DEMO_VIDEO, width: int = 320) -> StreamServer:
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
-    return StreamServer("mpegts", url, port,
-                        ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re",
-                         "-stream_loop", "-1", "-i", str(video), "-an", "-vf", f"scale={width}:-2",
-                         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
-                         "-g", "15", "-f", "mpegts", f"{url}?listen=1"], respawn=True)
+    return StreamServer(
+        "mpegts",
+        url,
+        port,
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-re",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(video),
+            "-an",
+            "-vf",
+            f"scale={width}:-2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-g",
+            "15",
+            "-f",
+            "mpegts",
+            f"{url}?listen=1",
+        ],
+        respawn=True,
+    )
 
 
 def rtsp_available() -> bool:
     if not Path(SYSTEM_PYTHON).exists() or not shutil.which("gst-inspect-1.0"):
         return False
-    probe = ("import gi; gi.require_version('Gst', '1.0'); "
-             "gi.require_version('GstRtspServer', '1.0'); "
-             "from gi.repository import Gst; Gst.init(None); "
-             "assert all(Gst.ElementFactory.find(e) for e in "
-             "('x264enc', 'qtdemux', 'avdec_mpeg4', 'rtph264pay'))")
+    probe = (
+        "import gi; gi.require_version('Gst', '1.0'); "
+        "gi.require_version('GstRtspServer', '1.0'); "
+        "from gi.repository import Gst; Gst.init(None); "
+        "assert all(Gst.ElementFactory.find(e) for e in "
+        "('x264enc', 'qtdemux', 'avdec_mpeg4', 'rtph264pay'))"
+    )
     return subprocess.run([SYSTEM_PYTHON, "-c", probe], capture_output=True).returncode == 0
 
 
@@ -174,7 +226,9 @@ AVAILABLE: dict[str, Callable[[], bool]] = {
     "mpegts": lambda: shutil.which("ffmpeg") is not None,
 }
 FACTORIES: dict[str, Callable[[], StreamServer]] = {
-    "rtsp": rtsp_server, "mjpeg": mjpeg_server, "mpegts": tcp_server,
+    "rtsp": rtsp_server,
+    "mjpeg": mjpeg_server,
+    "mpegts": tcp_server,
 }
 
 

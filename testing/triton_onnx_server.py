@@ -6,11 +6,13 @@ the model repository export, names each model with the export's name, tensor nam
 dims, max batch size and queue delay; pytriton's tritonserver has only the Python
 backend, so each model is a bound function calling an ONNX Runtime session.
 """
+
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -40,25 +42,37 @@ def infer_function(model: dict[str, Any]) -> Callable[..., dict[str, np.ndarray]
 
 
 def tensors(entries: list[dict[str, Any]]) -> list[Tensor]:
-    return [Tensor(name=t["name"], dtype=np.dtype(t["dtype"]), shape=tuple(t["dims"]))
-            for t in entries]
+    return [
+        Tensor(name=t["name"], dtype=np.dtype(t["dtype"]), shape=tuple(t["dims"])) for t in entries
+    ]
 
 
 def main(spec_path: str) -> None:
     with open(spec_path, encoding="utf-8") as handle:
         spec = json.load(handle)
-    config = TritonConfig(http_address="127.0.0.1", http_port=spec["http_port"],
-                          grpc_address="127.0.0.1", grpc_port=spec["grpc_port"],
-                          metrics_address="127.0.0.1", metrics_port=spec["metrics_port"],
-                          exit_timeout_secs=1, log_verbose=0)
+    config = TritonConfig(
+        http_address="127.0.0.1",
+        http_port=spec["http_port"],
+        grpc_address="127.0.0.1",
+        grpc_port=spec["grpc_port"],
+        metrics_address="127.0.0.1",
+        metrics_port=spec["metrics_port"],
+        exit_timeout_secs=1,
+        log_verbose=0,
+    )
     with Triton(config=config, workspace=spec["workspace"]) as triton:
         for model in spec["models"]:
-            triton.bind(model_name=model["name"], infer_func=infer_function(model),
-                        inputs=tensors(model["inputs"]), outputs=tensors(model["outputs"]),
-                        config=ModelConfig(max_batch_size=model["max_batch_size"],
-                                           batcher=DynamicBatcher(
-                                               max_queue_delay_microseconds=model["delay_us"])),
-                        strict=True)
+            triton.bind(
+                model_name=model["name"],
+                infer_func=infer_function(model),
+                inputs=tensors(model["inputs"]),
+                outputs=tensors(model["outputs"]),
+                config=ModelConfig(
+                    max_batch_size=model["max_batch_size"],
+                    batcher=DynamicBatcher(max_queue_delay_microseconds=model["delay_us"]),
+                ),
+                strict=True,
+            )
         print("serving", flush=True)
         triton.serve()
 

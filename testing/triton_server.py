@@ -7,6 +7,7 @@ The server is PyPI nvidia-pytriton's bundled tritonserver, run by its own venv
 types and dims. `kill()` then `start()` simulate a server crash and its return on the
 same ports. Where the venv is missing, tests skip with the reason (fail under CI=true).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,9 +18,9 @@ import signal
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from azurite_harness import free_port
 from components import need
@@ -59,10 +60,13 @@ class TritonServer:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def _spec(self) -> Path:
-        spec = {"http_port": self.http_port, "grpc_port": self.grpc_port,
-                "metrics_port": self.metrics_port, "workspace": str(self.workdir / "ws"),
-                "models": [_model_spec(m, self.max_batch_size, self.delay_us)
-                           for m in self.models]}
+        spec = {
+            "http_port": self.http_port,
+            "grpc_port": self.grpc_port,
+            "metrics_port": self.metrics_port,
+            "workspace": str(self.workdir / "ws"),
+            "models": [_model_spec(m, self.max_batch_size, self.delay_us) for m in self.models],
+        }
         path = self.workdir / "spec.json"
         path.write_text(json.dumps(spec), encoding="utf-8")
         return path
@@ -71,8 +75,12 @@ class TritonServer:
         shutil.rmtree(self.workdir / "ws", ignore_errors=True)  # pytriton wants a new one
         log = (self.workdir / "server.log").open("ab")
         self.process = subprocess.Popen(
-            [str(TRITON_PYTHON), str(SERVER_SCRIPT), str(self._spec())], stdout=log,
-            stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
+            [str(TRITON_PYTHON), str(SERVER_SCRIPT), str(self._spec())],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -121,9 +129,14 @@ def _model_spec(model, max_batch_size: int, delay_us: int) -> dict:
     def tensors(items) -> list[dict]:
         return [{"name": t.name, "dtype": t.dtype, "dims": list(t.dims)} for t in items]
 
-    return {"name": model.name, "onnx": str(Path(model.onnx_path).resolve()),
-            "inputs": tensors(model.inputs), "outputs": tensors(model.outputs),
-            "max_batch_size": max_batch_size, "delay_us": delay_us}
+    return {
+        "name": model.name,
+        "onnx": str(Path(model.onnx_path).resolve()),
+        "inputs": tensors(model.inputs),
+        "outputs": tensors(model.outputs),
+        "max_batch_size": max_batch_size,
+        "delay_us": delay_us,
+    }
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
 """Entry point of the reviewdashboard module: `python main.py` (configured by DASHBOARD_*)."""
+
 import sys
 
 from reviewdashboard.app import main

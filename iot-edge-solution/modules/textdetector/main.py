@@ -2,6 +2,7 @@
 
 The same command is installed as the `textdetector` console script (pyproject.toml).
 """
+
 import sys
 
 from textdetector.cli import main

@@ -1,12 +1,13 @@
 """The aiohttp application: pages, images and thumbnails served through this process."""
+
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Awaitable, Callable
 
 from aiohttp import web
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
@@ -28,8 +29,8 @@ THUMB_BUILDS = 2  # thumbnails made at once (each decodes at most DECODE_PIXELS)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self'; style-src 'self'; "
-                               "script-src 'self'; connect-src 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'",
+    "script-src 'self'; connect-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
@@ -76,14 +77,19 @@ def _when(request: web.Request, key: str) -> datetime | None:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise web.HTTPBadRequest(
-            text=f"invalid {key} {raw[:40]!r}: expected YYYY-MM-DDTHH:MM (UTC)") from None
+            text=f"invalid {key} {raw[:40]!r}: expected YYYY-MM-DDTHH:MM (UTC)"
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _html(request: web.Request, title: str, active: str, body: str) -> web.Response:
     s = request.app[SETTINGS]
-    return web.Response(text=pages.layout(title, s.containers, active, body, s.counter_interval,
-                                          request.app[GATE].enabled), content_type="text/html")
+    return web.Response(
+        text=pages.layout(
+            title, s.containers, active, body, s.counter_interval, request.app[GATE].enabled
+        ),
+        content_type="text/html",
+    )
 
 
 async def index(request: web.Request) -> web.Response:
@@ -92,8 +98,11 @@ async def index(request: web.Request) -> web.Response:
 
 async def listing(request: web.Request) -> web.Response:
     container = _container(request)
-    filters = Filters(request.query.get("source", "").strip()[:200],
-                      _when(request, "since"), _when(request, "until"))
+    filters = Filters(
+        request.query.get("source", "").strip()[:200],
+        _when(request, "since"),
+        _when(request, "until"),
+    )
     token = request.query.get("page") or None
     if token is not None and len(token) > 1024:
         raise web.HTTPBadRequest(text="invalid page token")
@@ -118,8 +127,9 @@ async def detail(request: web.Request) -> web.Response:
 
 def _jpeg(data: bytes) -> web.Response:
     """Image bytes, never kept by the browser: after sign-out they must not be shown."""
-    return web.Response(body=data, content_type="image/jpeg",
-                        headers={"Cache-Control": "private, no-store"})
+    return web.Response(
+        body=data, content_type="image/jpeg", headers={"Cache-Control": "private, no-store"}
+    )
 
 
 async def _original(request: web.Request, key: tuple[str, str]) -> bytes:
@@ -127,8 +137,10 @@ async def _original(request: web.Request, key: tuple[str, str]) -> bytes:
         return await request.app[STORE].image(*key)
     except BlobTooLarge:
         raise web.HTTPRequestEntityTooLarge(
-            max_size=request.app[SETTINGS].max_image_bytes, actual_size=0,
-            text="stored blob is over DASHBOARD_MAX_IMAGE_BYTES") from None
+            max_size=request.app[SETTINGS].max_image_bytes,
+            actual_size=0,
+            text="stored blob is over DASHBOARD_MAX_IMAGE_BYTES",
+        ) from None
 
 
 async def image(request: web.Request) -> web.Response:
@@ -151,13 +163,15 @@ async def _build_thumb(request: web.Request, key: tuple[str, str]) -> bytes:
     try:
         return await asyncio.to_thread(thumbnail, original, request.app[SETTINGS].thumb_size)
     except ValueError:
-        raise web.HTTPUnsupportedMediaType(text="stored blob is not an image within the "
-                                           "limits") from None
+        raise web.HTTPUnsupportedMediaType(
+            text="stored blob is not an image within the limits"
+        ) from None
 
 
 async def counters(request: web.Request) -> web.Response:
-    return web.json_response({"containers": await request.app[STORE].counters()},
-                             headers={"Cache-Control": "no-store"})
+    return web.json_response(
+        {"containers": await request.app[STORE].counters()}, headers={"Cache-Control": "no-store"}
+    )
 
 
 async def health(request: web.Request) -> web.Response:
@@ -187,47 +201,72 @@ def create_app(settings: DashboardSettings, store: FrameStore | None = None) -> 
         await app[STORE].close()
 
     app.cleanup_ctx.append(lifecycle)
-    app.add_routes([
-        web.get("/", index), web.get("/healthz", health),
-        web.get("/c/{container}", listing), web.get("/c/{container}/f/{name}", detail),
-        web.get("/images/{container}/{name}", image), web.get("/thumbs/{container}/{name}", thumb),
-        web.get("/api/counters", counters),
-        web.get("/static/style.css", style), web.get("/static/live.js", live_js),
-        *gate.routes(),
-    ])
+    app.add_routes(
+        [
+            web.get("/", index),
+            web.get("/healthz", health),
+            web.get("/c/{container}", listing),
+            web.get("/c/{container}/f/{name}", detail),
+            web.get("/images/{container}/{name}", image),
+            web.get("/thumbs/{container}/{name}", thumb),
+            web.get("/api/counters", counters),
+            web.get("/static/style.css", style),
+            web.get("/static/live.js", live_js),
+            *gate.routes(),
+        ]
+    )
     return app
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the dashboard until interrupted; one line and exit 2 on a bad setting."""
-    argparse.ArgumentParser(description="Review dashboard for archived frames. Configured "
-                            "by DASHBOARD_* environment variables (see README).").parse_args(argv)
+    argparse.ArgumentParser(
+        description="Review dashboard for archived frames. Configured "
+        "by DASHBOARD_* environment variables (see README)."
+    ).parse_args(argv)
     try:
         settings = load()
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     try:
         FrameStore(settings)  # fail fast on a malformed connection string
     except ValueError:
-        print("error: invalid value for DASHBOARD_STORAGE_CONNECTION_STRING: expected a Blob "
-              "Storage connection string", file=sys.stderr)
+        print(
+            "error: invalid value for DASHBOARD_STORAGE_CONNECTION_STRING: expected a Blob "
+            "Storage connection string",
+            file=sys.stderr,
+        )
         return 2
-    log.info("review dashboard on http://%s:%d (containers: %s)", settings.host, settings.port,
-             ", ".join(settings.containers))
+    log.info(
+        "review dashboard on http://%s:%d (containers: %s)",
+        settings.host,
+        settings.port,
+        ", ".join(settings.containers),
+    )
     if settings.token:
         log.info("sign-in required (DASHBOARD_TOKEN is set)")
     else:
-        log.warning("DASHBOARD_TOKEN is not set: the dashboard is open, without sign-in, to "
-                    "anyone on this machine (listening on loopback only)")
+        log.warning(
+            "DASHBOARD_TOKEN is not set: the dashboard is open, without sign-in, to "
+            "anyone on this machine (listening on loopback only)"
+        )
     try:
-        web.run_app(create_app(settings), host=settings.host, port=settings.port,
-                    print=None, access_log=None)
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            access_log=None,
+        )
     except OSError as exc:
-        print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
-              file=sys.stderr)
+        print(
+            f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
         return 2
     return 0

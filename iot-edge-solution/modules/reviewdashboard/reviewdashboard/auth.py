@@ -6,6 +6,7 @@ counted per client address; past the limit a wrong token is refused with 429, wh
 right one (compared in constant time) still signs in. Sign-in and sign-out POSTs from
 another site (their Origin names another host) are refused with 403.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,7 @@ import math
 import secrets
 import time
 from collections import OrderedDict, deque
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
@@ -124,8 +125,9 @@ class Gate:
             return await handler(request)
         if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
             return _redirect(f"/signin?next={quote(request.path_qs, safe='')}")
-        return web.Response(status=401, text="sign in first: /signin",
-                            headers={"Cache-Control": "no-store"})
+        return web.Response(
+            status=401, text="sign in first: /signin", headers={"Cache-Control": "no-store"}
+        )
 
     async def form(self, request: web.Request) -> web.Response:
         if not self.enabled:
@@ -155,8 +157,11 @@ class Gate:
         self.failures.fail(client)
         if wait:
             log.warning("sign-in refused for %s: too many failures", client)
-            return _page(pages.signin(target, f"Too many failed sign-ins; try again in "
-                                              f"{wait} s."), 429, {"Retry-After": str(wait)})
+            return _page(
+                pages.signin(target, f"Too many failed sign-ins; try again in {wait} s."),
+                429,
+                {"Retry-After": str(wait)},
+            )
         log.warning("failed sign-in from %s", client)
         return _page(pages.signin(target, "Wrong token."), 401)
 
@@ -167,28 +172,44 @@ class Gate:
 
     def _session_response(self, request: web.Request, target: str) -> web.Response:
         response = _redirect(target)
-        response.set_cookie(COOKIE, self.sessions.create(), httponly=True, samesite="Strict",
-                            path="/", secure=self._secure(request),
-                            max_age=int(self.sessions.lifetime_s))
+        response.set_cookie(
+            COOKIE,
+            self.sessions.create(),
+            httponly=True,
+            samesite="Strict",
+            path="/",
+            secure=self._secure(request),
+            max_age=int(self.sessions.lifetime_s),
+        )
         return response
 
     async def signout(self, request: web.Request) -> web.Response:
         if not same_origin(request):
-            return web.Response(status=403, text="sign-out from another site refused",
-                                headers={"Cache-Control": "no-store"})
+            return web.Response(
+                status=403,
+                text="sign-out from another site refused",
+                headers={"Cache-Control": "no-store"},
+            )
         self.sessions.end(request.cookies.get(COOKIE))
         response = _redirect("/signin")
         response.del_cookie(COOKIE, path="/", samesite="Strict", secure=self._secure(request))
         return response
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get("/signin", self.form), web.post("/signin", self.signin),
-                web.post("/signout", self.signout)]
+        return [
+            web.get("/signin", self.form),
+            web.post("/signin", self.signin),
+            web.post("/signout", self.signout),
+        ]
 
 
 def _page(html: str, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(text=html, status=status, content_type="text/html",
-                        headers={"Cache-Control": "no-store", **(headers or {})})
+    return web.Response(
+        text=html,
+        status=status,
+        content_type="text/html",
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
 
 
 def _redirect(location: str) -> web.Response:
@@ -249,8 +270,11 @@ def check_host(settings: DashboardSettings) -> Callable[..., Awaitable[web.Strea
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
         name = _host_name(request.headers.get("Host", ""))
         if name and not (is_loopback(name) or name in names) and request.path != "/healthz":
-            return web.Response(status=403, text="Host names none of this dashboard's names "
-                                "(DASHBOARD_ALLOWED_HOSTS)", headers={"Cache-Control": "no-store"})
+            return web.Response(
+                status=403,
+                text="Host names none of this dashboard's names (DASHBOARD_ALLOWED_HOSTS)",
+                headers={"Cache-Control": "no-store"},
+            )
         return await handler(request)
 
     return check

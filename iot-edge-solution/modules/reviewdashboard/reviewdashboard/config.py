@@ -1,11 +1,12 @@
 """Dashboard settings, read once from DASHBOARD_* variables into a validated dataclass."""
+
 from __future__ import annotations
 
 import ipaddress
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 LEVELS = ("debug", "info", "warning", "error")
@@ -51,6 +52,7 @@ def _int(low: int, high: int) -> Callable[[str], int]:
         if not low <= value <= high:
             raise ValueError(f"expected an integer from {low} to {high}")
         return value
+
     return parse
 
 
@@ -63,14 +65,17 @@ def _float(low: float, high: float) -> Callable[[str], float]:
         if not low < value <= high:
             raise ValueError(f"expected a number in ({low}, {high}]")
         return value
+
     return parse
 
 
 def _containers(text: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
     if not names or not all(CONTAINER.fullmatch(n) for n in names):
-        raise ValueError("expected comma-separated container names (3-63 lower-case "
-                         "letters, digits or single hyphens)")
+        raise ValueError(
+            "expected comma-separated container names (3-63 lower-case "
+            "letters, digits or single hyphens)"
+        )
     return names
 
 
@@ -126,14 +131,20 @@ def _token(environ: Mapping[str, str], host: str) -> str:
     """DASHBOARD_TOKEN, required off loopback; its value is never echoed in an error."""
     token = environ.get("DASHBOARD_TOKEN", "").strip()
     if PLACEHOLDER.fullmatch(token):
-        raise ConfigError("DASHBOARD_TOKEN is an unexpanded template variable: set "
-                          "DASHBOARD_TOKEN in .env before generating the deployment")
+        raise ConfigError(
+            "DASHBOARD_TOKEN is an unexpanded template variable: set "
+            "DASHBOARD_TOKEN in .env before generating the deployment"
+        )
     if token and len(token) < MIN_TOKEN:
-        raise ConfigError(f"DASHBOARD_TOKEN is too short: expected at least {MIN_TOKEN} "
-                          "characters (e.g. `openssl rand -hex 24`)")
+        raise ConfigError(
+            f"DASHBOARD_TOKEN is too short: expected at least {MIN_TOKEN} "
+            "characters (e.g. `openssl rand -hex 24`)"
+        )
     if not token and not is_loopback(host):
-        raise ConfigError(f"DASHBOARD_TOKEN is not set and DASHBOARD_HOST={host} is not a "
-                          "loopback address: set DASHBOARD_TOKEN or listen on 127.0.0.1")
+        raise ConfigError(
+            f"DASHBOARD_TOKEN is not set and DASHBOARD_HOST={host} is not a "
+            "loopback address: set DASHBOARD_TOKEN or listen on 127.0.0.1"
+        )
     return token
 
 
@@ -142,8 +153,10 @@ def load(environ: Mapping[str, str] | None = None) -> DashboardSettings:
     environ = os.environ if environ is None else environ
     secret = environ.get("DASHBOARD_STORAGE_CONNECTION_STRING", "").strip()
     if not secret:
-        raise ConfigError("DASHBOARD_STORAGE_CONNECTION_STRING is not set: give the Blob "
-                          "Storage connection string the archive writes to")
+        raise ConfigError(
+            "DASHBOARD_STORAGE_CONNECTION_STRING is not set: give the Blob "
+            "Storage connection string the archive writes to"
+        )
     values: dict[str, object] = {}
     for name, (env, parse) in PARSERS.items():
         raw = environ.get(env, "").strip()
@@ -154,5 +167,4 @@ def load(environ: Mapping[str, str] | None = None) -> DashboardSettings:
         except ValueError as exc:
             raise ConfigError(f"invalid value {raw!r} for {env}: {exc}") from None
     token = _token(environ, str(values.get("host", DashboardSettings.host)))
-    return DashboardSettings(connection_string=secret, token=token,
-                             **values)  # type: ignore[arg-type]
+    return DashboardSettings(connection_string=secret, token=token, **values)  # type: ignore[arg-type]

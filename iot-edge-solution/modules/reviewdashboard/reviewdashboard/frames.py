@@ -4,12 +4,13 @@ Names start with an inverted millisecond timestamp (`<13 digits>_...`), so the
 service's name order is newest first; metadata carries source, scores and boxes, and
 (when the textdetector read text) `texts`: percent-encoded, comma-separated, one per box.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Mapping
 from urllib.parse import unquote
 
 INVERT_FROM = 9_999_999_999_999
@@ -83,7 +84,18 @@ def parse_frame(container: str, name: str, meta: Mapping[str, str] | None) -> Fr
         values = [_int(v) for v in part.split(",")] if part else []
         if len(values) == 8:
             boxes.append(values)
-    return Frame(container, name, when, meta.get("source", ""), meta.get("model", ""),
-                 _int(meta.get("count")), _int(meta.get("width")), _int(meta.get("height")),
-                 meta.get("frame", ""), scores, boxes, _texts(meta.get("texts")),
-                 _floats(meta.get("textscores")))
+    return Frame(
+        container,
+        name,
+        when,
+        meta.get("source", ""),
+        meta.get("model", ""),
+        _int(meta.get("count")),
+        _int(meta.get("width")),
+        _int(meta.get("height")),
+        meta.get("frame", ""),
+        scores,
+        boxes,
+        _texts(meta.get("texts")),
+        _floats(meta.get("textscores")),
+    )

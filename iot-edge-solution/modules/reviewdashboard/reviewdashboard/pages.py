@@ -1,4 +1,5 @@
 """HTML pages. Every value from storage is escaped; links carry no credential."""
+
 from __future__ import annotations
 
 from html import escape
@@ -46,34 +47,54 @@ refresh();setInterval(refresh,(parseFloat(document.body.dataset.interval)||5)*10
 
 
 def _head(title: str) -> str:
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
-            f"<meta name=viewport content='width=device-width,initial-scale=1'>"
-            f"<title>{escape(title)} · review dashboard</title>"
-            f"<link rel=stylesheet href=/static/style.css></head>")
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{escape(title)} · review dashboard</title>"
+        f"<link rel=stylesheet href=/static/style.css></head>"
+    )
 
 
-def layout(title: str, containers: tuple[str, ...], active: str, body: str,
-           interval: float, signout: bool = False) -> str:
+def layout(
+    title: str,
+    containers: tuple[str, ...],
+    active: str,
+    body: str,
+    interval: float,
+    signout: bool = False,
+) -> str:
     """A dashboard page: tabs with live counters, a sign-out button when sign-in is on."""
-    button = ('<form method=post action=/signout class=signout><button id=signout>Sign out'
-              '</button></form>') if signout else ""
+    button = (
+        (
+            '<form method=post action=/signout class=signout><button id=signout>Sign out'
+            '</button></form>'
+        )
+        if signout
+        else ""
+    )
     tabs = "".join(
         f'<a href="/c/{quote(c)}" class="{"on" if c == active else ""}">{escape(c)}</a>'
-        f' <span class="counter" data-counter="{escape(c)}">…</span>' for c in containers)
-    return (f"{_head(title)}<body data-interval='{interval:g}'><header><strong>Review "
-            f"dashboard</strong>{tabs}{button}</header>"
-            f"<main>{body}</main><script src=/static/live.js></script></body></html>")
+        f' <span class="counter" data-counter="{escape(c)}">…</span>'
+        for c in containers
+    )
+    return (
+        f"{_head(title)}<body data-interval='{interval:g}'><header><strong>Review "
+        f"dashboard</strong>{tabs}{button}</header>"
+        f"<main>{body}</main><script src=/static/live.js></script></body></html>"
+    )
 
 
 def signin(next_path: str, error: str) -> str:
     """The sign-in form; `next_path` is where a successful sign-in goes."""
     message = f"<p class=error id=error>{escape(error)}</p>" if error else ""
-    return (f"{_head('sign in')}<body><header><strong>Review dashboard</strong></header>"
-            f"<main><form method=post action=/signin class=signin><h1>Sign in</h1>{message}"
-            f"<label>Access token<input type=password name=token id=token required "
-            f"autocomplete=current-password autofocus></label>"
-            f'<input type=hidden name=next value="{escape(next_path)}">'
-            f"<button id=submit>Sign in</button></form></main></body></html>")
+    return (
+        f"{_head('sign in')}<body><header><strong>Review dashboard</strong></header>"
+        f"<main><form method=post action=/signin class=signin><h1>Sign in</h1>{message}"
+        f"<label>Access token<input type=password name=token id=token required "
+        f"autocomplete=current-password autofocus></label>"
+        f'<input type=hidden name=next value="{escape(next_path)}">'
+        f"<button id=submit>Sign in</button></form></main></body></html>"
+    )
 
 
 def _time_value(value: object) -> str:
@@ -82,33 +103,46 @@ def _time_value(value: object) -> str:
 
 def listing(container: str, page: Page, filters: Filters) -> str:
     """The thumbnail grid of one container, with filters and a next-page link."""
-    form = (f'<form method=get action="/c/{quote(container)}">'
-            f'<label>source contains<input name=source value="{escape(filters.source)}"></label>'
-            f'<label>since (UTC)<input type=datetime-local name=since '
-            f'value="{_time_value(filters.since)}"></label>'
-            f'<label>until (UTC)<input type=datetime-local name=until '
-            f'value="{_time_value(filters.until)}"></label>'
-            f'<button>Filter</button> <a href="/c/{quote(container)}">clear</a></form>')
+    form = (
+        f'<form method=get action="/c/{quote(container)}">'
+        f'<label>source contains<input name=source value="{escape(filters.source)}"></label>'
+        f'<label>since (UTC)<input type=datetime-local name=since '
+        f'value="{_time_value(filters.since)}"></label>'
+        f'<label>until (UTC)<input type=datetime-local name=until '
+        f'value="{_time_value(filters.until)}"></label>'
+        f'<button>Filter</button> <a href="/c/{quote(container)}">clear</a></form>'
+    )
     cards = "".join(_card(frame) for frame in page.frames)
-    grid = f'<div class=grid id=frames>{cards}</div>' if cards else \
-        '<p class=empty>No frames match.</p>'
+    grid = (
+        f'<div class=grid id=frames>{cards}</div>'
+        if cards
+        else '<p class=empty>No frames match.</p>'
+    )
     more = ""
     if page.next_token:
-        query = {"page": page.next_token, "source": filters.source,
-                 "since": _time_value(filters.since), "until": _time_value(filters.until)}
+        query = {
+            "page": page.next_token,
+            "source": filters.source,
+            "since": _time_value(filters.since),
+            "until": _time_value(filters.until),
+        }
         query = {k: v for k, v in query.items() if v}
-        more = f'<p><a id=next href="/c/{quote(container)}?{escape(urlencode(query))}">' \
-               f'Older frames →</a></p>'
+        more = (
+            f'<p><a id=next href="/c/{quote(container)}?{escape(urlencode(query))}">'
+            f'Older frames →</a></p>'
+        )
     return f"<h1>{escape(container)}</h1>{form}{grid}{more}"
 
 
 def _card(frame: Frame) -> str:
     link = f"/c/{quote(frame.container)}/f/{quote(frame.name)}"
     low = f"{frame.min_score:.2f}" if frame.min_score is not None else "–"
-    return (f'<div class=card><a href="{link}"><img class=thumb loading=lazy '
-            f'src="/thumbs/{quote(frame.container)}/{quote(frame.name)}" '
-            f'alt="{escape(frame.name)}"></a><p>{frame.time:%Y-%m-%d %H:%M:%S} UTC<br>'
-            f'{escape(frame.source)} · {frame.count} regions · min score {low}</p></div>')
+    return (
+        f'<div class=card><a href="{link}"><img class=thumb loading=lazy '
+        f'src="/thumbs/{quote(frame.container)}/{quote(frame.name)}" '
+        f'alt="{escape(frame.name)}"></a><p>{frame.time:%Y-%m-%d %H:%M:%S} UTC<br>'
+        f'{escape(frame.source)} · {frame.count} regions · min score {low}</p></div>'
+    )
 
 
 def text_of(frame: Frame, i: int) -> str:
@@ -129,8 +163,9 @@ def box_label(frame: Frame, i: int, box: list[int], height: int) -> str:
     size = max(10, height // 40)
     y = min(box[1::2]) - 4
     y = y if y > size else max(box[1::2]) + size
-    return f'<text class=label x="{min(box[0::2])}" y="{y}" font-size="{size}">' \
-           f"{escape(text)}</text>"
+    return (
+        f'<text class=label x="{min(box[0::2])}" y="{y}" font-size="{size}">{escape(text)}</text>'
+    )
 
 
 def text_list(frame: Frame) -> str:
@@ -139,7 +174,8 @@ def text_list(frame: Frame) -> str:
         return ""
     items = "".join(
         f'<li>{escape(t)}</li>' if t else '<li class=unread>not read</li>'
-        for t in frame.texts[:len(frame.boxes)])
+        for t in frame.texts[: len(frame.boxes)]
+    )
     return f"<h2>Text read</h2><ol id=texts>{items}</ol>"
 
 
@@ -151,28 +187,34 @@ def detail(frame: Frame) -> str:
         f'<polygon class=box points="{" ".join(f"{box[i]},{box[i + 1]}" for i in range(0, 8, 2))}">'
         f"<title>{box_title(frame, n, score)}</title></polygon>"
         f"{box_label(frame, n, box, height)}"
-        for n, (box, score) in enumerate(zip(frame.boxes, frame.scores)))
+        for n, (box, score) in enumerate(zip(frame.boxes, frame.scores))
+    )
     rows = "".join(
         f"<tr><td>{i + 1}</td><td>{score:.3f}</td><td>{escape(text_of(frame, i))}</td>"
         f"<td>{escape(str(box))}</td></tr>"
-        for i, (box, score) in enumerate(zip(frame.boxes, frame.scores)))
+        for i, (box, score) in enumerate(zip(frame.boxes, frame.scores))
+    )
     image = f"/images/{quote(frame.container)}/{quote(frame.name)}"
-    return (f'<p><a href="/c/{quote(frame.container)}">← {escape(frame.container)}</a></p>'
-            f"<h1>{escape(frame.name)}</h1>"
-            f'<div class=stage><img id=frame src="{image}" alt="frame">'
-            f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none">{polygons}</svg>'
-            f"</div><table><tr><th>time</th><td>{frame.time:%Y-%m-%d %H:%M:%S.%f} UTC</td></tr>"
-            f"<tr><th>source</th><td>{escape(frame.source)}</td></tr>"
-            f"<tr><th>frame</th><td>{escape(frame.frame)}</td></tr>"
-            f"<tr><th>model</th><td>{escape(frame.model)}</td></tr>"
-            f"<tr><th>regions</th><td>{frame.count}</td></tr></table>"
-            f"{text_list(frame)}"
-            f"<table id=scores><tr><th>#</th><th>score</th><th>text</th>"
-            f"<th>box (x,y × 4)</th></tr>{rows}</table>")
+    return (
+        f'<p><a href="/c/{quote(frame.container)}">← {escape(frame.container)}</a></p>'
+        f"<h1>{escape(frame.name)}</h1>"
+        f'<div class=stage><img id=frame src="{image}" alt="frame">'
+        f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none">{polygons}</svg>'
+        f"</div><table><tr><th>time</th><td>{frame.time:%Y-%m-%d %H:%M:%S.%f} UTC</td></tr>"
+        f"<tr><th>source</th><td>{escape(frame.source)}</td></tr>"
+        f"<tr><th>frame</th><td>{escape(frame.frame)}</td></tr>"
+        f"<tr><th>model</th><td>{escape(frame.model)}</td></tr>"
+        f"<tr><th>regions</th><td>{frame.count}</td></tr></table>"
+        f"{text_list(frame)}"
+        f"<table id=scores><tr><th>#</th><th>score</th><th>text</th>"
+        f"<th>box (x,y × 4)</th></tr>{rows}</table>"
+    )
 
 
 def index(containers: tuple[str, ...]) -> str:
-    items = "".join(f'<li><a href="/c/{quote(c)}">{escape(c)}</a> '
-                    f'<span class=counter data-counter="{escape(c)}">…</span></li>'
-                    for c in containers)
+    items = "".join(
+        f'<li><a href="/c/{quote(c)}">{escape(c)}</a> '
+        f'<span class=counter data-counter="{escape(c)}">…</span></li>'
+        for c in containers
+    )
     return f"<h1>Archived frames</h1><ul>{items}</ul>"

@@ -4,6 +4,7 @@ A listing request reads at most `max_pages` service pages of `page_size` blobs, 
 first, and hands back the service's continuation token for the next request; it never
 lists a whole container.
 """
+
 from __future__ import annotations
 
 import time
@@ -48,9 +49,13 @@ class FrameStore:
     def __init__(self, settings: DashboardSettings) -> None:
         self.settings = settings
         self.client = BlobServiceClient.from_connection_string(
-            settings.connection_string, retry_total=1,
-            connection_timeout=settings.timeout, read_timeout=settings.timeout,
-            max_single_get_size=FIRST_GET, max_chunk_get_size=FIRST_GET)
+            settings.connection_string,
+            retry_total=1,
+            connection_timeout=settings.timeout,
+            read_timeout=settings.timeout,
+            max_single_get_size=FIRST_GET,
+            max_chunk_get_size=FIRST_GET,
+        )
         self._counters: dict[str, dict[str, object]] = {}
         self._counted_at = 0.0
 
@@ -61,7 +66,8 @@ class FrameStore:
         """Matching frames from the next service pages, newest first, and the next token."""
         s = self.settings
         blobs = self.client.get_container_client(container).list_blobs(
-            include=["metadata"], results_per_page=s.page_size)
+            include=["metadata"], results_per_page=s.page_size
+        )
         pages = blobs.by_page(continuation_token=token or None)
         frames: list[Frame] = []
         scanned = 0
@@ -87,8 +93,10 @@ class FrameStore:
         """The blob's bytes; `BlobTooLarge` (nothing more read) when over the size cap."""
         stream = await self.client.get_blob_client(container, name).download_blob()
         if stream.size > self.settings.max_image_bytes:
-            raise BlobTooLarge(f"blob of {stream.size} bytes is over the limit of "
-                               f"{self.settings.max_image_bytes} bytes")
+            raise BlobTooLarge(
+                f"blob of {stream.size} bytes is over the limit of "
+                f"{self.settings.max_image_bytes} bytes"
+            )
         return await stream.readall()
 
     async def counters(self) -> dict[str, dict[str, object]]:
@@ -122,5 +130,8 @@ class FrameStore:
 
 
 def _counter(newest: datetime | None, count: int, capped: bool) -> dict[str, object]:
-    return {"newest": newest.isoformat(timespec="seconds") if newest else None,
-            "last_hour": count, "capped": capped}
+    return {
+        "newest": newest.isoformat(timespec="seconds") if newest else None,
+        "last_hour": count,
+        "capped": capped,
+    }

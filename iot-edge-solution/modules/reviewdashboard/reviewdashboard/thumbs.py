@@ -6,6 +6,7 @@ size, so an 8000x8000 frame costs a 1000x1000 decode (Pillow's `draft`). Images 
 header declares more than the pixel limit, or whose reduced decode would still be over
 `DECODE_PIXELS`, are refused before any pixel is decoded.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,8 +29,9 @@ def _check(size: tuple[int, int], limit: int, what: str) -> None:
         raise ValueError(f"{what} of {size[0]}x{size[1]} pixels is over {limit}")
 
 
-def thumbnail(data: bytes, max_side: int, quality: int = 80,
-              max_pixels: int | None = None) -> bytes:
+def thumbnail(
+    data: bytes, max_side: int, quality: int = 80, max_pixels: int | None = None
+) -> bytes:
     """A JPEG no larger than `max_side` on its longer side; ValueError if not an image or
     too large to decode within the limits."""
     try:

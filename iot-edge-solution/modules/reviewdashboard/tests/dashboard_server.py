@@ -1,4 +1,5 @@
 """Test helpers: seed Azurite, run the dashboard on a thread, talk to it over HTTP or Chromium."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,19 +8,18 @@ import itertools
 import os
 import threading
 import urllib.parse
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
+import azurite_harness
 import cv2
 import numpy as np
 from aiohttp import web
 
 from reviewdashboard.app import create_app
 from reviewdashboard.config import load
-
-import azurite_harness
-
 
 SECOND_TEXT = "Gate <B> & 出口, 7%"  # markup, a comma, a percent sign and CJK
 
@@ -32,25 +32,33 @@ def seed(connection_string: str, frames: int = 12, start: float = 1_800_000_000.
     first box of frame i reads "TEXT i"; the second reads markup and non-ASCII text on
     even frames and nothing on odd ones.
     """
-    from textdetector.sinks.archive import ArchiveSink
-    from textdetector.config import ArchiveSettings, load as load_archive
+    from textdetector.config import ArchiveSettings
+    from textdetector.config import load as load_archive
     from textdetector.results import Detections, FrameResult
+    from textdetector.sinks.archive import ArchiveSink
 
-    settings = load_archive(ArchiveSettings, {"ARCHIVE_CONNECTION_STRING": connection_string,
-                                              "ARCHIVE_INTERVAL": "0"})
+    settings = load_archive(
+        ArchiveSettings, {"ARCHIVE_CONNECTION_STRING": connection_string, "ARCHIVE_INTERVAL": "0"}
+    )
     clock = itertools.count()
-    with ArchiveSink(settings, "ch_PP-OCRv4_det_infer.onnx",
-                     clock=lambda: start + next(clock) * 60) as sink:
+    with ArchiveSink(
+        settings, "ch_PP-OCRv4_det_infer.onnx", clock=lambda: start + next(clock) * 60
+    ) as sink:
         for i in range(frames):
             image = np.full((240, 320, 3), 250, np.uint8)
             cv2.putText(image, f"TEXT {i}", (20, 90), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (0, 0, 0), 3)
-            boxes = np.array([[[15, 45], [230, 45], [230, 105], [15, 105]],
-                              [[15, 150], [200, 150], [200, 200], [15, 200]]], np.float32)
+            boxes = np.array(
+                [
+                    [[15, 45], [230, 45], [230, 105], [15, 105]],
+                    [[15, 150], [200, 150], [200, 200], [15, 200]],
+                ],
+                np.float32,
+            )
             scores = np.array([0.95, 0.9 if i % 2 == 0 else 0.7], np.float32)
             source = "cam-north" if i < frames // 2 else "cam-south"
             det = Detections(boxes, scores, (240, 320)).with_texts(
-                (f"TEXT {i}", SECOND_TEXT if i % 2 == 0 else ""),
-                np.array([0.97, 0.8], np.float32))
+                (f"TEXT {i}", SECOND_TEXT if i % 2 == 0 else ""), np.array([0.97, 0.8], np.float32)
+            )
             sink.write(FrameResult(i, float(i), source, det, image=image))
     assert sink.stats().uploaded == frames
 
@@ -59,8 +67,13 @@ def seed(connection_string: str, frames: int = 12, start: float = 1_800_000_000.
 def serving(connection_string: str, **env: str) -> Iterator[str]:
     """Run the dashboard on a free port in a background event loop; yields its base URL."""
     port = azurite_harness.free_port()
-    settings = load({"DASHBOARD_STORAGE_CONNECTION_STRING": connection_string,
-                     "DASHBOARD_PORT": str(port), **env})
+    settings = load(
+        {
+            "DASHBOARD_STORAGE_CONNECTION_STRING": connection_string,
+            "DASHBOARD_PORT": str(port),
+            **env,
+        }
+    )
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(create_app(settings))
     ready = threading.Event()
@@ -95,8 +108,13 @@ class Reply:
         return self.body.decode("utf-8", "replace")
 
 
-def call(url: str, method: str = "GET", form: dict[str, str] | None = None,
-         session: str | None = None, accept: str = "*/*") -> Reply:
+def call(
+    url: str,
+    method: str = "GET",
+    form: dict[str, str] | None = None,
+    session: str | None = None,
+    accept: str = "*/*",
+) -> Reply:
     """One request, redirects not followed; `session` is sent as the session cookie."""
     from reviewdashboard.auth import COOKIE
 
@@ -110,8 +128,12 @@ def call(url: str, method: str = "GET", form: dict[str, str] | None = None,
         headers["Cookie"] = f"{COOKIE}={session}"
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
-        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""),
-                     body=body, headers=headers)
+        conn.request(
+            method,
+            parts.path + (f"?{parts.query}" if parts.query else ""),
+            body=body,
+            headers=headers,
+        )
         response = conn.getresponse()
         return Reply(response.status, response.headers, response.read())
     finally:
@@ -129,8 +151,14 @@ def sign_in(base: str, token: str) -> str:
 
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @contextmanager
@@ -141,8 +169,10 @@ def chromium() -> Iterator[Any]:
     except ImportError:
         sync_playwright = None
     azurite_harness.need(sync_playwright is not None, "playwright not installed")
-    azurite_harness.need(os.path.exists(CHROMIUM), f"{CHROMIUM} not installed: run "
-                         "scripts/test-deps.d/30-azurite-chromium.sh")
+    azurite_harness.need(
+        os.path.exists(CHROMIUM),
+        f"{CHROMIUM} not installed: run scripts/test-deps.d/30-azurite-chromium.sh",
+    )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:

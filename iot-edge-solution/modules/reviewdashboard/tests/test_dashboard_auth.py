@@ -3,6 +3,7 @@
 The dashboard runs for real on a real Azurite seeded by the archive sink; only the
 session/limit unit tests at the end inject a clock (to step over a minute instantly).
 """
+
 from __future__ import annotations
 
 import os
@@ -13,11 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import azurite_harness
 import dashboard_server
+import pytest
 from dashboard_server import call, sign_in
+
 from reviewdashboard.auth import COOKIE, FailureLimit, Sessions
 from reviewdashboard.config import ConfigError, load
 
@@ -48,9 +49,18 @@ def frame(base) -> str:
 
 
 def protected(frame: str) -> list[str]:
-    return ["/", "/c/annotated", "/c/lowconf?source=cam", f"/c/annotated/f/{frame}",
-            f"/images/annotated/{frame}", f"/thumbs/annotated/{frame}", "/api/counters",
-            "/static/live.js", "/c/unknown-container", "/no-such-page"]
+    return [
+        "/",
+        "/c/annotated",
+        "/c/lowconf?source=cam",
+        f"/c/annotated/f/{frame}",
+        f"/images/annotated/{frame}",
+        f"/thumbs/annotated/{frame}",
+        "/api/counters",
+        "/static/live.js",
+        "/c/unknown-container",
+        "/no-such-page",
+    ]
 
 
 def test_without_a_session_only_sign_in_and_health_answer(base, frame):
@@ -86,10 +96,16 @@ def test_sign_in_gives_a_strict_http_only_session_that_opens_everything(base, fr
     assert b"Sign out" in call(f"{base}/", session=session).body
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/c/annotated?source=x", "/c/annotated?source=x"), ("//evil.example/", "/"),
-    ("https://evil.example/", "/"), ("/\\evil.example", "/"), ("", "/"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/c/annotated?source=x", "/c/annotated?source=x"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("", "/"),
+    ],
+)
 def test_sign_in_only_returns_to_local_paths(base, target, expected):
     reply = call(f"{base}/signin", "POST", {"token": TOKEN, "next": target})
     assert reply.status == 303 and reply.headers["Location"] == expected
@@ -111,8 +127,9 @@ def test_wrong_token_is_401_and_sign_out_ends_the_session(base):
 def test_failed_sign_ins_are_limited_per_address(azurite):
     """Finding 8: past the limit wrong tokens get 429, but the right token still signs in
     (before: refused too, so one client could lock out everyone sharing its address)."""
-    with dashboard_server.serving(azurite.connection_string, DASHBOARD_TOKEN=TOKEN,
-                                  DASHBOARD_SIGNIN_LIMIT="3") as url:
+    with dashboard_server.serving(
+        azurite.connection_string, DASHBOARD_TOKEN=TOKEN, DASHBOARD_SIGNIN_LIMIT="3"
+    ) as url:
         for _ in range(3):
             assert call(f"{url}/signin", "POST", {"token": "guess"}).status == 401
         limited = call(f"{url}/signin", "POST", {"token": "guess"})
@@ -142,8 +159,9 @@ def test_browser_signs_in_and_out(azurite, base, frame):
         widths = page.eval_on_selector_all("img.thumb", "els => els.map(e => e.naturalWidth)")
         assert len(widths) == 2 and all(w > 0 for w in widths), widths
         cookies = page.context.cookies()
-        assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == \
-            [(COOKIE, True, "Strict")]
+        assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [
+            (COOKIE, True, "Strict")
+        ]
         assert cookies[0]["value"] != TOKEN and page.evaluate("document.cookie") == ""
         page.click("#signout")
         page.wait_for_load_state("networkidle")
@@ -158,8 +176,13 @@ def test_browser_signs_in_and_out(azurite, base, frame):
 def test_off_loopback_a_token_is_required(host):
     with pytest.raises(ConfigError, match="DASHBOARD_TOKEN is not set"):
         load({"DASHBOARD_STORAGE_CONNECTION_STRING": CS, "DASHBOARD_HOST": host})
-    settings = load({"DASHBOARD_STORAGE_CONNECTION_STRING": CS, "DASHBOARD_HOST": host,
-                     "DASHBOARD_TOKEN": TOKEN})
+    settings = load(
+        {
+            "DASHBOARD_STORAGE_CONNECTION_STRING": CS,
+            "DASHBOARD_HOST": host,
+            "DASHBOARD_TOKEN": TOKEN,
+        }
+    )
     assert settings.token == TOKEN and TOKEN not in repr(settings)
 
 
@@ -174,18 +197,28 @@ def test_short_token_is_refused_without_echoing_it():
         load({"DASHBOARD_STORAGE_CONNECTION_STRING": CS, "DASHBOARD_TOKEN": "hunter2-secret"})
     assert "hunter2" not in str(caught.value)
     with pytest.raises(ConfigError, match="unexpanded template variable"):
-        load({"DASHBOARD_STORAGE_CONNECTION_STRING": CS, "DASHBOARD_HOST": "0.0.0.0",
-              "DASHBOARD_TOKEN": "${DASHBOARD_TOKEN}"})
+        load(
+            {
+                "DASHBOARD_STORAGE_CONNECTION_STRING": CS,
+                "DASHBOARD_HOST": "0.0.0.0",
+                "DASHBOARD_TOKEN": "${DASHBOARD_TOKEN}",
+            }
+        )
     with pytest.raises(ConfigError, match="DASHBOARD_SIGNIN_LIMIT"):
         load({"DASHBOARD_STORAGE_CONNECTION_STRING": CS, "DASHBOARD_SIGNIN_LIMIT": "0"})
 
 
 def run_main(env: dict[str, str]) -> subprocess.Popen:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("DASHBOARD_")}
-    return subprocess.Popen([sys.executable, "main.py"], cwd=MODULE_DIR, text=True,
-                            env={**inherited, "DASHBOARD_STORAGE_CONNECTION_STRING": CS, **env},
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "main.py"],
+        cwd=MODULE_DIR,
+        text=True,
+        env={**inherited, "DASHBOARD_STORAGE_CONNECTION_STRING": CS, **env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_process_refuses_an_open_public_address_in_one_line():
@@ -206,10 +239,13 @@ def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> 
             time.sleep(0.1)
 
 
-@pytest.mark.parametrize("token, says", [
-    ("", "DASHBOARD_TOKEN is not set: the dashboard is open"),
-    (TOKEN, "sign-in required"),
-])
+@pytest.mark.parametrize(
+    "token, says",
+    [
+        ("", "DASHBOARD_TOKEN is not set: the dashboard is open"),
+        (TOKEN, "sign-in required"),
+    ],
+)
 def test_process_on_loopback_says_whether_it_is_open(token, says):
     port = azurite_harness.free_port()
     proc = run_main({"DASHBOARD_PORT": str(port), "DASHBOARD_TOKEN": token})

@@ -1,15 +1,16 @@
 """Fuzz targets (Hypothesis) for the dashboard's own parsers: its settings, the `next`
 target after sign-in, the Host header and thumbnails of arbitrary bytes."""
+
 from __future__ import annotations
 
 import io
 
 import pytest
+from fuzzing import fuzz
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from fuzzing import fuzz
 from reviewdashboard.auth import _host_name, _safe_next
 from reviewdashboard.config import PARSERS, ConfigError, load
 from reviewdashboard.thumbs import limit_pixels, thumbnail
@@ -29,9 +30,15 @@ def test_fuzz_settings(env, text):
 
 
 @fuzz(1000)
-@given(st.one_of(st.text(max_size=40), st.text(max_size=20).map(lambda t: "/" + t),
-                 st.sampled_from(["/\t/", "/\\", "//", "/%09/", "/\u3000/"]).flatmap(
-                     lambda p: st.text(max_size=20).map(lambda t: p + t))))
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.text(max_size=20).map(lambda t: "/" + t),
+        st.sampled_from(["/\t/", "/\\", "//", "/%09/", "/\u3000/"]).flatmap(
+            lambda p: st.text(max_size=20).map(lambda t: p + t)
+        ),
+    )
+)
 def test_fuzz_next_stays_on_this_site(target):
     """Finding 5, fuzzed: whatever `next` holds, the redirect is a local path that no
     browser reads as another site: one leading slash, no backslash, no control

@@ -1,4 +1,5 @@
 """The dashboard over HTTP against a real Azurite seeded by the archive sink."""
+
 from __future__ import annotations
 
 import json
@@ -7,12 +8,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import azurite_harness
 import cv2
+import dashboard_server
 import numpy as np
 import pytest
-
-import azurite_harness
-import dashboard_server
 
 CREDENTIALS = ("SharedAccessSignature", "sig=", "AccountKey", "DefaultEndpointsProtocol")
 
@@ -26,8 +26,9 @@ def azurite(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def base(azurite):
-    with dashboard_server.serving(azurite.connection_string, DASHBOARD_PAGE_SIZE="4",
-                                  DASHBOARD_COUNTER_INTERVAL="0.1") as url:
+    with dashboard_server.serving(
+        azurite.connection_string, DASHBOARD_PAGE_SIZE="4", DASHBOARD_COUNTER_INTERVAL="0.1"
+    ) as url:
         yield url
 
 

@@ -1,4 +1,5 @@
 """Shared fixtures: the real model, the demo video and its ground truth, real images."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,10 @@ from pathlib import Path
 import pytest
 from components import need  # noqa: F401  (re-exported to the tests)
 from image_support import REPORT as IMAGE_REPORT
+
 # One session-wide TLS broker on 127.0.0.1:8883 for every test module that uses it.
 from mqtt_broker import broker, hub  # noqa: F401
-from recognition_support import (cls_recognizer, rapid_rec, rec_model_path,  # noqa: F401
-                                 recognizer)
+from recognition_support import cls_recognizer, rapid_rec, rec_model_path, recognizer  # noqa: F401
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DATA = MODULE_DIR / "local_data"
@@ -101,8 +102,7 @@ def demo_text_clip(demo_video: Path, tmp_path: Path):
         assert all(frame is not None for frame in frames), "demo video too short"
         path = tmp_path / f"demo_text_{first}_{count}.mp4"
         height, width = frames[0].shape[:2]
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 15,
-                                 (width, height))
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 15, (width, height))
         for frame in frames:
             writer.write(frame)
         writer.release()
@@ -126,8 +126,9 @@ def small_video(tmp_path: Path) -> Path:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
     for i in range(20):
         image = np.full((240, 320, 3), 40 + 8 * i, np.uint8)
-        cv2.putText(image, f"frame {i}", (20, 120), cv2.FONT_HERSHEY_SIMPLEX, 1.2,
-                    (255, 255, 255), 2)
+        cv2.putText(
+            image, f"frame {i}", (20, 120), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2
+        )
         writer.write(image)
     writer.release()
     return path
@@ -136,6 +137,7 @@ def small_video(tmp_path: Path) -> Path:
 @pytest.fixture
 def copy_model(tmp_path: Path, model_path: Path):
     """Copy the real model under a chosen name into a temp folder."""
+
     def make(name: str = DET_MODEL.name) -> Path:
         target = tmp_path / name
         shutil.copyfile(model_path, target)

@@ -1,4 +1,5 @@
 """Crafted image files for the parser-hardening tests: real small images, then edited."""
+
 from __future__ import annotations
 
 import struct
@@ -21,7 +22,7 @@ def jpeg_segments(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
     while True:
         marker = data[i + 1]
         length = struct.unpack_from(">H", data, i + 2)[0]
-        segments.append((marker, data[i:i + 2 + length]))
+        segments.append((marker, data[i : i + 2 + length]))
         i += 2 + length
         if marker == 0xDA:
             return segments, data[i:]
@@ -55,16 +56,19 @@ def with_segment_after_soi(data: bytes, marker: int, body: bytes = b"\0\0") -> b
 
 
 def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(
-        ">I", zlib.crc32(kind + body))
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def png(width: int = 8, height: int = 8, ihdr_extra: bytes = b"") -> bytes:
     """A grey PNG; `ihdr_extra` makes its IHDR longer than the 13 bytes PNG defines."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0) + ihdr_extra
     rows = b"".join(b"\0" + b"\x80" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
-            + png_chunk(b"IDAT", zlib.compress(rows)) + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", zlib.compress(rows))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def webp(lossless: bool = False, side: int = 16) -> bytes:

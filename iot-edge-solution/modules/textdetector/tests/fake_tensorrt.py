@@ -8,6 +8,7 @@ buffer reuse and release. "Inference" runs the real ONNX model with ONNX Runtime
 CPU; "FP16" rounds the output through float16, and `FakeTrt.fp16_damage` makes it wrong
 on purpose. The real engine is tested on a real GPU by tests/test_gpu_real.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ class FakeCuda:
     """Fake pycuda.driver: host-memory "device" buffers registered by integer address."""
 
     def __init__(self) -> None:
-        self.buffers: dict[int, "FakeCuda.Allocation"] = {}
+        self.buffers: dict[int, FakeCuda.Allocation] = {}
         self.allocations = 0
         self.freed = 0
         self.contexts: list[Any] = []
@@ -78,7 +79,11 @@ class FakeCuda:
                 pass
 
         self.Allocation, self.Context, self.Device, self.Stream = (
-            Allocation, Context, Device, Stream)
+            Allocation,
+            Context,
+            Device,
+            Stream,
+        )
 
     # The module-level functions of pycuda.driver.
     def init(self) -> None:
@@ -94,17 +99,22 @@ class FakeCuda:
     @staticmethod
     def memcpy_htod_async(dest: Any, host: np.ndarray, stream: Any) -> None:
         raw = np.ascontiguousarray(host).view(np.uint8).ravel()
-        dest.data[:raw.size] = raw
+        dest.data[: raw.size] = raw
 
     @staticmethod
     def memcpy_dtoh_async(host: np.ndarray, src: Any, stream: Any) -> None:
         raw = host.view(np.uint8).reshape(-1)
-        raw[:] = src.data[:raw.size]
+        raw[:] = src.data[: raw.size]
 
     def module(self) -> types.ModuleType:
         driver = types.ModuleType("pycuda.driver")
-        for name in ("init", "mem_alloc", "pagelocked_empty", "memcpy_htod_async",
-                     "memcpy_dtoh_async"):
+        for name in (
+            "init",
+            "mem_alloc",
+            "pagelocked_empty",
+            "memcpy_htod_async",
+            "memcpy_dtoh_async",
+        ):
             setattr(driver, name, getattr(self, name))
         driver.Device, driver.Context, driver.Stream = self.Device, self.Context, self.Stream
         return driver
@@ -152,8 +162,7 @@ class FakeTrt:
 
         class Profile:
             def set_shape(self, name: str, low: Any, opt: Any, high: Any) -> None:
-                self.shapes = {"name": name, "min": list(low), "opt": list(opt),
-                               "max": list(high)}
+                self.shapes = {"name": name, "min": list(low), "opt": list(opt), "max": list(high)}
 
         class Config:
             def __init__(self) -> None:
@@ -187,7 +196,7 @@ class FakeTrt:
                 return MAGIC + json.dumps(meta).encode() + b"\n" + network.model
 
         class Context:
-            def __init__(self, engine: "Engine") -> None:
+            def __init__(self, engine: Engine) -> None:
                 self.engine, self.addresses, self.shape = engine, {}, None
 
             def set_tensor_address(self, name: str, address: int) -> None:
@@ -196,8 +205,9 @@ class FakeTrt:
             def set_input_shape(self, name: str, shape: tuple) -> bool:
                 profile = self.engine.meta["profile"]
                 self.shape = tuple(shape)
-                return all(lo <= v <= hi for lo, v, hi in
-                           zip(profile["min"], shape, profile["max"]))
+                return all(
+                    lo <= v <= hi for lo, v, hi in zip(profile["min"], shape, profile["max"])
+                )
 
             def get_tensor_shape(self, name: str) -> tuple:
                 n, _, h, w = self.shape
@@ -206,14 +216,14 @@ class FakeTrt:
             def execute_async_v3(self, stream: int) -> bool:
                 size = int(np.prod(self.shape))
                 source = fake.cuda.buffers[self.addresses["x"]]
-                batch = source.data[:size * 4].view(np.float32).reshape(self.shape)
+                batch = source.data[: size * 4].view(np.float32).reshape(self.shape)
                 out = self.engine.session.run(None, {"x": batch})[0]
                 if self.engine.meta["fp16"]:
                     out = out.astype(np.float16).astype(np.float32)
                     if fake.fp16_damage:
                         out = out * 0.5
                 raw = np.ascontiguousarray(out).view(np.uint8).ravel()
-                fake.cuda.buffers[self.addresses["sigmoid_0.tmp_0"]].data[:raw.size] = raw
+                fake.cuda.buffers[self.addresses["sigmoid_0.tmp_0"]].data[: raw.size] = raw
                 return True
 
         class Engine:
@@ -245,7 +255,7 @@ class FakeTrt:
             def deserialize_cuda_engine(self, plan: bytes) -> Engine | None:
                 if fake.refuse_plans or not plan.startswith(MAGIC):
                     return None
-                header, _, model = plan[len(MAGIC):].partition(b"\n")
+                header, _, model = plan[len(MAGIC) :].partition(b"\n")
                 return Engine(json.loads(header), model)
 
         trt.Builder, trt.Runtime, trt.OnnxParser = Builder, Runtime, OnnxParser

@@ -1,4 +1,5 @@
 """Helpers for the container image tests: podman, a fresh-clone copy, layer search."""
+
 from __future__ import annotations
 
 import contextlib
@@ -7,9 +8,9 @@ import shutil
 import subprocess
 import tarfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from inner_loop_support import REPO, run
 
@@ -61,8 +62,11 @@ def podman_runs_containers() -> tuple[bool, str]:
 
 def copy_checkout(dest: Path) -> Path:
     """The files a fresh clone (plus uncommitted work) has: tracked and not ignored."""
-    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                 cwd=REPO, timeout=60)
+    listed = run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        timeout=60,
+    )
     assert listed.returncode == 0, listed.stderr
     for name in filter(None, listed.stdout.split("\0")):
         source = REPO / name
@@ -90,7 +94,7 @@ def stream_contains(handle, needle: bytes) -> bool:
     while chunk := handle.read(CHUNK):
         if needle in tail + chunk:
             return True
-        tail = chunk[-len(needle):]
+        tail = chunk[-len(needle) :]
     return False
 
 
@@ -108,9 +112,11 @@ def archive_members_containing(archive: Path, needle: bytes) -> list[str]:
             if member.name.endswith((".tar", ".tar.gz", "/layer.tar")) or _is_tar(handle):
                 handle.seek(0)
                 with tarfile.open(fileobj=handle) as layer:
-                    found += [f"{member.name}:{inner.name}" for inner in layer
-                              if _member_contains(layer, inner, needle)
-                              or needle in inner.name.encode()]
+                    found += [
+                        f"{member.name}:{inner.name}"
+                        for inner in layer
+                        if _member_contains(layer, inner, needle) or needle in inner.name.encode()
+                    ]
             elif stream_contains(handle, needle):
                 found.append(member.name)
     return found

@@ -1,4 +1,5 @@
 """Shared helpers for the inner-loop checks (dev container, VS Code, IoT Edge manifests)."""
+
 from __future__ import annotations
 
 import json
@@ -33,6 +34,7 @@ def tool(name: str) -> str:
 
 def strict_json(path: Path) -> Any:
     """Parse a file as strict JSON (no comments, no trailing commas, no duplicate keys)."""
+
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         keys = [k for k, _ in pairs]
         duplicates = {k for k in keys if keys.count(k) > 1}
@@ -65,12 +67,19 @@ def genconfig(work: Path, template: str, platform: str) -> tuple[subprocess.Comp
     """
     need(IOTEDGEDEV.exists(), "iotedgedev missing (scripts/test-deps.d/10-inner-loop-tools.sh)")
     solution = work / "solution"
-    shutil.copytree(SOLUTION, solution, ignore=shutil.ignore_patterns(
-        "local_data", "tests", "__pycache__", ".vscode"))
+    shutil.copytree(
+        SOLUTION,
+        solution,
+        ignore=shutil.ignore_patterns("local_data", "tests", "__pycache__", ".vscode"),
+    )
     shutil.copy(REPO / ".env_template", solution / ".env")
     env = {**os.environ, "HOME": str(work), "PYTHONDONTWRITEBYTECODE": "1"}
-    done = run([str(IOTEDGEDEV), "genconfig", "-f", template, "-P", platform], cwd=solution,
-               env=env, timeout=180)
+    done = run(
+        [str(IOTEDGEDEV), "genconfig", "-f", template, "-P", platform],
+        cwd=solution,
+        env=env,
+        timeout=180,
+    )
     return done, solution / "config" / template.replace("template.json", f"{platform}.json")
 
 
@@ -83,6 +92,9 @@ def schema_validator(name: str) -> Any:
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT4
 
-    registry = Registry(retrieve=lambda uri: Resource.from_contents(
-        schemastore.url2schema(uri), default_specification=DRAFT4))
+    registry = Registry(
+        retrieve=lambda uri: Resource.from_contents(
+            schemastore.url2schema(uri), default_specification=DRAFT4
+        )
+    )
     return jsonschema.Draft4Validator(schemastore.name2schema(name), registry=registry)

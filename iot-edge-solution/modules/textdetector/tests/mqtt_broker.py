@@ -5,6 +5,7 @@ mosquitto listens on 127.0.0.1:8883 (the port azure-iot-device hard-codes). The 
 side of the protocol (twin GET/PATCH answers, desired patches, direct method calls) is
 played by a paho-mqtt client speaking the IoT Hub MQTT topics.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,28 +30,69 @@ PORT = 8883
 HOST = "127.0.0.1"
 DEVICE = "edge-test"
 MODULE = "textdetector"
-CONNECTION_STRING = (f"HostName=localhost;DeviceId={DEVICE};ModuleId={MODULE};"
-                     "SharedAccessKey=dGhyb3dhd2F5LXRlc3Qta2V5LW5vdC1hLXNlY3JldA==")
+CONNECTION_STRING = (
+    f"HostName=localhost;DeviceId={DEVICE};ModuleId={MODULE};"
+    "SharedAccessKey=dGhyb3dhd2F5LXRlc3Qta2V5LW5vdC1hLXNlY3JldA=="
+)
 
 
 def mosquitto_binary() -> str | None:
     return shutil.which("mosquitto") or next(
-        (p for p in ("/usr/sbin/mosquitto",) if os.access(p, os.X_OK)), None)
+        (p for p in ("/usr/sbin/mosquitto",) if os.access(p, os.X_OK)), None
+    )
 
 
 def make_ca(folder: Path) -> None:
     """CA, server key and certificate (localhost, 127.0.0.1), readable by any user."""
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True,
-                       timeout=60)
 
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-subj", "/CN=textdetector test CA", "-keyout", "ca.key", "-out", "ca.pem")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-            "-keyout", "server.key", "-out", "server.csr")
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=textdetector test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    )
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    )
     (folder / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.pem")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.pem",
+    )
     folder.chmod(0o755)  # mosquitto started as root drops to its own user
     for path in folder.iterdir():
         path.chmod(0o644)
@@ -70,15 +112,17 @@ class Mosquitto:
             f"persistence_location {folder / 'data'}/\n"
             f"cafile {folder / 'ca.pem'}\ncertfile {folder / 'server.pem'}\n"
             f"keyfile {folder / 'server.key'}\nmax_inflight_messages 100\n"
-            "max_queued_messages 100000\n")
+            "max_queued_messages 100000\n"
+        )
         (folder / "data").mkdir(exist_ok=True)
         (folder / "data").chmod(0o777)  # writable by the user mosquitto drops to
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 10.0) -> None:
         log = self.log.open("ab")
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT
+        )
         log.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -164,7 +208,7 @@ class HubEmulator:
         self.client.on_disconnect = lambda *a: self.connected.clear()
         self.client.on_message = self._on_message
 
-    def start(self) -> "HubEmulator":
+    def start(self) -> HubEmulator:
         self.client.connect("localhost", PORT, keepalive=30)
         self.client.loop_start()
         assert self.connected.wait(10), "hub emulator could not connect"
@@ -179,9 +223,13 @@ class HubEmulator:
         self.client.loop_stop()
 
     def _on_connect(self, client, userdata, flags, rc) -> None:
-        for topic in (f"devices/{DEVICE}/modules/+/messages/events/#",
-                      f"devices/{DEVICE}/messages/events/#", "$iothub/twin/GET/#",
-                      "$iothub/twin/PATCH/properties/reported/#", "$iothub/methods/res/#"):
+        for topic in (
+            f"devices/{DEVICE}/modules/+/messages/events/#",
+            f"devices/{DEVICE}/messages/events/#",
+            "$iothub/twin/GET/#",
+            "$iothub/twin/PATCH/properties/reported/#",
+            "$iothub/methods/res/#",
+        ):
             client.subscribe(topic, qos=1)
         self.connected.set()
 
@@ -217,15 +265,16 @@ class HubEmulator:
 
     def patch_desired(self, patch: dict[str, Any]) -> None:
         version = patch["$version"]
-        self.client.publish(f"$iothub/twin/PATCH/properties/desired/?$version={version}",
-                            json.dumps(patch), qos=1)
+        self.client.publish(
+            f"$iothub/twin/PATCH/properties/desired/?$version={version}", json.dumps(patch), qos=1
+        )
 
     def invoke(self, name: str, payload: Any = None, timeout_s: float = 10.0) -> tuple[int, Any]:
         rid = uuid.uuid4().hex[:8]
-        self.client.publish(f"$iothub/methods/POST/{name}/?$rid={rid}",
-                            json.dumps(payload), qos=1)
-        assert self.wait_for(lambda: rid in self.responses, timeout_s), \
+        self.client.publish(f"$iothub/methods/POST/{name}/?$rid={rid}", json.dumps(payload), qos=1)
+        assert self.wait_for(lambda: rid in self.responses, timeout_s), (
             f"no response to method {name} within {timeout_s} s"
+        )
         return self.responses[rid]
 
 

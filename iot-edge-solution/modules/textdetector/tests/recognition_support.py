@@ -1,4 +1,5 @@
 """Fixtures for the recognition tests: the real rec/cls models and RapidOCR's reference."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,9 @@ ORT = EngineSettings(engine="onnxruntime")
 
 @pytest.fixture(scope="session")
 def rec_model_path() -> Path:
-    need(REC_MODEL.is_file() and CLS_MODEL.is_file(),
-         "recognition models missing: run `make setup`")
+    need(
+        REC_MODEL.is_file() and CLS_MODEL.is_file(), "recognition models missing: run `make setup`"
+    )
     return REC_MODEL
 
 
@@ -31,9 +33,12 @@ def recognizer(rec_model_path: Path):
 
     # ONNX Runtime and plain greedy decoding (REC_SPACES=off), as in RapidOCR: the parity
     # tests compare strings exactly and scores to 1e-6
-    with TextRecognizer.open(RecognizerSettings(rec_model_path=rec_model_path,
-                                                cls_model_path=CLS_MODEL,
-                                                rec_spaces="off"), ORT) as rec:
+    with TextRecognizer.open(
+        RecognizerSettings(
+            rec_model_path=rec_model_path, cls_model_path=CLS_MODEL, rec_spaces="off"
+        ),
+        ORT,
+    ) as rec:
         yield rec
 
 
@@ -42,8 +47,9 @@ def cls_recognizer(rec_model_path: Path):
     from textdetector.config import RecognizerSettings
     from textdetector.recognizer import TextRecognizer
 
-    settings = RecognizerSettings(rec_model_path=rec_model_path, cls_model_path=CLS_MODEL,
-                                  use_angle_cls=True)
+    settings = RecognizerSettings(
+        rec_model_path=rec_model_path, cls_model_path=CLS_MODEL, use_angle_cls=True
+    )
     with TextRecognizer.open(settings, ORT) as rec:
         yield rec
 
@@ -52,8 +58,9 @@ def cls_recognizer(rec_model_path: Path):
 def rapid_rec(rec_model_path: Path):
     """RapidOCR 1.4.4's own TextRecognizer on the same model, at PaddleOCR's settings."""
     module = pytest.importorskip("rapidocr_onnxruntime.ch_ppocr_rec")
-    return module.TextRecognizer({"model_path": str(rec_model_path), "rec_batch_num": 6,
-                                  "rec_img_shape": [3, 48, 320]})
+    return module.TextRecognizer(
+        {"model_path": str(rec_model_path), "rec_batch_num": 6, "rec_img_shape": [3, 48, 320]}
+    )
 
 
 def rapid_crops(image: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
@@ -63,8 +70,9 @@ def rapid_crops(image: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
     return RapidOCR.get_crop_img_list(None, image, list(np.asarray(boxes, np.float32)))
 
 
-def render_line(text: str, height: int = 48, width: int | None = None,
-                size: int = 30) -> np.ndarray:
+def render_line(
+    text: str, height: int = 48, width: int | None = None, size: int = 30
+) -> np.ndarray:
     """A black-on-white BGR line of text in DejaVu Sans (shipped with matplotlib)."""
     import matplotlib
     from PIL import Image, ImageDraw, ImageFont
@@ -73,8 +81,9 @@ def render_line(text: str, height: int = 48, width: int | None = None,
     font = ImageFont.truetype(str(font_file), size)
     left, top, right, bottom = font.getbbox(text)
     canvas = Image.new("RGB", (width or right - left + 20, height), (255, 255, 255))
-    ImageDraw.Draw(canvas).text((10 - left, (height - bottom - top) // 2), text,
-                                font=font, fill=(0, 0, 0))
+    ImageDraw.Draw(canvas).text(
+        (10 - left, (height - bottom - top) // 2), text, font=font, fill=(0, 0, 0)
+    )
     return np.ascontiguousarray(np.asarray(canvas)[:, :, ::-1])
 
 

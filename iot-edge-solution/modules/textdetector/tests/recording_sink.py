@@ -1,4 +1,5 @@
 """A real sink for tests: keeps every FrameResult it is given, in arrival order."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Helpers for the HTTP service tests: test images, a plain HTTP client, servers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,11 @@ PAGE_PNG = SKIMAGE_DATA / "page.png"  # a scanned page of text
 def metric_samples(text: str) -> dict[tuple[str, tuple], float]:
     """Every sample of a Prometheus text page, parsed by prometheus_client's own parser:
     (name, sorted label pairs) -> value."""
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def page_png() -> bytes:
@@ -61,15 +65,22 @@ class Reply:
         return json.loads(self.body)
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None, timeout: float = 60.0) -> Reply:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> Reply:
     """One request with the standard library's HTTP client; every wait has a timeout."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
-        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()},
-                     response.read())
+        return Reply(
+            response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        )
     finally:
         conn.close()
 
@@ -85,11 +96,14 @@ def model_metadata(port: int, timeout: float = 60.0) -> dict:
     return reply.json()
 
 
-def multipart(field: str, filename: str, data: bytes,
-              content_type: str = "image/png") -> tuple[bytes, dict[str, str]]:
+def multipart(
+    field: str, filename: str, data: bytes, content_type: str = "image/png"
+) -> tuple[bytes, dict[str, str]]:
     boundary = "----textdetector-test-boundary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
-            f"filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n").encode()
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
+        f"filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+    ).encode()
     body += data + f"\r\n--{boundary}--\r\n".encode()
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
@@ -100,9 +114,14 @@ class ServerProcess:
     def __init__(self, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         full_env = {**os.environ, "SERVE_PORT": "0", **(env or {})}
         self.proc = subprocess.Popen(
-            [sys.executable, "main.py", "serve", *args], cwd=MODULE_DIR, env=full_env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
+            [sys.executable, "main.py", "serve", *args],
+            cwd=MODULE_DIR,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.log: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
@@ -124,7 +143,7 @@ class ServerProcess:
             if line == "":
                 raise AssertionError("server exited:\n" + "".join(self.log))
 
-    def start(self, timeout: float = 60.0) -> "ServerProcess":
+    def start(self, timeout: float = 60.0) -> ServerProcess:
         self.port = int(self.wait_for(r"listening on http://[\d.]+:(\d+)", timeout).group(1))
         self.wait_for(r"ready:", timeout)
         return self
@@ -147,7 +166,7 @@ class ServerThread:
         self._stop: asyncio.Event | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "ServerThread":
+    def __enter__(self) -> ServerThread:
         self.thread.start()
         assert self.started.wait(30), "server did not start listening"
         if self.error:

@@ -1,20 +1,21 @@
 """The archive sink against a real Azurite blob service: uploads, metadata, outages."""
+
 from __future__ import annotations
 
 import itertools
 import threading
 
+import azurite_harness
 import cv2
 import numpy as np
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-import azurite_harness
-from textdetector.sinks.archive import ArchiveSink
 from textdetector.config import ArchiveSettings, load, load_settings
 from textdetector.errors import ConfigError
 from textdetector.results import Detections, FrameResult
 from textdetector.sinks import build_sinks
+from textdetector.sinks.archive import ArchiveSink
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +25,12 @@ def azurite(tmp_path_factory):
 
 
 def settings(server, **extra) -> ArchiveSettings:
-    env = {"ARCHIVE_CONNECTION_STRING": server.connection_string, "ARCHIVE_INTERVAL": "0",
-           "ARCHIVE_RETRY_BACKOFF": "0.05", "ARCHIVE_TIMEOUT": "2"}
+    env = {
+        "ARCHIVE_CONNECTION_STRING": server.connection_string,
+        "ARCHIVE_INTERVAL": "0",
+        "ARCHIVE_RETRY_BACKOFF": "0.05",
+        "ARCHIVE_TIMEOUT": "2",
+    }
     env.update({k: str(v) for k, v in extra.items()})
     return load(ArchiveSettings, env)
 
@@ -55,10 +60,10 @@ def ticking(start=1_800_000_000.0):
 def test_routes_uploads_and_metadata(azurite):
     s = settings(azurite, ARCHIVE_ANNOTATED_CONTAINER="ann-a", ARCHIVE_LOWCONF_CONTAINER="low-a")
     with ArchiveSink(s, "det.onnx", clock=ticking()) as sink:
-        sink.write(frame([0.95, 0.9], index=1))        # confident
-        sink.write(frame([0.95, 0.7], index=2))        # mixed -> lowconf
-        sink.write(frame([], index=3))                 # nothing found
-        sink.write(frame([0.93], index=4))             # confident, newer
+        sink.write(frame([0.95, 0.9], index=1))  # confident
+        sink.write(frame([0.95, 0.7], index=2))  # mixed -> lowconf
+        sink.write(frame([], index=3))  # nothing found
+        sink.write(frame([0.93], index=4))  # confident, newer
     stats = sink.stats()
     assert stats.uploaded == 3 and stats.failed == stats.dropped == 0
     service, annotated = blobs(azurite, "ann-a")
@@ -82,8 +87,12 @@ def test_routes_uploads_and_metadata(azurite):
 
 
 def test_sampling_keeps_one_frame_per_interval_per_container(azurite):
-    s = settings(azurite, ARCHIVE_INTERVAL="1", ARCHIVE_ANNOTATED_CONTAINER="ann-s",
-                 ARCHIVE_LOWCONF_CONTAINER="low-s")
+    s = settings(
+        azurite,
+        ARCHIVE_INTERVAL="1",
+        ARCHIVE_ANNOTATED_CONTAINER="ann-s",
+        ARCHIVE_LOWCONF_CONTAINER="low-s",
+    )
     with ArchiveSink(s, "m", clock=ticking()) as sink:
         for i, t in enumerate([0.0, 0.4, 0.9, 1.0, 1.5, 2.2]):
             sink.write(frame([0.9], index=i, timestamp=t))
@@ -108,6 +117,7 @@ def test_containers_are_created_once(azurite):
         def create(*args, **kwargs):
             creates.append(name)
             return original(*args, **kwargs)
+
         client.create_container = create
         return client
 
@@ -121,8 +131,13 @@ def test_containers_are_created_once(azurite):
 
 
 def test_storage_down_then_up_delivers_without_blocking(azurite):
-    s = settings(azurite, ARCHIVE_QUEUE_SIZE="2", ARCHIVE_RETRIES="60",
-                 ARCHIVE_ANNOTATED_CONTAINER="ann-d", ARCHIVE_LOWCONF_CONTAINER="low-d")
+    s = settings(
+        azurite,
+        ARCHIVE_QUEUE_SIZE="2",
+        ARCHIVE_RETRIES="60",
+        ARCHIVE_ANNOTATED_CONTAINER="ann-d",
+        ARCHIVE_LOWCONF_CONTAINER="low-d",
+    )
     azurite.stop()
     try:
         with ArchiveSink(s, "m", clock=ticking(), flush_timeout_s=30) as sink:
@@ -146,8 +161,7 @@ def test_storage_down_then_up_delivers_without_blocking(azurite):
 
 
 def test_storage_that_stays_down_drops_and_counts(azurite):
-    s = settings(azurite, ARCHIVE_QUEUE_SIZE="4", ARCHIVE_RETRIES="2",
-                 ARCHIVE_RETRY_BACKOFF="0.01")
+    s = settings(azurite, ARCHIVE_QUEUE_SIZE="4", ARCHIVE_RETRIES="2", ARCHIVE_RETRY_BACKOFF="0.01")
     azurite.stop()
     try:
         with ArchiveSink(s, "m", clock=ticking()) as sink:
@@ -170,9 +184,14 @@ def test_bad_connection_string_is_one_readable_error_without_the_secret():
 def test_pipeline_archives_real_detections_from_the_demo_video(azurite, demo_text_clip):
     from textdetector import pipeline
 
-    env = {"ARCHIVE_CONNECTION_STRING": azurite.connection_string, "ARCHIVE_INTERVAL": "0",
-           "ARCHIVE_ANNOTATED_CONTAINER": "ann-p", "ARCHIVE_LOWCONF_CONTAINER": "low-p",
-           "CAMERA_PATH": str(demo_text_clip(2)), "QUIET": "true"}
+    env = {
+        "ARCHIVE_CONNECTION_STRING": azurite.connection_string,
+        "ARCHIVE_INTERVAL": "0",
+        "ARCHIVE_ANNOTATED_CONTAINER": "ann-p",
+        "ARCHIVE_LOWCONF_CONTAINER": "low-p",
+        "CAMERA_PATH": str(demo_text_clip(2)),
+        "QUIET": "true",
+    }
     run_settings = load_settings(env)
     assert any(isinstance(sink, ArchiveSink) for sink in build_sinks(run_settings))
     summary = pipeline.run(run_settings)

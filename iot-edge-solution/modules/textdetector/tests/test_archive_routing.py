@@ -1,16 +1,17 @@
 """Archive routing table, naming, drawing and settings (pure functions, no storage)."""
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import pytest
 
+from textdetector.config import RUN_GROUPS, ArchiveSettings, add_arguments, load
+from textdetector.errors import ConfigError
+from textdetector.results import Detections, FrameResult
 from textdetector.sinks.archive.encoding import draw_boxes, encode_jpeg
 from textdetector.sinks.archive.naming import MAX_BOXES, archived_time, blob_name, metadata
 from textdetector.sinks.archive.routing import Route, route
-from textdetector.config import ArchiveSettings, RUN_GROUPS, add_arguments, load
-from textdetector.errors import ConfigError
-from textdetector.results import Detections, FrameResult
 
 CONFIDENT, UNCERTAIN_MIN = 0.8, 0.6
 
@@ -28,16 +29,19 @@ def seed_route(scores: np.ndarray, t: float = CONFIDENT) -> str:
     return "none"
 
 
-@pytest.mark.parametrize("scores, expected", [
-    ([], Route.NONE),                       # nothing found: not archived
-    ([0.95, 0.91, 0.88], Route.ANNOTATED),  # confident
-    ([0.8], Route.ANNOTATED),               # exactly the confident threshold
-    ([0.7, 0.65], Route.LOWCONF),           # uncertain
-    ([0.6], Route.LOWCONF),                 # exactly the band's lower edge
-    ([0.97, 0.99, 0.62], Route.LOWCONF),    # mixed: one uncertain region makes it a candidate
-    ([0.4, 0.55], Route.NONE),              # below the band only
-    ([0.92, 0.3], Route.ANNOTATED),         # confident plus below-band noise
-])
+@pytest.mark.parametrize(
+    "scores, expected",
+    [
+        ([], Route.NONE),  # nothing found: not archived
+        ([0.95, 0.91, 0.88], Route.ANNOTATED),  # confident
+        ([0.8], Route.ANNOTATED),  # exactly the confident threshold
+        ([0.7, 0.65], Route.LOWCONF),  # uncertain
+        ([0.6], Route.LOWCONF),  # exactly the band's lower edge
+        ([0.97, 0.99, 0.62], Route.LOWCONF),  # mixed: one uncertain region makes it a candidate
+        ([0.4, 0.55], Route.NONE),  # below the band only
+        ([0.92, 0.3], Route.ANNOTATED),  # confident plus below-band noise
+    ],
+)
 def test_routing_table(scores, expected):
     assert route(np.array(scores, np.float32), CONFIDENT, UNCERTAIN_MIN) is expected
 
@@ -101,21 +105,30 @@ def test_encode_rejects_an_impossible_image():
 
 
 def test_settings_from_environment():
-    s = load(ArchiveSettings, {"ARCHIVE_CONNECTION_STRING": "AccountName=a;AccountKey=k",
-                               "ARCHIVE_CONFIDENT_THRESHOLD": "0.9", "ARCHIVE_INTERVAL": "0",
-                               "ARCHIVE_LOWCONF_CONTAINER": "retrain-1"})
+    s = load(
+        ArchiveSettings,
+        {
+            "ARCHIVE_CONNECTION_STRING": "AccountName=a;AccountKey=k",
+            "ARCHIVE_CONFIDENT_THRESHOLD": "0.9",
+            "ARCHIVE_INTERVAL": "0",
+            "ARCHIVE_LOWCONF_CONTAINER": "retrain-1",
+        },
+    )
     assert s.enabled and s.archive_confident_threshold == 0.9 and s.archive_interval == 0
     assert s.archive_lowconf_container == "retrain-1"
     assert "AccountKey" not in repr(s)
     assert not load(ArchiveSettings, {}).enabled
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"ARCHIVE_UNCERTAIN_MIN": "0.9", "ARCHIVE_CONFIDENT_THRESHOLD": "0.8"}, "must not exceed"),
-    ({"ARCHIVE_LOWCONF_CONTAINER": "Bad_Name"}, "ARCHIVE_LOWCONF_CONTAINER"),
-    ({"ARCHIVE_LOWCONF_CONTAINER": "annotated"}, "must differ"),
-    ({"ARCHIVE_JPEG_QUALITY": "0"}, "ARCHIVE_JPEG_QUALITY"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"ARCHIVE_UNCERTAIN_MIN": "0.9", "ARCHIVE_CONFIDENT_THRESHOLD": "0.8"}, "must not exceed"),
+        ({"ARCHIVE_LOWCONF_CONTAINER": "Bad_Name"}, "ARCHIVE_LOWCONF_CONTAINER"),
+        ({"ARCHIVE_LOWCONF_CONTAINER": "annotated"}, "must differ"),
+        ({"ARCHIVE_JPEG_QUALITY": "0"}, "ARCHIVE_JPEG_QUALITY"),
+    ],
+)
 def test_invalid_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError, match=message):
         load(ArchiveSettings, env)

@@ -1,4 +1,5 @@
 """The text read in each box travels with an archived frame, as ASCII blob metadata."""
+
 from __future__ import annotations
 
 from urllib.parse import unquote

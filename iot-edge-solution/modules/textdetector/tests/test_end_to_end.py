@@ -1,4 +1,5 @@
 """The whole pipeline on the whole demo video, scored against its ground truth."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,8 +46,10 @@ def test_recall_and_false_boxes_against_ground_truth(demo_run, demo_truth):
                 missed += 1
         false_boxes += len(boxes) - len(used)
     recall = matched / (matched + missed)
-    print(f"recall {recall:.3f} ({matched}/{matched + missed}), false boxes {false_boxes} "
-          f"in {len(results)} frames")
+    print(
+        f"recall {recall:.3f} ({matched}/{matched + missed}), false boxes {false_boxes} "
+        f"in {len(results)} frames"
+    )
     assert recall >= 0.95
     precision = matched / (matched + false_boxes)
     assert precision >= 0.9  # few false boxes

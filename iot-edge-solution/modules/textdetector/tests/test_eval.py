@@ -1,18 +1,19 @@
 """Evaluation tools: matching and scoring rules, the rendered set, a short real run."""
+
 from __future__ import annotations
 
 import json
 
+import eval as evaluation
+import make_eval_set
 import numpy as np
 import pytest
 
-import eval as evaluation
-import make_eval_set
-
 
 def sample(truth, boxes) -> evaluation.Sample:
-    return evaluation.Sample("t", np.zeros((1, 1, 3), np.uint8), truth,
-                             np.array(boxes, np.float32).reshape(-1, 4, 2))
+    return evaluation.Sample(
+        "t", np.zeros((1, 1, 3), np.uint8), truth, np.array(boxes, np.float32).reshape(-1, 4, 2)
+    )
 
 
 def quad(x0, y0, x1, y1):
@@ -21,15 +22,15 @@ def quad(x0, y0, x1, y1):
 
 def test_match_needs_half_overlap_and_pairs_once():
     truth = [(0, 0, 100, 20), (0, 100, 100, 120)]
-    found = np.array([quad(0, 0, 100, 20), quad(2, 0, 102, 20), quad(0, 110, 100, 130)],
-                     np.float32)
+    found = np.array([quad(0, 0, 100, 20), quad(2, 0, 102, 20), quad(0, 110, 100, 130)], np.float32)
     assert evaluation.match(truth, found) == {0: 0}  # IoU of the third box is 1/3
 
 
 def test_line_scores():
-    s = sample([("EXIT 7", (0, 0, 100, 20)), ("Gate B", (0, 50, 100, 70)),
-                ("lost", (300, 300, 400, 320))],
-               [quad(0, 0, 100, 20), quad(0, 50, 100, 70), quad(500, 0, 600, 20)])
+    s = sample(
+        [("EXIT 7", (0, 0, 100, 20)), ("Gate B", (0, 50, 100, 70)), ("lost", (300, 300, 400, 320))],
+        [quad(0, 0, 100, 20), quad(0, 50, 100, 70), quad(500, 0, 600, 20)],
+    )
     scores = evaluation.line_scores([s], [("EXIT 7", "GateB", "noise")])
     assert scores["recall"] == pytest.approx(2 / 3)
     assert scores["precision"] == pytest.approx(2 / 3)
@@ -62,8 +63,23 @@ def test_short_real_run(demo_video, rec_model_path, tmp_path, capsys, monkeypatc
     whose boxes the demo truth matches at IoU >= 0.5 line for line."""
     monkeypatch.setenv("DET_MODEL", "ppocrv4")
     out = tmp_path / "eval.json"
-    assert evaluation.main(["--sets", "demo_video", "--step", "60", "--cls", "off",
-                            "--model-set", "ppocrv4", "--json", str(out)]) == 0
+    assert (
+        evaluation.main(
+            [
+                "--sets",
+                "demo_video",
+                "--step",
+                "60",
+                "--cls",
+                "off",
+                "--model-set",
+                "ppocrv4",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     sets = json.loads(out.read_text())["demo_video"]
     plain, spaced = sets["ppocrv4+cls_off+spaces_off"], sets["ppocrv4+cls_off+spaces_auto"]
     assert plain["lines"] >= 6 and plain["recall"] == 1.0

@@ -1,28 +1,44 @@
 """The real-scene evaluation: its scoring rules, the labelled set, a real run."""
+
 from __future__ import annotations
 
 import json
 
 import cv2
-import pytest
-
 import eval_real
+import pytest
 from components import need
 
 FLOOR_TEST_RECALL = 0.85  # measured 0.859 when the default was chosen (target 0.90)
 
-TAGS = {"small_in_small", "small_in_large", "angled", "vertical", "curved", "blur_lowlight",
-        "dense_document", "codes_digits", "non_english_latin", "scene"}
+TAGS = {
+    "small_in_small",
+    "small_in_large",
+    "angled",
+    "vertical",
+    "curved",
+    "blur_lowlight",
+    "dense_document",
+    "codes_digits",
+    "non_english_latin",
+    "scene",
+}
 
 
 def test_words_are_case_folded_and_stripped_of_edge_punctuation():
     assert eval_real.words(" Fill in the blank, \"spaces\"! 1,250 O'Neil ") == [
-        "fill", "in", "the", "blank", "spaces", "1,250", "o'neil"]
+        "fill",
+        "in",
+        "the",
+        "blank",
+        "spaces",
+        "1,250",
+        "o'neil",
+    ]
 
 
 def test_score_counts_each_truth_word_once_and_keeps_accents():
-    score = eval_real.score_image(["NO PARKING", "NO PARKING", "Café"],
-                                  ["no parking", "Cafe"])
+    score = eval_real.score_image(["NO PARKING", "NO PARKING", "Café"], ["no parking", "Cafe"])
     assert (score.words, score.words_found) == (5, 2)  # one "no parking"; Cafe != Café
     assert score.lines == 3 and score.lines_exact == 0
     assert score.chars == 10 + 10 + 4
@@ -40,8 +56,10 @@ def test_nothing_read_costs_every_character():
 
 
 def test_tally_adds_up_per_tag_and_overall():
-    items = [eval_real.Item("a", "test", ("scene",), ("one two",), None),
-             eval_real.Item("b", "test", ("scene", "angled"), ("three",), None)]
+    items = [
+        eval_real.Item("a", "test", ("scene",), ("one two",), None),
+        eval_real.Item("b", "test", ("scene", "angled"), ("three",), None),
+    ]
     table = eval_real.tally(items, [["one"], ["three"]], [0.5, 0.25])
     assert table["overall"].words == 3 and table["overall"].words_found == 2
     assert table["angled"].recall == 1.0 and table["scene"].images == 2
@@ -50,8 +68,10 @@ def test_tally_adds_up_per_tag_and_overall():
 
 def test_the_set_is_labelled_tagged_licensed_and_split():
     items = eval_real.load_set()
-    records = [json.loads(line) for line in
-               (eval_real.SET_DIR / "labels.jsonl").read_text(encoding="utf-8").splitlines()]
+    records = [
+        json.loads(line)
+        for line in (eval_real.SET_DIR / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert len(items) == len(records) >= 46
     for record, item in zip(records, items):
         assert item.path.is_file(), item.name
@@ -75,8 +95,9 @@ def test_real_run_on_the_test_split_prints_both_readers_per_tag(model_path, tmp_
     tag with recall / exact / CER each, the targets beside the figures, a JSON report."""
     import importlib.util
 
-    need(importlib.util.find_spec("rapidocr") is not None,
-         "rapidocr 3.10 missing: run `make setup`")
+    need(
+        importlib.util.find_spec("rapidocr") is not None, "rapidocr 3.10 missing: run `make setup`"
+    )
     out = tmp_path / "real.json"
     assert eval_real.main(["--split", "test", "--json", str(out)]) == 0
     printed = capsys.readouterr().out

@@ -1,4 +1,5 @@
 """Text appearances: the tracker's rules on hand-made frames and on the demo ground truth."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,9 @@ def box(x: float, y: float, w: float = 100, h: float = 20) -> list[float]:
 
 def feed(tracker: TextTracker, frame: int, *readings: tuple[str, list[float], float]):
     boxes = np.array([b for _, b, _ in readings], np.float32).reshape(-1, 4)
-    return tracker.update(frame, frame / 15, boxes, [t for t, _, _ in readings],
-                          [s for _, _, s in readings])
+    return tracker.update(
+        frame, frame / 15, boxes, [t for t, _, _ in readings], [s for _, _, s in readings]
+    )
 
 
 def test_one_line_over_frames_is_one_appearance():
@@ -109,8 +111,9 @@ def track(demo_truth: list[dict], texts_of) -> list:
         lines = record["lines"]
         boxes = np.array([line["box"] for line in lines], np.float32).reshape(-1, 4)
         texts = [texts_of(record["frame"], line["text"]) for line in lines]
-        events += tracker.update(record["frame"], record["frame"] / 15, boxes, texts,
-                                 [0.9] * len(lines))
+        events += tracker.update(
+            record["frame"], record["frame"] / 15, boxes, texts, [0.9] * len(lines)
+        )
     return events + tracker.close()
 
 
@@ -124,6 +127,7 @@ def test_demo_truth_gives_its_appearances(demo_truth):
 
 def test_demo_truth_with_misreads_and_dropouts(demo_truth):
     """Every 7th reading garbled by one letter, every 11th frame unread: same appearances."""
+
     def noisy(frame: int, text: str) -> str:
         if frame % 11 == 0:
             return ""
@@ -147,8 +151,9 @@ def test_demo_video_read_and_tracked(detector, recognizer, demo_video, demo_trut
             continue
         boxes = detector.detect(image)[0].boxes
         readings = recognizer.recognize(image, boxes)
-        events += tracker.update(record["frame"], record["frame"] / 15, boxes,
-                                 readings.texts, readings.scores)
+        events += tracker.update(
+            record["frame"], record["frame"] / 15, boxes, readings.texts, readings.scores
+        )
     capture.release()
     events += tracker.close()
     expected = truth_appearances(demo_truth)

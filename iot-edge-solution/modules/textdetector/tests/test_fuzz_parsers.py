@@ -4,6 +4,7 @@ settings parsers and the module twin's desired-properties handler.
 
 A few seconds each in the normal run; `make fuzz` runs them with FUZZ_EXAMPLES each.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,17 +17,17 @@ import struct
 import threading
 import zlib
 
+import crafted_images as crafted
 import cv2
 import numpy as np
 import pytest
 from aiohttp import web
+from fuzzing import fuzz
 from hypothesis import given
 from hypothesis import strategies as st
 
-import crafted_images as crafted
-from fuzzing import fuzz
-from textdetector.config import RUN_GROUPS, ServeSettings, Settings, TritonSettings, load
 import textdetector.sinks.iothub  # noqa: F401  (before control.twin: they import each other)
+from textdetector.config import RUN_GROUPS, ServeSettings, Settings, TritonSettings, load
 from textdetector.control.live import LIVE_KEYS, LiveSettings
 from textdetector.control.twin import apply_desired
 from textdetector.errors import ConfigError
@@ -68,8 +69,7 @@ def assert_agrees_with_decoder(data: bytes, scale: int = 1) -> None:
         return
     decoded = decoder_size(data, scale)
     if decoded is not None:
-        assert decoded == (math.ceil(dims[0] / scale), math.ceil(dims[1] / scale)), (
-            dims, decoded)
+        assert decoded == (math.ceil(dims[0] / scale), math.ceil(dims[1] / scale)), (dims, decoded)
 
 
 def sof(width: int, height: int) -> bytes:
@@ -97,8 +97,9 @@ PLAIN_BLOCK = st.one_of(
     st.builds(segment, st.integers(0, 255), st.binary(max_size=16)),
     st.builds(lambda m: bytes([0xFF, m]), st.sampled_from([0x01, *range(0xD0, 0xD8)])),
     st.binary(min_size=1, max_size=8),
-    st.builds(lambda w, h: b"".join(TABLES) + sof(w, h) + SOS + ENTROPY + b"\xff\xd9",
-              SIDES, SIDES),  # a whole image, tables to end
+    st.builds(
+        lambda w, h: b"".join(TABLES) + sof(w, h) + SOS + ENTROPY + b"\xff\xd9", SIDES, SIDES
+    ),  # a whole image, tables to end
 )
 JPEG_BLOCK = st.one_of(PLAIN_BLOCK, st.builds(hidden, st.lists(PLAIN_BLOCK, max_size=3)))
 
@@ -119,10 +120,19 @@ def png_chunk(kind: bytes, body: bytes) -> bytes:
 
 
 PNG_CHUNK = st.one_of(
-    st.builds(lambda w, h, extra: png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
-                                            + extra), SIDES, SIDES, st.binary(max_size=2)),
-    st.builds(png_chunk, st.sampled_from([b"tEXt", b"gAMA", b"IDAT", b"acTL", b"zzZz"]),
-              st.binary(max_size=24)),
+    st.builds(
+        lambda w, h, extra: png_chunk(
+            b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0) + extra
+        ),
+        SIDES,
+        SIDES,
+        st.binary(max_size=2),
+    ),
+    st.builds(
+        png_chunk,
+        st.sampled_from([b"tEXt", b"gAMA", b"IDAT", b"acTL", b"zzZz"]),
+        st.binary(max_size=24),
+    ),
     st.builds(lambda n: png_chunk(b"IDAT", zlib.compress(b"\0" * n)), st.integers(0, 4096)),
 )
 
@@ -147,8 +157,7 @@ def test_fuzz_webp_headers_agree_with_libwebp(which, draw):
     refused, or the size libwebp decodes."""
     data = bytearray(WEBP[which])
     for _ in range(draw.draw(st.integers(1, 4))):
-        data[draw.draw(st.integers(0, min(40, len(data) - 1)))] = draw.draw(
-            st.integers(0, 255))
+        data[draw.draw(st.integers(0, min(40, len(data) - 1)))] = draw.draw(st.integers(0, 255))
     assert_agrees_with_decoder(bytes(data))
 
 
@@ -190,16 +199,19 @@ def body_server() -> BodyServer:
 
 
 PART_NAMES = st.sampled_from(["imageData", "image", "file", "data", "note", "x", ""])
-PART = st.tuples(PART_NAMES, st.one_of(st.none(), st.sampled_from(["a.jpg", "", "b"])),
-                 st.one_of(st.binary(max_size=64), st.integers(0, 300_000).map(
-                     lambda n: b"\x00" * n)))
+PART = st.tuples(
+    PART_NAMES,
+    st.one_of(st.none(), st.sampled_from(["a.jpg", "", "b"])),
+    st.one_of(st.binary(max_size=64), st.integers(0, 300_000).map(lambda n: b"\x00" * n)),
+)
 
 
 def multipart_body(boundary: str, parts: list, epilogue: bytes) -> bytes:
     out = b""
     for name, filename, content in parts:
         disposition = f'form-data; name="{name}"' + (
-            f'; filename="{filename}"' if filename is not None else "")
+            f'; filename="{filename}"' if filename is not None else ""
+        )
         out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
         out += content + b"\r\n"
     return out + f"--{boundary}--\r\n".encode() + epilogue
@@ -214,20 +226,29 @@ def expected_part(parts: list) -> bytes | None:
 
 @pytest.mark.filterwarnings("ignore::aiohttp.multipart.BadContentDispositionHeader")
 @fuzz(300)
-@given(st.lists(PART, max_size=4), st.text("abcXYZ019-_", min_size=1, max_size=30),
-       st.binary(max_size=16), st.integers(0, 100), st.booleans())
+@given(
+    st.lists(PART, max_size=4),
+    st.text("abcXYZ019-_", min_size=1, max_size=30),
+    st.binary(max_size=16),
+    st.integers(0, 100),
+    st.booleans(),
+)
 def test_fuzz_multipart_bodies(body_server, parts, boundary, epilogue, cut, chunked):
     """Finding 7, fuzzed: multipart bodies of any shape, sizes across the limit, cut
     short, sent chunked or with a length: the image part's exact bytes, or a 4xx JSON
     answer; never a 500; every part counts against the limit."""
     body = multipart_body(boundary, parts, epilogue)
     whole = cut == 100
-    body = body if whole else body[:len(body) * cut // 100]
+    body = body if whole else body[: len(body) * cut // 100]
     conn = http.client.HTTPConnection("127.0.0.1", body_server.port, timeout=30)
     try:
-        conn.request("POST", "/", body=iter([body]) if chunked else body,
-                     encode_chunked=chunked,
-                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        conn.request(
+            "POST",
+            "/",
+            body=iter([body]) if chunked else body,
+            encode_chunked=chunked,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
         reply = conn.getresponse()
         status, answer = reply.status, json.loads(reply.read())
     finally:
@@ -235,21 +256,31 @@ def test_fuzz_multipart_bodies(body_server, parts, boundary, epilogue, cut, chun
     assert status in (200, 400, 413), (status, answer)
     wanted = expected_part(parts)
     if status == 200:  # nothing over the limit was taken in
-        assert len(body) <= LIMITS.max_body_bytes + 64 * 1024 or len(
-            wanted or b"") <= LIMITS.max_body_bytes
+        assert (
+            len(body) <= LIMITS.max_body_bytes + 64 * 1024
+            or len(wanted or b"") <= LIMITS.max_body_bytes
+        )
     if whole and wanted is not None and len(body) <= LIMITS.max_body_bytes:
         assert status == 200 and answer["sha"] == hashlib.sha256(wanted).hexdigest()
 
 
-SETTINGS_FIELDS = [(cls, f) for cls in [*(c for c, _ in RUN_GROUPS.values()), ServeSettings,
-                                        TritonSettings]
-                   for f in dataclasses.fields(cls) if "parse" in f.metadata]
+SETTINGS_FIELDS = [
+    (cls, f)
+    for cls in [*(c for c, _ in RUN_GROUPS.values()), ServeSettings, TritonSettings]
+    for f in dataclasses.fields(cls)
+    if "parse" in f.metadata
+]
 
 
 @fuzz(400)
-@given(st.sampled_from(SETTINGS_FIELDS), st.one_of(
-    st.text(max_size=40), st.from_regex(r"-?[0-9]{0,6}(\.[0-9]{0,4})?", fullmatch=True),
-    st.sampled_from(["nan", "inf", "-inf", "1e309", "0x10", " 1 ", "true", "٣"])))
+@given(
+    st.sampled_from(SETTINGS_FIELDS),
+    st.one_of(
+        st.text(max_size=40),
+        st.from_regex(r"-?[0-9]{0,6}(\.[0-9]{0,4})?", fullmatch=True),
+        st.sampled_from(["nan", "inf", "-inf", "1e309", "0x10", " 1 ", "true", "٣"]),
+    ),
+)
 def test_fuzz_settings_parsers(target, text):
     """Settings from the environment (or a twin): any text is a value or a ConfigError
     naming the variable; never another exception."""
@@ -263,16 +294,24 @@ def test_fuzz_settings_parsers(target, text):
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**30, 10**30)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=3), max_leaves=6)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 DESIRED_KEYS = st.one_of(st.sampled_from(sorted(LIVE_KEYS)), st.text(max_size=12))
 
 
 @fuzz(400)
-@given(st.dictionaries(DESIRED_KEYS, JSON_VALUES, max_size=6), st.one_of(
-    st.none(), st.integers(0, 10**6)))
+@given(
+    st.dictionaries(DESIRED_KEYS, JSON_VALUES, max_size=6),
+    st.one_of(st.none(), st.integers(0, 10**6)),
+)
 def test_fuzz_twin_desired_properties(desired, version):
     """The module twin's desired properties: any JSON patch is acknowledged key by key
     (200 applied or 400 with a reason), the acknowledgements are valid JSON, and the

@@ -1,9 +1,11 @@
 """Box geometry: the one home of IoU, matching and areas (textdetector/geometry.py)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from textdetector import geometry
 from textdetector.results import Detections
@@ -32,8 +34,9 @@ def test_polygon_iou_of_a_rotated_box():
 
 @given(st.lists(st.tuples(*[st.integers(0, 50)] * 4), min_size=1, max_size=6))
 def test_iou_matrix_is_symmetric_and_bounded(raw):
-    boxes = np.array([(min(a, c), min(b, d), max(a, c) + 1, max(b, d) + 1)
-                      for a, b, c, d in raw], np.float64)
+    boxes = np.array(
+        [(min(a, c), min(b, d), max(a, c) + 1, max(b, d) + 1) for a, b, c, d in raw], np.float64
+    )
     m = geometry.iou_matrix(boxes, boxes)
     assert np.allclose(m, m.T) and np.all((m >= 0) & (m <= 1 + 1e-9))
     assert np.allclose(np.diag(m), 1.0)

@@ -3,6 +3,7 @@
 The fallback test is real: this ONNX Runtime build has only the CPU provider, so asking
 for CUDA or TensorRT must warn and still run the model on the CPU.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,11 +16,16 @@ import onnxruntime as ort
 import pytest
 
 from textdetector.config import DEFAULT_MODEL, EngineSettings
+from textdetector.detector.profile import profile_for
 from textdetector.engines import run_single
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.engines.ort_providers import (
-    CPU, CUDA, TENSORRT, build_providers, missing_providers)
-from textdetector.detector.profile import profile_for
+    CPU,
+    CUDA,
+    TENSORRT,
+    build_providers,
+    missing_providers,
+)
 
 MODULE = Path(__file__).resolve().parent.parent
 
@@ -49,8 +55,10 @@ def test_missing_providers():
     assert missing_providers(requested, [TENSORRT, CUDA, CPU]) == []
 
 
-@pytest.mark.skipif(CUDA in ort.get_available_providers(),
-                    reason="this ONNX Runtime has the CUDA provider: no fallback to observe")
+@pytest.mark.skipif(
+    CUDA in ort.get_available_providers(),
+    reason="this ONNX Runtime has the CUDA provider: no fallback to observe",
+)
 def test_asking_for_cuda_on_a_cpu_build_warns_loudly_and_runs_on_cpu(tmp_path, caplog):
     caplog.set_level(logging.WARNING)
     settings = EngineSettings(ort_providers="tensorrt,cuda", trt_cache_dir=tmp_path)
@@ -74,11 +82,27 @@ def test_cli_with_cuda_provider_still_detects_and_warns(tmp_path):
     """The real CLI on a real image: the warning reaches the user, detection still works."""
     frame = tmp_path / "frame.png"
     import cv2
+
     from textdetector.detector.fp16_check import check_frames
+
     cv2.imwrite(str(frame), check_frames(MODULE / "local_data" / "demo_video.mp4", 3)[1])
-    done = subprocess.run([sys.executable, "main.py", "detect", str(frame), "--json",
-                           "--ort-providers", "cuda", "--trt-cache-dir", str(tmp_path / "c")],
-                          cwd=MODULE, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "main.py",
+            "detect",
+            str(frame),
+            "--json",
+            "--ort-providers",
+            "cuda",
+            "--trt-cache-dir",
+            str(tmp_path / "c"),
+        ],
+        cwd=MODULE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if CUDA in ort.get_available_providers():
         pytest.skip("this ONNX Runtime has the CUDA provider")
     assert done.returncode == 0, done.stderr
@@ -89,10 +113,16 @@ def test_cli_with_cuda_provider_still_detects_and_warns(tmp_path):
 def test_cli_tensor_rt_without_tensorrt_exits_5_with_one_line():
     try:
         import tensorrt  # noqa: F401
+
         pytest.skip("tensorrt is installed here")
     except ImportError:
         pass
-    done = subprocess.run([sys.executable, "main.py", "--use-tensor-rt", "--max-frames", "1"],
-                          cwd=MODULE, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "main.py", "--use-tensor-rt", "--max-frames", "1"],
+        cwd=MODULE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 5
     assert "USE_TENSOR_RT is true but" in done.stderr and "Traceback" not in done.stderr

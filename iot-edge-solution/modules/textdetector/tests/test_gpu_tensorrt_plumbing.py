@@ -5,6 +5,7 @@ No GPU or TensorRT exists on the machines these run on, so `tensorrt` and
 CPU. They test the engine's own logic (cache, precision policy, FP16 check, buffer
 reuse, release), not TensorRT; tests/test_gpu_real.py runs the real engine on a GPU.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,18 +13,18 @@ import logging
 
 import numpy as np
 import pytest
-
 from fake_tensorrt import install
+
 from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO, DetectorSettings, EngineSettings
 from textdetector.detector.detector import open_detection_engine
 from textdetector.detector.fp16_check import check_frames, fp16_check
+from textdetector.detector.preprocess import input_size, to_blob
 from textdetector.detector.profile import profile_for
 from textdetector.engines import run_single
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.engines.tensorrt_engine import TensorRTEngine
 from textdetector.engines.trt_profile import ShapeOutOfProfileError
 from textdetector.errors import EngineUnavailableError
-from textdetector.detector.preprocess import input_size, to_blob
 
 
 def create_engine(settings, detector=DetectorSettings()):
@@ -38,8 +39,12 @@ def fakes(monkeypatch):
 
 @pytest.fixture
 def settings(tmp_path):
-    return EngineSettings(use_tensor_rt=True, trt_cache_dir=tmp_path / "cache",
-                          trt_workspace_mb=64, det_model="ppocrv4")  # v4: 960 reference
+    return EngineSettings(
+        use_tensor_rt=True,
+        trt_cache_dir=tmp_path / "cache",
+        trt_workspace_mb=64,
+        det_model="ppocrv4",
+    )  # v4: 960 reference
 
 
 @pytest.fixture(scope="module")
@@ -139,16 +144,20 @@ def test_fp16_check_disabled_or_without_frames(fakes, settings, tmp_path):
     assert engine.precision == "fp16" and trt.builds == ["fp16"]
     engine.close()
     trt.builds.clear()
-    engine = TensorRTEngine.open(DEFAULT_MODEL,
-                                 dataclasses.replace(settings, trt_cache_dir=tmp_path / "b"),
-                                 profile_for(960), fp16_check(tmp_path / "missing.mp4", 960))
+    engine = TensorRTEngine.open(
+        DEFAULT_MODEL,
+        dataclasses.replace(settings, trt_cache_dir=tmp_path / "b"),
+        profile_for(960),
+        fp16_check(tmp_path / "missing.mp4", 960),
+    )
     assert engine.precision == "fp32" and "no check frames" in engine.precision_note
     engine.close()
 
 
 def test_shapes_outside_the_profile_fail_clearly(fakes, settings):
-    engine = create_engine(dataclasses.replace(settings, trt_precision="fp32"),
-                           DetectorSettings(limit_side_len=640))
+    engine = create_engine(
+        dataclasses.replace(settings, trt_precision="fp32"), DetectorSettings(limit_side_len=640)
+    )
     assert engine.profile.max == (1, 3, 640, 640)
     assert run_single(engine, np.zeros((1, 3, 64, 640), np.float32)).shape == (1, 1, 64, 640)
     with pytest.raises(ShapeOutOfProfileError, match="outside the TensorRT profile"):
@@ -162,6 +171,7 @@ def test_shapes_outside_the_profile_fail_clearly(fakes, settings):
 def test_old_tensorrt_is_refused(fakes, settings):
     trt, _ = fakes
     import sys
+
     sys.modules["tensorrt"].__version__ = "8.6.2"
     with pytest.raises(EngineUnavailableError, match="too old"):
         create_engine(settings)
@@ -170,8 +180,9 @@ def test_old_tensorrt_is_refused(fakes, settings):
 def test_missing_tensorrt_gives_one_clear_error(settings):
     """Real: tensorrt/pycuda are not installed here (skipped where they are)."""
     try:
-        import tensorrt  # noqa: F401
         import pycuda.driver  # noqa: F401
+        import tensorrt  # noqa: F401
+
         pytest.skip("tensorrt and pycuda are installed here")
     except ImportError:
         pass

@@ -1,5 +1,6 @@
 """The run mode's health endpoint on a real socket, the shared shutdown budget, and
 source ids that never show a password."""
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,10 @@ def test_ready_follows_the_sources_and_metrics_name_each_one():
         assert got[("textdetector_source_up", (("source", odd),))] == 0  # escaped and back
         assert got[("textdetector_ready", ())] == 1
         assert 'source="cam \\"2\\"\\\\"' in text  # the text format's escapes
-        assert all(re.fullmatch(r"(# (HELP|TYPE) .+|textdetector_\w+(\{.*\})? \S+)", line)
-                   for line in text.splitlines())
+        assert all(
+            re.fullmatch(r"(# (HELP|TYPE) .+|textdetector_\w+(\{.*\})? \S+)", line)
+            for line in text.splitlines()
+        )
         health.set_state("a", DOWN, "gave up")
         assert get(server.port, "/v2/health/ready")[0] == 200  # the other is not down
         health.set_state(odd, DOWN)
@@ -69,14 +72,18 @@ def test_a_busy_port_is_one_readable_line():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(ConfigError, match=rf"cannot listen on 127.0.0.1:{port} "
-                                              r"\(HEALTH_HOST/HEALTH_PORT\)"):
+        with pytest.raises(
+            ConfigError,
+            match=rf"cannot listen on 127.0.0.1:{port} "
+            r"\(HEALTH_HOST/HEALTH_PORT\)",
+        ):
             HealthServer(HealthRegistry(), "127.0.0.1", port)
 
 
 def test_one_budget_is_shared_by_every_flush():
     """Two outboxes whose hub is unreachable (send raises, as the SDK does offline) each
     ask for 10 s; together they take the 1 s budget, not 20 s."""
+
     def offline(item: int) -> None:
         raise ConnectionError("hub unreachable")
 
@@ -100,12 +107,15 @@ def test_budget_starts_once():
     assert budget.remaining() == 3.0 and budget.remaining(1.0) == 1.0
 
 
-@pytest.mark.parametrize("url, shown", [
-    ("rtsp://admin:s3cr%40t@cam.local:554/stream1", "rtsp://admin:***@cam.local:554/stream1"),
-    ("rtsp://cam.local/stream", "rtsp://cam.local/stream"),
-    ("http://user@cam/mjpeg", "http://user@cam/mjpeg"),
-    ("/videos/a:b@c.mp4", "/videos/a:b@c.mp4"),
-])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("rtsp://admin:s3cr%40t@cam.local:554/stream1", "rtsp://admin:***@cam.local:554/stream1"),
+        ("rtsp://cam.local/stream", "rtsp://cam.local/stream"),
+        ("http://user@cam/mjpeg", "http://user@cam/mjpeg"),
+        ("/videos/a:b@c.mp4", "/videos/a:b@c.mp4"),
+    ],
+)
 def test_source_ids_hide_passwords(url, shown):
     assert redact(url) == shown
     assert redact(classify(url).target) == shown

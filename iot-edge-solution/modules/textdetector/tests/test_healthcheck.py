@@ -3,6 +3,7 @@
 The container checks (tests/test_images.py) run it inside real containers for `serve`;
 here its parts are checked on the host, where PID 1 is not the module.
 """
+
 from __future__ import annotations
 
 import http.server
@@ -12,8 +13,9 @@ import sys
 import threading
 import time
 
-from textdetector import healthcheck
 from azurite_harness import free_port
+
+from textdetector import healthcheck
 
 
 def test_serve_port_from_flags_environment_or_default(monkeypatch):
@@ -28,7 +30,7 @@ def test_serve_port_from_flags_environment_or_default(monkeypatch):
 def test_process_state_and_command_line():
     assert healthcheck.process_alive(os.getpid())
     assert any("pytest" in part for part in healthcheck.main_arguments(os.getpid()))
-    assert not healthcheck.process_alive(2 ** 22 + 1)  # above the kernel's pid_max
+    assert not healthcheck.process_alive(2**22 + 1)  # above the kernel's pid_max
 
 
 def test_a_zombie_is_not_alive():
@@ -66,9 +68,11 @@ def test_healthy_in_serve_mode_follows_the_liveness_endpoint():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LiveHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
-    serving, closed, garbled = (sleeper("serve", "--port", str(port)),
-                                sleeper("serve", "--port", str(free_port())),
-                                sleeper("serve", "--port", "eighty"))
+    serving, closed, garbled = (
+        sleeper("serve", "--port", str(port)),
+        sleeper("serve", "--port", str(free_port())),
+        sleeper("serve", "--port", "eighty"),
+    )
     try:
         assert healthcheck.healthy(serving.pid) is True
         assert healthcheck.healthy(closed.pid) is False

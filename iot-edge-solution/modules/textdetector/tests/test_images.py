@@ -9,6 +9,7 @@ dashboard against a real Azurite, `make run` inside the dev container, and a byt
 every layer for the planted secret. Where podman cannot run containers the tests skip with
 the reason; under CI=true they fail.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from azurite_harness import free_port, running
-from image_support import (REPORT, Podman, archive_members_containing, copy_checkout,
-                           podman_runs_containers, wait_until)
+from image_support import (
+    REPORT,
+    Podman,
+    archive_members_containing,
+    copy_checkout,
+    podman_runs_containers,
+    wait_until,
+)
 from inner_loop_support import MODULE_DIR, genconfig, need, run, strict_json
 from serve_helpers import page_png, request
 
@@ -34,8 +40,12 @@ DEMO_FRAMES = 180  # tools/make_demo_video.py: 12 s at 15 fps
 # Size budgets (uncompressed, as `podman image inspect` reports them) for the local
 # Debian base; the python:3.12-slim production base is of the same size. See README.
 BUDGET_MB = {"textdetector": 900, "reviewdashboard": 320, "devcontainer": 900}
-SECRET_VARIABLES = ("ARCHIVE_CONNECTION_STRING", "DASHBOARD_STORAGE_CONNECTION_STRING",
-                    "IOTHUB_CONNECTION_STRING", "EdgeHubConnectionString")
+SECRET_VARIABLES = (
+    "ARCHIVE_CONNECTION_STRING",
+    "DASHBOARD_STORAGE_CONNECTION_STRING",
+    "IOTHUB_CONNECTION_STRING",
+    "EdgeHubConnectionString",
+)
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
@@ -59,10 +69,15 @@ def plant_secrets(checkout: Path, secret: str) -> None:
     """Files that must never reach an image, in every build context."""
     contexts = [checkout, *(checkout / "iot-edge-solution" / "modules").iterdir()]
     for context in contexts:
-        (context / ".env").write_text(f"CONTAINER_REGISTRY_ADDRESS=localhost:5000\n"
-                                      f"ARCHIVE_CONNECTION_STRING={secret}\n")
-        for name in (".venv/pyvenv.cfg", "__pycache__/leak.cpython-311.pyc",
-                     ".pytest_cache/v/cache/lastfailed", "results/frames.jsonl"):
+        (context / ".env").write_text(
+            f"CONTAINER_REGISTRY_ADDRESS=localhost:5000\nARCHIVE_CONNECTION_STRING={secret}\n"
+        )
+        for name in (
+            ".venv/pyvenv.cfg",
+            "__pycache__/leak.cpython-311.pyc",
+            ".pytest_cache/v/cache/lastfailed",
+            "results/frames.jsonl",
+        ):
             path = context / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secret)
@@ -73,8 +88,10 @@ def built(tmp_path_factory) -> Build:
     """Build every image once per session (base image included when missing)."""
     usable, reason = podman_runs_containers()
     need(usable, reason)
-    need(shutil.which("mmdebstrap") is not None, "mmdebstrap missing: "
-         "run scripts/test-deps.d/60-images.sh")
+    need(
+        shutil.which("mmdebstrap") is not None,
+        "mmdebstrap missing: run scripts/test-deps.d/60-images.sh",
+    )
     checkout = copy_checkout(tmp_path_factory.mktemp("checkout"))
     secret = "AccountKey=" + secrets.token_hex(24)
     plant_secrets(checkout, secret)
@@ -82,8 +99,9 @@ def built(tmp_path_factory) -> Build:
     env = {**os.environ, **{name: fake for name in SECRET_VARIABLES}}
     env.pop("CONTAINERS_CONF", None)
     start = time.monotonic()
-    done = run(["bash", "scripts/build-images.sh", "--arch", ARCH], cwd=checkout, env=env,
-               timeout=1800)
+    done = run(
+        ["bash", "scripts/build-images.sh", "--arch", ARCH], cwd=checkout, env=env, timeout=1800
+    )
     seconds = time.monotonic() - start
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     REPORT.append(f"build-images.sh --arch {ARCH} (base included when missing): {seconds:.0f} s")
@@ -115,8 +133,9 @@ def test_deployment_manifest_names_the_built_images(built, tmp_path):
     """`iotedgedev genconfig` writes exactly the tags the build made (ready to push)."""
     done, path = genconfig(tmp_path, "deployment.template.json", ARCH)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    modules = json.loads(path.read_text())["modulesContent"]["$edgeAgent"][
-        "properties.desired"]["modules"]
+    modules = json.loads(path.read_text())["modulesContent"]["$edgeAgent"]["properties.desired"][
+        "modules"
+    ]
     for name in ("textdetector", "textscorer", "reviewdashboard"):
         image = modules[name]["settings"]["image"]
         assert image in built.tags.values(), image
@@ -125,8 +144,17 @@ def test_deployment_manifest_names_the_built_images(built, tmp_path):
 
 def test_documented_smoke_test_runs_offline_without_mounts(built):
     """`podman run --rm IMAGE --max-frames 5 --quiet`: models and video are inside."""
-    done = built.podman("run", "--rm", "--network", "none", built.tags["textdetector"],
-                        "--max-frames", "5", "--quiet", timeout=180)
+    done = built.podman(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        built.tags["textdetector"],
+        "--max-frames",
+        "5",
+        "--quiet",
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -135,12 +163,24 @@ def test_demo_video_every_frame_to_a_mounted_folder(built, tmp_path):
     out.mkdir()
     out.chmod(0o777)  # the module runs as uid 1000
     start = time.monotonic()
-    done = built.podman("run", "--rm", "--network", "none", "-v", f"{out}:/out:rw",
-                        built.tags["textdetector"], "--json-output", "/out/frames.jsonl",
-                        "--quiet", timeout=600)
+    done = built.podman(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        f"{out}:/out:rw",
+        built.tags["textdetector"],
+        "--json-output",
+        "/out/frames.jsonl",
+        "--quiet",
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
-    REPORT.append(f"demo video in the container ({DEMO_FRAMES} frames, container start "
-                  f"included): {time.monotonic() - start:.0f} s")
+    REPORT.append(
+        f"demo video in the container ({DEMO_FRAMES} frames, container start "
+        f"included): {time.monotonic() - start:.0f} s"
+    )
     frames = [json.loads(line) for line in (out / "frames.jsonl").read_text().splitlines()]
     assert [f["frame"] for f in frames] == list(range(DEMO_FRAMES))
     assert {(f["width"], f["height"]) for f in frames} == {(1280, 720)}
@@ -149,11 +189,21 @@ def test_demo_video_every_frame_to_a_mounted_folder(built, tmp_path):
 
 def test_serve_answers_a_picture_posted_from_outside(built):
     port = free_port()
-    with built.podman.container("-p", f"127.0.0.1:{port}:8080", "--name",
-                                f"textscorer-{port}", built.tags["textdetector"],
-                                "serve", "--host", "0.0.0.0", "--port", "8080") as name:
-        ready = wait_until(lambda: request(port, "GET", "/v2/health/ready", timeout=5)
-                           .status == 200, timeout=90)
+    with built.podman.container(
+        "-p",
+        f"127.0.0.1:{port}:8080",
+        "--name",
+        f"textscorer-{port}",
+        built.tags["textdetector"],
+        "serve",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8080",
+    ) as name:
+        ready = wait_until(
+            lambda: request(port, "GET", "/v2/health/ready", timeout=5).status == 200, timeout=90
+        )
         assert ready, built.podman("logs", name).stderr[-2000:]
         reply = request(port, "POST", "/score", page_png(), {"Content-Type": "image/png"})
         assert reply.status == 200, reply.body[:500]
@@ -169,8 +219,12 @@ def signed_in_page(port: int, token: str) -> bytes:
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("POST", "/signin", urllib.parse.urlencode({"token": token, "next": "/"}),
-                     {"Content-Type": "application/x-www-form-urlencoded"})
+        conn.request(
+            "POST",
+            "/signin",
+            urllib.parse.urlencode({"token": token, "next": "/"}),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
         reply = conn.getresponse()
         reply.read()
         assert reply.status == 303, reply.status
@@ -188,13 +242,21 @@ def test_dashboard_container_serves_its_page(built, tmp_path):
     port = free_port()
     with running(tmp_path) as azurite:
         with built.podman.container(
-                "--network", "host", "-e", f"DASHBOARD_PORT={port}",
-                "-e", "DASHBOARD_HOST=127.0.0.1",
-                "-e", "DASHBOARD_TOKEN=image-test-token-0123456789",
-                "-e", f"DASHBOARD_STORAGE_CONNECTION_STRING={azurite.connection_string}",
-                built.tags["reviewdashboard"]) as name:
-            up = wait_until(lambda: request(port, "GET", "/healthz", timeout=5).status == 200,
-                            timeout=60)
+            "--network",
+            "host",
+            "-e",
+            f"DASHBOARD_PORT={port}",
+            "-e",
+            "DASHBOARD_HOST=127.0.0.1",
+            "-e",
+            "DASHBOARD_TOKEN=image-test-token-0123456789",
+            "-e",
+            f"DASHBOARD_STORAGE_CONNECTION_STRING={azurite.connection_string}",
+            built.tags["reviewdashboard"],
+        ) as name:
+            up = wait_until(
+                lambda: request(port, "GET", "/healthz", timeout=5).status == 200, timeout=60
+            )
             assert up, built.podman("logs", name).stderr[-2000:]
             assert request(port, "GET", "/api/counters", timeout=30).status == 401
             page = signed_in_page(port, "image-test-token-0123456789")
@@ -207,8 +269,9 @@ def test_dashboard_container_serves_its_page(built, tmp_path):
 def test_no_secret_in_any_layer(built, tmp_path, name):
     """The planted connection string is in no layer, config or history of the image."""
     archive = tmp_path / "image.tar"
-    saved = built.podman("save", "--format", "docker-archive", "-o", str(archive),
-                         built.tags[name], timeout=600)
+    saved = built.podman(
+        "save", "--format", "docker-archive", "-o", str(archive), built.tags[name], timeout=600
+    )
     assert saved.returncode == 0, saved.stderr
     assert archive_members_containing(archive, b"AccountName=leakcheck") == []
     assert archive_members_containing(archive, built.secret.encode()) == []
@@ -227,7 +290,8 @@ def test_secret_search_finds_a_planted_secret(tmp_path):
     with tarfile.open(tmp_path / "image.tar", "w") as image:
         image.add(tmp_path / "layer.tar", arcname="abc/layer.tar")
     assert archive_members_containing(tmp_path / "image.tar", secret) == [
-        "abc/layer.tar:app/leak.txt"]
+        "abc/layer.tar:app/leak.txt"
+    ]
 
 
 def test_make_run_inside_the_dev_container(built, tmp_path):
@@ -240,11 +304,31 @@ def test_make_run_inside_the_dev_container(built, tmp_path):
     owner = ["chown", "-R", "1000:1000", str(workspace)]  # the image's user, vscode
     done = built.podman("unshare", *owner) if os.geteuid() else run(owner, timeout=60)
     assert done.returncode == 0, done.stderr
-    ca = ["-v", f"{CA_BUNDLE}:/etc/ssl/certs/host-ca.crt:ro",
-          "-e", "PIP_CERT=/etc/ssl/certs/host-ca.crt"] if CA_BUNDLE.is_file() else []
-    done = built.podman("run", "--rm", "--network", "host", "-v", f"{workspace}:/workspace",
-                        "-e", "VENV_OPTIONS=--system-site-packages", *ca,
-                        built.tags["devcontainer"], "make", "run",
-                        "ARGS=--max-frames 5 --quiet", timeout=900)
+    ca = (
+        [
+            "-v",
+            f"{CA_BUNDLE}:/etc/ssl/certs/host-ca.crt:ro",
+            "-e",
+            "PIP_CERT=/etc/ssl/certs/host-ca.crt",
+        ]
+        if CA_BUNDLE.is_file()
+        else []
+    )
+    done = built.podman(
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-v",
+        f"{workspace}:/workspace",
+        "-e",
+        "VENV_OPTIONS=--system-site-packages",
+        *ca,
+        built.tags["devcontainer"],
+        "make",
+        "run",
+        "ARGS=--max-frames 5 --quiet",
+        timeout=900,
+    )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert (workspace / ".venv" / "bin" / "python").exists()

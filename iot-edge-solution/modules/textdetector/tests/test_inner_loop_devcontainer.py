@@ -1,4 +1,5 @@
 """Dev container: hadolint, the Dev Containers CLI and the stage graph of the Dockerfile."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,16 @@ import os
 import re
 
 import pytest
-
-from inner_loop_support import (ALL_DOCKERFILES, DEVCONTAINER_CLI, MODULE_DIR, REPO, need, run,
-                                strict_json, tool)
+from inner_loop_support import (
+    ALL_DOCKERFILES,
+    DEVCONTAINER_CLI,
+    MODULE_DIR,
+    REPO,
+    need,
+    run,
+    strict_json,
+    tool,
+)
 
 DEVCONTAINER = REPO / ".devcontainer"
 CONFIGS = sorted(DEVCONTAINER.rglob("devcontainer.json"))
@@ -107,12 +115,13 @@ def test_images_install_exactly_the_module_requirements_and_pinned_tools():
     """Dev tools in the image carry the same pins as requirements-dev.txt."""
     dev = pins(MODULE_DIR / "requirements-dev.txt")
     tools = pins(DEVCONTAINER / "requirements-tools.txt")
-    assert {"pytest", "pytest-cov", "flake8"} <= set(tools)
+    assert {"pytest", "pytest-cov", "ruff"} <= set(tools)
     for name, version in tools.items():
         if name in dev:
             assert dev[name] == version, f"{name}: {version} here, {dev[name]} in requirements-dev"
-    copied = re.findall(r"^COPY \$\{MODULE\}/(\S+)", (DEVCONTAINER / "Dockerfile").read_text(),
-                        re.M)
+    copied = re.findall(
+        r"^COPY \$\{MODULE\}/(\S+)", (DEVCONTAINER / "Dockerfile").read_text(), re.M
+    )
     assert set(copied) == {"requirements.txt"}
 
 
@@ -129,8 +138,20 @@ def test_devcontainer_cli_reads_each_configuration(config):
         env = {k: v for k, v in os.environ.items() if k != "CAMERA_DEVICE"}
         if camera:
             env["CAMERA_DEVICE"] = camera
-        done = run([str(DEVCONTAINER_CLI), "read-configuration", "--workspace-folder", str(REPO),
-                    "--config", str(config), "--docker-path", "/bin/true"], env=env, timeout=90)
+        done = run(
+            [
+                str(DEVCONTAINER_CLI),
+                "read-configuration",
+                "--workspace-folder",
+                str(REPO),
+                "--config",
+                str(config),
+                "--docker-path",
+                "/bin/true",
+            ],
+            env=env,
+            timeout=90,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         resolved = json.loads(done.stdout)["configuration"]
         assert expected in resolved["runArgs"]

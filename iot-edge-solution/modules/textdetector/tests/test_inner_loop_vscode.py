@@ -1,4 +1,5 @@
 """VS Code: tasks call the Makefile targets the README documents; workspace and launch configs."""
+
 from __future__ import annotations
 
 import os
@@ -8,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from inner_loop_support import MODULE_DIR, REPO, SOLUTION, run, strict_json
 
 TASKS = strict_json(REPO / ".vscode" / "tasks.json")["tasks"]
@@ -133,8 +133,13 @@ def test_four_guides_with_the_required_sections():
     assert len(GUIDES) == 4
     for guide in GUIDES:
         text = guide.read_text()
-        for needed in ("## Prerequisites", "## Steps", "## Known limits", "CAMERA_PATH",
-                       "USE_TENSOR_RT"):
+        for needed in (
+            "## Prerequisites",
+            "## Steps",
+            "## Known limits",
+            "CAMERA_PATH",
+            "USE_TENSOR_RT",
+        ):
             assert needed in text, f"{guide.name} lacks {needed}"
 
 
@@ -150,8 +155,9 @@ def test_readme_is_short_and_links_every_docs_page():
         assert f"](docs/{page.name})" in readme, f"README does not link docs/{page.name}"
 
 
-@pytest.mark.parametrize("doc", [REPO / "README.md", REPO / "SECURITY.md", *GUIDES, *DOCS],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "doc", [REPO / "README.md", REPO / "SECURITY.md", *GUIDES, *DOCS], ids=lambda p: p.name
+)
 def test_links_and_named_files_exist(doc):
     text = doc.read_text()
     for link in re.findall(r"\]\(([^)#]+)\)", text):

@@ -1,4 +1,5 @@
 """IoT Hub messaging pieces without a broker: format, schema, size, rate, outbox, twin."""
+
 from __future__ import annotations
 
 import json
@@ -8,27 +9,48 @@ import jsonschema
 import numpy as np
 import pytest
 
-from textdetector.config import (DEFAULT_MODEL, DEFAULT_VIDEO, DetectorSettings,
-                                 EngineSettings, IoTHubSettings, Settings, SourceSettings)
+from textdetector.config import (
+    DEFAULT_MODEL,
+    DEFAULT_VIDEO,
+    DetectorSettings,
+    EngineSettings,
+    IoTHubSettings,
+    Settings,
+    SourceSettings,
+)
+from textdetector.control.live import LiveSettings
+from textdetector.control.twin import TwinService, apply_desired
 from textdetector.detector import TextDetector
 from textdetector.errors import ConfigError
-from textdetector.sinks.iothub import (SCHEMA_PATH, Outbox, RateControl, build_messages,
-                                       create_client)
-from textdetector.sinks.iothub.client import in_edge
-from textdetector.sinks.iothub.outbox import wait_until
-from textdetector.control.twin import TwinService, apply_desired
-from textdetector.control.live import LiveSettings
 from textdetector.pipeline import LoopOptions, process
 from textdetector.results import Detections, FrameResult
+from textdetector.sinks.iothub import (
+    SCHEMA_PATH,
+    Outbox,
+    RateControl,
+    build_messages,
+    create_client,
+)
+from textdetector.sinks.iothub.client import in_edge
+from textdetector.sinks.iothub.outbox import wait_until
 from textdetector.sources import open_source
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
 
 
 def result(regions: int, shift: float = 0.0, size=(720, 1280)) -> FrameResult:
-    boxes = np.array([[[10 + shift, 10 + 12 * i], [90 + shift, 10 + 12 * i],
-                       [90 + shift, 20 + 12 * i], [10 + shift, 20 + 12 * i]]
-                      for i in range(regions)], np.float32).reshape(-1, 4, 2)
+    boxes = np.array(
+        [
+            [
+                [10 + shift, 10 + 12 * i],
+                [90 + shift, 10 + 12 * i],
+                [90 + shift, 20 + 12 * i],
+                [10 + shift, 20 + 12 * i],
+            ]
+            for i in range(regions)
+        ],
+        np.float32,
+    ).reshape(-1, 4, 2)
     det = Detections(boxes, np.linspace(0.6, 0.99, regions).astype(np.float32), size)
     return FrameResult(7, 1.5, "cam0", det)
 
@@ -38,13 +60,24 @@ def test_message_is_ava_inference_format_and_valid():
     body = msg.to_json()
     jsonschema.validate(body, SCHEMA)
     entity = body["inferences"][0]["entity"]
-    assert entity["box"] == {"l": round(10 / 1280, 5), "t": round(10 / 720, 5),
-                             "w": round(80 / 1280, 5), "h": round(10 / 720, 5)}
+    assert entity["box"] == {
+        "l": round(10 / 1280, 5),
+        "t": round(10 / 720, 5),
+        "w": round(80 / 1280, 5),
+        "h": round(10 / 720, 5),
+    }
     polygon = body["inferences"][0]["extensions"]["polygon"]
     assert polygon == "10.0,10.0 90.0,10.0 90.0,20.0 10.0,20.0"
-    assert msg.properties == {"kind": "detections", "frameTimestamp": "1.500",
-                              "sourceId": "cam0", "model": "m.onnx", "backend": "onnxruntime",
-                              "seq": "3", "part": "1/1", "schemaVersion": "2.0"}
+    assert msg.properties == {
+        "kind": "detections",
+        "frameTimestamp": "1.500",
+        "sourceId": "cam0",
+        "model": "m.onnx",
+        "backend": "onnxruntime",
+        "seq": "3",
+        "part": "1/1",
+        "schemaVersion": "2.0",
+    }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**body, "inferences": [{"type": "entity"}]}, SCHEMA)
 
@@ -122,8 +155,12 @@ def test_outbox_keeps_a_message_in_flight_and_drops_the_next_oldest():
 
 
 def test_outbox_close_gives_up_after_the_timeout():
-    box = Outbox(lambda item: (_ for _ in ()).throw(ConnectionError("down")), maxsize=10,
-                 backoff_s=0.01, max_backoff_s=0.02).start()
+    box = Outbox(
+        lambda item: (_ for _ in ()).throw(ConnectionError("down")),
+        maxsize=10,
+        backoff_s=0.01,
+        max_backoff_s=0.02,
+    ).start()
     box.put(1)
     box.put(2)
     assert box.close(0.2) == 2
@@ -131,8 +168,15 @@ def test_outbox_close_gives_up_after_the_timeout():
 
 def test_live_settings_validate_and_report():
     live = LiveSettings(Settings())
-    rejected = live.update({"detThresh": 0.5, "limitSideLen": 5000, "nope": 1,
-                            "sendInterval": "15", "cameraPath": {"a": 1}})
+    rejected = live.update(
+        {
+            "detThresh": 0.5,
+            "limitSideLen": 5000,
+            "nope": 1,
+            "sendInterval": "15",
+            "cameraPath": {"a": 1},
+        }
+    )
     assert set(rejected) == {"limitSideLen", "nope", "cameraPath"}
     assert "4096" in rejected["limitSideLen"]
     assert live.get("detThresh") == 0.5 and live.get("sendInterval") == 15.0
@@ -158,15 +202,21 @@ def test_client_factory_modes():
     with pytest.raises(ConfigError, match="IOTHUB_CONNECTION_STRING"):
         create_client(IoTHubSettings(connection_string="HostName=x"), environ={})
     with pytest.raises(ConfigError, match="IOTHUB_CA_CERT"):
-        create_client(IoTHubSettings(
-            connection_string="HostName=h;DeviceId=d;SharedAccessKey=a2V5",
-            ca_cert="missing.pem"), environ={})
-    client = create_client(IoTHubSettings(
-        connection_string="HostName=h;DeviceId=d;SharedAccessKey=a2V5"), environ={})
+        create_client(
+            IoTHubSettings(
+                connection_string="HostName=h;DeviceId=d;SharedAccessKey=a2V5",
+                ca_cert="missing.pem",
+            ),
+            environ={},
+        )
+    client = create_client(
+        IoTHubSettings(connection_string="HostName=h;DeviceId=d;SharedAccessKey=a2V5"), environ={}
+    )
     assert client.mode == "device"
     client.sdk.shutdown()
-    assert in_edge({"IOTEDGE_WORKLOADURI": "unix:///w", "IOTEDGE_MODULEID": "m",
-                    "IOTEDGE_DEVICEID": "d"})
+    assert in_edge(
+        {"IOTEDGE_WORKLOADURI": "unix:///w", "IOTEDGE_MODULEID": "m", "IOTEDGE_DEVICEID": "d"}
+    )
     assert not in_edge({"IOTEDGE_MODULEID": "m"})
 
 
@@ -184,8 +234,10 @@ class Collect:
         self.results.append(res)
 
 
-@pytest.mark.skipif(not (DEFAULT_MODEL.exists() and DEFAULT_VIDEO.exists()),
-                    reason="model or demo video missing: run `make setup`")
+@pytest.mark.skipif(
+    not (DEFAULT_MODEL.exists() and DEFAULT_VIDEO.exists()),
+    reason="model or demo video missing: run `make setup`",
+)
 def test_pipeline_applies_live_changes_between_frames():
     """A real detector on demo frames: thresholds change, then the source is switched."""
     settings = Settings(source=SourceSettings(camera_path=str(DEFAULT_VIDEO)))
@@ -203,8 +255,13 @@ def test_pipeline_applies_live_changes_between_frames():
 
     detector = TextDetector.open(EngineSettings(threads=1), DetectorSettings())
     with detector:
-        summary = process(detector, [open_source(settings.source)], [sink, Changer()],
-                          options=LoopOptions(max_frames=4), live=live)
+        summary = process(
+            detector,
+            [open_source(settings.source)],
+            [sink, Changer()],
+            options=LoopOptions(max_frames=4),
+            live=live,
+        )
     assert summary.frames == 4
     assert detector.settings.limit_side_len == 320
     assert "no-such-file" in rejected["cameraPath"]  # kept the current source

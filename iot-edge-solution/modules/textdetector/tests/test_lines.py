@@ -1,4 +1,5 @@
 """Line assembly: boxes of one visual line joined in reading order, parts kept."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,7 @@ def test_a_code_and_its_boxed_check_digit_are_one_line():
 
 
 def test_lines_come_top_to_bottom_then_left_to_right():
-    found = boxes((300, 100, 400, 130), (10, 100, 100, 130), (10, 10, 200, 40),
-                  (600, 12, 700, 42))
+    found = boxes((300, 100, 400, 130), (10, 100, 100, 130), (10, 10, 200, 40), (600, 12, 700, 42))
     assert group(found) == [[2], [3], [1], [0]]  # far gap: two lines side by side
 
 
@@ -45,8 +45,9 @@ def test_unread_boxes_are_left_out_and_score_is_length_weighted():
 
 
 def test_detections_carry_their_lines_in_to_dict():
-    det = Detections(boxes((0, 0, 50, 20), (60, 0, 120, 20)), np.ones(2, np.float32),
-                     (100, 200)).with_texts(("Gate", "B"), np.array([0.9, 0.9]))
+    det = Detections(
+        boxes((0, 0, 50, 20), (60, 0, 120, 20)), np.ones(2, np.float32), (100, 200)
+    ).with_texts(("Gate", "B"), np.array([0.9, 0.9]))
     assert det.to_dict()["lines"][0]["text"] == "Gate B"
     assert det.to_dict()["lines"][0]["parts"] == [0, 1]
     assert Detections.empty((10, 10)).lines() == []
@@ -57,8 +58,12 @@ def rotated(cx, cy, w, h, degrees):
     t = np.deg2rad(degrees)
     u, v = np.array([np.cos(t), np.sin(t)]), np.array([-np.sin(t), np.cos(t)])
     c = np.array([cx, cy])
-    return [c - u * w / 2 - v * h / 2, c + u * w / 2 - v * h / 2,
-            c + u * w / 2 + v * h / 2, c - u * w / 2 + v * h / 2]
+    return [
+        c - u * w / 2 - v * h / 2,
+        c + u * w / 2 - v * h / 2,
+        c + u * w / 2 + v * h / 2,
+        c - u * w / 2 + v * h / 2,
+    ]
 
 
 def test_tilted_lines_stacked_stay_apart_and_their_words_join():

@@ -1,6 +1,7 @@
 """The module as a real subprocess (`python main.py`) on real test stream servers that
 crash and come back: frames resume, health is reported (/health, /metrics, the console),
 one source down never slows the others, and SIGTERM always exits 0 within the grace."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,12 @@ from module_process import ModuleProcess
 from serve_helpers import metric_samples
 from stream_servers import StreamServer, free_port, serve
 
-FAST = {"RECONNECT_DELAY": "0.3", "RECONNECT_MAX_DELAY": "1.5", "SOURCE_TIMEOUT": "3",
-        "SUMMARY_INTERVAL": "2"}
+FAST = {
+    "RECONNECT_DELAY": "0.3",
+    "RECONNECT_MAX_DELAY": "1.5",
+    "SOURCE_TIMEOUT": "3",
+    "SUMMARY_INTERVAL": "2",
+}
 START_S = 60  # model load and first frame on a busy machine
 
 
@@ -56,8 +61,7 @@ def test_stream_killed_for_5_s_resumes_and_reports_each_state(camera: StreamServ
         time.sleep(max(0.0, killed + 5 - time.monotonic()))  # down for 5 s
         before, restarted = module.frames(camera.url), time.monotonic()
         camera.start()
-        assert module.wait_for(lambda: module.frames(camera.url) >= before + 5, 10), \
-            module.log()
+        assert module.wait_for(lambda: module.frames(camera.url) >= before + 5, 10), module.log()
         print(f"frames resumed {time.monotonic() - restarted:.1f} s after the restart")
         assert module.get("/v2/health/ready")[0] == 200
         metrics = module.get("/metrics")[1]
@@ -70,17 +74,28 @@ def test_stream_killed_for_5_s_resumes_and_reports_each_state(camera: StreamServ
     assert code == 0, module.log()
     changes = [line for line in module.stderr if f"source {camera.url}:" in line and "->" in line]
     assert [c.split(": ", 2)[-1].split(" (")[0] for c in changes][:3] == [
-        "reconnecting -> connected", "connected -> reconnecting", "reconnecting -> down"]
+        "reconnecting -> connected",
+        "connected -> reconnecting",
+        "reconnecting -> down",
+    ]
     assert changes[-1].endswith("down -> connected")
     assert any(line.startswith("done:") for line in module.stdout)
-    assert re.search(rf"sources: {re.escape(camera.url)} \w+ \d+ s, [1-9]\d* reconnects",
-                     "\n".join(module.stdout))
+    assert re.search(
+        rf"sources: {re.escape(camera.url)} \w+ \d+ s, [1-9]\d* reconnects",
+        "\n".join(module.stdout),
+    )
 
 
 def test_stream_that_never_returns_is_down_and_sigterm_exits_within_the_grace():
     url = f"tcp://127.0.0.1:{free_port()}"  # nobody ever listens
-    module = ModuleProcess({"CAMERA_PATH": url, "RECONNECT_DELAY": "0.2",
-                            "RECONNECT_MAX_DELAY": "1.6", "SHUTDOWN_GRACE": "2"})
+    module = ModuleProcess(
+        {
+            "CAMERA_PATH": url,
+            "RECONNECT_DELAY": "0.2",
+            "RECONNECT_MAX_DELAY": "1.6",
+            "SHUTDOWN_GRACE": "2",
+        }
+    )
     attempts: list[tuple[int, float]] = []
 
     def record() -> bool:
@@ -105,8 +120,7 @@ def test_stream_that_never_returns_is_down_and_sigterm_exits_within_the_grace():
     assert "Traceback" not in module.log()
 
 
-def test_one_source_down_never_slows_the_other(camera: StreamServer,
-                                               second_camera: StreamServer):
+def test_one_source_down_never_slows_the_other(camera: StreamServer, second_camera: StreamServer):
     module = ModuleProcess({"CAMERA_PATH": f"{camera.url}|{second_camera.url}", **FAST})
     healthy = second_camera.url
 
@@ -124,8 +138,10 @@ def test_one_source_down_never_slows_the_other(camera: StreamServer,
         assert module.wait_for(lambda: state(module, camera.url) != "connected", 10)
         during = fps(5)
         states = (state(module, camera.url), state(module, healthy))
-        print(f"healthy source: {before:.1f} fps before, {during:.1f} fps during the "
-              f"other's outage; states {states}")
+        print(
+            f"healthy source: {before:.1f} fps before, {during:.1f} fps during the "
+            f"other's outage; states {states}"
+        )
         assert states[1] == "connected" and states[0] in ("reconnecting", "down")
         assert module.get("/v2/health/ready")[0] == 200  # one source still delivers
         assert during >= 0.6 * before

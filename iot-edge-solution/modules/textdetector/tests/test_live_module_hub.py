@@ -2,6 +2,7 @@
 plays the hub: each source state change arrives as a `sourceState` message (valid against
 the schema), the twin reports `sources`, and a SIGTERM while the hub is unreachable exits
 0 within SHUTDOWN_GRACE, saying what it could not send."""
+
 from __future__ import annotations
 
 import json
@@ -33,32 +34,54 @@ def source_states(hub) -> list[dict]:  # noqa: F811
     return bodies
 
 
-def test_state_changes_reach_the_hub_and_sigterm_offline_exits_in_grace(
-        broker, hub, camera):  # noqa: F811
+def test_state_changes_reach_the_hub_and_sigterm_offline_exits_in_grace(broker, hub, camera):  # noqa: F811
     grace = 2.0
-    module = ModuleProcess({"CAMERA_PATH": camera.url, "IOTHUB_CONNECTION_STRING":
-                            CONNECTION_STRING, "IOTHUB_CA_CERT": str(broker.ca),
-                            "IOTHUB_SEND_MODE": "every", "IOTHUB_REPORT_INTERVAL": "60",
-                            "RECONNECT_DELAY": "0.3", "RECONNECT_MAX_DELAY": "1.5",
-                            "SHUTDOWN_GRACE": str(grace)})
+    module = ModuleProcess(
+        {
+            "CAMERA_PATH": camera.url,
+            "IOTHUB_CONNECTION_STRING": CONNECTION_STRING,
+            "IOTHUB_CA_CERT": str(broker.ca),
+            "IOTHUB_SEND_MODE": "every",
+            "IOTHUB_REPORT_INTERVAL": "60",
+            "RECONNECT_DELAY": "0.3",
+            "RECONNECT_MAX_DELAY": "1.5",
+            "SHUTDOWN_GRACE": str(grace),
+        }
+    )
     broker_stopped = False
     try:
-        assert hub.wait_for(lambda: [b["source"]["state"] for b in source_states(hub)]
-                            == ["connected"], 60), module.log()
+        assert hub.wait_for(
+            lambda: [b["source"]["state"] for b in source_states(hub)] == ["connected"], 60
+        ), module.log()
         camera.kill()
-        assert hub.wait_for(lambda: "down" in [b["source"]["state"]
-                                               for b in source_states(hub)], 20), module.log()
+        assert hub.wait_for(
+            lambda: "down" in [b["source"]["state"] for b in source_states(hub)], 20
+        ), module.log()
         camera.start()
-        assert hub.wait_for(lambda: source_states(hub)[-1]["source"]["state"] == "connected",
-                            20), module.log()
+        assert hub.wait_for(lambda: source_states(hub)[-1]["source"]["state"] == "connected", 20), (
+            module.log()
+        )
         states = [(b["previous"], b["source"]["state"]) for b in source_states(hub)]
-        assert states[:3] == [("reconnecting", "connected"), ("connected", "reconnecting"),
-                              ("reconnecting", "down")] and states[-1][1] == "connected"
+        assert (
+            states[:3]
+            == [
+                ("reconnecting", "connected"),
+                ("connected", "reconnecting"),
+                ("reconnecting", "down"),
+            ]
+            and states[-1][1] == "connected"
+        )
         last = source_states(hub)[-1]
         assert last["source"]["id"] == camera.url and last["source"]["reconnects"] >= 1
-        assert hub.wait_for(lambda: any(r.get("sources", [{}])[0].get("state") == "connected"
-                                        and r["sources"][0]["reconnects"] >= 1
-                                        for r in hub.reported if r.get("sources")), 20)
+        assert hub.wait_for(
+            lambda: any(
+                r.get("sources", [{}])[0].get("state") == "connected"
+                and r["sources"][0]["reconnects"] >= 1
+                for r in hub.reported
+                if r.get("sources")
+            ),
+            20,
+        )
         broker.stop()  # the hub goes away: messages pile up in the outbox
         broker_stopped = True
         time.sleep(1.5)

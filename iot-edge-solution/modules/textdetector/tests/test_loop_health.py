@@ -1,5 +1,6 @@
 """The run loop keeps the source health: frames read from files, a failed source down,
 sources replaced by a live CAMERA_PATH change forgotten, drops counted."""
+
 from __future__ import annotations
 
 from recording_sink import RecordingSink
@@ -18,8 +19,9 @@ def test_file_frames_counted_and_a_failed_source_is_down(detector, tmp_path):
     stalled = StalledSource()
     health.register(stalled.source_id, live=True)
     sources = [stalled, *live_sources(SourceSettings(camera_path=str(path)), health)]
-    summary = process(detector, sources, [RecordingSink()], options=LoopOptions(timeout_s=0.5),
-                      health=health)
+    summary = process(
+        detector, sources, [RecordingSink()], options=LoopOptions(timeout_s=0.5), health=health
+    )
     snap = health.snapshot()
     assert summary.per_source[str(path)] == 6 and snap[str(path)]["frames_read"] == 6
     assert snap[str(path)]["state"] == CONNECTED and snap[str(path)]["frames_dropped"] == 0
@@ -33,8 +35,14 @@ def test_live_camera_path_change_forgets_the_old_sources(detector, tmp_path):
     settings = SourceSettings(camera_path="|".join(map(str, old)))
     live = LiveSettings(Settings(source=settings))
     changer = LiveChanger(live, 2, {"cameraPath": f"{new}|{old[0]}"})
-    summary = process(detector, live_sources(settings, health), [changer], live=live,
-                      opener=lambda s: live_sources(s, health), health=health)
+    summary = process(
+        detector,
+        live_sources(settings, health),
+        [changer],
+        live=live,
+        opener=lambda s: live_sources(s, health),
+        health=health,
+    )
     assert summary.per_source[str(new)] == 4
     assert health.ids() == {str(new), str(old[0])}  # old[1] is no longer read
     assert health.snapshot()[str(new)]["frames_read"] == 4

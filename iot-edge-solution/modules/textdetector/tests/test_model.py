@@ -1,4 +1,5 @@
 """Model verification and the set-up step that fetches it."""
+
 from __future__ import annotations
 
 from pathlib import Path

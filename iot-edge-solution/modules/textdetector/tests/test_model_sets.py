@@ -1,4 +1,5 @@
 """MODEL_SET: the setting, each pinned set on the demo video, the wheels' checksums."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,13 @@ from test_cli import assert_one_line_error, run
 from textdetector import config
 from textdetector.config import RecognizerSettings, add_arguments, load
 from textdetector.errors import ConfigError, ModelError
-from textdetector.models import (DEFAULT_MODEL_SET, DET_MODELS, MODEL_SETS, REC_V6_MODEL,
-                                 verify_model)
+from textdetector.models import (
+    DEFAULT_MODEL_SET,
+    DET_MODELS,
+    MODEL_SETS,
+    REC_V6_MODEL,
+    verify_model,
+)
 from textdetector.recognizer import TextRecognizer
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
@@ -32,8 +38,10 @@ def test_default_set_and_its_model():
 
 
 def test_environment_and_flag_choose_the_set():
-    assert load(RecognizerSettings, {"MODEL_SET": " PPOCRv4 "}).rec_model.name == \
-        "ch_PP-OCRv4_rec_infer.onnx"
+    assert (
+        load(RecognizerSettings, {"MODEL_SET": " PPOCRv4 "}).rec_model.name
+        == "ch_PP-OCRv4_rec_infer.onnx"
+    )
     parser = argparse.ArgumentParser()
     add_arguments(parser, RecognizerSettings, "text recognition")
     args = parser.parse_args(["--model-set", "ppocrv6"])
@@ -95,6 +103,7 @@ def test_each_set_reads_the_first_text_frame(model_set, detector, demo_video, de
 
 # --- the set-up step: pinned wheels, verified before and after extraction ---
 
+
 def test_fetch_one_set_extracts_only_its_models(dest_with_cached_wheels):
     import fetch_models
 
@@ -109,15 +118,19 @@ def test_fetch_one_set_extracts_only_its_models(dest_with_cached_wheels):
 def test_corrupt_newer_model_fails_its_checksum(dest_with_cached_wheels):
     import fetch_models
 
-    [path] = [p for p in fetch_models.fetch(dest_with_cached_wheels, "ppocrv6")
-              if p.name == REC_V6_MODEL.name]
+    [path] = [
+        p
+        for p in fetch_models.fetch(dest_with_cached_wheels, "ppocrv6")
+        if p.name == REC_V6_MODEL.name
+    ]
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(ModelError, match="checksum mismatch"):
         verify_model(path)
-    assert fetch_models.main(["--dest", str(dest_with_cached_wheels),
-                              "--model-set", "ppocrv6"]) == 0  # set-up replaces it
+    assert (
+        fetch_models.main(["--dest", str(dest_with_cached_wheels), "--model-set", "ppocrv6"]) == 0
+    )  # set-up replaces it
     verify_model(path)
 
 
@@ -126,16 +139,20 @@ def impostor_wheel(folder: Path) -> Path:
     wheel = folder / REC_V6_MODEL.package.wheel
     info = f"rapidocr-{REC_V6_MODEL.package.version}.dist-info"
     with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: rapidocr\n"
-                         f"Version: {REC_V6_MODEL.package.version}\n")
-        archive.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
-                         "Tag: py3-none-any\n")
+        archive.writestr(
+            f"{info}/METADATA",
+            f"Metadata-Version: 2.1\nName: rapidocr\nVersion: {REC_V6_MODEL.package.version}\n",
+        )
+        archive.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
         archive.writestr(f"{info}/RECORD", "")
     return wheel
 
 
-def test_downloaded_wheel_with_other_bytes_is_refused(dest_with_cached_wheels, tmp_path,
-                                                      monkeypatch, capsys):
+def test_downloaded_wheel_with_other_bytes_is_refused(
+    dest_with_cached_wheels, tmp_path, monkeypatch, capsys
+):
     """Real pip, offline: the only 'index' is a folder holding an impostor wheel. The
     tampered cached copy is discarded, the download fails its sha256, exit 3, one line."""
     import fetch_models
@@ -166,12 +183,16 @@ def test_every_pinned_file_names_its_wheel_member(dest_with_cached_wheels):
 
 
 def test_fetch_tool_refuses_an_unknown_set():
-    done = subprocess.run([sys.executable, str(MODULE_DIR / "tools" / "fetch_models.py"),
-                           "--model-set", "nope"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(MODULE_DIR / "tools" / "fetch_models.py"), "--model-set", "nope"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "invalid choice" in done.stderr
 
 
 # --- the measuring tools take MODEL_SET lists ---
+
 
 def test_eval_refuses_an_unknown_set(capsys):
     import eval as evaluation
@@ -188,17 +209,27 @@ def test_bench_ocr_measures_both_sets_in_one_run(model_path, demo_video, tmp_pat
     import bench_ocr
 
     pytest.importorskip("rapidocr_onnxruntime")
-    need(all((LOCAL_DATA / s.rec.name).is_file() for s in MODEL_SETS.values()),
-         "a model set is missing: run `make setup`")
+    need(
+        all((LOCAL_DATA / s.rec.name).is_file() for s in MODEL_SETS.values()),
+        "a model set is missing: run `make setup`",
+    )
     out = tmp_path / "ocr.json"
-    assert bench_ocr.main(["--model-set", "ppocrv4,ppocrv6", "--frames", "1", "--rounds", "1",
-                           "--json", str(out)]) == 0
+    assert (
+        bench_ocr.main(
+            ["--model-set", "ppocrv4,ppocrv6", "--frames", "1", "--rounds", "1", "--json", str(out)]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert set(report) == {"ppocrv4", "ppocrv6"}
     for figures in report.values():
-        assert set(figures["results"]) == {"ocr-model-only", "ocr-pipeline",
-                                           "rapidocr-ocr-defaults", "rapidocr-ocr-matched",
-                                           "rapidocr3-ocr-defaults"}
+        assert set(figures["results"]) == {
+            "ocr-model-only",
+            "ocr-pipeline",
+            "rapidocr-ocr-defaults",
+            "rapidocr-ocr-matched",
+            "rapidocr3-ocr-defaults",
+        }
         assert figures["crops"]["model_rec_ms_per_crop"] > 0
     for contender in ("rapidocr-ocr-defaults", "rapidocr3-ocr-defaults"):
         shared = [f["results"][contender] for f in report.values()]
@@ -212,8 +243,10 @@ def test_engine_auto_reads_each_set_on_its_measured_fastest_cpu_engine(rec_model
     from textdetector.config import EngineSettings
     from textdetector.engines import CPU_AUTO_ORDER, installed, resolve_engine
 
-    need(all((LOCAL_DATA / s.rec.name).is_file() for s in MODEL_SETS.values()),
-         "model sets missing: run `make setup`")
+    need(
+        all((LOCAL_DATA / s.rec.name).is_file() for s in MODEL_SETS.values()),
+        "model sets missing: run `make setup`",
+    )
 
     def engine_of(engine=EngineSettings(), **settings):
         with TextRecognizer.open(RecognizerSettings(**settings), engine) as recognizer:
@@ -224,5 +257,9 @@ def test_engine_auto_reads_each_set_on_its_measured_fastest_cpu_engine(rec_model
     assert engine_of(model_set="ppocrv4") == resolve_engine(EngineSettings())
     if installed("openvino") and CPU_AUTO_ORDER[0] == "openvino":
         assert engine_of(EngineSettings(engine="openvino"), model_set="ppocrv6") == "openvino"
-        assert engine_of(model_set="ppocrv6",
-                         rec_model_path=LOCAL_DATA / MODEL_SETS["ppocrv6"].rec.name) == "openvino"
+        assert (
+            engine_of(
+                model_set="ppocrv6", rec_model_path=LOCAL_DATA / MODEL_SETS["ppocrv6"].rec.name
+            )
+            == "openvino"
+        )

@@ -1,4 +1,5 @@
 """OpenVINO engine: real OpenVINO on the real models, compared with real ONNX Runtime."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -9,17 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import LOCAL_DATA, MODULE_DIR, need
-from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
-from textdetector.errors import EngineUnavailableError, ModelError
+
 from textdetector.detector.postprocess import DBPostProcess
 from textdetector.detector.preprocess import input_size, to_blob
 from textdetector.engines import run_single
-from textdetector.engines.base import AsyncEngine, pipelined
-
-from textdetector.engines.base import overlapped
+from textdetector.engines.base import AsyncEngine, overlapped, pipelined
+from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.engines.openvino_engine import OpenVinoEngine, cpu_supports
+from textdetector.errors import EngineUnavailableError, ModelError
 
 REC_MODEL = LOCAL_DATA / "ch_PP-OCRv4_rec_infer.onnx"
 HAVE_OPENVINO = importlib.util.find_spec("openvino") is not None
@@ -59,7 +58,8 @@ def test_specs_and_explicit_fp32(ov_det):
     assert ov_det.name == "openvino"
     assert isinstance(ov_det, AsyncEngine) and not issubclass(OnnxRuntimeEngine, AsyncEngine)
     assert [(s.name, s.shape, s.dtype) for s in ov_det.inputs] == [
-        ("x", (None, 3, None, None), "float32")]
+        ("x", (None, 3, None, None), "float32")
+    ]
     assert ov_det.outputs[0].name == "sigmoid_0.tmp_0"
     assert ov_det.precision == "f32"  # never OpenVINO's own default
 
@@ -92,8 +92,9 @@ def test_static_throughput_boxes_identical(openvino_present, model_path, ort_det
     post, frame = DBPostProcess(), demo_frames[60]
     blob = blob_of(frame)
     ours, reference = prob(engine, blob), ort_det(blob)
-    np.testing.assert_array_equal(post(ours[0, 0], frame.shape[:2]).boxes,
-                                  post(reference[0, 0], frame.shape[:2]).boxes)
+    np.testing.assert_array_equal(
+        post(ours[0, 0], frame.shape[:2]).boxes, post(reference[0, 0], frame.shape[:2]).boxes
+    )
 
 
 def test_dynamic_shapes_one_compile(ov_det):
@@ -166,9 +167,11 @@ def test_missing_openvino_gives_clear_error(model_path):
         "try:\n"
         f"    OpenVinoEngine.open(Path({str(model_path)!r}))\n"
         "except EngineUnavailableError as exc:\n"
-        "    print(exc)\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=MODULE_DIR, capture_output=True,
-                          text=True, timeout=60)
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=MODULE_DIR, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().startswith("OpenVINO is not installed: pip install openvino")
 

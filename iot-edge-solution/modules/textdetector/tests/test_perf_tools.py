@@ -1,24 +1,27 @@
 """Benchmark and soak scripts: short real runs write the JSON they promise."""
+
 from __future__ import annotations
 
 import json
-
-import pytest
-
 
 import bench
 import bench_matrix
 import bench_ocr
 import bench_postprocess
 import bench_streams
+import pytest
 import soak
 from components import need
 
 
 def test_bench_streams_short_run(model_path, demo_video, tmp_path, capsys):
     out = tmp_path / "streams.json"
-    assert bench_streams.main(["--streams", "1,2", "--frames", "4", "--max-batch", "2",
-                               "--out", str(out)]) == 0
+    assert (
+        bench_streams.main(
+            ["--streams", "1,2", "--frames", "4", "--max-batch", "2", "--out", str(out)]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     one, two = report["runs"]
     assert one["frames"] == 4 and one["batch_sizes"] == {"1": 4}
@@ -35,8 +38,9 @@ def test_bench_streams_rejects_bad_arguments(tmp_path, capsys):
 
 def test_soak_short_run(model_path, demo_video, tmp_path):
     out = tmp_path / "soak.json"
-    assert soak.main(["--frames", "18", "--interval", "0.2", "--warmup", "4",
-                      "--out", str(out)]) == 0
+    assert (
+        soak.main(["--frames", "18", "--interval", "0.2", "--warmup", "4", "--out", str(out)]) == 0
+    )
     report = json.loads(out.read_text())
     assert report["frames"] == 18
     # READ_TEXT is on by default: the demo's text starts at frame 15
@@ -47,10 +51,19 @@ def test_soak_short_run(model_path, demo_video, tmp_path):
 
 
 def test_soak_drift_figures():
-    samples = [{"rss_mb": 90.0, "warm": False}, {"rss_mb": 100.0, "warm": True},
-               {"rss_mb": 97.0, "warm": True}, {"rss_mb": 104.0, "warm": True}]
-    assert soak.drift(samples) == {"baseline_mb": 100.0, "min_pct": -3.0, "max_pct": 4.0,
-                                   "final_pct": 4.0, "peak_rss_mb": 104.0}
+    samples = [
+        {"rss_mb": 90.0, "warm": False},
+        {"rss_mb": 100.0, "warm": True},
+        {"rss_mb": 97.0, "warm": True},
+        {"rss_mb": 104.0, "warm": True},
+    ]
+    assert soak.drift(samples) == {
+        "baseline_mb": 100.0,
+        "min_pct": -3.0,
+        "max_pct": 4.0,
+        "final_pct": 4.0,
+        "peak_rss_mb": 104.0,
+    }
     with pytest.raises(SystemExit):
         soak.main(["--frames", "0"])
 
@@ -66,8 +79,9 @@ def test_bench_postprocess_reports_identical_boxes(model_path, tmp_path, capsys)
     assert report["target"]["verdict"] in ("MET", "MISSED")
     assert 0 < report["median_cpu_ms"]["fast"] < report["median_cpu_ms"]["reference"]
     printed = capsys.readouterr().out
-    assert f"measured {report['median_ms']['fast']:.2f} ms -> {report['target']['verdict']}" \
-        in printed
+    assert (
+        f"measured {report['median_ms']['fast']:.2f} ms -> {report['target']['verdict']}" in printed
+    )
 
 
 def test_bench_postprocess_target_verdict():
@@ -81,13 +95,20 @@ def test_bench_postprocess_target_verdict():
 def test_bench_ocr_section_short_run(model_path, rec_model_path, demo_video, tmp_path, capsys):
     """The OCR section on one frame, one round: every contender, ratios, crop figures."""
     pytest.importorskip("rapidocr_onnxruntime")
-    assert bench.main(["--frames", "1", "--rounds", "1", "--sections", "ocr",
-                       "--out", str(tmp_path)]) == 0
+    assert (
+        bench.main(["--frames", "1", "--rounds", "1", "--sections", "ocr", "--out", str(tmp_path)])
+        == 0
+    )
     report = json.loads((tmp_path / "bench.json").read_text())
     assert "results" not in report  # the detection section was not asked for
     ocr = report["ocr"]
-    assert set(ocr["results"]) == {"ocr-model-only", "ocr-pipeline", "rapidocr-ocr-defaults",
-                                   "rapidocr-ocr-matched", "rapidocr3-ocr-defaults"}
+    assert set(ocr["results"]) == {
+        "ocr-model-only",
+        "ocr-pipeline",
+        "rapidocr-ocr-defaults",
+        "rapidocr-ocr-matched",
+        "rapidocr3-ocr-defaults",
+    }
     assert all(row["fps"] > 0 for row in ocr["results"].values())
     assert set(ocr["ratios"]) == {f"{a}/{b}" for a, b, _ in bench_ocr.RATIOS}
     crops = ocr["crops"]
@@ -100,8 +121,12 @@ def test_bench_ocr_section_short_run(model_path, rec_model_path, demo_video, tmp
 @pytest.mark.slow
 def test_bench_engines_section_short_run(model_path, demo_video, tmp_path, capsys):
     """Every engine x precision here on one frame: fps, ratios, gate, targets, README table."""
-    assert bench.main(["--frames", "1", "--rounds", "1", "--sections", "engines",
-                       "--out", str(tmp_path)]) == 0
+    assert (
+        bench.main(
+            ["--frames", "1", "--rounds", "1", "--sections", "engines", "--out", str(tmp_path)]
+        )
+        == 0
+    )
     engines = json.loads((tmp_path / "bench.json").read_text())["engines"]
     pairs, absent = bench_matrix.available()
     labels = {f"{engine} {precision}" for engine, precision in pairs}
@@ -125,12 +150,12 @@ def test_bench_e2e_times_both_whole_processes_side_by_side(demo_video, tmp_path,
     the ratio printed with the 2x target beside it and written to JSON."""
     import importlib.util
 
+    import bench_e2e
     import cv2
 
-    import bench_e2e
-
-    need(importlib.util.find_spec("rapidocr") is not None,
-         "rapidocr 3.10 missing: run `make setup`")
+    need(
+        importlib.util.find_spec("rapidocr") is not None, "rapidocr 3.10 missing: run `make setup`"
+    )
     capture = cv2.VideoCapture(str(demo_video))
     clip = tmp_path / "clip.mp4"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 15, (1280, 720))

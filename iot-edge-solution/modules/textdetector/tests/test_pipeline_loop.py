@@ -1,4 +1,5 @@
 """The one run loop: N = 1 and N > 1 sources, fairness, order, batching, live changes."""
+
 from __future__ import annotations
 
 import threading
@@ -11,8 +12,7 @@ from recording_sink import RecordingSink
 
 from textdetector.config import OutputSettings, Settings, SourceSettings
 from textdetector.errors import SourceError
-from textdetector.pipeline import LoopOptions, process
-from textdetector.pipeline import run
+from textdetector.pipeline import LoopOptions, process, run
 from textdetector.sources import SelfHealingSource, open_sources, source_paths
 
 
@@ -21,8 +21,15 @@ def write_video(path: Path, frames: int, size=(320, 240)) -> Path:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, size)
     for i in range(frames):
         image = np.full((size[1], size[0], 3), 200, np.uint8)
-        cv2.putText(image, f"stream {path.stem} {i}", (10, size[1] // 2),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+        cv2.putText(
+            image,
+            f"stream {path.stem} {i}",
+            (10, size[1] // 2),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.8,
+            (0, 0, 0),
+            2,
+        )
         writer.write(image)
     writer.release()
     return path
@@ -48,8 +55,9 @@ class BatchSpy:
 
 
 def sources_for(paths, queue_size=4):
-    return open_sources(SourceSettings(camera_path="|".join(str(p) for p in paths),
-                                       queue_size=queue_size))
+    return open_sources(
+        SourceSettings(camera_path="|".join(str(p) for p in paths), queue_size=queue_size)
+    )
 
 
 def test_fair_ordered_and_batched(detector, tmp_path):
@@ -73,8 +81,9 @@ def test_mixed_shapes_split_into_separate_batches(detector, tmp_path):
     small = [write_video(tmp_path / f"small{i}.mp4", 8, (320, 240)) for i in range(2)]
     large = [write_video(tmp_path / f"large{i}.mp4", 8, (640, 480)) for i in range(2)]
     spy = BatchSpy(detector)
-    summary = process(spy, sources_for(small + large), [RecordingSink()],
-                      options=LoopOptions(max_batch=8))
+    summary = process(
+        spy, sources_for(small + large), [RecordingSink()], options=LoopOptions(max_batch=8)
+    )
     assert summary.frames == 32
     for shapes in spy.batches:
         assert len(set(shapes)) == 1
@@ -84,8 +93,7 @@ def test_mixed_shapes_split_into_separate_batches(detector, tmp_path):
 def test_max_batch_caps_batch_size(detector, tmp_path):
     paths = [write_video(tmp_path / f"s{i}.mp4", 6) for i in range(5)]
     spy = BatchSpy(detector)
-    summary = process(spy, sources_for(paths), [RecordingSink()],
-                      options=LoopOptions(max_batch=2))
+    summary = process(spy, sources_for(paths), [RecordingSink()], options=LoopOptions(max_batch=2))
     assert summary.frames == 30 and set(summary.batch_sizes) <= {1, 2}
     assert 2 in summary.batch_sizes
 
@@ -99,8 +107,9 @@ def test_end_of_one_file_does_not_end_the_others(detector, tmp_path):
 
 def test_max_frames_caps_the_total(detector, tmp_path):
     paths = [write_video(tmp_path / f"s{i}.mp4", 10) for i in range(3)]
-    summary = process(detector, sources_for(paths), [RecordingSink()],
-                      options=LoopOptions(max_frames=7))
+    summary = process(
+        detector, sources_for(paths), [RecordingSink()], options=LoopOptions(max_frames=7)
+    )
     assert summary.frames == 7 and sum(summary.per_source.values()) == 7
 
 
@@ -134,8 +143,12 @@ def test_stalled_stream_is_dropped_others_finish(detector, tmp_path):
 
 def test_all_streams_failing_raises(detector):
     with pytest.raises(SourceError, match="stalled"):
-        process(detector, [StalledSource(), StalledSource()], [RecordingSink()],
-                options=LoopOptions(timeout_s=0.3))
+        process(
+            detector,
+            [StalledSource(), StalledSource()],
+            [RecordingSink()],
+            options=LoopOptions(timeout_s=0.3),
+        )
 
 
 class HealingSource(StalledSource):
@@ -152,8 +165,9 @@ class HealingSource(StalledSource):
 def test_a_self_healing_source_is_left_to_its_own_watchdog(detector):
     assert isinstance(HealingSource(), SelfHealingSource)
     assert not isinstance(StalledSource(), SelfHealingSource)
-    summary = process(detector, [HealingSource()], [RecordingSink()],
-                      options=LoopOptions(timeout_s=0.3))
+    summary = process(
+        detector, [HealingSource()], [RecordingSink()], options=LoopOptions(timeout_s=0.3)
+    )
     assert summary.failed == {} and summary.per_source == {"healing": 0}
 
 
@@ -179,8 +193,10 @@ def test_open_sources_reports_the_bad_one(tmp_path):
 
 def test_pipeline_run_dispatches_several_sources(model_path, tmp_path):
     paths = [write_video(tmp_path / f"s{i}.mp4", 5) for i in range(2)]
-    settings = Settings(source=SourceSettings(camera_path="|".join(map(str, paths))),
-                        output=OutputSettings(quiet=True))
+    settings = Settings(
+        source=SourceSettings(camera_path="|".join(map(str, paths))),
+        output=OutputSettings(quiet=True),
+    )
     summary = run(settings)
     assert summary.frames == 10 and not summary.stopped
 
@@ -192,7 +208,7 @@ def test_detect_batch_uses_prepared_blobs(detector, demo_frames):
     for (a, _), (b, _) in zip(plain, ready):
         np.testing.assert_array_equal(a.boxes, b.boxes)
     stale = detector.prepare(cv2.resize(images[0], (320, 180)))  # another input size
-    (det, _), = detector.detect_batch(images[:1], [stale])
+    ((det, _),) = detector.detect_batch(images[:1], [stale])
     np.testing.assert_array_equal(det.boxes, plain[0][0].boxes)
 
 
@@ -294,8 +310,11 @@ def test_a_batch_infers_while_the_one_before_is_written(detector, tmp_path):
     if not hasattr(detector.engine, "start"):
         pytest.skip(f"{detector.engine.name} has no asynchronous requests")
     log = EventLog()
-    summary = process(LoggingSpy(detector, log), sources_for([write_video(
-        tmp_path / "a.mp4", 24)], queue_size=24), [log])
+    summary = process(
+        LoggingSpy(detector, log),
+        sources_for([write_video(tmp_path / "a.mp4", 24)], queue_size=24),
+        [log],
+    )
     assert summary.frames == 24 and [i for _, i in log.seen] == list(range(24))
     order = {event: n for n, event in enumerate(log.events)}
     overlapped = sum(order[("submit", i + 1)] < order[("write", i)] for i in range(23))
@@ -318,11 +337,16 @@ def test_a_file_has_the_text_of_several_frames_read_together(detector, recognize
     A batch is padded to its widest line (PaddleOCR's semantics), so another batch mix can
     flip a borderline reading (a recovered space): allow 5 % of the strings to differ.
     """
+
     def run_with(read_ahead):
         sink, calls = RecordingSink(), recognizer.calls
-        summary = process(detector, sources_for([demo_video]), [sink],
-                          options=LoopOptions(max_frames=26, read_ahead=read_ahead),
-                          recognizer=recognizer)
+        summary = process(
+            detector,
+            sources_for([demo_video]),
+            [sink],
+            options=LoopOptions(max_frames=26, read_ahead=read_ahead),
+            recognizer=recognizer,
+        )
         assert summary.frames == 26
         return [t for r in sink.results for t in r.detections.texts], recognizer.calls - calls
 

@@ -1,12 +1,13 @@
 """DB post-process: synthetic maps, and parity with RapidOCR's DBPostProcess."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from textdetector.engines import run_single
 from textdetector.detector.postprocess import DBParams, DBPostProcess, order_clockwise
 from textdetector.detector.preprocess import input_size, to_blob
+from textdetector.engines import run_single
 from textdetector.geometry import polygon_iou
 
 
@@ -61,14 +62,24 @@ def reference_boxes(prob: np.ndarray, image_size, params: DBParams):
     """RapidOCR's DBPostProcess + its filter step, configured as PaddleOCR's defaults."""
     rapid_utils = pytest.importorskip("rapidocr_onnxruntime.ch_ppocr_det.utils")
     rapid_det = pytest.importorskip("rapidocr_onnxruntime.ch_ppocr_det.text_detect")
-    post = rapid_utils.DBPostProcess(thresh=params.thresh, box_thresh=params.box_thresh,
-                                     max_candidates=params.max_candidates,
-                                     unclip_ratio=params.unclip_ratio, score_mode="fast",
-                                     use_dilation=False)
+    post = rapid_utils.DBPostProcess(
+        thresh=params.thresh,
+        box_thresh=params.box_thresh,
+        max_candidates=params.max_candidates,
+        unclip_ratio=params.unclip_ratio,
+        score_mode="fast",
+        use_dilation=False,
+    )
     boxes, _ = post(prob[None, None], image_size)
     filt = rapid_det.TextDetector.filter_tag_det_res
-    helper = type("H", (), {"order_points_clockwise": rapid_det.TextDetector.order_points_clockwise,
-                            "clip_det_res": rapid_det.TextDetector.clip_det_res})()
+    helper = type(
+        "H",
+        (),
+        {
+            "order_points_clockwise": rapid_det.TextDetector.order_points_clockwise,
+            "clip_det_res": rapid_det.TextDetector.clip_det_res,
+        },
+    )()
     return filt(helper, boxes, image_size)
 
 

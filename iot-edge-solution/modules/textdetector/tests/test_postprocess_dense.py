@@ -1,17 +1,17 @@
 """Fast DB post-process: same boxes as the reference loop and RapidOCR on dense text."""
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import pytest
-
+from dense_frame import render_dense_frame
 from test_postprocess import reference_boxes
-from textdetector.engines import run_single
+
 from textdetector.detector.postprocess import DBParams, DBPostProcess
 from textdetector.detector.preprocess import input_size, to_blob
+from textdetector.engines import run_single
 from textdetector.geometry import polygon_iou
-
-from dense_frame import render_dense_frame
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,10 @@ def prob_map(detector, image):
 
 def assert_same_boxes(ours, ref_boxes, min_iou=0.99):
     assert len(ours) == len(ref_boxes)
-    key = (lambda b: (b[0][1], b[0][0]))
+
+    def key(b):
+        return (b[0][1], b[0][0])
+
     ours_sorted = sorted(ours.boxes.tolist(), key=key)
     ref_sorted = sorted(np.asarray(ref_boxes).tolist(), key=key)
     for a, b in zip(ours_sorted, ref_sorted):
@@ -76,7 +79,7 @@ def random_map(seed: int) -> np.ndarray:
         cv2.fillPoly(prob, [pts.astype(np.int32)], float(rng.uniform(0.3, 1.0)))
     for _ in range(6):  # holes: nested contours whose boxes overlap their parent's
         x, y = int(rng.integers(0, 250)), int(rng.integers(0, 155))
-        prob[y:y + 4, x:x + 5] = 0.0
+        prob[y : y + 4, x : x + 5] = 0.0
     prob += rng.uniform(0, 0.05, prob.shape).astype(np.float32)
     return prob
 
@@ -100,9 +103,14 @@ def test_box_points_bit_exact_with_opencv():
     from textdetector.detector import fastdb
 
     rng = np.random.default_rng(7)
-    rects = [((float(rng.uniform(0, 900)), float(rng.uniform(0, 500))),
-              (float(rng.uniform(1, 300)), float(rng.uniform(1, 40))),
-              float(rng.uniform(-90, 90))) for _ in range(2000)]
+    rects = [
+        (
+            (float(rng.uniform(0, 900)), float(rng.uniform(0, 500))),
+            (float(rng.uniform(1, 300)), float(rng.uniform(1, 40))),
+            float(rng.uniform(-90, 90)),
+        )
+        for _ in range(2000)
+    ]
     rects += [((10.5, 20.5), (7.0, 3.0), a) for a in (-90.0, 0.0, 90.0, 45.0)]
     ours = fastdb.box_points(fastdb.rect_array(rects))
     assert np.array_equal(ours, np.stack([cv2.boxPoints(r) for r in rects]))
@@ -114,8 +122,13 @@ def test_offset_points_regular_and_fallback():
 
     from textdetector.detector import fastdb
 
-    boxes = np.array([[[3.7, 4.2], [40.9, 6.1], [40.1, 17.8], [2.9, 15.9]],
-                      [[0.2, 0.3], [0.9, 0.1], [5.0, 5.0], [0.0, 5.0]]], np.float32)
+    boxes = np.array(
+        [
+            [[3.7, 4.2], [40.9, 6.1], [40.1, 17.8], [2.9, 15.9]],
+            [[0.2, 0.3], [0.9, 0.1], [5.0, 5.0], [0.0, 5.0]],
+        ],
+        np.float32,
+    )
     delta = fastdb.unclip_distance(boxes, 1.5)
     points, regular = fastdb.offset_points(boxes, delta)
     assert regular.tolist() == [True, False]
@@ -132,8 +145,12 @@ def test_touching_matches_brute_force():
     for n in (0, 1, 7, 300):
         x0, y0 = rng.integers(0, 900, n), rng.integers(0, 500, n)
         x1, y1 = x0 + rng.integers(0, 120, n), y0 + rng.integers(0, 20, n)
-        hit = ((x0[None] <= x1[:, None]) & (x1[None] >= x0[:, None])
-               & (y0[None] <= y1[:, None]) & (y1[None] >= y0[:, None]))
+        hit = (
+            (x0[None] <= x1[:, None])
+            & (x1[None] >= x0[:, None])
+            & (y0[None] <= y1[:, None])
+            & (y1[None] >= y0[:, None])
+        )
         np.fill_diagonal(hit, False)
         assert fastdb._touching(x0, x1, y0, y1).tolist() == hit.any(axis=1).tolist()
 
@@ -144,10 +161,12 @@ def test_corner_orders_match_the_reference_with_ties():
     from textdetector.detector.postprocess import order_clockwise, order_mini
 
     boxes = np.random.default_rng(5).integers(0, 3, (3000, 4, 2)).astype(np.float32)
-    np.testing.assert_array_equal(fastdb.order_mini(boxes),
-                                  np.stack([order_mini(b) for b in boxes]))
-    np.testing.assert_array_equal(fastdb.order_clockwise(boxes),
-                                  np.stack([order_clockwise(b) for b in boxes]))
+    np.testing.assert_array_equal(
+        fastdb.order_mini(boxes), np.stack([order_mini(b) for b in boxes])
+    )
+    np.testing.assert_array_equal(
+        fastdb.order_clockwise(boxes), np.stack([order_clockwise(b) for b in boxes])
+    )
 
 
 def test_scores_equal_per_box_masks_at_borders_and_overlaps():
@@ -158,9 +177,14 @@ def test_scores_equal_per_box_masks_at_borders_and_overlaps():
 
     rng = np.random.default_rng(11)
     prob = rng.uniform(0, 1, (120, 200)).astype(np.float32)
-    rects = [((float(rng.uniform(-10, 210)), float(rng.uniform(-10, 130))),
-              (float(rng.uniform(3, 40)), float(rng.uniform(3, 12))),
-              float(rng.uniform(-90, 90))) for _ in range(60)]
+    rects = [
+        (
+            (float(rng.uniform(-10, 210)), float(rng.uniform(-10, 130))),
+            (float(rng.uniform(3, 40)), float(rng.uniform(3, 12))),
+            float(rng.uniform(-90, 90)),
+        )
+        for _ in range(60)
+    ]
     rects += [((100.3, 60.7), (30.0, 8.0), 10.0), ((104.1, 62.2), (30.0, 8.0), 80.0)]
     boxes = fastdb.order_mini(fastdb.box_points(fastdb.rect_array(rects)))
     x0, y0 = np.floor(fastdb.corner_min(boxes)).T.astype(int)
@@ -168,8 +192,9 @@ def test_scores_equal_per_box_masks_at_borders_and_overlaps():
     assert fastdb._touching(x0, x1, y0, y1).any() and not fastdb._touching(x0, x1, y0, y1).all()
     assert (x0 < 0).any() and (x1 >= 200).any() and (y0 < 0).any() and (y1 >= 120).any()
     expected = [box_score_fast(prob, box) for box in boxes]
-    np.testing.assert_allclose(fastdb.scores_fast(prob, boxes, box_score_fast), expected,
-                               rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        fastdb.scores_fast(prob, boxes, box_score_fast), expected, rtol=0, atol=1e-9
+    )
 
 
 def test_fast_mode_from_several_threads_matches_one_thread():

@@ -1,4 +1,5 @@
 """Pre-processing: PaddleOCR resize rules and the fused float32 normalisation."""
+
 from __future__ import annotations
 
 import cv2
@@ -8,15 +9,18 @@ import pytest
 from textdetector.detector.preprocess import HALF, MEAN, STD, as_bgr, input_size, to_blob
 
 
-@pytest.mark.parametrize("h, w, limit, expected", [
-    (720, 1280, 960, (544, 960)),     # 720p: long side capped at 960
-    (1080, 1920, 960, (544, 960)),    # 1080p caps to the same input
-    (480, 640, 960, (480, 640)),      # never upscaled
-    (100, 50, 960, (96, 64)),         # rounded to multiples of 32
-    (10, 10, 960, (32, 32)),          # at least 32
-    (2000, 500, 960, (960, 256)),     # portrait: 240 rounds to 256
-    (720, 1280, 640, (352, 640)),
-])
+@pytest.mark.parametrize(
+    "h, w, limit, expected",
+    [
+        (720, 1280, 960, (544, 960)),  # 720p: long side capped at 960
+        (1080, 1920, 960, (544, 960)),  # 1080p caps to the same input
+        (480, 640, 960, (480, 640)),  # never upscaled
+        (100, 50, 960, (96, 64)),  # rounded to multiples of 32
+        (10, 10, 960, (32, 32)),  # at least 32
+        (2000, 500, 960, (960, 256)),  # portrait: 240 rounds to 256
+        (720, 1280, 640, (352, 640)),
+    ],
+)
 def test_input_size(h, w, limit, expected):
     assert input_size(h, w, limit) == expected
     assert all(side % 32 == 0 for side in expected)
@@ -47,20 +51,30 @@ def test_as_bgr_accepts_gray_and_bgra():
     assert as_bgr(gray[:, :, None]).shape == (8, 8, 3)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((8, 8, 3), np.float32), np.zeros((8, 8, 2), np.uint8),
-                                 np.zeros((2, 2, 2, 2), np.uint8), "image"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((8, 8, 3), np.float32),
+        np.zeros((8, 8, 2), np.uint8),
+        np.zeros((2, 2, 2, 2), np.uint8),
+        "image",
+    ],
+)
 def test_as_bgr_rejects_other_arrays(bad):
     with pytest.raises(ValueError):
         as_bgr(bad)
 
 
-@pytest.mark.parametrize("h, w, side, cap, expected", [
-    (191, 384, 736, 2016, (736, 1472)),  # a small page photo: short side raised to 736
-    (720, 1280, 736, 2016, (736, 1312)),
-    (2160, 3840, 736, 2016, (1120, 2016)),  # 4K: long side capped
-    (1000, 4000, 736, 2016, (512, 2016)),
-    (30, 2000, 736, 0, (736, 49056)),  # no cap: as RapidOCR before its own max_side_len
-])
+@pytest.mark.parametrize(
+    "h, w, side, cap, expected",
+    [
+        (191, 384, 736, 2016, (736, 1472)),  # a small page photo: short side raised to 736
+        (720, 1280, 736, 2016, (736, 1312)),
+        (2160, 3840, 736, 2016, (1120, 2016)),  # 4K: long side capped
+        (1000, 4000, 736, 2016, (512, 2016)),
+        (30, 2000, 736, 0, (736, 49056)),  # no cap: as RapidOCR before its own max_side_len
+    ],
+)
 def test_input_size_min_rule(h, w, side, cap, expected):
     """DET_RESIZE=min (RapidOCR's rule): raise the short side, cap the long side."""
     assert input_size(h, w, side, "min", cap) == expected

@@ -1,4 +1,5 @@
 """Parity gate logic, the INT8 cache with checksums, and the ENGINE/PRECISION settings."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -6,16 +7,22 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import need
+
 from textdetector.config import EngineSettings, load
 from textdetector.engines import open_engine, run_single
-from textdetector.tuning.parity import (GateResult, Thresholds, detection_parity,
-                                        fastest_passing, judge, run_gate)
-from textdetector.tuning.samples import CALIBRATION_FRAMES, EVALUATION_FRAMES, rendered_page
 from textdetector.errors import ConfigError
 from textdetector.models import sha256_of
 from textdetector.results import Detections
+from textdetector.tuning.parity import (
+    GateResult,
+    Thresholds,
+    detection_parity,
+    fastest_passing,
+    judge,
+    run_gate,
+)
+from textdetector.tuning.samples import CALIBRATION_FRAMES, EVALUATION_FRAMES, rendered_page
 
 HAVE_OPENVINO = importlib.util.find_spec("openvino") is not None
 HAVE_NNCF = importlib.util.find_spec("nncf") is not None
@@ -24,8 +31,9 @@ HAVE_NNCF = importlib.util.find_spec("nncf") is not None
 def boxes(*rects: tuple[float, float, float, float]) -> Detections:
     """Detections of axis-aligned rectangles (x0, y0, x1, y1) in a 100x100 image."""
     quads = [[(x0, y0), (x1, y0), (x1, y1), (x0, y1)] for x0, y0, x1, y1 in rects]
-    return Detections(np.array(quads, np.float32).reshape(-1, 4, 2),
-                      np.ones(len(rects), np.float32), (100, 100))
+    return Detections(
+        np.array(quads, np.float32).reshape(-1, 4, 2), np.ones(len(rects), np.float32), (100, 100)
+    )
 
 
 def test_identical_boxes_are_perfect():
@@ -62,9 +70,11 @@ def test_recognition_check_within_one_point():
 
 def test_fastest_passing_precision_wins():
     ok = detection_parity([boxes((0, 0, 9, 9))], [boxes((0, 0, 9, 9))])
-    results = {"fp32": GateResult("fp32", ok, median_ms=100.0),
-               "bf16": GateResult("bf16", ok, failures=("mean IoU",), median_ms=40.0),
-               "int8": GateResult("int8", ok, median_ms=70.0)}
+    results = {
+        "fp32": GateResult("fp32", ok, median_ms=100.0),
+        "bf16": GateResult("bf16", ok, failures=("mean IoU",), median_ms=40.0),
+        "int8": GateResult("int8", ok, median_ms=70.0),
+    }
     assert fastest_passing(results) == "int8"
     assert fastest_passing({"fp32": results["fp32"], "bf16": results["bf16"]}) == "fp32"
 
@@ -79,8 +89,10 @@ def test_gate_sets_are_disjoint_and_rendered_pages_deterministic():
 def test_gate_on_real_detector(detector, demo_frames):
     """Real model: FP32 against itself passes; a map blanked on its right half loses
     boxes and fails; the recognition callable is consulted per precision."""
+
     def run(blob):
         return run_single(detector.engine, blob)
+
     frames = [demo_frames[60], demo_frames[120], rendered_page(100)]
     seen: list[str] = []
 
@@ -90,7 +102,7 @@ def test_gate_on_real_detector(detector, demo_frames):
 
     def half_blind(blob: np.ndarray) -> np.ndarray:
         prob = run(blob).copy()
-        prob[..., prob.shape[-1] // 2:] = 0.0
+        prob[..., prob.shape[-1] // 2 :] = 0.0
         return prob
 
     results = run_gate(run, {"same": run, "dimmed": half_blind}, frames, recognition)
@@ -103,11 +115,18 @@ def test_gate_on_real_detector(detector, demo_frames):
 @pytest.mark.slow
 def test_int8_cache_reused_until_checksum_changes(model_path, demo_frames, tmp_path):
     """Real NNCF quantization on two small frames (seconds), then the sidecar's checks."""
-    need(HAVE_OPENVINO and HAVE_NNCF, "openvino/nncf not installed: pip install -r "
-         "requirements-dev.txt")
+    need(
+        HAVE_OPENVINO and HAVE_NNCF,
+        "openvino/nncf not installed: pip install -r requirements-dev.txt",
+    )
     from textdetector.engines.openvino_engine import OpenVinoEngine
-    from textdetector.tuning.quantize import (cached_int8, det_calibration_blobs,
-                                              int8_paths, quantize, write_sidecar)
+    from textdetector.tuning.quantize import (
+        cached_int8,
+        det_calibration_blobs,
+        int8_paths,
+        quantize,
+        write_sidecar,
+    )
 
     xml, binary, sidecar = int8_paths(model_path, tmp_path)
     assert cached_int8(model_path, tmp_path) is None
@@ -143,9 +162,10 @@ def test_engine_openvino_runs_the_detector(model_path, demo_frames):
     from textdetector.detector import TextDetector
 
     frame = demo_frames[120]
-    with TextDetector.open(EngineSettings(model_path=model_path, engine="openvino")) as ov, \
-            TextDetector.open(EngineSettings(model_path=model_path,
-                                             engine="onnxruntime")) as ort:
+    with (
+        TextDetector.open(EngineSettings(model_path=model_path, engine="openvino")) as ov,
+        TextDetector.open(EngineSettings(model_path=model_path, engine="onnxruntime")) as ort,
+    ):
         assert ov.engine.name == "openvino"
         ours, reference = ov.detect(frame)[0], ort.detect(frame)[0]
         assert len(reference) > 3
@@ -155,4 +175,8 @@ def test_engine_openvino_runs_the_detector(model_path, demo_frames):
 def test_thresholds_are_the_issue_figures():
     t = Thresholds()
     assert (t.min_recall, t.min_precision, t.min_mean_iou, t.max_accuracy_drop) == (
-        0.97, 0.97, 0.9, 1.0)
+        0.97,
+        0.97,
+        0.9,
+        1.0,
+    )

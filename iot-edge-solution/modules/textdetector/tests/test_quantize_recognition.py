@@ -1,4 +1,5 @@
 """Recognition check of the gate (CTC decoding, crops) and the quantize tool's errors."""
+
 from __future__ import annotations
 
 import subprocess
@@ -6,15 +7,19 @@ import sys
 
 import numpy as np
 import onnxruntime as ort
-
 from conftest import DEMO_TRUTH, LOCAL_DATA, MODULE_DIR
+
 from textdetector.config import EngineSettings, load
-from textdetector.engines import run_single
+from textdetector.engines import CPU_AUTO_ORDER, resolve_engine, run_single
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
-from textdetector.tuning.rec_check import (ctc_greedy, line_accuracy, rec_blob,
-                                           recognition_check, truth_lines)
+from textdetector.tuning.rec_check import (
+    ctc_greedy,
+    line_accuracy,
+    rec_blob,
+    recognition_check,
+    truth_lines,
+)
 from textdetector.tuning.samples import EVALUATION_FRAMES
-from textdetector.engines import CPU_AUTO_ORDER, resolve_engine
 
 
 def one_hot(labels: list[int], classes: int = 5) -> np.ndarray:
@@ -40,8 +45,9 @@ def test_truth_lines_and_accuracy_with_real_recogniser(demo_video):
     rec = LOCAL_DATA / "ch_PP-OCRv4_rec_infer.onnx"
     lines = truth_lines(demo_video, DEMO_TRUTH, EVALUATION_FRAMES[:3])
     assert len(lines) >= 3 and all(line.blob.shape == (1, 3, 48, 320) for line in lines)
-    characters = ort.InferenceSession(str(rec)).get_modelmeta().custom_metadata_map[
-        "character"].splitlines()
+    characters = (
+        ort.InferenceSession(str(rec)).get_modelmeta().custom_metadata_map["character"].splitlines()
+    )
     engine = OnnxRuntimeEngine.open(rec)
     assert line_accuracy(lambda b: run_single(engine, b), lines, characters) >= 90.0
     assert line_accuracy(lambda b: run_single(engine, b * 0 - 1), lines, characters) == 0.0
@@ -62,10 +68,21 @@ def test_resolve_engine():
 
 
 def test_quantize_tool_bad_input_is_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "tools/quantize.py", "--video",
-                           str(tmp_path / "none.mp4"), "--out", str(tmp_path)],
-                          cwd=MODULE_DIR, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "tools/quantize.py",
+            "--video",
+            str(tmp_path / "none.mp4"),
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=MODULE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 3
     assert done.stderr.strip().splitlines() == [
-        f"error: demo video missing for INT8 calibration: {tmp_path / 'none.mp4'}; "
-        "run `make setup`"]
+        f"error: demo video missing for INT8 calibration: {tmp_path / 'none.mp4'}; run `make setup`"
+    ]

@@ -1,4 +1,5 @@
 """TextRecognizer on the real PP-OCRv4 models: parity with RapidOCR, batching, bad input."""
+
 from __future__ import annotations
 
 import math
@@ -73,9 +74,14 @@ def test_low_confidence_readings_are_dropped(rec_model_path, scenes):
 
 def test_empty_and_one_pixel_regions(recognizer):
     image = render_line("HELLO 42")
-    boxes = np.concatenate([full_box(image),
-                            np.array([[[5, 5], [5, 5], [5, 5], [5, 5]],
-                                      [[3, 3], [4, 3], [4, 4], [3, 4]]], np.float32)])
+    boxes = np.concatenate(
+        [
+            full_box(image),
+            np.array(
+                [[[5, 5], [5, 5], [5, 5], [5, 5]], [[3, 3], [4, 3], [4, 4], [3, 4]]], np.float32
+            ),
+        ]
+    )
     readings = recognizer.recognize(image, boxes)
     assert readings.texts[0] == "HELLO 42"
     assert readings.texts[1] == "" and readings.scores[1] == 0.0
@@ -101,7 +107,7 @@ def test_five_thousand_pixel_wide_line(recognizer):
 def test_region_at_the_frame_edge(recognizer):
     image = np.full((120, 400, 3), 255, np.uint8)
     line = render_line("EDGE 2026")
-    image[-48:, -line.shape[1]:] = line
+    image[-48:, -line.shape[1] :] = line
     x0 = 400 - line.shape[1]
     box = np.array([[[x0, 72], [410, 72], [410, 125], [x0, 125]]], np.float32)  # past the edge
     assert recognizer.recognize(image, box).texts == ("EDGE 2026",)

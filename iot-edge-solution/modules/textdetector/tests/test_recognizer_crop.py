@@ -1,4 +1,5 @@
 """Crop geometry: perspective warp of quadrilaterals, tall-crop rotation, degenerate boxes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -78,8 +79,14 @@ def test_non_finite_box_gives_no_crop(gradient):
 
 def test_same_pixels_as_rapidocr(gradient, page_image):
     """Bit-exact against RapidOCR's get_rotate_crop_image on skewed and tall boxes."""
-    boxes = np.array([quad(20, 10, 120, 40), quad(50, 0, 70, 60),
-                      [[13.2, 20.7], [150.4, 8.1], [160.9, 50.3], [10.5, 66.6]]], np.float32)
+    boxes = np.array(
+        [
+            quad(20, 10, 120, 40),
+            quad(50, 0, 70, 60),
+            [[13.2, 20.7], [150.4, 8.1], [160.9, 50.3], [10.5, 66.6]],
+        ],
+        np.float32,
+    )
     for image in (gradient, page_image):
         mine = crop_all(image, boxes)
         for a, b in zip(mine, rapid_crops(image, boxes)):
@@ -93,7 +100,7 @@ def test_tall_regions_get_the_other_turn_and_stacked_letters():
 
     upright = np.zeros((90, 30, 3), np.uint8)  # three stacked 30x30 cells: 0, 100, 200
     for k in range(3):
-        upright[30 * k:30 * (k + 1)] = 100 * k
+        upright[30 * k : 30 * (k + 1)] = 100 * k
     turned = np.ascontiguousarray(np.rot90(upright))  # as crop_quad returns it
     other, stacked = tall_variants(turned)
     np.testing.assert_array_equal(other, np.rot90(turned, 2))

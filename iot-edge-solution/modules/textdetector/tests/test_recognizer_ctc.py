@@ -1,4 +1,5 @@
 """CTC greedy decoding and the dictionary read from model metadata (hand-made inputs)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """REC_SPACES: word spaces put back from the model's space evidence in blank steps."""
+
 from __future__ import annotations
 
 import contextlib
@@ -45,14 +46,20 @@ def test_faint_space_evidence_and_no_blank_step_add_nothing():
 
 
 def test_no_double_space_next_to_a_decoded_space():
-    probs = steps((A, 0.9, 0), (BLANK, 0.6, 0.3), (SPACE, 0.7, 0.7), (BLANK, 0.6, 0.3),
-                  (C, 0.9, 0))
+    probs = steps((A, 0.9, 0), (BLANK, 0.6, 0.3), (SPACE, 0.7, 0.7), (BLANK, 0.6, 0.3), (C, 0.9, 0))
     assert decode(probs) == "a c"
 
 
 def test_several_gaps_in_one_line_and_confidence_unchanged():
-    probs = steps((A, 0.9, 0), (BLANK, 0.9, 0.1), (B, 0.8, 0), (BLANK, 0.9, 0.001),
-                  (B, 0.7, 0), (BLANK, 0.5, 0.4), (C, 0.6, 0))
+    probs = steps(
+        (A, 0.9, 0),
+        (BLANK, 0.9, 0.1),
+        (B, 0.8, 0),
+        (BLANK, 0.9, 0.001),
+        (B, 0.7, 0),
+        (BLANK, 0.5, 0.4),
+        (C, 0.6, 0),
+    )
     [(text, score)] = greedy_decode(probs, CHARSET, SPACE_MIN)
     assert text == "a bb c"
     assert score == pytest.approx(greedy_decode(probs, CHARSET)[0][1])
@@ -69,9 +76,16 @@ def test_real_model_reads_the_word_gaps(rec_model_path, detector, demo_frames, d
     """Demo frames on the real PP-OCRv4 models: plain decoding drops word spaces
     ("EDGEVISIONAI"), auto puts them back and reads every line exactly."""
     stack = contextlib.ExitStack()
-    readers = {mode: stack.enter_context(TextRecognizer.open(RecognizerSettings(
-        rec_model_path=rec_model_path, cls_model_path=CLS_MODEL, rec_spaces=mode)))
-        for mode in ("off", "auto")}
+    readers = {
+        mode: stack.enter_context(
+            TextRecognizer.open(
+                RecognizerSettings(
+                    rec_model_path=rec_model_path, cls_model_path=CLS_MODEL, rec_spaces=mode
+                )
+            )
+        )
+        for mode in ("off", "auto")
+    }
     dropped = 0
     with stack:
         for number in (30, 120, 150):

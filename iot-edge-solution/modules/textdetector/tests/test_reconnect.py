@@ -1,5 +1,6 @@
 """Live sources reconnect with backoff against real stream servers that crash and come
 back; a read that never returns is abandoned without leaking threads."""
+
 from __future__ import annotations
 
 import subprocess
@@ -15,8 +16,13 @@ from textdetector.config import SourceSettings
 from textdetector.errors import SourceError
 from textdetector.sources import Frame, classify
 from textdetector.sources.health import CONNECTED, DOWN, RECONNECTING, HealthRegistry
-from textdetector.sources.reconnect import (MAX_STUCK, ReconnectingSource, ReconnectPolicy,
-                                            backoff_delays, reconnecting)
+from textdetector.sources.reconnect import (
+    MAX_STUCK,
+    ReconnectingSource,
+    ReconnectPolicy,
+    backoff_delays,
+    reconnecting,
+)
 
 FAST = dict(reconnect_delay=0.3, reconnect_max_delay=1.5, source_timeout=3.0)
 
@@ -101,8 +107,14 @@ def test_stream_killed_for_5_s_resumes(server: StreamServer):
 def test_stream_that_never_returns_gives_up_with_growing_delays():
     health = HealthRegistry()
     url = f"tcp://127.0.0.1:{free_port()}"  # nobody listens
-    source = start_reconnecting(url, health, reconnect_delay=0.1, reconnect_max_delay=1.0,
-                                reconnect_attempts=4, source_timeout=2.0)
+    source = start_reconnecting(
+        url,
+        health,
+        reconnect_delay=0.1,
+        reconnect_max_delay=1.0,
+        reconnect_attempts=4,
+        source_timeout=2.0,
+    )
     started = time.monotonic()
     with pytest.raises(SourceError, match="gave up after 4 reconnect attempts"):
         while source.read() is not None:
@@ -117,8 +129,9 @@ def test_stream_that_never_returns_gives_up_with_growing_delays():
 
 def test_close_interrupts_a_source_waiting_to_reconnect():
     health = HealthRegistry()
-    source = start_reconnecting(f"tcp://127.0.0.1:{free_port()}", health,
-                                reconnect_delay=30.0, source_timeout=2.0)
+    source = start_reconnecting(
+        f"tcp://127.0.0.1:{free_port()}", health, reconnect_delay=30.0, source_timeout=2.0
+    )
     reader = Collector(source)
     time.sleep(0.5)
     started = time.monotonic()
@@ -188,8 +201,12 @@ def test_stuck_reads_that_return_are_reconnected_each_time():
     release = threading.Event()
     release.set()  # reads return at once with end of stream: reconnect each time
     health = HealthRegistry()
-    source = ReconnectingSource(lambda: BlockingCapture(release, frames=2), "flaky",
-                                ReconnectPolicy(delay_s=0.001, max_delay_s=0.002), health)
+    source = ReconnectingSource(
+        lambda: BlockingCapture(release, frames=2),
+        "flaky",
+        ReconnectPolicy(delay_s=0.001, max_delay_s=0.002),
+        health,
+    )
     source.open()
     frames = [source.read() for _ in range(40)]
     source.close()
@@ -201,16 +218,25 @@ def test_bad_sources_give_one_readable_line(tmp_path):
     """In a fresh process (OpenCV's log level is read when cv2 loads): no FFmpeg chatter."""
     text_mkv = tmp_path / "notes.mkv"
     text_mkv.write_text("not a video at all\n" * 200)
-    script = ("import sys; from textdetector.config import SourceSettings; "
-              "from textdetector.sources import open_source; from textdetector.errors "
-              "import SourceError\ntry: open_source(SourceSettings(camera_path=sys.argv[1]))\n"
-              "except SourceError as e: print(e); sys.exit(e.exit_code)")
-    run = subprocess.run([sys.executable, "-c", script, str(text_mkv)], capture_output=True,
-                         text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
-                         cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+    script = (
+        "import sys; from textdetector.config import SourceSettings; "
+        "from textdetector.sources import open_source; from textdetector.errors "
+        "import SourceError\ntry: open_source(SourceSettings(camera_path=sys.argv[1]))\n"
+        "except SourceError as e: print(e); sys.exit(e.exit_code)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(text_mkv)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=str(__import__("pathlib").Path(__file__).parent.parent),
+    )
     assert run.returncode == 4
-    assert run.stdout.strip() == f"cannot decode video file {text_mkv}: not a video, or an " \
-                                 "unsupported codec"
+    assert (
+        run.stdout.strip() == f"cannot decode video file {text_mkv}: not a video, or an "
+        "unsupported codec"
+    )
     assert run.stderr == ""
 
 
@@ -218,18 +244,21 @@ def test_http_404_says_so():
     with serve_one("mjpeg") as camera:
         url = camera.url.replace("/cam", "/wrong")
         with pytest.raises(SourceError, match="answers HTTP 404"):
-            reconnecting(classify(url), SourceSettings(camera_path=url), HealthRegistry())\
-                .factory().open()
+            reconnecting(
+                classify(url), SourceSettings(camera_path=url), HealthRegistry()
+            ).factory().open()
 
 
 def test_rtsp_wrong_path_fails_fast_with_one_line():
     with serve_one("rtsp") as camera:
         url = camera.url.replace("/cam", "/wrong")
         started = time.monotonic()
-        with pytest.raises(SourceError, match="cannot open stream .*/wrong: connection "
-                                              "refused, wrong path"):
-            reconnecting(classify(url), SourceSettings(camera_path=url), HealthRegistry())\
-                .factory().open()
+        with pytest.raises(
+            SourceError, match="cannot open stream .*/wrong: connection refused, wrong path"
+        ):
+            reconnecting(
+                classify(url), SourceSettings(camera_path=url), HealthRegistry()
+            ).factory().open()
         assert time.monotonic() - started < 5
 
 
@@ -243,6 +272,7 @@ def test_missing_camera_index_is_fatal_at_once():
 
 def serve_one(kind: str):
     import contextlib
+
     return contextlib.contextmanager(serve)(kind)
 
 
@@ -258,10 +288,20 @@ def test_health_reports_changes_once_and_survives_a_broken_listener():
     health.set_state("a", DOWN, "gave up")
     health.set_state("b", DOWN)
     assert [(e["source"], e["previous"], e["state"]) for e in heard] == [
-        ("a", RECONNECTING, CONNECTED), ("a", CONNECTED, DOWN), ("b", RECONNECTING, DOWN)]
+        ("a", RECONNECTING, CONNECTED),
+        ("a", CONNECTED, DOWN),
+        ("b", RECONNECTING, DOWN),
+    ]
     assert health.all_down()
-    assert health.snapshot()["a"] == {"source_id": "a", "live": True, "state": DOWN,
-                                      "since": 3, "reconnects": 0, "frames_read": 0,
-                                      "frames_dropped": 0, "last_error": "gave up"}
+    assert health.snapshot()["a"] == {
+        "source_id": "a",
+        "live": True,
+        "state": DOWN,
+        "since": 3,
+        "reconnects": 0,
+        "frames_read": 0,
+        "frames_dropped": 0,
+        "last_error": "gave up",
+    }
     with pytest.raises(ValueError):
         health.set_state("a", "sleeping")

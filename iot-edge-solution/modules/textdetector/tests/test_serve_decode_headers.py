@@ -1,14 +1,15 @@
 """Image header readers against crafted files: they must agree with the real decoders
 (libjpeg, libpng, libwebp) or refuse the file before anything is decoded."""
+
 from __future__ import annotations
 
 import struct
 
+import crafted_images as crafted
 import cv2
 import numpy as np
 import pytest
 
-import crafted_images as crafted
 from textdetector.serve.decode import ImageHeader, Limits, decode, read_header
 from textdetector.serve.errors import RequestError
 
@@ -43,9 +44,11 @@ def test_libjpeg_really_decodes_the_hidden_frame():
 def test_small_hidden_frame_and_stray_bytes_are_400():
     """Finding 1: FF 00 or stray bytes where a marker must start are refused (400) even
     when the image behind them is within the limit."""
-    for data in (crafted.hidden_sof_jpeg(100, 100),
-                 crafted.jpeg()[:2] + b"\xff\xff\x00\x00" + crafted.jpeg()[2:],
-                 crafted.jpeg()[:2] + b"\x12\x34" + crafted.jpeg()[2:]):
+    for data in (
+        crafted.hidden_sof_jpeg(100, 100),
+        crafted.jpeg()[:2] + b"\xff\xff\x00\x00" + crafted.jpeg()[2:],
+        crafted.jpeg()[:2] + b"\x12\x34" + crafted.jpeg()[2:],
+    ):
         error = refused(data)
         assert (error.status, error.code) == (400, "invalid_image"), error.message
 

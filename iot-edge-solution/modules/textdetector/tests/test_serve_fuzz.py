@@ -1,4 +1,5 @@
 """The body parser (header sniffing, limits, decoding) on real and fuzzed bytes."""
+
 from __future__ import annotations
 
 import struct
@@ -6,10 +7,10 @@ import struct
 import cv2
 import numpy as np
 import pytest
+from fuzzing import fuzz
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import fuzz
 from textdetector.serve.decode import Limits, check_content_type, decode, read_header
 from textdetector.serve.errors import RequestError
 
@@ -26,11 +27,14 @@ def encoded(ext: str, image: np.ndarray = IMAGE) -> bytes:
 
 SAMPLES = {ext: encoded(ext) for ext in (".jpg", ".png", ".bmp")}
 SAMPLES[".webp"] = cv2.imencode(".webp", IMAGE, [cv2.IMWRITE_WEBP_QUALITY, 80])[1].tobytes()
-SAMPLES["progressive.jpg"] = encoded(".jpg", IMAGE) if not hasattr(
-    cv2, "IMWRITE_JPEG_PROGRESSIVE") else cv2.imencode(
-        ".jpg", IMAGE, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])[1].tobytes()
+SAMPLES["progressive.jpg"] = (
+    encoded(".jpg", IMAGE)
+    if not hasattr(cv2, "IMWRITE_JPEG_PROGRESSIVE")
+    else cv2.imencode(".jpg", IMAGE, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])[1].tobytes()
+)
 SAMPLES["lossless.webp"] = cv2.imencode(".webp", IMAGE, [cv2.IMWRITE_WEBP_QUALITY, 101])[
-    1].tobytes()
+    1
+].tobytes()
 
 
 @pytest.mark.parametrize("name", list(SAMPLES))
@@ -109,7 +113,9 @@ def test_fuzz_mutated_images(name, draw):
 
 
 @fuzz(200)
-@given(st.sampled_from([b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"RIFF\0\0\0\0WEBP"]),
-       st.binary(max_size=256))
+@given(
+    st.sampled_from([b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"RIFF\0\0\0\0WEBP"]),
+    st.binary(max_size=256),
+)
 def test_fuzz_valid_magic_then_garbage(magic, tail):
     _parse(magic + tail)

@@ -1,4 +1,5 @@
 """Security findings on the HTTP service, each checked on a real `main.py serve` process."""
+
 from __future__ import annotations
 
 import http.client
@@ -10,11 +11,10 @@ import subprocess
 import sys
 import time
 
+import crafted_images as crafted
 import cv2
 import pytest
-
-import crafted_images as crafted
-from serve_helpers import PAGE_PNG, MODULE_DIR, ServerProcess, page_jpeg, request
+from serve_helpers import MODULE_DIR, PAGE_PNG, ServerProcess, page_jpeg, request
 
 MiB = 1024 * 1024
 
@@ -45,8 +45,13 @@ def test_hidden_jpeg_frame_is_413_at_once_without_memory(srv, side):
     traceback at 40000)."""
     before, logged = peak_rss(srv.proc.pid), len(srv.log)
     start = time.perf_counter()
-    reply = request(srv.port, "POST", "/score", crafted.hidden_sof_jpeg(side, side),
-                    {"Content-Type": "image/jpeg"})
+    reply = request(
+        srv.port,
+        "POST",
+        "/score",
+        crafted.hidden_sof_jpeg(side, side),
+        {"Content-Type": "image/jpeg"},
+    )
     took = time.perf_counter() - start
     assert reply.status == 413, reply.body
     assert reply.json()["code"] == "image_too_large"
@@ -69,20 +74,34 @@ def test_serve_caps_opencv_decoding_at_serve_max_pixels():
         "try:\n"
         "    print(decode(data, ImageHeader('jpeg', 1000, 1200)).shape[:2])\n"
         "except RequestError as exc:\n"
-        "    print(exc.status)\n")
+        "    print(exc.status)\n"
+    )
     env = {"SERVE_MAX_PIXELS": "1000000", "PATH": "/usr/bin:/bin"}
 
     def run(command: str) -> str:
-        return subprocess.run([sys.executable, "-c", script, command], cwd=MODULE_DIR, env=env,
-                              capture_output=True, text=True, timeout=60).stdout.strip()
+        return subprocess.run(
+            [sys.executable, "-c", script, command],
+            cwd=MODULE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
+
     assert run("serve") == "413"
     assert run("detect") == "(1200, 1000)"
 
 
 TIGHT_BODY = 8 * MiB
-TIGHT = {"SERVE_MAX_BODY_BYTES": str(TIGHT_BODY), "SERVE_WORKERS": "1", "SERVE_QUEUE_SIZE": "2",
-         "SERVE_READ_TIMEOUT": "1", "SERVE_HEADER_TIMEOUT": "1", "SERVE_MAX_CONNECTIONS": "60",
-         "SERVE_ALLOWED_HOSTS": "textdetector"}
+TIGHT = {
+    "SERVE_MAX_BODY_BYTES": str(TIGHT_BODY),
+    "SERVE_WORKERS": "1",
+    "SERVE_QUEUE_SIZE": "2",
+    "SERVE_READ_TIMEOUT": "1",
+    "SERVE_HEADER_TIMEOUT": "1",
+    "SERVE_MAX_CONNECTIONS": "60",
+    "SERVE_ALLOWED_HOSTS": "textdetector",
+}
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +141,10 @@ def answer(sock: socket.socket) -> tuple[int, bytes, bool]:
 
 def stalled_upload(port: int, declared: int, sent: int) -> socket.socket:
     sock = raw_connection(port)
-    sock.sendall(f"POST /score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
-                 f"Content-Length: {declared}\r\n\r\n".encode())
+    sock.sendall(
+        f"POST /score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
+        f"Content-Length: {declared}\r\n\r\n".encode()
+    )
     sock.sendall(b"\xff" * sent)
     return sock
 
@@ -193,20 +214,33 @@ def test_multipart_parts_all_count_against_the_body_limit(tight):
     boundary = "hardening"
     head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n").encode()
     image = crafted.jpeg(32, 32)
-    tail = (f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"imageData\"; "
-            f"filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").encode() + image + (
-            f"\r\n--{boundary}--\r\n").encode()
+    tail = (
+        (
+            f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"imageData\"; "
+            f"filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + image
+        + (f"\r\n--{boundary}--\r\n").encode()
+    )
 
     def body():
         yield head
         for _ in range(3 * TIGHT_BODY // MiB):
             yield b"n" * MiB
         yield tail
+
     conn = http.client.HTTPConnection("127.0.0.1", tight.port, timeout=30)
     try:
-        conn.request("POST", "/image", body=body(), encode_chunked=True, headers={
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-            "Transfer-Encoding": "chunked"})
+        conn.request(
+            "POST",
+            "/image",
+            body=body(),
+            encode_chunked=True,
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Transfer-Encoding": "chunked",
+            },
+        )
         reply = conn.getresponse()
         status, data = reply.status, reply.read()
     except (BrokenPipeError, ConnectionResetError):
@@ -220,10 +254,13 @@ def test_multipart_parts_all_count_against_the_body_limit(tight):
 SECRET = "k3y-in-a-header-0123456789"
 
 
-@pytest.mark.parametrize("headers,code", [
-    ({"X-API-Key": SECRET + "x" * 9000}, "header_too_large"),
-    ({f"X-H{i}": SECRET for i in range(200)}, "too_many_headers"),
-])
+@pytest.mark.parametrize(
+    "headers,code",
+    [
+        ({"X-API-Key": SECRET + "x" * 9000}, "header_too_large"),
+        ({f"X-H{i}": SECRET for i in range(200)}, "too_many_headers"),
+    ],
+)
 def test_unparsable_headers_get_json_and_are_not_logged(tight, headers, code):
     """Finding 7: a header field over aiohttp's size, or too many fields, is answered in
     the service's JSON error format, and the log names the error without echoing the
@@ -254,7 +291,7 @@ def test_libjpeg_warnings_stay_off_stderr(tight):
     "Corrupt JPEG data" warning goes to the log at DEBUG, not raw to stderr (before:
     printed on every such request)."""
     data = page_jpeg()
-    cut = data[:len(data) // 2] + b"\xff\xd9"
+    cut = data[: len(data) // 2] + b"\xff\xd9"
     logged = len(tight.log)
     reply = request(tight.port, "POST", "/score", cut, {"Content-Type": "image/jpeg"})
     assert reply.status in (200, 204), reply.body
@@ -268,8 +305,14 @@ def test_queue_place_stays_taken_until_a_timed_out_worker_finishes():
     timed out leaves no room and the next gets 503 at once (before: the place was freed
     at the 504, the next request was queued behind the busy worker and timed out too)."""
     big = cv2.imencode(".png", cv2.resize(cv2.imread(str(PAGE_PNG)), (3000, 1500)))[1].tobytes()
-    server = ServerProcess({"SERVE_WORKERS": "1", "SERVE_QUEUE_SIZE": "0",
-                            "SERVE_REQUEST_TIMEOUT": "0.1", "SERVE_MAX_PIXELS": "5000000"})
+    server = ServerProcess(
+        {
+            "SERVE_WORKERS": "1",
+            "SERVE_QUEUE_SIZE": "0",
+            "SERVE_REQUEST_TIMEOUT": "0.1",
+            "SERVE_MAX_PIXELS": "5000000",
+        }
+    )
     try:
         server.start()
         first = request(server.port, "POST", "/score", big)
@@ -280,10 +323,19 @@ def test_queue_place_stays_taken_until_a_timed_out_worker_finishes():
     assert second.status == 503 and second.json()["code"] == "queue_full"
 
 
-@pytest.mark.parametrize("host,allowed", [
-    ("evil.example", False), ("evil.example:8080", False), ("127.0.0.1.evil.example", False),
-    ("localhost", True), ("127.0.0.1:8080", True), ("[::1]:8080", True),
-    ("textdetector:8080", True), ("TEXTDETECTOR", True)])
+@pytest.mark.parametrize(
+    "host,allowed",
+    [
+        ("evil.example", False),
+        ("evil.example:8080", False),
+        ("127.0.0.1.evil.example", False),
+        ("localhost", True),
+        ("127.0.0.1:8080", True),
+        ("[::1]:8080", True),
+        ("textdetector:8080", True),
+        ("TEXTDETECTOR", True),
+    ],
+)
 def test_keyless_service_checks_the_host_header(tight, host, allowed):
     """Finding 6 (LOW): without SERVE_API_KEY, on loopback, a request naming another host
     (a page that rebound its DNS name to 127.0.0.1) gets 403 in JSON; loopback names,
@@ -302,8 +354,13 @@ def test_cut_multipart_part_header_is_400_not_500(tight):
     header line made aiohttp raise InvalidHeader, answered 500 with a traceback (the
     header bytes in it); now 400 invalid_multipart, nothing echoed in the log."""
     logged = len(tight.log)
-    reply = request(tight.port, "POST", "/image", b"--0\r\nC" + SECRET.encode(),
-                    {"Content-Type": "multipart/form-data; boundary=0"})
+    reply = request(
+        tight.port,
+        "POST",
+        "/image",
+        b"--0\r\nC" + SECRET.encode(),
+        {"Content-Type": "multipart/form-data; boundary=0"},
+    )
     assert reply.status == 400 and reply.json()["code"] == "invalid_multipart"
     drain(tight)
     lines = tight.log[logged:]

@@ -1,4 +1,5 @@
 """The HTTP service as a real child process (`main.py serve`), driven by real HTTP clients."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,9 +11,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
 import pytest
+from serve_helpers import (
+    MODULE_DIR,
+    ServerProcess,
+    blank_jpeg,
+    metric_samples,
+    multipart,
+    page_jpeg,
+    page_png,
+    request,
+)
 
-from serve_helpers import (MODULE_DIR, ServerProcess, blank_jpeg, metric_samples, multipart,
-                           page_jpeg, page_png, request)
 from textdetector.config import EngineSettings
 from textdetector.engines import resolve_engine
 
@@ -22,19 +31,26 @@ MAX_PIXELS = 2_000_000
 
 def png_header_only(width: int, height: int) -> bytes:
     """A tiny, valid PNG that declares width x height (a decompression bomb when large)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     idat = zlib.compress(b"\0" * 4096)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(
-        b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 @pytest.fixture(scope="module")
 def srv():
-    server = ServerProcess({"SERVE_MAX_BODY_BYTES": str(MAX_BODY),
-                            "SERVE_MAX_PIXELS": str(MAX_PIXELS), "SERVE_QUEUE_SIZE": "32"})
+    server = ServerProcess(
+        {
+            "SERVE_MAX_BODY_BYTES": str(MAX_BODY),
+            "SERVE_MAX_PIXELS": str(MAX_PIXELS),
+            "SERVE_QUEUE_SIZE": "32",
+        }
+    )
     try:
         yield server.start()
     finally:
@@ -71,16 +87,20 @@ def test_lva_score_204_when_nothing_found(srv):
     assert reply.body == b""
 
 
-@pytest.mark.parametrize("path", [
-    "/image",
-    "/customvision/v3.0/Prediction/proj-1/detect/iterations/Iteration7/image",
-    "/customvision/v3.0/Prediction/proj-1/detect/iterations/Iteration7/image/nostore",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/image",
+        "/customvision/v3.0/Prediction/proj-1/detect/iterations/Iteration7/image",
+        "/customvision/v3.0/Prediction/proj-1/detect/iterations/Iteration7/image/nostore",
+    ],
+)
 def test_custom_vision_multipart_and_octet_stream(srv, path):
     body, headers = multipart("imageData", "page.png", page_png())
     by_form = request(srv.port, "POST", path, body, headers)
-    by_raw = request(srv.port, "POST", path, page_png(),
-                     {"Content-Type": "application/octet-stream"})
+    by_raw = request(
+        srv.port, "POST", path, page_png(), {"Content-Type": "application/octet-stream"}
+    )
     for reply in (by_form, by_raw):
         assert reply.status == 200, reply.body
         answer = reply.json()
@@ -120,25 +140,78 @@ def test_health_and_model_metadata(srv):
 TRUNCATED_JPEG = page_jpeg()[:5000]
 BAD_INPUTS = {
     "empty body": ("POST", "/score", b"", {"Content-Type": "image/jpeg"}, 400, "empty_body"),
-    "non-image bytes": ("POST", "/score", b"hello world" * 10,
-                        {"Content-Type": "application/octet-stream"}, 400, "invalid_image"),
-    "truncated JPEG": ("POST", "/score", TRUNCATED_JPEG, {"Content-Type": "image/jpeg"},
-                       400, "invalid_image"),
-    "truncated PNG": ("POST", "/score", page_png()[:3000], {"Content-Type": "image/png"},
-                      400, "invalid_image"),
-    "text/plain body": ("POST", "/score", b"hello", {"Content-Type": "text/plain"},
-                        415, "unsupported_media_type"),
-    "JSON body": ("POST", "/image", b"{}", {"Content-Type": "application/json"},
-                  415, "unsupported_media_type"),
-    "body over byte limit": ("POST", "/score", b"\xff\xd8\xff" + b"\0" * (MAX_BODY + 70_000),
-                             {"Content-Type": "image/jpeg"}, 413, "payload_too_large"),
-    "PNG bomb 100000x100000": ("POST", "/score", png_header_only(100_000, 100_000),
-                               {"Content-Type": "image/png"}, 413, "image_too_large"),
-    "PNG over pixel limit": ("POST", "/image", png_header_only(2000, 1001),
-                             {"Content-Type": "image/png"}, 413, "image_too_large"),
+    "non-image bytes": (
+        "POST",
+        "/score",
+        b"hello world" * 10,
+        {"Content-Type": "application/octet-stream"},
+        400,
+        "invalid_image",
+    ),
+    "truncated JPEG": (
+        "POST",
+        "/score",
+        TRUNCATED_JPEG,
+        {"Content-Type": "image/jpeg"},
+        400,
+        "invalid_image",
+    ),
+    "truncated PNG": (
+        "POST",
+        "/score",
+        page_png()[:3000],
+        {"Content-Type": "image/png"},
+        400,
+        "invalid_image",
+    ),
+    "text/plain body": (
+        "POST",
+        "/score",
+        b"hello",
+        {"Content-Type": "text/plain"},
+        415,
+        "unsupported_media_type",
+    ),
+    "JSON body": (
+        "POST",
+        "/image",
+        b"{}",
+        {"Content-Type": "application/json"},
+        415,
+        "unsupported_media_type",
+    ),
+    "body over byte limit": (
+        "POST",
+        "/score",
+        b"\xff\xd8\xff" + b"\0" * (MAX_BODY + 70_000),
+        {"Content-Type": "image/jpeg"},
+        413,
+        "payload_too_large",
+    ),
+    "PNG bomb 100000x100000": (
+        "POST",
+        "/score",
+        png_header_only(100_000, 100_000),
+        {"Content-Type": "image/png"},
+        413,
+        "image_too_large",
+    ),
+    "PNG over pixel limit": (
+        "POST",
+        "/image",
+        png_header_only(2000, 1001),
+        {"Content-Type": "image/png"},
+        413,
+        "image_too_large",
+    ),
     "PNG 0x0": ("POST", "/score", png_header_only(0, 0), {}, 400, "invalid_image"),
-    "multipart without image": ("POST", "/image", *multipart("note", "", b"x", "text/plain"),
-                                400, "missing_image"),
+    "multipart without image": (
+        "POST",
+        "/image",
+        *multipart("note", "", b"x", "text/plain"),
+        400,
+        "missing_image",
+    ),
     "GET /score": ("GET", "/score", None, {}, 405, "method_not_allowed"),
     "DELETE /image": ("DELETE", "/image", None, {}, 405, "method_not_allowed"),
     "POST /v2/health/ready": ("POST", "/v2/health/ready", b"x", {}, 405, "method_not_allowed"),
@@ -164,18 +237,24 @@ def test_concurrent_requests_all_answer_the_same(srv):
     async def burst(n: int) -> list[tuple[int, dict]]:
         timeout = aiohttp.ClientTimeout(total=120)
         async with aiohttp.ClientSession(timeout=timeout) as session:
+
             async def one() -> tuple[int, dict]:
-                async with session.post(f"http://127.0.0.1:{srv.port}/score", data=page_jpeg(),
-                                        headers={"Content-Type": "image/jpeg"}) as r:
+                async with session.post(
+                    f"http://127.0.0.1:{srv.port}/score",
+                    data=page_jpeg(),
+                    headers={"Content-Type": "image/jpeg"},
+                ) as r:
                     return r.status, await r.json()
+
             return await asyncio.gather(*(one() for _ in range(n)))
 
     results = asyncio.run(burst(12))
     assert [status for status, _ in results] == [200] * 12
     assert all(body == expected for _, body in results)
     with ThreadPoolExecutor(4) as pool:  # and from plain blocking clients on threads
-        replies = list(pool.map(lambda _: request(srv.port, "POST", "/score", page_png()),
-                                range(4)))
+        replies = list(
+            pool.map(lambda _: request(srv.port, "POST", "/score", page_png()), range(4))
+        )
     assert {r.status for r in replies} == {200}
 
 
@@ -192,8 +271,15 @@ def test_metrics_count_requests_by_route_and_status(srv):
 
 def test_cli_rejects_bad_settings_and_missing_model(tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "main.py", "serve", *args], cwd=MODULE_DIR,
-                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            [sys.executable, "main.py", "serve", *args],
+            cwd=MODULE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+
     bad_port = run("--port", "70000")
     assert bad_port.returncode == 2 and "SERVE_PORT" in bad_port.stderr
     assert "Traceback" not in bad_port.stderr
@@ -203,8 +289,13 @@ def test_cli_rejects_bad_settings_and_missing_model(tmp_path):
 
 
 def test_port_in_use_is_a_one_line_error(srv):
-    busy = subprocess.run([sys.executable, "main.py", "serve", "--port", str(srv.port)],
-                          cwd=MODULE_DIR, capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
+    busy = subprocess.run(
+        [sys.executable, "main.py", "serve", "--port", str(srv.port)],
+        cwd=MODULE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert busy.returncode == 2 and "cannot listen on" in busy.stderr
     assert "Traceback" not in busy.stderr

@@ -3,14 +3,16 @@
 A real service on a background event loop per case, on both pinned detection models;
 the answer is compared with the TensorSpecs ONNX Runtime reads from the model file.
 """
+
 from __future__ import annotations
 
 import importlib.util
 
 import pytest
-
 from conftest import LOCAL_DATA, need
-from serve_helpers import ServerThread, model_metadata as metadata
+from serve_helpers import ServerThread
+from serve_helpers import model_metadata as metadata
+
 from textdetector.config import DetectorSettings, EngineSettings, ServeSettings, load
 from textdetector.engines import TensorSpec
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
@@ -21,16 +23,19 @@ from textdetector.serve.server import detector_factory
 V4 = LOCAL_DATA / "ch_PP-OCRv4_det_infer.onnx"
 V6 = LOCAL_DATA / "PP-OCRv6_det_small.onnx"
 PLATFORM = {"onnxruntime": "onnxruntime_onnx", "openvino": "openvino"}
-CASES = [({"DET_MODEL": "ppocrv4"}, V4), ({"DET_MODEL": "ppocrv6"}, V6),
-         ({"MODEL_PATH": str(V4)}, V4), ({"DET_MODEL": "ppocrv4", "MODEL_PATH": str(V6)}, V6)]
+CASES = [
+    ({"DET_MODEL": "ppocrv4"}, V4),
+    ({"DET_MODEL": "ppocrv6"}, V6),
+    ({"MODEL_PATH": str(V4)}, V4),
+    ({"DET_MODEL": "ppocrv4", "MODEL_PATH": str(V6)}, V6),
+]
 
 
 def file_specs(path) -> tuple[list[dict], list[dict]]:
     """The model file's inputs and outputs as ONNX Runtime reads them, as KServe tensors."""
     engine = OnnxRuntimeEngine.open(path)
     try:
-        return ([tensor_info(s) for s in engine.inputs],
-                [tensor_info(s) for s in engine.outputs])
+        return ([tensor_info(s) for s in engine.inputs], [tensor_info(s) for s in engine.outputs])
     finally:
         engine.close()
 
@@ -66,4 +71,5 @@ def test_tensor_info_and_platforms():
 
     class Local:
         name = "tensorrt"
+
     assert engine_platform(Local()) == "tensorrt_plan"

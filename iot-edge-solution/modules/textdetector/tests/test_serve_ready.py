@@ -3,6 +3,7 @@
 The detector is real (ONNX Runtime, pinned model); a threading.Event gates its loading
 or its `detect` so the test controls *when* work finishes, not what it computes.
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,14 +1,14 @@
 """The HTTP service reads text: `/score` answers AVA entity + text inferences, Custom
 Vision predictions carry the reading; a real `main.py serve` child on a real page."""
+
 from __future__ import annotations
 
+import numpy as np
 import pytest
-
 from serve_helpers import ServerProcess, multipart, page_png, request
+
 from textdetector.results import Detections
 from textdetector.serve.formats import custom_vision_prediction, lva_inferences
-
-import numpy as np
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +29,9 @@ def words(texts: list[str]) -> set[str]:
 
 
 def test_score_relates_each_region_to_its_text(reading_server):
-    reply = request(reading_server.port, "POST", "/score", page_png(),
-                    {"Content-Type": "image/png"})
+    reply = request(
+        reading_server.port, "POST", "/score", page_png(), {"Content-Type": "image/png"}
+    )
     assert reply.status == 200, reply.body
     inferences = reply.json()["inferences"]
     entities = [i for i in inferences if i["type"] == "entity"]
@@ -61,8 +62,7 @@ def test_custom_vision_carries_the_reading(reading_server):
     assert reply.status == 200, reply.body
     predictions = reply.json()["predictions"]
     assert predictions and all(p["tagName"] == "text" for p in predictions)
-    assert all(isinstance(p["text"], str) and 0 <= p["textProbability"] <= 1
-               for p in predictions)
+    assert all(isinstance(p["text"], str) and 0 <= p["textProbability"] <= 1 for p in predictions)
     assert "segmentation" in words([p["text"] for p in predictions])
 
 
@@ -72,8 +72,10 @@ def test_model_metadata_says_it_reads(reading_server):
 
 
 def detections(texts: tuple[str, ...] | None) -> Detections:
-    boxes = np.array([[[10, 10], [50, 10], [50, 20], [10, 20]],
-                      [[10, 40], [90, 40], [90, 60], [10, 60]]], np.float32)
+    boxes = np.array(
+        [[[10, 10], [50, 10], [50, 20], [10, 20]], [[10, 40], [90, 40], [90, 60], [10, 60]]],
+        np.float32,
+    )
     det = Detections(boxes, np.array([0.7, 0.9], np.float32), (100, 100))
     return det if texts is None else det.with_texts(texts, np.array([0.8, 0.3], np.float32))
 

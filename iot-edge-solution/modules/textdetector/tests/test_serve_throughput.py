@@ -4,6 +4,7 @@ Real OpenVINO on the real detection model, a real service on a background event 
 real HTTP clients. Only `tools/bench_http.py`'s verdict is checked on made-up figures
 (the measurement itself is what `make bench-http` runs).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -11,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 import bench_http
+import pytest
 from conftest import need
 from serve_helpers import ServerThread, model_metadata, page_jpeg, request
+
 from textdetector.config import DetectorSettings, EngineSettings, ServeSettings, load
 from textdetector.engines import resolve_engine
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
@@ -76,8 +77,7 @@ def test_onnxruntime_keeps_one_worker(model_path):
 
 
 def served(engine: EngineSettings) -> ServerThread:
-    settings = ServeSettings(host="127.0.0.1", port=0, workers=0, queue_size=32,
-                             warmup_runs=1)
+    settings = ServeSettings(host="127.0.0.1", port=0, workers=0, queue_size=32, warmup_runs=1)
     return ServerThread(settings, detector_factory(engine, DetectorSettings()))
 
 
@@ -95,9 +95,14 @@ def test_service_uses_throughput_and_engine_sized_workers(openvino_present, mode
         assert params["workers"] == auto_workers(srv.pool.detector.engine) >= 1
         body = page_jpeg()
         with ThreadPoolExecutor(8) as pool:
-            replies = list(pool.map(
-                lambda _: request(srv.port, "POST", "/score", body,
-                                  {"Content-Type": "image/jpeg"}), range(8)))
+            replies = list(
+                pool.map(
+                    lambda _: request(
+                        srv.port, "POST", "/score", body, {"Content-Type": "image/jpeg"}
+                    ),
+                    range(8),
+                )
+            )
         assert {r.status for r in replies} == {200}
         assert len({r.body for r in replies}) == 1  # same image, same answer, any worker
 
@@ -120,8 +125,7 @@ def test_bench_verdict_uses_the_best_in_process_level():
     assert met["status"] == "MET" and met["best_in_process_concurrency"] == 4
     assert met["ratio"] == pytest.approx(0.95)
     assert bench_http.verdict({16: figures(1.85)}, direct)["status"] == "MISSED"
-    assert bench_http.verdict({16: figures(2.5, failed=3)}, direct)["status"].startswith(
-        "INVALID")
+    assert bench_http.verdict({16: figures(2.5, failed=3)}, direct)["status"].startswith("INVALID")
     assert bench_http.verdict({4: figures(2.0)}, direct)["status"] == "NOT MEASURED"
 
 

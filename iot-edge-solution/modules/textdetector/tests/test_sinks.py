@@ -1,4 +1,5 @@
 """Console and JSON Lines sinks."""
+
 from __future__ import annotations
 
 import io

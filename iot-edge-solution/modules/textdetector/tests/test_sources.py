@@ -1,4 +1,5 @@
 """Frame sources and the threaded reader, on real video files."""
+
 from __future__ import annotations
 
 import re
@@ -10,22 +11,34 @@ import pytest
 
 from textdetector.config import SourceSettings
 from textdetector.errors import SourceError
-from textdetector.sources import (CaptureSource, Frame, FrameReader, SourceSpec, classify,
-                                  open_source)
+from textdetector.sources import (
+    CaptureSource,
+    Frame,
+    FrameReader,
+    SourceSpec,
+    classify,
+    open_source,
+)
 from textdetector.sources.capture import gstreamer_available
 
 
-@pytest.mark.parametrize("value, kind, target", [
-    ("0", "camera", 0),
-    ("2", "camera", 2),
-    ("/dev/video1", "camera", "/dev/video1"),
-    ("rtsp://10.0.0.2:554/stream", "stream", "rtsp://10.0.0.2:554/stream"),
-    ("http://cam/video.mjpg", "stream", "http://cam/video.mjpg"),
-    ("tcp://127.0.0.1:5000", "stream", "tcp://127.0.0.1:5000"),
-    ("v4l2src device=/dev/video0 ! videoconvert ! appsink", "gstreamer",
-     "v4l2src device=/dev/video0 ! videoconvert ! appsink"),
-    ("local_data/demo_video.mp4", "file", "local_data/demo_video.mp4"),
-])
+@pytest.mark.parametrize(
+    "value, kind, target",
+    [
+        ("0", "camera", 0),
+        ("2", "camera", 2),
+        ("/dev/video1", "camera", "/dev/video1"),
+        ("rtsp://10.0.0.2:554/stream", "stream", "rtsp://10.0.0.2:554/stream"),
+        ("http://cam/video.mjpg", "stream", "http://cam/video.mjpg"),
+        ("tcp://127.0.0.1:5000", "stream", "tcp://127.0.0.1:5000"),
+        (
+            "v4l2src device=/dev/video0 ! videoconvert ! appsink",
+            "gstreamer",
+            "v4l2src device=/dev/video0 ! videoconvert ! appsink",
+        ),
+        ("local_data/demo_video.mp4", "file", "local_data/demo_video.mp4"),
+    ],
+)
 def test_classify(value, kind, target):
     spec = classify(value)
     assert (spec.kind, spec.target) == (kind, target)
@@ -61,12 +74,15 @@ def write(path, data: bytes):
     return path
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: p / "missing.mp4", "video file not found"),
-    (lambda p: p, "is a folder"),
-    (lambda p: write(p / "empty.mp4", b""), "empty (0 bytes)"),
-    (lambda p: write(p / "text.mp4", b"hello " * 500), "cannot decode video file"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p / "missing.mp4", "video file not found"),
+        (lambda p: p, "is a folder"),
+        (lambda p: write(p / "empty.mp4", b""), "empty (0 bytes)"),
+        (lambda p: write(p / "text.mp4", b"hello " * 500), "cannot decode video file"),
+    ],
+)
 def test_bad_files_give_clear_errors(tmp_path, make, message):
     with pytest.raises(SourceError, match=re.escape(message)):
         open_source(SourceSettings(camera_path=str(make(tmp_path))))

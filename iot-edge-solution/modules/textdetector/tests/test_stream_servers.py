@@ -1,22 +1,29 @@
 """The real stream servers the reconnect tests use: each serves decodable frames through
 OpenCV's FFmpeg backend, and comes back on the same address after a crash."""
+
 from __future__ import annotations
 
 import time
 
 import cv2
 import pytest
-from stream_servers import live_stream  # noqa: F401  (fixture)
-from stream_servers import StreamServer, listening, mjpeg_server
+from stream_servers import (
+    StreamServer,
+    listening,
+    live_stream,  # noqa: F401  (fixture)
+    mjpeg_server,
+)
 
 TIMEOUT_MS = 5000
 
 
 def read_frames(url: str, count: int) -> list:
     """Open `url` with FFmpeg and open/read timeouts; the first `count` frames."""
-    capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG,
-                               [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, TIMEOUT_MS,
-                                cv2.CAP_PROP_READ_TIMEOUT_MSEC, TIMEOUT_MS])
+    capture = cv2.VideoCapture(
+        url,
+        cv2.CAP_FFMPEG,
+        [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, TIMEOUT_MS],
+    )
     frames = []
     try:
         while capture.isOpened() and len(frames) < count:
@@ -71,4 +78,5 @@ def test_mjpeg_camera_serves_several_clients_and_404s_other_paths():
 @pytest.fixture
 def tcp_stream_server():
     from stream_servers import serve
+
     yield from serve("mpegts")

@@ -1,4 +1,5 @@
 """Readings in IoT Hub telemetry (schema 2.0) and text events: pure message building."""
+
 from __future__ import annotations
 
 import json
@@ -13,18 +14,23 @@ from textdetector.errors import ConfigError
 from textdetector.recognizer.events import Appearance
 from textdetector.results import Detections, FrameResult
 from textdetector.sinks.iothub import SCHEMA_PATH
-from textdetector.sinks.iothub.message import (SCHEMA_VERSION, build_messages,
-                                               build_text_appearance)
+from textdetector.sinks.iothub.message import SCHEMA_VERSION, build_messages, build_text_appearance
 from textdetector.sinks.iothub.text_events import TextEvents
 
 SCHEMA = json.loads(Path(SCHEMA_PATH).read_text())
 SCHEMA_V1 = json.loads((Path(__file__).parent / "data" / "message.schema.v1.json").read_text())
 
 
-def frame(index: int, texts: tuple[str, ...] | None, x: float = 10.0,
-          source: str = "cam") -> FrameResult:
-    boxes = np.array([[[x, 10], [x + 100, 10], [x + 100, 30], [x, 30]],
-                      [[x, 50], [x + 60, 50], [x + 60, 70], [x, 70]]], np.float32)
+def frame(
+    index: int, texts: tuple[str, ...] | None, x: float = 10.0, source: str = "cam"
+) -> FrameResult:
+    boxes = np.array(
+        [
+            [[x, 10], [x + 100, 10], [x + 100, 30], [x, 30]],
+            [[x, 50], [x + 60, 50], [x + 60, 70], [x, 70]],
+        ],
+        np.float32,
+    )
     det = Detections(boxes, np.array([0.9, 0.8], np.float32), (480, 640))
     if texts is not None:
         det = det.with_texts(texts, np.array([0.97, 0.2], np.float32))
@@ -62,8 +68,9 @@ def test_without_reading_no_text_fields():
 
 
 def test_text_appearance_message():
-    appearance = Appearance("GATE 7", 3, 40, 0.2, 2.667, "GATE 7", 0.98, 12,
-                            (64.0, 48.0, 320.0, 96.0), 35)
+    appearance = Appearance(
+        "GATE 7", 3, 40, 0.2, 2.667, "GATE 7", 0.98, 12, (64.0, 48.0, 320.0, 96.0), 35
+    )
     message = build_text_appearance(appearance, "cam", (480, 640), 9, "det.onnx", "ort")
     doc = message.to_json()
     jsonschema.validate(doc, SCHEMA)
@@ -86,10 +93,10 @@ def test_text_events_per_source_and_flush_at_close():
     events.update(frame(4, ("EXIT", "")))  # another text in the same place: a new line
     ended = events.update(frame(6, ("", "")))  # gap > 1: cam's lines end
     assert [(e.appearance.text, e.source_id, e.appearance.frames) for e in ended] == [
-        ("GATE 7", "cam", 4)]  # EXIT was read in 1 frame < min_frames: not reported
+        ("GATE 7", "cam", 4)
+    ]  # EXIT was read in 1 frame < min_frames: not reported
     [last] = events.close()
-    assert (last.source_id, last.appearance.last_frame, last.image_size) == ("other", 3,
-                                                                             (480, 640))
+    assert (last.source_id, last.appearance.last_frame, last.image_size) == ("other", 3, (480, 640))
     assert events.close() == []
 
 

@@ -4,14 +4,15 @@ The manifests are validated offline against the Kubernetes 1.30 API schemas (str
 unknown fields fail) with PyPI kubernetes-validate; the IoT Edge Triton template is also
 checked by every parametrised test of test_inner_loop_deployment.py.
 """
+
 from __future__ import annotations
 
 import copy
 import dataclasses
 
 import pytest
-
 from inner_loop_support import REPO, SOLUTION, strict_json
+
 from textdetector import __version__
 from textdetector.config import RUN_GROUPS
 
@@ -92,7 +93,7 @@ def test_camera_group_reads_its_cameras_and_the_triton_url():
 def test_scoring_service_readiness_is_the_module_endpoint():
     scorer = container(find("Deployment", "textscorer"))
     assert scorer["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
-    source = (REPO / "iot-edge-solution/modules/textdetector/textdetector/serve/app.py")
+    source = REPO / "iot-edge-solution/modules/textdetector/textdetector/serve/app.py"
     assert '"/v2/health/ready"' in source.read_text()
 
 

@@ -3,6 +3,7 @@
 The parser is tritonclient's `model_config_pb2` (Triton's ModelConfig message) with
 `google.protobuf.text_format`; the reference is the ONNX graph read by ONNX Runtime.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -11,15 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from textdetector.export.triton import ExportOptions, config_text, describe_onnx
 from textdetector.errors import ConfigError
+from textdetector.export.triton import ExportOptions, config_text, describe_onnx
 from textdetector.models import DEFAULT_MODEL_SET, MODEL_SETS
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DATA = MODULE_DIR / "local_data"
-MODEL_FILES = {"text_det": "PP-OCRv6_det_small.onnx",  # DET_MODEL's default
-               "text_rec": MODEL_SETS[DEFAULT_MODEL_SET].rec.name,  # MODEL_SET's default
-               "text_cls": "ch_ppocr_mobile_v2.0_cls_infer.onnx"}
+MODEL_FILES = {
+    "text_det": "PP-OCRv6_det_small.onnx",  # DET_MODEL's default
+    "text_rec": MODEL_SETS[DEFAULT_MODEL_SET].rec.name,  # MODEL_SET's default
+    "text_cls": "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+}
 ONNX_TO_TRITON = {"tensor(float)": "TYPE_FP32"}
 
 
@@ -30,8 +33,13 @@ def parse_config(text: str):
 
 
 def export(out: Path, *flags: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "main.py", "export-triton", str(out), *flags],
-                          cwd=MODULE_DIR, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "main.py", "export-triton", str(out), *flags],
+        cwd=MODULE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def check_against_onnx(config, onnx_path: Path) -> None:
@@ -39,8 +47,10 @@ def check_against_onnx(config, onnx_path: Path) -> None:
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    for tensors, nodes in ((config.input, session.get_inputs()),
-                           (config.output, session.get_outputs())):
+    for tensors, nodes in (
+        (config.input, session.get_inputs()),
+        (config.output, session.get_outputs()),
+    ):
         assert [t.name for t in tensors] == [n.name for n in nodes]
         for tensor, node in zip(tensors, nodes):
             from tritonclient.grpc import model_config_pb2 as pb2
@@ -74,8 +84,9 @@ def test_gpu_config_with_tensorrt_accelerator(model_path):
     config = parse_config(config_text(describe_onnx(model_path), options))
     from tritonclient.grpc import model_config_pb2 as pb2
 
-    assert [(g.count, pb2.ModelInstanceGroup.Kind.Name(g.kind))
-            for g in config.instance_group] == [(2, "KIND_GPU")]
+    assert [(g.count, pb2.ModelInstanceGroup.Kind.Name(g.kind)) for g in config.instance_group] == [
+        (2, "KIND_GPU")
+    ]
     (accelerator,) = config.optimization.execution_accelerators.gpu_execution_accelerator
     assert accelerator.name == "tensorrt"
     assert accelerator.parameters["precision_mode"] == "FP16"
@@ -89,17 +100,22 @@ def test_cpu_config_has_no_accelerator(model_path):
     assert config.max_batch_size == ExportOptions().max_batch_size
 
 
-@pytest.mark.parametrize("options", [dict(tensorrt="fp16"), dict(kind="tpu"),
-                                     dict(max_batch_size=0), dict(queue_delay_us=-1)])
+@pytest.mark.parametrize(
+    "options",
+    [dict(tensorrt="fp16"), dict(kind="tpu"), dict(max_batch_size=0), dict(queue_delay_us=-1)],
+)
 def test_invalid_export_options_are_refused(options):
     with pytest.raises(ConfigError):
         ExportOptions(**options)
 
 
-@pytest.mark.parametrize("flags, code, text", [
-    (["--tensorrt", "fp16"], 2, "needs GPU instances"),
-    (["--model-path", "missing.onnx"], 3, "model file not found"),
-])
+@pytest.mark.parametrize(
+    "flags, code, text",
+    [
+        (["--tensorrt", "fp16"], 2, "needs GPU instances"),
+        (["--model-path", "missing.onnx"], 3, "model file not found"),
+    ],
+)
 def test_cli_bad_input_is_one_line(tmp_path, model_path, flags, code, text):
     done = export(tmp_path / "repo", *flags)
     assert done.returncode == code

@@ -5,6 +5,7 @@ recogniser through ONNX Runtime inside Triton's Python backend), and the remote 
 is compared with the local ONNX Runtime engine on demo frames over gRPC and HTTP. Its
 outage handling is checked by killing the server mid-run and starting it again.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import triton_server
+
 from textdetector.config import EngineSettings, TritonSettings
 from textdetector.detector import TextDetector
 from textdetector.engines import run_single
@@ -50,8 +51,9 @@ def test_engine_describes_the_served_model(triton, model_path):
     with_path = TritonEngine.open(REC_PATH, settings(triton.grpc_url))
     try:
         assert with_path.model == "text_rec" and with_path.name == "triton"
-        assert [(s.name, s.shape, s.dtype) for s in with_path.inputs] == \
-            [("x", (None, 3, None, None), "float32")]
+        assert [(s.name, s.shape, s.dtype) for s in with_path.inputs] == [
+            ("x", (None, 3, None, None), "float32")
+        ]
         assert with_path.outputs[0].shape == (None, None, 6625)
         assert len(with_path.metadata["character"].splitlines()) == 6623
     finally:
@@ -78,8 +80,9 @@ def test_detection_is_identical_to_local_ort(url, model_path, ort_detector, demo
             np.testing.assert_array_equal(remote_boxes.scores, local_boxes.scores)
         blob = ort_detector.prepare(demo_frames[60]).blob
         batch = np.concatenate([blob, blob])
-        np.testing.assert_allclose(run_single(remote.engine, batch)[1],
-                                   run_single(ort_detector.engine, blob)[0], atol=1e-5)
+        np.testing.assert_allclose(
+            run_single(remote.engine, batch)[1], run_single(ort_detector.engine, blob)[0], atol=1e-5
+        )
     finally:
         remote.close()
 
@@ -92,7 +95,7 @@ def rec_batch(frame: np.ndarray, boxes: np.ndarray, count: int = 6) -> np.ndarra
     for slot, box in enumerate(boxes[:count]):
         x0, y0 = np.floor(box.min(axis=0)).astype(int)
         x1, y1 = np.ceil(box.max(axis=0)).astype(int)
-        crop = frame[max(y0, 0):y1, max(x0, 0):x1]
+        crop = frame[max(y0, 0) : y1, max(x0, 0) : x1]
         width = min(320, max(1, round(48 * crop.shape[1] / crop.shape[0])))
         resized = cv2.resize(crop, (width, 48)).astype(np.float32)
         batch[slot, :, :, :width] = ((resized / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
@@ -157,8 +160,9 @@ def test_missing_server_is_one_clear_error():
     port = triton_server.free_port()
     start = time.monotonic()
     with pytest.raises(TritonUnavailableError) as caught:
-        TritonEngine.open(None, settings(f"grpc://127.0.0.1:{port}", timeout=1.0),
-                          model_name="text_det")
+        TritonEngine.open(
+            None, settings(f"grpc://127.0.0.1:{port}", timeout=1.0), model_name="text_det"
+        )
     message = str(caught.value)
     assert time.monotonic() - start < 5
     assert f"grpc://127.0.0.1:{port}" in message and "'text_det'" in message
@@ -172,8 +176,10 @@ def test_unknown_model_is_named(triton):
 
 def test_server_crash_is_reported_and_service_resumes(triton, model_path):
     """Kill the server while frames flow: a one-line error, no hang; it resumes on restart."""
-    engines = [TritonEngine.open(model_path, settings(u, timeout=30.0), retries=2, backoff=0.2)
-               for u in (triton.grpc_url, triton.http_url)]
+    engines = [
+        TritonEngine.open(model_path, settings(u, timeout=30.0), retries=2, backoff=0.2)
+        for u in (triton.grpc_url, triton.http_url)
+    ]
     blob = np.random.default_rng(1).random((1, 3, 96, 96), np.float32)
     try:
         for engine in engines:
@@ -224,11 +230,24 @@ def test_module_reads_the_same_through_triton(url, model_path, demo_frames, tmp_
     writer.release()
 
     def run(engine: str) -> list[dict]:
-        env = {**os.environ, "ENGINE": engine, "TRITON_URL": url, "CAMERA_PATH": str(clip),
-               "JSON_OUTPUT": "-", "QUIET": "true", "MODEL_SET": "ppocrv4",
-               "DET_MODEL": "ppocrv4"}  # as served
-        done = subprocess.run([sys.executable, "main.py"], cwd=Path(__file__).parent.parent,
-                              env=env, capture_output=True, text=True, timeout=300)
+        env = {
+            **os.environ,
+            "ENGINE": engine,
+            "TRITON_URL": url,
+            "CAMERA_PATH": str(clip),
+            "JSON_OUTPUT": "-",
+            "QUIET": "true",
+            "MODEL_SET": "ppocrv4",
+            "DET_MODEL": "ppocrv4",
+        }  # as served
+        done = subprocess.run(
+            [sys.executable, "main.py"],
+            cwd=Path(__file__).parent.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
         return [json.loads(line) for line in done.stdout.splitlines()]
 

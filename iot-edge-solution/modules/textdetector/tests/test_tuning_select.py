@@ -2,13 +2,14 @@
 
 Real OpenVINO, real NNCF quantization and the real parity gate on demo frames.
 """
+
 from __future__ import annotations
 
 import logging
 
 import pytest
-
 from conftest import need
+
 from textdetector.config import DEFAULT_MODEL, EngineSettings
 from textdetector.engines import installed
 from textdetector.tuning import gate_cache, select
@@ -30,8 +31,9 @@ def test_candidates_are_reduced_precisions_this_cpu_runs():
 
 
 @pytest.mark.slow
-def test_auto_runs_the_gate_and_says_what_it_chose(model_path, demo_video, caplog, tmp_path,
-                                                   monkeypatch):
+def test_auto_runs_the_gate_and_says_what_it_chose(
+    model_path, demo_video, caplog, tmp_path, monkeypatch
+):
     """PRECISION=auto: INT8 quantized (or taken from its cache), gated against FP32; the
     second start-up reuses the cached verdict without running the gate."""
     need(installed("openvino"), "openvino not installed: pip install -r requirements.txt")
@@ -70,6 +72,7 @@ def test_cached_verdict_is_used_only_while_its_key_holds(demo_video, tmp_path, m
 
     def spy(*args, **kwargs):
         raise GateRan()
+
     monkeypatch.setattr(select, "gate_openvino", spy)
     with pytest.raises(GateRan):  # another input cap: another verdict
         select.choose_precision(settings, demo_video, limit_side_len=1280, cache=cache)

@@ -5,6 +5,7 @@ OpenVINO (the x86-64 default) or ONNX Runtime on the CPU, TensorRT on an NVIDIA 
 remote Triton server. Results go to the console, JSON Lines, IoT Hub, a Blob archive, or
 an HTTP scoring service (`serve`).
 """
+
 from .native_limits import cap_decoded_pixels
 from .native_logs import quiet_native_logs
 

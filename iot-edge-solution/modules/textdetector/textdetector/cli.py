@@ -1,4 +1,5 @@
 """Command line: `run` the video pipeline (default), `detect` text in images, `serve` HTTP."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,7 +7,7 @@ import dataclasses
 import logging
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import __version__
 from .config import RUN_GROUPS, ServeSettings
@@ -45,18 +46,23 @@ def environment_only() -> str:
         for f in dataclasses.fields(cls):
             if f.metadata.get("secret"):
                 lines.append(f"  {f.metadata['env']:<28}{f.metadata['help']}")
-    lines += ["  IOTEDGE_* / EdgeHubConnectionString  set by the IoT Edge runtime (or its",
-              "                              simulator): the module client comes from them",
-              "  OPENCV_LOG_LEVEL, OPENCV_FFMPEG_LOGLEVEL  OpenCV/FFmpeg logging; quiet",
-              "                              unless LOG_LEVEL=debug"]
+    lines += [
+        "  IOTEDGE_* / EdgeHubConnectionString  set by the IoT Edge runtime (or its",
+        "                              simulator): the module client comes from them",
+        "  OPENCV_LOG_LEVEL, OPENCV_FFMPEG_LOGLEVEL  OpenCV/FFmpeg logging; quiet",
+        "                              unless LOG_LEVEL=debug",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def build_parser() -> argparse.ArgumentParser:
     epilog = environment_only() + "\n" + EXAMPLES
     parser = argparse.ArgumentParser(
-        prog="textdetector", description=DESCRIPTION, epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="textdetector",
+        description=DESCRIPTION,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"textdetector {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     from .commands.detect import add_detect_parser
@@ -90,8 +96,9 @@ def _quiet_broken_pipe() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     args = build_parser().parse_args(_with_default_command(argv))
     try:
         return args.handler(args)

@@ -5,6 +5,7 @@ its help text and its parser. The environment (empty values count as unset), the
 command-line flags, override the defaults; an invalid value raises `ConfigError`
 naming the variable and what it accepts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,11 +13,13 @@ import dataclasses
 import logging
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import ConfigError
+
 if TYPE_CHECKING:
     from .detector.policy import DetPolicy
 from .models import DEFAULT_DET_MODEL, DEFAULT_MODEL_SET, DET_MODELS, MODEL_SETS
@@ -95,16 +98,29 @@ def text(value: str) -> str:
     return value.strip()
 
 
-def option(default: Any, env: str, help: str, parse: Parser = text, metavar: str = "",
-           secret: bool = False, deprecated: str = "") -> Any:
+def option(
+    default: Any,
+    env: str,
+    help: str,
+    parse: Parser = text,
+    metavar: str = "",
+    secret: bool = False,
+    deprecated: str = "",
+) -> Any:
     """Declare a setting: its default, environment variable, help text and parser.
 
     A `secret` (a key, a connection string) is read from the environment only: it gets
     no command-line flag (visible in process lists) and is left out of the repr (logs).
     A `deprecated` alias logs one warning naming its replacement when it is set (true).
     """
-    meta = {"env": env, "help": help, "parse": parse, "metavar": metavar, "secret": secret,
-            "deprecated": deprecated}
+    meta = {
+        "env": env,
+        "help": help,
+        "parse": parse,
+        "metavar": metavar,
+        "secret": secret,
+        "deprecated": deprecated,
+    }
     if isinstance(default, (list, dict, set)):
         return field(default_factory=lambda: default, metadata=meta, repr=not secret)
     return field(default=default, metadata=meta, repr=not secret)
@@ -114,8 +130,9 @@ def flag_name(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def load(cls: type[T], environ: Mapping[str, str] | None = None,
-         args: argparse.Namespace | None = None) -> T:
+def load(
+    cls: type[T], environ: Mapping[str, str] | None = None, args: argparse.Namespace | None = None
+) -> T:
     """Build `cls` from defaults, then the environment, then parsed CLI flags."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
@@ -158,11 +175,19 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, title: str) -> Non
         shown = _show_default(default)
         help_text = f"{meta['help']} [env {meta['env']}; default {shown}]"
         if isinstance(default, bool):
-            group.add_argument(flag_name(f.name), action=argparse.BooleanOptionalAction,
-                               default=None, help=help_text)
+            group.add_argument(
+                flag_name(f.name),
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=help_text,
+            )
         else:
-            group.add_argument(flag_name(f.name), default=None, help=help_text,
-                               metavar=meta["metavar"] or f.name.upper())
+            group.add_argument(
+                flag_name(f.name),
+                default=None,
+                help=help_text,
+                metavar=meta["metavar"] or f.name.upper(),
+            )
 
 
 def _show_default(default: Any) -> str:
@@ -180,8 +205,9 @@ def api_key(value: str) -> str:
     """A shared secret: empty (off) or at least 16 characters, not a template's `${NAME}`."""
     key = value.strip()
     if re.fullmatch(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", key):
-        raise ValueError("an unexpanded template variable: set it in .env before "
-                         "generating the deployment")
+        raise ValueError(
+            "an unexpanded template variable: set it in .env before generating the deployment"
+        )
     if key and len(key) < 16:
         raise ValueError("expected at least 16 characters (e.g. `openssl rand -hex 24`)")
     return key
@@ -192,8 +218,7 @@ def host_names(value: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(n.strip().lower() for n in value.split(",") if n.strip()))
     for name in names:
         if not re.fullmatch(r"[a-z0-9._-]+|\[[0-9a-f:.]+\]", name):
-            raise ValueError(f"expected comma-separated host names without ports, got "
-                             f"{name!r}")
+            raise ValueError(f"expected comma-separated host names without ports, got {name!r}")
     return names
 
 
@@ -228,68 +253,118 @@ def parse_providers(value: str) -> str:
 class EngineSettings:
     """Which inference engine runs the model, and how."""
 
-    det_model: str = option(DEFAULT_DET_MODEL, "DET_MODEL",
-                            "detection model and its policy: ppocrv6 (PP-OCRv6 small; short "
-                            "side raised to 736, long side capped at 1600, box score 0.4; "
-                            "small images also detected at their own size) or "
-                            "ppocrv4 (PaddleOCR-exact PP-OCRv4: long side capped at 960, "
-                            "never upscaled)", one_of(*DET_MODELS), "NAME")
-    model_path: Path = option(None, "MODEL_PATH",
-                              "ONNX text detection model file; unset = DET_MODEL's (a file of "
-                              "one's own gets PP-OCRv4's policy unless DET_* say otherwise)",
-                              as_path, "PATH")
-    use_tensor_rt: bool = option(False, "USE_TENSOR_RT",
-                                 "deprecated alias of ENGINE=tensorrt (TensorRT on an NVIDIA "
-                                 "GPU); true/1/yes or false/0/no",
-                                 parse_bool, deprecated="ENGINE=tensorrt")
-    engine: str = option("auto", "ENGINE",
-                         "inference engine: onnxruntime, openvino, tensorrt, triton (a remote "
-                         "Triton server at TRITON_URL), or auto (the fastest CPU engine "
-                         "installed: OpenVINO on x86-64, ONNX Runtime elsewhere)",
-                         one_of("auto", "onnxruntime", "openvino", "tensorrt", "triton"), "NAME")
-    precision: str = option("fp32", "PRECISION",
-                            "CPU model precision: fp32, bf16, int8, or auto (the fastest that "
-                            "passes the FP32 parity gate on this CPU)",
-                            one_of("auto", "fp32", "bf16", "int8"), "MODE")
-    ov_performance_hint: str = option("auto", "OV_PERFORMANCE_HINT",
-                                      "OpenVINO PERFORMANCE_HINT: latency, throughput or "
-                                      "auto (by run mode: latency for one live source, "
-                                      "throughput for files, several sources and the HTTP "
-                                      "service)",
-                                      one_of("auto", "latency", "throughput"), "HINT")
-    threads: int = option(0, "ORT_THREADS",
-                          "ONNX Runtime intra-op threads; 0 lets ONNX Runtime use "
-                          "one per physical core", int_range(0, 256), "N")
-    ort_providers: str = option("cpu", "ORT_PROVIDERS",
-                                "ONNX Runtime execution providers in order of preference, "
-                                "comma-separated: cpu, cuda, tensorrt (CPU is always the "
-                                "last resort)", parse_providers, "LIST")
-    trt_precision: str = option("auto", "TRT_PRECISION",
-                                "TensorRT precision: auto (FP16 where the GPU has fast FP16 "
-                                "and it agrees with FP32), fp16 or fp32",
-                                one_of("auto", "fp16", "fp32"), "MODE")
-    trt_workspace_mb: int = option(1024, "TRT_WORKSPACE_MB",
-                                   "TensorRT builder workspace limit in MiB",
-                                   int_range(16, 65536), "MIB")
-    trt_cache_dir: Path = option(DEFAULT_TRT_CACHE, "TRT_CACHE_DIR",
-                                 "folder for built TensorRT engines and ONNX Runtime "
-                                 "TensorRT EP caches", as_path, "DIR")
-    trt_fp16_min_iou: float = option(0.95, "TRT_FP16_MIN_IOU",
-                                     "mean box IoU FP16 must reach against FP32 on the check "
-                                     "frames, else FP32 is used; 0 skips the check",
-                                     float_range(0.0, 1.0), "IOU")
-    trt_max_batch: int = option(1, "TRT_MAX_BATCH",
-                                "largest batch the TensorRT engine accepts",
-                                int_range(1, 64), "N")
+    det_model: str = option(
+        DEFAULT_DET_MODEL,
+        "DET_MODEL",
+        "detection model and its policy: ppocrv6 (PP-OCRv6 small; short "
+        "side raised to 736, long side capped at 1600, box score 0.4; "
+        "small images also detected at their own size) or "
+        "ppocrv4 (PaddleOCR-exact PP-OCRv4: long side capped at 960, "
+        "never upscaled)",
+        one_of(*DET_MODELS),
+        "NAME",
+    )
+    model_path: Path = option(
+        None,
+        "MODEL_PATH",
+        "ONNX text detection model file; unset = DET_MODEL's (a file of "
+        "one's own gets PP-OCRv4's policy unless DET_* say otherwise)",
+        as_path,
+        "PATH",
+    )
+    use_tensor_rt: bool = option(
+        False,
+        "USE_TENSOR_RT",
+        "deprecated alias of ENGINE=tensorrt (TensorRT on an NVIDIA GPU); true/1/yes or false/0/no",
+        parse_bool,
+        deprecated="ENGINE=tensorrt",
+    )
+    engine: str = option(
+        "auto",
+        "ENGINE",
+        "inference engine: onnxruntime, openvino, tensorrt, triton (a remote "
+        "Triton server at TRITON_URL), or auto (the fastest CPU engine "
+        "installed: OpenVINO on x86-64, ONNX Runtime elsewhere)",
+        one_of("auto", "onnxruntime", "openvino", "tensorrt", "triton"),
+        "NAME",
+    )
+    precision: str = option(
+        "fp32",
+        "PRECISION",
+        "CPU model precision: fp32, bf16, int8, or auto (the fastest that "
+        "passes the FP32 parity gate on this CPU)",
+        one_of("auto", "fp32", "bf16", "int8"),
+        "MODE",
+    )
+    ov_performance_hint: str = option(
+        "auto",
+        "OV_PERFORMANCE_HINT",
+        "OpenVINO PERFORMANCE_HINT: latency, throughput or "
+        "auto (by run mode: latency for one live source, "
+        "throughput for files, several sources and the HTTP "
+        "service)",
+        one_of("auto", "latency", "throughput"),
+        "HINT",
+    )
+    threads: int = option(
+        0,
+        "ORT_THREADS",
+        "ONNX Runtime intra-op threads; 0 lets ONNX Runtime use one per physical core",
+        int_range(0, 256),
+        "N",
+    )
+    ort_providers: str = option(
+        "cpu",
+        "ORT_PROVIDERS",
+        "ONNX Runtime execution providers in order of preference, "
+        "comma-separated: cpu, cuda, tensorrt (CPU is always the "
+        "last resort)",
+        parse_providers,
+        "LIST",
+    )
+    trt_precision: str = option(
+        "auto",
+        "TRT_PRECISION",
+        "TensorRT precision: auto (FP16 where the GPU has fast FP16 "
+        "and it agrees with FP32), fp16 or fp32",
+        one_of("auto", "fp16", "fp32"),
+        "MODE",
+    )
+    trt_workspace_mb: int = option(
+        1024,
+        "TRT_WORKSPACE_MB",
+        "TensorRT builder workspace limit in MiB",
+        int_range(16, 65536),
+        "MIB",
+    )
+    trt_cache_dir: Path = option(
+        DEFAULT_TRT_CACHE,
+        "TRT_CACHE_DIR",
+        "folder for built TensorRT engines and ONNX Runtime TensorRT EP caches",
+        as_path,
+        "DIR",
+    )
+    trt_fp16_min_iou: float = option(
+        0.95,
+        "TRT_FP16_MIN_IOU",
+        "mean box IoU FP16 must reach against FP32 on the check "
+        "frames, else FP32 is used; 0 skips the check",
+        float_range(0.0, 1.0),
+        "IOU",
+    )
+    trt_max_batch: int = option(
+        1, "TRT_MAX_BATCH", "largest batch the TensorRT engine accepts", int_range(1, 64), "N"
+    )
 
     def __post_init__(self) -> None:
         if self.model_path is None:  # frozen: the resolved default is set once, here
             object.__setattr__(self, "model_path", LOCAL_DATA / DET_MODELS[self.det_model].name)
         if self.use_tensor_rt and self.engine not in ("auto", "tensorrt"):
-            raise ConfigError(f"USE_TENSOR_RT=true contradicts ENGINE={self.engine}: "
-                              "unset one of them")
+            raise ConfigError(
+                f"USE_TENSOR_RT=true contradicts ENGINE={self.engine}: unset one of them"
+            )
 
-    def for_run(self, frames_queue: bool) -> "EngineSettings":
+    def for_run(self, frames_queue: bool) -> EngineSettings:
         """These settings as the run loop uses them: OV_PERFORMANCE_HINT=auto becomes
         throughput where frames queue up (files, several sources: two inferences overlap,
         one per CPU stream; 1.3x the fps of latency on one 720p file here) and latency
@@ -298,7 +373,7 @@ class EngineSettings:
             return self
         return replace(self, ov_performance_hint="throughput" if frames_queue else "latency")
 
-    def for_service(self) -> "EngineSettings":
+    def for_service(self) -> EngineSettings:
         """These settings as the HTTP service runs them: OV_PERFORMANCE_HINT=auto becomes
         throughput, since requests arrive concurrently and each stream serves one."""
         if self.ov_performance_hint != "auto":
@@ -316,40 +391,70 @@ class DetectorSettings:
     """DB detection: resize rule and thresholds. Unset values come from the policy of
     the detection model (DET_MODEL; detector/policy.py)."""
 
-    det_resize: str | None = option(None, "DET_RESIZE",
-                                    "how the model input is sized: max = long side capped "
-                                    "at DET_LIMIT_SIDE_LEN, never upscaled (PaddleOCR); min = "
-                                    "short side raised to DET_LIMIT_SIDE_LEN, long side capped "
-                                    "at DET_MAX_SIDE_LEN (RapidOCR); unset = DET_MODEL's",
-                                    one_of("max", "min"), "RULE")
-    limit_side_len: int | None = option(None, "DET_LIMIT_SIDE_LEN",
-                                        "the side limit DET_RESIZE applies, in pixels; "
-                                        "unset = DET_MODEL's (ppocrv6 736, ppocrv4 960)",
-                                        int_range(32, 4096), "PX")
-    max_side_len: int | None = option(None, "DET_MAX_SIDE_LEN",
-                                      "DET_RESIZE=min: cap on the long side, in pixels "
-                                      "(0 = none); unset = DET_MODEL's (1600)",
-                                      int_range(0, 8192), "PX")
-    det_thresh: float | None = option(None, "DET_THRESH",
-                                      "probability above which a pixel counts as text; "
-                                      "unset = 0.3", float_range(0.0, 1.0, low_open=True), "P")
-    box_thresh: float | None = option(None, "DET_BOX_THRESH",
-                                      "minimum mean probability inside a box to keep it; "
-                                      "unset = DET_MODEL's (ppocrv6 0.4, ppocrv4 0.6)",
-                                      float_range(0.0, 1.0), "P")
-    unclip_ratio: float | None = option(None, "DET_UNCLIP_RATIO",
-                                        "how far each box is grown around its text core; "
-                                        "unset = DET_MODEL's (ppocrv6 1.6, ppocrv4 1.5)",
-                                        float_range(0.0, 10.0, low_open=True), "R")
-    det_dilation: bool | None = option(None, "DET_DILATION",
-                                       "grow the text bitmap by 2x2 before finding boxes; "
-                                       "unset = DET_MODEL's (off for both)",
-                                       parse_bool, "BOOL")
-    max_candidates: int = option(1000, "DET_MAX_CANDIDATES",
-                                 "most text regions considered per image",
-                                 int_range(1, 100000), "N")
+    det_resize: str | None = option(
+        None,
+        "DET_RESIZE",
+        "how the model input is sized: max = long side capped "
+        "at DET_LIMIT_SIDE_LEN, never upscaled (PaddleOCR); min = "
+        "short side raised to DET_LIMIT_SIDE_LEN, long side capped "
+        "at DET_MAX_SIDE_LEN (RapidOCR); unset = DET_MODEL's",
+        one_of("max", "min"),
+        "RULE",
+    )
+    limit_side_len: int | None = option(
+        None,
+        "DET_LIMIT_SIDE_LEN",
+        "the side limit DET_RESIZE applies, in pixels; "
+        "unset = DET_MODEL's (ppocrv6 736, ppocrv4 960)",
+        int_range(32, 4096),
+        "PX",
+    )
+    max_side_len: int | None = option(
+        None,
+        "DET_MAX_SIDE_LEN",
+        "DET_RESIZE=min: cap on the long side, in pixels (0 = none); unset = DET_MODEL's (1600)",
+        int_range(0, 8192),
+        "PX",
+    )
+    det_thresh: float | None = option(
+        None,
+        "DET_THRESH",
+        "probability above which a pixel counts as text; unset = 0.3",
+        float_range(0.0, 1.0, low_open=True),
+        "P",
+    )
+    box_thresh: float | None = option(
+        None,
+        "DET_BOX_THRESH",
+        "minimum mean probability inside a box to keep it; "
+        "unset = DET_MODEL's (ppocrv6 0.4, ppocrv4 0.6)",
+        float_range(0.0, 1.0),
+        "P",
+    )
+    unclip_ratio: float | None = option(
+        None,
+        "DET_UNCLIP_RATIO",
+        "how far each box is grown around its text core; "
+        "unset = DET_MODEL's (ppocrv6 1.6, ppocrv4 1.5)",
+        float_range(0.0, 10.0, low_open=True),
+        "R",
+    )
+    det_dilation: bool | None = option(
+        None,
+        "DET_DILATION",
+        "grow the text bitmap by 2x2 before finding boxes; unset = DET_MODEL's (off for both)",
+        parse_bool,
+        "BOOL",
+    )
+    max_candidates: int = option(
+        1000,
+        "DET_MAX_CANDIDATES",
+        "most text regions considered per image",
+        int_range(1, 100000),
+        "N",
+    )
 
-    def policy(self, model_path: Path | None = None) -> "DetPolicy":
+    def policy(self, model_path: Path | None = None) -> DetPolicy:
         """The detection policy for `model_path`: its model's, with these overrides."""
         from .detector.policy import policy_for
 
@@ -360,45 +465,84 @@ class DetectorSettings:
 class RecognizerSettings:
     """PP-OCR text recognition of every detected region (PaddleOCR's semantics)."""
 
-    read_text: bool = option(True, "READ_TEXT",
-                             "read the text in every detected region; false = detection only",
-                             parse_bool)
-    use_angle_cls: bool = option(False, "USE_ANGLE_CLS",
-                                 "run the 0/180-degree classifier and turn upside-down "
-                                 "lines before reading them", parse_bool)
-    rec_batch: int = option(6, "REC_BATCH", "text lines read per model call",
-                            int_range(1, 256), "N")
-    rec_frames: int = option(4, "REC_FRAMES",
-                             "files: read the text of this many frames together (their "
-                             "lines batched across frames); live sources never wait",
-                             int_range(1, 64), "N")
-    rec_min_score: float = option(0.5, "REC_MIN_SCORE",
-                                  "readings with a lower mean confidence are dropped",
-                                  float_range(0.0, 1.0), "P")
-    rec_lang: str = option("latin", "REC_LANG",
-                           "characters the reader may pick: latin (ASCII, accented Latin "
-                           "letters and common signs), en (ASCII only: no accented or CJK "
-                           "lookalike replaces a plain letter) or all (the model's whole "
-                           "dictionary, e.g. Chinese)", one_of("all", "latin", "en"), "LANG")
-    rec_spaces: str = option("auto", "REC_SPACES",
-                             "auto = put back word spaces the model hinted at between two "
-                             "characters but did not pick; off = plain greedy decoding "
-                             "(PaddleOCR's)", one_of("auto", "off"), "MODE")
-    model_set: str = option(DEFAULT_MODEL_SET, "MODEL_SET",
-                            "pinned recognition model: " + ", ".join(MODEL_SETS)
-                            + " (PP-OCRv4 or PP-OCRv6 small; both fetched at set-up)",
-                            one_of(*MODEL_SETS), "NAME")
-    rec_model_path: Path | None = option(None, "REC_MODEL_PATH",
-                                         "ONNX text recognition model file (dictionary in "
-                                         "its metadata); unset = the MODEL_SET's",
-                                         as_path, "PATH")
-    cls_model_path: Path = option(DEFAULT_CLS_MODEL, "CLS_MODEL_PATH",
-                                  "ONNX text-line angle classifier model file", as_path, "PATH")
+    read_text: bool = option(
+        True,
+        "READ_TEXT",
+        "read the text in every detected region; false = detection only",
+        parse_bool,
+    )
+    use_angle_cls: bool = option(
+        False,
+        "USE_ANGLE_CLS",
+        "run the 0/180-degree classifier and turn upside-down lines before reading them",
+        parse_bool,
+    )
+    rec_batch: int = option(
+        6, "REC_BATCH", "text lines read per model call", int_range(1, 256), "N"
+    )
+    rec_frames: int = option(
+        4,
+        "REC_FRAMES",
+        "files: read the text of this many frames together (their "
+        "lines batched across frames); live sources never wait",
+        int_range(1, 64),
+        "N",
+    )
+    rec_min_score: float = option(
+        0.5,
+        "REC_MIN_SCORE",
+        "readings with a lower mean confidence are dropped",
+        float_range(0.0, 1.0),
+        "P",
+    )
+    rec_lang: str = option(
+        "latin",
+        "REC_LANG",
+        "characters the reader may pick: latin (ASCII, accented Latin "
+        "letters and common signs), en (ASCII only: no accented or CJK "
+        "lookalike replaces a plain letter) or all (the model's whole "
+        "dictionary, e.g. Chinese)",
+        one_of("all", "latin", "en"),
+        "LANG",
+    )
+    rec_spaces: str = option(
+        "auto",
+        "REC_SPACES",
+        "auto = put back word spaces the model hinted at between two "
+        "characters but did not pick; off = plain greedy decoding "
+        "(PaddleOCR's)",
+        one_of("auto", "off"),
+        "MODE",
+    )
+    model_set: str = option(
+        DEFAULT_MODEL_SET,
+        "MODEL_SET",
+        "pinned recognition model: "
+        + ", ".join(MODEL_SETS)
+        + " (PP-OCRv4 or PP-OCRv6 small; both fetched at set-up)",
+        one_of(*MODEL_SETS),
+        "NAME",
+    )
+    rec_model_path: Path | None = option(
+        None,
+        "REC_MODEL_PATH",
+        "ONNX text recognition model file (dictionary in its metadata); unset = the MODEL_SET's",
+        as_path,
+        "PATH",
+    )
+    cls_model_path: Path = option(
+        DEFAULT_CLS_MODEL,
+        "CLS_MODEL_PATH",
+        "ONNX text-line angle classifier model file",
+        as_path,
+        "PATH",
+    )
 
     def __post_init__(self) -> None:
         if self.model_set not in MODEL_SETS:
-            raise ConfigError(f"unknown MODEL_SET {self.model_set!r}: expected one of "
-                              + ", ".join(MODEL_SETS))
+            raise ConfigError(
+                f"unknown MODEL_SET {self.model_set!r}: expected one of " + ", ".join(MODEL_SETS)
+            )
 
     @property
     def rec_model(self) -> Path:
@@ -410,71 +554,124 @@ class RecognizerSettings:
 class SourceSettings:
     """Where frames come from."""
 
-    camera_path: str = option(str(DEFAULT_VIDEO), "CAMERA_PATH",
-                              "video file, camera index or /dev/videoN, stream URL "
-                              "(rtsp/http/tcp/udp) or GStreamer pipeline ending in appsink; "
-                              "several sources separated by '|' run in one process",
-                              non_empty, "SOURCE")
+    camera_path: str = option(
+        str(DEFAULT_VIDEO),
+        "CAMERA_PATH",
+        "video file, camera index or /dev/videoN, stream URL "
+        "(rtsp/http/tcp/udp) or GStreamer pipeline ending in appsink; "
+        "several sources separated by '|' run in one process",
+        non_empty,
+        "SOURCE",
+    )
     loop: bool = option(False, "LOOP", "restart a video file when it ends", parse_bool)
-    max_frames: int = option(0, "MAX_FRAMES", "stop after this many frames; 0 = no limit",
-                             int_range(0, 2**31 - 1), "N")
-    queue_size: int = option(4, "FRAME_QUEUE_SIZE",
-                             "frames buffered between the reader thread and the detector",
-                             int_range(1, 1024), "N")
-    source_timeout: float = option(10.0, "SOURCE_TIMEOUT",
-                                   "seconds without a frame before a source counts as stalled",
-                                   float_range(0.1, 3600.0), "S")
-    reconnect_delay: float = option(1.0, "RECONNECT_DELAY",
-                                    "live sources: seconds before the first reconnect attempt; "
-                                    "doubles (with jitter) after each failed one",
-                                    float_range(0.0, 3600.0, low_open=True), "S")
-    reconnect_max_delay: float = option(30.0, "RECONNECT_MAX_DELAY",
-                                        "live sources: longest wait between reconnect attempts",
-                                        float_range(0.0, 86400.0, low_open=True), "S")
-    reconnect_attempts: int = option(0, "RECONNECT_ATTEMPTS",
-                                     "live sources: failed reconnect attempts in a row before "
-                                     "giving up (exit 4); 0 = retry for ever",
-                                     int_range(0, 2**31 - 1), "N")
-    max_batch: int = option(4, "MAX_BATCH",
-                            "with several sources: most frames (same input size) detected "
-                            "in one engine call", int_range(1, 64), "N")
+    max_frames: int = option(
+        0, "MAX_FRAMES", "stop after this many frames; 0 = no limit", int_range(0, 2**31 - 1), "N"
+    )
+    queue_size: int = option(
+        4,
+        "FRAME_QUEUE_SIZE",
+        "frames buffered between the reader thread and the detector",
+        int_range(1, 1024),
+        "N",
+    )
+    source_timeout: float = option(
+        10.0,
+        "SOURCE_TIMEOUT",
+        "seconds without a frame before a source counts as stalled",
+        float_range(0.1, 3600.0),
+        "S",
+    )
+    reconnect_delay: float = option(
+        1.0,
+        "RECONNECT_DELAY",
+        "live sources: seconds before the first reconnect attempt; "
+        "doubles (with jitter) after each failed one",
+        float_range(0.0, 3600.0, low_open=True),
+        "S",
+    )
+    reconnect_max_delay: float = option(
+        30.0,
+        "RECONNECT_MAX_DELAY",
+        "live sources: longest wait between reconnect attempts",
+        float_range(0.0, 86400.0, low_open=True),
+        "S",
+    )
+    reconnect_attempts: int = option(
+        0,
+        "RECONNECT_ATTEMPTS",
+        "live sources: failed reconnect attempts in a row before "
+        "giving up (exit 4); 0 = retry for ever",
+        int_range(0, 2**31 - 1),
+        "N",
+    )
+    max_batch: int = option(
+        4,
+        "MAX_BATCH",
+        "with several sources: most frames (same input size) detected in one engine call",
+        int_range(1, 64),
+        "N",
+    )
 
 
 @dataclass(frozen=True)
 class OutputSettings:
     """Where results go."""
 
-    json_output: str = option("", "JSON_OUTPUT",
-                              "also write one JSON line per frame to this file ('-' = stdout)",
-                              text, "FILE")
-    quiet: bool = option(False, "QUIET", "print only the periodic fps summary, not every frame",
-                         parse_bool)
-    summary_interval: float = option(5.0, "SUMMARY_INTERVAL",
-                                     "seconds between fps summary lines",
-                                     float_range(0.0, 3600.0, low_open=True), "S")
-    log_level: str = option("info", "LOG_LEVEL", "logging level",
-                            one_of("debug", "info", "warning", "error"), "LEVEL")
-    shutdown_grace: float = option(5.0, "SHUTDOWN_GRACE",
-                                   "seconds, after a stop (SIGTERM/SIGINT) or the end, that "
-                                   "all sinks share to deliver what they hold (IoT outbox, "
-                                   "archive uploads); what is left is logged, not sent",
-                                   float_range(0.0, 600.0), "S")
-    health_port: int = option(0, "HEALTH_PORT",
-                              "serve /v2/health/live, /v2/health/ready, /health (per-source "
-                              "JSON) and /metrics on this TCP port while running; 0 = off",
-                              int_range(0, 65535), "PORT")
-    health_host: str = option("127.0.0.1", "HEALTH_HOST",
-                              "address the health endpoint listens on; 0.0.0.0 inside a "
-                              "container to let Prometheus or a probe reach it",
-                              non_empty, "ADDR")
+    json_output: str = option(
+        "",
+        "JSON_OUTPUT",
+        "also write one JSON line per frame to this file ('-' = stdout)",
+        text,
+        "FILE",
+    )
+    quiet: bool = option(
+        False, "QUIET", "print only the periodic fps summary, not every frame", parse_bool
+    )
+    summary_interval: float = option(
+        5.0,
+        "SUMMARY_INTERVAL",
+        "seconds between fps summary lines",
+        float_range(0.0, 3600.0, low_open=True),
+        "S",
+    )
+    log_level: str = option(
+        "info", "LOG_LEVEL", "logging level", one_of("debug", "info", "warning", "error"), "LEVEL"
+    )
+    shutdown_grace: float = option(
+        5.0,
+        "SHUTDOWN_GRACE",
+        "seconds, after a stop (SIGTERM/SIGINT) or the end, that "
+        "all sinks share to deliver what they hold (IoT outbox, "
+        "archive uploads); what is left is logged, not sent",
+        float_range(0.0, 600.0),
+        "S",
+    )
+    health_port: int = option(
+        0,
+        "HEALTH_PORT",
+        "serve /v2/health/live, /v2/health/ready, /health (per-source "
+        "JSON) and /metrics on this TCP port while running; 0 = off",
+        int_range(0, 65535),
+        "PORT",
+    )
+    health_host: str = option(
+        "127.0.0.1",
+        "HEALTH_HOST",
+        "address the health endpoint listens on; 0.0.0.0 inside a "
+        "container to let Prometheus or a probe reach it",
+        non_empty,
+        "ADDR",
+    )
 
 
 def container_name(value: str) -> str:
     """An Azure Blob container name: 3-63 lower-case letters, digits and single hyphens."""
     name = value.strip()
     if not re.fullmatch(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}", name):
-        raise ValueError("expected 3-63 lower-case letters, digits or single hyphens, "
-                         "starting and ending with a letter or digit")
+        raise ValueError(
+            "expected 3-63 lower-case letters, digits or single hyphens, "
+            "starting and ending with a letter or digit"
+        )
     return name
 
 
@@ -482,50 +679,89 @@ def container_name(value: str) -> str:
 class ArchiveSettings:
     """Frame archive to Blob Storage: confident frames annotated, uncertain frames raw."""
 
-    connection_string: str = option("", "ARCHIVE_CONNECTION_STRING",
-                                    "Blob Storage connection string; the archive is off "
-                                    "when unset (environment only, never a flag)",
-                                    text, secret=True)
+    connection_string: str = option(
+        "",
+        "ARCHIVE_CONNECTION_STRING",
+        "Blob Storage connection string; the archive is off "
+        "when unset (environment only, never a flag)",
+        text,
+        secret=True,
+    )
     archive_confident_threshold: float = option(
-        0.8, "ARCHIVE_CONFIDENT_THRESHOLD",
+        0.8,
+        "ARCHIVE_CONFIDENT_THRESHOLD",
         "a frame is confident when every detection scores at least this (archived annotated)",
-        float_range(0.0, 1.0), "P")
+        float_range(0.0, 1.0),
+        "P",
+    )
     archive_uncertain_min: float = option(
-        0.6, "ARCHIVE_UNCERTAIN_MIN",
+        0.6,
+        "ARCHIVE_UNCERTAIN_MIN",
         "detections scoring from this up to the confident threshold are uncertain; "
-        "a frame with one is archived raw", float_range(0.0, 1.0), "P")
+        "a frame with one is archived raw",
+        float_range(0.0, 1.0),
+        "P",
+    )
     archive_jpeg_quality: int = option(
-        85, "ARCHIVE_JPEG_QUALITY", "JPEG quality of archived frames", int_range(1, 100), "Q")
+        85, "ARCHIVE_JPEG_QUALITY", "JPEG quality of archived frames", int_range(1, 100), "Q"
+    )
     archive_interval: float = option(
-        5.0, "ARCHIVE_INTERVAL",
+        5.0,
+        "ARCHIVE_INTERVAL",
         "at most one frame per this many seconds per container (0 = every routed frame)",
-        float_range(0.0, 86400.0), "S")
+        float_range(0.0, 86400.0),
+        "S",
+    )
     archive_annotated_container: str = option(
-        "annotated", "ARCHIVE_ANNOTATED_CONTAINER",
-        "container for confident frames, boxes drawn", container_name, "NAME")
+        "annotated",
+        "ARCHIVE_ANNOTATED_CONTAINER",
+        "container for confident frames, boxes drawn",
+        container_name,
+        "NAME",
+    )
     archive_lowconf_container: str = option(
-        "lowconf", "ARCHIVE_LOWCONF_CONTAINER",
-        "container for frames with uncertain detections, raw", container_name, "NAME")
+        "lowconf",
+        "ARCHIVE_LOWCONF_CONTAINER",
+        "container for frames with uncertain detections, raw",
+        container_name,
+        "NAME",
+    )
     archive_queue_size: int = option(
-        16, "ARCHIVE_QUEUE_SIZE", "frames waiting for upload; more are dropped and counted",
-        int_range(1, 1024), "N")
+        16,
+        "ARCHIVE_QUEUE_SIZE",
+        "frames waiting for upload; more are dropped and counted",
+        int_range(1, 1024),
+        "N",
+    )
     archive_retries: int = option(
-        4, "ARCHIVE_RETRIES", "upload retries before a frame is dropped", int_range(0, 100), "N")
+        4, "ARCHIVE_RETRIES", "upload retries before a frame is dropped", int_range(0, 100), "N"
+    )
     archive_retry_backoff: float = option(
-        0.5, "ARCHIVE_RETRY_BACKOFF", "first retry delay in seconds, doubled each retry (max 30)",
-        float_range(0.0, 60.0), "S")
+        0.5,
+        "ARCHIVE_RETRY_BACKOFF",
+        "first retry delay in seconds, doubled each retry (max 30)",
+        float_range(0.0, 60.0),
+        "S",
+    )
     archive_timeout: float = option(
-        10.0, "ARCHIVE_TIMEOUT", "seconds per storage request",
-        float_range(0.1, 600.0, low_open=True), "S")
+        10.0,
+        "ARCHIVE_TIMEOUT",
+        "seconds per storage request",
+        float_range(0.1, 600.0, low_open=True),
+        "S",
+    )
 
     def __post_init__(self) -> None:
         if self.archive_uncertain_min > self.archive_confident_threshold:
             raise ConfigError(
                 f"ARCHIVE_UNCERTAIN_MIN ({self.archive_uncertain_min}) must not exceed "
-                f"ARCHIVE_CONFIDENT_THRESHOLD ({self.archive_confident_threshold})")
+                f"ARCHIVE_CONFIDENT_THRESHOLD ({self.archive_confident_threshold})"
+            )
         if self.archive_annotated_container == self.archive_lowconf_container:
-            raise ConfigError("ARCHIVE_ANNOTATED_CONTAINER and ARCHIVE_LOWCONF_CONTAINER "
-                              f"must differ (both {self.archive_annotated_container!r})")
+            raise ConfigError(
+                "ARCHIVE_ANNOTATED_CONTAINER and ARCHIVE_LOWCONF_CONTAINER "
+                f"must differ (both {self.archive_annotated_container!r})"
+            )
 
     @property
     def enabled(self) -> bool:
@@ -536,121 +772,247 @@ class ArchiveSettings:
 class IoTHubSettings:
     """Telemetry to IoT Hub / edgeHub: connection, rate control, outbox."""
 
-    connection_string: str = option("", "IOTHUB_CONNECTION_STRING",
-                                    "device or module connection string for local "
-                                    "development; inside IoT Edge the module's own "
-                                    "identity is used", text, secret=True)
-    ca_cert: str = option("", "IOTHUB_CA_CERT",
-                          "PEM file of a CA to trust for the hub endpoint (a gateway or a "
-                          "local test broker)", text, "PEM")
-    output_name: str = option("detections", "IOTHUB_OUTPUT",
-                              "module output the messages are sent to (routes pick it up)",
-                              non_empty, "NAME")
-    send_mode: str = option("change", "IOTHUB_SEND_MODE",
-                            "change: on material change plus interval summaries; "
-                            "interval: summaries only; every: every frame",
-                            one_of("change", "interval", "every"), "MODE")
-    send_interval: float = option(10.0, "IOTHUB_SEND_INTERVAL",
-                                  "seconds between summary messages",
-                                  float_range(0.0, 86400.0, low_open=True), "S")
-    change_iou: float = option(0.5, "IOTHUB_CHANGE_IOU",
-                               "a region counts as unchanged when it overlaps one sent "
-                               "before by at least this IoU", float_range(0.0, 1.0), "IOU")
-    outbox_size: int = option(1000, "IOTHUB_OUTBOX_SIZE",
-                              "messages held while offline; beyond it the oldest are dropped",
-                              int_range(1, 1000000), "N")
-    flush_timeout: float = option(10.0, "IOTHUB_FLUSH_TIMEOUT",
-                                  "seconds to deliver the outbox at shutdown",
-                                  float_range(0.0, 3600.0), "S")
-    report_interval: float = option(30.0, "IOTHUB_REPORT_INTERVAL",
-                                    "seconds between twin reported-property updates",
-                                    float_range(1.0, 86400.0), "S")
-    text_events: bool = option(False, "TEXT_EVENTS",
-                               "send one textAppearance message per line of text when it "
-                               "leaves the view, instead of per-frame detections messages "
-                               "(needs READ_TEXT)", parse_bool)
-    text_event_gap: int = option(5, "TEXT_EVENT_GAP",
-                                 "frames a line may go unread before its appearance ends",
-                                 int_range(0, 100000), "N")
-    text_event_min_frames: int = option(3, "TEXT_EVENT_MIN_FRAMES",
-                                        "frames a line must be read in to be reported "
-                                        "(fewer: flicker, not sent)", int_range(1, 100000), "N")
+    connection_string: str = option(
+        "",
+        "IOTHUB_CONNECTION_STRING",
+        "device or module connection string for local "
+        "development; inside IoT Edge the module's own "
+        "identity is used",
+        text,
+        secret=True,
+    )
+    ca_cert: str = option(
+        "",
+        "IOTHUB_CA_CERT",
+        "PEM file of a CA to trust for the hub endpoint (a gateway or a local test broker)",
+        text,
+        "PEM",
+    )
+    output_name: str = option(
+        "detections",
+        "IOTHUB_OUTPUT",
+        "module output the messages are sent to (routes pick it up)",
+        non_empty,
+        "NAME",
+    )
+    send_mode: str = option(
+        "change",
+        "IOTHUB_SEND_MODE",
+        "change: on material change plus interval summaries; "
+        "interval: summaries only; every: every frame",
+        one_of("change", "interval", "every"),
+        "MODE",
+    )
+    send_interval: float = option(
+        10.0,
+        "IOTHUB_SEND_INTERVAL",
+        "seconds between summary messages",
+        float_range(0.0, 86400.0, low_open=True),
+        "S",
+    )
+    change_iou: float = option(
+        0.5,
+        "IOTHUB_CHANGE_IOU",
+        "a region counts as unchanged when it overlaps one sent before by at least this IoU",
+        float_range(0.0, 1.0),
+        "IOU",
+    )
+    outbox_size: int = option(
+        1000,
+        "IOTHUB_OUTBOX_SIZE",
+        "messages held while offline; beyond it the oldest are dropped",
+        int_range(1, 1000000),
+        "N",
+    )
+    flush_timeout: float = option(
+        10.0,
+        "IOTHUB_FLUSH_TIMEOUT",
+        "seconds to deliver the outbox at shutdown",
+        float_range(0.0, 3600.0),
+        "S",
+    )
+    report_interval: float = option(
+        30.0,
+        "IOTHUB_REPORT_INTERVAL",
+        "seconds between twin reported-property updates",
+        float_range(1.0, 86400.0),
+        "S",
+    )
+    text_events: bool = option(
+        False,
+        "TEXT_EVENTS",
+        "send one textAppearance message per line of text when it "
+        "leaves the view, instead of per-frame detections messages "
+        "(needs READ_TEXT)",
+        parse_bool,
+    )
+    text_event_gap: int = option(
+        5,
+        "TEXT_EVENT_GAP",
+        "frames a line may go unread before its appearance ends",
+        int_range(0, 100000),
+        "N",
+    )
+    text_event_min_frames: int = option(
+        3,
+        "TEXT_EVENT_MIN_FRAMES",
+        "frames a line must be read in to be reported (fewer: flicker, not sent)",
+        int_range(1, 100000),
+        "N",
+    )
 
 
 @dataclass(frozen=True)
 class ServeSettings:
     """The HTTP scoring service (`main.py serve`)."""
 
-    host: str = option("127.0.0.1", "SERVE_HOST",
-                       "address to listen on; 0.0.0.0 inside a container on the module network",
-                       non_empty, "ADDR")
-    port: int = option(8080, "SERVE_PORT", "TCP port; 0 picks a free one",
-                       int_range(0, 65535), "PORT")
-    workers: int = option(0, "SERVE_WORKERS",
-                          "inference threads; 0 = sized to the engine (1: ONNX Runtime "
-                          "already spreads one inference over every core)", int_range(0, 64), "N")
-    queue_size: int = option(8, "SERVE_QUEUE_SIZE",
-                             "requests waiting for a worker; beyond that 503 + Retry-After",
-                             int_range(0, 4096), "N")
-    max_body_bytes: int = option(20 * 1024 * 1024, "SERVE_MAX_BODY_BYTES",
-                                 "largest request body accepted (413 above)",
-                                 int_range(1024, 1 << 30), "BYTES")
-    max_pixels: int = option(4096 * 4096, "SERVE_MAX_PIXELS",
-                             "largest image (width x height, read from its header before "
-                             "decoding) accepted (413 above)", int_range(1, 1 << 30), "N")
-    warmup_runs: int = option(2, "SERVE_WARMUP_RUNS",
-                              "inferences run before the service reports ready",
-                              int_range(0, 100), "N")
-    model_name: str = option("textdetector", "SERVE_MODEL_NAME",
-                             "model name in /v2/models/<name> and Custom Vision answers",
-                             non_empty, "NAME")
-    tag: str = option("text", "SERVE_TAG", "label reported for every detected region",
-                      non_empty, "LABEL")
-    retry_after: int = option(1, "SERVE_RETRY_AFTER",
-                              "seconds put in Retry-After when the queue is full or not ready",
-                              int_range(1, 3600), "S")
-    request_timeout: float = option(30.0, "SERVE_REQUEST_TIMEOUT",
-                                    "seconds a request may wait for its result (504 after)",
-                                    float_range(0.1, 3600.0), "S")
-    read_timeout: float = option(10.0, "SERVE_READ_TIMEOUT",
-                                 "seconds to wait for the next bytes of a request body (408 "
-                                 "and the connection closed after)",
-                                 float_range(0.1, 3600.0), "S")
-    body_timeout: float = option(60.0, "SERVE_BODY_TIMEOUT",
-                                 "seconds to receive a whole request body (408 after)",
-                                 float_range(0.1, 3600.0), "S")
-    header_timeout: float = option(15.0, "SERVE_HEADER_TIMEOUT",
-                                   "seconds a connection may take to send a request's "
-                                   "headers, or stay idle between requests, before it is "
-                                   "closed", float_range(0.1, 3600.0), "S")
-    max_connections: int = option(256, "SERVE_MAX_CONNECTIONS",
-                                  "connections open at once; a new one beyond that gets 503 "
-                                  "and is closed", int_range(1, 65535), "N")
-    allowed_hosts: tuple[str, ...] = option((), "SERVE_ALLOWED_HOSTS",
-                                            "Host header names accepted without SERVE_API_KEY "
-                                            "(DNS-rebinding guard), comma-separated, besides "
-                                            "localhost, loopback addresses and SERVE_HOST; "
-                                            "checked when listening on loopback or when set",
-                                            host_names, "NAMES")
-    api_key: str = option("", "SERVE_API_KEY",
-                          "key every request but /v2/health/live and /v2/health/ready must "
-                          "carry (X-API-Key or Authorization: Bearer); unset = open "
-                          "(environment only, never a flag)", api_key, secret=True)
+    host: str = option(
+        "127.0.0.1",
+        "SERVE_HOST",
+        "address to listen on; 0.0.0.0 inside a container on the module network",
+        non_empty,
+        "ADDR",
+    )
+    port: int = option(
+        8080, "SERVE_PORT", "TCP port; 0 picks a free one", int_range(0, 65535), "PORT"
+    )
+    workers: int = option(
+        0,
+        "SERVE_WORKERS",
+        "inference threads; 0 = sized to the engine (1: ONNX Runtime "
+        "already spreads one inference over every core)",
+        int_range(0, 64),
+        "N",
+    )
+    queue_size: int = option(
+        8,
+        "SERVE_QUEUE_SIZE",
+        "requests waiting for a worker; beyond that 503 + Retry-After",
+        int_range(0, 4096),
+        "N",
+    )
+    max_body_bytes: int = option(
+        20 * 1024 * 1024,
+        "SERVE_MAX_BODY_BYTES",
+        "largest request body accepted (413 above)",
+        int_range(1024, 1 << 30),
+        "BYTES",
+    )
+    max_pixels: int = option(
+        4096 * 4096,
+        "SERVE_MAX_PIXELS",
+        "largest image (width x height, read from its header before decoding) accepted (413 above)",
+        int_range(1, 1 << 30),
+        "N",
+    )
+    warmup_runs: int = option(
+        2,
+        "SERVE_WARMUP_RUNS",
+        "inferences run before the service reports ready",
+        int_range(0, 100),
+        "N",
+    )
+    model_name: str = option(
+        "textdetector",
+        "SERVE_MODEL_NAME",
+        "model name in /v2/models/<name> and Custom Vision answers",
+        non_empty,
+        "NAME",
+    )
+    tag: str = option(
+        "text", "SERVE_TAG", "label reported for every detected region", non_empty, "LABEL"
+    )
+    retry_after: int = option(
+        1,
+        "SERVE_RETRY_AFTER",
+        "seconds put in Retry-After when the queue is full or not ready",
+        int_range(1, 3600),
+        "S",
+    )
+    request_timeout: float = option(
+        30.0,
+        "SERVE_REQUEST_TIMEOUT",
+        "seconds a request may wait for its result (504 after)",
+        float_range(0.1, 3600.0),
+        "S",
+    )
+    read_timeout: float = option(
+        10.0,
+        "SERVE_READ_TIMEOUT",
+        "seconds to wait for the next bytes of a request body (408 "
+        "and the connection closed after)",
+        float_range(0.1, 3600.0),
+        "S",
+    )
+    body_timeout: float = option(
+        60.0,
+        "SERVE_BODY_TIMEOUT",
+        "seconds to receive a whole request body (408 after)",
+        float_range(0.1, 3600.0),
+        "S",
+    )
+    header_timeout: float = option(
+        15.0,
+        "SERVE_HEADER_TIMEOUT",
+        "seconds a connection may take to send a request's "
+        "headers, or stay idle between requests, before it is "
+        "closed",
+        float_range(0.1, 3600.0),
+        "S",
+    )
+    max_connections: int = option(
+        256,
+        "SERVE_MAX_CONNECTIONS",
+        "connections open at once; a new one beyond that gets 503 and is closed",
+        int_range(1, 65535),
+        "N",
+    )
+    allowed_hosts: tuple[str, ...] = option(
+        (),
+        "SERVE_ALLOWED_HOSTS",
+        "Host header names accepted without SERVE_API_KEY "
+        "(DNS-rebinding guard), comma-separated, besides "
+        "localhost, loopback addresses and SERVE_HOST; "
+        "checked when listening on loopback or when set",
+        host_names,
+        "NAMES",
+    )
+    api_key: str = option(
+        "",
+        "SERVE_API_KEY",
+        "key every request but /v2/health/live and /v2/health/ready must "
+        "carry (X-API-Key or Authorization: Bearer); unset = open "
+        "(environment only, never a flag)",
+        api_key,
+        secret=True,
+    )
 
 
 @dataclass(frozen=True)
 class TritonSettings:
     """A remote Triton Inference Server (KServe v2 protocol) that runs the models."""
 
-    triton_url: str = option("grpc://127.0.0.1:8001", "TRITON_URL",
-                             "Triton server: grpc://host:8001 or http://host:8000 "
-                             "(https/grpcs for TLS)", non_empty, "URL")
-    triton_timeout: float = option(10.0, "TRITON_TIMEOUT",
-                                   "seconds per Triton request, and to wait for the models "
-                                   "to be ready at start", float_range(0.1, 600.0), "S")
-    triton_protocol: str = option("auto", "TRITON_PROTOCOL",
-                                  "grpc or http; auto follows the TRITON_URL scheme",
-                                  one_of("auto", "grpc", "http"), "NAME")
+    triton_url: str = option(
+        "grpc://127.0.0.1:8001",
+        "TRITON_URL",
+        "Triton server: grpc://host:8001 or http://host:8000 (https/grpcs for TLS)",
+        non_empty,
+        "URL",
+    )
+    triton_timeout: float = option(
+        10.0,
+        "TRITON_TIMEOUT",
+        "seconds per Triton request, and to wait for the models to be ready at start",
+        float_range(0.1, 600.0),
+        "S",
+    )
+    triton_protocol: str = option(
+        "auto",
+        "TRITON_PROTOCOL",
+        "grpc or http; auto follows the TRITON_URL scheme",
+        one_of("auto", "grpc", "http"),
+        "NAME",
+    )
 
 
 @dataclass(frozen=True)
@@ -680,11 +1042,14 @@ RUN_GROUPS: dict[str, tuple[type, str]] = {
 }
 
 
-def load_settings(environ: Mapping[str, str] | None = None,
-                  args: argparse.Namespace | None = None) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, args: argparse.Namespace | None = None
+) -> Settings:
     """Read every settings group once, validated."""
     groups = {name: load(cls, environ, args) for name, (cls, _) in RUN_GROUPS.items()}
     if groups["iothub"].text_events and not groups["recognizer"].read_text:
-        raise ConfigError("TEXT_EVENTS=true needs READ_TEXT=true: text events are made "
-                          "of the text read in each frame")
+        raise ConfigError(
+            "TEXT_EVENTS=true needs READ_TEXT=true: text events are made "
+            "of the text read in each frame"
+        )
     return Settings(**groups)

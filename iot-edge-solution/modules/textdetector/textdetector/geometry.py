@@ -4,9 +4,10 @@ Axis-aligned boxes are `(x0, y0, x1, y1)` rows; quadrilaterals are (4, 2) point 
 (the `Detections.boxes` layout). Convex polygon work uses OpenCV (already a runtime
 dependency) rather than hand-written clipping.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -86,8 +87,9 @@ def mean_box_iou(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
     return total / count if count else 1.0
 
 
-def recall_precision(truth: np.ndarray, found: np.ndarray,
-                     min_iou: float = 0.5) -> tuple[int, int, int]:
+def recall_precision(
+    truth: np.ndarray, found: np.ndarray, min_iou: float = 0.5
+) -> tuple[int, int, int]:
     """(matched, len(truth), len(found)) with one-to-one matches at IoU >= min_iou."""
     matrix = iou_matrix(truth, found)
     matched = sum(1 for _, _, iou in greedy_matches(matrix) if iou >= min_iou)

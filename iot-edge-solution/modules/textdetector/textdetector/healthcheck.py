@@ -3,6 +3,7 @@
 `serve` mode (the main process was started with `serve`): its liveness endpoint answers 200.
 Detection runs: the main process is alive and not a zombie. Standard library only.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The pinned model sets (MODEL_SET), the wheels they come from, and their verification."""
+
 from __future__ import annotations
 
 import hashlib
@@ -29,13 +30,17 @@ class ModelPackage:
 
 
 RAPIDOCR_1 = ModelPackage(
-    "rapidocr-onnxruntime", "1.4.4",
+    "rapidocr-onnxruntime",
+    "1.4.4",
     "971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf",
-    "rapidocr_onnxruntime/models")
+    "rapidocr_onnxruntime/models",
+)
 RAPIDOCR_3 = ModelPackage(
-    "rapidocr", "3.10.0",
+    "rapidocr",
+    "3.10.0",
     "2fc34e26cd0f48514804a94f8832283039c7334076bff60768b1fed9ad068050",
-    "rapidocr/models")
+    "rapidocr/models",
+)
 # Kept for callers that name the original package.
 MODEL_PACKAGE, MODEL_PACKAGE_VERSION = RAPIDOCR_1.name, RAPIDOCR_1.version
 
@@ -55,22 +60,34 @@ class ModelFile:
 
 
 DET_MODEL = ModelFile(
-    "ch_PP-OCRv4_det_infer.onnx", 4_745_517,
-    "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9")
+    "ch_PP-OCRv4_det_infer.onnx",
+    4_745_517,
+    "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
+)
 REC_MODEL = ModelFile(
-    "ch_PP-OCRv4_rec_infer.onnx", 10_857_958,
-    "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b")
+    "ch_PP-OCRv4_rec_infer.onnx",
+    10_857_958,
+    "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
+)
 CLS_MODEL = ModelFile(
-    "ch_ppocr_mobile_v2.0_cls_infer.onnx", 585_532,
-    "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c")
+    "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+    585_532,
+    "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
+)
 # PP-OCRv6 small detection: mean = std = 0.5 input normalisation (detector/policy.py).
 DET_V6_MODEL = ModelFile(
-    "PP-OCRv6_det_small.onnx", 9_929_594,
-    "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f", RAPIDOCR_3)
+    "PP-OCRv6_det_small.onnx",
+    9_929_594,
+    "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
+    RAPIDOCR_3,
+)
 # PP-OCRv6 small recognition: 18,708 symbols (dictionary in its metadata), same input.
 REC_V6_MODEL = ModelFile(
-    "PP-OCRv6_rec_small.onnx", 21_234_383,
-    "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884", RAPIDOCR_3)
+    "PP-OCRv6_rec_small.onnx",
+    21_234_383,
+    "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
+    RAPIDOCR_3,
+)
 
 
 @dataclass(frozen=True)
@@ -99,8 +116,9 @@ DEFAULT_MODEL_SET = "ppocrv6"
 # DET_MODEL: the detection model, each with its policy (detector/policy.py).
 DET_MODELS = {"ppocrv6": DET_V6_MODEL, "ppocrv4": DET_MODEL}
 DEFAULT_DET_MODEL = "ppocrv6"
-MODELS = tuple(dict.fromkeys([*(f for s in MODEL_SETS.values() for f in s.files),
-                              *DET_MODELS.values()]))
+MODELS = tuple(
+    dict.fromkeys([*(f for s in MODEL_SETS.values() for f in s.files), *DET_MODELS.values()])
+)
 
 
 def sha256_of(path: Path) -> str:
@@ -129,8 +147,12 @@ def verify_model(path: Path) -> None:
     if pinned is None:
         return
     if size != pinned.size:
-        raise ModelError(f"model file is truncated or wrong ({size} bytes, expected "
-                         f"{pinned.size}): {path}; delete it and {SETUP_HINT}")
+        raise ModelError(
+            f"model file is truncated or wrong ({size} bytes, expected "
+            f"{pinned.size}): {path}; delete it and {SETUP_HINT}"
+        )
     if sha256_of(path) != pinned.sha256:
-        raise ModelError(f"model file checksum mismatch (corrupt or replaced): {path}; "
-                         f"delete it and {SETUP_HINT}")
+        raise ModelError(
+            f"model file checksum mismatch (corrupt or replaced): {path}; "
+            f"delete it and {SETUP_HINT}"
+        )

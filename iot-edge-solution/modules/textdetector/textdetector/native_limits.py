@@ -7,11 +7,12 @@ So this runs from the package's __init__, before any module imports cv2, and onl
 the `serve` command (`run` and `detect` keep OpenCV's default). A value already set in
 the environment wins.
 """
+
 from __future__ import annotations
 
 import os
 import sys
-from typing import MutableMapping, Sequence
+from collections.abc import MutableMapping, Sequence
 
 ENV = "OPENCV_IO_MAX_IMAGE_PIXELS"
 FLAG = "--max-pixels"
@@ -42,8 +43,9 @@ def serve_pixel_cap(environ: MutableMapping[str, str], argv: Sequence[str]) -> i
         return None
 
 
-def cap_decoded_pixels(environ: MutableMapping[str, str] = os.environ,
-                       argv: Sequence[str] = sys.argv) -> None:
+def cap_decoded_pixels(
+    environ: MutableMapping[str, str] = os.environ, argv: Sequence[str] = sys.argv
+) -> None:
     """Set OPENCV_IO_MAX_IMAGE_PIXELS from SERVE_MAX_PIXELS for `serve` (before cv2)."""
     cap = serve_pixel_cap(environ, argv)
     if cap is not None and cap > 0:

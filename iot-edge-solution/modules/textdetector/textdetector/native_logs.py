@@ -5,11 +5,12 @@ from the package's __init__, before any module imports cv2. Values already set i
 environment win. A bad source then shows only the module's one readable line, not
 FFmpeg's ("EBML header parsing failed", "Connection refused", ...).
 """
+
 from __future__ import annotations
 
 import os
 import sys
-from typing import MutableMapping, Sequence
+from collections.abc import MutableMapping, Sequence
 
 FFMPEG_QUIET = "-8"  # AV_LOG_QUIET
 
@@ -25,8 +26,9 @@ def debug_requested(environ: MutableMapping[str, str], argv: Sequence[str]) -> b
     return level.strip().lower() == "debug"
 
 
-def quiet_native_logs(environ: MutableMapping[str, str] = os.environ,
-                      argv: Sequence[str] = sys.argv) -> None:
+def quiet_native_logs(
+    environ: MutableMapping[str, str] = os.environ, argv: Sequence[str] = sys.argv
+) -> None:
     """Quiet defaults for OpenCV and FFmpeg; with debug logging, their own defaults."""
     if debug_requested(environ, argv):
         return

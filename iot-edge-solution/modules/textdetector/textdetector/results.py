@@ -1,4 +1,5 @@
 """The typed result value that flows from the detector to every sink."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,15 +28,16 @@ class Detections:
     texts: tuple[str, ...] | None = None
     text_scores: np.ndarray | None = None
 
-    def with_texts(self, texts: tuple[str, ...], text_scores: np.ndarray) -> "Detections":
+    def with_texts(self, texts: tuple[str, ...], text_scores: np.ndarray) -> Detections:
         """These boxes with the text read in each."""
         if len(texts) != len(self):
             raise ValueError(f"{len(texts)} readings for {len(self)} boxes")
-        return dataclasses.replace(self, texts=tuple(texts),
-                                   text_scores=np.asarray(text_scores, np.float32))
+        return dataclasses.replace(
+            self, texts=tuple(texts), text_scores=np.asarray(text_scores, np.float32)
+        )
 
     @classmethod
-    def empty(cls, image_size: tuple[int, int]) -> "Detections":
+    def empty(cls, image_size: tuple[int, int]) -> Detections:
         return cls(np.zeros((0, 4, 2), np.float32), np.zeros((0,), np.float32), image_size)
 
     def __len__(self) -> int:
@@ -45,11 +47,11 @@ class Detections:
         """Axis-aligned bounds, shape (N, 4): x_min, y_min, x_max, y_max."""
         return geometry.xyxy(self.boxes)
 
-    def iou(self, other: "Detections") -> np.ndarray:
+    def iou(self, other: Detections) -> np.ndarray:
         """IoU of each of these boxes (rows) with each of `other`'s (columns), axis-aligned."""
         return geometry.iou_matrix(self.xyxy(), other.xyxy())
 
-    def mean_iou(self, other: "Detections") -> tuple[float, int]:
+    def mean_iou(self, other: Detections) -> tuple[float, int]:
         """(sum of greedily matched IoUs, boxes counted) against `other`; see geometry."""
         return geometry.matched_iou(self.xyxy(), other.xyxy())
 

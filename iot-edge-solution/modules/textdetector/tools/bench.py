@@ -9,6 +9,7 @@ for every engine x precision this machine runs, with its parity-gate verdict.
 Usage: python tools/bench.py [--frames N] [--rounds R] [--sizes 720p,1080p]
 [--sections detection,ocr,engines] [--chart]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,21 +19,20 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
-import cv2
-import numpy as np
-
 
 import bench_matrix
 import bench_ocr
+import cv2
+import numpy as np
+
 from textdetector.config import DEFAULT_VIDEO, EngineSettings, SourceSettings
 from textdetector.detector import TextDetector
+from textdetector.detector.preprocess import to_blob
 from textdetector.engines import resolve_engine
 from textdetector.pipeline import process
 from textdetector.recognizer import TextRecognizer
-from textdetector.detector.preprocess import to_blob
 from textdetector.sinks import ConsoleSink
 from textdetector.sources import open_source
 
@@ -77,21 +77,33 @@ def rapidocr_detector(matched: bool):
         from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
     except ImportError:
         return None
-    config = {"model_path": str(EngineSettings().model_path), "use_cuda": False,
-              "limit_side_len": 736, "limit_type": "min", "mean": [0.5] * 3, "std": [0.5] * 3,
-              "thresh": 0.3, "box_thresh": 0.5, "max_candidates": 1000, "unclip_ratio": 1.6,
-              "use_dilation": True, "score_mode": "fast"}
+    config = {
+        "model_path": str(EngineSettings().model_path),
+        "use_cuda": False,
+        "limit_side_len": 736,
+        "limit_type": "min",
+        "mean": [0.5] * 3,
+        "std": [0.5] * 3,
+        "thresh": 0.3,
+        "box_thresh": 0.5,
+        "max_candidates": 1000,
+        "unclip_ratio": 1.6,
+        "use_dilation": True,
+        "score_mode": "fast",
+    }
     if matched:
         config.update(bench_ocr.matched_det())
     rapid = RapidDetector(config)
     if matched:  # RapidOCR raises the cap with the image size; pin it to ours
         rapid.get_preprocess = lambda _max_wh: DetPreProcess(
-            config["limit_side_len"], config["limit_type"], config["mean"], config["std"])
+            config["limit_side_len"], config["limit_type"], config["mean"], config["std"]
+        )
     return rapid
 
 
-def contenders(detector: TextDetector, frames: list[np.ndarray],
-               video: Path) -> dict[str, Callable[[], float]]:
+def contenders(
+    detector: TextDetector, frames: list[np.ndarray], video: Path
+) -> dict[str, Callable[[], float]]:
     """Name -> a callable that processes every frame once and returns seconds taken."""
     size = detector.input_size(frames[0].shape[:2])
     blobs = [to_blob(frame, size, norm=detector.policy.norm) for frame in frames]
@@ -130,14 +142,22 @@ def measure(runs: dict[str, Callable[[], float]], count: int, rounds: int) -> di
     for _ in range(rounds):
         for name, run in runs.items():
             seconds[name].append(run())
-    return {name: {"fps": count / statistics.median(values),
-                   "fps_all": [round(count / v, 2) for v in values]}
-            for name, values in seconds.items()}
+    return {
+        name: {
+            "fps": count / statistics.median(values),
+            "fps_all": [round(count / v, 2) for v in values],
+        }
+        for name, values in seconds.items()
+    }
 
 
-RATIOS = [("pipeline", "model-only", 0.95), ("detector", "model-only", None),
-          ("detector", "rapidocr-defaults", 2.0), ("pipeline", "rapidocr-defaults", 2.0),
-          ("detector", "rapidocr-matched", None)]
+RATIOS = [
+    ("pipeline", "model-only", 0.95),
+    ("detector", "model-only", None),
+    ("detector", "rapidocr-defaults", 2.0),
+    ("pipeline", "rapidocr-defaults", 2.0),
+    ("detector", "rapidocr-matched", None),
+]
 
 
 def report(results: dict[str, dict[str, dict]]) -> dict[str, dict[str, float]]:
@@ -173,13 +193,11 @@ def chart(results: dict[str, dict[str, dict]], path: Path) -> None:
     print(f"chart: {path}")
 
 
-def _clip(args: argparse.Namespace, size_name: str, folder: Path
-          ) -> tuple[list[np.ndarray], Path]:
+def _clip(args: argparse.Namespace, size_name: str, folder: Path) -> tuple[list[np.ndarray], Path]:
     """The size's demo frames and the same frames as a video file."""
     frames = demo_frames(args.frames, SIZES[size_name])
     video = write_video(frames, folder / f"{size_name}.mp4")
-    print(f"{size_name}: {len(frames)} frames x {args.rounds} rounds per contender ...",
-          flush=True)
+    print(f"{size_name}: {len(frames)} frames x {args.rounds} rounds per contender ...", flush=True)
     return frames, video
 
 
@@ -198,8 +216,7 @@ def engines_section(args: argparse.Namespace, folder: Path) -> dict:
     frames, video = _clip(args, "720p", folder)
     detectors, absent = bench_matrix.open_detectors()
     try:
-        table = measure(bench_matrix.contenders(detectors, frames, video), len(frames),
-                        args.rounds)
+        table = measure(bench_matrix.contenders(detectors, frames, video), len(frames), args.rounds)
         verdicts = bench_matrix.gate(detectors)
     finally:
         for detector in detectors.values():
@@ -208,11 +225,11 @@ def engines_section(args: argparse.Namespace, folder: Path) -> dict:
     default = f"{resolve_engine(settings)} {settings.precision}"
     ratios = bench_matrix.report(table, verdicts, absent, default)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "engines.md").write_text(bench_matrix.markdown(
-        table, verdicts, ratios, bench_matrix.machine()), encoding="utf-8")
+    (args.out / "engines.md").write_text(
+        bench_matrix.markdown(table, verdicts, ratios, bench_matrix.machine()), encoding="utf-8"
+    )
     print(f"  README table: {args.out / 'engines.md'}")
-    return {"size": "720p", "results": table, "gate": verdicts, "ratios": ratios,
-            "absent": absent}
+    return {"size": "720p", "results": table, "gate": verdicts, "ratios": ratios, "absent": absent}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,28 +237,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=20, help="frames per contender run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per contender")
     parser.add_argument("--sizes", default="720p,1080p", help="comma list of 720p, 1080p")
-    parser.add_argument("--out", type=Path, default=MODULE_DIR.parent.parent.parent /
-                        "bench-results", help="folder for bench.json (and the chart)")
-    parser.add_argument("--sections", default="detection,ocr,engines",
-                        help="comma list of detection, ocr, engines (OCR and engines run "
-                             "on 720p frames)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=MODULE_DIR.parent.parent.parent / "bench-results",
+        help="folder for bench.json (and the chart)",
+    )
+    parser.add_argument(
+        "--sections",
+        default="detection,ocr,engines",
+        help="comma list of detection, ocr, engines (OCR and engines run on 720p frames)",
+    )
     parser.add_argument("--chart", action="store_true", help="also draw bench.png")
     args = parser.parse_args(argv)
     sections = {s.strip() for s in args.sections.split(",") if s.strip()}
-    if not sections or sections - {"detection", "ocr", "engines"} or args.frames < 1 \
-            or args.rounds < 1:
+    if (
+        not sections
+        or sections - {"detection", "ocr", "engines"}
+        or args.frames < 1
+        or args.rounds < 1
+    ):
         parser.error("--sections takes detection, ocr, engines; --frames, --rounds >= 1")
     detector = TextDetector.open(RUN_ENGINE)
     results: dict[str, dict[str, dict]] = {}
-    output: dict = {"frames": args.frames, "rounds": args.rounds,
-                    "machine": bench_matrix.machine()}
-    print(f"machine: {output['machine']}; engine {resolve_engine(RUN_ENGINE)} "
-          f"(OpenVINO hint {RUN_ENGINE.ov_performance_hint})")
+    output: dict = {"frames": args.frames, "rounds": args.rounds, "machine": bench_matrix.machine()}
+    print(
+        f"machine: {output['machine']}; engine {resolve_engine(RUN_ENGINE)} "
+        f"(OpenVINO hint {RUN_ENGINE.ov_performance_hint})"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for size_name in args.sizes.split(",") if "detection" in sections else []:
             frames, video = _clip(args, size_name, Path(tmp))
-            results[size_name] = measure(contenders(detector, frames, video), len(frames),
-                                         args.rounds)
+            results[size_name] = measure(
+                contenders(detector, frames, video), len(frames), args.rounds
+            )
         if results:
             output.update(results=results, ratios=report(results))
         if "ocr" in sections:

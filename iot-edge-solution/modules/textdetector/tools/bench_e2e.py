@@ -8,6 +8,7 @@ side's median seconds and the ratio per round, with the target (>= 2x) beside it
 
 Usage: python tools/bench_e2e.py [--rounds N] [--video FILE] [--json FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,9 @@ def rapidocr_video(video: Path) -> int:
 def timed(command: list[str]) -> float:
     """Seconds for one whole process; raises if it fails."""
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=MODULE_DIR, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        command, cwd=MODULE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -61,16 +63,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--video", type=Path, default=VIDEO)
-    parser.add_argument("--json", type=Path, default=RESULTS / "e2e.json",
-                        help="where the figures go (default: bench-results/e2e.json)")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=RESULTS / "e2e.json",
+        help="where the figures go (default: bench-results/e2e.json)",
+    )
     parser.add_argument("--rapidocr-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rapidocr_worker:
         return rapidocr_video(args.video)
     commands = {
         "ours": [sys.executable, "main.py", "--quiet", "--camera-path", str(args.video)],
-        "rapidocr3": [sys.executable, __file__, "--rapidocr-worker", "--video",
-                      str(args.video)],
+        "rapidocr3": [sys.executable, __file__, "--rapidocr-worker", "--video", str(args.video)],
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
     ratios = []
@@ -79,17 +84,25 @@ def main(argv: list[str] | None = None) -> int:
         for name in order:
             times[name].append(timed(commands[name]))
         ratios.append(times["rapidocr3"][-1] / times["ours"][-1])
-        print(f"round {round_ + 1}: ours {times['ours'][-1]:.1f} s, RapidOCR 3.10 "
-              f"{times['rapidocr3'][-1]:.1f} s, ratio {ratios[-1]:.2f}x", flush=True)
+        print(
+            f"round {round_ + 1}: ours {times['ours'][-1]:.1f} s, RapidOCR 3.10 "
+            f"{times['rapidocr3'][-1]:.1f} s, ratio {ratios[-1]:.2f}x",
+            flush=True,
+        )
     ratio = statistics.median(ratios)
     verdict = "MET" if ratio >= TARGET else "MISSED"
-    print(f"demo video end to end: ours {statistics.median(times['ours']):.1f} s, "
-          f"RapidOCR 3.10 defaults {statistics.median(times['rapidocr3']):.1f} s: "
-          f"{ratio:.2f}x faster (target >= {TARGET:.1f}x): {verdict}")
+    print(
+        f"demo video end to end: ours {statistics.median(times['ours']):.1f} s, "
+        f"RapidOCR 3.10 defaults {statistics.median(times['rapidocr3']):.1f} s: "
+        f"{ratio:.2f}x faster (target >= {TARGET:.1f}x): {verdict}"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"seconds": times, "ratios": ratios,
-                                         "ratio": ratio, "target": TARGET}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {"seconds": times, "ratios": ratios, "ratio": ratio, "target": TARGET}, indent=1
+            )
+        )
     return 0
 
 

@@ -8,6 +8,7 @@ whole detector (pre-process, model, DB post-process) sequential vs overlapped (f
 inferring while frame N is post-processed). Timings drift between runs: read the ratios.
 Usage: python tools/bench_engines.py [--frames N] [--rounds R] [--no-gate] [--json FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,24 +16,22 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-
 from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO, EngineSettings, RecognizerSettings
-from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
+from textdetector.detector.postprocess import DBPostProcess
+from textdetector.detector.preprocess import input_size, to_blob
 from textdetector.engines.base import overlapped
+from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.engines.openvino_engine import OpenVinoEngine, cpu_supports
 from textdetector.tuning.parity import detect_frames, detection_parity, judge
 from textdetector.tuning.quantize import quantized_model, quantized_rec_model
 from textdetector.tuning.rec_check import line_accuracy, truth_lines
-from textdetector.tuning.samples import (EVALUATION_FRAMES, evaluation_frames,
-                                         video_frames)
+from textdetector.tuning.samples import EVALUATION_FRAMES, evaluation_frames, video_frames
 from textdetector.tuning.select import INT8_CACHE
-from textdetector.detector.postprocess import DBPostProcess
-from textdetector.detector.preprocess import input_size, to_blob
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 
@@ -55,9 +54,11 @@ def ov_runner(model: Path, precision: str, shapes: str = "dynamic") -> Run:
 
 
 def det_contenders(int8: Path | None) -> dict[str, Run]:
-    runners = {"ORT FP32": ort_runner(DEFAULT_MODEL),
-               "OV FP32": ov_runner(DEFAULT_MODEL, "fp32"),
-               "OV FP32 static": ov_runner(DEFAULT_MODEL, "fp32", "static")}
+    runners = {
+        "ORT FP32": ort_runner(DEFAULT_MODEL),
+        "OV FP32": ov_runner(DEFAULT_MODEL, "fp32"),
+        "OV FP32 static": ov_runner(DEFAULT_MODEL, "fp32", "static"),
+    }
     if cpu_supports("bf16"):
         runners["OV BF16"] = ov_runner(DEFAULT_MODEL, "bf16")
     if int8 is not None:
@@ -87,11 +88,10 @@ def rec_gate(runners: dict[str, Run]) -> dict[str, str]:
     return verdicts
 
 
-def interleaved(runners: dict[str, Run], inputs: list[np.ndarray],
-                rounds: int) -> dict[str, float]:
+def interleaved(runners: dict[str, Run], inputs: list[np.ndarray], rounds: int) -> dict[str, float]:
     """Median ms per input of each runner, runners taking turns every round."""
     times: dict[str, list[float]] = {name: [] for name in runners}
-    for name, run in runners.items():
+    for run in runners.values():
         run(inputs[0])  # warm-up (first-shape compile, allocations)
     for _ in range(rounds):
         for name, run in runners.items():
@@ -115,20 +115,21 @@ def gate_vs_ort(runners: dict[str, Run], reference: str = "ORT FP32") -> dict[st
         result = judge(name, detection_parity(expected, detections))
         identical = all(np.array_equal(a.boxes, b.boxes) for a, b in zip(expected, detections))
         verdicts[name] = result.summary().split(": ", 1)[1] + (
-            ", boxes identical" if identical else "")
+            ", boxes identical" if identical else ""
+        )
     return verdicts
 
 
-def detector_fps(frames: list[np.ndarray], rounds: int, int8: Path | None
-                 ) -> dict[str, float]:
+def detector_fps(frames: list[np.ndarray], rounds: int, int8: Path | None) -> dict[str, float]:
     """Whole-detector fps (pre-process, model, DB post-process): ONNX Runtime FP32 as the
     detector runs today, OpenVINO sequential, overlapped (frame N+1 inferring while frame
     N is post-processed) with the LATENCY and THROUGHPUT hints, and INT8 overlapped."""
     post = DBPostProcess()
     ort_run = ort_runner(DEFAULT_MODEL)
-    engines = {"latency": OpenVinoEngine.open(DEFAULT_MODEL, "fp32", "latency", requests=2),
-               "throughput": OpenVinoEngine.open(DEFAULT_MODEL, "fp32", "throughput",
-                                                 requests=2)}
+    engines = {
+        "latency": OpenVinoEngine.open(DEFAULT_MODEL, "fp32", "latency", requests=2),
+        "throughput": OpenVinoEngine.open(DEFAULT_MODEL, "fp32", "throughput", requests=2),
+    }
     if int8 is not None:
         engines["int8"] = OpenVinoEngine.open(int8, "int8", "throughput", requests=2)
 
@@ -140,17 +141,22 @@ def detector_fps(frames: list[np.ndarray], rounds: int, int8: Path | None
             post(ort_run(blob(frame))[0, 0], frame.shape[:2])
 
     def sequential(engine: OpenVinoEngine) -> Callable[[], None]:
-        return lambda: [post(engine.run({"x": blob(f)})["sigmoid_0.tmp_0"][0, 0],
-                             f.shape[:2]) for f in frames]
+        return lambda: [
+            post(engine.run({"x": blob(f)})["sigmoid_0.tmp_0"][0, 0], f.shape[:2]) for f in frames
+        ]
 
     def overlapping(engine: OpenVinoEngine) -> Callable[[], None]:
-        return lambda: [post(out["sigmoid_0.tmp_0"][0, 0], f.shape[:2])
-                        for f, out in overlapped(engine, frames, lambda f: {"x": blob(f)})]
+        return lambda: [
+            post(out["sigmoid_0.tmp_0"][0, 0], f.shape[:2])
+            for f, out in overlapped(engine, frames, lambda f: {"x": blob(f)})
+        ]
 
-    loops = {"ORT FP32 sequential (today)": ort_sequential,
-             "OV FP32 sequential": sequential(engines["latency"]),
-             "OV FP32 overlapped, LATENCY": overlapping(engines["latency"]),
-             "OV FP32 overlapped, THROUGHPUT": overlapping(engines["throughput"])}
+    loops = {
+        "ORT FP32 sequential (today)": ort_sequential,
+        "OV FP32 sequential": sequential(engines["latency"]),
+        "OV FP32 overlapped, LATENCY": overlapping(engines["latency"]),
+        "OV FP32 overlapped, THROUGHPUT": overlapping(engines["throughput"]),
+    }
     if "int8" in engines:
         loops["OV INT8 overlapped, THROUGHPUT"] = overlapping(engines["int8"])
     fps: dict[str, list[float]] = {label: [] for label in loops}
@@ -200,18 +206,30 @@ def main(argv: list[str] | None = None) -> int:
     rec_ms = interleaved(rec, rec_inputs, args.rounds)
     rec_verdicts = {} if args.no_gate else rec_gate(rec)
     fps = detector_fps(frames, args.rounds, int8)
-    lines = table(f"detector model, {blobs[0].shape[2]}x{blobs[0].shape[3]} "
-                  f"({len(blobs)} frames x {args.rounds} rounds)", det_ms, verdicts)
+    lines = table(
+        f"detector model, {blobs[0].shape[2]}x{blobs[0].shape[3]} "
+        f"({len(blobs)} frames x {args.rounds} rounds)",
+        det_ms,
+        verdicts,
+    )
     lines += table(f"recogniser model {REC_MODEL.name}, 6x48x320", rec_ms, rec_verdicts)
     lines += ["whole detector (pre + model + post), fps and ratio to today's"]
     today = fps["ORT FP32 sequential (today)"]
-    lines += [f"  {label:<32} {value:>6.2f} {value / today:>6.2f}x"
-              for label, value in fps.items()]
+    lines += [f"  {label:<32} {value:>6.2f} {value / today:>6.2f}x" for label, value in fps.items()]
     print("\n".join(lines))
     if args.json:
-        args.json.write_text(json.dumps({"det_ms": det_ms, "det_gate": verdicts,
-                                         "rec_ms": rec_ms, "rec_gate": rec_verdicts,
-                                         "detector_fps": fps}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "det_ms": det_ms,
+                    "det_gate": verdicts,
+                    "rec_ms": rec_ms,
+                    "rec_gate": rec_verdicts,
+                    "detector_fps": fps,
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

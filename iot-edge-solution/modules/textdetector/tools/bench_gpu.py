@@ -8,25 +8,25 @@ script still exits 0.
 
 Usage: python tools/bench_gpu.py [--frames N] [--warmup N]
 """
+
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import cv2
 import numpy as np
 
-
 from textdetector.config import DEFAULT_VIDEO, EngineSettings
 from textdetector.detector import TextDetector
-from textdetector.engines.base import InferenceEngine
 from textdetector.detector.fp16_check import check_frames
-from textdetector.geometry import mean_box_iou
+from textdetector.engines.base import InferenceEngine
 from textdetector.errors import KitError
+from textdetector.geometry import mean_box_iou
 from textdetector.results import Detections
 
 RESOLUTIONS = {"720p": (720, 1280), "1080p": (1080, 1920)}
@@ -53,21 +53,33 @@ def contenders(base: EngineSettings) -> dict[str, Callable[[], InferenceEngine]]
             engine = OnnxRuntimeEngine.open(base.model_path, replace(base, ort_providers=providers))
             if engine.fell_back:
                 engine.close()
-                raise KitError(f"{', '.join(engine.fell_back)} not available in this "
-                               "ONNX Runtime build (needs onnxruntime-gpu and a GPU)")
+                raise KitError(
+                    f"{', '.join(engine.fell_back)} not available in this "
+                    "ONNX Runtime build (needs onnxruntime-gpu and a GPU)"
+                )
             return engine
+
         return open_
 
     def trt(precision: str) -> Callable[[], InferenceEngine]:
-        return lambda: open_detection_engine(replace(base, use_tensor_rt=True,
-                                                     trt_precision=precision))
+        return lambda: open_detection_engine(
+            replace(base, use_tensor_rt=True, trt_precision=precision)
+        )
 
-    return {"ORT CPU": ort("cpu"), "ORT CUDA": ort("cuda"),
-            "TensorRT FP32": trt("fp32"), "TensorRT FP16": trt("fp16")}
+    return {
+        "ORT CPU": ort("cpu"),
+        "ORT CUDA": ort("cuda"),
+        "TensorRT FP32": trt("fp32"),
+        "TensorRT FP16": trt("fp16"),
+    }
 
 
-def measure(name: str, open_engine: Callable[[], InferenceEngine],
-            frames: dict[str, list[np.ndarray]], warmup: int) -> Outcome:
+def measure(
+    name: str,
+    open_engine: Callable[[], InferenceEngine],
+    frames: dict[str, list[np.ndarray]],
+    warmup: int,
+) -> Outcome:
     try:
         engine = open_engine()
     except KitError as exc:
@@ -102,17 +114,22 @@ def report(outcomes: list[Outcome]) -> None:
         for label in o.fps:
             ratio = o.fps[label] / base.fps[label] if base else float("nan")
             agree = mean_box_iou(xyxy_pairs(base.detections[label], o.detections[label]))
-            print(f"{o.name:<16}{label:>7}{o.fps[label]:>9.1f}{o.model_ms[label]:>10.1f}"
-                  f"{ratio:>8.1f}x  mean IoU {agree:.3f}")
+            print(
+                f"{o.name:<16}{label:>7}{o.fps[label]:>9.1f}{o.model_ms[label]:>10.1f}"
+                f"{ratio:>8.1f}x  mean IoU {agree:.3f}"
+            )
         if o.detail:
             print(f"{'':<16}({o.detail})")
     done = {o.name: o for o in outcomes if not o.skipped}
     if "TensorRT FP16" in done and "TensorRT FP32" in done:
         for label in done["TensorRT FP32"].detections:
-            pairs = xyxy_pairs(done["TensorRT FP32"].detections[label],
-                               done["TensorRT FP16"].detections[label])
-            print(f"TensorRT FP16 vs FP32 box agreement at {label}: mean IoU "
-                  f"{mean_box_iou(pairs):.3f}")
+            pairs = xyxy_pairs(
+                done["TensorRT FP32"].detections[label], done["TensorRT FP16"].detections[label]
+            )
+            print(
+                f"TensorRT FP16 vs FP32 box agreement at {label}: mean IoU "
+                f"{mean_box_iou(pairs):.3f}"
+            )
     else:
         print("TensorRT FP16 vs FP32 box agreement: not measured (TensorRT did not run)")
     skipped = [o for o in outcomes if o.skipped]
@@ -134,10 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     if not source:
         print(f"error: cannot read {DEFAULT_VIDEO}; run `make setup` first", file=sys.stderr)
         return 1
-    frames = {label: [cv2.resize(f, (w, h)) if f.shape[:2] != (h, w) else f for f in source]
-              for label, (h, w) in RESOLUTIONS.items()}
-    outcomes = [measure(name, open_engine, frames, args.warmup)
-                for name, open_engine in contenders(EngineSettings()).items()]
+    frames = {
+        label: [cv2.resize(f, (w, h)) if f.shape[:2] != (h, w) else f for f in source]
+        for label, (h, w) in RESOLUTIONS.items()
+    }
+    outcomes = [
+        measure(name, open_engine, frames, args.warmup)
+        for name, open_engine in contenders(EngineSettings()).items()
+    ]
     report(outcomes)
     return 0
 

@@ -15,6 +15,7 @@ here, not in the product.
     python tools/bench_http.py                  # concurrency 1, 4, 16
     python tools/bench_http.py --no-flask --rounds 3 --json out.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,16 +29,22 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
 import psutil
 
-
-from textdetector.config import (DEFAULT_VIDEO, DetectorSettings, EngineSettings,
-                                 RecognizerSettings, ServeSettings, load)
+from textdetector.config import (
+    DEFAULT_VIDEO,
+    DetectorSettings,
+    EngineSettings,
+    RecognizerSettings,
+    ServeSettings,
+    load,
+)
 from textdetector.detector import TextDetector
 from textdetector.recognizer import TextRecognizer
 from textdetector.serve.decode import Limits, read_header
@@ -65,8 +72,7 @@ def load_images(count: int) -> list[bytes]:
         if not ok:
             break
         if index in wanted:
-            images.append(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])[1]
-                          .tobytes())
+            images.append(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
         index += 1
     capture.release()
     if not images:
@@ -82,15 +88,17 @@ class Direct:
         engine = load(EngineSettings)
         self.detector: TextDetector = detector_factory(engine, load(DetectorSettings))()
         self.recognizer: TextRecognizer | None = recognizer_factory(
-            engine, load(RecognizerSettings))()
+            engine, load(RecognizerSettings)
+        )()
         serve = load(ServeSettings)
         self.limits = Limits(serve.max_body_bytes, serve.max_pixels)
         self.tag = serve.tag
 
     def answer(self, data: bytes) -> bytes:
         """A request's work: check the header, decode, detect, read, encode the answer."""
-        detections = score_image(self.detector, self.recognizer, data,
-                                 read_header(data, self.limits))
+        detections = score_image(
+            self.detector, self.recognizer, data, read_header(data, self.limits)
+        )
         body = lva_inferences(detections, self.tag)
         return b"" if body is None else json.dumps(body).encode()
 
@@ -105,13 +113,26 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
     return {f"p{q}_ms": round(float(np.percentile(values, q)), 1) for q in (50, 95, 99)}
 
 
-def run(kind: str, concurrency: int, requests: int, wall: float, latencies: list[float],
-        statuses: dict[int, int], cpu_s: float) -> dict[str, Any]:
+def run(
+    kind: str,
+    concurrency: int,
+    requests: int,
+    wall: float,
+    latencies: list[float],
+    statuses: dict[int, int],
+    cpu_s: float,
+) -> dict[str, Any]:
     """One measured run: `requests` answered by `kind` with `concurrency` in flight, using
     `cpu_s` CPU seconds (the server's and the client's for HTTP)."""
-    return {"kind": kind, "concurrency": concurrency, "requests": requests,
-            "throughput_rps": requests / wall, "latencies": latencies, "statuses": statuses,
-            "cpu_ms_per_request": cpu_s * 1000.0 / requests}
+    return {
+        "kind": kind,
+        "concurrency": concurrency,
+        "requests": requests,
+        "throughput_rps": requests / wall,
+        "latencies": latencies,
+        "statuses": statuses,
+        "cpu_ms_per_request": cpu_s * 1000.0 / requests,
+    }
 
 
 def cpu_seconds(pid: int | None = None) -> float:
@@ -120,8 +141,9 @@ def cpu_seconds(pid: int | None = None) -> float:
     return times.user + times.system
 
 
-def in_process(direct: Direct, images: list[bytes], concurrency: int,
-               requests: int) -> dict[str, Any]:
+def in_process(
+    direct: Direct, images: list[bytes], concurrency: int, requests: int
+) -> dict[str, Any]:
     """`concurrency` threads call `direct.answer` until `requests` are answered."""
     latencies: list[float] = []
     counter = itertools.count()
@@ -143,12 +165,20 @@ def in_process(direct: Direct, images: list[bytes], concurrency: int,
         thread.start()
     for thread in threads:
         thread.join()
-    return run("in-process", concurrency, requests, time.perf_counter() - start, latencies,
-               {200: requests}, cpu_seconds() - cpu)
+    return run(
+        "in-process",
+        concurrency,
+        requests,
+        time.perf_counter() - start,
+        latencies,
+        {200: requests},
+        cpu_seconds() - cpu,
+    )
 
 
-async def http_load(url: str, images: list[bytes], concurrency: int, requests: int,
-                    server_pid: int) -> dict[str, Any]:
+async def http_load(
+    url: str, images: list[bytes], concurrency: int, requests: int, server_pid: int
+) -> dict[str, Any]:
     """Keep `concurrency` POSTs in flight until `requests` have been answered."""
     import aiohttp
 
@@ -158,11 +188,13 @@ async def http_load(url: str, images: list[bytes], concurrency: int, requests: i
     timeout = aiohttp.ClientTimeout(total=120)
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+
         async def worker() -> None:
             for i in counter:
                 t0 = time.perf_counter()
-                async with session.post(url, data=images[i % len(images)],
-                                        headers={"Content-Type": "image/jpeg"}) as reply:
+                async with session.post(
+                    url, data=images[i % len(images)], headers={"Content-Type": "image/jpeg"}
+                ) as reply:
                     await reply.read()
                     statuses[reply.status] = statuses.get(reply.status, 0) + 1
                 latencies.append(time.perf_counter() - t0)
@@ -206,17 +238,30 @@ class Server:
     def __init__(self, kind: str, workers: int = 0, queue_size: int = 64) -> None:
         port = free_port()
         if kind == "service":
-            command = [sys.executable, "main.py", "serve", "--port", str(port),
-                       "--workers", str(workers), "--queue-size", str(queue_size)]
+            command = [
+                sys.executable,
+                "main.py",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--queue-size",
+                str(queue_size),
+            ]
             ready = f"http://127.0.0.1:{port}/v2/health/ready"
         else:
-            command = [sys.executable, str(Path(__file__).resolve()), "--flask-server",
-                       str(port)]
+            command = [sys.executable, str(Path(__file__).resolve()), "--flask-server", str(port)]
             ready = f"http://127.0.0.1:{port}/ready"
         env = {**os.environ, "LOG_LEVEL": "warning"}
-        self.proc = subprocess.Popen(command, cwd=MODULE_DIR, env=env,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            command,
+            cwd=MODULE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_ready(ready, self.proc)
         self.base = f"http://127.0.0.1:{port}"
         self.url = f"{self.base}/score"
@@ -273,16 +318,20 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
         for status, count in r["statuses"].items():
             statuses[status] = statuses.get(status, 0) + count
     latencies = [x for r in runs for x in r["latencies"]]
-    return {"rounds_rps": [round(r["throughput_rps"], 3) for r in runs],
-            "throughput_rps": statistics.median(r["throughput_rps"] for r in runs),
-            "requests": len(latencies), "statuses": statuses,
-            "cpu_ms_per_request": statistics.median(r["cpu_ms_per_request"] for r in runs),
-            "failed": sum(n for s, n in statuses.items() if s not in OK_STATUSES),
-            **percentiles(latencies)}
+    return {
+        "rounds_rps": [round(r["throughput_rps"], 3) for r in runs],
+        "throughput_rps": statistics.median(r["throughput_rps"] for r in runs),
+        "requests": len(latencies),
+        "statuses": statuses,
+        "cpu_ms_per_request": statistics.median(r["cpu_ms_per_request"] for r in runs),
+        "failed": sum(n for s, n in statuses.items() if s not in OK_STATUSES),
+        **percentiles(latencies),
+    }
 
 
-def alternate(measures: dict[str, Callable[[], dict[str, Any]]],
-              rounds: int) -> dict[str, dict[str, Any]]:
+def alternate(
+    measures: dict[str, Callable[[], dict[str, Any]]], rounds: int
+) -> dict[str, dict[str, Any]]:
     """Run each measure once per round, interleaved, and merge each one's rounds."""
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in measures}
     for _ in range(rounds):
@@ -291,80 +340,119 @@ def alternate(measures: dict[str, Callable[[], dict[str, Any]]],
     return {name: merge(runs) for name, runs in results.items()}
 
 
-def verdict(service: dict[int, dict[str, Any]], direct: dict[int, dict[str, Any]]
-            ) -> dict[str, Any]:
+def verdict(
+    service: dict[int, dict[str, Any]], direct: dict[int, dict[str, Any]]
+) -> dict[str, Any]:
     """The headline: service at TARGET_CONCURRENCY against the best in-process level."""
     best_level = max(direct, key=lambda c: direct[c]["throughput_rps"])
     best = direct[best_level]["throughput_rps"]
     if TARGET_CONCURRENCY not in service:
-        return {"status": "NOT MEASURED", "best_in_process_rps": best,
-                "best_in_process_concurrency": best_level}
+        return {
+            "status": "NOT MEASURED",
+            "best_in_process_rps": best,
+            "best_in_process_concurrency": best_level,
+        }
     head = service[TARGET_CONCURRENCY]
     ratio = head["throughput_rps"] / best
     status = "MET" if ratio >= TARGET_RATIO else "MISSED"
     if head["failed"]:
         status = f"INVALID ({head['failed']} failed requests)"
-    return {"status": status, "ratio": ratio, "target": TARGET_RATIO,
-            "concurrency": TARGET_CONCURRENCY, "service_rps": head["throughput_rps"],
-            "best_in_process_rps": best, "best_in_process_concurrency": best_level}
+    return {
+        "status": status,
+        "ratio": ratio,
+        "target": TARGET_RATIO,
+        "concurrency": TARGET_CONCURRENCY,
+        "service_rps": head["throughput_rps"],
+        "best_in_process_rps": best,
+        "best_in_process_concurrency": best_level,
+    }
 
 
-def print_table(direct: dict[int, dict[str, Any]], service: dict[int, dict[str, Any]],
-                flask: dict[int, dict[str, Any]], workers: int) -> None:
+def print_table(
+    direct: dict[int, dict[str, Any]],
+    service: dict[int, dict[str, Any]],
+    flask: dict[int, dict[str, Any]],
+    workers: int,
+) -> None:
     best = max(r["throughput_rps"] for r in direct.values())
     rows = [("in-process (same models)", c, r) for c, r in direct.items()]
     rows += [(f"HTTP service, {workers} worker(s)", c, r) for c, r in service.items()]
     rows += [("Flask single worker", c, r) for c, r in flask.items()]
-    print(f"\n{'mode':<32}{'conc':>5}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'CPU ms/req':>11}{'x best in-proc':>16}{'x same conc':>12}{'failed':>7}")
+    print(
+        f"\n{'mode':<32}{'conc':>5}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'CPU ms/req':>11}{'x best in-proc':>16}{'x same conc':>12}{'failed':>7}"
+    )
     for name, c, r in rows:
-        print(f"{name:<32}{c:>5}{r['throughput_rps']:>8.2f}{r['p50_ms']:>9.1f}"
-              f"{r['p99_ms']:>9.1f}{r['cpu_ms_per_request']:>11.0f}"
-              f"{r['throughput_rps'] / best:>16.2f}"
-              f"{r['throughput_rps'] / direct[c]['throughput_rps']:>12.2f}{r['failed']:>7}")
+        print(
+            f"{name:<32}{c:>5}{r['throughput_rps']:>8.2f}{r['p50_ms']:>9.1f}"
+            f"{r['p99_ms']:>9.1f}{r['cpu_ms_per_request']:>11.0f}"
+            f"{r['throughput_rps'] / best:>16.2f}"
+            f"{r['throughput_rps'] / direct[c]['throughput_rps']:>12.2f}{r['failed']:>7}"
+        )
 
 
-def print_verdicts(head: dict[str, Any], service: dict[int, dict[str, Any]],
-                   direct: dict[int, dict[str, Any]], flask: dict[int, dict[str, Any]]
-                   ) -> None:
+def print_verdicts(
+    head: dict[str, Any],
+    service: dict[int, dict[str, Any]],
+    direct: dict[int, dict[str, Any]],
+    flask: dict[int, dict[str, Any]],
+) -> None:
     if "ratio" in head:
-        print(f"\ntarget: HTTP at concurrency {head['concurrency']} "
-              f"{head['service_rps']:.2f} req/s = {head['ratio']:.2f} x best in-process "
-              f"({head['best_in_process_rps']:.2f} req/s at concurrency "
-              f"{head['best_in_process_concurrency']}); target >= {TARGET_RATIO}: "
-              f"{head['status']}")
+        print(
+            f"\ntarget: HTTP at concurrency {head['concurrency']} "
+            f"{head['service_rps']:.2f} req/s = {head['ratio']:.2f} x best in-process "
+            f"({head['best_in_process_rps']:.2f} req/s at concurrency "
+            f"{head['best_in_process_concurrency']}); target >= {TARGET_RATIO}: "
+            f"{head['status']}"
+        )
     else:
         print(f"\ntarget: judged at concurrency {TARGET_CONCURRENCY}: {head['status']}")
     for c in service:
         http, local = service[c]["cpu_ms_per_request"], direct[c]["cpu_ms_per_request"]
-        print(f"CPU per request at concurrency {c}: HTTP {http:.0f} ms (server + client), "
-              f"in-process {local:.0f} ms ({http / local:.2f} x)")
+        print(
+            f"CPU per request at concurrency {c}: HTTP {http:.0f} ms (server + client), "
+            f"in-process {local:.0f} ms ({http / local:.2f} x)"
+        )
     for c in (c for c in flask if c >= 4):
         ratio = service[c]["throughput_rps"] / flask[c]["throughput_rps"]
-        print(f"vs Flask at concurrency {c}: {ratio:.2f} x (>= {FLASK_TARGET:g}: "
-              f"{'MET' if ratio >= FLASK_TARGET else 'MISSED'}; needs spare compute, README)")
+        print(
+            f"vs Flask at concurrency {c}: {ratio:.2f} x (>= {FLASK_TARGET:g}: "
+            f"{'MET' if ratio >= FLASK_TARGET else 'MISSED'}; needs spare compute, README)"
+        )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", default="1,4,16", help="comma-separated levels")
-    parser.add_argument("--requests", type=int, default=24,
-                        help="requests per level and round (at least 2 x concurrency)")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="alternating in-process/HTTP rounds per level (median taken)")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=24,
+        help="requests per level and round (at least 2 x concurrency)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="alternating in-process/HTTP rounds per level (median taken)",
+    )
     parser.add_argument("--images", type=int, default=12, help="distinct demo frames used")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="service workers (SERVE_WORKERS; 0 = sized to the engine)")
-    parser.add_argument("--no-flask", dest="flask", action="store_false",
-                        help="skip the Flask baseline")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="service workers (SERVE_WORKERS; 0 = sized to the engine)",
+    )
+    parser.add_argument(
+        "--no-flask", dest="flask", action="store_false", help="skip the Flask baseline"
+    )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="write results here")
     parser.add_argument("--flask-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         args.levels = [int(c) for c in args.concurrency.split(",")]
     except ValueError:
-        parser.error(f"--concurrency: expected comma-separated integers, got "
-                     f"{args.concurrency!r}")
+        parser.error(f"--concurrency: expected comma-separated integers, got {args.concurrency!r}")
     if min(args.levels) < 1 or args.rounds < 1 or args.requests < 1 or args.images < 1:
         parser.error("--concurrency, --rounds, --requests and --images must be >= 1")
     return args
@@ -379,10 +467,18 @@ def measure(args: argparse.Namespace, images: list[bytes]) -> dict[str, Any]:
     try:
         server.load(images, 2, 4)  # warm the connection path
         workers = server.workers()
-        both = {c: alternate({
-            "in_process": lambda c=c: in_process(direct, images, c, max(args.requests, 2 * c)),
-            "service": lambda c=c: server.load(images, c, max(args.requests, 2 * c))},
-            args.rounds) for c in args.levels}
+        both = {
+            c: alternate(
+                {
+                    "in_process": lambda c=c: in_process(
+                        direct, images, c, max(args.requests, 2 * c)
+                    ),
+                    "service": lambda c=c: server.load(images, c, max(args.requests, 2 * c)),
+                },
+                args.rounds,
+            )
+            for c in args.levels
+        }
     finally:
         server.stop()
         direct.close()
@@ -390,13 +486,17 @@ def measure(args: argparse.Namespace, images: list[bytes]) -> dict[str, Any]:
     if args.flask:
         baseline = Server("flask")
         try:
-            flask = {c: merge([baseline.load(images, c, max(args.requests, 2 * c))])
-                     for c in args.levels}
+            flask = {
+                c: merge([baseline.load(images, c, max(args.requests, 2 * c))]) for c in args.levels
+            }
         finally:
             baseline.stop()
-    return {"in_process": {c: r["in_process"] for c, r in both.items()},
-            "service": {c: r["service"] for c, r in both.items()}, "flask": flask,
-            "workers": workers}
+    return {
+        "in_process": {c: r["in_process"] for c, r in both.items()},
+        "service": {c: r["service"] for c, r in both.items()},
+        "flask": flask,
+        "workers": workers,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -405,20 +505,33 @@ def main(argv: list[str] | None = None) -> int:
         flask_server(args.flask_server)
         return 0
     images = load_images(args.images)
-    print(f"{len(images)} JPEG frames (720p) of the demo video; {args.requests} requests "
-          f"per level and round, {args.rounds} round(s); {os.cpu_count()} CPU cores",
-          flush=True)
+    print(
+        f"{len(images)} JPEG frames (720p) of the demo video; {args.requests} requests "
+        f"per level and round, {args.rounds} round(s); {os.cpu_count()} CPU cores",
+        flush=True,
+    )
     results = measure(args, images)
     head = verdict(results["service"], results["in_process"])
-    print_table(results["in_process"], results["service"], results["flask"],
-                results["workers"])
+    print_table(results["in_process"], results["service"], results["flask"], results["workers"])
     print_verdicts(head, results["service"], results["in_process"], results["flask"])
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
-        "images": len(images), "requests_per_level": args.requests, "rounds": args.rounds,
-        "cpu_count": os.cpu_count(), "workers": results["workers"], "verdict": head,
-        **{mode: {str(c): r for c, r in results[mode].items()}
-           for mode in ("in_process", "service", "flask")}}, indent=1))
+    args.json.write_text(
+        json.dumps(
+            {
+                "images": len(images),
+                "requests_per_level": args.requests,
+                "rounds": args.rounds,
+                "cpu_count": os.cpu_count(),
+                "workers": results["workers"],
+                "verdict": head,
+                **{
+                    mode: {str(c): r for c, r in results[mode].items()}
+                    for mode in ("in_process", "service", "flask")
+                },
+            },
+            indent=1,
+        )
+    )
     print(f"\nwrote {args.json}")
     return 0
 

@@ -11,18 +11,18 @@ pass through the parity gate against ONNX Runtime FP32 on the fixed evaluation s
 Engines that cannot run here (TensorRT without a GPU, Triton without a server) are listed
 with the reason.
 """
+
 from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
 
 import bench_engines
-from textdetector.config import SourceSettings
-from textdetector.config import EngineSettings
+import numpy as np
+
+from textdetector.config import EngineSettings, SourceSettings
 from textdetector.detector import TextDetector
 from textdetector.detector.preprocess import to_blob
 from textdetector.engines import InferenceEngine, installed, run_single
@@ -41,8 +41,10 @@ Timed = Callable[[], float]
 def available() -> tuple[list[tuple[str, str]], dict[str, str]]:
     """(engine, precision) pairs that run here, and the others with why not."""
     pairs = [("onnxruntime", "fp32")]
-    absent: dict[str, str] = {"tensorrt": "needs an NVIDIA GPU with TensorRT (none here)",
-                              "triton": "needs a Triton server (make bench-triton)"}
+    absent: dict[str, str] = {
+        "tensorrt": "needs an NVIDIA GPU with TensorRT (none here)",
+        "triton": "needs a Triton server (make bench-triton)",
+    }
     if not installed("openvino"):
         absent["openvino"] = "openvino is not installed"
         return pairs, absent
@@ -53,6 +55,7 @@ def available() -> tuple[list[tuple[str, str]], dict[str, str]]:
         absent["openvino bf16"] = "this CPU has no native BF16"
     try:
         import nncf  # noqa: F401  (INT8 is made by NNCF)
+
         pairs.append(("openvino", "int8"))
     except ImportError:
         absent["openvino int8"] = "nncf is not installed (requirements-dev.txt)"
@@ -61,14 +64,18 @@ def available() -> tuple[list[tuple[str, str]], dict[str, str]]:
 
 def open_detectors() -> tuple[dict[str, TextDetector], dict[str, str]]:
     pairs, absent = available()
-    detectors = {f"{engine} {precision}": TextDetector.open(
-        EngineSettings(engine=engine, precision=precision).for_run(True))
-        for engine, precision in pairs}
+    detectors = {
+        f"{engine} {precision}": TextDetector.open(
+            EngineSettings(engine=engine, precision=precision).for_run(True)
+        )
+        for engine, precision in pairs
+    }
     return detectors, absent
 
 
-def contenders(detectors: dict[str, TextDetector], frames: list[np.ndarray],
-               video: Path) -> dict[str, Timed]:
+def contenders(
+    detectors: dict[str, TextDetector], frames: list[np.ndarray], video: Path
+) -> dict[str, Timed]:
     """'<engine> <precision> model' and '... pipeline' -> seconds for all frames."""
     runs: dict[str, Timed] = {}
     for label, detector in detectors.items():
@@ -91,6 +98,7 @@ def _model_only(detector: TextDetector, blobs: list[np.ndarray]) -> Timed:
         start = time.perf_counter()
         model_pass(detector.engine, blobs)
         return time.perf_counter() - start
+
     return run
 
 
@@ -101,36 +109,50 @@ def _pipeline(detector: TextDetector, video: Path, count: int) -> Timed:
         summary = process(detector, [source], [ConsoleSink(stream=io.StringIO(), quiet=True)])
         assert summary.frames == count, summary
         return time.perf_counter() - start
+
     return run
 
 
 def gate(detectors: dict[str, TextDetector]) -> dict[str, str]:
     """Each contender's boxes against ONNX Runtime FP32's on the fixed evaluation set."""
-    return bench_engines.gate_vs_ort({label: (lambda blob, d=d: run_single(d.engine, blob))
-                                      for label, d in detectors.items()}, BASELINE)
+    return bench_engines.gate_vs_ort(
+        {label: (lambda blob, d=d: run_single(d.engine, blob)) for label, d in detectors.items()},
+        BASELINE,
+    )
 
 
-def report(table: dict[str, dict], verdicts: dict[str, str], absent: dict[str, str],
-           default: str) -> dict[str, float]:
+def report(
+    table: dict[str, dict], verdicts: dict[str, str], absent: dict[str, str], default: str
+) -> dict[str, float]:
     """Print fps per contender, ratios to ONNX Runtime FP32 and the targets."""
     base = table[f"{BASELINE} pipeline"]["fps"]
     print(f"\nengines x precisions, 720p (ratio = pipeline fps / {BASELINE} pipeline fps)")
-    print(f"  {'contender':<18}{'model fps':>10}{'pipeline fps':>14}{'ratio':>8}"
-          f"{'pipe/model':>12}  gate")
+    print(
+        f"  {'contender':<18}{'model fps':>10}{'pipeline fps':>14}{'ratio':>8}"
+        f"{'pipe/model':>12}  gate"
+    )
     ratios: dict[str, float] = {}
     for label in verdicts:
         model, pipe = table[f"{label} model"]["fps"], table[f"{label} pipeline"]["fps"]
         ratios[label] = round(pipe / base, 3)
-        print(f"  {label:<18}{model:>10.2f}{pipe:>14.2f}{pipe / base:>7.2f}x"
-              f"{pipe / model:>12.2f}  {verdicts[label]}")
+        print(
+            f"  {label:<18}{model:>10.2f}{pipe:>14.2f}{pipe / base:>7.2f}x"
+            f"{pipe / model:>12.2f}  {verdicts[label]}"
+        )
     for name, why in absent.items():
         print(f"  {name:<18}{'n/a':>10}{'':>14}{'':>8}{'':>12}  {why}")
     _target(f"default engine ({default}) vs {BASELINE}", ratios.get(default), DEFAULT_TARGET)
-    passing = [label for label, text in verdicts.items()
-               if label.split()[1] in ("int8", "bf16") and "PASS" in text]
+    passing = [
+        label
+        for label, text in verdicts.items()
+        if label.split()[1] in ("int8", "bf16") and "PASS" in text
+    ]
     best = max(passing, key=lambda label: ratios[label], default=None)
-    _target(f"best passing reduced precision ({best or 'none'}) vs {BASELINE}",
-            ratios.get(best) if best else None, REDUCED_TARGET)
+    _target(
+        f"best passing reduced precision ({best or 'none'}) vs {BASELINE}",
+        ratios.get(best) if best else None,
+        REDUCED_TARGET,
+    )
     return ratios
 
 
@@ -156,15 +178,20 @@ def machine() -> str:
     return f"{name or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
-def markdown(table: dict[str, dict], verdicts: dict[str, str], ratios: dict[str, float],
-             where: str) -> str:
+def markdown(
+    table: dict[str, dict], verdicts: dict[str, str], ratios: dict[str, float], where: str
+) -> str:
     """The README's engines table, regenerated from this run."""
-    rows = [f"Measured by `make bench` on {where} (720p demo frames, medians of "
-            "interleaved rounds).", "",
-            "| engine, precision | model fps | pipeline fps | vs ONNX Runtime FP32 | gate |",
-            "|---|---|---|---|---|"]
+    rows = [
+        f"Measured by `make bench` on {where} (720p demo frames, medians of interleaved rounds).",
+        "",
+        "| engine, precision | model fps | pipeline fps | vs ONNX Runtime FP32 | gate |",
+        "|---|---|---|---|---|",
+    ]
     for label, verdict in verdicts.items():
-        rows.append(f"| {label} | {table[f'{label} model']['fps']:.2f} | "
-                    f"{table[f'{label} pipeline']['fps']:.2f} | {ratios[label]:.2f}x | "
-                    f"{verdict} |")
+        rows.append(
+            f"| {label} | {table[f'{label} model']['fps']:.2f} | "
+            f"{table[f'{label} pipeline']['fps']:.2f} | {ratios[label]:.2f}x | "
+            f"{verdict} |"
+        )
     return "\n".join(rows) + "\n"

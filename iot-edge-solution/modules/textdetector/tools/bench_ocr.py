@@ -13,6 +13,7 @@ our detection policy and model, thresholds, batch, classifier and recognition mo
 Run alone, it measures one or several model sets (MODEL_SET) in the same interleaved run:
 python tools/bench_ocr.py [--model-set ppocrv4,ppocrv6] [--frames N] [--rounds R] [--json F]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,18 +23,17 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
+from bench_matrix import model_pass
 
-from textdetector.config import (DetectorSettings, EngineSettings, RecognizerSettings,
-                                 SourceSettings)
+from textdetector.config import DetectorSettings, EngineSettings, RecognizerSettings, SourceSettings
 from textdetector.detector import TextDetector
 from textdetector.detector.preprocess import to_blob
 from textdetector.errors import KitError
-from bench_matrix import model_pass
 from textdetector.pipeline import LoopOptions, process
 from textdetector.recognizer import TextRecognizer, crop_all
 from textdetector.recognizer.batching import by_aspect, chunks, normalised_batch
@@ -41,10 +41,12 @@ from textdetector.recognizer.recognizer import batch_width
 from textdetector.sinks import ConsoleSink
 from textdetector.sources import open_source
 
-RATIOS = [("ocr-pipeline", "ocr-model-only", 0.90),
-          ("ocr-pipeline", "rapidocr-ocr-defaults", 2.5),
-          ("ocr-pipeline", "rapidocr-ocr-matched", 1.3),
-          ("ocr-pipeline", "rapidocr3-ocr-defaults", 2.0)]
+RATIOS = [
+    ("ocr-pipeline", "ocr-model-only", 0.90),
+    ("ocr-pipeline", "rapidocr-ocr-defaults", 2.5),
+    ("ocr-pipeline", "rapidocr-ocr-matched", 1.3),
+    ("ocr-pipeline", "rapidocr3-ocr-defaults", 2.0),
+]
 
 
 @dataclass
@@ -59,10 +61,12 @@ class Counts:
 
     def summary(self, frames: int) -> dict[str, float]:
         model_ms = 1000 * float(np.median(self.model_rec_s)) if self.model_rec_s else 0.0
-        return {"crops_per_frame": round(self.model_crops / max(frames, 1), 2),
-                "crops_per_call": round(self.crops / max(self.calls, 1), 2),
-                "pipeline_rec_ms_per_crop": round(self.recognition_ms / max(self.crops, 1), 2),
-                "model_rec_ms_per_crop": round(model_ms / max(self.model_crops, 1), 2)}
+        return {
+            "crops_per_frame": round(self.model_crops / max(frames, 1), 2),
+            "crops_per_call": round(self.crops / max(self.calls, 1), 2),
+            "pipeline_rec_ms_per_crop": round(self.recognition_ms / max(self.crops, 1), 2),
+            "model_rec_ms_per_crop": round(model_ms / max(self.model_crops, 1), 2),
+        }
 
 
 class _Timings:
@@ -71,7 +75,7 @@ class _Timings:
     def __init__(self, counts: Counts) -> None:
         self.counts = counts
 
-    def __enter__(self) -> "_Timings":
+    def __enter__(self) -> _Timings:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -81,15 +85,20 @@ class _Timings:
         self.counts.recognition_ms += result.timings.recognition_ms
 
 
-def rec_batches(recognizer: TextRecognizer, detector: TextDetector,
-                frames: list[np.ndarray], per_read: int) -> tuple[list[np.ndarray], int]:
+def rec_batches(
+    recognizer: TextRecognizer, detector: TextDetector, frames: list[np.ndarray], per_read: int
+) -> tuple[list[np.ndarray], int]:
     """The normalised batches our recogniser feeds its model for `frames`, the crops of
     `per_read` frames read together as the loop does for a file (REC_FRAMES), and the
     crop count."""
     batches, count = [], 0
     for first in range(0, len(frames), per_read):
-        crops = [c for frame in frames[first:first + per_read]
-                 for c in crop_all(frame, detector.detect(frame)[0].boxes) if c is not None]
+        crops = [
+            c
+            for frame in frames[first : first + per_read]
+            for c in crop_all(frame, detector.detect(frame)[0].boxes)
+            if c is not None
+        ]
         count += len(crops)
         for part in chunks(by_aspect(crops), recognizer.settings.rec_batch):
             members = [crops[i] for i in part]
@@ -97,8 +106,13 @@ def rec_batches(recognizer: TextRecognizer, detector: TextDetector,
     return batches, count
 
 
-def contenders(detector: TextDetector, recognizer: TextRecognizer, frames: list[np.ndarray],
-               video: Path, counts: Counts) -> dict[str, Callable[[], float]]:
+def contenders(
+    detector: TextDetector,
+    recognizer: TextRecognizer,
+    frames: list[np.ndarray],
+    video: Path,
+    counts: Counts,
+) -> dict[str, Callable[[], float]]:
     """Name -> a callable that reads every frame once and returns the seconds taken."""
     size = detector.input_size(frames[0].shape[:2])
     blobs = [to_blob(frame, size, norm=detector.policy.norm) for frame in frames]
@@ -118,9 +132,13 @@ def contenders(detector: TextDetector, recognizer: TextRecognizer, frames: list[
         calls, crops = recognizer.calls, recognizer.crops_read
         start = time.perf_counter()
         source = open_source(SourceSettings(camera_path=str(video)))
-        summary = process(detector, [source], [ConsoleSink(stream=io.StringIO(), quiet=True),
-                                               _Timings(counts)], recognizer=recognizer,
-                          options=LoopOptions(read_ahead=per_read))
+        summary = process(
+            detector,
+            [source],
+            [ConsoleSink(stream=io.StringIO(), quiet=True), _Timings(counts)],
+            recognizer=recognizer,
+            options=LoopOptions(read_ahead=per_read),
+        )
         seconds = time.perf_counter() - start
         assert summary.frames == len(frames), summary
         counts.calls += recognizer.calls - calls
@@ -156,10 +174,16 @@ def matched_det() -> dict:
     """RapidOCR's detector options at our default detection policy and model."""
     model = EngineSettings().model_path
     policy = DetectorSettings().policy(model)
-    return {"model_path": str(model), "limit_side_len": policy.side,
-            "limit_type": policy.resize, "mean": list(policy.norm[0]),
-            "std": list(policy.norm[1]), "box_thresh": policy.box_thresh,
-            "unclip_ratio": policy.unclip_ratio, "use_dilation": policy.dilation}
+    return {
+        "model_path": str(model),
+        "limit_side_len": policy.side,
+        "limit_type": policy.resize,
+        "mean": list(policy.norm[0]),
+        "std": list(policy.norm[1]),
+        "box_thresh": policy.box_thresh,
+        "unclip_ratio": policy.unclip_ratio,
+        "use_dilation": policy.dilation,
+    }
 
 
 def rapidocr_ocr(matched: bool, rec: RecognizerSettings = RecognizerSettings()):
@@ -172,22 +196,31 @@ def rapidocr_ocr(matched: bool, rec: RecognizerSettings = RecognizerSettings()):
     if not matched:
         return RapidOCR()
     det = matched_det()
-    rapid = RapidOCR(use_cls=rec.use_angle_cls, text_score=rec.rec_min_score,
-                     det_limit_side_len=det["limit_side_len"],
-                     det_limit_type=det["limit_type"], det_box_thresh=det["box_thresh"],
-                     det_unclip_ratio=det["unclip_ratio"], det_use_dilation=det["use_dilation"],
-                     rec_batch_num=rec.rec_batch, cls_batch_num=rec.rec_batch,
-                     det_model_path=det["model_path"], rec_model_path=str(rec.rec_model),
-                     cls_model_path=str(rec.cls_model_path))
+    rapid = RapidOCR(
+        use_cls=rec.use_angle_cls,
+        text_score=rec.rec_min_score,
+        det_limit_side_len=det["limit_side_len"],
+        det_limit_type=det["limit_type"],
+        det_box_thresh=det["box_thresh"],
+        det_unclip_ratio=det["unclip_ratio"],
+        det_use_dilation=det["use_dilation"],
+        rec_batch_num=rec.rec_batch,
+        cls_batch_num=rec.rec_batch,
+        det_model_path=det["model_path"],
+        rec_model_path=str(rec.rec_model),
+        cls_model_path=str(rec.cls_model_path),
+    )
     text_det = rapid.text_det  # RapidOCR raises the cap with the image size; pin it to ours
     text_det.mean, text_det.std = det["mean"], det["std"]
     text_det.get_preprocess = lambda _max_wh: DetPreProcess(
-        det["limit_side_len"], det["limit_type"], det["mean"], det["std"])
+        det["limit_side_len"], det["limit_type"], det["mean"], det["std"]
+    )
     return rapid
 
 
 def timed(rapid, frames: list[np.ndarray]) -> Callable[[], float]:
     """A run that calls `rapid` on every frame and returns the seconds it took."""
+
     def run() -> float:
         start = time.perf_counter()
         for frame in frames:
@@ -211,18 +244,21 @@ def report(table: dict[str, dict], counts: Counts, frames: int) -> dict:
             verdict = "MET" if value >= target else "MISSED"
             print(f"  ratio {a}/{b}: {value:.2f}   (target >= {target})  {verdict}")
     crops = counts.summary(frames)
-    print(f"  regions read: {crops['crops_per_frame']} per frame, "
-          f"{crops['crops_per_call']} per recognition call; recognition "
-          f"{crops['pipeline_rec_ms_per_crop']} ms per crop in the pipeline, "
-          f"{crops['model_rec_ms_per_crop']} ms model-only")
+    print(
+        f"  regions read: {crops['crops_per_frame']} per frame, "
+        f"{crops['crops_per_call']} per recognition call; recognition "
+        f"{crops['pipeline_rec_ms_per_crop']} ms per crop in the pipeline, "
+        f"{crops['model_rec_ms_per_crop']} ms model-only"
+    )
     return {"ratios": ratios, "crops": crops}
 
 
 SHARED = ("rapidocr-ocr-defaults", "rapidocr3-ocr-defaults")  # every set's: measured once
 
 
-def interleaved(model_sets: list[str], frames: list[np.ndarray], video: Path, rounds: int
-                ) -> dict[str, dict]:
+def interleaved(
+    model_sets: list[str], frames: list[np.ndarray], video: Path, rounds: int
+) -> dict[str, dict]:
     """Every set's contenders in one interleaved measurement: {set: {"results", ...}}."""
     import bench  # its measuring helpers; it imports this module, hence here
 
@@ -233,16 +269,21 @@ def interleaved(model_sets: list[str], frames: list[np.ndarray], video: Path, ro
         detector = stack.enter_context(TextDetector.open(engine))
         for name in model_sets:
             recognizer = stack.enter_context(
-                TextRecognizer.open(RecognizerSettings(model_set=name), engine))
-            for contender, run in contenders(detector, recognizer, frames, video,
-                                             counts[name]).items():
+                TextRecognizer.open(RecognizerSettings(model_set=name), engine)
+            )
+            for contender, run in contenders(
+                detector, recognizer, frames, video, counts[name]
+            ).items():
                 if contender not in SHARED or contender not in runs:
                     runs[contender if contender in SHARED else f"{name}/{contender}"] = run
         table = bench.measure(runs, len(frames), rounds)
     output = {}
     for name in model_sets:
-        own = {key.split("/", 1)[-1]: row for key, row in table.items()
-               if key.startswith(f"{name}/") or key in SHARED}
+        own = {
+            key.split("/", 1)[-1]: row
+            for key, row in table.items()
+            if key.startswith(f"{name}/") or key in SHARED
+        }
         print(f"\nMODEL_SET={name}", end="")
         output[name] = {"results": own, **report(own, counts[name], len(frames))}
     return output
@@ -253,9 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     from eval import chosen_sets
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-set", default=None,
-                        help="comma list of model sets, measured side by side "
-                             "(default: MODEL_SET's)")
+    parser.add_argument(
+        "--model-set",
+        default=None,
+        help="comma list of model sets, measured side by side (default: MODEL_SET's)",
+    )
     parser.add_argument("--frames", type=int, default=20, help="frames per contender run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per contender")
     parser.add_argument("--json", type=Path, help="also write the figures here")

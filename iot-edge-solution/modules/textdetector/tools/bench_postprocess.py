@@ -9,6 +9,7 @@ Writes bench-results/postprocess.json.
 
 Usage: python tools/bench_postprocess.py [--runs 9] [--seed 0] [--out FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,15 +20,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-
 from dense_frame import render_dense_frame
+
 from textdetector.config import EngineSettings
 from textdetector.detector import TextDetector
-from textdetector.engines import run_single
-from textdetector.geometry import polygon_iou
 from textdetector.detector.postprocess import DBPostProcess
 from textdetector.detector.preprocess import to_blob
+from textdetector.engines import run_single
+from textdetector.geometry import polygon_iou
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 TARGET_MS = 10.0  # fast mode, dense frame (>= 400 regions), median wall time
@@ -68,16 +68,24 @@ def main(argv: list[str] | None = None) -> int:
     }
     report["speedup"] = round(report["median_ms"]["reference"] / report["median_ms"]["fast"], 1)
     report["target"] = target_verdict(report["median_ms"]["fast"], report["boxes"]["fast"])
-    print(f"dense frame {image.shape[1]}x{image.shape[0]}, {len(words)} words, "
-          f"model input {size[1]}x{size[0]}")
+    print(
+        f"dense frame {image.shape[1]}x{image.shape[0]}, {len(words)} words, "
+        f"model input {size[1]}x{size[0]}"
+    )
     for name in modes:
-        print(f"  {name:<10} {report['median_ms'][name]:8.2f} ms median of {args.runs} "
-              f"(CPU {report['median_cpu_ms'][name]:.2f} ms), {report['boxes'][name]} boxes")
+        print(
+            f"  {name:<10} {report['median_ms'][name]:8.2f} ms median of {args.runs} "
+            f"(CPU {report['median_cpu_ms'][name]:.2f} ms), {report['boxes'][name]} boxes"
+        )
     target = report["target"]
-    print(f"  target: fast <= {target['ms']:.0f} ms on >= {target['min_regions']} regions; "
-          f"measured {report['median_ms']['fast']:.2f} ms -> {target['verdict']}")
-    print(f"  speed-up {report['speedup']}x; identical boxes: {report['identical']}; "
-          f"min IoU {report['min_iou']}")
+    print(
+        f"  target: fast <= {target['ms']:.0f} ms on >= {target['min_regions']} regions; "
+        f"measured {report['median_ms']['fast']:.2f} ms -> {target['verdict']}"
+    )
+    print(
+        f"  speed-up {report['speedup']}x; identical boxes: {report['identical']}; "
+        f"min IoU {report['min_iou']}"
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

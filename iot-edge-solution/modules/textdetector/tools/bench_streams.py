@@ -7,6 +7,7 @@ sizes achieved; writes bench-results/streams.json.
 
 Usage: python tools/bench_streams.py [--streams 1,2,4,8] [--frames 40] [--max-batch 4]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,6 @@ import json
 import sys
 import time
 from pathlib import Path
-
 
 from textdetector.config import DEFAULT_VIDEO, EngineSettings, SourceSettings
 from textdetector.detector import TextDetector
@@ -48,7 +48,7 @@ class Counter:
     def __init__(self) -> None:
         self.frames = 0
 
-    def __enter__(self) -> "Counter":
+    def __enter__(self) -> Counter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -58,18 +58,27 @@ class Counter:
         self.frames += 1
 
 
-def run_streams(detector: TextDetector, video: str, count: int, frames: int,
-                max_batch: int) -> dict:
-    sources = [Capped(s, frames) for s in open_sources(
-        SourceSettings(camera_path="|".join([video] * count), loop=True))]
+def run_streams(
+    detector: TextDetector, video: str, count: int, frames: int, max_batch: int
+) -> dict:
+    sources = [
+        Capped(s, frames)
+        for s in open_sources(SourceSettings(camera_path="|".join([video] * count), loop=True))
+    ]
     start = time.perf_counter()
     summary = process(detector, sources, [Counter()], options=LoopOptions(max_batch=max_batch))
     wall = time.perf_counter() - start
     per_stream = {sid: round(n / wall, 2) for sid, n in summary.per_source.items()}
-    return {"streams": count, "frames": summary.frames, "seconds": round(wall, 2),
-            "total_fps": round(summary.frames / wall, 2), "per_stream_fps": per_stream,
-            "min_stream_fps": min(per_stream.values()), "max_stream_fps": max(per_stream.values()),
-            "batch_sizes": summary.batch_sizes}
+    return {
+        "streams": count,
+        "frames": summary.frames,
+        "seconds": round(wall, 2),
+        "total_fps": round(summary.frames / wall, 2),
+        "per_stream_fps": per_stream,
+        "min_stream_fps": min(per_stream.values()),
+        "max_stream_fps": max(per_stream.values()),
+        "batch_sizes": summary.batch_sizes,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,9 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-batch", type=int, default=4, help="most frames per engine call")
     parser.add_argument("--video", default=str(DEFAULT_VIDEO), help="video file to open N times")
     parser.add_argument("--out", default=str(MODULE_DIR / "bench-results" / "streams.json"))
-    parser.add_argument("--engine", choices=("local", "triton"), default="local",
-                        help="triton: the same N through a local Triton server against local "
-                             "ONNX Runtime (tools/bench_triton.py; its options follow)")
+    parser.add_argument(
+        "--engine",
+        choices=("local", "triton"),
+        default="local",
+        help="triton: the same N through a local Triton server against local "
+        "ONNX Runtime (tools/bench_triton.py; its options follow)",
+    )
     args, rest = parser.parse_known_args(argv)
     if args.engine == "triton":
         import bench_triton
@@ -99,16 +112,25 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with TextDetector.open(EngineSettings()) as detector:
         run_streams(detector, args.video, 1, 3, 1)  # warm-up
-        print(f"{'streams':>7} {'frames':>6} {'total fps':>9} {'per-stream fps':>17} "
-              f"{'batch sizes (size: calls)'}")
+        print(
+            f"{'streams':>7} {'frames':>6} {'total fps':>9} {'per-stream fps':>17} "
+            f"{'batch sizes (size: calls)'}"
+        )
         for count in counts:
             row = run_streams(detector, args.video, count, args.frames, args.max_batch)
             rows.append(row)
             spread = f"{row['min_stream_fps']:.2f}-{row['max_stream_fps']:.2f}"
-            print(f"{count:>7} {row['frames']:>6} {row['total_fps']:>9.2f} {spread:>17} "
-                  f"{row['batch_sizes']}")
-    report = {"video": Path(args.video).name, "frames_per_stream": args.frames,
-              "max_batch": args.max_batch, "engine": "onnxruntime", "runs": rows}
+            print(
+                f"{count:>7} {row['frames']:>6} {row['total_fps']:>9.2f} {spread:>17} "
+                f"{row['batch_sizes']}"
+            )
+    report = {
+        "video": Path(args.video).name,
+        "frames_per_stream": args.frames,
+        "max_batch": args.max_batch,
+        "engine": "onnxruntime",
+        "runs": rows,
+    }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -15,6 +15,7 @@ started for the run. Writes bench-results/triton.json.
 Usage: python tools/bench_triton.py [--streams 1,2,4] [--seconds 6] [--rounds 3]
        [--triton-url grpc://host:8001 --metrics-url http://host:8002/metrics]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -77,13 +78,17 @@ def drive(call: Callable[[], object], streams: int, seconds: float) -> tuple[lis
 
 def summary(latencies: list[float], elapsed: float) -> dict:
     flat = np.asarray(latencies)
-    return {"requests": int(flat.size), "fps": round(flat.size / elapsed, 2),
-            "p50_ms": round(float(np.percentile(flat, 50)), 1),
-            "p99_ms": round(float(np.percentile(flat, 99)), 1)}
+    return {
+        "requests": int(flat.size),
+        "fps": round(flat.size / elapsed, 2),
+        "p50_ms": round(float(np.percentile(flat, 50)), 1),
+        "p99_ms": round(float(np.percentile(flat, 99)), 1),
+    }
 
 
-def alternate(calls: dict[str, Callable[[], object]], streams: int, seconds: float,
-              rounds: int) -> dict[str, dict]:
+def alternate(
+    calls: dict[str, Callable[[], object]], streams: int, seconds: float, rounds: int
+) -> dict[str, dict]:
     """Run the engines in alternating slices, so load drifting on the machine hits both."""
     totals = {name: ([], 0.0) for name in calls}
     for _ in range(rounds):
@@ -113,10 +118,14 @@ def triton_endpoint(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
     import triton_server  # the test harness (testing/), on PYTHONPATH via `make`
 
     if not triton_server.available():
-        raise SystemExit("no Triton server: pass --triton-url, or run "
-                         "scripts/test-deps.d/50-triton.sh to get the test server")
-    with tempfile.TemporaryDirectory() as workdir, \
-            triton_server.running(Path(workdir), [describe_onnx(DEFAULT_MODEL)]) as server:
+        raise SystemExit(
+            "no Triton server: pass --triton-url, or run "
+            "scripts/test-deps.d/50-triton.sh to get the test server"
+        )
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        triton_server.running(Path(workdir), [describe_onnx(DEFAULT_MODEL)]) as server,
+    ):
         yield server.grpc_url, server.metrics_url
 
 
@@ -132,28 +141,41 @@ def bench(args: argparse.Namespace) -> dict:
         local.run({"x": blob})  # warm both
         for streams in args.streams:
             before = counters(metrics_url, model) if metrics_url else None
-            result = alternate({"onnxruntime": lambda: local.run({"x": blob}),
-                                "triton": lambda: remote.run({"x": blob})},
-                               streams, args.seconds, args.rounds)
+            result = alternate(
+                {
+                    "onnxruntime": lambda: local.run({"x": blob}),
+                    "triton": lambda: remote.run({"x": blob}),
+                },
+                streams,
+                args.seconds,
+                args.rounds,
+            )
             ort_row, triton_row = result["onnxruntime"], result["triton"]
             if before:
                 after = counters(metrics_url, model)
                 executions = after[1] - before[1]
                 triton_row["mean_batch"] = round((after[0] - before[0]) / max(executions, 1), 2)
-            rows.append({"streams": streams, "onnxruntime": ort_row, "triton": triton_row,
-                         "overhead": round(1 - triton_row["fps"] / ort_row["fps"], 3)})
+            rows.append(
+                {
+                    "streams": streams,
+                    "onnxruntime": ort_row,
+                    "triton": triton_row,
+                    "overhead": round(1 - triton_row["fps"] / ort_row["fps"], 3),
+                }
+            )
             print(format_row(rows[-1]), flush=True)
         remote.close()
     local.close()
-    return {"input": list(blob.shape), "seconds": args.seconds, "rounds": args.rounds,
-            "rows": rows}
+    return {"input": list(blob.shape), "seconds": args.seconds, "rounds": args.rounds, "rows": rows}
 
 
 def format_row(row: dict) -> str:
     o, t = row["onnxruntime"], row["triton"]
-    return (f"N={row['streams']}: ORT {o['fps']:.1f} fps p50 {o['p50_ms']} ms p99 {o['p99_ms']} ms"
-            f" | Triton {t['fps']:.1f} fps p50 {t['p50_ms']} ms p99 {t['p99_ms']} ms"
-            f" mean batch {t.get('mean_batch', '?')} | overhead {row['overhead']:+.0%}")
+    return (
+        f"N={row['streams']}: ORT {o['fps']:.1f} fps p50 {o['p50_ms']} ms p99 {o['p99_ms']} ms"
+        f" | Triton {t['fps']:.1f} fps p50 {t['p50_ms']} ms p99 {t['p99_ms']} ms"
+        f" mean batch {t.get('mean_batch', '?')} | overhead {row['overhead']:+.0%}"
+    )
 
 
 def verdict(result: dict) -> list[str]:
@@ -161,25 +183,33 @@ def verdict(result: dict) -> list[str]:
     for row in result["rows"]:
         if row["streams"] == 1:
             ok = row["overhead"] <= TARGET_OVERHEAD
-            lines.append(f"overhead at N=1: {row['overhead']:+.0%} "
-                         f"(target <= {TARGET_OVERHEAD:.0%}) {'met' if ok else 'MISSED'}")
+            lines.append(
+                f"overhead at N=1: {row['overhead']:+.0%} "
+                f"(target <= {TARGET_OVERHEAD:.0%}) {'met' if ok else 'MISSED'}"
+            )
         if row["streams"] >= BATCH_FROM_N and "mean_batch" in row["triton"]:
             ok = row["triton"]["mean_batch"] > 1
-            lines.append(f"mean batch at N={row['streams']}: {row['triton']['mean_batch']} "
-                         f"(target > 1) {'met' if ok else 'MISSED'}")
+            lines.append(
+                f"mean batch at N={row['streams']}: {row['triton']['mean_batch']} "
+                f"(target > 1) {'met' if ok else 'MISSED'}"
+            )
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--streams", default="1,2,4",
-                        type=lambda s: [int(x) for x in s.split(",")])
-    parser.add_argument("--seconds", type=float, default=6.0,
-                        help="per engine and N, split over --rounds alternating slices")
+    parser.add_argument("--streams", default="1,2,4", type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=6.0,
+        help="per engine and N, split over --rounds alternating slices",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--triton-url", default="")
-    parser.add_argument("--metrics-url", default="",
-                        help="Triton metrics endpoint, for the batch sizes")
+    parser.add_argument(
+        "--metrics-url", default="", help="Triton metrics endpoint, for the batch sizes"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "triton.json")
     args = parser.parse_args(argv)
     result = bench(args)

@@ -5,6 +5,7 @@ shades on a light, slightly noisy background. The same seed gives the same pixel
 
 Usage: python tools/dense_frame.py [--out dense.png] [--width 1280] [--height 720] [--seed 0]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,9 @@ def _font(name: str, size: int):
     return ImageFont.truetype(str(path), size)
 
 
-def render_dense_frame(width: int = 1280, height: int = 720,
-                       seed: int = 0) -> tuple[np.ndarray, list[dict]]:
+def render_dense_frame(
+    width: int = 1280, height: int = 720, seed: int = 0
+) -> tuple[np.ndarray, list[dict]]:
     """A BGR uint8 frame full of words, and the words: {"text", "box": [x0, y0, x1, y1]}."""
     from PIL import Image, ImageDraw
 

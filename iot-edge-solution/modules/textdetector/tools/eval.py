@@ -13,6 +13,7 @@ Usage: python tools/eval.py [--step N] [--images N] [--cls off|on|both]
                             [--spaces auto|off|both] [--model-set ppocrv4,ppocrv6]
                             [--rec-model FILE] [--json FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from textdetector.config import (DEFAULT_MODEL, LOCAL_DATA, DetectorSettings, EngineSettings,
-                                 RecognizerSettings, load)
+from textdetector.config import (
+    DEFAULT_MODEL,
+    LOCAL_DATA,
+    DetectorSettings,
+    EngineSettings,
+    RecognizerSettings,
+    load,
+)
 from textdetector.errors import KitError
 from textdetector.models import MODEL_SETS
 from textdetector.recognizer.events import as_xyxy, iou
@@ -51,8 +58,10 @@ class Sample:
 def match(truth_boxes: list, found: np.ndarray, min_iou: float = MIN_IOU) -> dict[int, int]:
     """Truth index -> detection index, pairs with IoU >= min_iou, best overlaps first."""
     bounds = as_xyxy(found)
-    pairs = sorted(((iou(t, d), ti, di) for ti, t in enumerate(truth_boxes)
-                    for di, d in enumerate(bounds)), reverse=True)
+    pairs = sorted(
+        ((iou(t, d), ti, di) for ti, t in enumerate(truth_boxes) for di, d in enumerate(bounds)),
+        reverse=True,
+    )
     matched: dict[int, int] = {}
     used: set[int] = set()
     for overlap, ti, di in pairs:
@@ -78,10 +87,14 @@ def line_scores(samples: list[Sample], texts: list[tuple[str, ...]]) -> dict[str
             loose += guess.replace(" ", "") == text.replace(" ", "")
             errors += Levenshtein.distance(guess, text)
             chars += len(text)
-    return {"lines": truths, "recall": hits / max(truths, 1),
-            "precision": hits / max(found, 1), "exact_lines": exact / max(truths, 1),
-            "exact_lines_ignoring_spaces": loose / max(truths, 1),
-            "cer": errors / max(chars, 1)}
+    return {
+        "lines": truths,
+        "recall": hits / max(truths, 1),
+        "precision": hits / max(found, 1),
+        "exact_lines": exact / max(truths, 1),
+        "exact_lines_ignoring_spaces": loose / max(truths, 1),
+        "cer": errors / max(chars, 1),
+    }
 
 
 def demo_samples(step: int) -> list[Sample]:
@@ -133,8 +146,12 @@ class Mode:
         return f"{self.model}+cls_{'on' if self.use_cls else 'off'}+spaces_{self.spaces}"
 
     def settings(self) -> RecognizerSettings:
-        return RecognizerSettings(use_angle_cls=self.use_cls, rec_spaces=self.spaces,
-                                  model_set=self.model_set, rec_model_path=self.rec_model)
+        return RecognizerSettings(
+            use_angle_cls=self.use_cls,
+            rec_spaces=self.spaces,
+            model_set=self.model_set,
+            rec_model_path=self.rec_model,
+        )
 
 
 def ours(samples: list[Sample], mode: Mode, threads: int) -> tuple[list, float, int, int]:
@@ -155,11 +172,15 @@ def rapid(samples: list[Sample], settings: RecognizerSettings) -> tuple[list, fl
     from rapidocr_onnxruntime import RapidOCR
 
     use_cls = settings.use_angle_cls
-    engine = RapidOCR(use_cls=use_cls, text_score=settings.rec_min_score,
-                      rec_batch_num=settings.rec_batch, cls_batch_num=settings.rec_batch,
-                      rec_model_path=str(settings.rec_model),
-                      cls_model_path=str(settings.cls_model_path),
-                      det_model_path=str(DEFAULT_MODEL))
+    engine = RapidOCR(
+        use_cls=use_cls,
+        text_score=settings.rec_min_score,
+        rec_batch_num=settings.rec_batch,
+        cls_batch_num=settings.rec_batch,
+        rec_model_path=str(settings.rec_model),
+        cls_model_path=str(settings.cls_model_path),
+        det_model_path=str(DEFAULT_MODEL),
+    )
     crops = [engine.get_crop_img_list(s.image, list(s.boxes)) for s in samples]
     engine.text_rec(crops[0][:1] or [np.zeros((48, 48, 3), np.uint8)])  # warm-up
     texts = []
@@ -177,6 +198,7 @@ def rapid(samples: list[Sample], settings: RecognizerSettings) -> tuple[list, fl
 
 def parity(mine: list, theirs: list, ignore_spaces: bool = False) -> float:
     """Share of regions read as the same string (optionally with spaces taken out)."""
+
     def plain(text: str) -> str:
         return text.replace(" ", "") if ignore_spaces else text
 
@@ -184,8 +206,9 @@ def parity(mine: list, theirs: list, ignore_spaces: bool = False) -> float:
     return sum(plain(a) == plain(b) for a, b in pairs) / max(len(pairs), 1)
 
 
-def evaluate(name: str, samples: list[Sample], modes: list[Mode], threads: int,
-             with_parity: bool) -> dict:
+def evaluate(
+    name: str, samples: list[Sample], modes: list[Mode], threads: int, with_parity: bool
+) -> dict:
     from textdetector.detector import TextDetector
 
     engine = dataclasses.replace(load(EngineSettings), threads=threads)  # DET_* as `run` reads them
@@ -196,9 +219,13 @@ def evaluate(name: str, samples: list[Sample], modes: list[Mode], threads: int,
     reference: dict[tuple[str, bool], tuple[list, float]] = {}
     for mode in modes:
         texts, seconds, calls, crops = ours(samples, mode, threads)
-        entry = {**line_scores(samples, texts), "crops": crops, "rec_calls": calls,
-                 "ms_per_crop": 1000 * seconds / max(crops, 1),
-                 "crops_per_call": crops / max(calls, 1)}
+        entry = {
+            **line_scores(samples, texts),
+            "crops": crops,
+            "rec_calls": calls,
+            "ms_per_crop": 1000 * seconds / max(crops, 1),
+            "crops_per_call": crops / max(calls, 1),
+        }
         if with_parity:
             which = (mode.model, mode.use_cls)
             if which not in reference:
@@ -228,21 +255,27 @@ def show(name: str, report: dict) -> None:
             continue
         model, cls, spaces = key.rsplit("+", 2)
         cls, spaces = cls.removeprefix("cls_"), spaces.removeprefix("spaces_")
-        print(f"  {model}, angle classifier {cls}, REC_SPACES={spaces}: {r['lines']} truth "
-              f"lines, {r['crops']} regions")
-        rows = [("detection recall (IoU>=0.5)", r["recall"], None),
-                ("detection precision (IoU>=0.5)", r["precision"], None),
-                ("exact line accuracy", r["exact_lines"], targets.get("exact_lines")),
-                ("  ... ignoring spaces", r["exact_lines_ignoring_spaces"], None),
-                ("character error rate", r["cer"], targets.get("cer"))]
+        print(
+            f"  {model}, angle classifier {cls}, REC_SPACES={spaces}: {r['lines']} truth "
+            f"lines, {r['crops']} regions"
+        )
+        rows = [
+            ("detection recall (IoU>=0.5)", r["recall"], None),
+            ("detection precision (IoU>=0.5)", r["precision"], None),
+            ("exact line accuracy", r["exact_lines"], targets.get("exact_lines")),
+            ("  ... ignoring spaces", r["exact_lines_ignoring_spaces"], None),
+            ("character error rate", r["cer"], targets.get("cer")),
+        ]
         if "parity_with_rapidocr" in r:
-            rows += [("lines identical to RapidOCR", r["parity_with_rapidocr"],
-                      TARGETS["parity"]),
-                     ("  ... ignoring spaces", r["parity_with_rapidocr_ignoring_spaces"], None)]
+            rows += [
+                ("lines identical to RapidOCR", r["parity_with_rapidocr"], TARGETS["parity"]),
+                ("  ... ignoring spaces", r["parity_with_rapidocr_ignoring_spaces"], None),
+            ]
         for label, value, target in rows:
             print(f"    {label:32s} {value:7.3f}{verdict(label, value, target)}")
-        speed = (f"    recognition {r['ms_per_crop']:.1f} ms/crop, "
-                 f"{r['crops_per_call']:.1f} crops/call")
+        speed = (
+            f"    recognition {r['ms_per_crop']:.1f} ms/crop, {r['crops_per_call']:.1f} crops/call"
+        )
         if "rapidocr_ms_per_crop" in r:
             speed += f" (RapidOCR on the same crops: {r['rapidocr_ms_per_crop']:.1f} ms/crop)"
         print(speed)
@@ -252,26 +285,47 @@ def chosen_sets(names: str | None) -> list[str]:
     """The model sets named in a comma list (unknown names: ConfigError), else MODEL_SET's."""
     if names is None:
         return [load(RecognizerSettings).model_set]
-    return [load(RecognizerSettings, {"MODEL_SET": name}).model_set
-            for name in dict.fromkeys(n.strip() for n in names.split(",")) if name]
+    return [
+        load(RecognizerSettings, {"MODEL_SET": name}).model_set
+        for name in dict.fromkeys(n.strip() for n in names.split(","))
+        if name
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--step", type=int, default=1, help="every Nth demo frame (default 1)")
-    parser.add_argument("--images", type=int, default=0,
-                        help="first N images of the evaluation set (default all)")
-    parser.add_argument("--cls", choices=("off", "on", "both"), default="both",
-                        help="angle classifier setting(s) to measure (default both)")
-    parser.add_argument("--spaces", choices=("auto", "off", "both"), default="both",
-                        help="REC_SPACES setting(s) to measure (default both)")
-    parser.add_argument("--model-set", default=None,
-                        help="comma list of model sets to measure side by side: "
-                             + ", ".join(MODEL_SETS) + " (default: MODEL_SET's)")
-    parser.add_argument("--rec-model", type=Path, default=None,
-                        help="a recognition model file instead of the model sets")
-    parser.add_argument("--sets", default="demo_video,eval_set",
-                        help="comma list of demo_video, eval_set")
+    parser.add_argument(
+        "--images", type=int, default=0, help="first N images of the evaluation set (default all)"
+    )
+    parser.add_argument(
+        "--cls",
+        choices=("off", "on", "both"),
+        default="both",
+        help="angle classifier setting(s) to measure (default both)",
+    )
+    parser.add_argument(
+        "--spaces",
+        choices=("auto", "off", "both"),
+        default="both",
+        help="REC_SPACES setting(s) to measure (default both)",
+    )
+    parser.add_argument(
+        "--model-set",
+        default=None,
+        help="comma list of model sets to measure side by side: "
+        + ", ".join(MODEL_SETS)
+        + " (default: MODEL_SET's)",
+    )
+    parser.add_argument(
+        "--rec-model",
+        type=Path,
+        default=None,
+        help="a recognition model file instead of the model sets",
+    )
+    parser.add_argument(
+        "--sets", default="demo_video,eval_set", help="comma list of demo_video, eval_set"
+    )
     parser.add_argument("--no-parity", action="store_true", help="skip the RapidOCR comparison")
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -282,20 +336,25 @@ def main(argv: list[str] | None = None) -> int:
     cls_modes = both[args.cls] or ["off", "on"]
     space_modes = both[args.spaces] or ["off", "auto"]
     try:
-        model_sets = chosen_sets(args.model_set)[:1 if args.rec_model else None]
+        model_sets = chosen_sets(args.model_set)[: 1 if args.rec_model else None]
     except KitError as exc:
         parser.error(str(exc))
-    modes = [Mode(cls == "on", spaces, model_set, args.rec_model)
-             for model_set in model_sets for cls in cls_modes for spaces in space_modes]
-    loaders = {"demo_video": lambda: demo_samples(args.step),
-               "eval_set": lambda: eval_set_samples(args.images)}
+    modes = [
+        Mode(cls == "on", spaces, model_set, args.rec_model)
+        for model_set in model_sets
+        for cls in cls_modes
+        for spaces in space_modes
+    ]
+    loaders = {
+        "demo_video": lambda: demo_samples(args.step),
+        "eval_set": lambda: eval_set_samples(args.images),
+    }
     results = {}
     try:
         for name in [n.strip() for n in args.sets.split(",") if n.strip()]:
             if name not in loaders:
                 parser.error(f"unknown set {name!r}")
-            results[name] = evaluate(name, loaders[name](), modes, args.threads,
-                                     not args.no_parity)
+            results[name] = evaluate(name, loaders[name](), modes, args.threads, not args.no_parity)
             show(name, results[name])
     except (KitError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

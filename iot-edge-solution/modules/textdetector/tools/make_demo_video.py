@@ -7,6 +7,7 @@ carry no text. Writes demo_video.mp4 and demo_video.gt.jsonl (one JSON object pe
 
 Usage: python tools/make_demo_video.py [--out DIR] [--force]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,16 +42,42 @@ class Line:
 
 LINES = [
     Line("EDGE VISION AI", "DejaVuSans-Bold.ttf", 72, (20, 20, 20), 15, 180, (90, 60), (2.0, 0.0)),
-    Line("Loading dock 7 - Gate B", "DejaVuSerif.ttf", 44, (240, 240, 240), 20, 180,
-         (640, 230), (-2.5, 0.4)),
-    Line("Speed limit 25 km/h", "DejaVuSans.ttf", 36, (30, 30, 160), 30, 150,
-         (120, 360), (1.5, -0.3)),
-    Line("Serial:4821-XK", "DejaVuSansMono.ttf", 30, (10, 60, 10), 15, 180,
-         (760, 470), (-1.0, 0.5)),
-    Line("Keep clear of moving parts", "DejaVuSans.ttf", 28, (250, 250, 250), 45, 180,
-         (200, 600), (1.2, -0.2)),
-    Line("Inspection due 2026-12-01", "DejaVuSerif-Bold.ttf", 24, (0, 0, 0), 60, 180,
-         (820, 120), (-0.8, 0.6)),
+    Line(
+        "Loading dock 7 - Gate B",
+        "DejaVuSerif.ttf",
+        44,
+        (240, 240, 240),
+        20,
+        180,
+        (640, 230),
+        (-2.5, 0.4),
+    ),
+    Line(
+        "Speed limit 25 km/h", "DejaVuSans.ttf", 36, (30, 30, 160), 30, 150, (120, 360), (1.5, -0.3)
+    ),
+    Line(
+        "Serial:4821-XK", "DejaVuSansMono.ttf", 30, (10, 60, 10), 15, 180, (760, 470), (-1.0, 0.5)
+    ),
+    Line(
+        "Keep clear of moving parts",
+        "DejaVuSans.ttf",
+        28,
+        (250, 250, 250),
+        45,
+        180,
+        (200, 600),
+        (1.2, -0.2),
+    ),
+    Line(
+        "Inspection due 2026-12-01",
+        "DejaVuSerif-Bold.ttf",
+        24,
+        (0, 0, 0),
+        60,
+        180,
+        (820, 120),
+        (-0.8, 0.6),
+    ),
 ]
 
 
@@ -73,7 +100,7 @@ def render_sprite(line: Line) -> np.ndarray:
     ImageDraw.Draw(canvas).text((2 - left, 2 - top), line.text, font=font, fill=255)
     alpha = np.asarray(canvas, np.float32) / 255.0
     ys, xs = np.nonzero(alpha > 0.1)
-    return alpha[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    return alpha[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
 
 def make_background(rng: np.random.Generator) -> np.ndarray:
@@ -89,8 +116,9 @@ def make_background(rng: np.random.Generator) -> np.ndarray:
             cv2.circle(canvas, center, int(rng.integers(10, 90)), color, -1)
         else:
             size = rng.integers(20, 160, 2)
-            cv2.rectangle(canvas, center, (center[0] + int(size[0]), center[1] + int(size[1])),
-                          color, -1)
+            cv2.rectangle(
+                canvas, center, (center[0] + int(size[0]), center[1] + int(size[1])), color, -1
+            )
     noise = rng.normal(0, 12, canvas.shape).astype(np.float32)
     canvas = np.clip(canvas.astype(np.float32) + noise, 0, 255).astype(np.uint8)
     return cv2.GaussianBlur(canvas, (5, 5), 0)
@@ -118,7 +146,7 @@ def text_visible(frame: int) -> bool:
 def render_frame(frame: int, background: np.ndarray, sprites: list[np.ndarray]):
     """The frame's pixels and its ground-truth lines."""
     x0, y0 = 2 * frame % 400, frame % 200
-    image = background[y0:y0 + HEIGHT, x0:x0 + WIDTH].astype(np.float32)
+    image = background[y0 : y0 + HEIGHT, x0 : x0 + WIDTH].astype(np.float32)
     truth = []
     if text_visible(frame):
         for line, sprite in zip(LINES, sprites):
@@ -126,7 +154,7 @@ def render_frame(frame: int, background: np.ndarray, sprites: list[np.ndarray]):
                 continue
             x, y = position(line, frame, sprite)
             h, w = sprite.shape
-            region = image[y:y + h, x:x + w]
+            region = image[y : y + h, x : x + w]
             alpha = sprite[:, :, None]
             region[:] = region * (1 - alpha) + np.array(line.color, np.float32) * alpha
             truth.append({"text": line.text, "box": [x, y, x + w, y + h]})
@@ -154,8 +182,12 @@ def render(out_dir: Path) -> tuple[Path, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=MODULE_DIR / "local_data",
-                        help="output folder (default: the module's local_data/)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=MODULE_DIR / "local_data",
+        help="output folder (default: the module's local_data/)",
+    )
     parser.add_argument("--force", action="store_true", help="render even if present")
     args = parser.parse_args(argv)
     video = args.out / VIDEO_NAME

@@ -8,6 +8,7 @@ x1, y1]}]}, ink bounds after the warp).
 
 Usage: python tools/make_eval_set.py [--out DIR] [--count N] [--force]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,14 +22,54 @@ import numpy as np
 MODULE_DIR = Path(__file__).resolve().parent.parent
 SET_NAME, TRUTH_NAME = "eval_set", "gt.jsonl"
 WIDTH, HEIGHT, COUNT, SEED = 800, 600, 40, 2026
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry",
-          "hubble_deep_field", "retina", "colorwheel")
-FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf",
-         "DejaVuSerif.ttf", "DejaVuSerif-Italic.ttf", "DejaVuSerif-Bold.ttf",
-         "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSansDisplay.ttf")
-WORDS = ("Exit", "North", "Station", "Platform", "Warning", "Office", "Parking", "Level",
-         "Door", "Hall", "Line", "Zone", "Cargo", "Storage", "Open", "Daily", "Lift",
-         "Service", "Bay", "Pump", "Valve", "Room", "Track", "Dock", "Tower")
+PHOTOS = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "immunohistochemistry",
+    "hubble_deep_field",
+    "retina",
+    "colorwheel",
+)
+FONTS = (
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSans-Oblique.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSerif-Italic.ttf",
+    "DejaVuSerif-Bold.ttf",
+    "DejaVuSansMono.ttf",
+    "DejaVuSansMono-Bold.ttf",
+    "DejaVuSansDisplay.ttf",
+)
+WORDS = (
+    "Exit",
+    "North",
+    "Station",
+    "Platform",
+    "Warning",
+    "Office",
+    "Parking",
+    "Level",
+    "Door",
+    "Hall",
+    "Line",
+    "Zone",
+    "Cargo",
+    "Storage",
+    "Open",
+    "Daily",
+    "Lift",
+    "Service",
+    "Bay",
+    "Pump",
+    "Valve",
+    "Room",
+    "Track",
+    "Dock",
+    "Tower",
+)
 
 
 def font_path(name: str) -> Path:
@@ -66,7 +107,7 @@ def background(name: str) -> np.ndarray:
     scale = max(WIDTH / image.shape[1], HEIGHT / image.shape[0])
     image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     y, x = (image.shape[0] - HEIGHT) // 2, (image.shape[1] - WIDTH) // 2
-    return np.ascontiguousarray(image[y:y + HEIGHT, x:x + WIDTH])
+    return np.ascontiguousarray(image[y : y + HEIGHT, x : x + WIDTH])
 
 
 def draw_lines(image: np.ndarray, rng: np.random.Generator) -> list[dict]:
@@ -79,25 +120,29 @@ def draw_lines(image: np.ndarray, rng: np.random.Generator) -> list[dict]:
     lines = []
     for _ in range(int(rng.integers(2, 5))):
         text = make_text(rng)
-        font = ImageFont.truetype(str(font_path(str(rng.choice(FONTS)))),
-                                  int(rng.integers(22, 46)))
+        font = ImageFont.truetype(str(font_path(str(rng.choice(FONTS)))), int(rng.integers(22, 46)))
         left, top, right, bottom = font.getbbox(text)
         w, h = right - left, bottom - top
         for _attempt in range(30):
             x = int(rng.integers(20, max(21, WIDTH - w - 20)))
             y = int(rng.integers(20, max(21, HEIGHT - h - 20)))
             box = (x - 8, y - 8, x + w + 8, y + h + 8)
-            if all(box[2] < t[0] or box[0] > t[2] or box[3] < t[1] or box[1] > t[3]
-                   for t in taken):
+            if all(box[2] < t[0] or box[0] > t[2] or box[3] < t[1] or box[1] > t[3] for t in taken):
                 break
         else:
             continue
         taken.append(box)
         light = bool(rng.random() < 0.5)
-        plate = tuple(int(v) for v in rng.integers(200, 256, 3)) if light else \
-            tuple(int(v) for v in rng.integers(0, 50, 3))
-        ink = tuple(int(v) for v in rng.integers(0, 60, 3)) if light else \
+        plate = (
             tuple(int(v) for v in rng.integers(200, 256, 3))
+            if light
+            else tuple(int(v) for v in rng.integers(0, 50, 3))
+        )
+        ink = (
+            tuple(int(v) for v in rng.integers(0, 60, 3))
+            if light
+            else tuple(int(v) for v in rng.integers(200, 256, 3))
+        )
         draw.rectangle(box, fill=plate)
         draw.text((x - left, y - top), text, font=font, fill=ink)
         quad = [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]
@@ -111,8 +156,9 @@ def distort(image: np.ndarray, lines: list[dict], rng: np.random.Generator) -> n
     corners = np.float32([[0, 0], [WIDTH, 0], [WIDTH, HEIGHT], [0, HEIGHT]])
     moved = corners + rng.uniform(-40, 40, (4, 2)).astype(np.float32)
     matrix = cv2.getPerspectiveTransform(corners, moved)
-    image = cv2.warpPerspective(image, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REFLECT)
+    image = cv2.warpPerspective(
+        image, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
     for line in lines:
         quad = cv2.perspectiveTransform(np.float32([line["quad"]]), matrix)[0]
         line["quad"] = [[round(float(x), 1), round(float(y), 1)] for x, y in quad]
@@ -150,8 +196,12 @@ def render(out_dir: Path, count: int = COUNT) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=MODULE_DIR / "local_data",
-                        help="output folder (default: the module's local_data/)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=MODULE_DIR / "local_data",
+        help="output folder (default: the module's local_data/)",
+    )
     parser.add_argument("--count", type=int, default=COUNT, help=f"images (default {COUNT})")
     parser.add_argument("--force", action="store_true", help="render even if present")
     args = parser.parse_args(argv)

@@ -5,6 +5,7 @@ demo video's ground-truth lines; each writes local_data/int8/<model>.int8.xml (+
 with a sha256 sidecar, and a cached result whose checksums still match is re-used.
 Usage: python tools/quantize.py [--model PATH] [--rec-model PATH] [--force]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,11 +13,10 @@ import logging
 import sys
 from pathlib import Path
 
-
 from textdetector.config import DEFAULT_MODEL, DEFAULT_VIDEO, RecognizerSettings
+from textdetector.errors import KitError
 from textdetector.tuning.quantize import quantized_model, quantized_rec_model
 from textdetector.tuning.select import INT8_CACHE
-from textdetector.errors import KitError
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,8 +24,12 @@ MODULE_DIR = Path(__file__).resolve().parent.parent
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    parser.add_argument("--rec-model", type=Path, default=RecognizerSettings().rec_model,
-                        help="recognition model (default: the default MODEL_SET's)")
+    parser.add_argument(
+        "--rec-model",
+        type=Path,
+        default=RecognizerSettings().rec_model,
+        help="recognition model (default: the default MODEL_SET's)",
+    )
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--out", type=Path, default=INT8_CACHE)
     parser.add_argument("--force", action="store_true", help="quantize even if cached")
@@ -35,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         paths = [quantized_model(args.model, args.out, args.video, force=args.force)]
         if args.rec_model.is_file():
             truth = args.video.with_suffix(".gt.jsonl")
-            paths.append(quantized_rec_model(args.rec_model, args.out, args.video, truth,
-                                             force=args.force))
+            paths.append(
+                quantized_rec_model(args.rec_model, args.out, args.video, truth, force=args.force)
+            )
     except KitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -10,6 +10,7 @@ quicker soak, READ_TEXT=false for detection only).
 
 Usage: python tools/soak.py [--frames 10000 | --seconds 600] [--interval 10] [--warmup 100]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,10 +22,16 @@ from pathlib import Path
 
 import psutil
 
-
-from textdetector.config import (DEFAULT_VIDEO, DetectorSettings,
-                                 EngineSettings, OutputSettings, RecognizerSettings, Settings,
-                                 SourceSettings, load)
+from textdetector.config import (
+    DEFAULT_VIDEO,
+    DetectorSettings,
+    EngineSettings,
+    OutputSettings,
+    RecognizerSettings,
+    Settings,
+    SourceSettings,
+    load,
+)
 from textdetector.detector import TextDetector
 from textdetector.pipeline import LoopOptions, process
 from textdetector.pipeline.run import open_recognizer
@@ -39,8 +46,9 @@ MB = 1024 * 1024
 class Monitor:
     """A sink sampling fps and RSS every `interval_s`; sets `stop` after `seconds`."""
 
-    def __init__(self, interval_s: float, warmup_frames: int, seconds: float,
-                 stop: threading.Event) -> None:
+    def __init__(
+        self, interval_s: float, warmup_frames: int, seconds: float, stop: threading.Event
+    ) -> None:
         self.interval_s, self.warmup_frames, self.seconds = interval_s, warmup_frames, seconds
         self.stop = stop
         self.process = psutil.Process()
@@ -48,7 +56,7 @@ class Monitor:
         self.frames = 0
         self.regions_read = 0  # regions with a reading (0 when READ_TEXT is off)
 
-    def __enter__(self) -> "Monitor":
+    def __enter__(self) -> Monitor:
         self._start = self._last = time.perf_counter()
         self._frames_at_last = 0
         self._sample(self._start)
@@ -69,13 +77,20 @@ class Monitor:
     def _sample(self, now: float) -> None:
         elapsed = now - self._last
         fps = (self.frames - self._frames_at_last) / elapsed if elapsed > 0 else 0.0
-        sample = {"t": round(now - self._start, 1), "frames": self.frames,
-                  "fps": round(fps, 2), "rss_mb": round(self.process.memory_info().rss / MB, 1),
-                  "warm": self.frames >= self.warmup_frames}
+        sample = {
+            "t": round(now - self._start, 1),
+            "frames": self.frames,
+            "fps": round(fps, 2),
+            "rss_mb": round(self.process.memory_info().rss / MB, 1),
+            "warm": self.frames >= self.warmup_frames,
+        }
         self.samples.append(sample)
         self._last, self._frames_at_last = now, self.frames
-        print(f"t={sample['t']:7.1f}s frames={self.frames:7d} fps={sample['fps']:6.2f} "
-              f"rss={sample['rss_mb']:8.1f} MB", flush=True)
+        print(
+            f"t={sample['t']:7.1f}s frames={self.frames:7d} fps={sample['fps']:6.2f} "
+            f"rss={sample['rss_mb']:8.1f} MB",
+            flush=True,
+        )
 
 
 def drift(samples: list[dict]) -> dict:
@@ -83,12 +98,20 @@ def drift(samples: list[dict]) -> dict:
     warm = [s["rss_mb"] for s in samples if s["warm"]]
     peak = max(s["rss_mb"] for s in samples)
     if len(warm) < 2:
-        return {"baseline_mb": warm[0] if warm else None, "min_pct": None, "max_pct": None,
-                "peak_rss_mb": peak}
+        return {
+            "baseline_mb": warm[0] if warm else None,
+            "min_pct": None,
+            "max_pct": None,
+            "peak_rss_mb": peak,
+        }
     base = warm[0]
-    return {"baseline_mb": base, "min_pct": round((min(warm) - base) / base * 100, 2),
-            "max_pct": round((max(warm) - base) / base * 100, 2),
-            "final_pct": round((warm[-1] - base) / base * 100, 2), "peak_rss_mb": peak}
+    return {
+        "baseline_mb": base,
+        "min_pct": round((min(warm) - base) / base * 100, 2),
+        "max_pct": round((max(warm) - base) / base * 100, 2),
+        "final_pct": round((warm[-1] - base) / base * 100, 2),
+        "peak_rss_mb": peak,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,29 +128,46 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.video).is_file():
         print(f"video not found: {args.video} (run `make setup`)", file=sys.stderr)
         return 2
-    settings = Settings(engine=load(EngineSettings), detector=load(DetectorSettings),
-                        recognizer=load(RecognizerSettings),
-                        source=SourceSettings(camera_path=args.video, loop=True),
-                        output=OutputSettings(quiet=True, summary_interval=3600.0))
+    settings = Settings(
+        engine=load(EngineSettings),
+        detector=load(DetectorSettings),
+        recognizer=load(RecognizerSettings),
+        source=SourceSettings(camera_path=args.video, loop=True),
+        output=OutputSettings(quiet=True, summary_interval=3600.0),
+    )
     stop = threading.Event()
     monitor = Monitor(args.interval, args.warmup, args.seconds, stop)
-    with TextDetector.open(settings.engine, settings.detector) as detector, \
-            open_recognizer(settings) as recognizer:
+    with (
+        TextDetector.open(settings.engine, settings.detector) as detector,
+        open_recognizer(settings) as recognizer,
+    ):
         sinks = [*build_sinks(settings), monitor]
-        summary = process(detector, [open_source(settings.source)], sinks, options=LoopOptions(
-            max_frames=args.frames, read_ahead=settings.recognizer.rec_frames),
-            stop=stop, recognizer=recognizer)
+        summary = process(
+            detector,
+            [open_source(settings.source)],
+            sinks,
+            options=LoopOptions(max_frames=args.frames, read_ahead=settings.recognizer.rec_frames),
+            stop=stop,
+            recognizer=recognizer,
+        )
     elapsed = monitor.samples[-1]["t"]
-    report = {"frames": summary.frames, "seconds": elapsed,
-              "fps": round(summary.frames / elapsed, 2) if elapsed else 0.0,
-              "warmup_frames": args.warmup, "read_text": recognizer is not None,
-              "regions_read": monitor.regions_read, "rss": drift(monitor.samples),
-              "samples": monitor.samples}
+    report = {
+        "frames": summary.frames,
+        "seconds": elapsed,
+        "fps": round(summary.frames / elapsed, 2) if elapsed else 0.0,
+        "warmup_frames": args.warmup,
+        "read_text": recognizer is not None,
+        "regions_read": monitor.regions_read,
+        "rss": drift(monitor.samples),
+        "samples": monitor.samples,
+    }
     rss = report["rss"]
-    print(f"{summary.frames} frames in {elapsed:.0f} s ({report['fps']} fps), "
-          f"{monitor.regions_read} regions read; RSS after "
-          f"warm-up {rss['min_pct']}% .. {rss['max_pct']}% of {rss['baseline_mb']} MB; "
-          f"peak {rss['peak_rss_mb']} MB")
+    print(
+        f"{summary.frames} frames in {elapsed:.0f} s ({report['fps']} fps), "
+        f"{monitor.regions_read} regions read; RSS after "
+        f"warm-up {rss['min_pct']}% .. {rss['max_pct']}% of {rss['baseline_mb']} MB; "
+        f"peak {rss['peak_rss_mb']} MB"
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

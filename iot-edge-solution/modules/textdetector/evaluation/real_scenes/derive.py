@@ -15,6 +15,7 @@ Derivations (see labels.jsonl "origin.derived" for each file):
       runs top-to-bottom.
 Usage: python derive.py   (from any directory)
 """
+
 from pathlib import Path
 
 import cv2
@@ -46,14 +47,14 @@ def canvas(background: str, width: int, height: int) -> np.ndarray:
     big = cv2.resize(bg, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_CUBIC)
     y0 = (big.shape[0] - height) // 2
     x0 = (big.shape[1] - width) // 2
-    return big[y0:y0 + height, x0:x0 + width].copy()
+    return big[y0 : y0 + height, x0 : x0 + width].copy()
 
 
 def paste(dst: np.ndarray, src_name: str, x: int, y: int) -> None:
     src = load(IMG / src_name)
     h, w = src.shape[:2]
     assert y + h <= dst.shape[0] and x + w <= dst.shape[1], (src_name, x, y)
-    dst[y:y + h, x:x + w] = src
+    dst[y : y + h, x : x + w] = src
 
 
 def small_in_large(out: str, background: str, size: tuple, pastes: list) -> None:
@@ -75,8 +76,13 @@ def curved(out: str, src_name: str, amplitude_frac: float) -> None:
     map_x = np.tile(xs, (out_h, 1))
     ys = np.arange(out_h, dtype=np.float32)[:, None]
     map_y = ys - offset[None, :]
-    warped = cv2.remap(src, map_x, map_y.astype(np.float32), interpolation=cv2.INTER_CUBIC,
-                       borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.remap(
+        src,
+        map_x,
+        map_y.astype(np.float32),
+        interpolation=cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     save(out, warped)
 
 
@@ -86,32 +92,62 @@ def vertical(out: str, src_name: str) -> None:
 
 def main() -> None:
     # small text in large frames (pasted photos keep their native pixel size)
-    small_in_large("derived_sil_4k_building.jpg", "building.jpg", (3840, 2160), [
-        ("scenetext_word01.jpg", 620, 1520),
-        ("scenetext_word03.jpg", 2950, 380),
-        ("page.png", 1800, 1700),
-    ])
-    small_in_large("derived_sil_4k_leuven.jpg", "leuvenA.jpg", (3840, 2160), [
-        ("scenetext_word02.jpg", 300, 260),
-        ("box.png", 2100, 1000),
-        ("scenetext_word04.jpg", 3200, 1850),
-    ])
-    small_in_large("derived_sil_1080_building.jpg", "building.jpg", (1920, 1080), [
-        ("scenetext_word03.jpg", 1500, 140),
-        ("scenetext_word01.jpg", 210, 880),
-    ])
-    small_in_large("derived_sil_1080_leuven.jpg", "leuvenA.jpg", (1920, 1080), [
-        ("scenetext_word04.jpg", 150, 120),
-        ("page.png", 1380, 820),
-    ])
-    small_in_large("derived_sil_4k_leuven_b.jpg", "leuvenA.jpg", (3840, 2160), [
-        ("messi5.jpg", 2700, 260),
-        ("scenetext_segmented_word05.jpg", 500, 1500),
-    ])
-    small_in_large("derived_sil_1080_building_b.jpg", "building.jpg", (1920, 1080), [
-        ("scenetext_word02.jpg", 120, 160),
-        ("grace_hopper.jpg", 1300, 420),
-    ])
+    small_in_large(
+        "derived_sil_4k_building.jpg",
+        "building.jpg",
+        (3840, 2160),
+        [
+            ("scenetext_word01.jpg", 620, 1520),
+            ("scenetext_word03.jpg", 2950, 380),
+            ("page.png", 1800, 1700),
+        ],
+    )
+    small_in_large(
+        "derived_sil_4k_leuven.jpg",
+        "leuvenA.jpg",
+        (3840, 2160),
+        [
+            ("scenetext_word02.jpg", 300, 260),
+            ("box.png", 2100, 1000),
+            ("scenetext_word04.jpg", 3200, 1850),
+        ],
+    )
+    small_in_large(
+        "derived_sil_1080_building.jpg",
+        "building.jpg",
+        (1920, 1080),
+        [
+            ("scenetext_word03.jpg", 1500, 140),
+            ("scenetext_word01.jpg", 210, 880),
+        ],
+    )
+    small_in_large(
+        "derived_sil_1080_leuven.jpg",
+        "leuvenA.jpg",
+        (1920, 1080),
+        [
+            ("scenetext_word04.jpg", 150, 120),
+            ("page.png", 1380, 820),
+        ],
+    )
+    small_in_large(
+        "derived_sil_4k_leuven_b.jpg",
+        "leuvenA.jpg",
+        (3840, 2160),
+        [
+            ("messi5.jpg", 2700, 260),
+            ("scenetext_segmented_word05.jpg", 500, 1500),
+        ],
+    )
+    small_in_large(
+        "derived_sil_1080_building_b.jpg",
+        "building.jpg",
+        (1920, 1080),
+        [
+            ("scenetext_word02.jpg", 120, 160),
+            ("grace_hopper.jpg", 1300, 420),
+        ],
+    )
     # curved text
     curved("derived_curved_word02.jpg", "scenetext_word02.jpg", 0.45)
     curved("derived_curved_word03.jpg", "scenetext_word03.jpg", 0.45)

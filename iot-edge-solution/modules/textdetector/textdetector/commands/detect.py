@@ -1,4 +1,5 @@
 """`detect`: run the detector on image files or folders and print the boxes."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,14 +8,21 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import cv2
 import numpy as np
 
-from ..config import (DetectorSettings, EngineSettings, RecognizerSettings, TritonSettings,
-                      add_arguments, load)
+from ..config import (
+    DetectorSettings,
+    EngineSettings,
+    RecognizerSettings,
+    TritonSettings,
+    add_arguments,
+    load,
+)
 from ..detector import TextDetector
 from ..errors import SourceError
 from ..recognizer import TextRecognizer, read_regions
@@ -24,10 +32,12 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
 def add_detect_parser(commands: Any) -> None:
     detect = commands.add_parser(
-        "detect", help="detect text in image files or folders",
+        "detect",
+        help="detect text in image files or folders",
         description="Detect and read text in image files (folders are searched for images) "
-                    "and print the boxes (four [x, y] points per box in source pixels, with "
-                    "scores) and the text read in each.")
+        "and print the boxes (four [x, y] points per box in source pixels, with "
+        "scores) and the text read in each.",
+    )
     detect.add_argument("paths", nargs="+", metavar="PATH", help="image file or folder")
     detect.add_argument("--json", action="store_true", help="print one JSON document")
     add_arguments(detect, EngineSettings, "inference engine")
@@ -63,8 +73,10 @@ def detect_command(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     failures = 0
     triton = load(TritonSettings)
-    with TextDetector.open(engine_settings, detector_settings, triton, "dynamic") as detector, \
-            _recognizer(rec_settings, engine_settings, triton) as recognizer:
+    with (
+        TextDetector.open(engine_settings, detector_settings, triton, "dynamic") as detector,
+        _recognizer(rec_settings, engine_settings, triton) as recognizer,
+    ):
         for path in image_paths(args.paths):
             entry = _detect_one(detector, recognizer, path)
             failures += "error" in entry
@@ -73,31 +85,38 @@ def detect_command(args: argparse.Namespace) -> int:
                 _print_entry(entry)
         engine = detector.engine.name
     if args.json:
-        print(json.dumps({"model": engine_settings.model_path.name, "engine": engine,
-                          "results": results}, indent=1))
+        print(
+            json.dumps(
+                {"model": engine_settings.model_path.name, "engine": engine, "results": results},
+                indent=1,
+            )
+        )
     if not results:
         print("error: no images found in " + " ".join(args.paths), file=sys.stderr)
         return 4
     return 4 if failures else 0
 
 
-def _recognizer(settings: RecognizerSettings, engine: EngineSettings,
-                triton: TritonSettings) -> contextlib.AbstractContextManager:
+def _recognizer(
+    settings: RecognizerSettings, engine: EngineSettings, triton: TritonSettings
+) -> contextlib.AbstractContextManager:
     if not settings.read_text:
         return contextlib.nullcontext(None)
     return TextRecognizer.open(settings, engine, triton)
 
 
-def read_lines_of(detector: TextDetector, recognizer: TextRecognizer,
-                  image: np.ndarray) -> list[str]:
+def read_lines_of(
+    detector: TextDetector, recognizer: TextRecognizer, image: np.ndarray
+) -> list[str]:
     """The text lines of one image as `detect` reads them, in reading order."""
     detections, _ = detector.detect(image)
     (detections,), _ = read_regions(recognizer, [image], [detections])
     return [line.text for line in detections.lines()]
 
 
-def _detect_one(detector: TextDetector, recognizer: TextRecognizer | None,
-                path: Path) -> dict[str, Any]:
+def _detect_one(
+    detector: TextDetector, recognizer: TextRecognizer | None, path: Path
+) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         image = read_image(path)
@@ -108,8 +127,13 @@ def _detect_one(detector: TextDetector, recognizer: TextRecognizer | None,
     if recognizer is not None:
         (detections,), ms = read_regions(recognizer, [image], [detections])
         timings = dataclasses.replace(timings, recognition_ms=ms)
-    entry = {"source": str(path), "width": image.shape[1], "height": image.shape[0],
-             **detections.to_dict(), "timings": timings.to_dict()}
+    entry = {
+        "source": str(path),
+        "width": image.shape[1],
+        "height": image.shape[0],
+        **detections.to_dict(),
+        "timings": timings.to_dict(),
+    }
     entry["timings"]["wall_ms"] = round((time.perf_counter() - start) * 1000, 2)
     return entry
 
@@ -117,8 +141,9 @@ def _detect_one(detector: TextDetector, recognizer: TextRecognizer | None,
 def _print_entry(entry: dict[str, Any]) -> None:
     if "error" in entry:
         return
-    print(f"{entry['source']}: {entry['count']} text regions "
-          f"({entry['timings']['total_ms']:.1f} ms)")
+    print(
+        f"{entry['source']}: {entry['count']} text regions ({entry['timings']['total_ms']:.1f} ms)"
+    )
     texts = entry.get("texts") or [None] * entry["count"]
     for box, score, text in zip(entry["boxes"], entry["scores"], texts):
         points = " ".join(f"{x:.0f},{y:.0f}" for x, y in box)

@@ -1,4 +1,5 @@
 """`run` (the default command): the video pipeline on CAMERA_PATH, until it ends or a signal."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,9 +12,13 @@ from ..config import RUN_GROUPS, add_arguments, load_settings
 
 
 def add_run_parser(commands: Any, description: str, epilog: str) -> None:
-    run = commands.add_parser("run", help="run the video pipeline (the default command)",
-                              description=description, epilog=epilog,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = commands.add_parser(
+        "run",
+        help="run the video pipeline (the default command)",
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     for cls, title in RUN_GROUPS.values():
         add_arguments(run, cls, title)
     run.set_defaults(handler=run_command)
@@ -34,6 +39,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _stop_on_signals(stop: threading.Event) -> None:
     """First SIGTERM/SIGINT: finish the frame in hand and stop; a second one interrupts."""
+
     def handler(signum: int, _frame: object) -> None:
         if stop.is_set():
             raise KeyboardInterrupt

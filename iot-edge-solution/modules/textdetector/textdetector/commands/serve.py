@@ -1,4 +1,5 @@
 """`serve`: the HTTP scoring service (a run mode of this module, same detector and image)."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,8 +7,16 @@ import asyncio
 import logging
 from typing import Any
 
-from ..config import (DetectorSettings, EngineSettings, OutputSettings, RecognizerSettings,
-                      ServeSettings, TritonSettings, add_arguments, load)
+from ..config import (
+    DetectorSettings,
+    EngineSettings,
+    OutputSettings,
+    RecognizerSettings,
+    ServeSettings,
+    TritonSettings,
+    add_arguments,
+    load,
+)
 
 DESCRIPTION = """\
 Serve text detection (and, with READ_TEXT, recognition) over HTTP: POST /score (LVA/AVA
@@ -17,9 +26,12 @@ Listens on 127.0.0.1 by default; set SERVE_HOST=0.0.0.0 inside a container."""
 
 
 def add_serve_parser(commands: Any) -> None:
-    parser = commands.add_parser("serve", help="serve detection over HTTP",
-                                 description=DESCRIPTION,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = commands.add_parser(
+        "serve",
+        help="serve detection over HTTP",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_arguments(parser, ServeSettings, "HTTP service")
     add_arguments(parser, EngineSettings, "inference engine")
     add_arguments(parser, DetectorSettings, "detection")

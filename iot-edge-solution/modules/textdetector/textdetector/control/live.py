@@ -4,12 +4,14 @@ The module twin (or anything else) proposes changes with `update`; each value is
 validated with the same parser as its environment variable and either applied or
 rejected with a message. The pipeline calls `poll` between frames to take what changed.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..config import DetectorSettings, Settings, SourceSettings
 
@@ -41,8 +43,10 @@ class LiveSettings:
         self.backend = backend
         self._lock = threading.Lock()
         self._groups: dict[str, Any] = {
-            "detector": settings.detector, "source": settings.source,
-            "iothub": getattr(settings, "iothub", None)}
+            "detector": settings.detector,
+            "source": settings.source,
+            "iothub": getattr(settings, "iothub", None),
+        }
         self._changed: set[str] = set()
         self.rejected: dict[str, str] = {}
 
@@ -54,8 +58,11 @@ class LiveSettings:
     def snapshot(self) -> dict[str, Any]:
         """Current value of every live key that has a group in this run."""
         with self._lock:
-            return {key: self._value(g, name) for key, (g, name) in LIVE_KEYS.items()
-                    if self._groups[g] is not None}
+            return {
+                key: self._value(g, name)
+                for key, (g, name) in LIVE_KEYS.items()
+                if self._groups[g] is not None
+            }
 
     def _value(self, group: str, name: str) -> Any:
         """A setting's value; an unset detection value is the one its policy uses."""
@@ -90,7 +97,8 @@ class LiveSettings:
             changed, self._changed = self._changed, set()
             return LiveUpdate(
                 self._groups["detector"] if "detector" in changed else None,
-                self._groups["source"] if "source" in changed else None)
+                self._groups["source"] if "source" in changed else None,
+            )
 
     def _apply(self, key: str, raw: Any) -> str:
         if key not in LIVE_KEYS:

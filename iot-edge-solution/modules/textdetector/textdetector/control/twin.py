@@ -7,15 +7,18 @@ acknowledged in the reported properties the IoT Plug and Play way
 properties also carry version, model, backend, fps, sent and dropped messages.
 Direct methods: getStatus, getLastDetections; anything else answers 404.
 """
+
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from .live import LiveSettings
 from ..sinks.iothub.client import HubClient
+from .live import LiveSettings
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +66,14 @@ def apply_desired(live: LiveSettings, desired: dict[str, Any]) -> dict[str, Any]
 class TwinService:
     """Connects handlers, applies the twin, reports status periodically and on change."""
 
-    def __init__(self, client: HubClient, live: LiveSettings,
-                 status: Callable[[], dict[str, Any]],
-                 last_detections: Callable[[], dict[str, Any] | None],
-                 report_interval_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        client: HubClient,
+        live: LiveSettings,
+        status: Callable[[], dict[str, Any]],
+        last_detections: Callable[[], dict[str, Any] | None],
+        report_interval_s: float = 30.0,
+    ) -> None:
         self.client = client
         self.live = live
         self.status = status
@@ -79,7 +86,7 @@ class TwinService:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="iothub-twin", daemon=True)
 
-    def start(self) -> "TwinService":
+    def start(self) -> TwinService:
         self._thread.start()
         return self
 
@@ -139,7 +146,9 @@ class TwinService:
         while not self._stop.is_set():
             try:
                 report = json.loads(json.dumps(self.reported()))
-                call_with_timeout(lambda: sdk.patch_twin_reported_properties(report), 10.0)
+                call_with_timeout(
+                    functools.partial(sdk.patch_twin_reported_properties, report), 10.0
+                )
                 self.reports += 1
             except Exception as exc:
                 log.debug("twin: report not delivered: %s", exc)

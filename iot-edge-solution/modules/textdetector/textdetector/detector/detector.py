@@ -1,33 +1,36 @@
 """The text detector: pre-process, run the engine, DB post-process."""
+
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from ..config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, TritonSettings
 from ..engines import InferenceEngine, open_engine, submit
 from ..engines.base import Collect
+from ..results import Detections, Timings
 from .fp16_check import fp16_check
 from .policy import DetPolicy, merge_passes
 from .postprocess import DBPostProcess
 from .preprocess import as_bgr, to_blob
 from .profile import profile_for
-from ..results import Detections, Timings
 
 
 def _ms_since(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def open_detection_engine(engine_settings: EngineSettings,
-                          settings: DetectorSettings = DetectorSettings(),
-                          triton: TritonSettings | None = None,
-                          shapes: str = "static") -> InferenceEngine:
+def open_detection_engine(
+    engine_settings: EngineSettings,
+    settings: DetectorSettings = DetectorSettings(),
+    triton: TritonSettings | None = None,
+    shapes: str = "static",
+) -> InferenceEngine:
     """The engine for MODEL_PATH, built for every input shape `settings` can produce.
 
     `shapes="dynamic"` suits callers fed images of any size (the HTTP service).
@@ -36,10 +39,15 @@ def open_detection_engine(engine_settings: EngineSettings,
 
     policy = settings.policy(engine_settings.model_path)
     model, precision = detection_model(engine_settings, policy)
-    return open_engine(model, engine_settings,
-                       profile_for(policy, engine_settings.trt_max_batch),
-                       fp16_check(DEFAULT_VIDEO, policy, policy.params),
-                       precision, triton, shapes)
+    return open_engine(
+        model,
+        engine_settings,
+        profile_for(policy, engine_settings.trt_max_batch),
+        fp16_check(DEFAULT_VIDEO, policy, policy.params),
+        precision,
+        triton,
+        shapes,
+    )
 
 
 @dataclass(frozen=True)
@@ -54,9 +62,12 @@ class Prepared:
 class TextDetector:
     """Finds text regions in BGR images; boxes come back in source pixels."""
 
-    def __init__(self, engine: InferenceEngine,
-                 settings: DetectorSettings = DetectorSettings(),
-                 model_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        engine: InferenceEngine,
+        settings: DetectorSettings = DetectorSettings(),
+        model_path: Path | None = None,
+    ) -> None:
         self.engine = engine
         self.model_path = model_path  # picks the policy (None: PP-OCRv4's)
         self.reconfigure(settings)
@@ -68,14 +79,21 @@ class TextDetector:
         self.postprocess = DBPostProcess(self.policy.params)
 
     @classmethod
-    def open(cls, engine_settings: EngineSettings,
-             settings: DetectorSettings = DetectorSettings(),
-             triton: TritonSettings | None = None, shapes: str = "static") -> "TextDetector":
+    def open(
+        cls,
+        engine_settings: EngineSettings,
+        settings: DetectorSettings = DetectorSettings(),
+        triton: TritonSettings | None = None,
+        shapes: str = "static",
+    ) -> TextDetector:
         """Open the detection model (MODEL_PATH) on the configured engine."""
-        return cls(open_detection_engine(engine_settings, settings, triton, shapes), settings,
-                   engine_settings.model_path)
+        return cls(
+            open_detection_engine(engine_settings, settings, triton, shapes),
+            settings,
+            engine_settings.model_path,
+        )
 
-    def __enter__(self) -> "TextDetector":
+    def __enter__(self) -> TextDetector:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -87,8 +105,9 @@ class TextDetector:
     def input_size(self, image_size: tuple[int, int]) -> tuple[int, int]:
         return self.policy.input_size(image_size[0], image_size[1])
 
-    def detect(self, image: np.ndarray,
-               prepared: Prepared | None = None) -> tuple[Detections, Timings]:
+    def detect(
+        self, image: np.ndarray, prepared: Prepared | None = None
+    ) -> tuple[Detections, Timings]:
         """Detect text in one image (BGR, BGRA or grayscale uint8).
 
         `prepared`, from `prepare` (e.g. on the frame-reader thread, overlapping the
@@ -103,12 +122,17 @@ class TextDetector:
             return detections, timings
         start = time.perf_counter()
         blob = to_blob(as_bgr(image), native, norm=self.policy.norm)
-        job = DetectJob(submit(self.engine, {self.engine.inputs[0].name: blob}),
-                        self.engine.outputs[0].name, self.postprocess,
-                        [(image.shape[0], image.shape[1])], 0.0)
+        job = DetectJob(
+            submit(self.engine, {self.engine.inputs[0].name: blob}),
+            self.engine.outputs[0].name,
+            self.postprocess,
+            [(image.shape[0], image.shape[1])],
+            0.0,
+        )
         merged = merge_passes(detections, job.result()[0][0])
         return merged, dataclasses.replace(
-            timings, inference_ms=timings.inference_ms + _ms_since(start))
+            timings, inference_ms=timings.inference_ms + _ms_since(start)
+        )
 
     def prepare(self, image: np.ndarray) -> Prepared:
         """Pre-process one image into the model's input blob (thread-safe)."""
@@ -118,9 +142,9 @@ class TextDetector:
         blob = to_blob(image, size, norm=self.policy.norm)
         return Prepared(blob, (image.shape[0], image.shape[1]), _ms_since(start))
 
-    def detect_batch(self, images: Sequence[np.ndarray],
-                     prepared: Sequence[Prepared | None] | None = None
-                     ) -> list[tuple[Detections, Timings]]:
+    def detect_batch(
+        self, images: Sequence[np.ndarray], prepared: Sequence[Prepared | None] | None = None
+    ) -> list[tuple[Detections, Timings]]:
         """Detect text in images that share one input size, in one engine call.
 
         `prepared[i]`, from `prepare` (e.g. on a reader thread), is used for image i when
@@ -128,8 +152,9 @@ class TextDetector:
         """
         return self.submit(images, prepared).result()
 
-    def submit(self, images: Sequence[np.ndarray],
-               prepared: Sequence[Prepared | None] | None = None) -> "DetectJob":
+    def submit(
+        self, images: Sequence[np.ndarray], prepared: Sequence[Prepared | None] | None = None
+    ) -> DetectJob:
         """Start detecting `images` (one input size) in one engine call; returns at once
         on engines that infer asynchronously (OpenVINO), so the caller can work on the
         previous job meanwhile. `DetectJob.result()` waits and post-processes."""
@@ -145,11 +170,15 @@ class TextDetector:
         return DetectJob(collect, self.engine.outputs[0].name, self.postprocess, sizes, pre_ms)
 
     def _fits(self, ready: Prepared | None, size: tuple[int, int]) -> bool:
-        return ready is not None and ready.image_size == size \
+        return (
+            ready is not None
+            and ready.image_size == size
             and ready.blob.shape[2:] == self.input_size(size)
+        )
 
-    def _batch_blob(self, images: Sequence[np.ndarray], ready: Sequence[Prepared | None]
-                    ) -> tuple[np.ndarray, float]:
+    def _batch_blob(
+        self, images: Sequence[np.ndarray], ready: Sequence[Prepared | None]
+    ) -> tuple[np.ndarray, float]:
         """One N x 3 x H x W blob; returns it and the reader threads' pre-process ms."""
         size = self.input_size(images[0].shape[:2])
         batch = np.empty((len(images), 3, size[0], size[1]), np.float32)
@@ -158,18 +187,24 @@ class TextDetector:
             if self.input_size(image.shape[:2]) != size:
                 raise ValueError("images in one batch must share an input size")
             if self._fits(ready[i], image.shape[:2]):
-                batch[i:i + 1] = ready[i].blob  # type: ignore[union-attr]
+                batch[i : i + 1] = ready[i].blob  # type: ignore[union-attr]
                 pre_ms += ready[i].preprocess_ms  # type: ignore[union-attr]
             else:
-                to_blob(as_bgr(image), size, out=batch[i:i + 1], norm=self.policy.norm)
+                to_blob(as_bgr(image), size, out=batch[i : i + 1], norm=self.policy.norm)
         return batch, pre_ms / len(images)
 
 
 class DetectJob:
     """One batch whose inference was submitted; `result()` waits and post-processes."""
 
-    def __init__(self, collect: Collect, output: str, postprocess: DBPostProcess,
-                 sizes: list[tuple[int, int]], preprocess_ms: float) -> None:
+    def __init__(
+        self,
+        collect: Collect,
+        output: str,
+        postprocess: DBPostProcess,
+        sizes: list[tuple[int, int]],
+        preprocess_ms: float,
+    ) -> None:
         self._collect, self._output, self._postprocess = collect, output, postprocess
         self.sizes, self.preprocess_ms = sizes, preprocess_ms
         self._results: list[tuple[Detections, Timings]] | None = None
@@ -186,6 +221,7 @@ class DetectJob:
             for i, size in enumerate(self.sizes):
                 start = time.perf_counter()
                 detections = self._postprocess(prob[i, 0], size)
-                self._results.append((detections, Timings(self.preprocess_ms, infer_ms,
-                                                          _ms_since(start))))
+                self._results.append(
+                    (detections, Timings(self.preprocess_ms, infer_ms, _ms_since(start)))
+                )
         return self._results

@@ -13,11 +13,12 @@ per box (one OpenCV call each); the rest runs on arrays of boxes:
   and rounding included) evaluated for all boxes at once; a box outside the regular case
   (a collapsed or concave corner) goes through pyclipper itself.
 """
+
 from __future__ import annotations
 
 import math
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -73,8 +74,9 @@ def _by_x(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return idx, pts[:, :, 1].ravel()[idx]
 
 
-def _pick(pts: np.ndarray, idx: np.ndarray, swap_left: np.ndarray,
-          swap_right: np.ndarray) -> np.ndarray:
+def _pick(
+    pts: np.ndarray, idx: np.ndarray, swap_left: np.ndarray, swap_right: np.ndarray
+) -> np.ndarray:
     """Corners tl, tr, br, bl from the x-sorted indices: left = sorted 0, 1 (swapped where
     `swap_left`), right = sorted 2, 3 (swapped where `swap_right`)."""
     sel = idx[:, [0, 2, 3, 1]]
@@ -95,8 +97,9 @@ def order_clockwise(boxes: np.ndarray) -> np.ndarray:
     return _pick(boxes, idx, y[:, 1] < y[:, 0], y[:, 3] < y[:, 2])
 
 
-def scores_fast(prob: np.ndarray, boxes: np.ndarray,
-                one_box: Callable[[np.ndarray, np.ndarray], float]) -> np.ndarray:
+def scores_fast(
+    prob: np.ndarray, boxes: np.ndarray, one_box: Callable[[np.ndarray, np.ndarray], float]
+) -> np.ndarray:
     """Mean probability inside each box polygon, as the reference's fillPoly mask.
 
     Boxes whose pixel bounds meet no other box's are filled together in one mask and
@@ -135,8 +138,9 @@ def corner_max(boxes: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(boxes[:, 0], boxes[:, 1]), np.maximum(boxes[:, 2], boxes[:, 3]))
 
 
-def _bound_sums(prob: np.ndarray, mask: np.ndarray, lo: np.ndarray,
-                hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _bound_sums(
+    prob: np.ndarray, mask: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Sum of prob * mask (float64) and of mask over each inclusive rectangle [lo, hi].
 
     The rectangles' pixels are gathered row segment by row segment into one array, box
@@ -160,8 +164,10 @@ def _bound_sums(prob: np.ndarray, mask: np.ndarray, lo: np.ndarray,
     values = prob.ravel().take(pixels, out=scratch("values", total, prob.dtype), mode="clip")
     values *= inside
     box_first = np.cumsum(box_w * box_h) - box_w * box_h
-    return (np.add.reduceat(values, box_first, dtype=np.float64),
-            np.add.reduceat(inside, box_first, dtype=np.int64))
+    return (
+        np.add.reduceat(values, box_first, dtype=np.float64),
+        np.add.reduceat(inside, box_first, dtype=np.int64),
+    )
 
 
 def _touching(x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 """The detector's FP16 check: do FP16 and FP32 runs give the same boxes on real frames?"""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -11,8 +12,8 @@ from ..engines.base import RunFn
 from ..engines.precision import Agreement, PrecisionCheck
 from ..geometry import mean_box_iou
 from ..sources.capture import read_frames
-from .postprocess import DBParams, DBPostProcess
 from .policy import DetPolicy, blob_for
+from .postprocess import DBParams, DBPostProcess
 
 
 def check_frames(video: Path, count: int = 4) -> list[np.ndarray]:
@@ -25,8 +26,13 @@ def check_frames(video: Path, count: int = 4) -> list[np.ndarray]:
     return read_frames(video, np.linspace(0, total - 1, count).astype(int))
 
 
-def compare(run_fp32: RunFn, run_fp16: RunFn, frames: Sequence[np.ndarray],
-            limit_side_len: int | DetPolicy, params: DBParams = DBParams()) -> Agreement:
+def compare(
+    run_fp32: RunFn,
+    run_fp16: RunFn,
+    frames: Sequence[np.ndarray],
+    limit_side_len: int | DetPolicy,
+    params: DBParams = DBParams(),
+) -> Agreement:
     """Run both on the same frames; the score is the mean matched box IoU."""
     post = DBPostProcess(params)
     pairs, boxes32, boxes16 = [], 0, 0
@@ -37,13 +43,18 @@ def compare(run_fp32: RunFn, run_fp16: RunFn, frames: Sequence[np.ndarray],
         pairs.append((a.xyxy(), b.xyxy()))
         boxes32, boxes16 = boxes32 + len(a), boxes16 + len(b)
     score = mean_box_iou(pairs)
-    return Agreement(score, f"mean box IoU FP16 vs FP32 {score:.3f} on {len(frames)} frames "
-                            f"({boxes16} vs {boxes32} boxes)")
+    return Agreement(
+        score,
+        f"mean box IoU FP16 vs FP32 {score:.3f} on {len(frames)} frames "
+        f"({boxes16} vs {boxes32} boxes)",
+    )
 
 
-def fp16_check(video: Path, limit_side_len: int | DetPolicy,
-               params: DBParams = DBParams()) -> PrecisionCheck:
+def fp16_check(
+    video: Path, limit_side_len: int | DetPolicy, params: DBParams = DBParams()
+) -> PrecisionCheck:
     """A check for `open_engine`: compare on frames of `video`; None if it has none."""
+
     def check(run_fp32: RunFn, run_fp16: RunFn) -> Agreement | None:
         frames = check_frames(video)
         if not frames:

@@ -5,6 +5,7 @@ probability map turned into boxes.
 `V6` is the default, chosen by measurement on the real-scene tuning split
 (`tools/eval_real.py`). The DET_* settings override single values of either.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -48,8 +49,9 @@ class DetPolicy:
 
     @property
     def params(self) -> DBParams:
-        return DBParams(self.thresh, self.box_thresh, self.unclip_ratio, self.max_candidates,
-                        self.dilation)
+        return DBParams(
+            self.thresh, self.box_thresh, self.unclip_ratio, self.max_candidates, self.dilation
+        )
 
     @property
     def largest_side(self) -> int:
@@ -62,32 +64,41 @@ PADDLE_V4 = DetPolicy("max", 960, 0, IMAGENET)
 V6 = DetPolicy("min", 736, 1600, HALF, box_thresh=0.4, unclip_ratio=1.6, native_from=2.0)
 
 
-def as_policy(resize: "int | DetPolicy") -> DetPolicy:
+def as_policy(resize: int | DetPolicy) -> DetPolicy:
     """A policy from a policy or a bare limit (PaddleOCR's long-side cap, ImageNet norm)."""
     if isinstance(resize, DetPolicy):
         return resize
     return DetPolicy("max", int(resize), 0, IMAGENET)
 
 
-def blob_for(image: np.ndarray, resize: "int | DetPolicy") -> np.ndarray:
+def blob_for(image: np.ndarray, resize: int | DetPolicy) -> np.ndarray:
     """The 1x3xHxW model input of a BGR image under a policy (or a bare long-side limit)."""
     policy = as_policy(resize)
     return to_blob(image, policy.input_size(image.shape[0], image.shape[1]), norm=policy.norm)
 
 
 POLICIES = {"ch_PP-OCRv4_det_infer.onnx": PADDLE_V4, "PP-OCRv6_det_small.onnx": V6}
-OVERRIDES = {"det_resize": "resize", "limit_side_len": "side", "max_side_len": "max_side",
-             "det_thresh": "thresh", "box_thresh": "box_thresh",
-             "unclip_ratio": "unclip_ratio", "det_dilation": "dilation",
-             "max_candidates": "max_candidates"}
+OVERRIDES = {
+    "det_resize": "resize",
+    "limit_side_len": "side",
+    "max_side_len": "max_side",
+    "det_thresh": "thresh",
+    "box_thresh": "box_thresh",
+    "unclip_ratio": "unclip_ratio",
+    "det_dilation": "dilation",
+    "max_candidates": "max_candidates",
+}
 
 
 def policy_for(model_path: Path | None, settings: object) -> DetPolicy:
     """The pinned model's policy (PP-OCRv4's for other files), with the settings' values
     that are set (DET_*) put over it."""
     base = POLICIES.get(model_path.name if model_path else "", PADDLE_V4)
-    values = {name: getattr(settings, field) for field, name in OVERRIDES.items()
-              if getattr(settings, field, None) is not None}
+    values = {
+        name: getattr(settings, field)
+        for field, name in OVERRIDES.items()
+        if getattr(settings, field, None) is not None
+    }
     return replace(base, **values)
 
 
@@ -106,8 +117,7 @@ def merge_passes(upscaled: Detections, native: Detections) -> Detections:
     area = np.maximum((bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1]), 1e-6)
     kept: list[int] = []
     for i in np.argsort(-scores, kind="stable").tolist():
-        if all(_covered(bounds[i], bounds[j], min(area[i], area[j])) < MERGE_OVERLAP
-               for j in kept):
+        if all(_covered(bounds[i], bounds[j], min(area[i], area[j])) < MERGE_OVERLAP for j in kept):
             kept.append(i)
     kept.sort()
     return Detections(boxes[kept], scores[kept], upscaled.image_size)

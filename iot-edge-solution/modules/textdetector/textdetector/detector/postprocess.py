@@ -3,6 +3,7 @@
 Two modes give the same boxes: "fast" (default; vectorised, see fastdb.py) and
 "reference" (PaddleOCR's per-contour loop, kept for parity tests and benchmarks).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,8 +12,8 @@ import cv2
 import numpy as np
 import pyclipper
 
-from . import fastdb
 from ..results import Detections
+from . import fastdb
 
 MIN_SIZE = 3
 DILATION_KERNEL = np.ones((2, 2), np.uint8)
@@ -53,7 +54,7 @@ def box_score_fast(prob: np.ndarray, box: np.ndarray) -> float:
     mask = np.zeros((ymax - ymin + 1, xmax - xmin + 1), dtype=np.uint8)
     shifted = (box - np.array([xmin, ymin], box.dtype)).reshape(1, -1, 2).astype(np.int32)
     cv2.fillPoly(mask, shifted, 1)
-    return cv2.mean(prob[ymin:ymax + 1, xmin:xmax + 1], mask)[0]
+    return cv2.mean(prob[ymin : ymax + 1, xmin : xmax + 1], mask)[0]
 
 
 def unclip(box: np.ndarray, ratio: float) -> np.ndarray:
@@ -107,8 +108,7 @@ class DBPostProcess:
             return Detections.empty(image_size)
         return Detections(np.stack(boxes), np.array(scores, np.float32), image_size)
 
-    def _fast(self, prob: np.ndarray, contours: tuple,
-              image_size: tuple[int, int]) -> Detections:
+    def _fast(self, prob: np.ndarray, contours: tuple, image_size: tuple[int, int]) -> Detections:
         """The reference steps on arrays of boxes (fastdb); same boxes, same order."""
         if not contours:
             return Detections.empty(image_size)
@@ -128,8 +128,7 @@ class DBPostProcess:
             grown[i] = cv2.minAreaRect(expanded) if len(expanded) else ((0, 0), (0, 0), 0)
         rects = fastdb.rect_array(grown)
         keep = np.minimum(rects[:, 2], rects[:, 3]) >= MIN_SIZE + 2
-        out = scale_boxes(fastdb.order_mini(fastdb.box_points(rects[keep])),
-                          prob.shape, image_size)
+        out = scale_boxes(fastdb.order_mini(fastdb.box_points(rects[keep])), prob.shape, image_size)
         scores = scores[keep]
         side = out[:, 0] - out[:, 1], out[:, 0] - out[:, 3]
         width = np.sqrt((side[0] ** 2).sum(axis=1)).astype(np.int64)
@@ -139,8 +138,9 @@ class DBPostProcess:
             return Detections.empty(image_size)
         return Detections(out[large], scores[large].astype(np.float32), image_size)
 
-    def _box_of(self, prob: np.ndarray, contour: np.ndarray,
-                image_size: tuple[int, int]) -> tuple[np.ndarray, float] | None:
+    def _box_of(
+        self, prob: np.ndarray, contour: np.ndarray, image_size: tuple[int, int]
+    ) -> tuple[np.ndarray, float] | None:
         points, short_side = mini_box(contour)
         if short_side < MIN_SIZE:
             return None
@@ -159,8 +159,9 @@ class DBPostProcess:
         return box, score
 
 
-def scale_box(box: np.ndarray, map_size: tuple[int, int],
-              image_size: tuple[int, int]) -> np.ndarray:
+def scale_box(
+    box: np.ndarray, map_size: tuple[int, int], image_size: tuple[int, int]
+) -> np.ndarray:
     """Map a box from probability-map pixels to source pixels, rounded and clipped."""
     height, width = map_size
     dest_h, dest_w = image_size
@@ -173,8 +174,9 @@ def scale_box(box: np.ndarray, map_size: tuple[int, int],
     return out
 
 
-def scale_boxes(boxes: np.ndarray, map_size: tuple[int, int],
-                image_size: tuple[int, int]) -> np.ndarray:
+def scale_boxes(
+    boxes: np.ndarray, map_size: tuple[int, int], image_size: tuple[int, int]
+) -> np.ndarray:
     """`scale_box` for (N, 4, 2) boxes at once (the same float32 operations, x and y together)."""
     size = np.array(map_size[::-1], np.float32)  # width, height
     dest = np.array(image_size[::-1], np.float32)

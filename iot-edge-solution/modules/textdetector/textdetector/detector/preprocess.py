@@ -3,6 +3,7 @@
 PaddleOCR's PP-OCRv4 semantics by default (long side capped, ImageNet mean and std); the
 resize rule and the normalisation are parameters (`detector/policy.py` picks them).
 """
+
 from __future__ import annotations
 
 import cv2
@@ -24,8 +25,9 @@ _ALPHA, _GAMMA = affine(IMAGENET)
 _AFFINE = {IMAGENET: (_ALPHA, _GAMMA), HALF: affine(HALF)}
 
 
-def input_size(height: int, width: int, limit_side_len: int, limit_type: str = "max",
-               max_side_len: int = 0) -> tuple[int, int]:
+def input_size(
+    height: int, width: int, limit_side_len: int, limit_type: str = "max", max_side_len: int = 0
+) -> tuple[int, int]:
     """Model input (height, width) for an image, each side a multiple of 32 (min 32).
 
     `limit_type="max"` (PaddleOCR): the long side capped at `limit_side_len`, never
@@ -61,8 +63,9 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected 1, 3 or 4 channels, got {channels}")
 
 
-def to_blob(image: np.ndarray, size: tuple[int, int], out: np.ndarray | None = None,
-            norm: tuple = IMAGENET) -> np.ndarray:
+def to_blob(
+    image: np.ndarray, size: tuple[int, int], out: np.ndarray | None = None, norm: tuple = IMAGENET
+) -> np.ndarray:
     """Resize a BGR image to `size` (h, w) and normalise it into a float32 1x3xHxW blob.
 
     Fused float32 path: one resize, then per channel one SIMD pass that scales, shifts,
@@ -77,6 +80,7 @@ def to_blob(image: np.ndarray, size: tuple[int, int], out: np.ndarray | None = N
     if out is None:
         out = np.empty((1, 3, height, width), np.float32)
     for channel, plane in enumerate(cv2.split(image)):
-        cv2.addWeighted(plane, alpha[channel], plane, 0.0, gamma[channel],
-                        dst=out[0, channel], dtype=cv2.CV_32F)
+        cv2.addWeighted(
+            plane, alpha[channel], plane, 0.0, gamma[channel], dst=out[0, channel], dtype=cv2.CV_32F
+        )
     return out

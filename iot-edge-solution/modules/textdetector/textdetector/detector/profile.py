@@ -1,4 +1,5 @@
 """Every detector input shape the configured resize can produce (a TensorRT profile)."""
+
 from __future__ import annotations
 
 from ..engines.trt_profile import ShapeProfile
@@ -22,5 +23,4 @@ def profile_for(limit_side_len: int | DetPolicy, max_batch: int = 1) -> ShapePro
         raise ValueError("limit_side_len and max_batch must be positive")
     top = policy.largest_side
     opt_h, opt_w = policy.input_size(1080, 1920)
-    return ShapeProfile((1, 3, 32, 32), (1, 3, opt_h, opt_w), (max_batch, 3, top, top),
-                        multiple=32)
+    return ShapeProfile((1, 3, 32, 32), (1, 3, opt_h, opt_w), (max_batch, 3, top, top), multiple=32)

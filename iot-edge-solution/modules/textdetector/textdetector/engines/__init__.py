@@ -4,6 +4,7 @@ Each engine lives in its own file so that a missing optional dependency (TensorR
 pycuda, OpenVINO, tritonclient, ONNX Runtime GPU) fails only when that engine is chosen,
 with a clear message.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,8 +20,11 @@ from .trt_profile import ShapeProfile
 # ENGINE=auto on the CPU: OpenVINO measured 1.3-1.6x ONNX Runtime's speed on x86-64 with
 # identical boxes (docs/benchmarks.md, Performance); ARM64 is not measured yet, so it
 # keeps ONNX Runtime.
-CPU_AUTO_ORDER = ("openvino", "onnxruntime") if platform.machine().lower() in (
-    "x86_64", "amd64") else ("onnxruntime",)
+CPU_AUTO_ORDER = (
+    ("openvino", "onnxruntime")
+    if platform.machine().lower() in ("x86_64", "amd64")
+    else ("onnxruntime",)
+)
 MODULES = {"openvino": "openvino", "onnxruntime": "onnxruntime"}
 
 
@@ -42,11 +46,15 @@ def resolve_engine(settings: EngineSettings) -> str:
     return next((e for e in CPU_AUTO_ORDER if installed(e)), "onnxruntime")
 
 
-def open_engine(model_path: Path, settings: EngineSettings = EngineSettings(),
-                profile: ShapeProfile | None = None,
-                fp16_check: PrecisionCheck | None = None, precision: str = "fp32",
-                triton: TritonSettings | None = None,
-                shapes: str = "static") -> InferenceEngine:
+def open_engine(
+    model_path: Path,
+    settings: EngineSettings = EngineSettings(),
+    profile: ShapeProfile | None = None,
+    fp16_check: PrecisionCheck | None = None,
+    precision: str = "fp32",
+    triton: TritonSettings | None = None,
+    shapes: str = "static",
+) -> InferenceEngine:
     """Open `model_path` on the engine `settings` asks for.
 
     `profile` is the input shape range (TensorRT builds for it); `fp16_check` is the
@@ -64,20 +72,32 @@ def open_engine(model_path: Path, settings: EngineSettings = EngineSettings(),
     if name == "openvino":
         from .openvino_engine import OpenVinoEngine
 
-        return OpenVinoEngine.open(model_path, precision, settings.ov_performance_hint,
-                                   settings.threads, shapes)
+        return OpenVinoEngine.open(
+            model_path, precision, settings.ov_performance_hint, settings.threads, shapes
+        )
     if name == "triton":
         from .triton_engine import TritonEngine
 
         return TritonEngine.open(model_path, triton or TritonSettings())
     if precision != "fp32":
-        raise ConfigError(f"PRECISION={precision} needs ENGINE=openvino (ONNX Runtime runs "
-                          "the FP32 models)")
+        raise ConfigError(
+            f"PRECISION={precision} needs ENGINE=openvino (ONNX Runtime runs the FP32 models)"
+        )
     from .onnxruntime_engine import OnnxRuntimeEngine
 
     return OnnxRuntimeEngine.open(model_path, settings, profile=profile)
 
 
-__all__ = ["AsyncEngine", "InferenceEngine", "TensorSpec", "ShapeProfile", "Agreement",
-           "PrecisionCheck", "CPU_AUTO_ORDER", "open_engine", "resolve_engine", "run_single",
-           "submit"]
+__all__ = [
+    "AsyncEngine",
+    "InferenceEngine",
+    "TensorSpec",
+    "ShapeProfile",
+    "Agreement",
+    "PrecisionCheck",
+    "CPU_AUTO_ORDER",
+    "open_engine",
+    "resolve_engine",
+    "run_single",
+    "submit",
+]

@@ -4,12 +4,18 @@ An engine loads one model and runs named inputs to named outputs. Batching, dyna
 shapes, execution providers and caches are its business; what the tensors mean (text
 probability maps, character logits) belongs to the task folders (detector/, recognizer/).
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import (Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar,
-                    runtime_checkable)
+from typing import (
+    Any,
+    Protocol,
+    TypeVar,
+    runtime_checkable,
+)
 
 import numpy as np
 
@@ -36,22 +42,18 @@ class InferenceEngine(Protocol):
     outputs: tuple[TensorSpec, ...]
     metadata: Mapping[str, str]
 
-    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        ...
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]: ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 @runtime_checkable
 class AsyncEngine(Protocol):
     """An engine with asynchronous requests (OpenVINO): `start(feeds)`, later `wait`."""
 
-    def start(self, feeds: Mapping[str, np.ndarray]) -> Any:
-        ...
+    def start(self, feeds: Mapping[str, np.ndarray]) -> Any: ...
 
-    def wait(self, pending: Any) -> dict[str, np.ndarray]:
-        ...
+    def wait(self, pending: Any) -> dict[str, np.ndarray]: ...
 
 
 def run_single(engine: InferenceEngine, array: np.ndarray) -> np.ndarray:
@@ -78,12 +80,13 @@ def submit(engine: InferenceEngine, feeds: Mapping[str, np.ndarray]) -> Collect:
         outputs = async_engine.wait(pending)
         latency = getattr(pending, "latency_ms", None)
         return outputs, latency if latency else (time.perf_counter() - begin) * 1000.0
+
     return collect
 
 
-def overlapped(engine: InferenceEngine, items: Iterable[T],
-               feeds_of: Callable[[T], Mapping[str, np.ndarray]]
-               ) -> Iterator[tuple[T, Outputs]]:
+def overlapped(
+    engine: InferenceEngine, items: Iterable[T], feeds_of: Callable[[T], Mapping[str, np.ndarray]]
+) -> Iterator[tuple[T, Outputs]]:
     """Yield (item, outputs) in order, item N+1 already submitted while the caller handles
     item N: two inferences in flight on async engines (OpenVINO), one after another on the
     others. Stopped early, the inference in flight is collected (its request handed back)."""
@@ -114,9 +117,16 @@ def dims(shape: Sequence[object]) -> tuple[int | None, ...]:
     return tuple(d if isinstance(d, int) and d >= 0 else None for d in shape)
 
 
-ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16",
-             "tensor(double)": "float64", "tensor(int64)": "int64", "tensor(int32)": "int32",
-             "tensor(uint8)": "uint8", "tensor(int8)": "int8", "tensor(bool)": "bool"}
+ORT_TYPES = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(uint8)": "uint8",
+    "tensor(int8)": "int8",
+    "tensor(bool)": "bool",
+}
 
 
 def model_metadata(path: object) -> dict[str, str]:

@@ -1,9 +1,10 @@
 """ONNX Runtime engine (CPU, CUDA or TensorRT execution providers), tuned as measured."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -18,8 +19,10 @@ log = logging.getLogger(__name__)
 
 
 def _specs(args: Sequence[object]) -> tuple[TensorSpec, ...]:
-    return tuple(TensorSpec(a.name, dims(a.shape), ORT_TYPES.get(a.type, a.type))  # type: ignore
-                 for a in args)
+    return tuple(
+        TensorSpec(a.name, dims(a.shape), ORT_TYPES.get(a.type, a.type))  # type: ignore
+        for a in args
+    )
 
 
 class OnnxRuntimeEngine:
@@ -36,9 +39,13 @@ class OnnxRuntimeEngine:
         self.fell_back = list(fell_back)  # requested GPU providers the session lacks
 
     @classmethod
-    def open(cls, model_path: Path, settings: EngineSettings = EngineSettings(),
-             providers: Sequence[str | Provider] | None = None,
-             profile: ShapeProfile | None = None) -> "OnnxRuntimeEngine":
+    def open(
+        cls,
+        model_path: Path,
+        settings: EngineSettings = EngineSettings(),
+        providers: Sequence[str | Provider] | None = None,
+        profile: ShapeProfile | None = None,
+    ) -> OnnxRuntimeEngine:
         """Open a session; `providers` overrides ORT_PROVIDERS (names or (name, options)).
 
         `profile` gives the TensorRT execution provider its explicit input shape range.
@@ -47,7 +54,8 @@ class OnnxRuntimeEngine:
             import onnxruntime as ort
         except ImportError:
             raise EngineUnavailableError(
-                "ONNX Runtime is not installed: pip install -r requirements.txt") from None
+                "ONNX Runtime is not installed: pip install -r requirements.txt"
+            ) from None
         verify_model(model_path)
         requested = cls._requested(settings, providers, profile)
         options = ort.SessionOptions()
@@ -56,26 +64,38 @@ class OnnxRuntimeEngine:
         options.intra_op_num_threads = settings.threads
         options.log_severity_level = 3
         try:
-            session = ort.InferenceSession(str(model_path), sess_options=options,
-                                           providers=list(requested))
+            session = ort.InferenceSession(
+                str(model_path), sess_options=options, providers=list(requested)
+            )
         except Exception as exc:  # ORT raises its own exception types per failure
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc)
             raise ModelError(f"cannot load model {model_path}: {first_line}") from None
         active = session.get_providers()
         missing = missing_providers(requested, active)
         warn_fallback(missing, active, ort.get_available_providers())
-        log.debug("onnxruntime %s session for %s on %s", ort.__version__, model_path.name,
-                  ", ".join(active))
+        log.debug(
+            "onnxruntime %s session for %s on %s",
+            ort.__version__,
+            model_path.name,
+            ", ".join(active),
+        )
         return cls(session, missing)
 
     @staticmethod
-    def _requested(settings: EngineSettings, providers: Sequence[str | Provider] | None,
-                   profile: ShapeProfile | None) -> list[Provider]:
+    def _requested(
+        settings: EngineSettings,
+        providers: Sequence[str | Provider] | None,
+        profile: ShapeProfile | None,
+    ) -> list[Provider]:
         if providers is not None:
             return [p if isinstance(p, tuple) else (p, {}) for p in providers]
-        requested = build_providers(settings.ort_providers, settings.trt_cache_dir, profile,
-                                    settings.trt_workspace_mb,
-                                    fp16=settings.trt_precision == "fp16")
+        requested = build_providers(
+            settings.ort_providers,
+            settings.trt_cache_dir,
+            profile,
+            settings.trt_workspace_mb,
+            fp16=settings.trt_precision == "fp16",
+        )
         if any(name == "TensorrtExecutionProvider" for name, _ in requested):
             (settings.trt_cache_dir / "ort-trt").mkdir(parents=True, exist_ok=True)
         return requested

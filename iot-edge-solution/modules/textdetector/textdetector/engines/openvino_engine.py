@@ -7,20 +7,21 @@ post-processes frame N (the inference runs on OpenVINO's own threads meanwhile).
 Shapes: `shapes="dynamic"` compiles the model once with its dynamic dimensions;
 `shapes="static"` keeps a small LRU of models reshaped and compiled per input shape.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from ..errors import EngineUnavailableError, ModelError
 from ..models import verify_model
-
 from .base import TensorSpec
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,10 @@ PRECISION_HINTS = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}  # int8: quanti
 # service); an engine opened with it elsewhere serves one stream of frames: LATENCY.
 PERFORMANCE_HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT", "auto": "LATENCY"}
 SHAPE_MODES = ("dynamic", "static")
-INSTALL_HINT = ("OpenVINO is not installed: pip install openvino "
-                "(pinned in requirements.txt) or choose ENGINE=onnxruntime")
+INSTALL_HINT = (
+    "OpenVINO is not installed: pip install openvino "
+    "(pinned in requirements.txt) or choose ENGINE=onnxruntime"
+)
 
 
 def import_openvino() -> Any:
@@ -71,8 +74,10 @@ def model_metadata(model: Any) -> dict[str, str]:
         return {}
     framework = info["framework"]
     framework = framework.value if hasattr(framework, "value") else framework
-    return {str(k): v.astype(str) if hasattr(v, "astype") else str(v)
-            for k, v in dict(framework).items()}
+    return {
+        str(k): v.astype(str) if hasattr(v, "astype") else str(v)
+        for k, v in dict(framework).items()
+    }
 
 
 @dataclass
@@ -106,8 +111,7 @@ class _Compiled:
     def __init__(self, compiled: Any, requests: int) -> None:
         self.compiled = compiled
         self.optimal = optimal_requests(compiled)
-        self.free = [compiled.create_infer_request()
-                     for _ in range(max(requests, self.optimal))]
+        self.free = [compiled.create_infer_request() for _ in range(max(requests, self.optimal))]
         self.size = len(self.free)
         self.lock = threading.Lock()
 
@@ -128,8 +132,15 @@ class OpenVinoEngine:
 
     name = "openvino"
 
-    def __init__(self, core: Any, model: Any, config: dict[str, str], shapes: str,
-                 cache_size: int, requests: int) -> None:
+    def __init__(
+        self,
+        core: Any,
+        model: Any,
+        config: dict[str, str],
+        shapes: str,
+        cache_size: int,
+        requests: int,
+    ) -> None:
         self._core, self._model, self._config = core, model, config
         self._shapes, self._cache_size, self._requests = shapes, cache_size, requests
         self.inputs = tuple(_spec(p) for p in model.inputs)
@@ -146,9 +157,16 @@ class OpenVinoEngine:
             self.precision = first.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
 
     @classmethod
-    def open(cls, model_path: Path, precision: str = "fp32", hint: str = "latency",
-             threads: int = 0, shapes: str = "dynamic", cache_size: int = 4,
-             requests: int = 2) -> "OpenVinoEngine":
+    def open(
+        cls,
+        model_path: Path,
+        precision: str = "fp32",
+        hint: str = "latency",
+        threads: int = 0,
+        shapes: str = "dynamic",
+        cache_size: int = 4,
+        requests: int = 2,
+    ) -> OpenVinoEngine:
         """Read and compile `model_path` (.onnx or .xml IR).
 
         `precision` fp32|bf16|int8 sets INFERENCE_PRECISION_HINT explicitly (int8 means
@@ -160,13 +178,15 @@ class OpenVinoEngine:
         if precision not in PRECISION_HINTS:
             raise ValueError(f"unknown precision {precision!r}: expected fp32, bf16 or int8")
         if hint not in PERFORMANCE_HINTS:
-            raise ValueError(f"unknown performance hint {hint!r}: expected latency, "
-                             "throughput or auto")
+            raise ValueError(
+                f"unknown performance hint {hint!r}: expected latency, throughput or auto"
+            )
         if shapes not in SHAPE_MODES:
             raise ValueError(f"unknown shape mode {shapes!r}: expected dynamic or static")
         if precision == "bf16" and not cpu_supports("bf16"):
-            raise EngineUnavailableError("PRECISION=bf16 but this CPU has no native BF16 "
-                                         "(OpenVINO would silently run FP32)")
+            raise EngineUnavailableError(
+                "PRECISION=bf16 but this CPU has no native BF16 (OpenVINO would silently run FP32)"
+            )
         verify_model(Path(model_path))
         core = ov.Core()
         try:
@@ -175,16 +195,24 @@ class OpenVinoEngine:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
             raise ModelError(f"cannot load model {model_path}: {first}") from None
         if precision == "int8" and not is_quantized(model):
-            raise ModelError(f"PRECISION=int8 but {model_path.name} is not quantized: "
-                             "run `make quantize`")
-        config = {"INFERENCE_PRECISION_HINT": PRECISION_HINTS[precision],
-                  "PERFORMANCE_HINT": PERFORMANCE_HINTS[hint]}
+            raise ModelError(
+                f"PRECISION=int8 but {model_path.name} is not quantized: run `make quantize`"
+            )
+        config = {
+            "INFERENCE_PRECISION_HINT": PRECISION_HINTS[precision],
+            "PERFORMANCE_HINT": PERFORMANCE_HINTS[hint],
+        }
         if threads:
             config["INFERENCE_NUM_THREADS"] = str(threads)
         engine = cls(core, model, config, shapes, cache_size, max(1, requests))
-        log.info("openvino %s on CPU: %s, %s, INFERENCE_PRECISION_HINT %s, %s shapes",
-                 ov.get_version(), model_path.name, config["PERFORMANCE_HINT"],
-                 engine.precision, shapes)
+        log.info(
+            "openvino %s on CPU: %s, %s, INFERENCE_PRECISION_HINT %s, %s shapes",
+            ov.get_version(),
+            model_path.name,
+            config["PERFORMANCE_HINT"],
+            engine.precision,
+            shapes,
+        )
         return engine
 
     def _compile(self, model: Any) -> _Compiled:
@@ -233,8 +261,7 @@ class OpenVinoEngine:
         try:
             request.wait()
             pending.latency_ms = float(request.latency)
-            return {spec.name: request.get_tensor(spec.name).data.copy()
-                    for spec in self.outputs}
+            return {spec.name: request.get_tensor(spec.name).data.copy() for spec in self.outputs}
         finally:
             pending.done = True
             compiled.give(request)

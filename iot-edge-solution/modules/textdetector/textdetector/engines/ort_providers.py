@@ -1,9 +1,11 @@
 """ONNX Runtime execution providers from ORT_PROVIDERS, and the CPU-fallback check."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .trt_profile import ShapeProfile
 
@@ -20,8 +22,13 @@ def _shapes(input_name: str, shape: Sequence[int]) -> str:
     return f"{input_name}:" + "x".join(str(v) for v in shape)
 
 
-def tensorrt_options(cache_dir: Path, profile: ShapeProfile | None, workspace_mb: int,
-                     fp16: bool, input_name: str = "x") -> dict[str, Any]:
+def tensorrt_options(
+    cache_dir: Path,
+    profile: ShapeProfile | None,
+    workspace_mb: int,
+    fp16: bool,
+    input_name: str = "x",
+) -> dict[str, Any]:
     """TensorRT EP options: engine and timing caches on disk, the explicit shape profile."""
     folder = cache_dir / "ort-trt"
     options: dict[str, Any] = {
@@ -33,16 +40,24 @@ def tensorrt_options(cache_dir: Path, profile: ShapeProfile | None, workspace_mb
         "trt_max_workspace_size": workspace_mb << 20,
     }
     if profile is not None:
-        options.update({
-            "trt_profile_min_shapes": _shapes(input_name, profile.min),
-            "trt_profile_opt_shapes": _shapes(input_name, profile.opt),
-            "trt_profile_max_shapes": _shapes(input_name, profile.max),
-        })
+        options.update(
+            {
+                "trt_profile_min_shapes": _shapes(input_name, profile.min),
+                "trt_profile_opt_shapes": _shapes(input_name, profile.opt),
+                "trt_profile_max_shapes": _shapes(input_name, profile.max),
+            }
+        )
     return options
 
 
-def build_providers(names: str, cache_dir: Path, profile: ShapeProfile | None, workspace_mb: int,
-                    fp16: bool, input_name: str = "x") -> list[Provider]:
+def build_providers(
+    names: str,
+    cache_dir: Path,
+    profile: ShapeProfile | None,
+    workspace_mb: int,
+    fp16: bool,
+    input_name: str = "x",
+) -> list[Provider]:
     """The provider list for a session, in preference order, always ending with CPU.
 
     `names` is the normalised ORT_PROVIDERS value (e.g. "tensorrt,cuda").
@@ -50,8 +65,9 @@ def build_providers(names: str, cache_dir: Path, profile: ShapeProfile | None, w
     providers: list[Provider] = []
     for name in names.split(","):
         if name == "tensorrt":
-            providers.append((TENSORRT, tensorrt_options(cache_dir, profile, workspace_mb,
-                                                         fp16, input_name)))
+            providers.append(
+                (TENSORRT, tensorrt_options(cache_dir, profile, workspace_mb, fp16, input_name))
+            )
         elif name == "cuda":
             providers.append((CUDA, {"device_id": 0}))
         elif name == "cpu":
@@ -72,7 +88,11 @@ def warn_fallback(missing: Sequence[str], active: Sequence[str], available: Sequ
     """Say loudly that the model runs on a slower provider than asked for."""
     if not missing:
         return
-    log.warning("!!! ONNX Runtime could not use %s: running on %s instead (this build "
-                "offers %s). Install onnxruntime-gpu with a matching CUDA/TensorRT, or set "
-                "ORT_PROVIDERS=cpu to silence this. !!!", ", ".join(missing),
-                ", ".join(active), ", ".join(available))
+    log.warning(
+        "!!! ONNX Runtime could not use %s: running on %s instead (this build "
+        "offers %s). Install onnxruntime-gpu with a matching CUDA/TensorRT, or set "
+        "ORT_PROVIDERS=cpu to silence this. !!!",
+        ", ".join(missing),
+        ", ".join(active),
+        ", ".join(available),
+    )

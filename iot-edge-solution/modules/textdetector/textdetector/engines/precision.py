@@ -3,11 +3,12 @@
 What "agree" means belongs to the task: the detector passes a check that compares
 post-processed boxes (see detector/fp16_check.py); engines only apply the verdict.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from .base import RunFn
 
@@ -29,7 +30,7 @@ class Agreement:
 
 
 # Compares FP32 with FP16 runs of the same model; None when it has nothing to compare on.
-PrecisionCheck = Callable[[RunFn, RunFn], Optional[Agreement]]
+PrecisionCheck = Callable[[RunFn, RunFn], Agreement | None]
 
 
 def fast_fp16_by_capability(major: int, minor: int) -> bool:

@@ -5,12 +5,14 @@ Named-tensor API only (`set_input_shape`, `set_tensor_address`, `execute_async_v
 covering every shape the configured resize can produce, cached on disk, and run with
 device buffers, pinned host buffers and a stream allocated once.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -24,8 +26,10 @@ from .trt_profile import ShapeOutOfProfileError, ShapeProfile
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = ("TensorRT runs in the amd64-cuda dev container or on a Jetson (JetPack 6); "
-                "set USE_TENSOR_RT=false to use ONNX Runtime on the CPU")
+INSTALL_HINT = (
+    "TensorRT runs in the amd64-cuda dev container or on a Jetson (JetPack 6); "
+    "set USE_TENSOR_RT=false to use ONNX Runtime on the CPU"
+)
 
 
 class EngineRefusedError(Exception):
@@ -34,17 +38,18 @@ class EngineRefusedError(Exception):
 
 def _require_tensorrt() -> tuple[Any, Any]:
     try:
-        import tensorrt as trt
         import pycuda.driver as cuda
+        import tensorrt as trt
     except ImportError as exc:
         raise EngineUnavailableError(
-            f"USE_TENSOR_RT is true but {exc.name or 'tensorrt'} is not installed; "
-            + INSTALL_HINT) from None
+            f"USE_TENSOR_RT is true but {exc.name or 'tensorrt'} is not installed; " + INSTALL_HINT
+        ) from None
     major = str(getattr(trt, "__version__", "0")).split(".")[0]
     if not major.isdigit() or int(major) < 10:
         raise EngineUnavailableError(
             f"TensorRT {getattr(trt, '__version__', '?')} is too old: 10 or newer is needed "
-            "(JetPack 6.1+); " + INSTALL_HINT)
+            "(JetPack 6.1+); " + INSTALL_HINT
+        )
     return trt, cuda
 
 
@@ -66,7 +71,7 @@ class _Gpu:
         major, minor = self.device.compute_capability()
         return f"{major}.{minor}"
 
-    def __enter__(self) -> "_Gpu":
+    def __enter__(self) -> _Gpu:
         self.context.push()
         return self
 
@@ -82,8 +87,9 @@ class _Gpu:
 class _Runner:
     """One deserialised engine with its execution context, buffers and stream (made once)."""
 
-    def __init__(self, trt: Any, cuda: Any, runtime: Any, payload: bytes,
-                 profile: ShapeProfile) -> None:
+    def __init__(
+        self, trt: Any, cuda: Any, runtime: Any, payload: bytes, profile: ShapeProfile
+    ) -> None:
         self.cuda, self.profile = cuda, profile
         self.engine = runtime.deserialize_cuda_engine(payload)
         if self.engine is None:
@@ -114,13 +120,13 @@ class _Runner:
         self.profile.check(batch.shape)
         if not self.context.set_input_shape(self.input, tuple(batch.shape)):
             raise ShapeOutOfProfileError(f"TensorRT refused input shape {tuple(batch.shape)}")
-        host_in = self.host_in[:batch.size].reshape(batch.shape)
+        host_in = self.host_in[: batch.size].reshape(batch.shape)
         np.copyto(host_in, batch)
         self.cuda.memcpy_htod_async(self.dev_in, host_in, self.stream)
         if not self.context.execute_async_v3(self.stream.handle):
             raise KitError("TensorRT inference failed (see the TensorRT log above)")
         shape = tuple(self.context.get_tensor_shape(self.output))
-        host_out = self.host_out[:int(np.prod(shape))].reshape(shape)
+        host_out = self.host_out[: int(np.prod(shape))].reshape(shape)
         self.cuda.memcpy_dtoh_async(host_out, self.dev_out, self.stream)
         self.stream.synchronize()
         return host_out.copy()
@@ -136,8 +142,15 @@ class _Runner:
 class _Factory:
     """Builds engines for one model and GPU, and loads them through the cache."""
 
-    def __init__(self, trt: Any, cuda: Any, gpu: _Gpu, model: Path, settings: EngineSettings,
-                 profile: ShapeProfile) -> None:
+    def __init__(
+        self,
+        trt: Any,
+        cuda: Any,
+        gpu: _Gpu,
+        model: Path,
+        settings: EngineSettings,
+        profile: ShapeProfile,
+    ) -> None:
         self.trt, self.cuda, self.gpu = trt, cuda, gpu
         self.settings, self.profile = settings, profile
         self.logger = trt.Logger(trt.Logger.WARNING)
@@ -148,18 +161,26 @@ class _Factory:
 
     def key(self, precision: str) -> trt_cache.CacheKey:
         return trt_cache.CacheKey(
-            self.model_sha256, str(self.trt.__version__), self.gpu.capability, precision,
+            self.model_sha256,
+            str(self.trt.__version__),
+            self.gpu.capability,
+            precision,
             self.profile.as_dict(),
-            self.settings.trt_fp16_min_iou if precision == "fp16" else None)
+            self.settings.trt_fp16_min_iou if precision == "fp16" else None,
+        )
 
     def path(self, key: trt_cache.CacheKey) -> Path:
         return self.settings.trt_cache_dir / key.file_name(self.model.stem)
 
     def build(self, precision: str) -> bytes:
         trt = self.trt
-        log.info("building the TensorRT %s engine for %s; the first build can take several "
-                 "minutes (longer on a Jetson), later starts load it from %s",
-                 precision.upper(), self.model.name, self.settings.trt_cache_dir)
+        log.info(
+            "building the TensorRT %s engine for %s; the first build can take several "
+            "minutes (longer on a Jetson), later starts load it from %s",
+            precision.upper(),
+            self.model.name,
+            self.settings.trt_cache_dir,
+        )
         start = time.perf_counter()
         network = self.builder.create_network(0)
         parser = trt.OnnxParser(network, self.logger)
@@ -167,21 +188,25 @@ class _Factory:
             errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
             raise ModelError(f"TensorRT cannot parse {self.model}: {errors}")
         config = self.builder.create_builder_config()
-        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE,
-                                     self.settings.trt_workspace_mb << 20)
+        config.set_memory_pool_limit(
+            trt.MemoryPoolType.WORKSPACE, self.settings.trt_workspace_mb << 20
+        )
         if precision == "fp16":
             config.set_flag(trt.BuilderFlag.FP16)
         profile = self.builder.create_optimization_profile()
-        profile.set_shape(network.get_input(0).name, self.profile.min, self.profile.opt,
-                          self.profile.max)
+        profile.set_shape(
+            network.get_input(0).name, self.profile.min, self.profile.opt, self.profile.max
+        )
         config.add_optimization_profile(profile)
         serialized = self.builder.build_serialized_network(network, config)
         if serialized is None:
             raise EngineUnavailableError(
                 "TensorRT could not build an engine for the model (see its log above); "
-                "try a larger TRT_WORKSPACE_MB or TRT_PRECISION=fp32")
-        log.info("TensorRT %s engine built in %.0f s", precision.upper(),
-                 time.perf_counter() - start)
+                "try a larger TRT_WORKSPACE_MB or TRT_PRECISION=fp32"
+            )
+        log.info(
+            "TensorRT %s engine built in %.0f s", precision.upper(), time.perf_counter() - start
+        )
         return bytes(serialized)
 
     def runner(self, payload: bytes) -> _Runner:
@@ -190,7 +215,8 @@ class _Factory:
             return _Runner(self.trt, self.cuda, self.runtime, payload, self.profile)
         except EngineRefusedError as exc:
             raise EngineUnavailableError(
-                f"TensorRT could not load the engine it just built ({exc})") from None
+                f"TensorRT could not load the engine it just built ({exc})"
+            ) from None
 
     def cached(self, precision: str) -> tuple[trt_cache.CacheEntry | None, _Runner | None]:
         """The cache entry for `precision` and, if it holds an engine, its runner."""
@@ -199,8 +225,7 @@ class _Factory:
         if entry is None or not entry.payload:
             return entry, None
         try:
-            return entry, _Runner(self.trt, self.cuda, self.runtime, entry.payload,
-                                  self.profile)
+            return entry, _Runner(self.trt, self.cuda, self.runtime, entry.payload, self.profile)
         except EngineRefusedError as exc:
             trt_cache.invalidate(self.path(key), str(exc))
             return None, None
@@ -225,8 +250,14 @@ class TensorRTEngine:
 
     name = "tensorrt"
 
-    def __init__(self, runner: _Runner, gpu: _Gpu, precision: str, note: str,
-                 metadata: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        runner: _Runner,
+        gpu: _Gpu,
+        precision: str,
+        note: str,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
         self._runner, self._gpu = runner, gpu
         self.precision, self.precision_note = precision, note
         self.profile = runner.profile
@@ -235,8 +266,13 @@ class TensorRTEngine:
         self.metadata = metadata or {}
 
     @classmethod
-    def open(cls, model_path: Path, settings: EngineSettings, profile: ShapeProfile,
-             fp16_check: PrecisionCheck | None = None) -> "TensorRTEngine":
+    def open(
+        cls,
+        model_path: Path,
+        settings: EngineSettings,
+        profile: ShapeProfile,
+        fp16_check: PrecisionCheck | None = None,
+    ) -> TensorRTEngine:
         """Build (or load from the cache) an engine for `profile`'s input shapes.
 
         FP16 is kept only where `fp16_check` accepts it against FP32 (TRT_FP16_MIN_IOU).
@@ -257,9 +293,15 @@ class TensorRTEngine:
         except BaseException:
             gpu.release()
             raise
-        log.info("TensorRT %s engine on GPU sm%s: %s (%s); input profile %s..%s",
-                 trt.__version__, gpu.capability, precision.upper(), note, profile.min,
-                 profile.max)
+        log.info(
+            "TensorRT %s engine on GPU sm%s: %s (%s); input profile %s..%s",
+            trt.__version__,
+            gpu.capability,
+            precision.upper(),
+            note,
+            profile.min,
+            profile.max,
+        )
         return cls(runner, gpu, precision, note, model_metadata(model_path))
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -276,14 +318,17 @@ class TensorRTEngine:
         self._gpu.release()
 
 
-def _fp16_or_fallback(factory: _Factory, settings: EngineSettings,
-                      check: PrecisionCheck | None) -> tuple[_Runner, str, str]:
+def _fp16_or_fallback(
+    factory: _Factory, settings: EngineSettings, check: PrecisionCheck | None
+) -> tuple[_Runner, str, str]:
     """FP16 if the task's check accepts it against FP32, else FP32 (logged)."""
     min_score = settings.trt_fp16_min_iou
     entry, runner = factory.cached("fp16")
     if entry is not None and entry.meta.get("rejected"):
-        note = (f"FP16 was rejected on this GPU before (agreement "
-                f"{entry.meta.get('mean_iou', 0.0):.3f} < {min_score})")
+        note = (
+            f"FP16 was rejected on this GPU before (agreement "
+            f"{entry.meta.get('mean_iou', 0.0):.3f} < {min_score})"
+        )
         log.warning("%s: using FP32", note)
         return factory.load_or_build("fp32"), "fp32", note
     if runner is not None:
@@ -309,8 +354,9 @@ def _fp16_or_fallback(factory: _Factory, settings: EngineSettings,
     return fp32, "fp32", note
 
 
-def _unchecked(factory: _Factory, settings: EngineSettings, fp32: _Runner,
-               fp16: _Runner) -> tuple[_Runner, str, str]:
+def _unchecked(
+    factory: _Factory, settings: EngineSettings, fp32: _Runner, fp16: _Runner
+) -> tuple[_Runner, str, str]:
     """No check data: FP16 only when asked for explicitly, else FP32."""
     if settings.trt_precision == "fp16":
         fp32.close()

@@ -9,14 +9,16 @@ caller never hangs (a request that times out is not resent: that would only add 
 overload); the next call tries the server again, so service resumes when the
 server returns.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -24,16 +26,27 @@ import numpy as np
 from ..config import TritonSettings
 from ..errors import ConfigError, EngineUnavailableError, ModelError
 from ..export.triton import read_graph, triton_model_name
-
 from .base import TensorSpec
 
 log = logging.getLogger(__name__)
 
-SCHEMES = {"grpc": ("grpc", False), "grpcs": ("grpc", True),
-           "http": ("http", False), "https": ("http", True)}
+SCHEMES = {
+    "grpc": ("grpc", False),
+    "grpcs": ("grpc", True),
+    "http": ("http", False),
+    "https": ("http", True),
+}
 # Failures that mean "server away or overloaded" (retried) rather than "request refused".
-TRANSIENT_STATUS = ("UNAVAILABLE", "RESOURCE_EXHAUSTED", "CANCELLED", "UNKNOWN",
-                    "502", "503", "504", "429")
+TRANSIENT_STATUS = (
+    "UNAVAILABLE",
+    "RESOURCE_EXHAUSTED",
+    "CANCELLED",
+    "UNKNOWN",
+    "502",
+    "503",
+    "504",
+    "429",
+)
 
 
 class TritonUnavailableError(EngineUnavailableError):
@@ -44,9 +57,9 @@ class TritonUnavailableError(EngineUnavailableError):
 class Endpoint:
     """Where the server is and how to speak to it."""
 
-    url: str         # as configured, for messages
-    protocol: str    # grpc or http
-    address: str     # host:port
+    url: str  # as configured, for messages
+    protocol: str  # grpc or http
+    address: str  # host:port
     ssl: bool
 
 
@@ -55,8 +68,9 @@ def parse_endpoint(url: str, protocol: str = "auto") -> Endpoint:
     parts = urlsplit(url if "://" in url else f"//{url}")
     scheme = parts.scheme.lower()
     if scheme and scheme not in SCHEMES:
-        raise ConfigError(f"invalid TRITON_URL {url!r}: expected grpc://, grpcs://, http:// "
-                          "or https://host:port")
+        raise ConfigError(
+            f"invalid TRITON_URL {url!r}: expected grpc://, grpcs://, http:// or https://host:port"
+        )
     if not parts.hostname or parts.path.strip("/"):
         raise ConfigError(f"invalid TRITON_URL {url!r}: expected scheme://host:port")
     implied, ssl = SCHEMES.get(scheme, ("grpc", False))
@@ -122,11 +136,13 @@ class _Clients:
 
     def _make(self) -> Any:
         if self.grpc:
-            return self.module.InferenceServerClient(self.endpoint.address,
-                                                     ssl=self.endpoint.ssl)
+            return self.module.InferenceServerClient(self.endpoint.address, ssl=self.endpoint.ssl)
         return self.module.InferenceServerClient(
-            self.endpoint.address, ssl=self.endpoint.ssl,
-            connection_timeout=self.timeout, network_timeout=self.timeout)
+            self.endpoint.address,
+            ssl=self.endpoint.ssl,
+            connection_timeout=self.timeout,
+            network_timeout=self.timeout,
+        )
 
     def reset(self) -> None:
         client = getattr(self._local, "client", None)
@@ -175,9 +191,17 @@ class TritonEngine:
 
     name = "triton"
 
-    def __init__(self, clients: _Clients, model: str, inputs: tuple[TensorSpec, ...],
-                 outputs: tuple[TensorSpec, ...], metadata: Mapping[str, str],
-                 retries: int = 3, backoff: float = 0.5, platform: str = "") -> None:
+    def __init__(
+        self,
+        clients: _Clients,
+        model: str,
+        inputs: tuple[TensorSpec, ...],
+        outputs: tuple[TensorSpec, ...],
+        metadata: Mapping[str, str],
+        retries: int = 3,
+        backoff: float = 0.5,
+        platform: str = "",
+    ) -> None:
         self._clients = clients
         self.model = model
         self.platform = platform or "triton"  # the served model's (e.g. onnxruntime_onnx)
@@ -192,9 +216,14 @@ class TritonEngine:
         return self._clients.endpoint.url
 
     @classmethod
-    def open(cls, model_path: Path | None, settings: TritonSettings,
-             model_name: str | None = None, retries: int = 3,
-             backoff: float = 0.5) -> "TritonEngine":
+    def open(
+        cls,
+        model_path: Path | None,
+        settings: TritonSettings,
+        model_name: str | None = None,
+        retries: int = 3,
+        backoff: float = 0.5,
+    ) -> TritonEngine:
         """Connect, wait (up to TRITON_TIMEOUT) for the model to be ready, read its I/O.
 
         The model served is `model_name`, else the export's name for `model_path`; the
@@ -207,18 +236,27 @@ class TritonEngine:
         clients = _Clients(endpoint, settings.triton_timeout)
         try:
             _wait_ready(clients, model, settings.triton_timeout)
-            meta = clients.call("get_model_metadata", model,
-                                **({"as_json": True} if clients.grpc else {}))
+            meta = clients.call(
+                "get_model_metadata", model, **({"as_json": True} if clients.grpc else {})
+            )
         except TritonUnavailableError:
             clients.close()
             raise
         except Exception as exc:
             clients.close()
-            raise TritonUnavailableError(f"Triton server at {endpoint.url}: cannot read "
-                                         f"model {model!r}: {_first_line(exc)}") from None
-        engine = cls(clients, model, tuple(_spec(e) for e in meta["inputs"]),
-                     tuple(_spec(e) for e in meta["outputs"]), local_metadata(model_path),
-                     retries, backoff, str(meta.get("platform", "")))
+            raise TritonUnavailableError(
+                f"Triton server at {endpoint.url}: cannot read model {model!r}: {_first_line(exc)}"
+            ) from None
+        engine = cls(
+            clients,
+            model,
+            tuple(_spec(e) for e in meta["inputs"]),
+            tuple(_spec(e) for e in meta["outputs"]),
+            local_metadata(model_path),
+            retries,
+            backoff,
+            str(meta.get("platform", "")),
+        )
         log.info("triton model %r at %s (%s) ready", model, endpoint.url, endpoint.protocol)
         return engine
 
@@ -231,8 +269,10 @@ class TritonEngine:
             except Exception as exc:
                 failure = _failure(exc, self._clients.server_error)
                 if failure == "refused":
-                    raise ModelError(f"Triton server at {self.url} refused a request for "
-                                     f"model {self.model!r}: {_first_line(exc)}") from None
+                    raise ModelError(
+                        f"Triton server at {self.url} refused a request for "
+                        f"model {self.model!r}: {_first_line(exc)}"
+                    ) from None
                 self._clients.reset()
                 if failure == "timeout":  # resending would only add to an overload
                     raise TritonUnavailableError(
@@ -242,10 +282,15 @@ class TritonEngine:
                 if attempt == self.retries:
                     raise TritonUnavailableError(
                         f"Triton server at {self.url} unavailable for model {self.model!r} "
-                        f"after {attempt + 1} attempts: {_first_line(exc)}") from None
-                delay = min(self.backoff * 2 ** attempt, 30.0)
-                log.warning("triton request for %r failed (%s); retry in %.1f s",
-                            self.model, _first_line(exc), delay)
+                        f"after {attempt + 1} attempts: {_first_line(exc)}"
+                    ) from None
+                delay = min(self.backoff * 2**attempt, 30.0)
+                log.warning(
+                    "triton request for %r failed (%s); retry in %.1f s",
+                    self.model,
+                    _first_line(exc),
+                    delay,
+                )
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -254,8 +299,10 @@ class TritonEngine:
         if missing:
             raise ModelError(f"model {self.model!r} needs inputs {sorted(missing)}")
         module = self._clients.module
-        arrays = {spec.name: np.ascontiguousarray(feeds[spec.name], dtype=spec.dtype)
-                  for spec in self.inputs}
+        arrays = {
+            spec.name: np.ascontiguousarray(feeds[spec.name], dtype=spec.dtype)
+            for spec in self.inputs
+        }
         names = [spec.name for spec in self.outputs]
 
         def request() -> dict[str, np.ndarray]:
@@ -263,8 +310,7 @@ class TritonEngine:
 
             inputs = []
             for name, array in arrays.items():
-                item = module.InferInput(name, list(array.shape),
-                                         np_to_triton_dtype(array.dtype))
+                item = module.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
                 item.set_data_from_numpy(array)
                 inputs.append(item)
             wanted = [module.InferRequestedOutput(name) for name in names]
@@ -298,6 +344,8 @@ def _wait_ready(clients: _Clients, model: str, timeout: float) -> None:
     if server_up:
         raise TritonUnavailableError(
             f"Triton server at {url} has no ready model {model!r} after {timeout:g} s "
-            "(is it in the model repository? see `main.py export-triton`)")
-    raise TritonUnavailableError(f"Triton server at {url} not ready for model {model!r} "
-                                 f"after {timeout:g} s: {reason}")
+            "(is it in the model repository? see `main.py export-triton`)"
+        )
+    raise TritonUnavailableError(
+        f"Triton server at {url} not ready for model {model!r} after {timeout:g} s: {reason}"
+    )

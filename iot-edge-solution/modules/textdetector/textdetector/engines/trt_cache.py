@@ -5,6 +5,7 @@ the FP16 check result) and the serialised engine. A file whose header does not m
 the expected key is stale; one whose payload does not match its digest is corrupt;
 either is rebuilt, with a log line saying why.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,10 @@ class CacheKey:
     def file_name(self, model_stem: str) -> str:
         """Readable and unique: model, GPU, precision, TensorRT version, key digest."""
         cc = self.compute_capability.replace(".", "")
-        return (f"{model_stem}.sm{cc}.{self.precision}.trt{self.tensorrt_version}."
-                f"{self.digest()[:16]}.engine")
+        return (
+            f"{model_stem}.sm{cc}.{self.precision}.trt{self.tensorrt_version}."
+            f"{self.digest()[:16]}.engine"
+        )
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,11 @@ class CacheEntry:
 def write(path: Path, key: CacheKey, payload: bytes, meta: dict[str, Any] | None = None) -> None:
     """Write atomically (temporary file, then rename) so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = {"key": asdict(key), "payload_sha256": hashlib.sha256(payload).hexdigest(),
-              "meta": meta or {}}
+    header = {
+        "key": asdict(key),
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        "meta": meta or {},
+    }
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     with tmp.open("wb") as handle:
         handle.write(MAGIC)
@@ -85,7 +91,7 @@ def _parse(data: bytes, key: CacheKey) -> tuple[str, CacheEntry | None]:
     if line_end < 0:
         return "corrupt (truncated header)", None
     try:
-        header = json.loads(data[len(MAGIC):line_end])
+        header = json.loads(data[len(MAGIC) : line_end])
         stored_key, digest = header["key"], header["payload_sha256"]
         meta = dict(header.get("meta", {}))
     except (ValueError, KeyError, TypeError):
@@ -93,7 +99,7 @@ def _parse(data: bytes, key: CacheKey) -> tuple[str, CacheEntry | None]:
     if stored_key != json.loads(json.dumps(asdict(key))):
         changed = sorted(k for k in asdict(key) if stored_key.get(k) != asdict(key)[k])
         return f"stale (built for a different {', '.join(changed) or 'key'})", None
-    payload = data[line_end + 1:]
+    payload = data[line_end + 1 :]
     if hashlib.sha256(payload).hexdigest() != digest:
         return "corrupt (engine bytes do not match their checksum)", None
     return "ok", CacheEntry(payload, meta)
@@ -104,8 +110,7 @@ def prune_stale(path: Path, key: CacheKey, model_stem: str) -> None:
     cc = key.compute_capability.replace(".", "")
     for other in path.parent.glob(f"{model_stem}.sm{cc}.{key.precision}.*.engine"):
         if other != path:
-            log.info("removing stale TensorRT engine %s (superseded by %s)", other.name,
-                     path.name)
+            log.info("removing stale TensorRT engine %s (superseded by %s)", other.name, path.name)
             other.unlink(missing_ok=True)
 
 

@@ -1,4 +1,5 @@
 """Shape profiles: the range of input shapes an engine is built for (TensorRT)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,15 +29,20 @@ class ShapeProfile:
         shape = tuple(shape)
         if len(shape) != len(self.min):
             raise ShapeOutOfProfileError(
-                f"expected an input of rank {len(self.min)} like {self.opt}, got shape {shape}")
+                f"expected an input of rank {len(self.min)} like {self.opt}, got shape {shape}"
+            )
         inside = all(lo <= v <= hi for lo, v, hi in zip(self.min, shape, self.max))
-        aligned = all(v % self.multiple == 0 for i, (lo, v, hi)
-                      in enumerate(zip(self.min, shape, self.max)) if i > 0 and lo != hi)
+        aligned = all(
+            v % self.multiple == 0
+            for i, (lo, v, hi) in enumerate(zip(self.min, shape, self.max))
+            if i > 0 and lo != hi
+        )
         if not inside or not aligned:
             raise ShapeOutOfProfileError(
                 f"input shape {shape} is outside the TensorRT profile {self.min}..{self.max}"
                 + (f" (dynamic sides multiples of {self.multiple})" if self.multiple > 1 else "")
-                + "; the engine was built for the limits configured at start-up")
+                + "; the engine was built for the limits configured at start-up"
+            )
 
     def as_dict(self) -> dict[str, list[int]]:
         return {"min": list(self.min), "opt": list(self.opt), "max": list(self.max)}

@@ -5,13 +5,15 @@ types and dims read from the ONNX graph) and `ExportOptions`; only `describe_onn
 `write_repository` touch files. Triton names the models after the local files
 (`triton_model_name`), so the engine finds the served model from the same file name.
 """
+
 from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..errors import ConfigError, ModelError
 
@@ -45,8 +47,8 @@ class TensorConfig:
     """One model input or output as Triton sees it; dims exclude the batch dimension."""
 
     name: str
-    data_type: str           # Triton TYPE_*, e.g. "TYPE_FP32"
-    dims: tuple[int, ...]    # -1 = dynamic
+    data_type: str  # Triton TYPE_*, e.g. "TYPE_FP32"
+    dims: tuple[int, ...]  # -1 = dynamic
 
     @property
     def dtype(self) -> str:
@@ -62,7 +64,7 @@ class TritonModel:
     onnx_path: Path
     inputs: tuple[TensorConfig, ...]
     outputs: tuple[TensorConfig, ...]
-    batched: bool = True     # the first ONNX dimension of every tensor is dynamic
+    batched: bool = True  # the first ONNX dimension of every tensor is dynamic
 
 
 @dataclass(frozen=True)
@@ -71,17 +73,18 @@ class ExportOptions:
 
     max_batch_size: int = 8
     queue_delay_us: int = 2000
-    kind: str = "cpu"            # instance group kind: cpu or gpu
-    instances: int = 1           # model instances per device
-    tensorrt: str = "off"        # ONNX Runtime TensorRT accelerator: off, fp16, fp32
+    kind: str = "cpu"  # instance group kind: cpu or gpu
+    instances: int = 1  # model instances per device
+    tensorrt: str = "off"  # ONNX Runtime TensorRT accelerator: off, fp16, fp32
     trt_workspace_mb: int = 1024
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"invalid instance kind {self.kind!r}: expected cpu or gpu")
         if self.tensorrt not in TENSORRT_MODES:
-            raise ConfigError(f"invalid TensorRT mode {self.tensorrt!r}: "
-                              "expected off, fp16 or fp32")
+            raise ConfigError(
+                f"invalid TensorRT mode {self.tensorrt!r}: expected off, fp16 or fp32"
+            )
         if self.tensorrt != "off" and self.kind != "gpu":
             raise ConfigError("the TensorRT accelerator needs GPU instances (--kind gpu)")
         if not 1 <= self.max_batch_size <= 1024 or not 1 <= self.instances <= 64:
@@ -99,12 +102,12 @@ def triton_model_name(model_path: Path | str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", stem) or "model"
 
 
-def tensor_config(name: str, onnx_type: str, shape: Sequence[object],
-                  batched: bool) -> TensorConfig:
+def tensor_config(
+    name: str, onnx_type: str, shape: Sequence[object], batched: bool
+) -> TensorConfig:
     """A Triton tensor from an ONNX Runtime NodeArg (symbolic or unknown dims -> -1)."""
     if onnx_type not in ONNX_TYPES:
-        raise ModelError(f"tensor {name!r} has type {onnx_type}, which the export "
-                         "does not support")
+        raise ModelError(f"tensor {name!r} has type {onnx_type}, which the export does not support")
     dims = tuple(d if isinstance(d, int) and d >= 0 else -1 for d in shape)
     return TensorConfig(name, ONNX_TYPES[onnx_type][0], dims[1:] if batched else dims)
 
@@ -132,8 +135,13 @@ def describe_onnx(path: Path, name: str | None = None) -> TritonModel:
     def convert(nodes: Iterable) -> tuple[TensorConfig, ...]:
         return tuple(tensor_config(n.name, n.type, n.shape, batched) for n in nodes)
 
-    return TritonModel(name or triton_model_name(path), path,
-                       convert(session.get_inputs()), convert(session.get_outputs()), batched)
+    return TritonModel(
+        name or triton_model_name(path),
+        path,
+        convert(session.get_inputs()),
+        convert(session.get_outputs()),
+        batched,
+    )
 
 
 def _quote(text: str) -> str:
@@ -144,21 +152,28 @@ def _tensor_block(tensors: Sequence[TensorConfig]) -> str:
     entries = []
     for t in tensors:
         dims = ", ".join(str(d) for d in t.dims)
-        entries.append(f"  {{\n    name: {_quote(t.name)}\n    data_type: {t.data_type}\n"
-                       f"    dims: [ {dims} ]\n  }}")
+        entries.append(
+            f"  {{\n    name: {_quote(t.name)}\n    data_type: {t.data_type}\n"
+            f"    dims: [ {dims} ]\n  }}"
+        )
     return ",\n".join(entries)
 
 
 def _accelerator_block(options: ExportOptions) -> str:
     if options.tensorrt == "off":
         return ""
-    params = {"precision_mode": options.tensorrt.upper(),
-              "max_workspace_size_bytes": str(options.trt_workspace_mb << 20),
-              "trt_engine_cache_enable": "1"}
-    lines = "".join(f"        parameters {{ key: {_quote(k)} value: {_quote(v)} }}\n"
-                    for k, v in params.items())
-    return ("optimization {\n  execution_accelerators {\n    gpu_execution_accelerator: [\n"
-            f"      {{\n        name: \"tensorrt\"\n{lines}      }}\n    ]\n  }}\n}}\n")
+    params = {
+        "precision_mode": options.tensorrt.upper(),
+        "max_workspace_size_bytes": str(options.trt_workspace_mb << 20),
+        "trt_engine_cache_enable": "1",
+    }
+    lines = "".join(
+        f"        parameters {{ key: {_quote(k)} value: {_quote(v)} }}\n" for k, v in params.items()
+    )
+    return (
+        "optimization {\n  execution_accelerators {\n    gpu_execution_accelerator: [\n"
+        f"      {{\n        name: \"tensorrt\"\n{lines}      }}\n    ]\n  }}\n}}\n"
+    )
 
 
 def config_text(model: TritonModel, options: ExportOptions) -> str:
@@ -166,22 +181,26 @@ def config_text(model: TritonModel, options: ExportOptions) -> str:
     max_batch = options.max_batch_size if model.batched else 0
     batching = ""
     if model.batched:
-        batching = ("dynamic_batching {\n"
-                    f"  max_queue_delay_microseconds: {options.queue_delay_us}\n}}\n")
+        batching = (
+            f"dynamic_batching {{\n  max_queue_delay_microseconds: {options.queue_delay_us}\n}}\n"
+        )
     kind = "KIND_GPU" if options.kind == "gpu" else "KIND_CPU"
-    return (f"name: {_quote(model.name)}\n"
-            "backend: \"onnxruntime\"\n"
-            f"max_batch_size: {max_batch}\n"
-            f"input [\n{_tensor_block(model.inputs)}\n]\n"
-            f"output [\n{_tensor_block(model.outputs)}\n]\n"
-            f"{batching}"
-            f"instance_group [\n  {{\n    count: {options.instances}\n    kind: {kind}\n"
-            "  }\n]\n"
-            f"{_accelerator_block(options)}")
+    return (
+        f"name: {_quote(model.name)}\n"
+        "backend: \"onnxruntime\"\n"
+        f"max_batch_size: {max_batch}\n"
+        f"input [\n{_tensor_block(model.inputs)}\n]\n"
+        f"output [\n{_tensor_block(model.outputs)}\n]\n"
+        f"{batching}"
+        f"instance_group [\n  {{\n    count: {options.instances}\n    kind: {kind}\n"
+        "  }\n]\n"
+        f"{_accelerator_block(options)}"
+    )
 
 
-def write_repository(out: Path, models: Sequence[TritonModel],
-                     options: ExportOptions) -> list[Path]:
+def write_repository(
+    out: Path, models: Sequence[TritonModel], options: ExportOptions
+) -> list[Path]:
     """Write `out/<name>/config.pbtxt` and `out/<name>/1/model.onnx` for each model."""
     written = []
     for model in models:

@@ -1,4 +1,5 @@
 """The pipeline: one run loop for one or many sources, and `run` from settings."""
+
 from .loop import LoopOptions, RunLoop, RunSummary, process
 from .run import run
 

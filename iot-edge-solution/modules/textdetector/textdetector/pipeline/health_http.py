@@ -8,13 +8,14 @@ GET /metrics           Prometheus text format: per-source state and counters
 A standard-library HTTP server on a daemon thread: it never touches the run loop, it
 only reads the `HealthRegistry`; prometheus_client writes the metrics text.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -45,30 +46,55 @@ class SourceCollector:
                 family.add_metric([sid], entry[key])
             return family
 
-        up = GaugeMetricFamily(f"{PREFIX}_source_up",
-                               "1 while the source delivers frames (connected).",
-                               labels=["source"])
-        state = GaugeMetricFamily(f"{PREFIX}_source_state", "1 for the source's current state.",
-                                  labels=["source", "state"])
+        up = GaugeMetricFamily(
+            f"{PREFIX}_source_up",
+            "1 while the source delivers frames (connected).",
+            labels=["source"],
+        )
+        state = GaugeMetricFamily(
+            f"{PREFIX}_source_state",
+            "1 for the source's current state.",
+            labels=["source", "state"],
+        )
         for sid, entry in snap.items():
             up.add_metric([sid], int(entry["state"] == "connected"))
             for name in STATES:
                 state.add_metric([sid, name], int(entry["state"] == name))
         yield up
         yield state
-        yield per_source(GaugeMetricFamily(f"{PREFIX}_source_state_since_seconds",
-                                           "Unix time of the source's last state change.",
-                                           labels=["source"]), "since")
-        yield per_source(CounterMetricFamily(f"{PREFIX}_source_reconnects",
-                                             "Reconnect attempts per source.",
-                                             labels=["source"]), "reconnects")
-        yield per_source(CounterMetricFamily(f"{PREFIX}_source_frames", "Frames read per source.",
-                                             labels=["source"]), "frames_read")
-        yield per_source(CounterMetricFamily(
-            f"{PREFIX}_source_dropped", "Frames dropped per source because detection was behind.",
-            labels=["source"]), "frames_dropped")
-        yield GaugeMetricFamily(f"{PREFIX}_ready", "1 when at least one source is not down.",
-                                value=int(ready(self.health)))
+        yield per_source(
+            GaugeMetricFamily(
+                f"{PREFIX}_source_state_since_seconds",
+                "Unix time of the source's last state change.",
+                labels=["source"],
+            ),
+            "since",
+        )
+        yield per_source(
+            CounterMetricFamily(
+                f"{PREFIX}_source_reconnects", "Reconnect attempts per source.", labels=["source"]
+            ),
+            "reconnects",
+        )
+        yield per_source(
+            CounterMetricFamily(
+                f"{PREFIX}_source_frames", "Frames read per source.", labels=["source"]
+            ),
+            "frames_read",
+        )
+        yield per_source(
+            CounterMetricFamily(
+                f"{PREFIX}_source_dropped",
+                "Frames dropped per source because detection was behind.",
+                labels=["source"],
+            ),
+            "frames_dropped",
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_ready",
+            "1 when at least one source is not down.",
+            value=int(ready(self.health)),
+        )
 
 
 def _handler(health: HealthRegistry) -> type[BaseHTTPRequestHandler]:
@@ -86,11 +112,17 @@ def _handler(health: HealthRegistry) -> type[BaseHTTPRequestHandler]:
                 ok = ready(health)
                 self._json(200 if ok else 503, {"ready": ok})
             elif path == "/health":
-                self._json(200, {"live": True, "ready": ready(health),
-                                 "sources": health.snapshot()})
+                self._json(
+                    200, {"live": True, "ready": ready(health), "sources": health.snapshot()}
+                )
             else:
-                self._json(404, {"error": f"no route {path}; see /health, /v2/health/live, "
-                                          "/v2/health/ready, /metrics"})
+                self._json(
+                    404,
+                    {
+                        "error": f"no route {path}; see /health, /v2/health/live, "
+                        "/v2/health/ready, /metrics"
+                    },
+                )
 
         def _json(self, status: int, body: dict) -> None:
             self._send(status, json.dumps(body), "application/json")
@@ -98,8 +130,10 @@ def _handler(health: HealthRegistry) -> type[BaseHTTPRequestHandler]:
         def _send(self, status: int, text: str, content_type: str) -> None:
             data = text.encode("utf-8")
             self.send_response(status)
-            self.send_header("Content-Type", f"{content_type}; charset=utf-8"
-                             if "charset" not in content_type else content_type)
+            self.send_header(
+                "Content-Type",
+                f"{content_type}; charset=utf-8" if "charset" not in content_type else content_type,
+            )
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -117,17 +151,24 @@ class HealthServer:
         try:
             self.httpd = ThreadingHTTPServer((host, port), _handler(health))
         except OSError as exc:
-            raise ConfigError(f"cannot listen on {host}:{port} (HEALTH_HOST/HEALTH_PORT): "
-                              f"{exc.strerror or exc}") from None
+            raise ConfigError(
+                f"cannot listen on {host}:{port} (HEALTH_HOST/HEALTH_PORT): {exc.strerror or exc}"
+            ) from None
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="health-http",
-                                        kwargs={"poll_interval": 0.2}, daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            name="health-http",
+            kwargs={"poll_interval": 0.2},
+            daemon=True,
+        )
 
-    def __enter__(self) -> "HealthServer":
+    def __enter__(self) -> HealthServer:
         self._thread.start()
-        log.info("health endpoint on http://%s:%d (/health, /v2/health/ready, /metrics)",
-                 *self.httpd.server_address[:2])
+        log.info(
+            "health endpoint on http://%s:%d (/health, /v2/health/ready, /metrics)",
+            *self.httpd.server_address[:2],
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:

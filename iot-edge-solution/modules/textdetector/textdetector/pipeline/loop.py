@@ -21,6 +21,7 @@ starts as soon as reading stops, so every sink's final flush shares it.
 Between rounds, live settings apply: detection parameters at once, a new CAMERA_PATH by
 opening the new sources first (a source that cannot open is rejected, the current kept).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,9 +30,9 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
 
 from ..control.live import LiveSettings
 from ..detector import TextDetector
@@ -89,13 +90,19 @@ Pending = list[tuple[_Stream, Frame, Detections, Timings]]
 class RunLoop:
     """Reads every stream, detects in batches, writes each result to every sink."""
 
-    def __init__(self, detector: TextDetector, sinks: Sequence[Sink], *,
-                 options: LoopOptions = LoopOptions(),
-                 stop: threading.Event | None = None, live: LiveSettings | None = None,
-                 opener: Callable[..., list[FrameSource]] = open_sources,
-                 health: HealthRegistry | None = None,
-                 shutdown: ShutdownBudget | None = None,
-                 recognizer: TextRecognizer | None = None) -> None:
+    def __init__(
+        self,
+        detector: TextDetector,
+        sinks: Sequence[Sink],
+        *,
+        options: LoopOptions = LoopOptions(),
+        stop: threading.Event | None = None,
+        live: LiveSettings | None = None,
+        opener: Callable[..., list[FrameSource]] = open_sources,
+        health: HealthRegistry | None = None,
+        shutdown: ShutdownBudget | None = None,
+        recognizer: TextRecognizer | None = None,
+    ) -> None:
         self.detector, self.sinks = detector, list(sinks)
         self.read_ahead = options.read_ahead
         self.max_batch, self.queue_size = options.max_batch, options.queue_size
@@ -124,15 +131,22 @@ class RunLoop:
             if self.shutdown is not None:
                 self.shutdown.start()
         dropped = sum(s.reader.dropped for s in self.every)
-        if self.every and not self.stop.is_set() and \
-                all(s.source_id in self.failed for s in self.every):
+        if (
+            self.every
+            and not self.stop.is_set()
+            and all(s.source_id in self.failed for s in self.every)
+        ):
             raise SourceError(next(reversed(self.failed.values())))
         if dropped:
-            log.warning("the sources delivered faster than detection: %d frames dropped",
-                        dropped)
-        return RunSummary(self.frames, dropped, self.stop.is_set(),
-                          {s.source_id: s.frames for s in self.every},
-                          dict(sorted(self.batch_sizes.items())), dict(self.failed))
+            log.warning("the sources delivered faster than detection: %d frames dropped", dropped)
+        return RunSummary(
+            self.frames,
+            dropped,
+            self.stop.is_set(),
+            {s.source_id: s.frames for s in self.every},
+            dict(sorted(self.batch_sizes.items())),
+            dict(self.failed),
+        )
 
     def _loop(self) -> None:
         """Rounds of frames; a batch infers while the previous one is read and written."""
@@ -142,7 +156,7 @@ class RunLoop:
                 taken = self._round(rounds % len(self.streams))
                 rounds += 1
                 if self.max_frames:
-                    taken = taken[:self.max_frames - self.submitted]
+                    taken = taken[: self.max_frames - self.submitted]
                 for batch in self._batches(taken):
                     self._submit(batch)
                 if not taken:  # nothing queued behind it: never hold a result back
@@ -192,11 +206,15 @@ class RunLoop:
         now = time.monotonic()
         try:
             frame = stream.reader.poll(wait_s)
-            if frame is None and not stream.reader.finished \
-                    and not stream.self_healing \
-                    and now - stream.last_frame > self.timeout_s:
-                raise SourceError(f"no frame from {stream.source_id} for "
-                                  f"{self.timeout_s:g} s: the source stalled")
+            if (
+                frame is None
+                and not stream.reader.finished
+                and not stream.self_healing
+                and now - stream.last_frame > self.timeout_s
+            ):
+                raise SourceError(
+                    f"no frame from {stream.source_id} for {self.timeout_s:g} s: the source stalled"
+                )
         except KitError as exc:
             log.error("stream %s stopped: %s", stream.source_id, exc)
             self.failed[stream.source_id] = str(exc)
@@ -233,13 +251,14 @@ class RunLoop:
             groups.setdefault(size, []).append(item)
         for group in groups.values():
             for i in range(0, len(group), self.max_batch):
-                yield group[i:i + self.max_batch]
+                yield group[i : i + self.max_batch]
 
     def _submit(self, batch: Taken) -> None:
         """Start `batch` inferring, then post-process the batch that was in flight, so
         its reading and sinks overlap this inference (engines with async requests)."""
-        job = self.detector.submit([frame.image for _, frame in batch],
-                                   [frame.prepared for _, frame in batch])
+        job = self.detector.submit(
+            [frame.image for _, frame in batch], [frame.prepared for _, frame in batch]
+        )
         self.batch_sizes[len(batch)] += 1
         self.submitted += len(batch)
         self._collect()
@@ -248,8 +267,12 @@ class RunLoop:
     def _due(self, taken: Taken) -> bool:
         """Read and write now, or first gather `read_ahead` frames of files, so their
         crops are read together (live frames and idle moments never wait)."""
-        return self.recognizer is None or not taken or len(self._pending) >= self.read_ahead \
+        return (
+            self.recognizer is None
+            or not taken
+            or len(self._pending) >= self.read_ahead
             or any(stream.reader.source.live for stream, _ in taken)
+        )
 
     def _collect(self) -> None:
         """Wait for the batch in flight (if any) and queue its results for `_flush`."""
@@ -263,13 +286,17 @@ class RunLoop:
         """Read the text of the round's frames together, then hand each result to the sinks."""
         pending, self._pending = self._pending, []
         if self.recognizer is not None and pending:
-            read, ms = read_regions(self.recognizer, [f.image for _, f, _, _ in pending],
-                                    [d for _, _, d, _ in pending])
-            pending = [(s, f, d, dataclasses.replace(t, recognition_ms=ms))
-                       for (s, f, _, t), d in zip(pending, read)]
+            read, ms = read_regions(
+                self.recognizer, [f.image for _, f, _, _ in pending], [d for _, _, d, _ in pending]
+            )
+            pending = [
+                (s, f, d, dataclasses.replace(t, recognition_ms=ms))
+                for (s, f, _, t), d in zip(pending, read)
+            ]
         for stream, frame, detections, timings in pending:
-            result = FrameResult(frame.index, frame.timestamp, stream.source_id,
-                                 detections, timings, frame.image)
+            result = FrameResult(
+                frame.index, frame.timestamp, stream.source_id, detections, timings, frame.image
+            )
             for sink in self.sinks:
                 sink.write(result)
             stream.frames += 1
@@ -302,18 +329,33 @@ class RunLoop:
         self._start(sources)
 
 
-def process(detector: TextDetector, sources: Sequence[FrameSource], sinks: Sequence[Sink],
-            *, options: LoopOptions = LoopOptions(), stop: threading.Event | None = None,
-            live: LiveSettings | None = None,
-            opener: Callable[..., list[FrameSource]] = open_sources,
-            health: HealthRegistry | None = None,
-            shutdown: ShutdownBudget | None = None,
-            recognizer: TextRecognizer | None = None) -> RunSummary:
+def process(
+    detector: TextDetector,
+    sources: Sequence[FrameSource],
+    sinks: Sequence[Sink],
+    *,
+    options: LoopOptions = LoopOptions(),
+    stop: threading.Event | None = None,
+    live: LiveSettings | None = None,
+    opener: Callable[..., list[FrameSource]] = open_sources,
+    health: HealthRegistry | None = None,
+    shutdown: ShutdownBudget | None = None,
+    recognizer: TextRecognizer | None = None,
+) -> RunSummary:
     """Detect (and with `recognizer`, read) text in every frame of open `sources`.
 
     Each result goes to every sink; `options` holds the tuning (see `LoopOptions`).
     Everything after `sinks` is keyword-only. See the module docstring for the rest.
     """
-    loop = RunLoop(detector, sinks, options=options, stop=stop, live=live, opener=opener,
-                   health=health, shutdown=shutdown, recognizer=recognizer)
+    loop = RunLoop(
+        detector,
+        sinks,
+        options=options,
+        stop=stop,
+        live=live,
+        opener=opener,
+        health=health,
+        shutdown=shutdown,
+        recognizer=recognizer,
+    )
     return loop.run(sources)

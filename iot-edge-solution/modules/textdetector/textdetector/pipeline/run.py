@@ -6,6 +6,7 @@ one `HealthRegistry` that the console summary, the IoT Hub sink (twin and `sourc
 telemetry) and the optional health endpoint (HEALTH_PORT) read. A stop (signal) or the
 end of the sources starts the SHUTDOWN_GRACE budget the sinks' final flushes share.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,10 +36,14 @@ def open_recognizer(settings: Settings) -> contextlib.AbstractContextManager:
     if not settings.recognizer.read_text:
         return contextlib.nullcontext(None)
     recognizer = TextRecognizer.open(settings.recognizer, settings.engine, settings.triton)
-    log.info("reading text: %s on %s%s, batches of %d, min score %.2f",
-             settings.recognizer.rec_model.name, recognizer.engine.name,
-             " + angle classifier" if settings.recognizer.use_angle_cls else "",
-             settings.recognizer.rec_batch, settings.recognizer.rec_min_score)
+    log.info(
+        "reading text: %s on %s%s, batches of %d, min score %.2f",
+        settings.recognizer.rec_model.name,
+        recognizer.engine.name,
+        " + angle classifier" if settings.recognizer.use_angle_cls else "",
+        settings.recognizer.rec_batch,
+        settings.recognizer.rec_min_score,
+    )
     return recognizer
 
 
@@ -46,8 +51,9 @@ def log_state_change(event: dict) -> None:
     """A health listener: one log line per source state change."""
     reason = f" ({event['reason']})" if event.get("reason") else ""
     level = logging.INFO if event["state"] == "connected" else logging.WARNING
-    log.log(level, "source %s: %s -> %s%s", event["source"], event["previous"],
-            event["state"], reason)
+    log.log(
+        level, "source %s: %s -> %s%s", event["source"], event["previous"], event["state"], reason
+    )
 
 
 def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
@@ -63,11 +69,15 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
             stack.enter_context(HealthServer(health, out.health_host, out.health_port))
         engine = settings.engine.for_run(frames_queue(settings.source.camera_path))
         detector = stack.enter_context(
-            TextDetector.open(engine, settings.detector, settings.triton))
+            TextDetector.open(engine, settings.detector, settings.triton)
+        )
         recognizer = stack.enter_context(open_recognizer(replace(settings, engine=engine)))
-        log.info("engine %s%s, model %s", detector.engine.name,
-                 f" ({engine.ov_performance_hint})" if detector.engine.name == "openvino" else "",
-                 settings.engine.model_path.name)
+        log.info(
+            "engine %s%s, model %s",
+            detector.engine.name,
+            f" ({engine.ov_performance_hint})" if detector.engine.name == "openvino" else "",
+            settings.engine.model_path.name,
+        )
         src = settings.source
 
         def opener(source: SourceSettings) -> list[FrameSource]:
@@ -75,17 +85,29 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
 
         sources = opener(src)
         options = loop_options(settings, detector.engine.name)
-        log.info("%d source(s), batches of up to %d: %s", len(sources), options.max_batch,
-                 ", ".join(f"{s.source_id} ({kind(s)})" for s in sources))
+        log.info(
+            "%d source(s), batches of up to %d: %s",
+            len(sources),
+            options.max_batch,
+            ", ".join(f"{s.source_id} ({kind(s)})" for s in sources),
+        )
         live = LiveSettings(settings, backend=detector.engine.name)
         budget = ShutdownBudget(out.shutdown_grace)
         sinks = build_sinks(settings, live, health, budget)
-        summary = process(detector, sources, sinks, options=options, stop=stop, live=live,
-                          opener=opener, health=health, shutdown=budget,
-                          recognizer=recognizer)
+        summary = process(
+            detector,
+            sources,
+            sinks,
+            options=options,
+            stop=stop,
+            live=live,
+            opener=opener,
+            health=health,
+            shutdown=budget,
+            recognizer=recognizer,
+        )
     if len(summary.per_source) > 1:
-        log.info("frames per source: %s; batch sizes: %s", summary.per_source,
-                 summary.batch_sizes)
+        log.info("frames per source: %s; batch sizes: %s", summary.per_source, summary.batch_sizes)
     return summary
 
 
@@ -95,9 +117,13 @@ def loop_options(settings: Settings, engine_name: str) -> LoopOptions:
     max_batch = src.max_batch
     if engine_name == "tensorrt":
         max_batch = min(max_batch, settings.engine.trt_max_batch)
-    return LoopOptions(max_batch=max_batch, queue_size=src.queue_size,
-                       timeout_s=src.source_timeout, max_frames=src.max_frames,
-                       read_ahead=settings.recognizer.rec_frames)
+    return LoopOptions(
+        max_batch=max_batch,
+        queue_size=src.queue_size,
+        timeout_s=src.source_timeout,
+        max_frames=src.max_frames,
+        read_ahead=settings.recognizer.rec_frames,
+    )
 
 
 def frames_queue(camera_path: str) -> bool:

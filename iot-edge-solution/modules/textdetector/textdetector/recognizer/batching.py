@@ -1,8 +1,9 @@
 """Shared input preparation of the recognition and angle-classification models."""
+
 from __future__ import annotations
 
 import math
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -23,7 +24,7 @@ def by_aspect(crops: Sequence[np.ndarray]) -> np.ndarray:
 def chunks(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
     """Consecutive slices of `order`, `size` long (the last may be shorter)."""
     for start in range(0, len(order), size):
-        yield order[start:start + size]
+        yield order[start : start + size]
 
 
 def normalised_batch(crops: Sequence[np.ndarray], width: int) -> np.ndarray:

@@ -1,13 +1,14 @@
 """The 0/180-degree text-line classifier (PaddleOCR mobile v2.0 cls)."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from ..errors import ModelError
 from ..engines import run_single
+from ..errors import ModelError
 from .batching import by_aspect, chunks, normalised_batch
 
 CLS_WIDTH = 192

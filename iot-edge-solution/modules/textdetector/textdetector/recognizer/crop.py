@@ -6,6 +6,7 @@ whole pixels) with a cubic perspective warp that replicates the border, so regio
 or past the frame edge still give a crop. Crops at least 1.5 times taller than wide
 are turned 90 degrees counter-clockwise (vertical text read as a line).
 """
+
 from __future__ import annotations
 
 import cv2
@@ -31,8 +32,9 @@ def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
         return None
     target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
     matrix = cv2.getPerspectiveTransform(quad, target)
-    crop = cv2.warpPerspective(image, matrix, (width, height),
-                               borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
+    crop = cv2.warpPerspective(
+        image, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC
+    )
     if crop.shape[0] / crop.shape[1] >= TALL_RATIO:
         crop = np.ascontiguousarray(np.rot90(crop))
     return crop
@@ -62,6 +64,11 @@ def tall_variants(turned: np.ndarray) -> list[np.ndarray]:
     cells = max(2, int(round(height / max(width, 1))))
     rows = np.array_split(np.arange(height), cells)
     cell_h = max(1, len(rows[0]))
-    strip = np.hstack([cv2.resize(np.ascontiguousarray(upright[r[0]:r[-1] + 1]), (width, cell_h))
-                       for r in rows if len(r)])
+    strip = np.hstack(
+        [
+            cv2.resize(np.ascontiguousarray(upright[r[0] : r[-1] + 1]), (width, cell_h))
+            for r in rows
+            if len(r)
+        ]
+    )
     return [other_way, np.ascontiguousarray(strip)]

@@ -1,7 +1,8 @@
 """CTC greedy decoding and the dictionary the recognition model carries in its metadata."""
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -16,20 +17,22 @@ BLANK = 0
 SPACE_MIN = 0.05
 
 
-def charset_from_metadata(metadata: Mapping[str, str], classes: int | None = None
-                          ) -> tuple[str, ...]:
+def charset_from_metadata(
+    metadata: Mapping[str, str], classes: int | None = None
+) -> tuple[str, ...]:
     """Class labels: blank (index 0), the model's `character` symbols, then a space.
 
     `classes`, the width of the model's output when known, must equal the label count.
     """
     symbols = metadata.get(CHARACTER_KEY, "")
     if not symbols:
-        raise ModelError(f"recognition model has no '{CHARACTER_KEY}' dictionary "
-                         "in its metadata")
+        raise ModelError(f"recognition model has no '{CHARACTER_KEY}' dictionary in its metadata")
     labels = ("",) + tuple(symbols.splitlines()) + (" ",)
     if classes is not None and classes != len(labels):
-        raise ModelError(f"recognition model dictionary has {len(labels) - 2} symbols but "
-                         f"the model outputs {classes} classes (expected symbols + 2)")
+        raise ModelError(
+            f"recognition model dictionary has {len(labels) - 2} symbols but "
+            f"the model outputs {classes} classes (expected symbols + 2)"
+        )
     return labels
 
 
@@ -53,8 +56,9 @@ def allowed_classes(charset: Sequence[str], language: str) -> np.ndarray | None:
     return np.array([0, *inner, len(charset) - 1], np.int64)
 
 
-def greedy_decode(probs: np.ndarray, charset: Sequence[str],
-                  space_min: float | None = None) -> list[tuple[str, float]]:
+def greedy_decode(
+    probs: np.ndarray, charset: Sequence[str], space_min: float | None = None
+) -> list[tuple[str, float]]:
     """Decode (N, T, C) per-step class probabilities into (text, confidence) pairs.
 
     Per step the most likely class; repeats of the previous step's class and blanks are
@@ -74,8 +78,11 @@ def greedy_decode(probs: np.ndarray, charset: Sequence[str],
         kept = row[row_keep]
         symbols = [charset[i] for i in kept]
         if space_min is not None and kept.size > 1:
-            for gap in reversed(np.flatnonzero(space_gaps(row, row_probs[:, -1], row_keep,
-                                                          len(charset) - 1, space_min))):
+            for gap in reversed(
+                np.flatnonzero(
+                    space_gaps(row, row_probs[:, -1], row_keep, len(charset) - 1, space_min)
+                )
+            ):
                 symbols.insert(gap + 1, " ")
         text = "".join(symbols)
         score = float(np.mean(row_prob[row_keep], dtype=np.float64)) if kept.size else 0.0
@@ -83,8 +90,9 @@ def greedy_decode(probs: np.ndarray, charset: Sequence[str],
     return results
 
 
-def space_gaps(best: np.ndarray, space_probs: np.ndarray, keep: np.ndarray, space: int,
-               space_min: float) -> np.ndarray:
+def space_gaps(
+    best: np.ndarray, space_probs: np.ndarray, keep: np.ndarray, space: int, space_min: float
+) -> np.ndarray:
     """For each pair of consecutive kept steps of one line, whether a space belongs between.
 
     True where neither kept class is the space and some blank step between them gave the

@@ -5,12 +5,14 @@ seen for it (IoU >= `min_iou`) and its text is alike (similarity >= `min_similar
 1.0 demands the same string). An appearance ends when it has not been read for more than
 `max_gap` frames, or at `close()`; then it is emitted once. Pure logic: no I/O, no clock.
 """
+
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,11 +37,18 @@ class Appearance:
     frames: int  # frames in which it was read
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "first_frame": self.first_frame,
-                "last_frame": self.last_frame, "first_seen": round(self.first_time, 3),
-                "last_seen": round(self.last_time, 3), "best_text": self.best_text,
-                "best_score": round(self.best_score, 4), "best_frame": self.best_frame,
-                "box": [round(v, 1) for v in self.box], "frames": self.frames}
+        return {
+            "text": self.text,
+            "first_frame": self.first_frame,
+            "last_frame": self.last_frame,
+            "first_seen": round(self.first_time, 3),
+            "last_seen": round(self.last_time, 3),
+            "best_text": self.best_text,
+            "best_score": round(self.best_score, 4),
+            "best_frame": self.best_frame,
+            "box": [round(v, 1) for v in self.box],
+            "frames": self.frames,
+        }
 
 
 @dataclass
@@ -66,8 +75,18 @@ class _Track:
     def appearance(self) -> Appearance:
         text = max(self.counts, key=lambda t: (self.counts[t], self.weights[t]))
         score, best_text, best_frame, box = self.best
-        return Appearance(text, self.first_frame, self.last_frame, self.first_time,
-                          self.last_time, best_text, score, best_frame, box, self.frames)
+        return Appearance(
+            text,
+            self.first_frame,
+            self.last_frame,
+            self.first_time,
+            self.last_time,
+            best_text,
+            score,
+            best_frame,
+            box,
+            self.frames,
+        )
 
 
 def as_xyxy(boxes: np.ndarray) -> np.ndarray:
@@ -91,16 +110,27 @@ def similarity(a: str, b: str) -> float:
 class TextTracker:
     """Turns per-frame readings into appearance events."""
 
-    def __init__(self, max_gap: int = 5, min_iou: float = 0.3,
-                 min_similarity: float = 0.8, min_frames: int = 1) -> None:
+    def __init__(
+        self,
+        max_gap: int = 5,
+        min_iou: float = 0.3,
+        min_similarity: float = 0.8,
+        min_frames: int = 1,
+    ) -> None:
         self.max_gap = max_gap
         self.min_iou = min_iou
         self.min_similarity = min_similarity
         self.min_frames = min_frames
         self._open: list[_Track] = []
 
-    def update(self, frame: int, timestamp: float, boxes: np.ndarray,
-               texts: Sequence[str], scores: Sequence[float]) -> list[Appearance]:
+    def update(
+        self,
+        frame: int,
+        timestamp: float,
+        boxes: np.ndarray,
+        texts: Sequence[str],
+        scores: Sequence[float],
+    ) -> list[Appearance]:
         """Add one frame's readings ("" = none); return the appearances that ended."""
         ended = self._expire(frame)
         bounds = as_xyxy(boxes)
@@ -108,8 +138,9 @@ class TextTracker:
         for i, track in self._pairs(bounds, texts, readings):
             box = tuple(float(v) for v in bounds[i])
             if track is None:
-                track = _Track(frame, timestamp, frame, timestamp, box, texts[i],
-                               (-1.0, "", frame, box))
+                track = _Track(
+                    frame, timestamp, frame, timestamp, box, texts[i], (-1.0, "", frame, box)
+                )
                 self._open.append(track)
             track.add(frame, timestamp, box, texts[i], float(scores[i]))
         return ended
@@ -131,8 +162,10 @@ class TextTracker:
         for i in readings:
             for t, track in enumerate(self._open):
                 overlap = iou(bounds[i], track.box)
-                if overlap >= self.min_iou and \
-                        similarity(texts[i], track.text) >= self.min_similarity:
+                if (
+                    overlap >= self.min_iou
+                    and similarity(texts[i], track.text) >= self.min_similarity
+                ):
                     candidates.append((overlap, i, t))
         candidates.sort(reverse=True)
         matched: dict[int, _Track | None] = {}

@@ -6,6 +6,7 @@ line (parallel, similar heights, centres level in the boxes' own frame, so tilte
 vertical lines join too) and the gap between
 them is small against their height; lines then come top to bottom, parts left to right.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,12 @@ class Line:
     parts: tuple[int, ...]
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "score": round(self.score, 4),
-                "box": np.round(self.box, 1).tolist(), "parts": list(self.parts)}
+        return {
+            "text": self.text,
+            "score": round(self.score, 4),
+            "box": np.round(self.box, 1).tolist(),
+            "parts": list(self.parts),
+        }
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class _Frame:
     corners: np.ndarray
 
     @classmethod
-    def of(cls, quad: np.ndarray) -> "_Frame":
+    def of(cls, quad: np.ndarray) -> _Frame:
         top = (quad[1] - quad[0] + quad[2] - quad[3]) / 2
         side = (quad[3] - quad[0] + quad[2] - quad[1]) / 2
         width, height = float(np.hypot(*top)), float(np.hypot(*side))
@@ -68,8 +73,7 @@ def _same_line(a: _Frame, b: _Frame) -> bool:
     """Whether box `b` continues the line of box `a`, judged along the direction of
     the line (a's, else b's, else horizontal): parallel, similar thickness, level, and
     starting just after `a` ends (a small gap or a slight overlap)."""
-    if a.along is not None and b.along is not None \
-            and abs(float(a.along @ b.along)) < MIN_PARALLEL:
+    if a.along is not None and b.along is not None and abs(float(a.along @ b.along)) < MIN_PARALLEL:
         return False
     along = a.along if a.along is not None else b.along
     along = HORIZONTAL if along is None else along
@@ -116,16 +120,16 @@ def _reading_order(lines: list[list[int]], quads: np.ndarray) -> list[list[int]]
     rows: list[list[int]] = []
     for k in order:
         first = rows[-1][0] if rows else None
-        if first is not None and abs(centres[k][1] - centres[first][1]) \
-                <= 0.5 * min(thick[k], thick[first]):
+        if first is not None and abs(centres[k][1] - centres[first][1]) <= 0.5 * min(
+            thick[k], thick[first]
+        ):
             rows[-1].append(k)
         else:
             rows.append([k])
     return [lines[k] for row in rows for k in sorted(row, key=lambda k: centres[k][0])]
 
 
-def assemble(boxes: np.ndarray, texts: tuple[str, ...],
-             scores: np.ndarray) -> list[Line]:
+def assemble(boxes: np.ndarray, texts: tuple[str, ...], scores: np.ndarray) -> list[Line]:
     """The lines of one image's read boxes (boxes with no text are left out)."""
     keep = np.array([bool(t) for t in texts], bool)
     lines = []

@@ -1,8 +1,9 @@
 """Attach readings to detections: every region of several frames read in shared batches."""
+
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -10,8 +11,9 @@ from ..results import Detections
 from .recognizer import TextRecognizer
 
 
-def read_regions(recognizer: TextRecognizer, images: Sequence[np.ndarray],
-                 detections: Sequence[Detections]) -> tuple[list[Detections], float]:
+def read_regions(
+    recognizer: TextRecognizer, images: Sequence[np.ndarray], detections: Sequence[Detections]
+) -> tuple[list[Detections], float]:
     """Each frame's detections with the text read in its boxes, and ms spent per frame.
 
     The crops of all `images` go through the recogniser together, so many regions (or
@@ -20,8 +22,8 @@ def read_regions(recognizer: TextRecognizer, images: Sequence[np.ndarray],
     if not images:
         return [], 0.0
     start = time.perf_counter()
-    readings = recognizer.recognize_many([(image, det.boxes)
-                                          for image, det in zip(images, detections)])
+    readings = recognizer.recognize_many(
+        [(image, det.boxes) for image, det in zip(images, detections)]
+    )
     per_frame_ms = (time.perf_counter() - start) * 1000.0 / len(images)
-    return [det.with_texts(r.texts, r.scores) for det, r in zip(detections, readings)], \
-        per_frame_ms
+    return [det.with_texts(r.texts, r.scores) for det, r in zip(detections, readings)], per_frame_ms

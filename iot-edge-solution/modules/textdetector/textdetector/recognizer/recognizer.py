@@ -1,10 +1,11 @@
 """PP-OCR text recognition of detected regions, batched across regions and frames."""
+
 from __future__ import annotations
 
 import dataclasses
-
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,9 +38,8 @@ class Readings:
     turned: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), compare=False)
 
     @classmethod
-    def empty(cls, count: int = 0, min_score: float = 0.0) -> "Readings":
-        return cls(("",) * count, np.zeros(count, np.float32), min_score,
-                   np.zeros(count, bool))
+    def empty(cls, count: int = 0, min_score: float = 0.0) -> Readings:
+        return cls(("",) * count, np.zeros(count, np.float32), min_score, np.zeros(count, bool))
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -50,8 +50,7 @@ class Readings:
         return np.array([bool(text) for text in self.texts], bool)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"texts": list(self.texts),
-                "text_scores": [round(float(s), 4) for s in self.scores]}
+        return {"texts": list(self.texts), "text_scores": [round(float(s), 4) for s in self.scores]}
 
 
 def _cpu_only(settings: EngineSettings) -> EngineSettings:
@@ -65,8 +64,13 @@ def _fastest(settings: RecognizerSettings, engine: EngineSettings) -> EngineSett
     """ENGINE=auto on the CPU: the engine measured fastest for the model set's recogniser
     (a REC_MODEL_PATH of one's own keeps the CPU default)."""
     preferred = MODEL_SETS[settings.model_set].rec_cpu_engine
-    if engine.engine_name != "auto" or engine.ort_providers != "cpu" \
-            or settings.rec_model_path or not preferred or not installed(preferred):
+    if (
+        engine.engine_name != "auto"
+        or engine.ort_providers != "cpu"
+        or settings.rec_model_path
+        or not preferred
+        or not installed(preferred)
+    ):
         return engine
     return dataclasses.replace(engine, engine=preferred)
 
@@ -80,15 +84,20 @@ def batch_width(crops: Sequence[np.ndarray]) -> int:
 class TextRecognizer:
     """Reads text lines: crop, optionally turn upside-down lines, CTC-decode in batches."""
 
-    def __init__(self, engine, classifier: AngleClassifier | None = None,
-                 settings: RecognizerSettings = RecognizerSettings()) -> None:
+    def __init__(
+        self,
+        engine,
+        classifier: AngleClassifier | None = None,
+        settings: RecognizerSettings = RecognizerSettings(),
+    ) -> None:
         if len(engine.inputs) != 1 or len(engine.outputs) < 1:
             raise ModelError("recognition model must take one [N, 3, 48, W] input")
         classes = engine.outputs[0].shape[-1] if engine.outputs[0].shape else None
         self.charset = charset_from_metadata(engine.metadata, classes)
         self.allowed = allowed_classes(self.charset, settings.rec_lang)
-        self.decode_charset = self.charset if self.allowed is None \
-            else tuple(self.charset[i] for i in self.allowed)
+        self.decode_charset = (
+            self.charset if self.allowed is None else tuple(self.charset[i] for i in self.allowed)
+        )
         self.engine = engine
         self.classifier = classifier
         self.settings = settings
@@ -97,25 +106,32 @@ class TextRecognizer:
         self.crops_read = 0
 
     @classmethod
-    def open(cls, settings: RecognizerSettings = RecognizerSettings(),
-             engine_settings: EngineSettings = EngineSettings(),
-             triton: TritonSettings | None = None) -> "TextRecognizer":
+    def open(
+        cls,
+        settings: RecognizerSettings = RecognizerSettings(),
+        engine_settings: EngineSettings = EngineSettings(),
+        triton: TritonSettings | None = None,
+    ) -> TextRecognizer:
         """Open the recognition model (and the classifier when USE_ANGLE_CLS is on)."""
-        engine = open_engine(settings.rec_model, _fastest(settings, _cpu_only(engine_settings)),
-                             triton=triton, shapes="dynamic")
+        engine = open_engine(
+            settings.rec_model,
+            _fastest(settings, _cpu_only(engine_settings)),
+            triton=triton,
+            shapes="dynamic",
+        )
         classifier = None
         try:
             if settings.use_angle_cls:
                 classifier = AngleClassifier(
-                    open_engine(settings.cls_model_path, _cpu_only(engine_settings),
-                                triton=triton),
-                    settings.rec_batch)
+                    open_engine(settings.cls_model_path, _cpu_only(engine_settings), triton=triton),
+                    settings.rec_batch,
+                )
             return cls(engine, classifier, settings)
         except Exception:
             engine.close()
             raise
 
-    def __enter__(self) -> "TextRecognizer":
+    def __enter__(self) -> TextRecognizer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -134,14 +150,17 @@ class TextRecognizer:
         """
         results: list[tuple[str, float]] = [("", 0.0)] * len(crops)
         parts = list(chunks(by_aspect(crops), self.settings.rec_batch))
-        batches = (normalised_batch(members, batch_width(members))
-                   for members in ([crops[i] for i in part] for part in parts))
+        batches = (
+            normalised_batch(members, batch_width(members))
+            for members in ([crops[i] for i in part] for part in parts)
+        )
         for part, probs in zip(parts, pipelined(self.engine, batches)):
             self._check(probs, len(part))
             if self.allowed is not None:
                 probs = probs[:, :, self.allowed]
-            for index, reading in zip(part, greedy_decode(probs, self.decode_charset,
-                                                          self.space_min)):
+            for index, reading in zip(
+                part, greedy_decode(probs, self.decode_charset, self.space_min)
+            ):
                 results[index] = reading
         self.crops_read += len(crops)
         return results
@@ -150,8 +169,9 @@ class TextRecognizer:
         """Read every (N, 4, 2) quadrilateral of one image."""
         return self.recognize_many([(image, boxes)])[0]
 
-    def recognize_many(self, images_and_boxes: Sequence[tuple[np.ndarray, np.ndarray]]
-                       ) -> list[Readings]:
+    def recognize_many(
+        self, images_and_boxes: Sequence[tuple[np.ndarray, np.ndarray]]
+    ) -> list[Readings]:
         """Read the regions of several images (e.g. frames) together, in shared batches."""
         crops: list[np.ndarray] = []
         owners: list[tuple[int, int]] = []
@@ -170,8 +190,9 @@ class TextRecognizer:
         readings = self._read_tall_both_ways(crops, tall) if crops else []
         return self._assemble(counts, owners, readings, turned)
 
-    def _read_tall_both_ways(self, crops: list[np.ndarray],
-                             tall: list[bool]) -> list[tuple[str, float]]:
+    def _read_tall_both_ways(
+        self, crops: list[np.ndarray], tall: list[bool]
+    ) -> list[tuple[str, float]]:
         """Every crop read; a tall one also as its `tall_variants`, the most confident
         reading kept (vertical text runs either way, or has stacked upright letters)."""
         extra: list[np.ndarray] = []
@@ -181,14 +202,19 @@ class TextRecognizer:
             extra += variants
             sources += [index] * len(variants)
         readings = self.read_crops(crops + extra)
-        best = readings[:len(crops)]
-        for index, reading in zip(sources, readings[len(crops):]):
+        best = readings[: len(crops)]
+        for index, reading in zip(sources, readings[len(crops) :]):
             if reading[1] > best[index][1]:
                 best[index] = reading
         return best
 
-    def _assemble(self, counts: list[int], owners: list[tuple[int, int]],
-                  readings: list[tuple[str, float]], turned: np.ndarray) -> list[Readings]:
+    def _assemble(
+        self,
+        counts: list[int],
+        owners: list[tuple[int, int]],
+        readings: list[tuple[str, float]],
+        turned: np.ndarray,
+    ) -> list[Readings]:
         minimum = self.settings.rec_min_score
         texts = [[""] * count for count in counts]
         scores = [np.zeros(count, np.float32) for count in counts]
@@ -202,5 +228,6 @@ class TextRecognizer:
     def _check(self, probs: np.ndarray, count: int) -> None:
         self.calls += 1
         if probs.ndim != 3 or probs.shape[0] != count:
-            raise ModelError(f"recognition model returned shape {probs.shape}, "
-                             "expected (N, steps, classes)")
+            raise ModelError(
+                f"recognition model returned shape {probs.shape}, expected (N, steps, classes)"
+            )

@@ -1,10 +1,12 @@
 """The aiohttp application: routes, JSON errors, request metrics."""
+
 from __future__ import annotations
 
 import json
 import logging
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -27,16 +29,29 @@ METRICS = web.AppKey("metrics", Metrics)
 SETTINGS = web.AppKey("settings", ServeSettings)
 CV_PREFIX = "/customvision/v3.0/Prediction/{project}/detect/iterations/{iteration}"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PLATFORMS = {"onnxruntime": "onnxruntime_onnx", "openvino": "openvino",
-             "tensorrt": "tensorrt_plan"}  # KServe v2 platform names of the local engines
-DATATYPES = {"float32": "FP32", "float16": "FP16", "float64": "FP64", "int64": "INT64",
-             "int32": "INT32", "int8": "INT8", "uint8": "UINT8", "bool": "BOOL"}
+PLATFORMS = {
+    "onnxruntime": "onnxruntime_onnx",
+    "openvino": "openvino",
+    "tensorrt": "tensorrt_plan",
+}  # KServe v2 platform names of the local engines
+DATATYPES = {
+    "float32": "FP32",
+    "float16": "FP16",
+    "float64": "FP64",
+    "int64": "INT64",
+    "int32": "INT32",
+    "int8": "INT8",
+    "uint8": "UINT8",
+    "bool": "BOOL",
+}
 
 
-def json_error(status: int, code: str, message: str,
-               headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"error": message, "code": code, "status": status},
-                             status=status, headers=headers)
+def json_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response(
+        {"error": message, "code": code, "status": status}, status=status, headers=headers
+    )
 
 
 @web.middleware
@@ -54,20 +69,28 @@ async def errors_and_metrics(request: web.Request, handler: Handler) -> web.Stre
         code = (exc.reason or "error").lower().replace(" ", "_")
         response = json_error(exc.status, code, exc.text or exc.reason or "error", headers)
         if exc.status == 404:
-            response = json_error(404, "not_found", f"no route {request.path}; see "
-                                  "/score, /image, /v2/health/ready, /metrics")
+            response = json_error(
+                404,
+                "not_found",
+                f"no route {request.path}; see /score, /image, /v2/health/ready, /metrics",
+            )
         if exc.status == 405:
-            response.body = json.dumps({
-                "error": f"method {request.method} not allowed; allowed: "
-                         f"{headers.get('Allow', '')}",
-                "code": "method_not_allowed", "status": 405}).encode()
+            response.body = json.dumps(
+                {
+                    "error": f"method {request.method} not allowed; allowed: "
+                    f"{headers.get('Allow', '')}",
+                    "code": "method_not_allowed",
+                    "status": 405,
+                }
+            ).encode()
     except Exception:  # a bug, never the client's fault: log it, keep serving
         log.exception("unhandled error on %s %s", request.method, request.path)
         response = json_error(500, "internal_error", "internal server error")
     route = request.match_info.route.resource
     name = route.canonical if route is not None else "unmatched"
-    request.app[METRICS].record_request(name, request.method, response.status,
-                                        time.perf_counter() - start)
+    request.app[METRICS].record_request(
+        name, request.method, response.status, time.perf_counter() - start
+    )
     return response
 
 
@@ -99,8 +122,7 @@ async def custom_vision(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     project = request.match_info.get("project", "")
     iteration = request.match_info.get("iteration", settings.model_name)
-    return web.json_response(custom_vision_prediction(detections, settings.tag, project,
-                                                      iteration))
+    return web.json_response(custom_vision_prediction(detections, settings.tag, project, iteration))
 
 
 async def live(request: web.Request) -> web.Response:
@@ -110,8 +132,9 @@ async def live(request: web.Request) -> web.Response:
 async def ready(request: web.Request) -> web.Response:
     pool = request.app[POOL]
     if not pool.ready:
-        return web.json_response({"ready": False}, status=503,
-                                 headers={"Retry-After": str(pool.retry_after)})
+        return web.json_response(
+            {"ready": False}, status=503, headers={"Retry-After": str(pool.retry_after)}
+        )
     return web.json_response({"ready": True})
 
 
@@ -134,8 +157,11 @@ async def model_ready(request: web.Request) -> web.Response:
 
 def tensor_info(spec: TensorSpec) -> dict[str, Any]:
     """A model input or output as KServe v2 tensor metadata (dynamic dimensions -1)."""
-    return {"name": spec.name, "datatype": DATATYPES.get(spec.dtype, spec.dtype.upper()),
-            "shape": [-1 if d is None else d for d in spec.shape]}
+    return {
+        "name": spec.name,
+        "datatype": DATATYPES.get(spec.dtype, spec.dtype.upper()),
+        "shape": [-1 if d is None else d for d in spec.shape],
+    }
 
 
 def engine_platform(engine: InferenceEngine) -> str:
@@ -150,9 +176,11 @@ def engine_info(pool: InferencePool) -> dict[str, Any]:
     if pool.detector is None:
         return {"platform": "", "inputs": [], "outputs": []}
     engine = pool.detector.engine
-    return {"platform": engine_platform(engine),
-            "inputs": [tensor_info(spec) for spec in engine.inputs],
-            "outputs": [tensor_info(spec) for spec in engine.outputs]}
+    return {
+        "platform": engine_platform(engine),
+        "inputs": [tensor_info(spec) for spec in engine.inputs],
+        "outputs": [tensor_info(spec) for spec in engine.outputs],
+    }
 
 
 def model_info(settings: ServeSettings, pool: InferencePool) -> dict[str, Any]:
@@ -161,24 +189,36 @@ def model_info(settings: ServeSettings, pool: InferencePool) -> dict[str, Any]:
         "name": settings.model_name,
         "versions": [__version__],
         **engine_info(pool),
-        "parameters": {"engine": pool.engine_name, "workers": pool.workers,
-                       "performance_hint": pool.performance_hint,
-                       "queue_size": pool.queue_size, "tag": settings.tag,
-                       "read_text": pool.recognizer is not None,
-                       "max_pixels": settings.max_pixels,
-                       "max_body_bytes": settings.max_body_bytes},
+        "parameters": {
+            "engine": pool.engine_name,
+            "workers": pool.workers,
+            "performance_hint": pool.performance_hint,
+            "queue_size": pool.queue_size,
+            "tag": settings.tag,
+            "read_text": pool.recognizer is not None,
+            "max_pixels": settings.max_pixels,
+            "max_body_bytes": settings.max_body_bytes,
+        },
     }
 
 
 async def server_metadata(request: web.Request) -> web.Response:
-    return web.json_response({"name": "textdetector", "version": __version__,
-                              "extensions": ["lva_http_extension", "custom_vision"]})
+    return web.json_response(
+        {
+            "name": "textdetector",
+            "version": __version__,
+            "extensions": ["lva_http_extension", "custom_vision"],
+        }
+    )
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[METRICS].render(),
-                        content_type="text/plain", charset="utf-8",
-                        headers={"X-Prometheus-Format": "0.0.4"})
+    return web.Response(
+        text=request.app[METRICS].render(),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Prometheus-Format": "0.0.4"},
+    )
 
 
 def create_app(settings: ServeSettings, pool: InferencePool, metrics_: Metrics) -> web.Application:
@@ -186,8 +226,10 @@ def create_app(settings: ServeSettings, pool: InferencePool, metrics_: Metrics) 
     checks = [require_key(settings.api_key)] if settings.api_key else []
     if host_check_needed(settings):
         checks.append(check_host(settings))
-    app = web.Application(middlewares=[errors_and_metrics, *checks],
-                          client_max_size=settings.max_body_bytes + MULTIPART_SLACK)
+    app = web.Application(
+        middlewares=[errors_and_metrics, *checks],
+        client_max_size=settings.max_body_bytes + MULTIPART_SLACK,
+    )
     app[POOL], app[METRICS], app[SETTINGS] = pool, metrics_, settings
     app.router.add_post("/score", score)
     app.router.add_post("/image", custom_vision)

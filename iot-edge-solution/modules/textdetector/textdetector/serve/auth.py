@@ -4,11 +4,12 @@ without a key, the Host header check against DNS rebinding (SERVE_ALLOWED_HOSTS)
 The key comes in `X-API-Key: <key>` or `Authorization: Bearer <key>` and is compared
 in constant time. A missing or wrong key is a 401 in the service's JSON error format.
 """
+
 from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -29,8 +30,9 @@ def presented_key(request: web.Request) -> str:
 
 
 def key_matches(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"),
-                               expected.encode("utf-8", "surrogatepass"))
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def require_key(expected: str) -> Callable[..., Awaitable[web.StreamResponse]]:
@@ -39,9 +41,12 @@ def require_key(expected: str) -> Callable[..., Awaitable[web.StreamResponse]]:
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path not in OPEN_PATHS and not key_matches(presented_key(request), expected):
-            raise RequestError(401, "unauthorized", "missing or wrong API key: send it as "
-                               "X-API-Key or Authorization: Bearer",
-                               {"WWW-Authenticate": 'Bearer realm="textdetector"'})
+            raise RequestError(
+                401,
+                "unauthorized",
+                "missing or wrong API key: send it as X-API-Key or Authorization: Bearer",
+                {"WWW-Authenticate": 'Bearer realm="textdetector"'},
+            )
         return await handler(request)
 
     return check
@@ -84,8 +89,11 @@ def check_host(settings: ServeSettings) -> Callable[..., Awaitable[web.StreamRes
         name = host_name(request.headers.get("Host", ""))
         allowed = not name or is_loopback(name) or name in names  # no Host: no browser
         if request.path not in OPEN_PATHS and not allowed:
-            raise RequestError(403, "host_not_allowed", "Host header names none of this "
-                               "service's names (SERVE_ALLOWED_HOSTS)")
+            raise RequestError(
+                403,
+                "host_not_allowed",
+                "Host header names none of this service's names (SERVE_ALLOWED_HOSTS)",
+            )
         return await handler(request)
 
     return check

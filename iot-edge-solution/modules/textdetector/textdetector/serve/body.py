@@ -5,10 +5,12 @@ Every byte the client sends counts, whatever part of a multipart body it belongs
 every wait is bounded: a stalled or dribbling upload ends with 408 instead of holding its
 place (and its bytes) in the service.
 """
+
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -25,8 +27,9 @@ T = TypeVar("T")
 class BodyReader:
     """Reads the image bytes of a raw or multipart/form-data body within `limits`."""
 
-    def __init__(self, request: web.Request, limits: Limits, read_timeout: float,
-                 body_timeout: float) -> None:
+    def __init__(
+        self, request: web.Request, limits: Limits, read_timeout: float, body_timeout: float
+    ) -> None:
         self.request = request
         self.limits = limits
         self.read_timeout = read_timeout
@@ -41,21 +44,27 @@ class BodyReader:
             async with asyncio.timeout(min(self.read_timeout, left)):
                 result = await read()
         except TimeoutError:
-            raise RequestError(408, "request_timeout", "request body not received in time "
-                               f"(at most {self.read_timeout:g} s between reads, "
-                               f"{self.body_timeout:g} s in all)") from None
+            raise RequestError(
+                408,
+                "request_timeout",
+                "request body not received in time "
+                f"(at most {self.read_timeout:g} s between reads, "
+                f"{self.body_timeout:g} s in all)",
+            ) from None
         if self.request.content.total_bytes > self.limits.max_body_bytes + MULTIPART_SLACK:
             raise self._too_large()
         return result
 
     def _too_large(self) -> RequestError:
-        return RequestError(413, "payload_too_large",
-                            f"body over the limit of {self.limits.max_body_bytes} bytes")
+        return RequestError(
+            413, "payload_too_large", f"body over the limit of {self.limits.max_body_bytes} bytes"
+        )
 
     async def read(self) -> bytes:
         """The image bytes: the whole raw body, or the image part of a multipart body."""
         if self.request.content_type == "multipart/form-data" and self.request.headers.get(
-                "Content-Type"):
+            "Content-Type"
+        ):
             return await self._multipart()
         chunks, size = [], 0
         while chunk := await self._next(self.request.content.readany):
@@ -76,10 +85,12 @@ class BodyReader:
                 if wanted:
                     return data
         except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as exc:
-            raise RequestError(400, "invalid_multipart", "malformed multipart body: "
-                               f"{type(exc).__name__}") from None
-        raise RequestError(400, "missing_image", "multipart body has no image part (field "
-                           "'imageData' or any file)")
+            raise RequestError(
+                400, "invalid_multipart", f"malformed multipart body: {type(exc).__name__}"
+            ) from None
+        raise RequestError(
+            400, "missing_image", "multipart body has no image part (field 'imageData' or any file)"
+        )
 
     async def _part(self, part: BodyPartReader, keep: bool) -> bytes:
         """A part's bytes (read and counted, kept only when `keep`)."""
@@ -97,10 +108,14 @@ def check_declared(request: web.Request, limits: Limits) -> None:
     """Refuse from the headers alone (before taking a place in the pool): a declared
     length over the limit (413), a raw body of a type that cannot be an image (415)."""
     if request.content_length is not None and request.content_length > (
-            limits.max_body_bytes + MULTIPART_SLACK):
-        raise RequestError(413, "payload_too_large",
-                           f"body of {request.content_length} bytes is over the limit of "
-                           f"{limits.max_body_bytes} bytes")
+        limits.max_body_bytes + MULTIPART_SLACK
+    ):
+        raise RequestError(
+            413,
+            "payload_too_large",
+            f"body of {request.content_length} bytes is over the limit of "
+            f"{limits.max_body_bytes} bytes",
+        )
     content_type = request.content_type if request.headers.get("Content-Type") else ""
     if content_type != "multipart/form-data":
         check_content_type(content_type)

@@ -6,6 +6,7 @@ timeout (set to SERVE_HEADER_TIMEOUT), so headers dribbled a byte at a time end 
 the unread rest of a refused body is read and dropped for at most SERVE_READ_TIMEOUT
 (aiohttp's lingering time) before the connection is closed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,9 +31,11 @@ def error_body(status: int, code: str, message: str) -> bytes:
 
 def _busy_response(retry_after: int) -> bytes:
     body = error_body(503, "too_many_connections", "too many open connections; retry shortly")
-    head = (f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; "
-            f"charset=utf-8\r\nContent-Length: {len(body)}\r\nRetry-After: {retry_after}\r\n"
-            f"Connection: close\r\n\r\n")
+    head = (
+        f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; "
+        f"charset=utf-8\r\nContent-Length: {len(body)}\r\nRetry-After: {retry_after}\r\n"
+        f"Connection: close\r\n\r\n"
+    )
     return head.encode() + body
 
 
@@ -50,21 +53,28 @@ class GuardedHandler(RequestHandler):
             return
         super().connection_made(transport)
 
-    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
-                     message: str | None = None) -> web.StreamResponse:
+    def handle_error(
+        self,
+        request: Any,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
         """One log line naming the error's type only (its text may echo header bytes, a
         key among them), and a JSON answer; the connection is closed after it."""
         if request.writer.output_size > 0:
             raise ConnectionError("response already started")
         if status >= 500:
-            log.error("error handling a request from %s: %s", request.remote,
-                      type(exc).__name__ if exc else status)
+            log.error(
+                "error handling a request from %s: %s",
+                request.remote,
+                type(exc).__name__ if exc else status,
+            )
             code, text = "internal_error", "internal server error"
         else:
             log.info("unparsable request from %s: %s", request.remote, type(exc).__name__)
             code, text = _parse_error(exc, status)
-        response = web.json_response({"error": text, "code": code, "status": status},
-                                     status=status)
+        response = web.json_response({"error": text, "code": code, "status": status}, status=status)
         response.force_close()
         return response
 
@@ -94,8 +104,12 @@ class ServiceRunner(web.AppRunner):
     """`web.AppRunner` whose server is a `GuardedServer` configured from the settings."""
 
     def __init__(self, app: web.Application, settings: ServeSettings, **kwargs: Any) -> None:
-        super().__init__(app, keepalive_timeout=settings.header_timeout,
-                         lingering_time=settings.read_timeout, **kwargs)
+        super().__init__(
+            app,
+            keepalive_timeout=settings.header_timeout,
+            lingering_time=settings.read_timeout,
+            **kwargs,
+        )
         self.settings = settings
 
     async def _make_server(self) -> web.Server:

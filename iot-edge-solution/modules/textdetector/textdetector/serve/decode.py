@@ -4,6 +4,7 @@ Image dimensions are read from the JPEG/PNG/BMP/WebP header before any pixel is 
 so a decompression bomb (a small file declaring a huge image) is refused with 413
 without allocating it. Truncated files are refused with 400.
 """
+
 from __future__ import annotations
 
 import struct
@@ -15,10 +16,20 @@ import numpy as np
 from .errors import RequestError
 
 # Declared content types accepted for a raw body; the bytes decide the real format.
-RAW_TYPES = frozenset({
-    "", "application/octet-stream", "image/jpeg", "image/jpg", "image/pjpeg", "image/png",
-    "image/bmp", "image/x-bmp", "image/x-ms-bmp", "image/webp",
-})
+RAW_TYPES = frozenset(
+    {
+        "",
+        "application/octet-stream",
+        "image/jpeg",
+        "image/jpg",
+        "image/pjpeg",
+        "image/png",
+        "image/bmp",
+        "image/x-bmp",
+        "image/x-ms-bmp",
+        "image/webp",
+    }
+)
 FORMATS = "JPEG, PNG, BMP or WebP"
 # What libjpeg(-turbo) does with each marker code where a segment must start: a frame
 # header it decodes (SOF0-3, SOF9, SOF10), a segment it skips by its length, or a marker
@@ -53,10 +64,13 @@ class ImageHeader:
 def check_content_type(content_type: str) -> None:
     """415 unless a raw body of this declared type may carry an image."""
     if content_type.lower() not in RAW_TYPES:
-        raise RequestError(415, "unsupported_media_type",
-                           f"unsupported content type {content_type!r}: send the image "
-                           f"bytes as image/jpeg, image/png, image/bmp, image/webp or "
-                           f"application/octet-stream")
+        raise RequestError(
+            415,
+            "unsupported_media_type",
+            f"unsupported content type {content_type!r}: send the image "
+            f"bytes as image/jpeg, image/png, image/bmp, image/webp or "
+            f"application/octet-stream",
+        )
 
 
 def sniff(data: bytes) -> str | None:
@@ -167,8 +181,10 @@ def _bmp_header(data: bytes) -> tuple[int, int, str]:
 
 def _webp_header(data: bytes) -> tuple[int, int, str]:
     """Canvas size from the first chunk (VP8 key frame, VP8L or VP8X), as libwebp reads it."""
-    riff_size, chunk_size = struct.unpack_from("<I", data, 4)[0], struct.unpack_from(
-        "<I", data, 16)[0]
+    riff_size, chunk_size = (
+        struct.unpack_from("<I", data, 4)[0],
+        struct.unpack_from("<I", data, 16)[0],
+    )
     if len(data) < 30 or len(data) < riff_size + 8 or 20 + chunk_size > len(data):
         raise _bad("truncated WebP")
     chunk = data[12:16]
@@ -195,9 +211,11 @@ def read_header(data: bytes, limits: Limits) -> ImageHeader:
     if not data:
         raise RequestError(400, "empty_body", "empty request body: send the image bytes")
     if len(data) > limits.max_body_bytes:
-        raise RequestError(413, "payload_too_large",
-                           f"body of {len(data)} bytes is over the limit of "
-                           f"{limits.max_body_bytes} bytes")
+        raise RequestError(
+            413,
+            "payload_too_large",
+            f"body of {len(data)} bytes is over the limit of {limits.max_body_bytes} bytes",
+        )
     kind = sniff(data)
     if kind is None:
         raise _bad(f"not a supported image: expected {FORMATS} bytes")
@@ -208,9 +226,11 @@ def read_header(data: bytes, limits: Limits) -> ImageHeader:
     if width <= 0 or height <= 0:
         raise _bad(f"{kind.upper()} header declares an empty image ({width}x{height})")
     if width * height > limits.max_pixels:
-        raise RequestError(413, "image_too_large",
-                           f"image of {width}x{height} pixels is over the limit of "
-                           f"{limits.max_pixels} pixels")
+        raise RequestError(
+            413,
+            "image_too_large",
+            f"image of {width}x{height} pixels is over the limit of {limits.max_pixels} pixels",
+        )
     if fault:  # after the size check: a hidden bomb is named for what it is
         raise _bad(fault)
     return ImageHeader(kind, width, height)
@@ -237,6 +257,9 @@ def decode(data: bytes, header: ImageHeader) -> np.ndarray:
 def _decoder_error(header: ImageHeader, exc: BaseException) -> RequestError:
     """The 4xx answer for an exception the decoder raised (its text is not echoed)."""
     if isinstance(exc, MemoryError) or "MAX_IMAGE" in str(exc):
-        return RequestError(413, "image_too_large", f"{header.kind.upper()} data decodes to "
-                            "an image over the pixel limit")
+        return RequestError(
+            413,
+            "image_too_large",
+            f"{header.kind.upper()} data decodes to an image over the pixel limit",
+        )
     return _bad(f"corrupt {header.kind.upper()}: the decoder refused the image data")

@@ -6,6 +6,7 @@ relates each region's `entity` inference to a `text` inference holding the readi
 (Azure Video Analyzer's inference shapes), and each Custom Vision prediction carries it
 as the extra fields `text` and `textProbability` (`tagName` stays the region tag).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -34,14 +35,22 @@ def ranked_regions(detections: Detections) -> list[Region]:
     xyxy[:, [0, 2]] = np.clip(xyxy[:, [0, 2]] / width, 0.0, 1.0)
     xyxy[:, [1, 3]] = np.clip(xyxy[:, [1, 3]] / height, 0.0, 1.0)
     order = np.argsort(-detections.scores, kind="stable")
-    return [(int(i), float(xyxy[i, 0]), float(xyxy[i, 1]), float(xyxy[i, 2] - xyxy[i, 0]),
-             float(xyxy[i, 3] - xyxy[i, 1]), float(detections.scores[i])) for i in order]
+    return [
+        (
+            int(i),
+            float(xyxy[i, 0]),
+            float(xyxy[i, 1]),
+            float(xyxy[i, 2] - xyxy[i, 0]),
+            float(xyxy[i, 3] - xyxy[i, 1]),
+            float(detections.scores[i]),
+        )
+        for i in order
+    ]
 
 
 def reading(detections: Detections, index: int) -> tuple[str, float] | None:
     """(text, confidence) read in box `index`; None when nothing was read there."""
-    if detections.texts is None or detections.text_scores is None or \
-            not detections.texts[index]:
+    if detections.texts is None or detections.text_scores is None or not detections.texts[index]:
         return None
     return detections.texts[index], float(detections.text_scores[index])
 
@@ -59,11 +68,21 @@ def lva_inferences(detections: Detections, tag: str) -> dict[str, Any] | None:
         return None
     inferences: list[dict[str, Any]] = []
     for rank, (index, left, top, w, h, score) in enumerate(regions, start=1):
-        entity = {"type": "entity", "subtype": "", "inferenceId": f"region-{rank}",
-                  "relatedInferences": [],
-                  "entity": {"tag": {"value": tag, "confidence": round(score, 4)},
-                             "box": {"l": round(left, 4), "t": round(top, 4),
-                                     "w": round(w, 4), "h": round(h, 4)}}}
+        entity = {
+            "type": "entity",
+            "subtype": "",
+            "inferenceId": f"region-{rank}",
+            "relatedInferences": [],
+            "entity": {
+                "tag": {"value": tag, "confidence": round(score, 4)},
+                "box": {
+                    "l": round(left, 4),
+                    "t": round(top, 4),
+                    "w": round(w, 4),
+                    "h": round(h, 4),
+                },
+            },
+        }
         inferences.append(entity)
         read = reading(detections, index)
         if read is not None:
@@ -71,24 +90,27 @@ def lva_inferences(detections: Detections, tag: str) -> dict[str, Any] | None:
     return {"inferences": inferences}
 
 
-def text_inference(read: tuple[str, float], entity: dict[str, Any],
-                   text_id: str) -> dict[str, Any]:
+def text_inference(read: tuple[str, float], entity: dict[str, Any], text_id: str) -> dict[str, Any]:
     """The AVA `text` inference of one reading, related to (and from) its entity."""
     text, confidence = read
     entity["relatedInferences"].append(text_id)
-    return {"type": "text", "subtype": "ocr", "inferenceId": text_id,
-            "relatedInferences": [entity["inferenceId"]],
-            "text": {"value": text, "language": TEXT_LANGUAGE,
-                     "startTimestamp": 0, "endTimestamp": 0},
-            "extensions": {"confidence": f"{confidence:.4f}"}}
+    return {
+        "type": "text",
+        "subtype": "ocr",
+        "inferenceId": text_id,
+        "relatedInferences": [entity["inferenceId"]],
+        "text": {"value": text, "language": TEXT_LANGUAGE, "startTimestamp": 0, "endTimestamp": 0},
+        "extensions": {"confidence": f"{confidence:.4f}"},
+    }
 
 
 def tag_id(tag: str) -> str:
     return str(uuid.uuid5(TAG_NAMESPACE, tag))
 
 
-def custom_vision_prediction(detections: Detections, tag: str, project: str,
-                             iteration: str) -> dict[str, Any]:
+def custom_vision_prediction(
+    detections: Detections, tag: str, project: str, iteration: str
+) -> dict[str, Any]:
     """Custom Vision object-detection prediction answer (always a body, maybe empty)."""
     tid = tag_id(tag)
     return {
@@ -97,11 +119,20 @@ def custom_vision_prediction(detections: Detections, tag: str, project: str,
         "iteration": iteration,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "predictions": [
-            {"probability": round(score, 6), "tagId": tid, "tagName": tag,
-             "boundingBox": {"left": round(left, 6), "top": round(top, 6),
-                             "width": round(w, 6), "height": round(h, 6)},
-             **cv_reading(detections, index)}
-            for index, left, top, w, h, score in ranked_regions(detections)],
+            {
+                "probability": round(score, 6),
+                "tagId": tid,
+                "tagName": tag,
+                "boundingBox": {
+                    "left": round(left, 6),
+                    "top": round(top, 6),
+                    "width": round(w, 6),
+                    "height": round(h, 6),
+                },
+                **cv_reading(detections, index),
+            }
+            for index, left, top, w, h, score in ranked_regions(detections)
+        ],
     }
 
 
@@ -110,5 +141,7 @@ def cv_reading(detections: Detections, index: int) -> dict[str, Any]:
     none when text is not read at all (READ_TEXT=false)."""
     if detections.texts is None or detections.text_scores is None:
         return {}
-    return {"text": detections.texts[index],
-            "textProbability": round(float(detections.text_scores[index]), 6)}
+    return {
+        "text": detections.texts[index],
+        "textProbability": round(float(detections.text_scores[index]), 6),
+    }

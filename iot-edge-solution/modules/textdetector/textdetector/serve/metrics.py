@@ -1,7 +1,8 @@
 """Prometheus metrics of the HTTP service, kept with prometheus_client (one registry each)."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -23,18 +24,31 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(f"{PREFIX}_http_requests",
-                                "HTTP requests by route, method and status.",
-                                ["route", "method", "status"], registry=self.registry)
-        self.latency = Histogram(f"{PREFIX}_http_request_duration_seconds",
-                                 "Request latency by route.", ["route"],
-                                 buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.inference = Histogram(f"{PREFIX}_inference_duration_seconds",
-                                   "Decode + detect time per image.", ["stage"],
-                                   buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.rejected = Counter(f"{PREFIX}_rejected",
-                                "Requests refused because the queue was full.",
-                                registry=self.registry)
+        self.requests = Counter(
+            f"{PREFIX}_http_requests",
+            "HTTP requests by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            f"{PREFIX}_http_request_duration_seconds",
+            "Request latency by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.inference = Histogram(
+            f"{PREFIX}_inference_duration_seconds",
+            "Decode + detect time per image.",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.rejected = Counter(
+            f"{PREFIX}_rejected",
+            "Requests refused because the queue was full.",
+            registry=self.registry,
+        )
 
     def record_request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()

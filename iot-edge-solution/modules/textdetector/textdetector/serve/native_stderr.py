@@ -6,6 +6,7 @@ its levels. The service points descriptor 2 at a pipe, keeps Python's own stderr
 log) on a copy of the original descriptor, and logs each native line: decoder warnings
 at DEBUG (shown with LOG_LEVEL=debug), anything else at WARNING.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,11 @@ import threading
 from typing import IO
 
 log = logging.getLogger("textdetector.native")
-DECODER_WARNING = re.compile(r"^(Corrupt JPEG data|Premature end of JPEG|Invalid SOS|"
-                             r"Warning:|libpng warning|\[ ?WARN)", re.IGNORECASE)
+DECODER_WARNING = re.compile(
+    r"^(Corrupt JPEG data|Premature end of JPEG|Invalid SOS|"
+    r"Warning:|libpng warning|\[ ?WARN)",
+    re.IGNORECASE,
+)
 MAX_LINE = 500
 
 
@@ -51,6 +55,7 @@ def route_native_stderr() -> bool:
     _python_stderr_on(kept)
     os.dup2(write_end, 2)
     os.close(write_end)
-    threading.Thread(target=_relay, args=(os.fdopen(read_end, "rb"),), daemon=True,
-                     name="native-stderr").start()
+    threading.Thread(
+        target=_relay, args=(os.fdopen(read_end, "rb"),), daemon=True, name="native-stderr"
+    ).start()
     return True

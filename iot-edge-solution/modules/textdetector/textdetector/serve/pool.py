@@ -5,6 +5,7 @@ workers: they are thread-safe, and decoding and inference release the GIL, so th
 loop keeps accepting and parsing requests while workers compute. The pool has as many
 workers as the engine runs inferences at once (`auto_workers`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,8 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -45,8 +46,9 @@ def auto_workers(engine: InferenceEngine) -> int:
     return 2 * streams if streams > 1 else 1
 
 
-def score_image(detector: TextDetector, recognizer: TextRecognizer | None, data: bytes,
-                header: ImageHeader) -> Detections:
+def score_image(
+    detector: TextDetector, recognizer: TextRecognizer | None, data: bytes, header: ImageHeader
+) -> Detections:
     """One request's work off the event loop: decode, detect, and read when `recognizer`."""
     image = decode(data, header)
     detections = detector.detect(image)[0]
@@ -64,7 +66,7 @@ def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) ->
 class Slot:
     """One admitted request's place in the pool, given back exactly once."""
 
-    def __init__(self, pool: "InferencePool") -> None:
+    def __init__(self, pool: InferencePool) -> None:
         self._pool: InferencePool | None = pool
         self.handed_off = False
 
@@ -77,9 +79,16 @@ class Slot:
 class InferencePool:
     """Runs decode + detect on worker threads; at most `workers + queue_size` admitted."""
 
-    def __init__(self, factory: DetectorFactory, workers: int, queue_size: int,
-                 warmup_runs: int, metrics: Metrics, retry_after: int = 1,
-                 recognizer_factory: RecognizerFactory | None = None) -> None:
+    def __init__(
+        self,
+        factory: DetectorFactory,
+        workers: int,
+        queue_size: int,
+        warmup_runs: int,
+        metrics: Metrics,
+        retry_after: int = 1,
+        recognizer_factory: RecognizerFactory | None = None,
+    ) -> None:
         self._factory = factory
         self._recognizer_factory = recognizer_factory
         self.recognizer: TextRecognizer | None = None
@@ -96,13 +105,17 @@ class InferencePool:
         self.running = 0  # worker side
         self.ready = False
         self.engine_name = ""
-        metrics.add_gauges({
-            "queue_depth": ("Requests admitted and waiting for a worker.",
-                            lambda: max(self.admitted - self.running, 0)),
-            "inflight_inferences": ("Requests a worker is running now.", lambda: self.running),
-            "ready": ("1 once the model is loaded and warmed up.", lambda: float(self.ready)),
-            "workers": ("Inference worker threads.", lambda: self.workers),
-        })
+        metrics.add_gauges(
+            {
+                "queue_depth": (
+                    "Requests admitted and waiting for a worker.",
+                    lambda: max(self.admitted - self.running, 0),
+                ),
+                "inflight_inferences": ("Requests a worker is running now.", lambda: self.running),
+                "ready": ("1 once the model is loaded and warmed up.", lambda: float(self.ready)),
+                "workers": ("Inference worker threads.", lambda: self.workers),
+            }
+        )
 
     @property
     def performance_hint(self) -> str | None:
@@ -131,9 +144,15 @@ class InferencePool:
             await loop.run_in_executor(self._executor, self._warm, warm)
         self.ready = True
         hint = f" {self.performance_hint}" if self.performance_hint else ""
-        log.info("model loaded and warmed in %.2f s (%s%s, %d worker(s), queue %d%s)",
-                 time.perf_counter() - start, self.engine_name, hint, self.workers,
-                 self.queue_size, ", reading text" if self.recognizer is not None else "")
+        log.info(
+            "model loaded and warmed in %.2f s (%s%s, %d worker(s), queue %d%s)",
+            time.perf_counter() - start,
+            self.engine_name,
+            hint,
+            self.workers,
+            self.queue_size,
+            ", reading text" if self.recognizer is not None else "",
+        )
 
     def _warm(self, image: np.ndarray) -> None:
         assert self.detector is not None
@@ -162,8 +181,9 @@ class InferencePool:
             raise self._unavailable("not_ready", "model is loading; retry shortly")
         if self.admitted >= self.capacity:
             self.metrics.record_rejected()
-            raise self._unavailable("queue_full", f"{self.admitted} requests already "
-                                    "queued or running; retry shortly")
+            raise self._unavailable(
+                "queue_full", f"{self.admitted} requests already queued or running; retry shortly"
+            )
         self.admitted += 1
         slot = Slot(self)
         try:
@@ -172,8 +192,9 @@ class InferencePool:
             if not slot.handed_off:
                 slot.release()
 
-    async def detect(self, data: bytes, header: ImageHeader, timeout: float,
-                     slot: Slot) -> Detections:
+    async def detect(
+        self, data: bytes, header: ImageHeader, timeout: float, slot: Slot
+    ) -> Detections:
         """Decode, detect (and read) on a worker; 504 after `timeout`. The slot stays
         taken until the worker is really done, so a timed-out request still counts."""
         assert self._executor is not None

@@ -1,15 +1,21 @@
 """Run the service: listen first, then load and warm the model, stop cleanly on a signal."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from typing import Callable
+from collections.abc import Callable
 
 from aiohttp import web
 
-from ..config import (DetectorSettings, EngineSettings, RecognizerSettings, ServeSettings,
-                      TritonSettings)
+from ..config import (
+    DetectorSettings,
+    EngineSettings,
+    RecognizerSettings,
+    ServeSettings,
+    TritonSettings,
+)
 from ..detector import TextDetector
 from ..errors import ConfigError
 from ..recognizer import TextRecognizer
@@ -22,26 +28,36 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_S = 10.0
 
 
-def detector_factory(engine: EngineSettings, detector: DetectorSettings,
-                     triton: TritonSettings | None = None) -> DetectorFactory:
+def detector_factory(
+    engine: EngineSettings, detector: DetectorSettings, triton: TritonSettings | None = None
+) -> DetectorFactory:
     """Workers' detectors; images of any size arrive, so OpenVINO compiles dynamic shapes
     (and, with OV_PERFORMANCE_HINT=auto, for throughput: `EngineSettings.for_service`)."""
     return lambda: TextDetector.open(engine.for_service(), detector, triton, shapes="dynamic")
 
 
-def recognizer_factory(engine: EngineSettings, recognizer: RecognizerSettings,
-                       triton: TritonSettings | None = None) -> RecognizerFactory:
+def recognizer_factory(
+    engine: EngineSettings, recognizer: RecognizerSettings, triton: TritonSettings | None = None
+) -> RecognizerFactory:
     """Opens the recogniser, or gives None when READ_TEXT is off."""
     if not recognizer.read_text:
         return lambda: None
     return lambda: TextRecognizer.open(recognizer, engine.for_service(), triton)
 
 
-def build(settings: ServeSettings, factory: DetectorFactory,
-          reader: RecognizerFactory | None = None) -> tuple[web.Application, InferencePool]:
+def build(
+    settings: ServeSettings, factory: DetectorFactory, reader: RecognizerFactory | None = None
+) -> tuple[web.Application, InferencePool]:
     metrics = Metrics()
-    pool = InferencePool(factory, settings.workers, settings.queue_size,
-                         settings.warmup_runs, metrics, settings.retry_after, reader)
+    pool = InferencePool(
+        factory,
+        settings.workers,
+        settings.queue_size,
+        settings.warmup_runs,
+        metrics,
+        settings.retry_after,
+        reader,
+    )
     return create_app(settings, pool, metrics), pool
 
 
@@ -54,8 +70,10 @@ async def start(settings: ServeSettings, app: web.Application) -> tuple[web.AppR
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise ConfigError(f"cannot listen on {settings.host}:{settings.port} "
-                          f"(SERVE_HOST/SERVE_PORT): {exc.strerror or exc}") from None
+        raise ConfigError(
+            f"cannot listen on {settings.host}:{settings.port} "
+            f"(SERVE_HOST/SERVE_PORT): {exc.strerror or exc}"
+        ) from None
     port = runner.addresses[0][1]
     log.info("listening on http://%s:%d", settings.host, port)
     if settings.api_key:
@@ -65,9 +83,12 @@ async def start(settings: ServeSettings, app: web.Application) -> tuple[web.AppR
     return runner, port
 
 
-async def serve(settings: ServeSettings, factory: DetectorFactory,
-                on_stop: Callable[[asyncio.Event], None] | None = None,
-                reader: RecognizerFactory | None = None) -> None:
+async def serve(
+    settings: ServeSettings,
+    factory: DetectorFactory,
+    on_stop: Callable[[asyncio.Event], None] | None = None,
+    reader: RecognizerFactory | None = None,
+) -> None:
     """Serve until SIGINT/SIGTERM (or `on_stop` sets the event it is given); with
     `reader`, the text in every region is read too."""
     app, pool = build(settings, factory, reader)

@@ -1,4 +1,5 @@
 """Sinks: small context managers that each consume every FrameResult."""
+
 from __future__ import annotations
 
 import sys
@@ -12,9 +13,12 @@ from .jsonl import JsonLinesSink
 from .shutdown import ShutdownBudget
 
 
-def build_sinks(settings: Settings, live: LiveSettings | None = None,
-                health: HealthRegistry | None = None,
-                budget: ShutdownBudget | None = None) -> list[Sink]:
+def build_sinks(
+    settings: Settings,
+    live: LiveSettings | None = None,
+    health: HealthRegistry | None = None,
+    budget: ShutdownBudget | None = None,
+) -> list[Sink]:
     """The sinks the settings ask for, console first; IoT Hub when a hub is configured.
 
     `health` adds source health to the console summary, the twin and telemetry; `budget`
@@ -29,12 +33,19 @@ def build_sinks(settings: Settings, live: LiveSettings | None = None,
 
     client = create_client(settings.iothub)
     if client is not None:
-        sinks.append(IoTHubSink(settings.iothub, live or LiveSettings(settings), client,
-                                health=health, budget=budget))
+        sinks.append(
+            IoTHubSink(
+                settings.iothub,
+                live or LiveSettings(settings),
+                client,
+                health=health,
+                budget=budget,
+            )
+        )
     if settings.archive.enabled:
         from .archive import ArchiveSink  # imports the Blob Storage SDK only when used
-        sinks.append(ArchiveSink(settings.archive, settings.engine.model_path.name,
-                                 budget=budget))
+
+        sinks.append(ArchiveSink(settings.archive, settings.engine.model_path.name, budget=budget))
     return sinks
 
 

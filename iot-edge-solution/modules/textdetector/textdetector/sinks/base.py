@@ -1,4 +1,5 @@
 """The sink interface."""
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -9,11 +10,8 @@ from ..results import FrameResult
 class Sink(Protocol):
     """Consumes results; opened and closed as a context manager around a run."""
 
-    def __enter__(self) -> "Sink":
-        ...
+    def __enter__(self) -> Sink: ...
 
-    def __exit__(self, *exc: object) -> None:
-        ...
+    def __exit__(self, *exc: object) -> None: ...
 
-    def write(self, result: FrameResult) -> None:
-        ...
+    def write(self, result: FrameResult) -> None: ...

@@ -1,4 +1,5 @@
 """Console sink: a readable line per frame and a periodic fps summary."""
+
 from __future__ import annotations
 
 import sys
@@ -6,7 +7,8 @@ import time
 from typing import TextIO
 
 from ..results import FrameResult
-from ..sources.health import HealthRegistry, describe as describe_health
+from ..sources.health import HealthRegistry
+from ..sources.health import describe as describe_health
 
 MAX_BOXES_SHOWN = 4
 
@@ -15,10 +17,11 @@ def _items(result: FrameResult) -> list[str]:
     """What was read ('NO PARKING' 0.98) or, without reading, the boxes (x0,y0,x1,y1 score)."""
     det = result.detections
     if det.texts is not None and det.text_scores is not None:
-        return [f"{text!r} {score:.2f}" for text, score in zip(det.texts, det.text_scores)
-                if text]
-    return [f"({x0:.0f},{y0:.0f},{x1:.0f},{y1:.0f} {score:.2f})"
-            for (x0, y0, x1, y1), score in zip(det.xyxy(), det.scores)]
+        return [f"{text!r} {score:.2f}" for text, score in zip(det.texts, det.text_scores) if text]
+    return [
+        f"({x0:.0f},{y0:.0f},{x1:.0f},{y1:.0f} {score:.2f})"
+        for (x0, y0, x1, y1), score in zip(det.xyxy(), det.scores)
+    ]
 
 
 def describe(result: FrameResult) -> str:
@@ -28,17 +31,24 @@ def describe(result: FrameResult) -> str:
     more = f" +{len(items) - MAX_BOXES_SHOWN} more" if len(items) > MAX_BOXES_SHOWN else ""
     noun = "region" if len(det) == 1 else "regions"
     rec = f"  rec {timings.recognition_ms:6.1f} ms" if det.texts is not None else ""
-    return (f"frame {result.index:6d}  t={result.timestamp:8.2f}s  {len(det):3d} text {noun}"
-            f"  det {timings.detection_ms:6.1f} ms{rec}  "
-            f"{' '.join(items[:MAX_BOXES_SHOWN])}{more}").rstrip()
+    return (
+        f"frame {result.index:6d}  t={result.timestamp:8.2f}s  {len(det):3d} text {noun}"
+        f"  det {timings.detection_ms:6.1f} ms{rec}  "
+        f"{' '.join(items[:MAX_BOXES_SHOWN])}{more}"
+    ).rstrip()
 
 
 class ConsoleSink:
     """Prints each frame (unless quiet) and every `interval_s` an fps summary; with a
     `HealthRegistry`, each summary and the final line are followed by the sources' health."""
 
-    def __init__(self, stream: TextIO | None = None, quiet: bool = False,
-                 interval_s: float = 5.0, health: HealthRegistry | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        quiet: bool = False,
+        interval_s: float = 5.0,
+        health: HealthRegistry | None = None,
+    ) -> None:
         self.stream = stream or sys.stdout
         self.quiet = quiet
         self.interval_s = interval_s
@@ -48,15 +58,17 @@ class ConsoleSink:
         self._start = self._last = 0.0
         self._frames_at_last = 0
 
-    def __enter__(self) -> "ConsoleSink":
+    def __enter__(self) -> ConsoleSink:
         self._start = self._last = time.perf_counter()
         return self
 
     def __exit__(self, *exc: object) -> None:
         elapsed = time.perf_counter() - self._start
         fps = self.frames / elapsed if elapsed > 0 else 0.0
-        self._print(f"done: {self.frames} frames in {elapsed:.1f} s, {fps:.1f} fps, "
-                    f"{self.regions} text regions")
+        self._print(
+            f"done: {self.frames} frames in {elapsed:.1f} s, {fps:.1f} fps, "
+            f"{self.regions} text regions"
+        )
         self._print_health()
 
     def write(self, result: FrameResult) -> None:
@@ -67,8 +79,9 @@ class ConsoleSink:
         now = time.perf_counter()
         if now - self._last >= self.interval_s:
             fps = (self.frames - self._frames_at_last) / (now - self._last)
-            self._print(f"-- {self.frames} frames, {fps:.1f} fps over the last "
-                        f"{now - self._last:.0f} s")
+            self._print(
+                f"-- {self.frames} frames, {fps:.1f} fps over the last {now - self._last:.0f} s"
+            )
             self._print_health()
             self._last, self._frames_at_last = now, self.frames
 

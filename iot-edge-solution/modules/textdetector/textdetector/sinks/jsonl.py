@@ -1,4 +1,5 @@
 """JSON Lines sink: one JSON object per frame, to a file or stdout."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ class JsonLinesSink:
         self.target = target
         self._stream: TextIO | None = None
 
-    def __enter__(self) -> "JsonLinesSink":
+    def __enter__(self) -> JsonLinesSink:
         if self.target == "-":
             self._stream = sys.stdout
             return self

@@ -4,10 +4,11 @@ IoT Edge stops a module with SIGTERM and kills it a few seconds later, so the si
 not each get their own timeout: the budget starts when the run loop stops reading (or
 when the first sink asks) and every flush gets only what is left of it.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 class ShutdownBudget:

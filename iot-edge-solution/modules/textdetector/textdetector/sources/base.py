@@ -1,4 +1,5 @@
 """The frame-source interface."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,14 +31,11 @@ class FrameSource(Protocol):
     source_id: str
     live: bool
 
-    def open(self) -> None:
-        ...
+    def open(self) -> None: ...
 
-    def read(self) -> Frame | None:
-        ...
+    def read(self) -> Frame | None: ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 @runtime_checkable

@@ -1,4 +1,5 @@
 """OpenCV VideoCapture sources: video files, cameras, network streams, GStreamer pipelines."""
+
 from __future__ import annotations
 
 import os
@@ -6,9 +7,10 @@ import re
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -96,12 +98,16 @@ class CaptureSource:
             if not os.access(path, os.R_OK):
                 raise SourceError(f"video file is not readable (permissions): {path}")
         elif kind == "camera" and isinstance(target, str) and not Path(target).exists():
-            raise SourceError(f"camera {target} not found: is it plugged in and "
-                              "passed to the container (--device)?")
+            raise SourceError(
+                f"camera {target} not found: is it plugged in and "
+                "passed to the container (--device)?"
+            )
         elif kind == "gstreamer" and not gstreamer_available():
-            raise SourceError("CAMERA_PATH is a GStreamer pipeline but this OpenCV build has "
-                              "no GStreamer support; use a file, camera index or stream URL, "
-                              "or an OpenCV built with GStreamer (as on JetPack)")
+            raise SourceError(
+                "CAMERA_PATH is a GStreamer pipeline but this OpenCV build has "
+                "no GStreamer support; use a file, camera index or stream URL, "
+                "or an OpenCV built with GStreamer (as on JetPack)"
+            )
 
     def _capture(self) -> cv2.VideoCapture:
         kind, target = self.spec.kind, self.spec.target
@@ -110,8 +116,12 @@ class CaptureSource:
         if kind == "camera":
             return cv2.VideoCapture(target)
         timeout_ms = int(self.timeout_s * 1000)
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms,
-                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+        params = [
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            timeout_ms,
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            timeout_ms,
+        ]
         return cv2.VideoCapture(str(target), cv2.CAP_FFMPEG, params)
 
     def _open_failure(self, elapsed_s: float) -> str:
@@ -123,8 +133,10 @@ class CaptureSource:
         if kind == "stream" and elapsed_s >= 0.9 * self.timeout_s:
             return f"cannot open stream {self.source_id}: no answer within {self.timeout_s:g} s"
         if kind == "stream":
-            return (f"cannot open stream {self.source_id}: "
-                    f"{stream_refusal(str(target), self.timeout_s)}")
+            return (
+                f"cannot open stream {self.source_id}: "
+                f"{stream_refusal(str(target), self.timeout_s)}"
+            )
         return f"cannot open GStreamer pipeline: {target}"
 
     def read(self) -> Frame | None:
@@ -173,8 +185,10 @@ def stream_refusal(url: str, timeout_s: float) -> str:
             return f"the server answers HTTP {exc.code} {exc.reason}"
         except (OSError, ValueError) as exc:
             return f"cannot connect ({getattr(exc, 'reason', exc)})"
-    return ("connection refused, wrong path, or not a video stream "
-            "(check host, port and path; LOG_LEVEL=debug shows FFmpeg's reason)")
+    return (
+        "connection refused, wrong path, or not a video stream "
+        "(check host, port and path; LOG_LEVEL=debug shows FFmpeg's reason)"
+    )
 
 
 SOURCE_SEPARATOR = "|"
@@ -195,8 +209,9 @@ def check_sources(camera_path: str) -> None:
         CaptureSource(classify(path)).check()
 
 
-def open_all(paths: list[str], make: Callable[[str], Any],
-             opened: Callable[[Any], None] | None = None) -> list[Any]:
+def open_all(
+    paths: list[str], make: Callable[[str], Any], opened: Callable[[Any], None] | None = None
+) -> list[Any]:
     """Make and open a source per path, ids made unique (`a`, `a#2`); `opened` sees each.
 
     If one cannot open, those already open are closed and its SourceError raised.
@@ -224,9 +239,10 @@ def open_all(paths: list[str], make: Callable[[str], Any],
 
 def open_sources(settings: SourceSettings) -> list[CaptureSource]:
     """Open every source CAMERA_PATH lists (`a.mp4|rtsp://...`); ids are made unique."""
-    return open_all(source_paths(settings.camera_path),
-                    lambda path: CaptureSource(classify(path), settings.loop,
-                                               settings.source_timeout))
+    return open_all(
+        source_paths(settings.camera_path),
+        lambda path: CaptureSource(classify(path), settings.loop, settings.source_timeout),
+    )
 
 
 def read_frames(video: Path, indices: Iterable[int]) -> list[np.ndarray]:
@@ -248,7 +264,6 @@ def read_frames(video: Path, indices: Iterable[int]) -> list[np.ndarray]:
 
 def open_source(settings: SourceSettings) -> CaptureSource:
     """Open the source CAMERA_PATH names; raises SourceError if it cannot."""
-    source = CaptureSource(classify(settings.camera_path), settings.loop,
-                           settings.source_timeout)
+    source = CaptureSource(classify(settings.camera_path), settings.loop, settings.source_timeout)
     source.open()
     return source

@@ -5,13 +5,14 @@ also before the first frame), `down` (given up, or a file that failed). A `Healt
 holds one `SourceHealth` per source; `snapshot()` gives plain dicts (for the console,
 /metrics, the twin), and listeners hear every state change (for telemetry).
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +78,14 @@ class HealthRegistry:
             if health.state == state:
                 return
             previous, health.state, health.since = health.state, state, self._clock()
-            event = {"source": source_id, "state": state, "previous": previous,
-                     "since": health.since, "reconnects": health.reconnects,
-                     "reason": reason}
+            event = {
+                "source": source_id,
+                "state": state,
+                "previous": previous,
+                "since": health.since,
+                "reconnects": health.reconnects,
+                "reason": reason,
+            }
             listeners = list(self._listeners)
         for listener in listeners:
             try:
@@ -87,8 +93,7 @@ class HealthRegistry:
             except Exception:  # a broken listener must not stop the source
                 log.exception("source state listener failed")
 
-    def count(self, source_id: str, reconnects: int = 0, read: int = 0,
-              dropped: int = 0) -> None:
+    def count(self, source_id: str, reconnects: int = 0, read: int = 0, dropped: int = 0) -> None:
         """Add to a source's counters (the loop adds the frames its reader dropped)."""
         with self._lock:
             health = self._sources[source_id]
@@ -108,8 +113,7 @@ class HealthRegistry:
     def all_down(self) -> bool:
         """True when there are sources and every one is down (readiness turns false)."""
         with self._lock:
-            return bool(self._sources) and all(
-                h.state == DOWN for h in self._sources.values())
+            return bool(self._sources) and all(h.state == DOWN for h in self._sources.values())
 
 
 def describe(snapshot: dict[str, dict], now: float | None = None) -> str:
@@ -117,7 +121,9 @@ def describe(snapshot: dict[str, dict], now: float | None = None) -> str:
     now = time.time() if now is None else now
     parts = []
     for sid, h in snapshot.items():
-        parts.append(f"{sid} {h['state']} {max(0.0, now - h['since']):.0f} s, "
-                     f"{h['reconnects']} reconnects, {h['frames_read']} read, "
-                     f"{h['frames_dropped']} dropped")
+        parts.append(
+            f"{sid} {h['state']} {max(0.0, now - h['since']):.0f} s, "
+            f"{h['reconnects']} reconnects, {h['frames_read']} read, "
+            f"{h['frames_dropped']} dropped"
+        )
     return "sources: " + "; ".join(parts)

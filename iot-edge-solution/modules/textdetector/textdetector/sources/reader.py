@@ -1,10 +1,12 @@
 """Reads a source on its own thread into a bounded queue."""
+
 from __future__ import annotations
 
 import dataclasses
 import queue
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ..errors import KitError, SourceError
 from .base import Frame, FrameSource
@@ -22,8 +24,13 @@ class FrameReader:
     which may be dropped) and its result rides along as `Frame.prepared`.
     """
 
-    def __init__(self, source: FrameSource, queue_size: int = 4, timeout_s: float = 10.0,
-                 prepare: Callable[[Any], Any] | None = None) -> None:
+    def __init__(
+        self,
+        source: FrameSource,
+        queue_size: int = 4,
+        timeout_s: float = 10.0,
+        prepare: Callable[[Any], Any] | None = None,
+    ) -> None:
         self.source = source
         self.timeout_s = timeout_s
         self.prepare = None if source.live else prepare
@@ -33,7 +40,7 @@ class FrameReader:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="frame-reader", daemon=True)
 
-    def __enter__(self) -> "FrameReader":
+    def __enter__(self) -> FrameReader:
         self._thread.start()
         return self
 
@@ -112,8 +119,10 @@ class FrameReader:
             try:
                 item = self._queue.get(timeout=self.timeout_s)
             except queue.Empty:
-                raise SourceError(f"no frame from {self.source.source_id} for "
-                                  f"{self.timeout_s:g} s: the source stalled") from None
+                raise SourceError(
+                    f"no frame from {self.source.source_id} for "
+                    f"{self.timeout_s:g} s: the source stalled"
+                ) from None
             if item is _END:
                 return
             if isinstance(item, Exception):

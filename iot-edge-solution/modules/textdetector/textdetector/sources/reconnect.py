@@ -23,6 +23,7 @@ its capture and exits if the read ever returns; at most `MAX_STUCK` abandoned th
 are tolerated at once, so reconnecting never leaks threads. Frame indices and
 timestamps stay monotonic across reconnects.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,8 +33,8 @@ import queue
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from ..config import SourceSettings
 from ..errors import SourceError
@@ -50,8 +51,9 @@ _OPENED = object()
 _names = itertools.count(1)
 
 
-def backoff_delays(first_s: float, max_s: float,
-                   rand: Callable[[], float] = random.random) -> Iterator[float]:
+def backoff_delays(
+    first_s: float, max_s: float, rand: Callable[[], float] = random.random
+) -> Iterator[float]:
     """Delays before each reconnect attempt: first_s, 2*first_s, 4*first_s ... up to max_s,
     each lowered by up to JITTER at random (so cameras sharing a recorder do not all come
     back at the same instant), never below first_s. Nominal values double, so the delays
@@ -88,8 +90,9 @@ class _Capture:
         self.dropped = 0
         self.delivered = False
         self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True,
-                                       name=f"capture-{next(_names)}")
+        self.thread = threading.Thread(
+            target=self._run, daemon=True, name=f"capture-{next(_names)}"
+        )
         self.thread.start()
 
     def _run(self) -> None:
@@ -135,11 +138,16 @@ class ReconnectingSource:
     self_healing = True  # the loop's own stall check does not apply: the watchdog covers it
     close_from_any_thread = True  # close() wakes a read() blocked on another thread
 
-    def __init__(self, factory: Callable[[], FrameSource], source_id: str,
-                 policy: ReconnectPolicy, health: HealthRegistry | None = None,
-                 precheck: Callable[[], None] | None = None,
-                 retry_first_open: bool = True,
-                 rand: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self,
+        factory: Callable[[], FrameSource],
+        source_id: str,
+        policy: ReconnectPolicy,
+        health: HealthRegistry | None = None,
+        precheck: Callable[[], None] | None = None,
+        retry_first_open: bool = True,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
         self.factory, self.source_id, self.policy = factory, source_id, policy
         self.health = health if health is not None else HealthRegistry()
         self.precheck, self.retry_first_open, self.rand = precheck, retry_first_open, rand
@@ -221,8 +229,10 @@ class ReconnectingSource:
 
     def _failing_state(self) -> str:
         """`down` once the backoff has grown to its longest wait, else `reconnecting`."""
-        slow = self._attempts >= 1 and \
-            self.policy.delay_s * 2 ** min(self._attempts, 64) >= self.policy.max_delay_s
+        slow = (
+            self._attempts >= 1
+            and self.policy.delay_s * 2 ** min(self._attempts, 64) >= self.policy.max_delay_s
+        )
         return DOWN if slow else RECONNECTING
 
     def _reconnect(self) -> bool:
@@ -231,8 +241,7 @@ class ReconnectingSource:
         Raises SourceError (health `down`) once `attempts` reconnects in a row failed.
         """
         if self._delays is None:
-            self._delays = backoff_delays(self.policy.delay_s, self.policy.max_delay_s,
-                                          self.rand)
+            self._delays = backoff_delays(self.policy.delay_s, self.policy.max_delay_s, self.rand)
         while True:
             self._give_up_if_exhausted()
             delay = next(self._delays)
@@ -245,8 +254,11 @@ class ReconnectingSource:
             if len(self._stuck) < MAX_STUCK:
                 self._capture = _Capture(self.factory())
                 return True
-            self.health.set_state(self.source_id, self._failing_state(),
-                                  f"{len(self._stuck)} earlier reads never returned")
+            self.health.set_state(
+                self.source_id,
+                self._failing_state(),
+                f"{len(self._stuck)} earlier reads never returned",
+            )
 
     def _give_up_if_exhausted(self) -> None:
         limit = self.policy.attempts
@@ -255,8 +267,7 @@ class ReconnectingSource:
         reason = self.health.snapshot()[self.source_id]["last_error"]
         self.health.set_state(self.source_id, DOWN)
         log.error("source %s: gave up after %d reconnect attempts", self.source_id, limit)
-        raise SourceError(f"{self.source_id}: gave up after {limit} reconnect attempts: "
-                          f"{reason}")
+        raise SourceError(f"{self.source_id}: gave up after {limit} reconnect attempts: {reason}")
 
     def close(self) -> None:
         self._closed.set()
@@ -272,12 +283,15 @@ class ReconnectingSource:
 
 
 def policy_from(settings: SourceSettings) -> ReconnectPolicy:
-    return ReconnectPolicy(settings.reconnect_delay, settings.reconnect_max_delay,
-                           settings.reconnect_attempts, settings.source_timeout)
+    return ReconnectPolicy(
+        settings.reconnect_delay,
+        settings.reconnect_max_delay,
+        settings.reconnect_attempts,
+        settings.source_timeout,
+    )
 
 
-def reconnecting(spec: SourceSpec, settings: SourceSettings,
-                 health: HealthRegistry) -> FrameSource:
+def reconnecting(spec: SourceSpec, settings: SourceSettings, health: HealthRegistry) -> FrameSource:
     """A FrameSource for one CAMERA_PATH entry: files plain, live sources reconnecting."""
     if not spec.live:
         return CaptureSource(spec, settings.loop, settings.source_timeout)
@@ -285,9 +299,14 @@ def reconnecting(spec: SourceSpec, settings: SourceSettings,
     def factory() -> CaptureSource:
         return CaptureSource(spec, False, settings.source_timeout)
 
-    source = ReconnectingSource(factory, redact(spec.target), policy_from(settings), health,
-                                precheck=factory().check,
-                                retry_first_open=spec.kind != "camera")
+    source = ReconnectingSource(
+        factory,
+        redact(spec.target),
+        policy_from(settings),
+        health,
+        precheck=factory().check,
+        retry_first_open=spec.kind != "camera",
+    )
     source.spec = spec
     return source
 
@@ -296,10 +315,14 @@ def live_sources(settings: SourceSettings, health: HealthRegistry) -> list[Frame
     """Open every CAMERA_PATH source (`|`-separated), live ones reconnecting, all
     registered in `health` under unique ids. A file that cannot open, or a check that
     fails up front, raises SourceError after closing those already open."""
+
     def opened(source: FrameSource) -> None:
         if not source.live:
             health.register(source.source_id, live=False)
             health.set_state(source.source_id, CONNECTED)
 
-    return open_all(source_paths(settings.camera_path),
-                    lambda path: reconnecting(classify(path), settings, health), opened)
+    return open_all(
+        source_paths(settings.camera_path),
+        lambda path: reconnecting(classify(path), settings, health),
+        opened,
+    )

@@ -5,13 +5,14 @@ the verdict depends on: the sha256 of the detection model and of the evaluation 
 the input cap, the candidates, the CPU (as OpenVINO names it), the OpenVINO and NNCF
 versions and the quantization recipe. Any change, or a damaged file, runs the gate again.
 """
+
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from ..engines.openvino_engine import import_openvino
 from ..models import sha256_of
@@ -35,15 +36,22 @@ def cpu_name() -> str:
         return ""
 
 
-def gate_key(model: Path, video: Path, limit_side_len: object, candidates: Sequence[str],
-             recognition: bool) -> dict[str, str]:
+def gate_key(
+    model: Path, video: Path, limit_side_len: object, candidates: Sequence[str], recognition: bool
+) -> dict[str, str]:
     """What a cached verdict must match to be reused."""
     from .quantize import RECIPE, _versions
 
-    return {"model_sha256": sha256_of(model), "video_sha256": sha256_of(video),
-            "limit_side_len": str(limit_side_len), "candidates": ",".join(candidates),
-            "recognition": str(recognition), "cpu": cpu_name(), "recipe": RECIPE,
-            **_versions()}
+    return {
+        "model_sha256": sha256_of(model),
+        "video_sha256": sha256_of(video),
+        "limit_side_len": str(limit_side_len),
+        "candidates": ",".join(candidates),
+        "recognition": str(recognition),
+        "cpu": cpu_name(),
+        "recipe": RECIPE,
+        **_versions(),
+    }
 
 
 def load(path: Path, key: dict[str, str]) -> Verdict | None:

@@ -5,18 +5,19 @@ recording the sha256 of the source model and of both IR files, and the OpenVINO 
 NNCF versions. `quantized_model` re-uses the cached IR while every checksum and version
 matches, and quantizes again otherwise.
 """
+
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
-from ..errors import EngineUnavailableError, ModelError
 from ..detector.policy import DetPolicy, blob_for
 from ..engines.openvino_engine import import_openvino
+from ..errors import EngineUnavailableError, ModelError
 from ..models import sha256_of, verify_model
 from .samples import CALIBRATION_FRAMES, calibration_frames
 
@@ -38,6 +39,7 @@ def _versions() -> dict[str, str]:
     ov = import_openvino()
     try:
         import nncf
+
         nncf_version = nncf.__version__
     except ImportError:
         nncf_version = ""
@@ -53,23 +55,29 @@ def cached_int8(model_path: Path, cache_dir: Path) -> Path | None:
         record = json.loads(sidecar.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    expected = {"source_sha256": sha256_of(model_path), "xml_sha256": sha256_of(xml),
-                "bin_sha256": sha256_of(binary), "openvino": _versions()["openvino"],
-                "recipe": RECIPE}
+    expected = {
+        "source_sha256": sha256_of(model_path),
+        "xml_sha256": sha256_of(xml),
+        "bin_sha256": sha256_of(binary),
+        "openvino": _versions()["openvino"],
+        "recipe": RECIPE,
+    }
     if any(record.get(key) != value for key, value in expected.items()):
         log.info("cached INT8 model %s is stale or altered: quantizing again", xml.name)
         return None
     return xml
 
 
-def det_calibration_blobs(frames: Sequence[np.ndarray], limit_side_len: int | DetPolicy = 960
-                          ) -> list[np.ndarray]:
+def det_calibration_blobs(
+    frames: Sequence[np.ndarray], limit_side_len: int | DetPolicy = 960
+) -> list[np.ndarray]:
     """Detector input blobs of `frames`, pre-processed exactly as at run time."""
     return [blob_for(f, limit_side_len) for f in frames]
 
 
-def quantize(model_path: Path, blobs: Sequence[np.ndarray], out_xml: Path,
-             transformer: bool = False) -> Path:
+def quantize(
+    model_path: Path, blobs: Sequence[np.ndarray], out_xml: Path, transformer: bool = False
+) -> Path:
     """Quantize `model_path` to INT8 with NNCF on `blobs` (input 0) and save the IR.
 
     CNN (the detector): overflow fix on every layer, since CPUs without VNNI (AVX2 only)
@@ -80,8 +88,10 @@ def quantize(model_path: Path, blobs: Sequence[np.ndarray], out_xml: Path,
     ov = import_openvino()
     try:
         import nncf
-        from nncf.quantization.advanced_parameters import (AdvancedQuantizationParameters,
-                                                           OverflowFix)
+        from nncf.quantization.advanced_parameters import (
+            AdvancedQuantizationParameters,
+            OverflowFix,
+        )
     except ImportError:
         raise EngineUnavailableError(NNCF_HINT) from None
     if not blobs:
@@ -89,12 +99,12 @@ def quantize(model_path: Path, blobs: Sequence[np.ndarray], out_xml: Path,
     if transformer:
         options = {"model_type": nncf.ModelType.TRANSFORMER}
     else:
-        options = {"preset": nncf.QuantizationPreset.MIXED,
-                   "advanced_parameters": AdvancedQuantizationParameters(
-                       overflow_fix=OverflowFix.ENABLE)}
+        options = {
+            "preset": nncf.QuantizationPreset.MIXED,
+            "advanced_parameters": AdvancedQuantizationParameters(overflow_fix=OverflowFix.ENABLE),
+        }
     model = ov.Core().read_model(str(model_path))
-    quantized = nncf.quantize(model, nncf.Dataset(list(blobs)), subset_size=len(blobs),
-                              **options)
+    quantized = nncf.quantize(model, nncf.Dataset(list(blobs)), subset_size=len(blobs), **options)
     out_xml.parent.mkdir(parents=True, exist_ok=True)
     ov.save_model(quantized, str(out_xml), compress_to_fp16=False)
     return out_xml
@@ -103,15 +113,26 @@ def quantize(model_path: Path, blobs: Sequence[np.ndarray], out_xml: Path,
 def write_sidecar(model_path: Path, xml: Path, calibration: str) -> None:
     """Record the checksums and versions that make the cached IR re-usable."""
     _, binary, sidecar = int8_paths(model_path, xml.parent)
-    record = {"source": model_path.name, "source_sha256": sha256_of(model_path),
-              "xml_sha256": sha256_of(xml), "bin_sha256": sha256_of(binary),
-              "calibration": calibration, "recipe": RECIPE, **_versions()}
+    record = {
+        "source": model_path.name,
+        "source_sha256": sha256_of(model_path),
+        "xml_sha256": sha256_of(xml),
+        "bin_sha256": sha256_of(binary),
+        "calibration": calibration,
+        "recipe": RECIPE,
+        **_versions(),
+    }
     sidecar.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
-def cached_or_quantized(model_path: Path, cache_dir: Path,
-                        calibration: Callable[[], list[np.ndarray]], description: str,
-                        force: bool = False, transformer: bool = False) -> Path:
+def cached_or_quantized(
+    model_path: Path,
+    cache_dir: Path,
+    calibration: Callable[[], list[np.ndarray]],
+    description: str,
+    force: bool = False,
+    transformer: bool = False,
+) -> Path:
     """The cached INT8 IR of `model_path` if valid, else quantized on `calibration()`."""
     verify_model(model_path)
     xml, _, _ = int8_paths(model_path, cache_dir)
@@ -133,24 +154,37 @@ def need_file(path: Path, what: str) -> None:
         raise ModelError(f"{what} missing for INT8 calibration: {path}; run `make setup`")
 
 
-def quantized_model(model_path: Path, cache_dir: Path, video: Path,
-                    limit_side_len: int | DetPolicy = 960, force: bool = False) -> Path:
+def quantized_model(
+    model_path: Path,
+    cache_dir: Path,
+    video: Path,
+    limit_side_len: int | DetPolicy = 960,
+    force: bool = False,
+) -> Path:
     """The INT8 detection model, calibrated on demo-video frames and rendered pages."""
     need_file(video, "demo video")
     return cached_or_quantized(
-        model_path, cache_dir,
+        model_path,
+        cache_dir,
         lambda: det_calibration_blobs(calibration_frames(video), limit_side_len),
-        f"{video.name} frames and rendered pages", force)
+        f"{video.name} frames and rendered pages",
+        force,
+    )
 
 
-def quantized_rec_model(model_path: Path, cache_dir: Path, video: Path, truth: Path,
-                        force: bool = False) -> Path:
+def quantized_rec_model(
+    model_path: Path, cache_dir: Path, video: Path, truth: Path, force: bool = False
+) -> Path:
     """The INT8 recognition model, calibrated on the demo video's ground-truth lines."""
     from .rec_check import truth_lines
 
     need_file(video, "demo video")
     need_file(truth, "demo video ground truth")
     return cached_or_quantized(
-        model_path, cache_dir,
+        model_path,
+        cache_dir,
         lambda: [line.blob for line in truth_lines(video, truth, CALIBRATION_FRAMES)],
-        f"{truth.name} lines", force, transformer=True)
+        f"{truth.name} lines",
+        force,
+        transformer=True,
+    )

@@ -6,12 +6,13 @@ normalised (x/255 - 0.5)/0.5 and decoded greedily (CTC). A line counts as read w
 decoded string equals the truth, ignoring case and spaces. The recogniser module's own
 check replaces this one through the same `RecognitionCheck` callable.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -57,7 +58,7 @@ def truth_lines(video: Path, truth: Path, frames: Iterable[int]) -> list[Line]:
             x0, y0, x1, y1 = line["box"]
             if x0 < 0 or y0 < 0 or x1 > width or y1 > height or x1 - x0 < 8:
                 continue
-            crop = image[max(0, y0 - PAD):y1 + PAD, max(0, x0 - PAD):x1 + PAD]
+            crop = image[max(0, y0 - PAD) : y1 + PAD, max(0, x0 - PAD) : x1 + PAD]
             lines.append(Line(line["text"], rec_blob(crop)))
     return lines
 
@@ -70,13 +71,16 @@ def line_accuracy(run: Run, lines: Sequence[Line], characters: Sequence[str]) ->
     """Percent of `lines` read exactly (case and spaces ignored)."""
     if not lines:
         return 0.0
-    hits = sum(normalised(ctc_greedy(run(line.blob)[0], characters)) == normalised(line.text)
-               for line in lines)
+    hits = sum(
+        normalised(ctc_greedy(run(line.blob)[0], characters)) == normalised(line.text)
+        for line in lines
+    )
     return 100.0 * hits / len(lines)
 
 
-def recognition_check(rec_model: Path, video: Path, truth: Path,
-                      int8_cache: Path) -> Callable[[str], float]:
+def recognition_check(
+    rec_model: Path, video: Path, truth: Path, int8_cache: Path
+) -> Callable[[str], float]:
     """A `RecognitionCheck` for the gate: OpenVINO line accuracy of `rec_model` at a
     precision (INT8 quantized on the calibration lines, cached) on the evaluation lines."""
     from ..engines.openvino_engine import OpenVinoEngine
@@ -93,8 +97,7 @@ def recognition_check(rec_model: Path, video: Path, truth: Path,
         try:
             characters = engine.metadata["character"].splitlines()
             output = engine.outputs[0].name
-            return line_accuracy(lambda blob: engine.run({"x": blob})[output], lines,
-                                 characters)
+            return line_accuracy(lambda blob: engine.run({"x": blob})[output], lines, characters)
         finally:
             engine.close()
 

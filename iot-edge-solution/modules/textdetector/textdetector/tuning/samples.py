@@ -4,10 +4,11 @@ Calibration and evaluation use disjoint frames of the demo video (rendered text 
 moving background), plus one rendered dense-text page each, so the gate never scores a
 model on the frames it was calibrated on.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import cv2
 import numpy as np
@@ -18,8 +19,23 @@ FRAME_SIZE = (720, 1280)  # (height, width) of rendered pages: the demo video's 
 # Demo video: 180 frames, no text in [0, 15) and [90, 105).
 CALIBRATION_FRAMES = tuple(range(16, 90, 8)) + tuple(range(106, 180, 8))
 EVALUATION_FRAMES = tuple(range(17, 90, 8)) + tuple(range(107, 180, 8))  # odd: disjoint
-WORDS = ("invoice", "total", "42.50", "EXIT", "Gate 7", "parcel", "No parking", "2026-10-31",
-         "serial", "A-113", "warehouse", "lot", "batch 9", "fragile", "THIS SIDE UP")
+WORDS = (
+    "invoice",
+    "total",
+    "42.50",
+    "EXIT",
+    "Gate 7",
+    "parcel",
+    "No parking",
+    "2026-10-31",
+    "serial",
+    "A-113",
+    "warehouse",
+    "lot",
+    "batch 9",
+    "fragile",
+    "THIS SIDE UP",
+)
 
 
 def video_frames(video: Path, indices: Iterable[int]) -> list[np.ndarray]:

@@ -5,11 +5,12 @@ when USE_TENSOR_RT=true). PRECISION=auto runs the parity gate on the fixed evalu
 set and keeps the fastest precision that passes, saying which at start-up; the verdict
 is cached (tuning/gate_cache.py), so later start-ups on the same CPU skip the gate.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -23,15 +24,19 @@ from .gate_cache import Verdict, gate_key
 from .parity import GateResult, RecognitionCheck, fastest_passing, run_gate
 from .samples import evaluation_frames
 
-
 log = logging.getLogger(__name__)
 
 INT8_CACHE = LOCAL_DATA / "int8"
 GATE_CACHE = INT8_CACHE / "gate.json"
 
 
-def open_openvino(settings: EngineSettings, precision: str, video: Path = DEFAULT_VIDEO,
-                  limit_side_len: int | DetPolicy = 960, shapes: str = "static") -> OpenVinoEngine:
+def open_openvino(
+    settings: EngineSettings,
+    precision: str,
+    video: Path = DEFAULT_VIDEO,
+    limit_side_len: int | DetPolicy = 960,
+    shapes: str = "static",
+) -> OpenVinoEngine:
     """An OpenVINO engine for the detection model in `precision` (not 'auto').
 
     Static shapes (a compiled model per input size, LRU of 4) measured 10-17 % faster than
@@ -43,8 +48,9 @@ def open_openvino(settings: EngineSettings, precision: str, video: Path = DEFAUL
         from .quantize import quantized_model
 
         model = quantized_model(settings.model_path, INT8_CACHE, video, limit_side_len)
-    return OpenVinoEngine.open(model, precision, settings.ov_performance_hint, settings.threads,
-                               shapes)
+    return OpenVinoEngine.open(
+        model, precision, settings.ov_performance_hint, settings.threads, shapes
+    )
 
 
 def candidate_precisions() -> list[str]:
@@ -52,26 +58,37 @@ def candidate_precisions() -> list[str]:
     return [p for p in ("bf16", "int8") if cpu_supports(p)]
 
 
-def gate_openvino(settings: EngineSettings, video: Path = DEFAULT_VIDEO,
-                  recognition: RecognitionCheck | None = None,
-                  limit_side_len: int | DetPolicy = 960) -> dict[str, GateResult]:
+def gate_openvino(
+    settings: EngineSettings,
+    video: Path = DEFAULT_VIDEO,
+    recognition: RecognitionCheck | None = None,
+    limit_side_len: int | DetPolicy = 960,
+) -> dict[str, GateResult]:
     """Gate figures of every candidate precision against OpenVINO FP32."""
-    engines = {p: open_openvino(settings, p, video, limit_side_len)
-               for p in ["fp32"] + candidate_precisions()}
+    engines = {
+        p: open_openvino(settings, p, video, limit_side_len)
+        for p in ["fp32"] + candidate_precisions()
+    }
     runners: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        p: (lambda blob, e=e: run_single(e, blob)) for p, e in engines.items()}
+        p: (lambda blob, e=e: run_single(e, blob)) for p, e in engines.items()
+    }
     try:
         reference = runners.pop("fp32")
-        return run_gate(reference, runners, evaluation_frames(video), recognition,
-                        limit_side_len=limit_side_len)
+        return run_gate(
+            reference, runners, evaluation_frames(video), recognition, limit_side_len=limit_side_len
+        )
     finally:
         for engine in engines.values():
             engine.close()
 
 
-def choose_precision(settings: EngineSettings, video: Path = DEFAULT_VIDEO,
-                     recognition: RecognitionCheck | None = None,
-                     limit_side_len: int | DetPolicy = 960, cache: Path | None = None) -> str:
+def choose_precision(
+    settings: EngineSettings,
+    video: Path = DEFAULT_VIDEO,
+    recognition: RecognitionCheck | None = None,
+    limit_side_len: int | DetPolicy = 960,
+    cache: Path | None = None,
+) -> str:
     """PRECISION, with 'auto' resolved by the gate; logs every figure and the choice.
 
     With `cache`, the verdict is kept there (see gate_cache) and reused while its key
@@ -79,26 +96,39 @@ def choose_precision(settings: EngineSettings, video: Path = DEFAULT_VIDEO,
     """
     if settings.precision != "auto":
         return settings.precision
-    key = gate_key(settings.model_path, video, limit_side_len, candidate_precisions(),
-                   recognition is not None) if cache is not None else {}
+    key = (
+        gate_key(
+            settings.model_path,
+            video,
+            limit_side_len,
+            candidate_precisions(),
+            recognition is not None,
+        )
+        if cache is not None
+        else {}
+    )
     verdict = gate_cache.load(cache, key) if cache is not None else None
     origin = "cached verdict; delete it to run the gate again"
     if verdict is None:
         results = gate_openvino(settings, video, recognition, limit_side_len)
-        verdict = Verdict(fastest_passing(results),
-                          tuple(r.summary() for r in results.values()))
+        verdict = Verdict(fastest_passing(results), tuple(r.summary() for r in results.values()))
         origin = "fastest that passes the FP32 gate"
         if cache is not None:
             gate_cache.save(cache, key, verdict)
     for summary in verdict.summaries:
         log.info("precision gate %s", summary)
-    log.info("PRECISION=auto: using %s on this CPU (%s%s)", verdict.chosen, origin,
-             f": {cache}" if cache is not None and "cached" in origin else "")
+    log.info(
+        "PRECISION=auto: using %s on this CPU (%s%s)",
+        verdict.chosen,
+        origin,
+        f": {cache}" if cache is not None and "cached" in origin else "",
+    )
     return verdict.chosen
 
 
-def detection_model(settings: EngineSettings, limit_side_len: int | DetPolicy = 960,
-                    video: Path = DEFAULT_VIDEO) -> tuple[Path, str]:
+def detection_model(
+    settings: EngineSettings, limit_side_len: int | DetPolicy = 960, video: Path = DEFAULT_VIDEO
+) -> tuple[Path, str]:
     """(model file, precision) for the detector: PRECISION resolved (gated if auto).
 
     Only OpenVINO runs reduced precisions; INT8 uses the quantized model (made and cached
@@ -106,8 +136,7 @@ def detection_model(settings: EngineSettings, limit_side_len: int | DetPolicy = 
     """
     if resolve_engine(settings) != "openvino":
         return settings.model_path, settings.precision
-    precision = choose_precision(settings, video, limit_side_len=limit_side_len,
-                                 cache=GATE_CACHE)
+    precision = choose_precision(settings, video, limit_side_len=limit_side_len, cache=GATE_CACHE)
     if precision == "int8":
         from .quantize import quantized_model
 

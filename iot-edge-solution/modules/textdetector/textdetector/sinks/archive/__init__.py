@@ -4,6 +4,7 @@
 sortable blob names and metadata, `uploader` delivers on its own thread, `sink` ties
 them into a pipeline sink.
 """
+
 from .routing import Route, route
 from .sink import ArchiveSink
 from .uploader import Uploader, UploadStats

@@ -1,4 +1,5 @@
 """Frame pixels to JPEG bytes, with detection boxes drawn for the annotated container."""
+
 from __future__ import annotations
 
 import cv2
@@ -22,8 +23,16 @@ def draw_boxes(image: np.ndarray, detections: Detections) -> np.ndarray:
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
         top = max(0, y - th - base - 2)
         cv2.rectangle(canvas, (x, top), (x + tw + 2, top + th + base + 2), BOX_COLOUR, -1)
-        cv2.putText(canvas, label, (x + 1, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                    TEXT_COLOUR, 1, cv2.LINE_AA)
+        cv2.putText(
+            canvas,
+            label,
+            (x + 1, top + th + 1),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4,
+            TEXT_COLOUR,
+            1,
+            cv2.LINE_AA,
+        )
     return canvas
 
 

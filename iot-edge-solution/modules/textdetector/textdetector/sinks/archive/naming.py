@@ -6,6 +6,7 @@ are ASCII strings (a Blob Storage rule); boxes are capped so metadata stays far 
 the service's 8 KiB limit. Texts read in the boxes are percent-encoded UTF-8 (so any
 script survives as ASCII), comma-separated in box order, within `TEXT_BUDGET` characters.
 """
+
 from __future__ import annotations
 
 import re
@@ -66,8 +67,9 @@ def metadata(result: FrameResult, archived_at: float, model: str, route: str) ->
     }
 
 
-def text_metadata(texts: tuple[str, ...] | None, scores: np.ndarray | None,
-                  keep: int) -> dict[str, str]:
+def text_metadata(
+    texts: tuple[str, ...] | None, scores: np.ndarray | None, keep: int
+) -> dict[str, str]:
     """`texts` (percent-encoded, comma-separated, aligned with `boxes`; "" = not read) and
     `textscores`; each text is shortened until all fit TEXT_BUDGET. {} when not read."""
     if texts is None or scores is None:
@@ -79,5 +81,4 @@ def text_metadata(texts: tuple[str, ...] | None, scores: np.ndarray | None,
         if len(encoded) <= TEXT_BUDGET or limit == 0:
             break
         limit //= 2
-    return {"texts": encoded,
-            "textscores": ",".join(f"{float(s):.3f}" for s in scores[:keep])}
+    return {"texts": encoded, "textscores": ",".join(f"{float(s):.3f}" for s in scores[:keep])}

@@ -8,6 +8,7 @@
 Each score is compared with the thresholds element by element; the seed compared
 `scores.any()` / `scores.all()` (booleans) with a threshold, which ignores the values.
 """
+
 from __future__ import annotations
 
 import enum

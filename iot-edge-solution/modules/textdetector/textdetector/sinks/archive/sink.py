@@ -1,9 +1,10 @@
 """The archive sink: routes, samples and queues frames; never waits for storage."""
+
 from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from azure.storage.blob import BlobServiceClient
 
@@ -25,22 +26,32 @@ def connect(settings: ArchiveSettings) -> BlobServiceClient:
     """A client for the configured account; SDK retries off (the uploader retries)."""
     try:
         return BlobServiceClient.from_connection_string(
-            settings.connection_string, retry_total=0,
-            connection_timeout=settings.archive_timeout, read_timeout=settings.archive_timeout)
+            settings.connection_string,
+            retry_total=0,
+            connection_timeout=settings.archive_timeout,
+            read_timeout=settings.archive_timeout,
+        )
     except ValueError:
         # The message would echo the connection string: name the variable only.
-        raise ConfigError("invalid value for ARCHIVE_CONNECTION_STRING: expected a Blob "
-                          "Storage connection string (AccountName=...;AccountKey=...;"
-                          "BlobEndpoint=...)") from None
+        raise ConfigError(
+            "invalid value for ARCHIVE_CONNECTION_STRING: expected a Blob "
+            "Storage connection string (AccountName=...;AccountKey=...;"
+            "BlobEndpoint=...)"
+        ) from None
 
 
 class ArchiveSink:
     """Confident frames go annotated to one container, uncertain frames raw to another."""
 
-    def __init__(self, settings: ArchiveSettings, model: str,
-                 service: BlobServiceClient | None = None,
-                 clock: Callable[[], float] = time.time, flush_timeout_s: float = 10.0,
-                 budget: ShutdownBudget | None = None) -> None:
+    def __init__(
+        self,
+        settings: ArchiveSettings,
+        model: str,
+        service: BlobServiceClient | None = None,
+        clock: Callable[[], float] = time.time,
+        flush_timeout_s: float = 10.0,
+        budget: ShutdownBudget | None = None,
+    ) -> None:
         self.settings = settings
         self.model = model
         self.clock = clock
@@ -52,13 +63,18 @@ class ArchiveSink:
         self.routed = {Route.ANNOTATED: 0, Route.LOWCONF: 0, Route.NONE: 0}
         self.sampled_out = 0
 
-    def __enter__(self) -> "ArchiveSink":
+    def __enter__(self) -> ArchiveSink:
         s = self.settings
         service = self._service or connect(s)
-        self._uploader = Uploader(service, s.archive_queue_size, s.archive_retries,
-                                  s.archive_retry_backoff).start()
-        log.info("archive: confident frames to %r, uncertain to %r, at most one per %.1f s",
-                 s.archive_annotated_container, s.archive_lowconf_container, s.archive_interval)
+        self._uploader = Uploader(
+            service, s.archive_queue_size, s.archive_retries, s.archive_retry_backoff
+        ).start()
+        log.info(
+            "archive: confident frames to %r, uncertain to %r, at most one per %.1f s",
+            s.archive_annotated_container,
+            s.archive_lowconf_container,
+            s.archive_interval,
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -68,25 +84,36 @@ class ArchiveSink:
         grace = self.budget.remaining if self.budget is not None else (lambda cap: cap)
         stats = self._uploader.close(grace(self.flush_timeout_s), grace(5.0))
         if stats.dropped > before:
-            log.warning("archive: %d frames not uploaded within the shutdown grace period",
-                        stats.dropped - before)
-        log.info("archive: %d uploaded, %d retries, %d failed, %d dropped (queue full), "
-                 "%d sampled out", stats.uploaded, stats.retried, stats.failed, stats.dropped,
-                 self.sampled_out)
+            log.warning(
+                "archive: %d frames not uploaded within the shutdown grace period",
+                stats.dropped - before,
+            )
+        log.info(
+            "archive: %d uploaded, %d retries, %d failed, %d dropped (queue full), %d sampled out",
+            stats.uploaded,
+            stats.retried,
+            stats.failed,
+            stats.dropped,
+            self.sampled_out,
+        )
 
     def stats(self) -> UploadStats:
         return self._uploader.stats() if self._uploader else UploadStats()
 
     def container_for(self, where: Route) -> str:
         s = self.settings
-        return s.archive_annotated_container if where is Route.ANNOTATED \
+        return (
+            s.archive_annotated_container
+            if where is Route.ANNOTATED
             else s.archive_lowconf_container
+        )
 
     def write(self, result: FrameResult) -> None:
         assert self._uploader is not None, "sink used outside its context"
         s = self.settings
-        where = route(result.detections.scores, s.archive_confident_threshold,
-                      s.archive_uncertain_min)
+        where = route(
+            result.detections.scores, s.archive_confident_threshold, s.archive_uncertain_min
+        )
         self.routed[where] += 1
         if where is Route.NONE or result.image is None:
             return
@@ -100,11 +127,19 @@ class ArchiveSink:
         archived_at = self.clock()
         image, detections, quality = result.image, result.detections, s.archive_jpeg_quality
         if where is Route.ANNOTATED:
+
             def make_data() -> bytes:
                 return encode_jpeg(draw_boxes(image, detections), quality)
         else:
+
             def make_data() -> bytes:
                 return encode_jpeg(image, quality)
-        self._uploader.submit(UploadJob(
-            container, blob_name(result, archived_at), make_data,
-            metadata(result, archived_at, self.model, where.value)))
+
+        self._uploader.submit(
+            UploadJob(
+                container,
+                blob_name(result, archived_at),
+                make_data,
+                metadata(result, archived_at, self.model, where.value),
+            )
+        )

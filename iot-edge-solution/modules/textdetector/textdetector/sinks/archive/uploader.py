@@ -5,13 +5,14 @@ frame is dropped and counted. The worker creates each container once (again only
 the service reports it gone), retries a failed upload with doubling delays and drops
 the frame, counted, when storage stays down.
 """
+
 from __future__ import annotations
 
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContentSettings
@@ -44,8 +45,13 @@ class UploadStats:
 class Uploader:
     """A worker thread delivering `UploadJob`s to a `BlobServiceClient`."""
 
-    def __init__(self, service: BlobServiceClient, queue_size: int = 16, retries: int = 4,
-                 backoff_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        service: BlobServiceClient,
+        queue_size: int = 16,
+        retries: int = 4,
+        backoff_s: float = 0.5,
+    ) -> None:
         self.service = service
         self.retries = retries
         self.backoff_s = backoff_s
@@ -57,7 +63,7 @@ class Uploader:
         self._ready: set[str] = set()
         self._thread = threading.Thread(target=self._run, name="archive-uploader", daemon=True)
 
-    def start(self) -> "Uploader":
+    def start(self) -> Uploader:
         self._thread.start()
         return self
 
@@ -133,8 +139,13 @@ class Uploader:
             self._count("retried")
             delay = min(delay * 2, MAX_BACKOFF_S)
         self._count("failed")
-        log.warning("archive: dropped %s/%s after %d attempt(s): %s", job.container, job.name,
-                    attempt + 1, _first_line(last))
+        log.warning(
+            "archive: dropped %s/%s after %d attempt(s): %s",
+            job.container,
+            job.name,
+            attempt + 1,
+            _first_line(last),
+        )
 
     def _upload(self, job: UploadJob, data: bytes) -> None:
         container = self.service.get_container_client(job.container)
@@ -145,8 +156,13 @@ class Uploader:
             except ResourceExistsError:
                 pass
             self._ready.add(job.container)
-        container.upload_blob(job.name, data, overwrite=True, metadata=job.metadata,
-                              content_settings=ContentSettings(content_type="image/jpeg"))
+        container.upload_blob(
+            job.name,
+            data,
+            overwrite=True,
+            metadata=job.metadata,
+            content_settings=ContentSettings(content_type="image/jpeg"),
+        )
 
 
 def _first_line(exc: BaseException) -> str:

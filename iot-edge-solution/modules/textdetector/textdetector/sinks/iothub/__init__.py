@@ -1,9 +1,18 @@
 """IoT Hub messaging: message format, rate control, outbox, client, twin and sink."""
+
 from .client import HubClient, create_client
 from .message import SCHEMA_PATH, OutgoingMessage, build_messages
 from .outbox import Outbox
 from .rate import RateControl
 from .sink import IoTHubSink
 
-__all__ = ["HubClient", "create_client", "SCHEMA_PATH", "OutgoingMessage", "build_messages",
-           "Outbox", "RateControl", "IoTHubSink"]
+__all__ = [
+    "HubClient",
+    "create_client",
+    "SCHEMA_PATH",
+    "OutgoingMessage",
+    "build_messages",
+    "Outbox",
+    "RateControl",
+    "IoTHubSink",
+]

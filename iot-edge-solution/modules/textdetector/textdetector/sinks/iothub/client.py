@@ -5,13 +5,15 @@ variable, are present) the module client comes from the edge environment; otherw
 a device or module connection string (IOTHUB_CONNECTION_STRING) is used; with neither,
 messages go to the console only (no client).
 """
+
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ...config import IoTHubSettings
 from ...errors import ConfigError
@@ -36,8 +38,7 @@ class HubClient:
         """Send one message; raises while the hub is unreachable."""
         from azure.iot.device import Message
 
-        msg = Message(message.body, content_encoding=CONTENT_ENCODING,
-                      content_type=CONTENT_TYPE)
+        msg = Message(message.body, content_encoding=CONTENT_ENCODING, content_type=CONTENT_TYPE)
         msg.custom_properties.update(message.properties)
         if self.mode == "device":
             self.sdk.send_message(msg)
@@ -47,11 +48,13 @@ class HubClient:
 
 def in_edge(environ: Mapping[str, str]) -> bool:
     return all(environ.get(name) for name in EDGE_VARIABLES) or bool(
-        environ.get("EdgeHubConnectionString"))
+        environ.get("EdgeHubConnectionString")
+    )
 
 
-def create_client(settings: IoTHubSettings,
-                  environ: Mapping[str, str] | None = None) -> HubClient | None:
+def create_client(
+    settings: IoTHubSettings, environ: Mapping[str, str] | None = None
+) -> HubClient | None:
     """The client for this environment, or None for console-only; logs which is active."""
     environ = os.environ if environ is None else environ
     if not log.isEnabledFor(logging.DEBUG):
@@ -62,12 +65,13 @@ def create_client(settings: IoTHubSettings,
         from azure.iot.device import IoTHubModuleClient
 
         sdk = IoTHubModuleClient.create_from_edge_environment(**options)
-        log.info("IoT Hub: IoT Edge module identity (edgeHub), output %r",
-                 settings.output_name)
+        log.info("IoT Hub: IoT Edge module identity (edgeHub), output %r", settings.output_name)
         return HubClient(sdk, "edge", settings.output_name)
     if not settings.connection_string:
-        log.info("IoT Hub: not configured (no IoT Edge environment, no "
-                 "IOTHUB_CONNECTION_STRING); detections go to the console only")
+        log.info(
+            "IoT Hub: not configured (no IoT Edge environment, no "
+            "IOTHUB_CONNECTION_STRING); detections go to the console only"
+        )
         return None
     fields = _parse_connection_string(settings.connection_string)
     if settings.ca_cert:
@@ -80,8 +84,11 @@ def create_client(settings: IoTHubSettings,
         sdk = cls.create_from_connection_string(settings.connection_string, **options)
     except ValueError as exc:
         raise ConfigError(f"invalid IOTHUB_CONNECTION_STRING: {exc}") from None
-    who = f"module {fields['DeviceId']}/{fields['ModuleId']}" if module else \
-        f"device {fields['DeviceId']}"
+    who = (
+        f"module {fields['DeviceId']}/{fields['ModuleId']}"
+        if module
+        else f"device {fields['DeviceId']}"
+    )
     log.info("IoT Hub: connection string for %s at %s", who, fields["HostName"])
     return HubClient(sdk, "module" if module else "device", settings.output_name)
 
@@ -94,8 +101,10 @@ def _parse_connection_string(text: str) -> dict[str, str]:
             fields[key.strip()] = value.strip()
     missing = [k for k in ("HostName", "DeviceId") if not fields.get(k)]
     if missing or not (fields.get("SharedAccessKey") or fields.get("x509")):
-        raise ConfigError("invalid IOTHUB_CONNECTION_STRING: expected "
-                          "HostName=...;DeviceId=...[;ModuleId=...];SharedAccessKey=...")
+        raise ConfigError(
+            "invalid IOTHUB_CONNECTION_STRING: expected "
+            "HostName=...;DeviceId=...[;ModuleId=...];SharedAccessKey=..."
+        )
     return fields
 
 

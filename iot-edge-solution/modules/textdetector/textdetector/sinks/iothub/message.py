@@ -6,6 +6,7 @@ when text is read, its reading and confidence are the `text` and `textConfidence
 extensions (schema 2.0; extensions were always open strings, so 1.0 readers are not
 broken). The schema lives beside this file (`message.schema.json`).
 """
+
 from __future__ import annotations
 
 import json
@@ -46,16 +47,20 @@ def inferences(result: FrameResult) -> list[dict[str, Any]]:
     out = []
     regions = zip(det.boxes, det.xyxy(), det.scores)
     for i, (quad, (x0, y0, x1, y1), score) in enumerate(regions):
-        out.append({
-            "type": "entity",
-            "subtype": "text",
-            "entity": {
-                "tag": {"value": "text", "confidence": round(float(score), 4)},
-                "box": normalised_box((x0, y0, x1, y1), det.image_size),
-            },
-            "extensions": {"polygon": " ".join(f"{x:.1f},{y:.1f}" for x, y in quad),
-                           **reading_extensions(det, i)},
-        })
+        out.append(
+            {
+                "type": "entity",
+                "subtype": "text",
+                "entity": {
+                    "tag": {"value": "text", "confidence": round(float(score), 4)},
+                    "box": normalised_box((x0, y0, x1, y1), det.image_size),
+                },
+                "extensions": {
+                    "polygon": " ".join(f"{x:.1f},{y:.1f}" for x, y in quad),
+                    **reading_extensions(det, i),
+                },
+            }
+        )
     return out
 
 
@@ -64,22 +69,32 @@ def reading_extensions(det: Detections, index: int) -> dict[str, str]:
     was read at all (READ_TEXT=false)."""
     if det.texts is None or det.text_scores is None:
         return {}
-    return {"text": det.texts[index],
-            "textConfidence": f"{float(det.text_scores[index]):.4f}"}
+    return {"text": det.texts[index], "textConfidence": f"{float(det.text_scores[index]):.4f}"}
 
 
-def normalised_box(box: tuple[float, float, float, float],
-                   image_size: tuple[int, int]) -> dict[str, float]:
+def normalised_box(
+    box: tuple[float, float, float, float], image_size: tuple[int, int]
+) -> dict[str, float]:
     """x_min, y_min, x_max, y_max pixels as the AVA box (l, t, w, h in 0-1)."""
     height, width = image_size
     x0, y0, x1, y1 = box
-    return {"l": _unit(x0 / width), "t": _unit(y0 / height),
-            "w": _unit((x1 - x0) / width), "h": _unit((y1 - y0) / height)}
+    return {
+        "l": _unit(x0 / width),
+        "t": _unit(y0 / height),
+        "w": _unit((x1 - x0) / width),
+        "h": _unit((y1 - y0) / height),
+    }
 
 
-def build_messages(result: FrameResult, kind: str, seq: int, model: str, backend: str,
-                   summary: dict[str, Any] | None = None,
-                   max_body: int = MAX_BODY_BYTES) -> list[OutgoingMessage]:
+def build_messages(
+    result: FrameResult,
+    kind: str,
+    seq: int,
+    model: str,
+    backend: str,
+    summary: dict[str, Any] | None = None,
+    max_body: int = MAX_BODY_BYTES,
+) -> list[OutgoingMessage]:
     """Messages for one frame: one, or several parts when the body would pass `max_body`."""
     height, width = result.detections.image_size
     items = inferences(result)
@@ -87,8 +102,13 @@ def build_messages(result: FrameResult, kind: str, seq: int, model: str, backend
         "kind": kind,
         "schemaVersion": SCHEMA_VERSION,
         "seq": seq,
-        "frame": {"index": result.index, "timestamp": round(result.timestamp, 3),
-                  "sourceId": result.source_id, "width": width, "height": height},
+        "frame": {
+            "index": result.index,
+            "timestamp": round(result.timestamp, 3),
+            "sourceId": result.source_id,
+            "width": width,
+            "height": height,
+        },
         "model": model,
         "backend": backend,
         "version": __version__,
@@ -101,9 +121,14 @@ def build_messages(result: FrameResult, kind: str, seq: int, model: str, backend
     if summary is not None:
         doc["summary"] = summary
     chunks = _split(doc, items, max_body)
-    props = {"kind": kind, "frameTimestamp": f"{result.timestamp:.3f}",
-             "sourceId": result.source_id, "model": model, "backend": backend,
-             "schemaVersion": SCHEMA_VERSION}
+    props = {
+        "kind": kind,
+        "frameTimestamp": f"{result.timestamp:.3f}",
+        "sourceId": result.source_id,
+        "model": model,
+        "backend": backend,
+        "schemaVersion": SCHEMA_VERSION,
+    }
     messages = []
     for part, chunk in enumerate(chunks, start=1):
         doc.update(inferences=chunk, part=part, parts=len(chunks))
@@ -111,8 +136,9 @@ def build_messages(result: FrameResult, kind: str, seq: int, model: str, backend
         if len(body) > max_body:  # a frame record alone too large: keep the frame, flag it
             doc.update(inferences=[], truncated=True)
             body = _dump(doc)
-        messages.append(OutgoingMessage(body, {**props, "seq": str(seq),
-                                               "part": f"{part}/{len(chunks)}"}))
+        messages.append(
+            OutgoingMessage(body, {**props, "seq": str(seq), "part": f"{part}/{len(chunks)}"})
+        )
     return messages
 
 
@@ -120,42 +146,85 @@ def source_health(entry: dict[str, Any]) -> dict[str, Any]:
     """One source's health (a HealthRegistry snapshot entry) as telemetry and the twin
     show it: camelCase, `since` as ISO 8601 UTC."""
     since = datetime.fromtimestamp(entry["since"], timezone.utc)
-    return {"id": entry["source_id"], "state": entry["state"],
-            "since": since.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "reconnects": entry["reconnects"], "framesRead": entry["frames_read"],
-            "framesDropped": entry["frames_dropped"], "lastError": entry["last_error"]}
+    return {
+        "id": entry["source_id"],
+        "state": entry["state"],
+        "since": since.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "reconnects": entry["reconnects"],
+        "framesRead": entry["frames_read"],
+        "framesDropped": entry["frames_dropped"],
+        "lastError": entry["last_error"],
+    }
 
 
-def build_source_state(event: dict[str, Any], entry: dict[str, Any], seq: int, model: str,
-                       backend: str) -> OutgoingMessage:
+def build_source_state(
+    event: dict[str, Any], entry: dict[str, Any], seq: int, model: str, backend: str
+) -> OutgoingMessage:
     """A `sourceState` message: a source changed state (connected, reconnecting, down)."""
-    doc = {"kind": "sourceState", "schemaVersion": SCHEMA_VERSION, "seq": seq,
-           "model": model, "backend": backend,
-           "version": __version__, "previous": event["previous"],
-           "reason": event.get("reason", ""), "source": source_health(entry)}
-    props = {"kind": "sourceState", "seq": str(seq), "sourceId": entry["source_id"],
-             "model": model, "backend": backend, "schemaVersion": SCHEMA_VERSION}
+    doc = {
+        "kind": "sourceState",
+        "schemaVersion": SCHEMA_VERSION,
+        "seq": seq,
+        "model": model,
+        "backend": backend,
+        "version": __version__,
+        "previous": event["previous"],
+        "reason": event.get("reason", ""),
+        "source": source_health(entry),
+    }
+    props = {
+        "kind": "sourceState",
+        "seq": str(seq),
+        "sourceId": entry["source_id"],
+        "model": model,
+        "backend": backend,
+        "schemaVersion": SCHEMA_VERSION,
+    }
     return OutgoingMessage(_dump(doc), props)
 
 
-def build_text_appearance(appearance: Appearance, source_id: str,
-                          image_size: tuple[int, int], seq: int, model: str,
-                          backend: str) -> OutgoingMessage:
+def build_text_appearance(
+    appearance: Appearance,
+    source_id: str,
+    image_size: tuple[int, int],
+    seq: int,
+    model: str,
+    backend: str,
+) -> OutgoingMessage:
     """A `textAppearance` message: one line of text seen on a stream, sent once it ended."""
     a = appearance
     height, width = image_size
-    doc = {"kind": "textAppearance", "schemaVersion": SCHEMA_VERSION, "seq": seq,
-           "model": model, "backend": backend, "version": __version__,
-           "sourceId": source_id, "width": width, "height": height,
-           "text": a.text, "bestText": a.best_text, "bestScore": round(a.best_score, 4),
-           "bestFrame": a.best_frame, "firstFrame": a.first_frame,
-           "lastFrame": a.last_frame, "firstSeen": round(a.first_time, 3),
-           "lastSeen": round(a.last_time, 3), "frames": a.frames,
-           "box": normalised_box(a.box, image_size),
-           "pixels": [round(v, 1) for v in a.box]}
-    props = {"kind": "textAppearance", "seq": str(seq), "sourceId": source_id,
-             "model": model, "backend": backend, "schemaVersion": SCHEMA_VERSION,
-             "frameTimestamp": f"{a.first_time:.3f}"}
+    doc = {
+        "kind": "textAppearance",
+        "schemaVersion": SCHEMA_VERSION,
+        "seq": seq,
+        "model": model,
+        "backend": backend,
+        "version": __version__,
+        "sourceId": source_id,
+        "width": width,
+        "height": height,
+        "text": a.text,
+        "bestText": a.best_text,
+        "bestScore": round(a.best_score, 4),
+        "bestFrame": a.best_frame,
+        "firstFrame": a.first_frame,
+        "lastFrame": a.last_frame,
+        "firstSeen": round(a.first_time, 3),
+        "lastSeen": round(a.last_time, 3),
+        "frames": a.frames,
+        "box": normalised_box(a.box, image_size),
+        "pixels": [round(v, 1) for v in a.box],
+    }
+    props = {
+        "kind": "textAppearance",
+        "seq": str(seq),
+        "sourceId": source_id,
+        "model": model,
+        "backend": backend,
+        "schemaVersion": SCHEMA_VERSION,
+        "frameTimestamp": f"{a.first_time:.3f}",
+    }
     return OutgoingMessage(_dump(doc), props)
 
 

@@ -7,13 +7,15 @@ The drain thread sends the head message and removes it only once the send succee
 failures (the hub is unreachable) are retried with exponential backoff, so order is
 kept and nothing within the bound is lost.
 """
+
 from __future__ import annotations
 
 import collections
 import logging
 import threading
 import time
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -22,9 +24,14 @@ T = TypeVar("T")
 class Outbox(Generic[T]):
     """Holds messages for `send`, which raises while the transport is down."""
 
-    def __init__(self, send: Callable[[T], None], maxsize: int = 1000,
-                 backoff_s: float = 0.25, max_backoff_s: float = 4.0,
-                 on_drop: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        send: Callable[[T], None],
+        maxsize: int = 1000,
+        backoff_s: float = 0.25,
+        max_backoff_s: float = 4.0,
+        on_drop: Callable[[int], None] | None = None,
+    ) -> None:
         self._send = send
         self.maxsize = maxsize
         self.backoff_s = backoff_s
@@ -43,7 +50,7 @@ class Outbox(Generic[T]):
         with self._cond:
             return len(self._items)
 
-    def start(self) -> "Outbox[T]":
+    def start(self) -> Outbox[T]:
         self._thread.start()
         return self
 
@@ -63,8 +70,11 @@ class Outbox(Generic[T]):
             self._cond.notify()
         if dropped:
             if self.dropped == dropped or self.dropped % 100 < dropped:
-                log.warning("outbox full (%d): dropped the oldest message, %d dropped in all",
-                            self.maxsize, self.dropped)
+                log.warning(
+                    "outbox full (%d): dropped the oldest message, %d dropped in all",
+                    self.maxsize,
+                    self.dropped,
+                )
             if self._on_drop is not None:
                 self._on_drop(self.dropped)
 

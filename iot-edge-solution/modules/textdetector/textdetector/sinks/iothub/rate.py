@@ -1,4 +1,5 @@
 """Rate control: which frames become messages, and the per-interval summary."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,15 +31,17 @@ class RateControl:
         self._messages = 0
         self._regions: list[int] = []
 
-    def decide(self, detections: Detections, now: float, interval_s: float,
-               dropped: int = 0) -> Decision:
+    def decide(
+        self, detections: Detections, now: float, interval_s: float, dropped: int = 0
+    ) -> Decision:
         if self._start is None:
             self._start = now
         self._frames += 1
         self._regions.append(len(detections))
         boxes = detections.xyxy()
         send = self.mode == "every" or (
-            self.mode == "change" and changed(self._last_sent, boxes, self.iou))
+            self.mode == "change" and changed(self._last_sent, boxes, self.iou)
+        )
         summary = None
         elapsed = now - self._start
         if elapsed >= interval_s:

@@ -1,4 +1,5 @@
 """IoT Hub sink: rate-controlled messages into the outbox; never waits on the network."""
+
 from __future__ import annotations
 
 import logging
@@ -9,16 +10,21 @@ from typing import Any
 from ... import __version__
 from ...config import IoTHubSettings
 from ...control.live import LiveSettings
+from ...control.twin import TwinService
 from ...results import FrameResult
+from ...sources.health import HealthRegistry
+from ..shutdown import ShutdownBudget
 from .client import HubClient
-from .message import (OutgoingMessage, build_messages, build_source_state,
-                      build_text_appearance, source_health)
+from .message import (
+    OutgoingMessage,
+    build_messages,
+    build_source_state,
+    build_text_appearance,
+    source_health,
+)
 from .outbox import Outbox
 from .rate import RateControl
 from .text_events import EndedAppearance, TextEvents
-from ...control.twin import TwinService
-from ...sources.health import HealthRegistry
-from ..shutdown import ShutdownBudget
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +42,16 @@ class IoTHubSink:
     shutdown) instead of per-frame `detections` messages; summaries are kept.
     """
 
-    def __init__(self, settings: IoTHubSettings, live: LiveSettings, client: HubClient,
-                 backoff_s: float = 0.25, max_backoff_s: float = 4.0,
-                 health: HealthRegistry | None = None,
-                 budget: ShutdownBudget | None = None) -> None:
+    def __init__(
+        self,
+        settings: IoTHubSettings,
+        live: LiveSettings,
+        client: HubClient,
+        backoff_s: float = 0.25,
+        max_backoff_s: float = 4.0,
+        health: HealthRegistry | None = None,
+        budget: ShutdownBudget | None = None,
+    ) -> None:
         self.settings = settings
         self.live = live
         self.client = client
@@ -47,9 +59,11 @@ class IoTHubSink:
         mode = "interval" if settings.text_events else settings.send_mode
         self.rate = RateControl(mode, settings.change_iou)
         self.outbox: Outbox[OutgoingMessage] = Outbox(
-            client.send, settings.outbox_size, backoff_s, max_backoff_s, self._on_drop)
-        self.twin = TwinService(client, live, self.status, self.last_detections,
-                                settings.report_interval)
+            client.send, settings.outbox_size, backoff_s, max_backoff_s, self._on_drop
+        )
+        self.twin = TwinService(
+            client, live, self.status, self.last_detections, settings.report_interval
+        )
         self.frames = 0
         self.seq = 0
         self._last: FrameResult | None = None
@@ -59,12 +73,15 @@ class IoTHubSink:
         self._lock = threading.Lock()
         self._seq_lock = threading.Lock()
         self.health, self.budget = health, budget
-        self.text_events = TextEvents(settings.text_event_gap, settings.text_event_min_frames) \
-            if settings.text_events else None
+        self.text_events = (
+            TextEvents(settings.text_event_gap, settings.text_event_min_frames)
+            if settings.text_events
+            else None
+        )
         if health is not None:
             health.add_listener(self._on_source_state)
 
-    def __enter__(self) -> "IoTHubSink":
+    def __enter__(self) -> IoTHubSink:
         self._fps_start = time.monotonic()
         self.outbox.start()
         self.twin.start()
@@ -74,11 +91,16 @@ class IoTHubSink:
         if self.text_events is not None:
             self._send_appearances(self.text_events.close())
         remaining = self.outbox.close(self._grace(self.settings.flush_timeout))
-        log.info("IoT Hub: %d messages sent, %d dropped, %d undelivered at shutdown",
-                 self.outbox.sent, self.outbox.dropped, remaining)
+        log.info(
+            "IoT Hub: %d messages sent, %d dropped, %d undelivered at shutdown",
+            self.outbox.sent,
+            self.outbox.dropped,
+            remaining,
+        )
         self.twin.close(self._grace(2.0))
-        done = threading.Thread(target=self.client.sdk.shutdown, name="iothub-shutdown",
-                                daemon=True)
+        done = threading.Thread(
+            target=self.client.sdk.shutdown, name="iothub-shutdown", daemon=True
+        )
         done.start()
         done.join(self._grace(SHUTDOWN_TIMEOUT_S))
         if done.is_alive():
@@ -92,8 +114,9 @@ class IoTHubSink:
         now = time.monotonic()
         self._track_fps(now)
         with self._lock:
-            self._last = FrameResult(result.index, result.timestamp, result.source_id,
-                                     result.detections, result.timings)
+            self._last = FrameResult(
+                result.index, result.timestamp, result.source_id, result.detections, result.timings
+            )
         interval = float(self.live.get("sendInterval"))
         decision = self.rate.decide(result.detections, now, interval, self.outbox.dropped)
         if self.text_events is not None:
@@ -105,9 +128,16 @@ class IoTHubSink:
 
     def _send_appearances(self, ended: list[EndedAppearance]) -> None:
         for item in ended:
-            self.outbox.put(build_text_appearance(
-                item.appearance, item.source_id, item.image_size, self._next_seq(),
-                self.live.model, self.live.backend))
+            self.outbox.put(
+                build_text_appearance(
+                    item.appearance,
+                    item.source_id,
+                    item.image_size,
+                    self._next_seq(),
+                    self.live.model,
+                    self.live.backend,
+                )
+            )
 
     def status(self) -> dict[str, Any]:
         """What getStatus answers and the twin reports."""
@@ -124,8 +154,11 @@ class IoTHubSink:
             "drops": self.outbox.dropped,
             "settings": self.live.snapshot(),
             "rejected": dict(self.live.rejected),
-            **({"sources": [source_health(entry) for entry in self.health.snapshot().values()]}
-               if self.health is not None else {}),
+            **(
+                {"sources": [source_health(entry) for entry in self.health.snapshot().values()]}
+                if self.health is not None
+                else {}
+            ),
         }
 
     def last_detections(self) -> dict[str, Any] | None:
@@ -134,13 +167,20 @@ class IoTHubSink:
             last = self._last
         if last is None:
             return None
-        return build_messages(last, "detections", self.seq, self.live.model, self.live.backend,
-                              max_body=METHOD_PAYLOAD_BYTES)[0].to_json()
+        return build_messages(
+            last,
+            "detections",
+            self.seq,
+            self.live.model,
+            self.live.backend,
+            max_body=METHOD_PAYLOAD_BYTES,
+        )[0].to_json()
 
     def _queue(self, result: FrameResult, kind: str, summary: dict[str, Any] | None) -> None:
         seq = self._next_seq()
-        for message in build_messages(result, kind, seq, self.live.model,
-                                      self.live.backend, summary):
+        for message in build_messages(
+            result, kind, seq, self.live.model, self.live.backend, summary
+        ):
             self.outbox.put(message)
 
     def _next_seq(self) -> int:
@@ -154,8 +194,9 @@ class IoTHubSink:
         entry = self.health.snapshot().get(event["source"])
         if entry is None:
             return
-        self.outbox.put(build_source_state(event, entry, self._next_seq(), self.live.model,
-                                           self.live.backend))
+        self.outbox.put(
+            build_source_state(event, entry, self._next_seq(), self.live.model, self.live.backend)
+        )
         self.twin.request_report()
 
     def _track_fps(self, now: float) -> None:

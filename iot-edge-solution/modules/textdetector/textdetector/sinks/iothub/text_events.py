@@ -3,6 +3,7 @@
 One `TextTracker` per source (a frame index means something only within its source);
 an appearance is reported once, when it ends or at `close()` (shutdown).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,9 @@ class TextEvents:
         """Add one frame; frames without readings (READ_TEXT off) only age the open ones."""
         det = result.detections
         source = result.source_id
-        tracker = self._trackers.setdefault(source, TextTracker(
-            max_gap=self.max_gap, min_frames=self.min_frames))
+        tracker = self._trackers.setdefault(
+            source, TextTracker(max_gap=self.max_gap, min_frames=self.min_frames)
+        )
         self._sizes.setdefault(source, det.image_size)
         restarted = result.index <= self._last.get(source, -1)  # frame numbers began again
         self._last[source] = result.index
@@ -42,8 +44,9 @@ class TextEvents:
         if det.texts is None or det.text_scores is None:
             ended = tracker.update(result.index, result.timestamp, det.boxes[:0], [], [])
         else:
-            ended = tracker.update(result.index, result.timestamp, det.boxes, det.texts,
-                                   det.text_scores)
+            ended = tracker.update(
+                result.index, result.timestamp, det.boxes, det.texts, det.text_scores
+            )
         out += self._ended(source, ended)  # seen at the size before this frame's
         self._sizes[source] = det.image_size
         return out
