@@ -31,9 +31,9 @@ test: ## lint + the whole test suite with coverage (installs what the tests run 
 
 fuzz: ## fuzz the parsers (image headers, multipart, settings, twin): FUZZ_EXAMPLES per target (40000, >= 10 min)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-40000} $(PY) -m pytest -q -p no:cacheprovider \
-		--hypothesis-show-statistics $(MODULE)/tests/test_fuzz_parsers.py \
-		$(MODULE)/tests/test_serve_fuzz.py \
-		iot-edge-solution/modules/reviewdashboard/tests/test_dashboard_fuzz.py $(ARGS)
+		--hypothesis-show-statistics $(MODULE)/tests/unit/test_fuzz_parsers.py \
+		$(MODULE)/tests/unit/test_serve_fuzz.py \
+		iot-edge-solution/modules/reviewdashboard/tests/unit/test_dashboard_fuzz.py $(ARGS)
 
 coverage: setup ## tests with an HTML coverage report in htmlcov/
 	$(PY) -m pytest --cov --cov-report=term --cov-report=html:htmlcov $(ARGS)

@@ -6,7 +6,7 @@ engine uses (builder, optimisation profile, named tensors, `set_input_shape`,
 plumbing can be exercised here: the cache, the precision policy, the FP16-vs-FP32 check,
 buffer reuse and release. "Inference" runs the real ONNX model with ONNX Runtime on the
 CPU; "FP16" rounds the output through float16, and `FakeTrt.fp16_damage` makes it wrong
-on purpose. The real engine is tested on a real GPU by tests/test_gpu_real.py.
+on purpose. The real engine is tested on a real GPU by tests/integration/test_gpu_real.py.
 """
 
 from __future__ import annotations

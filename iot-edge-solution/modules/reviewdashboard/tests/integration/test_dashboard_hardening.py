@@ -24,7 +24,7 @@ from dashboard_server import Reply, sign_in
 from reviewdashboard.auth import COOKIE
 
 TOKEN = secrets.token_hex(16)
-MODULE_DIR = Path(__file__).resolve().parent.parent
+MODULE_DIR = Path(__file__).resolve().parents[2]
 MiB = 1024 * 1024
 CONTAINER_LIMIT = 256 * MiB  # the dashboard's memory limit in the deployment
 BIG_NAMES = [f"{9_999_999_999_999 - 1_800_000_000_000 - i:013d}_big-{i}.jpg" for i in range(4)]

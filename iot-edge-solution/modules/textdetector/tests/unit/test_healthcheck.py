@@ -1,6 +1,6 @@
 """The image's HEALTHCHECK script, run against this test process and a closed port.
 
-The container checks (tests/test_images.py) run it inside real containers for `serve`;
+The container checks (tests/images/test_images.py) run it inside real containers for `serve`;
 here its parts are checked on the host, where PID 1 is not the module.
 """
 

@@ -27,7 +27,7 @@ from textdetector.engines.ort_providers import (
     missing_providers,
 )
 
-MODULE = Path(__file__).resolve().parent.parent
+MODULE = Path(__file__).resolve().parents[2]
 
 
 def test_build_providers_orders_and_ends_with_cpu(tmp_path):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from inner_loop_support import TEMPLATES, genconfig, schema_validator, strict_json
 
-SOLUTION_MODULES = Path(__file__).resolve().parent.parent.parent
+SOLUTION_MODULES = Path(__file__).resolve().parents[3]
 REGISTRY = "localhost:5000"  # CONTAINER_REGISTRY_ADDRESS in .env_template
 OUR_MODULES = ("textdetector", "textscorer", "reviewdashboard")
 # Per module: the HostConfig keys it may use. Anything else (Privileged, CapAdd, host

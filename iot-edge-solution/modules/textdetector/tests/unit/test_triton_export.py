@@ -16,7 +16,7 @@ from textdetector.errors import ConfigError
 from textdetector.export.triton import ExportOptions, config_text, describe_onnx
 from textdetector.models import DEFAULT_MODEL_SET, MODEL_SETS
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
+MODULE_DIR = Path(__file__).resolve().parents[2]
 LOCAL_DATA = MODULE_DIR / "local_data"
 MODEL_FILES = {
     "text_det": "PP-OCRv6_det_small.onnx",  # DET_MODEL's default

@@ -18,7 +18,7 @@ from textdetector.sinks.iothub.message import SCHEMA_VERSION, build_messages, bu
 from textdetector.sinks.iothub.text_events import TextEvents
 
 SCHEMA = json.loads(Path(SCHEMA_PATH).read_text())
-SCHEMA_V1 = json.loads((Path(__file__).parent / "data" / "message.schema.v1.json").read_text())
+SCHEMA_V1 = json.loads((Path(__file__).parents[1] / "data" / "message.schema.v1.json").read_text())
 
 
 def frame(

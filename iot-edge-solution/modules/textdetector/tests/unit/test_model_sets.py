@@ -27,7 +27,7 @@ from textdetector.models import (
 )
 from textdetector.recognizer import TextRecognizer
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
+MODULE_DIR = Path(__file__).resolve().parents[2]
 LOCAL_DATA = MODULE_DIR / "local_data"
 
 

@@ -17,7 +17,7 @@ from textdetector.engines import resolve_engine
 from textdetector.errors import SourceError
 from textdetector.sources.capture import check_sources
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
+MODULE_DIR = Path(__file__).resolve().parents[2]
 
 
 def run(python, *args, env=None, timeout=120):

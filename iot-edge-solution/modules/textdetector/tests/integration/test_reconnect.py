@@ -230,7 +230,7 @@ def test_bad_sources_give_one_readable_line(tmp_path):
         text=True,
         timeout=60,
         env={"PATH": "/usr/bin:/bin"},
-        cwd=str(__import__("pathlib").Path(__file__).parent.parent),
+        cwd=str(__import__("pathlib").Path(__file__).parents[2]),
     )
     assert run.returncode == 4
     assert (

@@ -23,8 +23,8 @@ from reviewdashboard.auth import COOKIE, FailureLimit, Sessions
 from reviewdashboard.config import ConfigError, load
 
 TOKEN = secrets.token_hex(16)
-MODULE_DIR = Path(__file__).resolve().parent.parent
-ARTIFACTS = Path(__file__).resolve().parents[4] / "test-artifacts"
+MODULE_DIR = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).resolve().parents[5] / "test-artifacts"
 CS = "DefaultEndpointsProtocol=http;AccountName=a;AccountKey=a2V5;BlobEndpoint=http://h/a;"
 HTML = "text/html,application/xhtml+xml"
 

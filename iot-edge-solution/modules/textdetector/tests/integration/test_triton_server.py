@@ -25,7 +25,7 @@ from textdetector.export.triton import describe_onnx
 from textdetector.models import REC_MODEL
 
 pytest.importorskip("tritonclient.grpc", reason="tritonclient missing")
-REC_PATH = Path(__file__).resolve().parent.parent / "local_data" / REC_MODEL.name
+REC_PATH = Path(__file__).resolve().parents[2] / "local_data" / REC_MODEL.name
 
 
 @pytest.fixture(scope="session")
@@ -242,7 +242,7 @@ def test_module_reads_the_same_through_triton(url, model_path, demo_frames, tmp_
         }  # as served
         done = subprocess.run(
             [sys.executable, "main.py"],
-            cwd=Path(__file__).parent.parent,
+            cwd=Path(__file__).parents[2],
             env=env,
             capture_output=True,
             text=True,

@@ -3,7 +3,7 @@
 No GPU or TensorRT exists on the machines these run on, so `tensorrt` and
 `pycuda.driver` are replaced by fakes whose "inference" is the real model on ONNX Runtime
 CPU. They test the engine's own logic (cache, precision policy, FP16 check, buffer
-reuse, release), not TensorRT; tests/test_gpu_real.py runs the real engine on a GPU.
+reuse, release), not TensorRT; tests/integration/test_gpu_real.py runs the real engine on a GPU.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import azurite_harness
 import dashboard_server
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parents[4] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[5] / "test-artifacts"
 CREDENTIALS = ("SharedAccessSignature", "sig=", "AccountKey", "DefaultEndpointsProtocol")
 
 

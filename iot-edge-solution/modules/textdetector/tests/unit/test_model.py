@@ -10,7 +10,7 @@ from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.errors import ModelError
 from textdetector.models import DET_MODEL, verify_model
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
+MODULE_DIR = Path(__file__).resolve().parents[2]
 
 
 def test_verified_model_passes(model_path):
