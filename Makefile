@@ -5,9 +5,9 @@ PY := $(CURDIR)/.venv/bin/python
 MODULE := iot-edge-solution/modules/textdetector
 ARGS ?=
 ARCH ?= amd64
+SECTION ?= all
 
-.PHONY: help setup run lint test coverage eval bench bench-post bench-gpu bench-http \
-	bench-streams bench-triton soak soak-streams stack images quantize bench-engines fuzz
+.PHONY: help setup run lint test coverage eval bench stack images quantize fuzz
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -40,42 +40,33 @@ coverage: setup ## tests with an HTML coverage report in htmlcov/
 	@echo "HTML report: htmlcov/index.html"
 
 eval: setup ## reading quality: demo video, rendered set, and real photos per category against RapidOCR 3.10 (targets MET/MISSED)
-	cd $(MODULE) && $(PY) tools/eval.py $(ARGS)
-	cd $(MODULE) && $(PY) tools/eval_real.py
+	cd $(MODULE) && $(PY) -m tools.eval $(ARGS)
+	cd $(MODULE) && $(PY) -m tools.eval_real
 
-bench: setup ## benchmark: detection, OCR and every engine x precision; model-only vs pipeline vs RapidOCR 1.4.4 and 3.10 (ratios); the demo video end to end
-	cd $(MODULE) && $(PY) tools/bench.py $(ARGS)
-	cd $(MODULE) && $(PY) tools/bench_e2e.py
+bench: setup ## benchmarks (tools/, figures to bench-results/); SECTION=all (default: detection, ocr, matrix, then e2e) | detection | ocr | matrix | e2e | engines | post | streams | http | triton | gpu | soak | soak-streams; ARGS="..." to its tool
+	cd $(MODULE) && PYTHONPATH=$(CURDIR)/testing $(PY) -m tools.sections $(SECTION) $(ARGS)
 
-bench-post: setup ## dense-text (500+ words) post-process: fast vs reference, ms
-	cd $(MODULE) && $(PY) tools/bench_postprocess.py $(ARGS)
-
-bench-streams: setup ## multi-stream benchmark: N = 1, 2, 4, 8 sources, fps and batch sizes (ARGS="--engine triton": through Triton)
-	cd $(MODULE) && PYTHONPATH=$(CURDIR)/testing $(PY) tools/bench_streams.py $(ARGS)
-
-soak: setup ## soak run: fps and RSS over 10,000 frames (ARGS="--seconds 600" for time)
-	cd $(MODULE) && $(PY) tools/soak.py $(ARGS)
-
-soak-streams: setup ## live-stream soak: a test stream crashed every 30 s for 10 min, RSS and thread drift (not in CI)
-	cd $(MODULE) && PYTHONPATH=$(CURDIR)/testing $(PY) tools/soak_streams.py $(ARGS)
-
-bench-gpu: setup ## GPU benchmark: TensorRT FP16/FP32, ORT CUDA vs ORT CPU (skips what is absent)
-	cd $(MODULE) && $(PY) tools/bench_gpu.py $(ARGS)
+# The bench targets before `make bench SECTION=...`: aliases for one release.
+BENCH_ALIASES := bench-post bench-streams bench-gpu bench-http bench-triton bench-engines \
+	soak soak-streams
+SECTION_OF_bench-post := post
+SECTION_OF_bench-streams := streams
+SECTION_OF_bench-gpu := gpu
+SECTION_OF_bench-http := http
+SECTION_OF_bench-triton := triton
+SECTION_OF_bench-engines := engines
+SECTION_OF_soak := soak
+SECTION_OF_soak-streams := soak-streams
+.PHONY: $(BENCH_ALIASES)
+$(BENCH_ALIASES):
+	@echo "warning: make $@ is deprecated (removed in the next release): use make bench SECTION=$(SECTION_OF_$@)" >&2
+	@$(MAKE) --no-print-directory bench SECTION=$(SECTION_OF_$@)
 
 stack: setup ## Azurite + textdetector archiving + review dashboard (http://127.0.0.1:8090)
 	@bash scripts/stack.sh $(ARGS)
-
-bench-http: setup ## HTTP service vs in-process vs a Flask baseline (concurrency 1/4/16)
-	cd $(MODULE) && $(PY) tools/bench_http.py $(ARGS)
-
-bench-triton: setup ## N = 1, 2, 4, 8 sources through a local Triton server vs local ONNX Runtime
-	cd $(MODULE) && PYTHONPATH=$(CURDIR)/testing $(PY) tools/bench_triton.py $(ARGS)
 
 images: ## build the module images and the CPU dev container with podman (ARCH=arm64 for ARM)
 	@ARCH=$(ARCH) bash scripts/build-images.sh $(ARGS)
 
 quantize: setup ## INT8 models for OpenVINO (NNCF), cached with their checksums
-	cd $(MODULE) && $(PY) tools/quantize.py $(ARGS)
-
-bench-engines: setup ## ONNX Runtime vs OpenVINO FP32/BF16/INT8: ms, ratios, parity gate
-	cd $(MODULE) && $(PY) tools/bench_engines.py $(ARGS)
+	cd $(MODULE) && $(PY) -m tools.quantize $(ARGS)

@@ -6,68 +6,28 @@ contender and the ratios measured in this one run. Timings drift between machine
 runs: compare the ratios. The OCR section (tools/bench_ocr.py) does the same for
 detection + recognition on the 720p frames; the engines section (tools/bench_matrix.py)
 for every engine x precision this machine runs, with its parity-gate verdict.
-Usage: python tools/bench.py [--frames N] [--rounds R] [--sizes 720p,1080p]
+Usage: python -m tools.bench [--frames N] [--rounds R] [--sizes 720p,1080p]
 [--sections detection,ocr,engines] [--chart]
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import bench_matrix
-import bench_ocr
-import cv2
 import numpy as np
 
-from textdetector.config import DEFAULT_VIDEO, EngineSettings, SourceSettings
+from textdetector.config import EngineSettings
 from textdetector.detector import TextDetector
-from textdetector.detector.preprocess import to_blob
 from textdetector.engines import resolve_engine
-from textdetector.pipeline import process
 from textdetector.recognizer import TextRecognizer
-from textdetector.sinks import ConsoleSink
-from textdetector.sources import open_source
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
+from . import bench_matrix, bench_ocr, harness
 
 RUN_ENGINE = EngineSettings().for_run(True)  # the engine settings `run` uses on a file
-SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
-FIRST_TEXT_FRAME = 15  # the demo's first second has no text
-
-
-def demo_frames(count: int, size: tuple[int, int]) -> list[np.ndarray]:
-    """`count` demo frames with text, resized to `size` (w, h)."""
-    if not DEFAULT_VIDEO.is_file():
-        sys.exit("error: demo video missing: run `make setup`")
-    cap = cv2.VideoCapture(str(DEFAULT_VIDEO))
-    cap.set(cv2.CAP_PROP_POS_FRAMES, FIRST_TEXT_FRAME)
-    frames = []
-    while len(frames) < count:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if (frame.shape[1], frame.shape[0]) != size:
-            frame = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
-        frames.append(frame)
-    cap.release()
-    return frames
-
-
-def write_video(frames: list[np.ndarray], path: Path) -> Path:
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 15, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
 
 
 def rapidocr_detector(matched: bool):
@@ -103,52 +63,19 @@ def rapidocr_detector(matched: bool):
 
 def contenders(
     detector: TextDetector, frames: list[np.ndarray], video: Path
-) -> dict[str, Callable[[], float]]:
+) -> dict[str, harness.Timed]:
     """Name -> a callable that processes every frame once and returns seconds taken."""
-    size = detector.input_size(frames[0].shape[:2])
-    blobs = [to_blob(frame, size, norm=detector.policy.norm) for frame in frames]
-
-    def model_only() -> float:
-        start = time.perf_counter()
-        bench_matrix.model_pass(detector.engine, blobs)
-        return time.perf_counter() - start
-
-    def ours() -> float:
-        start = time.perf_counter()
-        for frame in frames:
-            detector.detect(frame)
-        return time.perf_counter() - start
-
-    def pipeline() -> float:
-        start = time.perf_counter()
-        source = open_source(SourceSettings(camera_path=str(video)))
-        summary = process(detector, [source], [ConsoleSink(stream=io.StringIO(), quiet=True)])
-        assert summary.frames == len(frames), summary
-        return time.perf_counter() - start
-
-    runs = {"model-only": model_only, "detector": ours, "pipeline": pipeline}
+    blobs = harness.detection_blobs(detector, frames)
+    runs = {
+        "model-only": harness.model_only(detector.engine, blobs),
+        "detector": harness.each_frame(detector.detect, frames),
+        "pipeline": harness.pipeline(detector, video, len(frames)),
+    }
     for name, matched in (("rapidocr-defaults", False), ("rapidocr-matched", True)):
         rapid = rapidocr_detector(matched)
         if rapid is not None:
-            runs[name] = bench_ocr.timed(rapid, frames)
+            runs[name] = harness.each_frame(rapid, frames)
     return runs
-
-
-def measure(runs: dict[str, Callable[[], float]], count: int, rounds: int) -> dict[str, dict]:
-    """Interleave contenders round by round (A B C A B C ...): drift hits all alike."""
-    for run in runs.values():
-        run()  # warm-up
-    seconds: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(rounds):
-        for name, run in runs.items():
-            seconds[name].append(run())
-    return {
-        name: {
-            "fps": count / statistics.median(values),
-            "fps_all": [round(count / v, 2) for v in values],
-        }
-        for name, values in seconds.items()
-    }
 
 
 RATIOS = [
@@ -161,20 +88,12 @@ RATIOS = [
 
 
 def report(results: dict[str, dict[str, dict]]) -> dict[str, dict[str, float]]:
-    ratios: dict[str, dict[str, float]] = {}
+    """Per size: the fps table and the ratios with their targets."""
+    found: dict[str, dict[str, float]] = {}
     for size, table in results.items():
-        print(f"\n{size}")
-        print(f"  {'contender':<20}{'median fps':>12}   runs")
-        for name, row in table.items():
-            print(f"  {name:<20}{row['fps']:>12.2f}   {row['fps_all']}")
-        ratios[size] = {}
-        for a, b, target in RATIOS:
-            if a in table and b in table:
-                value = table[a]["fps"] / table[b]["fps"]
-                ratios[size][f"{a}/{b}"] = round(value, 3)
-                goal = f"   (target >= {target})" if target else ""
-                print(f"  ratio {a}/{b}: {value:.2f}{goal}")
-    return ratios
+        harness.fps_table(f"\n{size}", table)
+        found[size] = harness.ratios(table, RATIOS)
+    return found
 
 
 def chart(results: dict[str, dict[str, dict]], path: Path) -> None:
@@ -193,30 +112,23 @@ def chart(results: dict[str, dict[str, dict]], path: Path) -> None:
     print(f"chart: {path}")
 
 
-def _clip(args: argparse.Namespace, size_name: str, folder: Path) -> tuple[list[np.ndarray], Path]:
-    """The size's demo frames and the same frames as a video file."""
-    frames = demo_frames(args.frames, SIZES[size_name])
-    video = write_video(frames, folder / f"{size_name}.mp4")
-    print(f"{size_name}: {len(frames)} frames x {args.rounds} rounds per contender ...", flush=True)
-    return frames, video
-
-
 def ocr_section(args: argparse.Namespace, detector: TextDetector, folder: Path) -> dict:
     """Detection + recognition end to end at 720p: fps table, ratios, crop figures."""
-    frames, video = _clip(args, "720p", folder)
+    frames, video = harness.clip(args.frames, args.rounds, "720p", folder)
     counts = bench_ocr.Counts()
     with TextRecognizer.open(engine_settings=RUN_ENGINE) as recognizer:
         runs = bench_ocr.contenders(detector, recognizer, frames, video, counts)
-        table = measure(runs, len(frames), args.rounds)
+        table = harness.measure(runs, len(frames), args.rounds)
     return {"size": "720p", "results": table, **bench_ocr.report(table, counts, len(frames))}
 
 
 def engines_section(args: argparse.Namespace, folder: Path) -> dict:
     """Every engine x precision here: model-only and pipeline fps, ratios, gate."""
-    frames, video = _clip(args, "720p", folder)
+    frames, video = harness.clip(args.frames, args.rounds, "720p", folder)
     detectors, absent = bench_matrix.open_detectors()
     try:
-        table = measure(bench_matrix.contenders(detectors, frames, video), len(frames), args.rounds)
+        runs = bench_matrix.contenders(detectors, frames, video)
+        table = harness.measure(runs, len(frames), args.rounds)
         verdicts = bench_matrix.gate(detectors)
     finally:
         for detector in detectors.values():
@@ -226,7 +138,7 @@ def engines_section(args: argparse.Namespace, folder: Path) -> dict:
     ratios = bench_matrix.report(table, verdicts, absent, default)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "engines.md").write_text(
-        bench_matrix.markdown(table, verdicts, ratios, bench_matrix.machine()), encoding="utf-8"
+        bench_matrix.markdown(table, verdicts, ratios, harness.machine()), encoding="utf-8"
     )
     print(f"  README table: {args.out / 'engines.md'}")
     return {"size": "720p", "results": table, "gate": verdicts, "ratios": ratios, "absent": absent}
@@ -240,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out",
         type=Path,
-        default=MODULE_DIR.parent.parent.parent / "bench-results",
+        default=harness.RESULTS,
         help="folder for bench.json (and the chart)",
     )
     parser.add_argument(
@@ -260,17 +172,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sections takes detection, ocr, engines; --frames, --rounds >= 1")
     detector = TextDetector.open(RUN_ENGINE)
     results: dict[str, dict[str, dict]] = {}
-    output: dict = {"frames": args.frames, "rounds": args.rounds, "machine": bench_matrix.machine()}
+    output: dict = {"frames": args.frames, "rounds": args.rounds, "machine": harness.machine()}
     print(
         f"machine: {output['machine']}; engine {resolve_engine(RUN_ENGINE)} "
         f"(OpenVINO hint {RUN_ENGINE.ov_performance_hint})"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for size_name in args.sizes.split(",") if "detection" in sections else []:
-            frames, video = _clip(args, size_name, Path(tmp))
-            results[size_name] = measure(
-                contenders(detector, frames, video), len(frames), args.rounds
-            )
+            frames, video = harness.clip(args.frames, args.rounds, size_name, Path(tmp))
+            runs = contenders(detector, frames, video)
+            results[size_name] = harness.measure(runs, len(frames), args.rounds)
         if results:
             output.update(results=results, ratios=report(results))
         if "ocr" in sections:

@@ -6,7 +6,7 @@ process from start-up to exit: `main.py --quiet` (the default: detect and read e
 frame) and a RapidOCR 3.10 loop reading every frame of the same file. It prints each
 side's median seconds and the ratio per round, with the target (>= 2x) beside it.
 
-Usage: python tools/bench_e2e.py [--rounds N] [--video FILE] [--json FILE]
+Usage: python -m tools.bench_e2e [--rounds N] [--video FILE] [--json FILE]
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
+from . import harness
+
+MODULE_DIR = harness.MODULE_DIR
 VIDEO = MODULE_DIR / "local_data" / "demo_video.mp4"
-RESULTS = MODULE_DIR.parent.parent.parent / "bench-results"
 TARGET = 2.0  # ours at least this many times faster than RapidOCR 3.10 defaults
 
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json",
         type=Path,
-        default=RESULTS / "e2e.json",
+        default=harness.RESULTS / "e2e.json",
         help="where the figures go (default: bench-results/e2e.json)",
     )
     parser.add_argument("--rapidocr-worker", action="store_true", help=argparse.SUPPRESS)
@@ -75,7 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         return rapidocr_video(args.video)
     commands = {
         "ours": [sys.executable, "main.py", "--quiet", "--camera-path", str(args.video)],
-        "rapidocr3": [sys.executable, __file__, "--rapidocr-worker", "--video", str(args.video)],
+        "rapidocr3": [
+            *(sys.executable, "-m", "tools.bench_e2e", "--rapidocr-worker"),
+            *("--video", str(args.video)),
+        ],
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
     ratios = []
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     ratio = statistics.median(ratios)
-    verdict = "MET" if ratio >= TARGET else "MISSED"
+    verdict = harness.verdict(ratio, TARGET)
     print(
         f"demo video end to end: ours {statistics.median(times['ours']):.1f} s, "
         f"RapidOCR 3.10 defaults {statistics.median(times['rapidocr3']):.1f} s: "

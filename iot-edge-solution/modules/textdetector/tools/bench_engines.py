@@ -6,7 +6,7 @@ the ratio to ONNX Runtime FP32 and the parity-gate verdict of each detector cont
 against ONNX Runtime FP32 boxes on the fixed evaluation set. A last section times the
 whole detector (pre-process, model, DB post-process) sequential vs overlapped (frame N+1
 inferring while frame N is post-processed). Timings drift between runs: read the ratios.
-Usage: python tools/bench_engines.py [--frames N] [--rounds R] [--no-gate] [--json FILE]
+Usage: python -m tools.bench_engines [--frames N] [--rounds R] [--no-gate] [--json FILE]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from textdetector.tuning.rec_check import line_accuracy, truth_lines
 from textdetector.tuning.samples import EVALUATION_FRAMES, evaluation_frames, video_frames
 from textdetector.tuning.select import INT8_CACHE
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
+from . import harness
 
 REC_MODEL = RecognizerSettings().rec_model  # the default MODEL_SET's recogniser
 DEMO_TRUTH = DEFAULT_VIDEO.with_suffix(".gt.jsonl")
@@ -159,15 +159,9 @@ def detector_fps(frames: list[np.ndarray], rounds: int, int8: Path | None) -> di
     }
     if "int8" in engines:
         loops["OV INT8 overlapped, THROUGHPUT"] = overlapping(engines["int8"])
-    fps: dict[str, list[float]] = {label: [] for label in loops}
-    for loop in loops.values():
-        loop()  # warm-up
-    for _ in range(rounds):
-        for label, loop in loops.items():
-            start = time.perf_counter()
-            loop()
-            fps[label].append(len(frames) / (time.perf_counter() - start))
-    return {label: statistics.median(values) for label, values in fps.items()}
+    runs = {label: harness.timed(loop) for label, loop in loops.items()}
+    measured = harness.measure(runs, len(frames), rounds)
+    return {label: row["fps"] for label, row in measured.items()}
 
 
 def table(title: str, medians: dict[str, float], verdicts: dict[str, str]) -> list[str]:

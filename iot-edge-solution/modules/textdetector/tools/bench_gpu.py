@@ -6,7 +6,7 @@ the ratio to the CPU baseline, and how well TensorRT FP16 boxes agree with FP32.
 Contenders that cannot run here (no GPU, no TensorRT) are listed with the reason; the
 script still exits 0.
 
-Usage: python tools/bench_gpu.py [--frames N] [--warmup N]
+Usage: python -m tools.bench_gpu [--frames N] [--warmup N]
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ concurrency 16 reaches >= 0.95 x the best in-process throughput at any level. A 
 baseline (the seeds' design: one process, one request at a time, the same work) lives
 here, not in the product.
 
-    python tools/bench_http.py                  # concurrency 1, 4, 16
-    python tools/bench_http.py --no-flask --rounds 3 --json out.json
+    python -m tools.bench_http                  # concurrency 1, 4, 16
+    python -m tools.bench_http --no-flask --rounds 3 --json out.json
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import asyncio
 import itertools
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,9 +51,11 @@ from textdetector.serve.formats import lva_inferences
 from textdetector.serve.pool import score_image
 from textdetector.serve.server import detector_factory, recognizer_factory
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
+from . import harness
 
-DEFAULT_JSON = MODULE_DIR.parent.parent.parent / "bench-results" / "bench_http.json"
+MODULE_DIR = harness.MODULE_DIR
+
+DEFAULT_JSON = harness.RESULTS / "bench_http.json"
 TARGET_CONCURRENCY = 16
 TARGET_RATIO = 0.95  # service throughput / best in-process throughput
 FLASK_TARGET = 2.0  # service / Flask at concurrency >= 4 (needs spare compute, README)
@@ -207,12 +208,6 @@ async def http_load(
     return run("http", concurrency, requests, wall, latencies, statuses, cpu)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
     import urllib.error
     import urllib.request
@@ -236,7 +231,7 @@ class Server:
     """`main.py serve` (kind "service") or the Flask baseline as a child process."""
 
     def __init__(self, kind: str, workers: int = 0, queue_size: int = 64) -> None:
-        port = free_port()
+        port = harness.free_port()
         if kind == "service":
             command = [
                 sys.executable,
@@ -251,7 +246,7 @@ class Server:
             ]
             ready = f"http://127.0.0.1:{port}/v2/health/ready"
         else:
-            command = [sys.executable, str(Path(__file__).resolve()), "--flask-server", str(port)]
+            command = [sys.executable, "-m", "tools.bench_http", "--flask-server", str(port)]
             ready = f"http://127.0.0.1:{port}/ready"
         env = {**os.environ, "LOG_LEVEL": "warning"}
         self.proc = subprocess.Popen(
@@ -333,11 +328,7 @@ def alternate(
     measures: dict[str, Callable[[], dict[str, Any]]], rounds: int
 ) -> dict[str, dict[str, Any]]:
     """Run each measure once per round, interleaved, and merge each one's rounds."""
-    results: dict[str, list[dict[str, Any]]] = {name: [] for name in measures}
-    for _ in range(rounds):
-        for name, measure in measures.items():
-            results[name].append(measure())
-    return {name: merge(runs) for name, runs in results.items()}
+    return {name: merge(runs) for name, runs in harness.alternate(measures, rounds).items()}
 
 
 def verdict(

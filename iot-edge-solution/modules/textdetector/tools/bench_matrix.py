@@ -2,7 +2,7 @@
 
 Each contender is the real detector opened with ENGINE / PRECISION as a user would set
 them (and the performance hint `run` uses on a file), timed two ways over the same 720p
-frames, interleaved by bench.measure: the model alone on pre-made blobs (`model_pass`:
+frames, interleaved by harness.measure: the model alone on pre-made blobs (`model_pass`:
 with async requests, two in flight), and the whole run loop from the video file (decode thread,
 pre-process, model, DB post-process, overlap of frame N+1's inference with frame N's
 post-processing where the engine has async requests, console sink). Ratios are to ONNX
@@ -14,28 +14,20 @@ with the reason.
 
 from __future__ import annotations
 
-import io
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import bench_engines
 import numpy as np
 
-from textdetector.config import EngineSettings, SourceSettings
+from textdetector.config import EngineSettings
 from textdetector.detector import TextDetector
-from textdetector.detector.preprocess import to_blob
-from textdetector.engines import InferenceEngine, installed, run_single
-from textdetector.engines.base import pipelined
+from textdetector.engines import installed, run_single
 from textdetector.engines.openvino_engine import cpu_supports
-from textdetector.pipeline import process
-from textdetector.sinks import ConsoleSink
-from textdetector.sources import open_source
+
+from . import bench_engines, harness
 
 BASELINE = "onnxruntime fp32"
 DEFAULT_TARGET = 1.5  # the default CPU engine against ONNX Runtime FP32, boxes identical
 REDUCED_TARGET = 2.5  # where a reduced precision passes its gate
-Timed = Callable[[], float]
 
 
 def available() -> tuple[list[tuple[str, str]], dict[str, str]]:
@@ -43,7 +35,7 @@ def available() -> tuple[list[tuple[str, str]], dict[str, str]]:
     pairs = [("onnxruntime", "fp32")]
     absent: dict[str, str] = {
         "tensorrt": "needs an NVIDIA GPU with TensorRT (none here)",
-        "triton": "needs a Triton server (make bench-triton)",
+        "triton": "needs a Triton server (make bench SECTION=triton)",
     }
     if not installed("openvino"):
         absent["openvino"] = "openvino is not installed"
@@ -75,42 +67,14 @@ def open_detectors() -> tuple[dict[str, TextDetector], dict[str, str]]:
 
 def contenders(
     detectors: dict[str, TextDetector], frames: list[np.ndarray], video: Path
-) -> dict[str, Timed]:
+) -> dict[str, harness.Timed]:
     """'<engine> <precision> model' and '... pipeline' -> seconds for all frames."""
-    runs: dict[str, Timed] = {}
+    runs: dict[str, harness.Timed] = {}
     for label, detector in detectors.items():
-        size = detector.input_size(frames[0].shape[:2])
-        blobs = [to_blob(frame, size, norm=detector.policy.norm) for frame in frames]
-        runs[f"{label} model"] = _model_only(detector, blobs)
-        runs[f"{label} pipeline"] = _pipeline(detector, video, len(frames))
+        blobs = harness.detection_blobs(detector, frames)
+        runs[f"{label} model"] = harness.model_only(detector.engine, blobs)
+        runs[f"{label} pipeline"] = harness.pipeline(detector, video, len(frames))
     return runs
-
-
-def model_pass(engine: InferenceEngine, inputs: list[np.ndarray]) -> None:
-    """Every input through the model at its best pace: with async requests (OpenVINO) the
-    next input is submitted before the previous one is collected, as the run loop does."""
-    for _ in pipelined(engine, inputs):
-        pass
-
-
-def _model_only(detector: TextDetector, blobs: list[np.ndarray]) -> Timed:
-    def run() -> float:
-        start = time.perf_counter()
-        model_pass(detector.engine, blobs)
-        return time.perf_counter() - start
-
-    return run
-
-
-def _pipeline(detector: TextDetector, video: Path, count: int) -> Timed:
-    def run() -> float:
-        start = time.perf_counter()
-        source = open_source(SourceSettings(camera_path=str(video)))
-        summary = process(detector, [source], [ConsoleSink(stream=io.StringIO(), quiet=True)])
-        assert summary.frames == count, summary
-        return time.perf_counter() - start
-
-    return run
 
 
 def gate(detectors: dict[str, TextDetector]) -> dict[str, str]:
@@ -141,41 +105,21 @@ def report(
         )
     for name, why in absent.items():
         print(f"  {name:<18}{'n/a':>10}{'':>14}{'':>8}{'':>12}  {why}")
-    _target(f"default engine ({default}) vs {BASELINE}", ratios.get(default), DEFAULT_TARGET)
+    harness.target_line(
+        f"default engine ({default}) vs {BASELINE}", ratios.get(default), DEFAULT_TARGET
+    )
     passing = [
         label
         for label, text in verdicts.items()
         if label.split()[1] in ("int8", "bf16") and "PASS" in text
     ]
     best = max(passing, key=lambda label: ratios[label], default=None)
-    _target(
+    harness.target_line(
         f"best passing reduced precision ({best or 'none'}) vs {BASELINE}",
         ratios.get(best) if best else None,
         REDUCED_TARGET,
     )
     return ratios
-
-
-def _target(what: str, value: float | None, target: float) -> None:
-    figure = "n/a" if value is None else f"{value:.2f}x"
-    verdict = "MISSED" if value is None or value < target else "MET"
-    print(f"  {what}: {figure} (target >= {target}x) {verdict}")
-
-
-def machine() -> str:
-    """CPU model and core count, for the tables' headings."""
-    import os
-    import platform
-
-    name = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{name or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
 def markdown(

@@ -1,6 +1,6 @@
 """The OCR section of tools/bench.py: detection + recognition, end to end.
 
-Contenders, each over the same demo frames with text, interleaved by bench.measure:
+Contenders, each over the same demo frames with text, interleaved by harness.measure:
 **ocr-model-only** (the detection model on pre-made blobs, then the recognition model on
 pre-made batches of the same crops our recogniser reads: the models' own limit),
 **ocr-pipeline** (the real `pipeline.process` from the video file with a recogniser:
@@ -11,14 +11,13 @@ PP-OCRv6 det and rec, angle classifier on) and **rapidocr-ocr-matched** (RapidOC
 our detection policy and model, thresholds, batch, classifier and recognition model).
 
 Run alone, it measures one or several model sets (MODEL_SET) in the same interleaved run:
-python tools/bench_ocr.py [--model-set ppocrv4,ppocrv6] [--frames N] [--rounds R] [--json F]
+python -m tools.bench_ocr [--model-set ppocrv4,ppocrv6] [--frames N] [--rounds R] [--json F]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import sys
 import tempfile
@@ -28,18 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from bench_matrix import model_pass
 
-from textdetector.config import DetectorSettings, EngineSettings, RecognizerSettings, SourceSettings
+from textdetector.config import DetectorSettings, EngineSettings, RecognizerSettings
 from textdetector.detector import TextDetector
-from textdetector.detector.preprocess import to_blob
 from textdetector.errors import KitError
-from textdetector.pipeline import LoopOptions, process
+from textdetector.pipeline import LoopOptions
 from textdetector.recognizer import TextRecognizer, crop_all
 from textdetector.recognizer.batching import by_aspect, chunks, normalised_batch
 from textdetector.recognizer.recognizer import batch_width
-from textdetector.sinks import ConsoleSink
-from textdetector.sources import open_source
+
+from . import harness
+from .eval import chosen_sets
 
 RATIOS = [
     ("ocr-pipeline", "ocr-model-only", 0.90),
@@ -114,33 +112,31 @@ def contenders(
     counts: Counts,
 ) -> dict[str, Callable[[], float]]:
     """Name -> a callable that reads every frame once and returns the seconds taken."""
-    size = detector.input_size(frames[0].shape[:2])
-    blobs = [to_blob(frame, size, norm=detector.policy.norm) for frame in frames]
+    blobs = harness.detection_blobs(detector, frames)
     per_read = RecognizerSettings().rec_frames
     batches, counts.model_crops = rec_batches(recognizer, detector, frames, per_read)
 
     def model_only() -> float:
         start = time.perf_counter()
-        model_pass(detector.engine, blobs)
+        harness.model_pass(detector.engine, blobs)
         middle = time.perf_counter()
-        model_pass(recognizer.engine, batches)
+        harness.model_pass(recognizer.engine, batches)
         end = time.perf_counter()
         counts.model_rec_s.append(end - middle)
         return end - start
 
+    whole_loop = harness.pipeline(
+        detector,
+        video,
+        len(frames),
+        sinks=[_Timings(counts)],
+        recognizer=recognizer,
+        options=LoopOptions(read_ahead=per_read),
+    )
+
     def pipeline() -> float:
         calls, crops = recognizer.calls, recognizer.crops_read
-        start = time.perf_counter()
-        source = open_source(SourceSettings(camera_path=str(video)))
-        summary = process(
-            detector,
-            [source],
-            [ConsoleSink(stream=io.StringIO(), quiet=True), _Timings(counts)],
-            recognizer=recognizer,
-            options=LoopOptions(read_ahead=per_read),
-        )
-        seconds = time.perf_counter() - start
-        assert summary.frames == len(frames), summary
+        seconds = whole_loop()
         counts.calls += recognizer.calls - calls
         counts.crops += recognizer.crops_read - crops
         return seconds
@@ -149,10 +145,10 @@ def contenders(
     for name, matched in (("rapidocr-ocr-defaults", False), ("rapidocr-ocr-matched", True)):
         rapid = rapidocr_ocr(matched, recognizer.settings)
         if rapid is not None:
-            runs[name] = timed(rapid, frames)
+            runs[name] = harness.each_frame(rapid, frames)
     rapid3 = rapidocr3_ocr()
     if rapid3 is not None:
-        runs["rapidocr3-ocr-defaults"] = timed(rapid3, frames)
+        runs["rapidocr3-ocr-defaults"] = harness.each_frame(rapid3, frames)
     return runs
 
 
@@ -218,31 +214,10 @@ def rapidocr_ocr(matched: bool, rec: RecognizerSettings = RecognizerSettings()):
     return rapid
 
 
-def timed(rapid, frames: list[np.ndarray]) -> Callable[[], float]:
-    """A run that calls `rapid` on every frame and returns the seconds it took."""
-
-    def run() -> float:
-        start = time.perf_counter()
-        for frame in frames:
-            rapid(frame)
-        return time.perf_counter() - start
-
-    return run
-
-
 def report(table: dict[str, dict], counts: Counts, frames: int) -> dict:
     """Print the OCR table, ratios with their targets (MET/MISSED) and the crop figures."""
-    print("\nOCR (detection + recognition)")
-    print(f"  {'contender':<24}{'median fps':>12}   runs")
-    for name, row in table.items():
-        print(f"  {name:<24}{row['fps']:>12.2f}   {row['fps_all']}")
-    ratios = {}
-    for a, b, target in RATIOS:
-        if a in table and b in table:
-            value = table[a]["fps"] / table[b]["fps"]
-            ratios[f"{a}/{b}"] = round(value, 3)
-            verdict = "MET" if value >= target else "MISSED"
-            print(f"  ratio {a}/{b}: {value:.2f}   (target >= {target})  {verdict}")
+    harness.fps_table("\nOCR (detection + recognition)", table, width=24)
+    ratios = harness.ratios(table, RATIOS)
     crops = counts.summary(frames)
     print(
         f"  regions read: {crops['crops_per_frame']} per frame, "
@@ -260,8 +235,6 @@ def interleaved(
     model_sets: list[str], frames: list[np.ndarray], video: Path, rounds: int
 ) -> dict[str, dict]:
     """Every set's contenders in one interleaved measurement: {set: {"results", ...}}."""
-    import bench  # its measuring helpers; it imports this module, hence here
-
     counts = {name: Counts() for name in model_sets}
     runs: dict[str, Callable[[], float]] = {}
     with contextlib.ExitStack() as stack:
@@ -276,7 +249,7 @@ def interleaved(
             ).items():
                 if contender not in SHARED or contender not in runs:
                     runs[contender if contender in SHARED else f"{name}/{contender}"] = run
-        table = bench.measure(runs, len(frames), rounds)
+        table = harness.measure(runs, len(frames), rounds)
     output = {}
     for name in model_sets:
         own = {
@@ -290,9 +263,6 @@ def interleaved(
 
 
 def main(argv: list[str] | None = None) -> int:
-    import bench
-    from eval import chosen_sets
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--model-set",
@@ -311,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            frames, video = bench._clip(args, "720p", Path(tmp))
+            frames, video = harness.clip(args.frames, args.rounds, "720p", Path(tmp))
             output = interleaved(model_sets, frames, video, args.rounds)
     except KitError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -7,7 +7,7 @@ target for dense frames (>= 400 regions in <= TARGET_MS); the thread's CPU time 
 beside it, as wall time on a shared machine also counts other processes' turns.
 Writes bench-results/postprocess.json.
 
-Usage: python tools/bench_postprocess.py [--runs 9] [--seed 0] [--out FILE]
+Usage: python -m tools.bench_postprocess [--runs 9] [--seed 0] [--out FILE]
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from dense_frame import render_dense_frame
 
 from textdetector.config import EngineSettings
 from textdetector.detector import TextDetector
@@ -29,7 +28,9 @@ from textdetector.detector.preprocess import to_blob
 from textdetector.engines import run_single
 from textdetector.geometry import polygon_iou
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
+from . import harness
+from .dense_frame import render_dense_frame
+
 TARGET_MS = 10.0  # fast mode, dense frame (>= 400 regions), median wall time
 DENSE_REGIONS = 400
 
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9, help="timed runs per mode")
     parser.add_argument("--seed", type=int, default=0, help="dense frame seed")
-    parser.add_argument("--out", default=str(MODULE_DIR / "bench-results" / "postprocess.json"))
+    parser.add_argument("--out", default=str(harness.RESULTS / "postprocess.json"))
     args = parser.parse_args(argv)
     image, words = render_dense_frame(seed=args.seed)
     with TextDetector.open(EngineSettings()) as detector:
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def target_verdict(fast_ms: float, regions: int) -> dict:
     """The dense-frame target: MET, MISSED, or NOT DENSE when the frame has too few regions."""
-    verdict = "MET" if fast_ms <= TARGET_MS else "MISSED"
+    verdict = harness.verdict(fast_ms, TARGET_MS, at_most=True)
     if regions < DENSE_REGIONS:
         verdict = "NOT DENSE"
     return {"ms": TARGET_MS, "min_regions": DENSE_REGIONS, "verdict": verdict}

@@ -5,7 +5,7 @@ For each N (default 1, 2, 4, 8) the demo video is opened N times, each stream ca
 --max-batch frames of one input size). Prints per-stream and total fps and the batch
 sizes achieved; writes bench-results/streams.json.
 
-Usage: python tools/bench_streams.py [--streams 1,2,4,8] [--frames 40] [--max-batch 4]
+Usage: python -m tools.bench_streams [--streams 1,2,4,8] [--frames 40] [--max-batch 4]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from textdetector.detector import TextDetector
 from textdetector.pipeline import LoopOptions, process
 from textdetector.sources import open_sources
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
+from . import harness
 
 
 class Capped:
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=40, help="frames per stream")
     parser.add_argument("--max-batch", type=int, default=4, help="most frames per engine call")
     parser.add_argument("--video", default=str(DEFAULT_VIDEO), help="video file to open N times")
-    parser.add_argument("--out", default=str(MODULE_DIR / "bench-results" / "streams.json"))
+    parser.add_argument("--out", default=str(harness.RESULTS / "streams.json"))
     parser.add_argument(
         "--engine",
         choices=("local", "triton"),
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args, rest = parser.parse_known_args(argv)
     if args.engine == "triton":
-        import bench_triton
+        from . import bench_triton
 
         return bench_triton.main(["--streams", args.streams, *rest])
     if rest:

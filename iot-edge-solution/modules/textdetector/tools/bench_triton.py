@@ -12,7 +12,7 @@ Without --triton-url a real Triton server (the test harness: nvidia-pytriton ser
 ONNX model through ONNX Runtime, .tools/triton from scripts/test-deps.d/50-triton.sh) is
 started for the run. Writes bench-results/triton.json.
 
-Usage: python tools/bench_triton.py [--streams 1,2,4] [--seconds 6] [--rounds 3]
+Usage: python -m tools.bench_triton [--streams 1,2,4] [--seconds 6] [--rounds 3]
        [--triton-url grpc://host:8001 --metrics-url http://host:8002/metrics]
 """
 
@@ -37,22 +37,17 @@ from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.engines.triton_engine import TritonEngine
 from textdetector.export.triton import describe_onnx, triton_model_name
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
-REPO = MODULE_DIR.parent.parent.parent
+from . import harness
 
 TARGET_OVERHEAD = 0.20
 BATCH_FROM_N = 4
 
 
 def demo_blob() -> np.ndarray:
-    import cv2
-
-    capture = cv2.VideoCapture(str(DEFAULT_VIDEO))
-    capture.set(cv2.CAP_PROP_POS_FRAMES, 60)
-    ok, frame = capture.read()
-    capture.release()
-    if not ok:
+    frames = harness.demo_frames(1, first=60)
+    if not frames:
         raise SystemExit(f"cannot read {DEFAULT_VIDEO}")
+    frame = frames[0]
     return to_blob(frame, input_size(frame.shape[0], frame.shape[1], 960))
 
 
@@ -90,12 +85,15 @@ def alternate(
     calls: dict[str, Callable[[], object]], streams: int, seconds: float, rounds: int
 ) -> dict[str, dict]:
     """Run the engines in alternating slices, so load drifting on the machine hits both."""
-    totals = {name: ([], 0.0) for name in calls}
-    for _ in range(rounds):
-        for name, call in calls.items():
-            latencies, elapsed = drive(call, streams, seconds / rounds)
-            totals[name] = (totals[name][0] + latencies, totals[name][1] + elapsed)
-    return {name: summary(*total) for name, total in totals.items()}
+
+    def slice_of(call: Callable[[], object]) -> Callable[[], tuple[list, float]]:
+        return lambda: drive(call, streams, seconds / rounds)
+
+    slices = harness.alternate({name: slice_of(call) for name, call in calls.items()}, rounds)
+    return {
+        name: summary([x for latencies, _ in runs for x in latencies], sum(e for _, e in runs))
+        for name, runs in slices.items()
+    }
 
 
 def counters(metrics_url: str, model: str) -> tuple[float, float]:
@@ -115,7 +113,7 @@ def triton_endpoint(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
     if args.triton_url:
         yield args.triton_url, args.metrics_url
         return
-    import triton_server  # the test harness (testing/), on PYTHONPATH via `make`
+    triton_server = harness.test_harness("triton_server")
 
     if not triton_server.available():
         raise SystemExit(
@@ -210,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--metrics-url", default="", help="Triton metrics endpoint, for the batch sizes"
     )
-    parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "triton.json")
+    parser.add_argument("--out", type=Path, default=harness.RESULTS / "triton.json")
     args = parser.parse_args(argv)
     result = bench(args)
     result["verdict"] = verdict(result)

@@ -3,7 +3,7 @@
 Words in rows of DejaVu TrueType text (shipped with matplotlib), varied sizes, fonts and
 shades on a light, slightly noisy background. The same seed gives the same pixels.
 
-Usage: python tools/dense_frame.py [--out dense.png] [--width 1280] [--height 720] [--seed 0]
+Usage: python -m tools.dense_frame [--out dense.png] [--width 1280] [--height 720] [--seed 0]
 """
 
 from __future__ import annotations

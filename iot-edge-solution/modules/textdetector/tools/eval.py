@@ -9,9 +9,9 @@ recognition time, with and without the angle classifier and the recovered word s
 (REC_SPACES), for one or several model sets (MODEL_SET) side by side. Each figure with a
 target is printed with it and MET or MISSED.
 
-Usage: python tools/eval.py [--step N] [--images N] [--cls off|on|both]
-                            [--spaces auto|off|both] [--model-set ppocrv4,ppocrv6]
-                            [--rec-model FILE] [--json FILE]
+Usage: python -m tools.eval [--step N] [--images N] [--cls off|on|both]
+                             [--spaces auto|off|both] [--model-set ppocrv4,ppocrv6]
+                             [--rec-model FILE] [--json FILE]
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def demo_samples(step: int) -> list[Sample]:
 
 
 def eval_set_samples(limit: int) -> list[Sample]:
-    import make_eval_set
+    from . import make_eval_set
 
     folder = LOCAL_DATA / make_eval_set.SET_NAME
     if not (folder / make_eval_set.TRUTH_NAME).is_file():

@@ -8,8 +8,8 @@ exact lines (a truth line equal to a line read, spaces normalised) and CER (each
 line against the closest line read; a line read by nothing costs its length), with the
 issue's targets beside the test-split figures, and writes the table to bench-results/.
 
-Usage: python tools/eval_real.py [--split test|tune|all] [--readers ours,rapidocr3]
-                                 [--json FILE]
+Usage: python -m tools.eval_real [--split test|tune|all] [--readers ours,rapidocr3]
+                                  [--json FILE]
 Settings (DET_*, REC_*, MODEL_PATH, ENGINE ...) are read from the environment as `run`
 and `detect` read them, so a variant is measured by setting its variables.
 """

@@ -3,7 +3,7 @@
 The detector calibrates on demo-video frames and rendered pages, the recogniser on the
 demo video's ground-truth lines; each writes local_data/int8/<model>.int8.xml (+ .bin)
 with a sha256 sidecar, and a cached result whose checksums still match is re-used.
-Usage: python tools/quantize.py [--model PATH] [--rec-model PATH] [--force]
+Usage: python -m tools.quantize [--model PATH] [--rec-model PATH] [--force]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ and the peak RSS; writes bench-results/soak.json. Engine, detection and recognit
 settings come from the environment as for `run` (e.g. DET_LIMIT_SIDE_LEN=320 for a
 quicker soak, READ_TEXT=false for detection only).
 
-Usage: python tools/soak.py [--frames 10000 | --seconds 600] [--interval 10] [--warmup 100]
+Usage: python -m tools.soak [--frames 10000 | --seconds 600] [--interval 10] [--warmup 100]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from textdetector.pipeline.run import open_recognizer
 from textdetector.sinks import build_sinks
 from textdetector.sources import open_source
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
+from . import harness
 
 MB = 1024 * 1024
 
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--warmup", type=int, default=100, help="frames before the baseline")
     parser.add_argument("--video", default=str(DEFAULT_VIDEO), help="video file, looped")
-    parser.add_argument("--out", default=str(MODULE_DIR / "bench-results" / "soak.json"))
+    parser.add_argument("--out", default=str(harness.RESULTS / "soak.json"))
     args = parser.parse_args(argv)
     if args.frames <= 0 and args.seconds <= 0:
         parser.error("give --frames or --seconds")

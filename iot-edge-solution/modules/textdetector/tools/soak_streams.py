@@ -9,7 +9,7 @@ the end it stops the module with SIGTERM and reports the RSS and thread drift af
 warm-up, the frames and reconnects, and the exit code and time; writes
 bench-results/soak_streams.json. Not part of the test suite (it takes minutes).
 
-Usage: python tools/soak_streams.py [--seconds 600] [--restart-every 30] [--outage 3]
+Usage: python -m tools.soak_streams [--seconds 600] [--restart-every 30] [--outage 3]
                                     [--interval 10] [--kind mjpeg]
 """
 
@@ -22,15 +22,16 @@ import time
 from pathlib import Path
 
 import psutil
-from module_process import ModuleProcess  # the test harness (testing/, on PYTHONPATH)
-from stream_servers import AVAILABLE, FACTORIES
 
-MODULE_DIR = Path(__file__).resolve().parent.parent
+from . import harness
 
 MB = 1024 * 1024
 
 
-def sample(module: ModuleProcess, started: float, source_id: str) -> dict:
+KINDS = ("mjpeg", "mpegts", "rtsp")  # testing/stream_servers.py's FACTORIES
+
+
+def sample(module, started: float, source_id: str) -> dict:
     """One sample of the module: RSS, threads, and its source's health."""
     proc = psutil.Process(module.process.pid)
     entry = module.source(source_id) or {}
@@ -57,8 +58,9 @@ def drift(samples: list[dict], key: str, warmup_s: float) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    server = FACTORIES[args.kind]().start()
-    module = ModuleProcess(
+    streams = harness.test_harness("stream_servers")
+    server = streams.FACTORIES[args.kind]().start()
+    module = harness.test_harness("module_process").ModuleProcess(
         {
             "CAMERA_PATH": server.url,
             "RECONNECT_DELAY": "0.5",
@@ -122,12 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--warmup", type=float, default=60.0, help="seconds before the drift baseline"
     )
-    parser.add_argument(
-        "--kind", choices=sorted(FACTORIES), default="mjpeg", help="test stream server"
-    )
-    parser.add_argument("--out", default=str(MODULE_DIR / "bench-results" / "soak_streams.json"))
+    parser.add_argument("--kind", choices=KINDS, default="mjpeg", help="test stream server")
+    parser.add_argument("--out", default=str(harness.RESULTS / "soak_streams.json"))
     args = parser.parse_args(argv)
-    if not AVAILABLE[args.kind]():
+    if not harness.test_harness("stream_servers").AVAILABLE[args.kind]():
         print(
             f"the {args.kind} test server is not available here: run "
             "scripts/test-deps.d/40-streams.sh",

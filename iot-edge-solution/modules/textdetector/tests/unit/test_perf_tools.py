@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import json
 
-import bench
-import bench_matrix
-import bench_ocr
-import bench_postprocess
-import bench_streams
 import pytest
-import soak
 from components import need
+
+from tools import bench, bench_matrix, bench_ocr, bench_postprocess, bench_streams, soak
 
 
 def test_bench_streams_short_run(model_path, demo_video, tmp_path, capsys):
@@ -150,8 +146,9 @@ def test_bench_e2e_times_both_whole_processes_side_by_side(demo_video, tmp_path,
     the ratio printed with the 2x target beside it and written to JSON."""
     import importlib.util
 
-    import bench_e2e
     import cv2
+
+    from tools import bench_e2e
 
     need(
         importlib.util.find_spec("rapidocr") is not None, "rapidocr 3.10 missing: run `make setup`"

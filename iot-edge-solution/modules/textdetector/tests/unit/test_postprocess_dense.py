@@ -5,13 +5,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from dense_frame import render_dense_frame
 from test_postprocess import reference_boxes
 
 from textdetector.detector.postprocess import DBParams, DBPostProcess
 from textdetector.detector.preprocess import input_size, to_blob
 from textdetector.engines import run_single
 from textdetector.geometry import polygon_iou
+from tools.dense_frame import render_dense_frame
 
 
 @pytest.fixture(scope="module")

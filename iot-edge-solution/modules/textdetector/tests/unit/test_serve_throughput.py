@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-import bench_http
 import pytest
 from conftest import need
 from serve_helpers import ServerThread, model_metadata, page_jpeg, request
@@ -23,6 +22,7 @@ from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.engines.openvino_engine import OpenVinoEngine
 from textdetector.serve.pool import auto_workers
 from textdetector.serve.server import detector_factory
+from tools import bench_http
 
 HAVE_OPENVINO = importlib.util.find_spec("openvino") is not None
 
