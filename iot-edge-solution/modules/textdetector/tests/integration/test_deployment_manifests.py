@@ -72,6 +72,14 @@ def test_manifest_names_the_built_image_tags(manifest):
     )
 
 
+def test_manifest_names_the_iot_edge_1_6_runtime(manifest):
+    """IoT Edge 1.6 LTS: edgeAgent and edgeHub images in the expanded manifest."""
+    _, deployment = manifest
+    system = deployment["modulesContent"]["$edgeAgent"]["properties.desired"]["systemModules"]
+    assert system["edgeAgent"]["settings"]["image"] == "mcr.microsoft.com/azureiotedge-agent:1.6"
+    assert system["edgeHub"]["settings"]["image"] == "mcr.microsoft.com/azureiotedge-hub:1.6"
+
+
 def test_each_module_gets_only_what_it_needs(manifest):
     name, deployment = manifest
     for module, settings in (

@@ -77,8 +77,8 @@ def test_runtime_versions_are_literal(template):
     assert desired(template, "$edgeAgent")["schemaVersion"] == "1.1"
     assert desired(template, "$edgeHub")["schemaVersion"] == "1.2"
     system = desired(template, "$edgeAgent")["systemModules"]
-    assert system["edgeAgent"]["settings"]["image"] == "mcr.microsoft.com/azureiotedge-agent:1.5"
-    assert system["edgeHub"]["settings"]["image"] == "mcr.microsoft.com/azureiotedge-hub:1.5"
+    assert system["edgeAgent"]["settings"]["image"] == "mcr.microsoft.com/azureiotedge-agent:1.6"
+    assert system["edgeHub"]["settings"]["image"] == "mcr.microsoft.com/azureiotedge-hub:1.6"
 
 
 def test_placeholders_resolve_from_env_template():
