@@ -106,8 +106,9 @@ class ModelSet:
 
 # The sets name the recogniser (the classifier is byte-identical in both wheels); the
 # detector is chosen apart by DET_MODEL (DET_MODELS below).
-# The PP-OCRv6 recogniser ran faster on ONNX Runtime than on OpenVINO here (38.5 vs 52.1 ms
-# per line, 720p demo crops, batches pipelined), PP-OCRv4's the other way (41.3 vs 31.2).
+# The PP-OCRv6 recogniser ran faster on ONNX Runtime than on OpenVINO, PP-OCRv4's the other
+# way (recognition ms per region, 720p demo crops, batches pipelined: the OCR section run
+# per ENGINE and MODEL_SET, `make bench SECTION=ocr`: its table bench-results/bench.md).
 MODEL_SETS = {
     "ppocrv4": ModelSet(DET_MODEL, REC_MODEL, CLS_MODEL),
     "ppocrv6": ModelSet(DET_MODEL, REC_V6_MODEL, CLS_MODEL, rec_cpu_engine="onnxruntime"),

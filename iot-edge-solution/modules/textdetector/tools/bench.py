@@ -112,6 +112,39 @@ def chart(results: dict[str, dict[str, dict]], path: Path) -> None:
     print(f"chart: {path}")
 
 
+def markdown(output: dict) -> str:
+    """bench.md: the sections run, as the tables the docs quote."""
+    parts = [
+        f"Measured by `make bench` on {output['machine']} ({output['frames']} demo frames "
+        f"with text, {output['rounds']} interleaved rounds, medians; {output['engine']}).\n"
+    ]
+    results = output.get("results", {})
+    if results:
+        names = list(next(iter(results.values())))
+        parts.append("\nDetection, median fps:\n\n")
+        parts.append(
+            harness.markdown(
+                ["size", *names],
+                [[size, *(f"{t[n]['fps']:.2f}" for n in names)] for size, t in results.items()],
+            )
+        )
+        rows = []
+        for a, b, target in RATIOS:
+            key = f"{a}/{b}"
+            cells = [
+                harness.cell(output["ratios"][size][key], target)
+                if key in output["ratios"][size]
+                else "n/a"
+                for size in results
+            ]
+            rows.append([f"{a} / {b}", *cells, f">= {target}" if target else ""])
+        parts.append("\n" + harness.markdown(["ratio", *results, "target"], rows))
+    if "ocr" in output:
+        parts.append("\nOCR (detection + recognition), 720p:\n\n")
+        parts.append(bench_ocr.markdown({output["ocr"]["model_set"]: output["ocr"]}))
+    return "".join(parts)
+
+
 def ocr_section(args: argparse.Namespace, detector: TextDetector, folder: Path) -> dict:
     """Detection + recognition end to end at 720p: fps table, ratios, crop figures."""
     frames, video = harness.clip(args.frames, args.rounds, "720p", folder)
@@ -119,7 +152,12 @@ def ocr_section(args: argparse.Namespace, detector: TextDetector, folder: Path) 
     with TextRecognizer.open(engine_settings=RUN_ENGINE) as recognizer:
         runs = bench_ocr.contenders(detector, recognizer, frames, video, counts)
         table = harness.measure(runs, len(frames), args.rounds)
-    return {"size": "720p", "results": table, **bench_ocr.report(table, counts, len(frames))}
+    return {
+        "size": "720p",
+        "model_set": recognizer.settings.model_set,
+        "results": table,
+        **bench_ocr.report(table, counts, len(frames)),
+    }
 
 
 def engines_section(args: argparse.Namespace, folder: Path) -> dict:
@@ -153,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out",
         type=Path,
         default=harness.RESULTS,
-        help="folder for bench.json (and the chart)",
+        help="folder for bench.json, bench.md (and the chart)",
     )
     parser.add_argument(
         "--sections",
@@ -172,11 +210,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sections takes detection, ocr, engines; --frames, --rounds >= 1")
     detector = TextDetector.open(RUN_ENGINE)
     results: dict[str, dict[str, dict]] = {}
-    output: dict = {"frames": args.frames, "rounds": args.rounds, "machine": harness.machine()}
-    print(
-        f"machine: {output['machine']}; engine {resolve_engine(RUN_ENGINE)} "
-        f"(OpenVINO hint {RUN_ENGINE.ov_performance_hint})"
-    )
+    output: dict = {
+        "frames": args.frames,
+        "rounds": args.rounds,
+        "machine": harness.machine(),
+        "engine": f"engine {resolve_engine(RUN_ENGINE)} "
+        f"(OpenVINO hint {RUN_ENGINE.ov_performance_hint})",
+    }
+    print(f"machine: {output['machine']}; {output['engine']}")
     with tempfile.TemporaryDirectory() as tmp:
         for size_name in args.sizes.split(",") if "detection" in sections else []:
             frames, video = harness.clip(args.frames, args.rounds, size_name, Path(tmp))
@@ -191,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(output, indent=1))
     print(f"\nJSON: {args.out / 'bench.json'}")
+    if results or "ocr" in output:
+        print(f"tables: {harness.write_text(args.out / 'bench.md', markdown(output))}")
     if args.chart and results:
         chart(results, args.out / "bench.png")
     return 0

@@ -12,7 +12,6 @@ Usage: python -m tools.bench_engines [--frames N] [--rounds R] [--no-gate] [--js
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -180,7 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-gate", action="store_true", help="skip the parity gate")
     parser.add_argument("--no-int8", action="store_true", help="skip INT8 (no quantizing)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=harness.RESULTS / "bench_engines.json",
+        help="where the figures go (default: bench-results/bench_engines.json)",
+    )
     args = parser.parse_args(argv)
     if not DEFAULT_VIDEO.is_file() or not DEFAULT_MODEL.is_file():
         print("error: models or demo video missing: run `make setup`", file=sys.stderr)
@@ -211,19 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     today = fps["ORT FP32 sequential (today)"]
     lines += [f"  {label:<32} {value:>6.2f} {value / today:>6.2f}x" for label, value in fps.items()]
     print("\n".join(lines))
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "det_ms": det_ms,
-                    "det_gate": verdicts,
-                    "rec_ms": rec_ms,
-                    "rec_gate": rec_verdicts,
-                    "detector_fps": fps,
-                },
-                indent=2,
-            )
-        )
+    figures = {
+        "det_ms": det_ms,
+        "det_gate": verdicts,
+        "rec_model": REC_MODEL.name,
+        "rec_ms": rec_ms,
+        "rec_gate": rec_verdicts,
+        "detector_fps": fps,
+    }
+    print(f"wrote {harness.write_json(args.json, figures, indent=2)}")
     return 0
 
 

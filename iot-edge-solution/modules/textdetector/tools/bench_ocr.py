@@ -228,6 +228,37 @@ def report(table: dict[str, dict], counts: Counts, frames: int) -> dict:
     return {"ratios": ratios, "crops": crops}
 
 
+def markdown(sets: dict[str, dict]) -> str:
+    """The OCR table, one column per model set: fps, ratios with targets, crop figures."""
+    columns = list(sets.values())
+    rows = []
+    for contender in CONTENDERS:
+        cells = [s["results"].get(contender) for s in columns]
+        rows.append([f"{contender} fps", *(f"{c['fps']:.2f}" if c else "n/a" for c in cells), ""])
+    for a, b, target in RATIOS:
+        cells = [s["ratios"].get(f"{a}/{b}") for s in columns]
+        cells = [harness.cell(c, target) if c is not None else "n/a" for c in cells]
+        rows.append([f"{a} / {b}", *cells, f">= {target}"])
+    crops = [s["crops"] for s in columns]
+    rows.append(["regions per frame", *(c["crops_per_frame"] for c in crops), ""])
+    rows.append(["regions per recognition call", *(c["crops_per_call"] for c in crops), ""])
+    rows.append(
+        [
+            "recognition ms per region, pipeline / model-only",
+            *(f"{c['pipeline_rec_ms_per_crop']} / {c['model_rec_ms_per_crop']}" for c in crops),
+            "",
+        ]
+    )
+    return harness.markdown(["", *(f"MODEL_SET={name}" for name in sets), "target"], rows)
+
+
+CONTENDERS = (
+    "ocr-model-only",
+    "ocr-pipeline",
+    "rapidocr-ocr-defaults",
+    "rapidocr-ocr-matched",
+    "rapidocr3-ocr-defaults",
+)
 SHARED = ("rapidocr-ocr-defaults", "rapidocr3-ocr-defaults")  # every set's: measured once
 
 
@@ -272,6 +303,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=20, help="frames per contender run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per contender")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--table",
+        type=Path,
+        default=harness.RESULTS / "ocr.md",
+        help="the markdown table (default: bench-results/ocr.md)",
+    )
     args = parser.parse_args(argv)
     if args.frames < 1 or args.rounds < 1:
         parser.error("--frames and --rounds must be >= 1")
@@ -286,6 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     except KitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    heading = (
+        f"Measured by `python -m tools.bench_ocr` on {harness.machine()} ({args.frames} demo "
+        f"frames with text at 720p, {args.rounds} interleaved rounds, medians).\n\n"
+    )
+    print(f"table: {harness.write_text(args.table, heading + markdown(output))}")
     if args.json:
         args.json.write_text(json.dumps(output, indent=1), encoding="utf-8")
     return 0

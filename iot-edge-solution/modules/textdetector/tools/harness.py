@@ -17,7 +17,7 @@ import socket
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -213,9 +213,28 @@ def ratios(
 
 
 def target_line(what: str, value: float | None, target: float) -> None:
-    """`what: 1.62x (target >= 1.5x) MET`; a figure not measured is n/a and MISSED."""
+    """`what: <figure>x (target >= <target>x) MET`; a figure not measured is n/a, MISSED."""
     figure = "n/a" if value is None else f"{value:.2f}x"
     print(f"  {what}: {figure} (target >= {target}x) {verdict(value, target)}")
+
+
+def cell(value: float, target: float | None = None, at_most: bool = False) -> str:
+    """A table cell: the figure, and its verdict where it has a target."""
+    return f"{value:.2f}" + (f" {verdict(value, target, at_most)}" if target else "")
+
+
+def markdown(header: Sequence[object], rows: Iterable[Sequence[object]]) -> str:
+    """A markdown table (the generated tables in bench-results/ the docs quote)."""
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_text(path: Path, text: str) -> Path:
+    """A generated table (folders made as needed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def write_json(path: Path, data: object, indent: int = 1) -> Path:

@@ -136,3 +136,38 @@ def test_unknown_section_is_one_line_and_exit_2():
     )
     assert listing.returncode == 0
     assert all(f"  {name} " in listing.stdout for name in sections.SECTIONS)
+
+
+def test_bench_tables_carry_the_targets_and_verdicts():
+    """bench.md and ocr.md, the tables the docs quote, from made-up figures."""
+    from tools import bench, bench_ocr
+
+    fps = {"model-only": 20.0, "pipeline": 19.5, "rapidocr-defaults": 5.0}
+    ocr = {
+        "model_set": "ppocrv6",
+        "results": {"ocr-pipeline": {"fps": 5.0}, "ocr-model-only": {"fps": 6.0}},
+        "ratios": {"ocr-pipeline/ocr-model-only": 0.833},
+        "crops": {
+            "crops_per_frame": 3.1,
+            "crops_per_call": 4.8,
+            "pipeline_rec_ms_per_crop": 41.7,
+            "model_rec_ms_per_crop": 36.3,
+        },
+    }
+    output = {
+        "machine": "a CPU, 2 cores",
+        "frames": 20,
+        "rounds": 3,
+        "engine": "engine openvino",
+        "results": {"720p": {name: {"fps": value} for name, value in fps.items()}},
+        "ratios": {"720p": {"pipeline/model-only": 0.975, "pipeline/rapidocr-defaults": 3.9}},
+        "ocr": ocr,
+    }
+    text = bench.markdown(output)
+    assert "| 720p | 20.00 | 19.50 | 5.00 |" in text
+    assert "| pipeline / model-only | 0.97 MET | >= 0.95 |" in text
+    assert "| detector / model-only | n/a |  |" in text
+    assert "| ocr-pipeline / ocr-model-only | 0.83 MISSED | >= 0.9 |" in text
+    assert "| recognition ms per region, pipeline / model-only | 41.7 / 36.3 |  |" in text
+    two = bench_ocr.markdown({"ppocrv6": ocr, "ppocrv4": ocr})
+    assert two.splitlines()[0] == "|  | MODEL_SET=ppocrv6 | MODEL_SET=ppocrv4 | target |"

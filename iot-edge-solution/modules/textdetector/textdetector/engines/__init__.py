@@ -17,9 +17,9 @@ from .base import AsyncEngine, InferenceEngine, TensorSpec, run_single, submit
 from .precision import Agreement, PrecisionCheck
 from .trt_profile import ShapeProfile
 
-# ENGINE=auto on the CPU: OpenVINO measured 1.3-1.6x ONNX Runtime's speed on x86-64 with
-# identical boxes (docs/benchmarks.md, Performance); ARM64 is not measured yet, so it
-# keeps ONNX Runtime.
+# ENGINE=auto on the CPU: OpenVINO, measured faster than ONNX Runtime on x86-64 with
+# identical boxes (`make bench SECTION=matrix`, its table bench-results/engines.md); ARM64
+# is not measured yet, so it keeps ONNX Runtime.
 CPU_AUTO_ORDER = (
     ("openvino", "onnxruntime")
     if platform.machine().lower() in ("x86_64", "amd64")

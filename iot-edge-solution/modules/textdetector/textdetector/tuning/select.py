@@ -39,9 +39,10 @@ def open_openvino(
 ) -> OpenVinoEngine:
     """An OpenVINO engine for the detection model in `precision` (not 'auto').
 
-    Static shapes (a compiled model per input size, LRU of 4) measured 10-17 % faster than
-    dynamic shapes here, at ~0.4 s per new size; callers fed arbitrary sizes (the HTTP
-    service) pass shapes="dynamic".
+    Static shapes (a compiled model per input size, LRU of 4) measured faster than dynamic
+    shapes (`make bench SECTION=engines`: "OV FP32 static" against "OV FP32" in
+    bench-results/bench_engines.json), at the cost of a compile per new size; callers fed
+    arbitrary sizes (the HTTP service) pass shapes="dynamic".
     """
     model = settings.model_path
     if precision == "int8":
