@@ -367,8 +367,9 @@ class EngineSettings:
     def for_run(self, frames_queue: bool) -> EngineSettings:
         """These settings as the run loop uses them: OV_PERFORMANCE_HINT=auto becomes
         throughput where frames queue up (files, several sources: two inferences overlap,
-        one per CPU stream; 1.3x the fps of latency on one 720p file here) and latency
-        for one live source (each frame's result soonest)."""
+        one per CPU stream; the higher fps on a file, `make bench SECTION=engines`:
+        "detector_fps" in bench-results/bench_engines.json) and latency for one live
+        source (each frame's result soonest)."""
         if self.ov_performance_hint != "auto":
             return self
         return replace(self, ov_performance_hint="throughput" if frames_queue else "latency")
