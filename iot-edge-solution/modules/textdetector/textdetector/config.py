@@ -559,7 +559,8 @@ class SourceSettings:
         str(DEFAULT_VIDEO),
         "CAMERA_PATH",
         "video file, camera index or /dev/videoN, stream URL "
-        "(rtsp/http/tcp/udp) or GStreamer pipeline ending in appsink; "
+        "(rtsp/http/tcp/udp), GStreamer pipeline ending in appsink, or "
+        "mqtt[s]://host:port/topic (image snapshots published to a topic); "
         "several sources separated by '|' run in one process",
         non_empty,
         "SOURCE",
@@ -863,6 +864,157 @@ class IoTHubSettings:
     )
 
 
+MQTT_SCHEMES = {"mqtt": 1883, "mqtts": 8883}
+TOPIC_FIELDS = ("source", "type")
+
+
+def mqtt_url(value: str) -> str:
+    """MQTT_URL: mqtt://host[:port] or mqtts://host[:port] (no path, no credentials); '' = off."""
+    from urllib.parse import urlsplit
+
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a URL ({exc})") from None
+    if parts.scheme not in MQTT_SCHEMES or not parts.hostname:
+        raise ValueError("expected mqtt://host[:port] or mqtts://host[:port] (TLS)")
+    if parts.username or parts.password:
+        raise ValueError("no credentials in the URL: use MQTT_USERNAME/MQTT_PASSWORD or a token")
+    if parts.path not in ("", "/") or parts.query:
+        raise ValueError("no path or query: the topic is MQTT_TOPIC")
+    if port == 0:
+        raise ValueError("port 0 is not a broker port")
+    return value
+
+
+def mqtt_topic(value: str) -> str:
+    """MQTT_TOPIC: a topic name with {source} and {type} fields, no wildcards."""
+    import string
+
+    value = value.strip()
+    if not value:
+        raise ValueError("expected a topic such as textdetector/{source}/{type}")
+    if "+" in value or "#" in value:
+        raise ValueError("a topic to publish to cannot hold the wildcards + or #")
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+    except ValueError as exc:
+        raise ValueError(f"bad {{field}} ({exc})") from None
+    unknown = [name for name in names if name not in TOPIC_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown field {{{unknown[0]}}}: only {{source}} and {{type}}")
+    return value
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    """MQTT v5 broker (Azure IoT Operations, mosquitto): results out as CloudEvents; the
+    TLS and authentication settings also apply to an mqtt:// or mqtts:// CAMERA_PATH."""
+
+    mqtt_url: str = option(
+        "",
+        "MQTT_URL",
+        "broker to publish results and text events to, as CloudEvents (QoS 1): "
+        "mqtt://host[:port] or mqtts://host[:port] (TLS); unset = no MQTT output",
+        mqtt_url,
+        "URL",
+    )
+    mqtt_topic: str = option(
+        "textdetector/{source}/{type}",
+        "MQTT_TOPIC",
+        "topic template: {source} is the source id made topic-safe, {type} the "
+        "event (result, summary, textAppearance, sourceState)",
+        mqtt_topic,
+        "TOPIC",
+    )
+    mqtt_cloudevents: str = option(
+        "binary",
+        "MQTT_CLOUDEVENTS",
+        "binary: attributes as MQTT v5 user properties, the JSON result as payload; "
+        "structured: one JSON CloudEvent per message",
+        one_of("binary", "structured"),
+        "MODE",
+    )
+    mqtt_client_id: str = option(
+        "", "MQTT_CLIENT_ID", "MQTT client id; unset = textdetector-<host name>", text, "ID"
+    )
+    mqtt_ca_file: str = option(
+        "",
+        "MQTT_CA_FILE",
+        "PEM file of the CA that signed the broker's certificate (mqtts://); "
+        "unset = the system's CAs",
+        text,
+        "PEM",
+    )
+    mqtt_cert_file: str = option(
+        "",
+        "MQTT_CERT_FILE",
+        "client certificate (PEM) for brokers that authenticate clients by certificate",
+        text,
+        "PEM",
+    )
+    mqtt_key_file: str = option(
+        "", "MQTT_KEY_FILE", "private key (PEM) of MQTT_CERT_FILE", text, "PEM"
+    )
+    mqtt_sat_file: str = option(
+        "",
+        "MQTT_SAT_FILE",
+        "Kubernetes service-account token file: MQTT v5 enhanced authentication "
+        "K8S-SAT (Azure IoT Operations' broker); read again at each connection",
+        text,
+        "FILE",
+    )
+    mqtt_username: str = option("", "MQTT_USERNAME", "user name (password brokers)", text, "NAME")
+    mqtt_password: str = option("", "MQTT_PASSWORD", "password of MQTT_USERNAME", text, secret=True)
+    mqtt_send_mode: str = option(
+        "every",
+        "MQTT_SEND_MODE",
+        "every: every frame's result; change: on material change; "
+        "interval: summaries only (every MQTT_SEND_INTERVAL in all modes)",
+        one_of("every", "change", "interval"),
+        "MODE",
+    )
+    mqtt_send_interval: float = option(
+        10.0,
+        "MQTT_SEND_INTERVAL",
+        "seconds between summary events",
+        float_range(0.0, 86400.0, low_open=True),
+        "S",
+    )
+    mqtt_text_events: bool = option(
+        False,
+        "MQTT_TEXT_EVENTS",
+        "also publish one textAppearance event per line of text when it leaves the "
+        "view (TEXT_EVENT_GAP, TEXT_EVENT_MIN_FRAMES; needs READ_TEXT)",
+        parse_bool,
+    )
+    mqtt_outbox_size: int = option(
+        1000,
+        "MQTT_OUTBOX_SIZE",
+        "events held while the broker is unreachable; beyond it the oldest are dropped",
+        int_range(1, 1000000),
+        "N",
+    )
+    mqtt_flush_timeout: float = option(
+        10.0,
+        "MQTT_FLUSH_TIMEOUT",
+        "seconds to deliver the outbox at shutdown",
+        float_range(0.0, 3600.0),
+        "S",
+    )
+    mqtt_max_snapshot_bytes: int = option(
+        16 * 1024 * 1024,
+        "MQTT_MAX_SNAPSHOT_BYTES",
+        "mqtt:// CAMERA_PATH: larger payloads are skipped and counted (too_large)",
+        int_range(1024, 256 * 1024 * 1024),
+        "N",
+    )
+
+
 @dataclass(frozen=True)
 class ServeSettings:
     """The HTTP scoring service (`main.py serve`)."""
@@ -1026,6 +1178,7 @@ class Settings:
     source: SourceSettings = field(default_factory=SourceSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
     iothub: IoTHubSettings = field(default_factory=IoTHubSettings)
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
     triton: TritonSettings = field(default_factory=TritonSettings)
@@ -1038,9 +1191,20 @@ RUN_GROUPS: dict[str, tuple[type, str]] = {
     "source": (SourceSettings, "video source"),
     "output": (OutputSettings, "output"),
     "iothub": (IoTHubSettings, "IoT Hub messaging"),
+    "mqtt": (MqttSettings, "MQTT v5 broker (CloudEvents out, snapshots in)"),
     "archive": (ArchiveSettings, "frame archive (Blob Storage)"),
     "triton": (TritonSettings, "remote Triton Inference Server"),
 }
+
+
+def check_mqtt(mqtt: MqttSettings, read_text: bool) -> None:
+    """Settings that only make sense together."""
+    if mqtt.mqtt_text_events and not read_text:
+        raise ConfigError("MQTT_TEXT_EVENTS=true needs READ_TEXT=true")
+    if bool(mqtt.mqtt_cert_file) != bool(mqtt.mqtt_key_file):
+        raise ConfigError("MQTT_CERT_FILE and MQTT_KEY_FILE go together: set both or neither")
+    if mqtt.mqtt_password and not mqtt.mqtt_username:
+        raise ConfigError("MQTT_PASSWORD needs MQTT_USERNAME")
 
 
 def load_settings(
@@ -1053,4 +1217,5 @@ def load_settings(
             "TEXT_EVENTS=true needs READ_TEXT=true: text events are made "
             "of the text read in each frame"
         )
+    check_mqtt(groups["mqtt"], groups["recognizer"].read_text)
     return Settings(**groups)

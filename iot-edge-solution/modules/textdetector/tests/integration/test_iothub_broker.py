@@ -20,7 +20,7 @@ from textdetector.control.live import LiveSettings
 from textdetector.pipeline import run
 from textdetector.results import Detections, FrameResult
 from textdetector.sinks.iothub import SCHEMA_PATH, IoTHubSink, create_client
-from textdetector.sinks.iothub.outbox import wait_until
+from textdetector.sinks.delivery import wait_until
 
 SCHEMA = json.loads(Path(SCHEMA_PATH).read_text())
 

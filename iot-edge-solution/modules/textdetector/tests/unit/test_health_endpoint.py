@@ -15,7 +15,7 @@ from serve_helpers import metric_samples as samples
 
 from textdetector.errors import ConfigError
 from textdetector.pipeline.health_http import HealthServer
-from textdetector.sinks.iothub.outbox import Outbox
+from textdetector.sinks.delivery import Outbox
 from textdetector.sinks.shutdown import ShutdownBudget
 from textdetector.sources.capture import classify, redact
 from textdetector.sources.health import CONNECTED, DOWN, HealthRegistry

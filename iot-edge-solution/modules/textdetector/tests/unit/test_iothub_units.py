@@ -32,7 +32,7 @@ from textdetector.sinks.iothub import (
     create_client,
 )
 from textdetector.sinks.iothub.client import in_edge
-from textdetector.sinks.iothub.outbox import wait_until
+from textdetector.sinks.delivery import wait_until
 from textdetector.sources import open_source
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text())

@@ -15,10 +15,12 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..sinks.iothub.client import HubClient
 from .live import LiveSettings
+
+if TYPE_CHECKING:  # the IoT Hub sink imports this module: no import cycle at run time
+    from ..sinks.iothub.client import HubClient
 
 log = logging.getLogger(__name__)
 

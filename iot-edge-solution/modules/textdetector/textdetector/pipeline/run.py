@@ -81,7 +81,7 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
         src = settings.source
 
         def opener(source: SourceSettings) -> list[FrameSource]:
-            return live_sources(source, health)
+            return live_sources(source, health, settings.mqtt)
 
         sources = opener(src)
         options = loop_options(settings, detector.engine.name)

@@ -19,7 +19,8 @@ def build_sinks(
     health: HealthRegistry | None = None,
     budget: ShutdownBudget | None = None,
 ) -> list[Sink]:
-    """The sinks the settings ask for, console first; IoT Hub when a hub is configured.
+    """The sinks the settings ask for, console first; IoT Hub when a hub is configured,
+    MQTT when MQTT_URL is set.
 
     `health` adds source health to the console summary, the twin and telemetry; `budget`
     is the shutdown grace period the IoT outbox and archive flushes share."""
@@ -42,6 +43,11 @@ def build_sinks(
                 budget=budget,
             )
         )
+    if settings.mqtt.mqtt_url:
+        from .mqtt import MqttSink  # imports paho-mqtt and cloudevents only when used
+
+        gap, min_frames = settings.iothub.text_event_gap, settings.iothub.text_event_min_frames
+        sinks.append(MqttSink(settings.mqtt, gap, min_frames, health=health, budget=budget))
     if settings.archive.enabled:
         from .archive import ArchiveSink  # imports the Blob Storage SDK only when used
 

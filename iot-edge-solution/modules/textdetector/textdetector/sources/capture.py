@@ -20,6 +20,7 @@ from ..errors import SourceError
 from .base import Frame
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "tcp", "udp", "srt")
+MQTT_SCHEMES = ("mqtt", "mqtts")  # snapshots published to a topic (sources/mqtt.py)
 _DEVICE = re.compile(r"^/dev/video(\d+)$")
 _PASSWORD = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]*):[^/@]*@")
 
@@ -31,7 +32,7 @@ def redact(target: str | int) -> str:
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """What a CAMERA_PATH value names: kind is file, camera, stream or gstreamer."""
+    """What a CAMERA_PATH value names: kind is file, camera, stream, gstreamer or mqtt."""
 
     kind: str
     target: str | int
@@ -51,6 +52,8 @@ def classify(value: str) -> SourceSpec:
     scheme = value.split("://", 1)[0].lower() if "://" in value else ""
     if scheme in STREAM_SCHEMES:
         return SourceSpec("stream", value)
+    if scheme in MQTT_SCHEMES:
+        return SourceSpec("mqtt", value)
     if "!" in value and ("appsink" in value or "src" in value):
         return SourceSpec("gstreamer", value)
     return SourceSpec("file", value)

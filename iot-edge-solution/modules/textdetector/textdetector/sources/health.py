@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class SourceHealth:
     frames_read: int = 0
     frames_dropped: int = 0
     last_error: str = ""
+    skipped: dict[str, int] = field(default_factory=dict)  # payloads skipped, per reason
 
 
 Listener = Callable[[dict], None]
@@ -100,6 +101,12 @@ class HealthRegistry:
             health.reconnects += reconnects
             health.frames_read += read
             health.frames_dropped += dropped
+
+    def skip(self, source_id: str, reason: str) -> None:
+        """Count one input a source skipped (a payload that is not an image, too large)."""
+        with self._lock:
+            skipped = self._sources[source_id].skipped
+            skipped[reason] = skipped.get(reason, 0) + 1
 
     def snapshot(self) -> dict[str, dict]:
         """Every source's health as plain dicts, keyed by source id."""

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ..config import SourceSettings
+from ..config import MqttSettings, SourceSettings
 from ..errors import SourceError
 from .base import Frame, FrameSource
 from .capture import CaptureSource, SourceSpec, classify, open_all, redact, source_paths
@@ -291,10 +291,17 @@ def policy_from(settings: SourceSettings) -> ReconnectPolicy:
     )
 
 
-def reconnecting(spec: SourceSpec, settings: SourceSettings, health: HealthRegistry) -> FrameSource:
+def reconnecting(
+    spec: SourceSpec,
+    settings: SourceSettings,
+    health: HealthRegistry,
+    mqtt: MqttSettings | None = None,
+) -> FrameSource:
     """A FrameSource for one CAMERA_PATH entry: files plain, live sources reconnecting."""
     if not spec.live:
         return CaptureSource(spec, settings.loop, settings.source_timeout)
+    if spec.kind == "mqtt":
+        return mqtt_reconnecting(str(spec.target), settings, health, mqtt or MqttSettings())
 
     def factory() -> CaptureSource:
         return CaptureSource(spec, False, settings.source_timeout)
@@ -311,7 +318,33 @@ def reconnecting(spec: SourceSpec, settings: SourceSettings, health: HealthRegis
     return source
 
 
-def live_sources(settings: SourceSettings, health: HealthRegistry) -> list[FrameSource]:
+def mqtt_reconnecting(
+    url: str, settings: SourceSettings, health: HealthRegistry, mqtt: MqttSettings
+) -> ReconnectingSource:
+    """An MQTT snapshot source that reconnects; skipped payloads counted in health."""
+    from .mqtt import MqttSnapshotSource, mqtt_broker  # paho-mqtt only when used
+
+    broker = mqtt_broker(url, mqtt)  # SourceError at start for a bad URL, CA or token
+
+    def factory() -> MqttSnapshotSource:
+        return MqttSnapshotSource(
+            url,
+            mqtt,
+            skipped=lambda reason: health.skip(source.source_id, reason),
+            dropped=lambda n: health.count(source.source_id, dropped=n),
+            broker=broker,
+        )
+
+    source = ReconnectingSource(
+        factory, redact(url), policy_from(settings), health, precheck=lambda: mqtt_broker(url, mqtt)
+    )
+    source.spec = SourceSpec("mqtt", url)
+    return source
+
+
+def live_sources(
+    settings: SourceSettings, health: HealthRegistry, mqtt: MqttSettings | None = None
+) -> list[FrameSource]:
     """Open every CAMERA_PATH source (`|`-separated), live ones reconnecting, all
     registered in `health` under unique ids. A file that cannot open, or a check that
     fails up front, raises SourceError after closing those already open."""
@@ -323,6 +356,6 @@ def live_sources(settings: SourceSettings, health: HealthRegistry) -> list[Frame
 
     return open_all(
         source_paths(settings.camera_path),
-        lambda path: reconnecting(classify(path), settings, health),
+        lambda path: reconnecting(classify(path), settings, health, mqtt),
         opened,
     )

@@ -1,9 +1,8 @@
 """IoT Hub messaging: message format, rate control, outbox, client, twin and sink."""
 
+from ..delivery import Outbox, RateControl
 from .client import HubClient, create_client
 from .message import SCHEMA_PATH, OutgoingMessage, build_messages
-from .outbox import Outbox
-from .rate import RateControl
 from .sink import IoTHubSink
 
 __all__ = [

@@ -13,6 +13,7 @@ from ...control.live import LiveSettings
 from ...control.twin import TwinService
 from ...results import FrameResult
 from ...sources.health import HealthRegistry
+from ..delivery import EndedAppearance, Outbox, RateControl, TextEvents
 from ..shutdown import ShutdownBudget
 from .client import HubClient
 from .message import (
@@ -22,9 +23,6 @@ from .message import (
     build_text_appearance,
     source_health,
 )
-from .outbox import Outbox
-from .rate import RateControl
-from .text_events import EndedAppearance, TextEvents
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +57,7 @@ class IoTHubSink:
         mode = "interval" if settings.text_events else settings.send_mode
         self.rate = RateControl(mode, settings.change_iou)
         self.outbox: Outbox[OutgoingMessage] = Outbox(
-            client.send, settings.outbox_size, backoff_s, max_backoff_s, self._on_drop
+            client.send, settings.outbox_size, backoff_s, max_backoff_s, self._on_drop, "hub"
         )
         self.twin = TwinService(
             client, live, self.status, self.last_detections, settings.report_interval

@@ -1,5 +1,8 @@
 """Bounded outbox drained in order on its own thread, with retry while offline.
 
+Transport-agnostic: `send` delivers one item (to IoT Hub, to an MQTT broker) and raises
+while the transport is down.
+
 `put` never blocks: when the outbox is full the oldest message is dropped and counted
 (the oldest one not being sent at that instant: a message in flight cannot be recalled,
 so the newest `maxsize - 1` are always held).
@@ -31,8 +34,10 @@ class Outbox(Generic[T]):
         backoff_s: float = 0.25,
         max_backoff_s: float = 4.0,
         on_drop: Callable[[int], None] | None = None,
+        name: str = "hub",
     ) -> None:
         self._send = send
+        self.name = name  # the transport as logs name it: "hub", "MQTT broker"
         self.maxsize = maxsize
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
@@ -44,7 +49,9 @@ class Outbox(Generic[T]):
         self._abort = threading.Event()
         self.enqueued = self.sent = self.dropped = self.failures = 0
         self.online = False
-        self._thread = threading.Thread(target=self._drain, name="iothub-outbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._drain, name=f"outbox-{name.split()[0].lower()}", daemon=True
+        )
 
     def __len__(self) -> int:
         with self._cond:
@@ -107,14 +114,16 @@ class Outbox(Generic[T]):
                     self._inflight = None  # waiting, not sending: the head may be dropped
                 self.failures += 1
                 if self.online or self.failures == 1:
-                    log.warning("hub unreachable (%s); holding %d messages", exc, len(self))
+                    log.warning(
+                        "%s unreachable (%s); holding %d messages", self.name, exc, len(self)
+                    )
                 self.online = False
                 if self._abort.wait(delay):
                     return
                 delay = min(delay * 2, self.max_backoff_s)
                 continue
             if not self.online and self.failures:
-                log.info("hub reachable again; delivering %d held messages", len(self))
+                log.info("%s reachable again; delivering %d held messages", self.name, len(self))
             self.online = True
             delay = self.backoff_s
             with self._cond:

@@ -1,4 +1,4 @@
-"""Text events for the IoT Hub sink: each source's readings turned into appearances.
+"""Text events for the messaging sinks (IoT Hub, MQTT): readings turned into appearances.
 
 One `TextTracker` per source (a frame index means something only within its source);
 an appearance is reported once, when it ends or at `close()` (shutdown).
