@@ -213,13 +213,11 @@ def test_bench_ocr_measures_both_sets_in_one_run(model_path, demo_video, tmp_pat
         all((LOCAL_DATA / s.rec.name).is_file() for s in MODEL_SETS.values()),
         "a model set is missing: run `make setup`",
     )
-    out = tmp_path / "ocr.json"
-    assert (
-        bench_ocr.main(
-            ["--model-set", "ppocrv4,ppocrv6", "--frames", "1", "--rounds", "1", "--json", str(out)]
-        )
-        == 0
-    )
+    out, table = tmp_path / "ocr.json", tmp_path / "ocr.md"
+    argv = ["--model-set", "ppocrv4,ppocrv6", "--frames", "1", "--rounds", "1"]
+    assert bench_ocr.main([*argv, "--json", str(out), "--table", str(table)]) == 0
+    header = "|  | MODEL_SET=ppocrv4 | MODEL_SET=ppocrv6 | target |"
+    assert header in table.read_text(encoding="utf-8").splitlines()
     report = json.loads(out.read_text())
     assert set(report) == {"ppocrv4", "ppocrv6"}
     for figures in report.values():

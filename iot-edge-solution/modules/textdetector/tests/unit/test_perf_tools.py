@@ -112,6 +112,8 @@ def test_bench_ocr_section_short_run(model_path, rec_model_path, demo_video, tmp
     assert crops["pipeline_rec_ms_per_crop"] > 0 and crops["model_rec_ms_per_crop"] > 0
     printed = capsys.readouterr().out
     assert "(target >= 2.5)" in printed and ("MET" in printed or "MISSED" in printed)
+    table = (tmp_path / "bench.md").read_text(encoding="utf-8")
+    assert "OCR (detection + recognition)" in table and "| >= 2.5 |" in table
 
 
 @pytest.mark.slow
