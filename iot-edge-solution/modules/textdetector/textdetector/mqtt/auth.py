@@ -49,12 +49,12 @@ def broker_from_url(url: str, settings: MqttSettings, need_topic: bool = False) 
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as exc:
-        raise BrokerSetupError(f"{url}: not a broker URL ({exc})") from None
+        raise BrokerSetupError(f"not a broker URL ({exc})") from None
     if parts.scheme not in MQTT_SCHEMES or not parts.hostname:
-        raise BrokerSetupError(f"{url}: expected mqtt://host[:port]/topic or mqtts://...")
+        raise BrokerSetupError("expected mqtt://host[:port]/topic or mqtts://...")
     topic = unquote(parts.path.lstrip("/"))
     if need_topic and not topic:
-        raise BrokerSetupError(f"{url}: no topic (mqtt://host:port/cameras/cam1/snapshot)")
+        raise BrokerSetupError("no topic (e.g. mqtt://host:1883/cameras/cam1/snapshot)")
     return Broker(
         parts.hostname,
         port or MQTT_SCHEMES[parts.scheme],

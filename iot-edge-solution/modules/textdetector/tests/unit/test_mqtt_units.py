@@ -1,0 +1,124 @@
+"""MQTT settings, token checks, topic names and the CloudEvents binding, without a broker
+(the broker side is in tests/integration/test_mqtt_*_broker.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+from cloudevents.core.formats.json import JSONFormat
+
+from textdetector.config import MqttSettings, load, load_settings
+from textdetector.errors import ConfigError
+from textdetector.mqtt import BrokerSetupError, Connection, broker_from_url
+from textdetector.mqtt.auth import read_token
+from textdetector.mqtt.events import event_source, from_mqtt, make_event, to_mqtt
+from textdetector.sinks.mqtt import topic_segment
+from textdetector.sources.capture import classify
+
+
+def jwt(claims: dict) -> str:
+    def part(doc: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MQTT_URL": "http://broker"}, "expected mqtt://host[:port] or mqtts://"),
+        ({"MQTT_URL": "mqtt://user:pw@broker"}, "no credentials in the URL"),
+        ({"MQTT_URL": "mqtt://broker/results"}, "the topic is MQTT_TOPIC"),
+        ({"MQTT_URL": "mqtt://broker:99999"}, "not a URL"),
+        ({"MQTT_TOPIC": "a/#"}, "wildcards"),
+        ({"MQTT_TOPIC": "a/{camera}"}, "unknown field {camera}"),
+        ({"MQTT_CLOUDEVENTS": "json"}, "expected one of"),
+        ({"MQTT_CERT_FILE": "c.pem"}, "MQTT_CERT_FILE and MQTT_KEY_FILE go together"),
+        ({"MQTT_TEXT_EVENTS": "true", "READ_TEXT": "false"}, "needs READ_TEXT=true"),
+    ],
+)
+def test_bad_settings_are_one_readable_line(env, message):
+    with pytest.raises(ConfigError) as exc:
+        load_settings(env)
+    assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_good_settings_and_defaults():
+    settings = load(MqttSettings, {"MQTT_URL": "mqtts://aio-broker:18883"})
+    assert settings.mqtt_topic == "textdetector/{source}/{type}"
+    assert settings.mqtt_cloudevents == "binary" and settings.mqtt_send_mode == "every"
+    broker = broker_from_url(settings.mqtt_url, settings)
+    assert (broker.host, broker.port, broker.tls) == ("aio-broker", 18883, True)
+    assert broker_from_url("mqtt://b", settings).port == 1883
+    assert broker_from_url("mqtts://b/cams/a%20b", settings, need_topic=True).topic == "cams/a b"
+
+
+def test_mqtt_urls_are_a_source_kind():
+    assert classify("mqtts://broker:8883/cameras/cam1/snapshot").kind == "mqtt"
+    assert classify("mqtt://broker/cams/1").live
+
+
+def test_token_checks(tmp_path):
+    token = tmp_path / "token"
+    with pytest.raises(BrokerSetupError, match="does not exist"):
+        read_token(str(token))
+    token.write_text("")
+    with pytest.raises(BrokerSetupError, match="is empty"):
+        read_token(str(token))
+    token.write_text("not-a-jwt")
+    with pytest.raises(BrokerSetupError, match="does not hold a JWT"):
+        read_token(str(token))
+    token.write_text(jwt({"exp": 1_700_000_000}))
+    with pytest.raises(BrokerSetupError, match="the token expired at 2023-11-14 22:13:20 UTC"):
+        read_token(str(token))
+    fresh = jwt({"exp": time.time() + 3600, "sub": "system:serviceaccount:ns:textdetector"})
+    token.write_text(fresh + "\n")
+    assert read_token(str(token)) == fresh.encode()
+
+
+def test_connect_carries_k8s_sat_and_reads_the_token_again(tmp_path):
+    """The CONNECT properties paho sends (no broker needed to build them)."""
+    token = tmp_path / "token"
+    token.write_text(jwt({"exp": time.time() + 60}))
+    settings = MqttSettings(mqtt_url="mqtt://broker", mqtt_sat_file=str(token))
+    connection = Connection(broker_from_url(settings.mqtt_url, settings), "td-1")
+    connection._refresh_token()
+    assert connection._props.AuthenticationMethod == "K8S-SAT"
+    assert connection._props.AuthenticationData == token.read_bytes()
+    rotated = jwt({"exp": time.time() + 120, "n": 2})
+    token.write_text(rotated)
+    connection._on_disconnect(connection.client, None, 7)  # what a reconnect runs first
+    assert connection._props.AuthenticationData == rotated.encode()
+
+
+def test_topic_segment_is_one_safe_level():
+    assert topic_segment("rtsp://user:***@cam-1:554/stream") == "user_cam-1_554_stream"
+    assert topic_segment("/data/videos/gate #2.mp4") == "data_videos_gate_2.mp4"
+    assert "/" not in topic_segment("a/b/c") and topic_segment("+#") == "source"
+
+
+@pytest.mark.parametrize("mode", ["binary", "structured"])
+def test_cloudevents_round_trip(mode):
+    data = {"frame": 3, "texts": ["GATE 7"], "source": "cam0"}
+    event = make_event("result", event_source("td-1", "cam 0"), "cam 0", data, "run-3", 3)
+    payload, props = to_mqtt(event, mode)
+    back = from_mqtt(payload, props)
+    assert back is not None and back.get_data() == data
+    assert back.get_type() == "textdetector.result" and back.get_id() == "run-3"
+    assert back.get_source() == "/textdetector/td-1/cam%200"
+    assert back.get_extension("sequence") == "3" and back.get_subject() == "cam 0"
+    if mode == "structured":
+        assert props.ContentType == "application/cloudevents+json"
+        assert JSONFormat().read(None, payload).get_id() == "run-3"
+    else:
+        assert props.ContentType == "application/json" and json.loads(payload) == data
+
+
+def test_payloads_that_are_not_cloudevents():
+    assert from_mqtt(b"\xff\xd8\xff raw jpeg", None) is None
+    assert from_mqtt(b'{"hello": 1}', None) is None  # JSON, but no specversion
+    with pytest.raises(ValueError, match="malformed CloudEvent"):
+        from_mqtt(b'{"specversion": "1.0", "type": "x"}', None)  # no id, no source
