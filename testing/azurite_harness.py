@@ -21,15 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components import need
+from ports import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_BIN = REPO / ".tools" / "node_modules" / ".bin" / "azurite-blob"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def azurite_binary() -> str | None:

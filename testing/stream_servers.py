@@ -15,7 +15,6 @@ missing the fixture skips with the reason (fails under CI=true).
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from components import need
+from ports import free_port
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -32,13 +32,6 @@ MODULE = REPO / "iot-edge-solution" / "modules" / "textdetector"
 DEMO_VIDEO = MODULE / "local_data" / "demo_video.mp4"
 SYSTEM_PYTHON = "/usr/bin/python3"
 INSTALL = "run scripts/test-deps.d/40-streams.sh"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def listening(port: int) -> bool:
