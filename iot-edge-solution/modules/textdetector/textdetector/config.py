@@ -88,6 +88,32 @@ def one_of(*choices: str) -> Parser:
     return parse
 
 
+def allowed_chars(text: str) -> str:
+    """REC_ALLOWED_CHARS: the inside of a regular-expression character class."""
+    import re
+
+    text = text.strip()
+    if not text:
+        return ""
+    try:
+        re.compile(f"[{text}]")
+    except re.error as exc:
+        raise ValueError(
+            f"expected the inside of a character class such as A-Z0-9 ({exc})"
+        ) from None
+    return text
+
+
+def rec_pattern(text: str) -> str:
+    """REC_PATTERN: a built-in name or a regular expression an automaton can express."""
+    if not text.strip():
+        return ""
+    from .recognizer.constrain.patterns import compile_pattern
+
+    compile_pattern(text.strip())
+    return text.strip()
+
+
 def non_empty(text: str) -> str:
     if not text.strip():
         raise ValueError("expected a non-empty value")
@@ -505,6 +531,25 @@ class RecognizerSettings:
         "dictionary, e.g. Chinese)",
         one_of("all", "latin", "en"),
         "LANG",
+    )
+    rec_allowed_chars: str = option(
+        "",
+        "REC_ALLOWED_CHARS",
+        "only these characters can be read, as the inside of a regular-expression "
+        "class (A-Z0-9 or 0-9.,); classes outside are masked before decoding, "
+        "within REC_LANG; unset = all of REC_LANG",
+        allowed_chars,
+        "CHARS",
+    )
+    rec_pattern: str = option(
+        "",
+        "REC_PATTERN",
+        "the whole line must match: a built-in (iso6346 container codes with the "
+        "check digit verified, date, meter, plate) or a regular expression "
+        "([A-Z]{3}-[0-9]{3}); the most probable matching string is read, a line "
+        "matching nothing keeps its raw reading; unset = no pattern",
+        rec_pattern,
+        "PATTERN",
     )
     rec_spaces: str = option(
         "auto",

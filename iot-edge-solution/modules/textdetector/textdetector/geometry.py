@@ -21,6 +21,15 @@ def xyxy(quads: np.ndarray) -> np.ndarray:
     return np.concatenate([quads.min(axis=1), quads.max(axis=1)], axis=1)
 
 
+def union_quad(quads: np.ndarray) -> np.ndarray:
+    """The axis-aligned (4, 2) quadrilateral (tl, tr, br, bl) bounding all `quads`."""
+    x0, y0, x1, y1 = (
+        *np.asarray(quads, np.float32).reshape(-1, 2).min(axis=0),
+        *np.asarray(quads, np.float32).reshape(-1, 2).max(axis=0),
+    )
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+
+
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every pair of xyxy boxes: shape (len(a), len(b)); 0 where the union is empty."""
     a = np.asarray(a, np.float64).reshape(-1, 4)

@@ -20,6 +20,9 @@ class Detections:
     `scores` is a float32 array of shape (N,): mean text probability inside each box.
     `texts` (when text is read) holds the string read in each box, "" where nothing was
     read above REC_MIN_SCORE, and `text_scores` each reading's mean confidence.
+    With REC_PATTERN (`pattern` its name), `texts[i]` is the most probable string the
+    pattern matches and `text_scores[i]` its probability where `matched[i]`, and
+    `raw_texts[i]` the unconstrained reading.
     """
 
     boxes: np.ndarray
@@ -27,13 +30,54 @@ class Detections:
     image_size: tuple[int, int]  # (height, width) of the source image
     texts: tuple[str, ...] | None = None
     text_scores: np.ndarray | None = None
+    raw_texts: tuple[str, ...] | None = None
+    matched: np.ndarray | None = None
+    pattern: str = ""
 
-    def with_texts(self, texts: tuple[str, ...], text_scores: np.ndarray) -> Detections:
-        """These boxes with the text read in each."""
+    def with_texts(
+        self,
+        texts: tuple[str, ...],
+        text_scores: np.ndarray,
+        raw_texts: tuple[str, ...] | None = None,
+        matched: np.ndarray | None = None,
+        pattern: str = "",
+    ) -> Detections:
+        """These boxes with the text read in each (and, with a pattern, the raw readings
+        and whether each matched)."""
         if len(texts) != len(self):
             raise ValueError(f"{len(texts)} readings for {len(self)} boxes")
         return dataclasses.replace(
-            self, texts=tuple(texts), text_scores=np.asarray(text_scores, np.float32)
+            self,
+            texts=tuple(texts),
+            text_scores=np.asarray(text_scores, np.float32),
+            raw_texts=None if raw_texts is None else tuple(raw_texts),
+            matched=None if matched is None else np.asarray(matched, bool),
+            pattern=pattern,
+        )
+
+    def joined(
+        self, runs: tuple[tuple[int, ...], ...], grown: dict[int, np.ndarray] | None = None
+    ) -> Detections:
+        """Each run of boxes (read as one pattern match) replaced by its axis-aligned
+        union, at its first box's place (the run's detection score is their mean), and
+        each `grown` box by the extended quad it was read in."""
+        if not runs and not grown:
+            return self
+        heads = {run[0]: run for run in runs}
+        members = {i for run in runs for i in run[1:]}
+        grown = grown or {}
+        boxes, scores = [], []
+        for i in range(len(self)):
+            if i in members:
+                continue
+            run = list(heads.get(i, (i,)))
+            box = grown.get(i, self.boxes[i])
+            boxes.append(geometry.union_quad(self.boxes[run]) if len(run) > 1 else box)
+            scores.append(float(self.scores[run].mean()))
+        return dataclasses.replace(
+            self,
+            boxes=np.asarray(boxes, np.float32).reshape(-1, 4, 2),
+            scores=np.asarray(scores, np.float32),
         )
 
     @classmethod
@@ -74,6 +118,10 @@ class Detections:
             out["texts"] = list(self.texts)
             out["text_scores"] = [round(float(s), 4) for s in self.text_scores]
             out["lines"] = [line.to_dict() for line in self.lines()]
+        if self.pattern and self.raw_texts is not None and self.matched is not None:
+            out["raw_texts"] = list(self.raw_texts)
+            out["matched"] = [bool(m) for m in self.matched]
+            out["pattern"] = self.pattern
         return out
 
 

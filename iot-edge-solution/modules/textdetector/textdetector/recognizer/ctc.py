@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -41,18 +42,26 @@ def charset_from_metadata(
 LANGUAGES = ("all", "latin", "en")
 _ASCII = {chr(c) for c in range(0x21, 0x7F)}
 _LATIN = _ASCII | {chr(c) for c in range(0xA1, 0x180)} | set("€‘’“”–—…•")
+_LANGUAGE_SETS = {"en": _ASCII, "latin": _LATIN}
 
 
-def allowed_classes(charset: Sequence[str], language: str) -> np.ndarray | None:
+def allowed_classes(charset: Sequence[str], language: str, chars: str = "") -> np.ndarray | None:
     """Indices of the classes `language` allows (blank first, space last), None for all.
 
-    Decoding then picks the most probable allowed class at each step: a masked class is
-    never decoded, so an accented or CJK lookalike cannot replace a plain letter.
+    `chars` (REC_ALLOWED_CHARS, the inside of a regular-expression class such as
+    A-Z0-9) narrows them further. Decoding then picks the most probable allowed class
+    at each step: a masked class is never decoded, so an accented or CJK lookalike
+    cannot replace a plain letter, nor an O a zero where only digits are allowed.
     """
-    if language == "all":
+    if language == "all" and not chars:
         return None
-    keep = _ASCII if language == "en" else _LATIN
-    inner = [i for i, symbol in enumerate(charset[1:-1], start=1) if symbol in keep]
+    keep = _LANGUAGE_SETS.get(language)
+    listed = re.compile(f"[{chars}]") if chars else None
+    inner = [
+        i
+        for i, symbol in enumerate(charset[1:-1], start=1)
+        if (keep is None or symbol in keep) and (listed is None or listed.fullmatch(symbol))
+    ]
     return np.array([0, *inner, len(charset) - 1], np.int64)
 
 

@@ -26,4 +26,8 @@ def read_regions(
         [(image, det.boxes) for image, det in zip(images, detections)]
     )
     per_frame_ms = (time.perf_counter() - start) * 1000.0 / len(images)
-    return [det.with_texts(r.texts, r.scores) for det, r in zip(detections, readings)], per_frame_ms
+    read = [
+        det.joined(r.runs, r.grown).with_texts(r.texts, r.scores, r.raw, r.matched, r.pattern)
+        for det, r in zip(detections, readings)
+    ]
+    return read, per_frame_ms

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,10 +14,12 @@ from ..config import EngineSettings, RecognizerSettings, TritonSettings
 from ..detector.preprocess import as_bgr
 from ..engines import installed, open_engine
 from ..engines.base import pipelined
-from ..errors import ModelError
+from ..errors import ConfigError, ModelError
 from ..models import MODEL_SETS
 from .batching import HEIGHT, aspect, by_aspect, chunks, normalised_batch
 from .classifier import AngleClassifier
+from .constrain import Constraint, PatternError, Reading
+from .constrain.extension import extended
 from .crop import crop_all, is_tall, tall_variants
 from .ctc import SPACE_MIN, allowed_classes, charset_from_metadata, greedy_decode
 
@@ -30,12 +33,46 @@ class Readings:
 
     `texts[i]` is the reading of box i, or "" when nothing was read or its confidence
     fell below `min_score`; `scores[i]` (float32) is the reading's mean confidence.
+    With REC_PATTERN (`pattern` its name), `texts[i]` is the most probable matching
+    string and `scores[i]` its probability where `matched[i]`, and `raw[i]` the
+    unconstrained reading.
     """
 
     texts: tuple[str, ...]
     scores: np.ndarray
     min_score: float = 0.0
     turned: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), compare=False)
+    raw: tuple[str, ...] | None = None
+    matched: np.ndarray | None = None
+    pattern: str = ""
+    runs: tuple[tuple[int, ...], ...] = ()
+    grown: dict[int, np.ndarray] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of(
+        cls,
+        readings: list[Reading],
+        flips: np.ndarray,
+        minimum: float,
+        pattern: str = "",
+        runs: Sequence[Sequence[int]] = (),
+        grown: dict[int, np.ndarray] | None = None,
+    ) -> Readings:
+        """One image's readings, the boxes of each run (after its first) left out: the
+        run's reading stands for their union (`Detections.joined`); `grown` boxes were
+        read extended to these quads."""
+        joined = {i for run in runs for i in run[1:]}
+        order = [i for i in range(len(readings)) if i not in joined]
+        kept = [readings[i].kept(minimum) for i in order]
+        texts = tuple(readings[i].text if k else "" for i, k in zip(order, kept))
+        scores = np.array([readings[i].score for i in order], np.float32)
+        if not pattern:
+            return cls(texts, scores, minimum, flips[order])
+        raw = tuple(readings[i].raw if k else "" for i, k in zip(order, kept))
+        matched = np.array([k and bool(readings[i].matched) for i, k in zip(order, kept)], bool)
+        return cls(
+            texts, scores, minimum, flips[order], raw, matched, pattern, _runs(runs), grown or {}
+        )
 
     @classmethod
     def empty(cls, count: int = 0, min_score: float = 0.0) -> Readings:
@@ -50,7 +87,14 @@ class Readings:
         return np.array([bool(text) for text in self.texts], bool)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"texts": list(self.texts), "text_scores": [round(float(s), 4) for s in self.scores]}
+        out = {"texts": list(self.texts), "text_scores": [round(float(s), 4) for s in self.scores]}
+        if self.pattern and self.raw is not None and self.matched is not None:
+            out |= {
+                "raw_texts": list(self.raw),
+                "matched": [bool(m) for m in self.matched],
+                "pattern": self.pattern,
+            }
+        return out
 
 
 def _cpu_only(settings: EngineSettings) -> EngineSettings:
@@ -75,6 +119,28 @@ def _fastest(settings: RecognizerSettings, engine: EngineSettings) -> EngineSett
     return dataclasses.replace(engine, engine=preferred)
 
 
+def _runs(runs: Sequence[Sequence[int]]) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(int(i) for i in run) for run in runs)
+
+
+def _constraint(
+    settings: RecognizerSettings, charset: tuple[str, ...], allowed: np.ndarray | None
+) -> Constraint | None:
+    """REC_PATTERN bound to the model's dictionary; ConfigError when it cannot match."""
+    if not settings.rec_pattern:
+        return None
+    try:
+        return Constraint(settings.rec_pattern, charset, allowed)
+    except PatternError as exc:
+        raise ConfigError(f"REC_PATTERN: {exc}") from None
+
+
+def _steps(crop: np.ndarray, width: int, probs: np.ndarray) -> int:
+    """Output steps covering `crop` in a batch `width` wide (the rest is padding)."""
+    used = min(width, math.ceil(HEIGHT * aspect(crop)))
+    return min(len(probs), math.ceil(len(probs) * used / width) + 1)
+
+
 def batch_width(crops: Sequence[np.ndarray]) -> int:
     """Input width for a batch: 48 x the widest aspect, at least 320, at most 4800."""
     ratio = max([MIN_WIDTH / HEIGHT] + [aspect(crop) for crop in crops])
@@ -94,7 +160,8 @@ class TextRecognizer:
             raise ModelError("recognition model must take one [N, 3, 48, W] input")
         classes = engine.outputs[0].shape[-1] if engine.outputs[0].shape else None
         self.charset = charset_from_metadata(engine.metadata, classes)
-        self.allowed = allowed_classes(self.charset, settings.rec_lang)
+        self.allowed = allowed_classes(self.charset, settings.rec_lang, settings.rec_allowed_chars)
+        self.constraint = _constraint(settings, self.charset, self.allowed)
         self.decode_charset = (
             self.charset if self.allowed is None else tuple(self.charset[i] for i in self.allowed)
         )
@@ -143,12 +210,17 @@ class TextRecognizer:
             self.classifier.engine.close()
 
     def read_crops(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        """Raw (text, confidence) of each upright BGR crop, unfiltered, in input order.
+        """(text, confidence) of each upright BGR crop, unfiltered, in input order."""
+        return [(r.text, r.score) for r in self.read_lines(crops)]
+
+    def read_lines(self, crops: Sequence[np.ndarray]) -> list[Reading]:
+        """The `Reading` of each upright BGR crop, unfiltered, in input order.
 
         Batches are prepared one ahead and run `pipelined`: on OpenVINO the next batch
-        infers while this one is decoded.
+        infers while this one is decoded. REC_PATTERN then searches each line of the
+        batch's output.
         """
-        results: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        results: list[Reading] = [Reading.plain("", 0.0)] * len(crops)
         parts = list(chunks(by_aspect(crops), self.settings.rec_batch))
         batches = (
             normalised_batch(members, batch_width(members))
@@ -156,14 +228,18 @@ class TextRecognizer:
         )
         for part, probs in zip(parts, pipelined(self.engine, batches)):
             self._check(probs, len(part))
-            if self.allowed is not None:
-                probs = probs[:, :, self.allowed]
-            for index, reading in zip(
-                part, greedy_decode(probs, self.decode_charset, self.space_min)
-            ):
-                results[index] = reading
+            masked = probs if self.allowed is None else probs[:, :, self.allowed]
+            raw = greedy_decode(masked, self.decode_charset, self.space_min)
+            width = batch_width([crops[i] for i in part])
+            for index, row, reading in zip(part, probs, raw):
+                results[index] = self._constrain(row, reading, _steps(crops[index], width, row))
         self.crops_read += len(crops)
         return results
+
+    def _constrain(self, probs: np.ndarray, raw: tuple[str, float], steps: int) -> Reading:
+        if self.constraint is None:
+            return Reading.plain(*raw)
+        return self.constraint.read(probs, raw, steps)
 
     def recognize(self, image: np.ndarray, boxes: np.ndarray) -> Readings:
         """Read every (N, 4, 2) quadrilateral of one image."""
@@ -175,10 +251,9 @@ class TextRecognizer:
         """Read the regions of several images (e.g. frames) together, in shared batches."""
         crops: list[np.ndarray] = []
         owners: list[tuple[int, int]] = []
-        counts, tall = [], []
+        tall = []
         for number, (image, boxes) in enumerate(images_and_boxes):
             image_crops = crop_all(as_bgr(image), boxes)
-            counts.append(len(image_crops))
             for box_index, crop in enumerate(image_crops):
                 if crop is not None:
                     crops.append(crop)
@@ -188,11 +263,10 @@ class TextRecognizer:
         if self.classifier is not None and crops:
             crops, turned = self.classifier.upright(crops)
         readings = self._read_tall_both_ways(crops, tall) if crops else []
-        return self._assemble(counts, owners, readings, turned)
+        images, boxes = [i for i, _ in images_and_boxes], [b for _, b in images_and_boxes]
+        return self._assemble(images, boxes, owners, readings, turned)
 
-    def _read_tall_both_ways(
-        self, crops: list[np.ndarray], tall: list[bool]
-    ) -> list[tuple[str, float]]:
+    def _read_tall_both_ways(self, crops: list[np.ndarray], tall: list[bool]) -> list[Reading]:
         """Every crop read; a tall one also as its `tall_variants`, the most confident
         reading kept (vertical text runs either way, or has stacked upright letters)."""
         extra: list[np.ndarray] = []
@@ -201,29 +275,54 @@ class TextRecognizer:
             variants = tall_variants(crops[index])
             extra += variants
             sources += [index] * len(variants)
-        readings = self.read_crops(crops + extra)
+        readings = self.read_lines(crops + extra)
         best = readings[: len(crops)]
         for index, reading in zip(sources, readings[len(crops) :]):
-            if reading[1] > best[index][1]:
+            if (reading.matched, reading.raw_score) > (best[index].matched, best[index].raw_score):
                 best[index] = reading
         return best
 
     def _assemble(
         self,
-        counts: list[int],
+        images: list[np.ndarray],
+        boxes: list[np.ndarray],
         owners: list[tuple[int, int]],
-        readings: list[tuple[str, float]],
+        readings: list[Reading],
         turned: np.ndarray,
     ) -> list[Readings]:
-        minimum = self.settings.rec_min_score
-        texts = [[""] * count for count in counts]
-        scores = [np.zeros(count, np.float32) for count in counts]
-        flips = [np.zeros(count, bool) for count in counts]
-        for (number, box), (text, score), flip in zip(owners, readings, turned):
-            texts[number][box] = text if score >= minimum else ""
-            scores[number][box] = score
+        per_image = [[Reading.plain("", 0.0)] * len(b) for b in boxes]
+        flips = [np.zeros(len(b), bool) for b in boxes]
+        for (number, box), reading, flip in zip(owners, readings, turned):
+            per_image[number][box] = reading
             flips[number][box] = flip
-        return [Readings(tuple(t), s, minimum, f) for t, s, f in zip(texts, scores, flips)]
+        return [
+            self._readings(image, b, r, f)
+            for image, b, r, f in zip(images, boxes, per_image, flips)
+        ]
+
+    def _readings(
+        self, image: np.ndarray, boxes: np.ndarray, readings: list[Reading], flips: np.ndarray
+    ) -> Readings:
+        """One image's Readings; with a pattern, runs of boxes matching together joined
+        and boxes ending in an unfinished match read again extended."""
+        minimum = self.settings.rec_min_score
+        if self.constraint is None:
+            return Readings.of(readings, flips, minimum)
+        runs = self.constraint.join(boxes, readings, minimum)
+        in_runs = {i for run in runs for i in run}
+        todo = [
+            i for i, r in enumerate(readings) if i not in in_runs and self.constraint.incomplete(r)
+        ]
+        grown = {}
+        if todo:
+            quads = [extended(boxes[i], image.shape) for i in todo]
+            crops = crop_all(as_bgr(image), np.asarray(quads))
+            valid = [k for k, crop in enumerate(crops) if crop is not None]
+            for k, reading in zip(valid, self.read_lines([crops[k] for k in valid])):
+                if reading.matched and reading.kept(minimum):
+                    readings[todo[k]] = reading
+                    grown[todo[k]] = quads[k]
+        return Readings.of(readings, flips, minimum, self.constraint.name, runs, grown)
 
     def _check(self, probs: np.ndarray, count: int) -> None:
         self.calls += 1

@@ -1,0 +1,111 @@
+"""Render the deterministic fourteen-segment display evaluation set and its ground truth.
+
+Three letters, a dash and three digits (`ABC-123`) in Debian's DSEG14 font (package
+fonts-dseg), lit segments over the display's unlit ones, on a dark or a light LCD panel,
+then blur and JPEG noise. Writes display_set/NN.jpg and display_set/gt.jsonl:
+{"image", "text"}.
+
+Usage: python tools/make_display_set.py [--out DIR] [--count N] [--force]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import string
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+MODULE_DIR = Path(__file__).resolve().parent.parent
+SET_NAME, TRUTH_NAME = "display_set", "gt.jsonl"
+WIDTH, HEIGHT, COUNT, SEED = 480, 160, 30, 14
+FONT_DIR = Path("/usr/share/fonts/truetype/dseg")
+FONTS = ("DSEG14Classic-Regular.ttf", "DSEG14Classic-Bold.ttf", "DSEG14Modern-Regular.ttf")
+PANELS = (  # (panel, lit, unlit) BGR
+    ((20, 25, 20), (80, 240, 120), (35, 45, 35)),
+    ((150, 190, 170), (30, 40, 30), (135, 172, 155)),
+    ((15, 15, 25), (60, 60, 250), (25, 25, 45)),
+)
+
+
+def font_path(name: str) -> Path:
+    """A DSEG14 font file; a readable error when fonts-dseg is missing."""
+    path = FONT_DIR / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: install Debian's fonts-dseg (scripts/test-deps.d/70-fonts-dseg.sh)"
+        )
+    return path
+
+
+def make_text(rng: np.random.Generator) -> str:
+    letters = "".join(rng.choice(list(string.ascii_uppercase), 3))
+    return f"{letters}-{''.join(rng.choice(list(string.digits), 3))}"
+
+
+def draw(text: str, rng: np.random.Generator) -> np.ndarray:
+    """The display: unlit segments (DSEG's '~' lights all), then the text's lit ones."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    panel, lit, unlit = PANELS[int(rng.integers(len(PANELS)))]
+    canvas = Image.new("RGB", (WIDTH, HEIGHT), panel[::-1])
+    pen = ImageDraw.Draw(canvas)
+    font = ImageFont.truetype(str(font_path(str(rng.choice(FONTS)))), int(rng.integers(44, 60)))
+    left, top, right, bottom = font.getbbox(text)
+    x = int(rng.integers(10, max(11, WIDTH - (right - left) - 10))) - left
+    y = (HEIGHT - (bottom - top)) // 2 - top + int(rng.integers(-12, 13))
+    pen.text((x, y), "~~~-~~~", font=font, fill=unlit[::-1])
+    pen.text((x, y), text, font=font, fill=lit[::-1])
+    return np.asarray(canvas)[:, :, ::-1].copy()
+
+
+def render(out_dir: Path, count: int = COUNT) -> Path:
+    """Write `count` images and the ground truth into out_dir/display_set/."""
+    folder = out_dir / SET_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(SEED)
+    records = []
+    for index in range(count):
+        text = make_text(rng)
+        image = draw(text, rng)
+        sigma = float(rng.uniform(0.3, 1.3))
+        image = cv2.GaussianBlur(image, (0, 0), sigma)
+        image = np.clip(image + rng.normal(0, 5, image.shape), 0, 255).astype(np.uint8)
+        ok, data = cv2.imencode(
+            ".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 85))]
+        )
+        if not ok:
+            raise RuntimeError("this OpenCV build cannot encode JPEG")
+        name = f"{index:02d}.jpg"
+        (folder / name).write_bytes(data.tobytes())
+        records.append({"image": name, "text": text})
+    truth = folder / TRUTH_NAME
+    partial = folder / ("partial-" + TRUTH_NAME)
+    partial.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    partial.replace(truth)
+    return truth
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=MODULE_DIR / "local_data", help="parent folder")
+    parser.add_argument("--count", type=int, default=COUNT, help="images to render")
+    parser.add_argument("--force", action="store_true", help="render even when present")
+    args = parser.parse_args(argv)
+    truth = args.out / SET_NAME / TRUTH_NAME
+    if truth.exists() and not args.force:
+        print(f"{truth.parent} is present (--force renders it again)")
+        return 0
+    try:
+        print(f"rendered {render(args.out, args.count).parent} ({args.count} images)")
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
