@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from cloudevents.core.formats.json import JSONFormat
@@ -122,3 +126,15 @@ def test_payloads_that_are_not_cloudevents():
     assert from_mqtt(b'{"hello": 1}', None) is None  # JSON, but no specversion
     with pytest.raises(ValueError, match="malformed CloudEvent"):
         from_mqtt(b'{"specversion": "1.0", "type": "x"}', None)  # no id, no source
+
+
+def test_help_lists_every_mqtt_setting():
+    module = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "main.py", "--help"], cwd=module, capture_output=True, text=True
+    )
+    text = done.stdout
+    for field in dataclasses.fields(MqttSettings):
+        assert field.metadata["env"] in text, field.metadata["env"]
+    assert "--mqtt-password" not in text  # a secret: environment only, but listed
+    assert "mqtt[s]://host:port/topic" in " ".join(text.split())  # CAMERA_PATH
