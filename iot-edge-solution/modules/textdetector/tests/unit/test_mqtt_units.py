@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 from cloudevents.core.formats.json import JSONFormat
+from fuzzing import fuzz
+from hypothesis import given
+from hypothesis import strategies as st
 
 from textdetector.config import MqttSettings, load, load_settings
 from textdetector.errors import ConfigError
@@ -138,3 +141,91 @@ def test_help_lists_every_mqtt_setting():
         assert field.metadata["env"] in text, field.metadata["env"]
     assert "--mqtt-password" not in text  # a secret: environment only, but listed
     assert "mqtt[s]://host:port/topic" in " ".join(text.split())  # CAMERA_PATH
+
+
+def snapshot_source(skipped: list[str], max_bytes: int = 1 << 20):
+    """A snapshot source that is never opened: `_decode` is what each payload meets."""
+    from textdetector.sources.mqtt import MqttSnapshotSource
+
+    settings = MqttSettings(mqtt_max_snapshot_bytes=max_bytes)
+    url = "mqtt://broker/cams/1"
+    broker = broker_from_url(url, settings, need_topic=True)
+    return MqttSnapshotSource(url, settings, skipped.append, broker=broker)
+
+
+def message(payload: bytes, user: dict[str, str] | None = None, content_type: str = ""):
+    from paho.mqtt.client import MQTTMessage
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    msg = MQTTMessage(topic=b"cams/1")
+    msg.payload = payload
+    props = Properties(PacketTypes.PUBLISH)
+    if user:
+        props.UserProperty = list(user.items())
+    if content_type:
+        props.ContentType = content_type
+    msg.properties = props
+    return msg
+
+
+def test_snapshot_payloads_decoded_or_skipped_with_a_reason():
+    import cv2
+    import numpy as np
+
+    image = np.full((40, 60, 3), 200, np.uint8)
+    jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+    png = cv2.imencode(".png", image)[1].tobytes()
+    wrapped = json.dumps(
+        {"specversion": "1.0", "type": "s", "source": "/c", "id": "1",
+         "data_base64": base64.b64encode(png).decode()}
+    ).encode()  # fmt: skip
+    ce = {"specversion": "1.0", "type": "s", "source": "/c", "id": "2"}
+    skipped: list[str] = []
+    source = snapshot_source(skipped, max_bytes=4096)
+    decoded = [
+        source._decode(message(jpeg)),
+        source._decode(message(wrapped, content_type="application/cloudevents+json")),
+        source._decode(message(jpeg, ce, "image/jpeg")),
+    ]
+    assert [d.shape for d in decoded] == [(40, 60, 3)] * 3
+    assert source._decode(message(b"\xff" * 5000)) is None  # over MQTT_MAX_SNAPSHOT_BYTES
+    assert source._decode(message(jpeg[:200])) is None  # truncated
+    assert source._decode(message(b'{"a": 1}', ce, "application/json")) is None
+    assert source._decode(message(b'{"specversion": "1.0"}')) is None
+    huge = bytearray(jpeg)  # a header that declares 60000 x 60000 pixels
+    sof = huge.index(b"\xff\xc0")
+    huge[sof + 5 : sof + 9] = (60000).to_bytes(2, "big") * 2
+    assert source._decode(message(bytes(huge))) is None
+    assert skipped == ["too_large", "not_image", "not_image", "bad_cloudevent", "too_large"]
+
+
+REASONS = {"not_image", "too_large", "bad_cloudevent"}
+
+
+@fuzz(300)
+@given(
+    st.one_of(
+        st.binary(max_size=3000),
+        st.builds(
+            lambda d: json.dumps(
+                {"specversion": "1.0", "type": "t", "source": "/s", "id": "i", **d}
+            ).encode(),
+            st.dictionaries(
+                st.sampled_from(["data", "data_base64", "time", "datacontenttype", "x"]),
+                st.one_of(st.text(max_size=40), st.integers(), st.none()),
+                max_size=4,
+            ),
+        ),
+    ),
+    st.dictionaries(
+        st.sampled_from(["specversion", "type", "source", "id", "time", "datacontenttype"]),
+        st.text(max_size=30),
+        max_size=6,
+    ),
+    st.sampled_from(["", "image/jpeg", "application/json", "application/cloudevents+json"]),
+)
+def test_fuzz_snapshot_payloads_never_raise(payload, user, content_type):
+    skipped: list[str] = []
+    image = snapshot_source(skipped)._decode(message(payload, user, content_type))
+    assert (image is None) == (len(skipped) == 1) and set(skipped) <= REASONS

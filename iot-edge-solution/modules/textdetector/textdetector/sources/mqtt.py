@@ -2,11 +2,12 @@
 Operations' media connector (`CAMERA_PATH=mqtts://broker:8883/cameras/cam1/snapshot`).
 
 A payload is a raw image or a CloudEvent carrying one (binary mode: the payload; structured
-mode: `data_base64`). Anything else is skipped and counted in the source's health under a
-reason (`not_image`, `too_large`, `bad_cloudevent`), never fatal. The source is live: it is
-wrapped in a `ReconnectingSource` like a camera, so a lost broker connection means
-`reconnecting` in health and a fresh connection after the backoff. The broker settings
-(TLS, client certificate, K8S-SAT token) are MQTT_*'s.
+mode: `data_base64`), checked as the HTTP service checks an upload (format and declared
+size from the header, then the decoder). Anything else is skipped and counted in the
+source's health under a reason (`not_image`, `too_large`, `bad_cloudevent`), never
+fatal. The source is live: it is wrapped in a `ReconnectingSource` like a camera, so a
+lost broker connection means `reconnecting` in health and a fresh connection after the
+backoff. The broker settings (TLS, client certificate, K8S-SAT token) are MQTT_*'s.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import queue
 import time
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 from paho.mqtt.client import MQTTMessage
 
@@ -26,11 +26,14 @@ from ..mqtt import Broker, BrokerSetupError, Connection, broker_from_url
 from ..mqtt.auth import precheck
 from ..mqtt.connection import default_client_id
 from ..mqtt.events import from_mqtt
+from ..serve.decode import Limits, decode, read_header
+from ..serve.errors import RequestError
 from .base import Frame
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.1
+MAX_PIXELS = 8192 * 8192  # larger declared images are skipped (too_large) before decoding
 QUEUE_SIZE = 4  # payloads waiting to be decoded; the oldest is dropped beyond it
 
 Counter = Callable[[str], None]
@@ -127,16 +130,18 @@ class MqttSnapshotSource:
                 return frame
 
     def _decode(self, message: MQTTMessage) -> np.ndarray | None:
+        """The image a message carries, checked like an HTTP upload: its header first
+        (format, declared size against MAX_PIXELS), then the decoder."""
         payload = message.payload
         if len(payload) > self.max_bytes:
             return self._skip("too_large", f"{len(payload)} bytes > {self.max_bytes}")
         data, reason = image_bytes(payload, getattr(message, "properties", None))
         if data is None:
             return self._skip(reason, "")
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            return self._skip("not_image", f"{len(data)} bytes OpenCV cannot decode")
-        return image
+        try:
+            return decode(data, read_header(data, Limits(self.max_bytes, MAX_PIXELS)))
+        except RequestError as exc:
+            return self._skip("too_large" if exc.status == 413 else "not_image", exc.message)
 
     def _skip(self, reason: str, detail: str) -> None:
         self._skipped(reason)
