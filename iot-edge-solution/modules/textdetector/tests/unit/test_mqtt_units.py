@@ -229,3 +229,23 @@ def test_fuzz_snapshot_payloads_never_raise(payload, user, content_type):
     skipped: list[str] = []
     image = snapshot_source(skipped)._decode(message(payload, user, content_type))
     assert (image is None) == (len(skipped) == 1) and set(skipped) <= REASONS
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        (None, "MQTT_SAT_FILE {path} does not exist"),
+        ("expired", "the token expired at"),
+    ],
+)
+def test_sink_refuses_a_missing_or_expired_token_at_start(tmp_path, token, expected):
+    """Checked before connecting: no broker is needed to fail."""
+    from textdetector.sinks.mqtt import MqttSink
+
+    path = tmp_path / "token"
+    if token == "expired":
+        path.write_text(jwt({"exp": time.time() - 10}))
+    sink = MqttSink(MqttSettings(mqtt_url="mqtt://localhost:1", mqtt_sat_file=str(path)))
+    with pytest.raises(ConfigError) as exc:
+        sink.__enter__()
+    assert expected.format(path=path) in str(exc.value) and "\n" not in str(exc.value)
