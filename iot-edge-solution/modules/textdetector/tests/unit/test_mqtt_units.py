@@ -249,3 +249,15 @@ def test_sink_refuses_a_missing_or_expired_token_at_start(tmp_path, token, expec
     with pytest.raises(ConfigError) as exc:
         sink.__enter__()
     assert expected.format(path=path) in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_skipped_inputs_are_counted_per_reason_and_shown():
+    from textdetector.sources.health import HealthRegistry, describe
+
+    health = HealthRegistry()
+    health.register("mqtt://b/t", live=True)
+    for reason in ("not_image", "too_large", "not_image"):
+        health.skip("mqtt://b/t", reason)
+    assert health.snapshot()["mqtt://b/t"]["skipped"] == {"not_image": 2, "too_large": 1}
+    line = describe(health.snapshot())
+    assert "2 skipped (not_image), 1 skipped (too_large)" in line

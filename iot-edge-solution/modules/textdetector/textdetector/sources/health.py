@@ -124,7 +124,8 @@ class HealthRegistry:
 
 
 def describe(snapshot: dict[str, dict], now: float | None = None) -> str:
-    """One console line for every source: state, for how long, reconnects, frames."""
+    """One console line for every source: state, for how long, reconnects, frames, and
+    inputs skipped per reason (MQTT snapshots that are not images)."""
     now = time.time() if now is None else now
     parts = []
     for sid, h in snapshot.items():
@@ -132,5 +133,6 @@ def describe(snapshot: dict[str, dict], now: float | None = None) -> str:
             f"{sid} {h['state']} {max(0.0, now - h['since']):.0f} s, "
             f"{h['reconnects']} reconnects, {h['frames_read']} read, "
             f"{h['frames_dropped']} dropped"
+            + "".join(f", {n} skipped ({reason})" for reason, n in sorted(h["skipped"].items()))
         )
     return "sources: " + "; ".join(parts)
