@@ -261,3 +261,18 @@ def test_skipped_inputs_are_counted_per_reason_and_shown():
     assert health.snapshot()["mqtt://b/t"]["skipped"] == {"not_image": 2, "too_large": 1}
     line = describe(health.snapshot())
     assert "2 skipped (not_image), 1 skipped (too_large)" in line
+
+
+def test_skipped_inputs_are_a_prometheus_counter():
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from textdetector.pipeline.health_http import SourceCollector
+    from textdetector.sources.health import HealthRegistry
+
+    health = HealthRegistry()
+    health.register("mqtt://b/t", live=True)
+    health.skip("mqtt://b/t", "too_large")
+    registry = CollectorRegistry()
+    registry.register(SourceCollector(health))
+    text = generate_latest(registry).decode()
+    assert 'textdetector_source_skipped_total{reason="too_large",source="mqtt://b/t"} 1.0' in text

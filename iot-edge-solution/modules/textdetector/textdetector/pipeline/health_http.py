@@ -90,6 +90,15 @@ class SourceCollector:
             ),
             "frames_dropped",
         )
+        skipped = CounterMetricFamily(
+            f"{PREFIX}_source_skipped",
+            "Inputs a source skipped, per reason (MQTT snapshots that are not images).",
+            labels=["source", "reason"],
+        )
+        for sid, entry in snap.items():
+            for reason, count in sorted(entry["skipped"].items()):
+                skipped.add_metric([sid, reason], count)
+        yield skipped
         yield GaugeMetricFamily(
             f"{PREFIX}_ready",
             "1 when at least one source is not down.",
