@@ -1214,12 +1214,35 @@ class TritonSettings:
 
 
 @dataclass(frozen=True)
+class TemporalSettings:
+    """Doing less work on video: reuse results of frames and lines that did not change."""
+
+    temporal_reuse: str = option(
+        "region",
+        "TEMPORAL_REUSE",
+        "off = detect and read every frame; frame = a frame that did not change against "
+        "the last inferred one reuses its result (marked reused); region = also, on "
+        "changed frames, read only the lines that are new or whose crop changed",
+        one_of("off", "frame", "region"),
+        "MODE",
+    )
+    reuse_max_age: float = option(
+        2.0,
+        "REUSE_MAX_AGE",
+        "seconds a result (or a line's reading) may be reused before a full refresh",
+        float_range(0.0, 3600.0, low_open=True),
+        "S",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the `run` command needs, grouped by concern."""
 
     engine: EngineSettings = field(default_factory=EngineSettings)
     detector: DetectorSettings = field(default_factory=DetectorSettings)
     recognizer: RecognizerSettings = field(default_factory=RecognizerSettings)
+    temporal: TemporalSettings = field(default_factory=TemporalSettings)
     source: SourceSettings = field(default_factory=SourceSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
     iothub: IoTHubSettings = field(default_factory=IoTHubSettings)
@@ -1233,6 +1256,7 @@ RUN_GROUPS: dict[str, tuple[type, str]] = {
     "engine": (EngineSettings, "inference engine"),
     "detector": (DetectorSettings, "detection"),
     "recognizer": (RecognizerSettings, "text recognition"),
+    "temporal": (TemporalSettings, "temporal reuse (video)"),
     "source": (SourceSettings, "video source"),
     "output": (OutputSettings, "output"),
     "iothub": (IoTHubSettings, "IoT Hub messaging"),

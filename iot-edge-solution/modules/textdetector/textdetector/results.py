@@ -157,7 +157,8 @@ class FrameResult:
     """Detections for one video frame, with where and when it came from.
 
     `image` is the decoded BGR frame for sinks that need pixels (archives, drawings);
-    it is never serialised.
+    it is never serialised. `reused`: the frame did not change, so it carries the result
+    of its stream's last inferred frame (TEMPORAL_REUSE) instead of its own.
     """
 
     index: int
@@ -166,6 +167,7 @@ class FrameResult:
     detections: Detections
     timings: Timings = field(default_factory=Timings)
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
+    reused: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         height, width = self.detections.image_size
@@ -175,6 +177,7 @@ class FrameResult:
             "source": self.source_id,
             "width": width,
             "height": height,
+            "reused": self.reused,
             **self.detections.to_dict(),
             "timings": self.timings.to_dict(),
         }

@@ -18,6 +18,10 @@ the loop's stall check: its read watchdog covers that, and a source that is down
 while never holds up the others. With a `HealthRegistry`, the loop counts the frames
 read from files and the frames each reader dropped; with a `ShutdownBudget`, the budget
 starts as soon as reading stops, so every sink's final flush shares it.
+With `LoopOptions.reuse` on (TEMPORAL_REUSE), a frame that did not change against its
+stream's last inferred frame skips the model and carries that frame's result, marked
+`reused` (`temporal/`); only the frames (and, in region mode, the lines) that need the
+model are batched. Reused frames keep their place in each stream's order.
 Between rounds, live settings apply: detection parameters at once, a new CAMERA_PATH by
 opening the new sources first (a source that cannot open is rejected, the current kept).
 """
@@ -38,12 +42,13 @@ from ..control.live import LiveSettings
 from ..detector import TextDetector
 from ..detector.detector import DetectJob
 from ..errors import KitError, SourceError
-from ..recognizer import TextRecognizer, read_regions
+from ..recognizer import TextRecognizer
 from ..results import Detections, FrameResult, Timings
 from ..sinks import Sink
 from ..sinks.shutdown import ShutdownBudget
 from ..sources import Frame, FrameReader, FrameSource, SelfHealingSource, open_sources
 from ..sources.health import DOWN, HealthRegistry
+from ..temporal import ReusePolicy, StreamReuse, read_frames
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,7 @@ class RunSummary:
     per_source: dict[str, int] = field(default_factory=dict)
     batch_sizes: dict[int, int] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    reuse: dict[str, dict] = field(default_factory=dict)  # per source: ReuseStats.to_dict
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class LoopOptions:
     timeout_s: float = 10.0
     max_frames: int = 0  # 0: no cap (over all streams)
     read_ahead: int = 1  # frames of files whose text is read together (REC_FRAMES)
+    reuse: ReusePolicy = ReusePolicy()  # TEMPORAL_REUSE, REUSE_MAX_AGE
 
 
 @dataclass
@@ -81,10 +88,11 @@ class _Stream:
     self_healing: bool = False
     frames: int = 0
     dropped_seen: int = 0
+    reuse: StreamReuse = field(default_factory=lambda: StreamReuse(ReusePolicy()))
 
 
 Taken = list[tuple[_Stream, Frame]]
-Pending = list[tuple[_Stream, Frame, Detections, Timings]]
+Pending = list[tuple[_Stream, Frame, Detections | None, Timings]]  # None: a reused frame
 
 
 class RunLoop:
@@ -110,6 +118,8 @@ class RunLoop:
         self.stop = stop or threading.Event()
         self.live, self.opener = live, opener
         self.recognizer = recognizer
+        self.reuse = options.reuse
+        self._started = time.monotonic()
         self._pending: Pending = []
         self._inflight: tuple[Taken, DetectJob] | None = None
         self.submitted = 0
@@ -146,6 +156,7 @@ class RunLoop:
             {s.source_id: s.frames for s in self.every},
             dict(sorted(self.batch_sizes.items())),
             dict(self.failed),
+            self._reuse_stats(),
         )
 
     def _loop(self) -> None:
@@ -157,10 +168,13 @@ class RunLoop:
                 rounds += 1
                 if self.max_frames:
                     taken = taken[: self.max_frames - self.submitted]
+                taken, reused = self._split(taken)
                 for batch in self._batches(taken):
                     self._submit(batch)
                 if not taken:  # nothing queued behind it: never hold a result back
                     self._collect()
+                self._pending += [(s, f, None, Timings()) for s, f in reused]
+                self.submitted += len(reused)
                 if self._due(taken):
                     self._flush()
                 if self.max_frames and self.submitted >= self.max_frames:
@@ -177,10 +191,11 @@ class RunLoop:
     def _start(self, sources: Sequence[FrameSource]) -> None:
         now = time.monotonic()
         for source in sources:
-            reader = FrameReader(source, self.queue_size, self.timeout_s, self.detector.prepare)
+            prepare = None if self.reuse.on else self.detector.prepare  # reused: never prepared
+            reader = FrameReader(source, self.queue_size, self.timeout_s, prepare)
             reader.__enter__()
             healing = isinstance(source, SelfHealingSource) and source.self_healing
-            stream = _Stream(source.source_id, reader, now, healing)
+            stream = _Stream(source.source_id, reader, now, healing, reuse=StreamReuse(self.reuse))
             self.streams.append(stream)
             self.every.append(stream)
 
@@ -243,6 +258,22 @@ class RunLoop:
         assert self.health is not None
         return self.health.ids()
 
+    def _split(self, taken: Taken) -> tuple[Taken, Taken]:
+        """The round's frames that need the model, and those that reuse their stream's
+        last inferred result (queued behind the batches already in flight)."""
+        infer: Taken = []
+        reused: Taken = []
+        for stream, frame in taken:
+            needs = stream.reuse.needs_model(frame.image, frame.timestamp)
+            (infer if needs else reused).append((stream, frame))
+        return infer, reused
+
+    def _reuse_stats(self) -> dict[str, dict]:
+        if not self.reuse.on and self.recognizer is None:
+            return {}
+        elapsed = time.monotonic() - self._started
+        return {s.source_id: s.reuse.stats.to_dict(elapsed) for s in self.every}
+
     def _batches(self, taken: Taken) -> Iterator[Taken]:
         """The round's frames grouped by model input size, in chunks of at most max_batch."""
         groups: dict[tuple[int, int], Taken] = {}
@@ -285,17 +316,29 @@ class RunLoop:
     def _flush(self) -> None:
         """Read the text of the round's frames together, then hand each result to the sinks."""
         pending, self._pending = self._pending, []
-        if self.recognizer is not None and pending:
-            read, ms = read_regions(
-                self.recognizer, [f.image for _, f, _, _ in pending], [d for _, _, d, _ in pending]
+        inferred = [i for i, (_, _, d, _) in enumerate(pending) if d is not None]
+        if self.recognizer is not None and inferred:
+            frames = [pending[i] for i in inferred]
+            read, ms = read_frames(
+                self.recognizer,
+                [(s.reuse, f.image, d, f.timestamp) for s, f, d, _ in frames],  # type: ignore[misc]
             )
-            pending = [
-                (s, f, d, dataclasses.replace(t, recognition_ms=ms))
-                for (s, f, _, t), d in zip(pending, read)
-            ]
+            for i, (s, f, _, t), d in zip(inferred, frames, read):
+                pending[i] = (s, f, d, dataclasses.replace(t, recognition_ms=ms))
         for stream, frame, detections, timings in pending:
+            reused = detections is None
+            if detections is None:
+                detections = stream.reuse.reused(frame.image.shape[:2])
+            else:
+                stream.reuse.last = detections
             result = FrameResult(
-                frame.index, frame.timestamp, stream.source_id, detections, timings, frame.image
+                frame.index,
+                frame.timestamp,
+                stream.source_id,
+                detections,
+                timings,
+                frame.image,
+                reused=reused,
             )
             for sink in self.sinks:
                 sink.write(result)

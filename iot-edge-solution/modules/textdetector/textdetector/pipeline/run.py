@@ -25,6 +25,7 @@ from ..sources import FrameSource
 from ..sources.capture import check_sources, classify, source_paths
 from ..sources.health import HealthRegistry
 from ..sources.reconnect import live_sources
+from ..temporal import ReusePolicy
 from .health_http import HealthServer
 from .loop import LoopOptions, RunSummary, process
 
@@ -108,6 +109,8 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
         )
     if len(summary.per_source) > 1:
         log.info("frames per source: %s; batch sizes: %s", summary.per_source, summary.batch_sizes)
+    for source_id, figures in summary.reuse.items():
+        log.info("%s: %s", source_id, ", ".join(f"{k} {v}" for k, v in figures.items()))
     return summary
 
 
@@ -123,6 +126,7 @@ def loop_options(settings: Settings, engine_name: str) -> LoopOptions:
         timeout_s=src.source_timeout,
         max_frames=src.max_frames,
         read_ahead=settings.recognizer.rec_frames,
+        reuse=ReusePolicy(settings.temporal.temporal_reuse, settings.temporal.reuse_max_age),
     )
 
 

@@ -25,15 +25,21 @@ def _items(result: FrameResult) -> list[str]:
 
 
 def describe(result: FrameResult) -> str:
-    """One line: frame, time, region count, timings, then the first readings (or boxes)."""
+    """One line: frame, time, region count, timings (or `reused`), then the first readings
+    (or boxes)."""
     det, timings = result.detections, result.timings
     items = _items(result)
     more = f" +{len(items) - MAX_BOXES_SHOWN} more" if len(items) > MAX_BOXES_SHOWN else ""
     noun = "region" if len(det) == 1 else "regions"
     rec = f"  rec {timings.recognition_ms:6.1f} ms" if det.texts is not None else ""
+    cost = (
+        "  reused (unchanged frame)"
+        if result.reused
+        else f"  det {timings.detection_ms:6.1f} ms{rec}"
+    )
     return (
         f"frame {result.index:6d}  t={result.timestamp:8.2f}s  {len(det):3d} text {noun}"
-        f"  det {timings.detection_ms:6.1f} ms{rec}  "
+        f"{cost}  "
         f"{' '.join(items[:MAX_BOXES_SHOWN])}{more}"
     ).rstrip()
 

@@ -108,6 +108,7 @@ def build_messages(
             "sourceId": result.source_id,
             "width": width,
             "height": height,
+            "reused": result.reused,
         },
         "model": model,
         "backend": backend,

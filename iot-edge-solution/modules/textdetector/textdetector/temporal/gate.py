@@ -1,0 +1,33 @@
+"""Frame-level reuse for one stream: infer this frame, or reuse the last inferred one."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .change import ChangeTest
+
+
+class FrameGate:
+    """Remembers the signature and time of the stream's last inferred frame.
+
+    `needs_model` is False when the frame did not change against that frame and the
+    frame is less than `max_age_s` newer (else the frame becomes the new reference).
+    """
+
+    def __init__(self, max_age_s: float, test: ChangeTest | None = None) -> None:
+        self.max_age_s = max_age_s
+        self.test = test or ChangeTest()
+        self._reference: np.ndarray | None = None
+        self._time = 0.0
+
+    def needs_model(self, image: np.ndarray, timestamp: float) -> bool:
+        current = self.test.signature(image)
+        age = timestamp - self._time
+        if (
+            self._reference is not None
+            and 0.0 <= age < self.max_age_s  # a file that restarts (LOOP) refreshes
+            and not self.test.changed(current, self._reference)
+        ):
+            return False
+        self._reference, self._time = current, timestamp
+        return True

@@ -1,0 +1,82 @@
+"""One stream's reuse state, and reading a flush's frames with reuse: the loop's interface."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..recognizer import TextRecognizer, read_regions
+from ..results import Detections
+from .gate import FrameGate
+from .regions import LineMemory, ReuseRules, read_changed
+from .stats import ReuseStats
+
+MODES = ("off", "frame", "region")
+
+
+@dataclass(frozen=True)
+class ReusePolicy:
+    """TEMPORAL_REUSE (off, frame or region) and REUSE_MAX_AGE seconds."""
+
+    mode: str = "off"
+    max_age_s: float = 2.0
+
+    @property
+    def on(self) -> bool:
+        return self.mode != "off"
+
+
+@dataclass
+class StreamReuse:
+    """A stream's change gate, line memory, counters and last inferred result."""
+
+    policy: ReusePolicy
+    stats: ReuseStats = field(default_factory=ReuseStats)
+    lines: LineMemory = field(default_factory=LineMemory)
+    last: Detections | None = None
+    gate: FrameGate | None = None
+
+    def __post_init__(self) -> None:
+        if self.policy.on:
+            self.gate = FrameGate(self.policy.max_age_s)
+
+    def needs_model(self, image: np.ndarray, timestamp: float) -> bool:
+        """Whether this frame must be inferred (else it reuses `last`)."""
+        if self.gate is None or self.gate.needs_model(image, timestamp):
+            self.stats.frames_inferred += 1
+            return True
+        self.stats.frames_reused += 1
+        return False
+
+    def reused(self, image_size: tuple[int, int]) -> Detections:
+        """The result a reused frame carries: the last inferred frame's."""
+        if self.last is None or self.last.image_size != image_size:
+            return Detections.empty(image_size)
+        return self.last
+
+
+def read_frames(
+    recognizer: TextRecognizer,
+    frames: Sequence[tuple[StreamReuse, np.ndarray, Detections, float]],
+) -> tuple[list[Detections], float]:
+    """Read the text of (state, image, detections, timestamp) frames in one batch: every
+    line, or (region mode) only new or changed lines. Returns results and ms per frame."""
+    if not frames:
+        return [], 0.0
+    if frames[0][0].policy.mode != "region":
+        read, ms = read_regions(recognizer, [f[1] for f in frames], [f[2] for f in frames])
+        for (state, *_), det in zip(frames, read):
+            state.stats.add_read(det.texts or (), _scores(det))
+        return read, ms
+    rules = ReuseRules(max_age_s=frames[0][0].policy.max_age_s)
+    items = [(state.lines, image, det, ts) for state, image, det, ts in frames]
+    results, ms = read_changed(recognizer, items, rules)
+    for (state, *_), result in zip(frames, results):
+        state.stats.add_read(result.fresh.texts or (), _scores(result.fresh), result.reused)
+    return [r.detections for r in results], ms
+
+
+def _scores(det: Detections) -> np.ndarray:
+    return det.text_scores if det.text_scores is not None else np.zeros(0, np.float32)
