@@ -159,5 +159,7 @@ def test_devcontainer_cli_reads_each_configuration(config):
         vscode = resolved["customizations"]["vscode"]
         assert "ms-python.python" in vscode["extensions"]
         assert vscode["settings"]["python.testing.pytestEnabled"] is True
+        for system_module in ("edgeAgent", "edgeHub"):  # IoT Edge 1.6 LTS, as the manifests
+            assert vscode["settings"][f"azure-iot-edge.version.{system_module}"] == "1.6"
     gpu_args = {"--gpus=all", "--runtime=nvidia"} & set(document["runArgs"])
     assert bool(gpu_args) == (build["args"]["CUDA_SUPPORT"] == "cuda")
