@@ -110,6 +110,11 @@ version() {  # the module's image version from its module.json
     "$SOLUTION/modules/$1/module.json"
 }
 
+context() {  # the module's build context: its module.json's contextPath, from its folder
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"]["contextPath"])' \
+    "$SOLUTION/modules/$1/module.json"
+}
+
 build() {  # build <context> <dockerfile> <tag> [extra podman build args...]
   local context=$1 dockerfile=$2 tag=$3; shift 3
   local start=$SECONDS
@@ -144,5 +149,6 @@ for image in "${IMAGES[@]}"; do
   dir=$SOLUTION/modules/$image
   dockerfile=$dir/Dockerfile.$PLATFORM
   [ -f "$dockerfile" ] || die "$dockerfile does not exist"
-  build "$dir" "$dockerfile" "$REGISTRY/$image:${TAG:-$(version "$image")}-$PLATFORM"
+  build "$dir/$(context "$image")" "$dockerfile" \
+    "$REGISTRY/$image:${TAG:-$(version "$image")}-$PLATFORM"
 done

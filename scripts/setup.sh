@@ -32,9 +32,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   # Third-party reference for parity tests and benchmarks, without its GUI OpenCV.
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
     rapidocr-onnxruntime==1.4.4
-  # The modules themselves, editable: the `textdetector` command, imports without path edits.
+  # The modules and the package they share, editable: the `textdetector` command, imports
+  # without path edits.
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
-    -e "$MODULE" -e iot-edge-solution/modules/reviewdashboard
+    -e iot-edge-solution/modules/common -e "$MODULE" -e iot-edge-solution/modules/reviewdashboard
   echo "$wanted" > "$stamp"
 fi
 

@@ -21,8 +21,10 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from edgekit_common.hosts import host_allowed, own_names
+
 from . import pages
-from .config import DashboardSettings, is_loopback
+from .config import DashboardSettings
 
 log = logging.getLogger("reviewdashboard.auth")
 COOKIE = "dashboard_session"
@@ -247,14 +249,6 @@ def same_origin(request: web.Request) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
 
 
-def _host_name(header: str) -> str:
-    """The name in a Host header, without its port: 'a:80' -> 'a', '[::1]:80' -> '[::1]'."""
-    header = header.strip().lower()
-    if header.startswith("["):
-        return header.partition("]")[0] + "]"
-    return (header.rpartition(":")[0] if header.count(":") == 1 else header).strip()
-
-
 def host_check_needed(settings: DashboardSettings) -> bool:
     """Without a token (loopback only) a web page could reach the dashboard through DNS
     rebinding: the Host header is then checked; also whenever DASHBOARD_ALLOWED_HOSTS
@@ -264,12 +258,12 @@ def host_check_needed(settings: DashboardSettings) -> bool:
 
 def check_host(settings: DashboardSettings) -> Callable[..., Awaitable[web.StreamResponse]]:
     """Middleware refusing (403) a Host header naming none of the dashboard's names."""
-    names = {settings.host.lower(), *settings.allowed_hosts} - {"0.0.0.0", "::", "[::]", ""}
+    names = own_names(settings.host, settings.allowed_hosts)
 
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
-        name = _host_name(request.headers.get("Host", ""))
-        if name and not (is_loopback(name) or name in names) and request.path != "/healthz":
+        allowed = host_allowed(request.headers.get("Host", ""), names)
+        if not allowed and request.path != "/healthz":
             return web.Response(
                 status=403,
                 text="Host names none of this dashboard's names (DASHBOARD_ALLOWED_HOSTS)",

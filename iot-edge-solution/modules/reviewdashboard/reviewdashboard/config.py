@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
+from edgekit_common.hosts import is_loopback
+from edgekit_common.options import (
+    MIN_SECRET,
+    container_names,
+    float_range,
+    host_names,
+    int_range,
+    is_placeholder,
+    one_of,
+    parse_bool,
+)
+
 LEVELS = ("debug", "info", "warning", "error")
-HOST_NAME = re.compile(r"[a-z0-9._-]+|\[[0-9a-f:.]+\]")
-TRUE, FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
-MIN_TOKEN = 16
-PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")  # left unexpanded by a template
 
 
 class ConfigError(Exception):
@@ -43,101 +48,36 @@ class DashboardSettings:
     max_pixels: int = 8192 * 8192  # largest image a thumbnail is made of (declared size)
 
 
-def _int(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = low - 1
-        if not low <= value <= high:
-            raise ValueError(f"expected an integer from {low} to {high}")
-        return value
-
-    return parse
-
-
-def _float(low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = low - 1
-        if not low < value <= high:
-            raise ValueError(f"expected a number in ({low}, {high}]")
-        return value
-
-    return parse
-
-
-def _containers(text: str) -> tuple[str, ...]:
-    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    if not names or not all(CONTAINER.fullmatch(n) for n in names):
-        raise ValueError(
-            "expected comma-separated container names (3-63 lower-case "
-            "letters, digits or single hyphens)"
-        )
-    return names
-
-
-def _hosts(text: str) -> tuple[str, ...]:
-    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
-    if not all(HOST_NAME.fullmatch(n) for n in names):
-        raise ValueError("expected comma-separated host names without ports")
-    return names
-
-
-def _bool(text: str) -> bool:
-    if text.lower() not in TRUE | FALSE:
-        raise ValueError("expected true/false, 1/0, yes/no or on/off")
-    return text.lower() in TRUE
-
-
-def _level(text: str) -> str:
-    if text.lower() not in LEVELS:
-        raise ValueError("expected one of " + ", ".join(LEVELS))
-    return text.lower()
-
-
 PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "host": ("DASHBOARD_HOST", str),
-    "port": ("DASHBOARD_PORT", _int(0, 65535)),
-    "containers": ("DASHBOARD_CONTAINERS", _containers),
-    "page_size": ("DASHBOARD_PAGE_SIZE", _int(1, 500)),
-    "max_pages": ("DASHBOARD_MAX_PAGES", _int(1, 100)),
-    "thumb_size": ("DASHBOARD_THUMB_SIZE", _int(32, 2048)),
-    "counter_interval": ("DASHBOARD_COUNTER_INTERVAL", _float(0.0, 3600.0)),
-    "timeout": ("DASHBOARD_TIMEOUT", _float(0.0, 600.0)),
-    "log_level": ("DASHBOARD_LOG_LEVEL", _level),
-    "signin_limit": ("DASHBOARD_SIGNIN_LIMIT", _int(1, 1000)),
-    "session_hours": ("DASHBOARD_SESSION_HOURS", _float(0.0, 720.0)),
-    "allowed_hosts": ("DASHBOARD_ALLOWED_HOSTS", _hosts),
-    "trust_forwarded_proto": ("DASHBOARD_TRUST_FORWARDED_PROTO", _bool),
-    "max_image_bytes": ("DASHBOARD_MAX_IMAGE_BYTES", _int(1024, 1 << 30)),
-    "max_pixels": ("DASHBOARD_MAX_PIXELS", _int(1, 1 << 30)),
+    "port": ("DASHBOARD_PORT", int_range(0, 65535)),
+    "containers": ("DASHBOARD_CONTAINERS", container_names),
+    "page_size": ("DASHBOARD_PAGE_SIZE", int_range(1, 500)),
+    "max_pages": ("DASHBOARD_MAX_PAGES", int_range(1, 100)),
+    "thumb_size": ("DASHBOARD_THUMB_SIZE", int_range(32, 2048)),
+    "counter_interval": ("DASHBOARD_COUNTER_INTERVAL", float_range(0.0, 3600.0, low_open=True)),
+    "timeout": ("DASHBOARD_TIMEOUT", float_range(0.0, 600.0, low_open=True)),
+    "log_level": ("DASHBOARD_LOG_LEVEL", one_of(*LEVELS)),
+    "signin_limit": ("DASHBOARD_SIGNIN_LIMIT", int_range(1, 1000)),
+    "session_hours": ("DASHBOARD_SESSION_HOURS", float_range(0.0, 720.0, low_open=True)),
+    "allowed_hosts": ("DASHBOARD_ALLOWED_HOSTS", host_names),
+    "trust_forwarded_proto": ("DASHBOARD_TRUST_FORWARDED_PROTO", parse_bool),
+    "max_image_bytes": ("DASHBOARD_MAX_IMAGE_BYTES", int_range(1024, 1 << 30)),
+    "max_pixels": ("DASHBOARD_MAX_PIXELS", int_range(1, 1 << 30)),
 }
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses; anything else may be reachable."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _token(environ: Mapping[str, str], host: str) -> str:
     """DASHBOARD_TOKEN, required off loopback; its value is never echoed in an error."""
     token = environ.get("DASHBOARD_TOKEN", "").strip()
-    if PLACEHOLDER.fullmatch(token):
+    if is_placeholder(token):
         raise ConfigError(
             "DASHBOARD_TOKEN is an unexpanded template variable: set "
             "DASHBOARD_TOKEN in .env before generating the deployment"
         )
-    if token and len(token) < MIN_TOKEN:
+    if token and len(token) < MIN_SECRET:
         raise ConfigError(
-            f"DASHBOARD_TOKEN is too short: expected at least {MIN_TOKEN} "
+            f"DASHBOARD_TOKEN is too short: expected at least {MIN_SECRET} "
             "characters (e.g. `openssl rand -hex 24`)"
         )
     if not token and not is_loopback(host):

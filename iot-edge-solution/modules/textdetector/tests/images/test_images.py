@@ -66,8 +66,9 @@ def module_tag(name: str) -> str:
 
 
 def plant_secrets(checkout: Path, secret: str) -> None:
-    """Files that must never reach an image, in every build context."""
-    contexts = [checkout, *(checkout / "iot-edge-solution" / "modules").iterdir()]
+    """Files that must never reach an image, in every build context and module folder."""
+    modules = checkout / "iot-edge-solution" / "modules"  # the module images' build context
+    contexts = [checkout, modules, *(path for path in modules.iterdir() if path.is_dir())]
     for context in contexts:
         (context / ".env").write_text(
             f"CONTAINER_REGISTRY_ADDRESS=localhost:5000\nARCHIVE_CONNECTION_STRING={secret}\n"

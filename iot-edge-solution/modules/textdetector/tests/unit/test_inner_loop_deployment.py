@@ -222,6 +222,7 @@ def test_module_json_platforms_and_dockerfiles():
     assert set(platforms) == {"amd64", "amd64.debug", "arm64v8", "arm64v8.debug"}
     assert {(MODULE_DIR / p).resolve() for p in platforms.values()} == set(MODULE_DOCKERFILES)
     assert module["image"]["repository"] == "${CONTAINER_REGISTRY_ADDRESS}/textdetector"
+    assert (MODULE_DIR / module["image"]["contextPath"]).resolve() == MODULE_DIR.parent
 
 
 @pytest.mark.parametrize("dockerfile", MODULE_DOCKERFILES, ids=lambda p: p.name)
@@ -231,7 +232,10 @@ def test_module_images_contain_what_the_module_needs(dockerfile):
     assert "opencv-python-headless" in requirements and "onnxruntime" in requirements
     assert "pip install --no-cache-dir -r requirements.txt" in text
     assert "tools/fetch_models.py" in text and "COPY --from=assets /assets/ ./local_data/" in text
-    assert "COPY textdetector/ ./textdetector/" in text and "COPY main.py ./" in text
+    # The build context is modules/ (contextPath "../"): this module and the shared package.
+    assert "COPY textdetector/textdetector/ ./textdetector/" in text
+    assert "COPY textdetector/main.py ./" in text
+    assert "COPY common/edgekit_common/ ./edgekit_common/" in text
     assert ("debugpy" in text) == dockerfile.name.endswith(".debug")
     if "arm64v8" in dockerfile.name:
         assert "ARG BASE_IMAGE=nvcr.io/nvidia/l4t-jetpack:r36." in text and "pycuda==" in text
@@ -239,5 +243,5 @@ def test_module_images_contain_what_the_module_needs(dockerfile):
     for pin in re.findall(r"\b([A-Za-z][\w.-]*==[\w.]+)", text):
         if not pin.startswith(("pycuda==", "debugpy==")):
             assert pin in dev, f"{dockerfile.name}: {pin} differs from requirements-dev.txt"
-    ignored = (MODULE_DIR / ".dockerignore").read_text().split()
-    assert "local_data/" in ignored and "tests/" in ignored
+    ignored = (MODULE_DIR.parent / ".dockerignore").read_text().split()
+    assert "**/local_data/" in ignored and "**/tests/" in ignored and "**/.env" in ignored

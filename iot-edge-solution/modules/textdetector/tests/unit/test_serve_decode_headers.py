@@ -116,6 +116,6 @@ def test_webp_headers_checked_as_libwebp_does():
 def test_host_name_has_no_spaces_around_it():
     """Found by `make fuzz` on the dashboard's copy of this parser: 'name :' kept the
     space before the colon."""
-    from textdetector.serve.auth import host_name
+    from edgekit_common.hosts import host_name
 
     assert host_name("0 :") == "0" and host_name("[::1]:80") == "[::1]"

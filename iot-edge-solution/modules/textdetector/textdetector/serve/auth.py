@@ -8,10 +8,11 @@ in constant time. A missing or wrong key is a 401 in the service's JSON error fo
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+
+from edgekit_common.hosts import host_allowed, is_loopback, own_names
 
 from ..config import ServeSettings
 from .errors import RequestError
@@ -52,28 +53,6 @@ def require_key(expected: str) -> Callable[..., Awaitable[web.StreamResponse]]:
     return check
 
 
-WILDCARDS = frozenset({"0.0.0.0", "::", "[::]", ""})
-
-
-def is_loopback(host: str) -> bool:
-    """localhost, its subdomains and loopback addresses (127.0.0.0/8, ::1)."""
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def host_name(header: str) -> str:
-    """The name in a Host header, without its port: 'a:80' -> 'a', '[::1]:80' -> '[::1]'."""
-    header = header.strip().lower()
-    if header.startswith("["):
-        return header.partition("]")[0] + "]"
-    return (header.rpartition(":")[0] if header.count(":") == 1 else header).strip()
-
-
 def host_check_needed(settings: ServeSettings) -> bool:
     """Without a key, Host is checked when listening on loopback (the service a web page
     could reach through DNS rebinding) or when SERVE_ALLOWED_HOSTS names the hosts."""
@@ -82,12 +61,11 @@ def host_check_needed(settings: ServeSettings) -> bool:
 
 def check_host(settings: ServeSettings) -> Callable[..., Awaitable[web.StreamResponse]]:
     """Middleware refusing (403) a Host header that names none of this service's names."""
-    names = {settings.host.lower(), *settings.allowed_hosts} - WILDCARDS
+    names = own_names(settings.host, settings.allowed_hosts)
 
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
-        name = host_name(request.headers.get("Host", ""))
-        allowed = not name or is_loopback(name) or name in names  # no Host: no browser
+        allowed = host_allowed(request.headers.get("Host", ""), names)
         if request.path not in OPEN_PATHS and not allowed:
             raise RequestError(
                 403,
