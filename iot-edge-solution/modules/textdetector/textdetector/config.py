@@ -12,11 +12,21 @@ import argparse
 import dataclasses
 import logging
 import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from edgekit_common.options import (  # the parsers both modules use (modules/common)
+    Parser,
+    container_name,
+    float_range,
+    host_names,
+    int_range,
+    one_of,
+    parse_bool,
+)
+from edgekit_common.options import secret as api_key
 
 from .errors import ConfigError
 
@@ -33,59 +43,7 @@ DEFAULT_CLS_MODEL = LOCAL_DATA / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 DEFAULT_VIDEO = LOCAL_DATA / "demo_video.mp4"
 DEFAULT_TRT_CACHE = LOCAL_DATA / "trt-cache"
 
-Parser = Callable[[str], Any]
 T = TypeVar("T")
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def parse_bool(text: str) -> bool:
-    value = text.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError("expected true/false, 1/0, yes/no or on/off")
-
-
-def int_range(low: int, high: int) -> Parser:
-    def parse(text: str) -> int:
-        try:
-            value = int(text.strip())
-        except ValueError:
-            raise ValueError(f"expected an integer from {low} to {high}") from None
-        if not low <= value <= high:
-            raise ValueError(f"expected an integer from {low} to {high}")
-        return value
-
-    return parse
-
-
-def float_range(low: float, high: float, low_open: bool = False) -> Parser:
-    bracket = "(" if low_open else "["
-
-    def parse(text: str) -> float:
-        message = f"expected a number in {bracket}{low}, {high}]"
-        try:
-            value = float(text.strip())
-        except ValueError:
-            raise ValueError(message) from None
-        if not (low < value if low_open else low <= value) or not value <= high:
-            raise ValueError(message)
-        return value
-
-    return parse
-
-
-def one_of(*choices: str) -> Parser:
-    def parse(text: str) -> str:
-        value = text.strip().lower()
-        if value not in choices:
-            raise ValueError("expected one of " + ", ".join(choices))
-        return value
-
-    return parse
 
 
 def allowed_chars(text: str) -> str:
@@ -225,27 +183,6 @@ def _show_default(default: Any) -> str:
     if default in ("", None, ()):
         return "unset"
     return str(default)
-
-
-def api_key(value: str) -> str:
-    """A shared secret: empty (off) or at least 16 characters, not a template's `${NAME}`."""
-    key = value.strip()
-    if re.fullmatch(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", key):
-        raise ValueError(
-            "an unexpanded template variable: set it in .env before generating the deployment"
-        )
-    if key and len(key) < 16:
-        raise ValueError("expected at least 16 characters (e.g. `openssl rand -hex 24`)")
-    return key
-
-
-def host_names(value: str) -> tuple[str, ...]:
-    """Comma-separated host names (no port), lower-cased; '' for none."""
-    names = tuple(dict.fromkeys(n.strip().lower() for n in value.split(",") if n.strip()))
-    for name in names:
-        if not re.fullmatch(r"[a-z0-9._-]+|\[[0-9a-f:.]+\]", name):
-            raise ValueError(f"expected comma-separated host names without ports, got {name!r}")
-    return names
 
 
 def as_path(value: str) -> Path:
@@ -709,17 +646,6 @@ class OutputSettings:
         non_empty,
         "ADDR",
     )
-
-
-def container_name(value: str) -> str:
-    """An Azure Blob container name: 3-63 lower-case letters, digits and single hyphens."""
-    name = value.strip()
-    if not re.fullmatch(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}", name):
-        raise ValueError(
-            "expected 3-63 lower-case letters, digits or single hyphens, "
-            "starting and ending with a letter or digit"
-        )
-    return name
 
 
 @dataclass(frozen=True)
