@@ -80,6 +80,24 @@ class Detections:
             scores=np.asarray(scores, np.float32),
         )
 
+    def pattern_fields(self, index: int) -> dict[str, Any]:
+        """REC_PATTERN facts of box `index`: `rawText` (the unconstrained reading),
+        `pattern` (its name) and `matched`; {} without a pattern."""
+        if not self.pattern or self.raw_texts is None or self.matched is None:
+            return {}
+        return {
+            "rawText": self.raw_texts[index],
+            "pattern": self.pattern,
+            "matched": bool(self.matched[index]),
+        }
+
+    def pattern_extensions(self, index: int) -> dict[str, str]:
+        """`pattern_fields` as strings (AVA extensions): matched "true" or "false"."""
+        return {
+            key: str(value).lower() if isinstance(value, bool) else str(value)
+            for key, value in self.pattern_fields(index).items()
+        }
+
     @classmethod
     def empty(cls, image_size: tuple[int, int]) -> Detections:
         return cls(np.zeros((0, 4, 2), np.float32), np.zeros((0,), np.float32), image_size)

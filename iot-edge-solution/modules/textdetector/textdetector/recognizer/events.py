@@ -62,10 +62,19 @@ class _Track:
     best: tuple[float, str, int, Box]  # score, text, frame, box
     counts: Counter = field(default_factory=Counter)
     weights: Counter = field(default_factory=Counter)
+    matches: Counter = field(default_factory=Counter)  # REC_PATTERN readings that matched
     frames: int = 0
 
-    def add(self, frame: int, time: float, box: Box, text: str, score: float) -> None:
-        self.last_frame, self.last_time, self.box, self.text = frame, time, box, text
+    def add(
+        self, frame: int, time: float, box: Box, text: str, score: float, matched: bool = False
+    ) -> None:
+        """One frame's reading; once a reading matched REC_PATTERN, the track keeps its
+        matched value (a misread frame's raw text neither renames nor splits it)."""
+        self.last_frame, self.last_time, self.box = frame, time, box
+        if matched or not self.matches:
+            self.text = text
+        if matched:
+            self.matches[text] += 1
         self.counts[text] += 1
         self.weights[text] += score
         self.frames += 1
@@ -73,7 +82,8 @@ class _Track:
             self.best = (score, text, frame, box)
 
     def appearance(self) -> Appearance:
-        text = max(self.counts, key=lambda t: (self.counts[t], self.weights[t]))
+        votes = self.matches or self.counts  # matched readings outvote raw ones
+        text = max(votes, key=lambda t: (votes[t], self.weights[t]))
         score, best_text, best_frame, box = self.best
         return Appearance(
             text,
@@ -130,8 +140,10 @@ class TextTracker:
         boxes: np.ndarray,
         texts: Sequence[str],
         scores: Sequence[float],
+        matched: Sequence[bool] | None = None,
     ) -> list[Appearance]:
-        """Add one frame's readings ("" = none); return the appearances that ended."""
+        """Add one frame's readings ("" = none; `matched`: which matched REC_PATTERN);
+        return the appearances that ended."""
         ended = self._expire(frame)
         bounds = as_xyxy(boxes)
         readings = [i for i, text in enumerate(texts) if text]
@@ -142,7 +154,14 @@ class TextTracker:
                     frame, timestamp, frame, timestamp, box, texts[i], (-1.0, "", frame, box)
                 )
                 self._open.append(track)
-            track.add(frame, timestamp, box, texts[i], float(scores[i]))
+            track.add(
+                frame,
+                timestamp,
+                box,
+                texts[i],
+                float(scores[i]),
+                bool(matched is not None and matched[i]),
+            )
         return ended
 
     def close(self) -> list[Appearance]:

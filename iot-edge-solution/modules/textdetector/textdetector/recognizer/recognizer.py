@@ -161,6 +161,11 @@ class TextRecognizer:
         classes = engine.outputs[0].shape[-1] if engine.outputs[0].shape else None
         self.charset = charset_from_metadata(engine.metadata, classes)
         self.allowed = allowed_classes(self.charset, settings.rec_lang, settings.rec_allowed_chars)
+        if self.allowed is not None and len(self.allowed) <= 2:
+            raise ConfigError(
+                f"REC_ALLOWED_CHARS {settings.rec_allowed_chars!r} allows no character of the "
+                f"recognition model's dictionary (within REC_LANG={settings.rec_lang})"
+            )
         self.constraint = _constraint(settings, self.charset, self.allowed)
         self.decode_charset = (
             self.charset if self.allowed is None else tuple(self.charset[i] for i in self.allowed)

@@ -86,7 +86,9 @@ def lva_inferences(detections: Detections, tag: str) -> dict[str, Any] | None:
         inferences.append(entity)
         read = reading(detections, index)
         if read is not None:
-            inferences.append(text_inference(read, entity, f"text-{rank}"))
+            text = text_inference(read, entity, f"text-{rank}")
+            text["extensions"] |= detections.pattern_extensions(index)
+            inferences.append(text)
     return {"inferences": inferences}
 
 
@@ -137,11 +139,13 @@ def custom_vision_prediction(
 
 
 def cv_reading(detections: Detections, index: int) -> dict[str, Any]:
-    """Custom Vision extra fields: `text` ("" = nothing read) and `textProbability`;
-    none when text is not read at all (READ_TEXT=false)."""
+    """Custom Vision extra fields: `text` ("" = nothing read) and `textProbability`, with
+    REC_PATTERN also `rawText`, `pattern` and `matched`; none when text is not read at
+    all (READ_TEXT=false)."""
     if detections.texts is None or detections.text_scores is None:
         return {}
     return {
         "text": detections.texts[index],
         "textProbability": round(float(detections.text_scores[index]), 6),
+        **detections.pattern_fields(index),
     }

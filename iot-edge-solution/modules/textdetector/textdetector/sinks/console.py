@@ -17,11 +17,22 @@ def _items(result: FrameResult) -> list[str]:
     """What was read ('NO PARKING' 0.98) or, without reading, the boxes (x0,y0,x1,y1 score)."""
     det = result.detections
     if det.texts is not None and det.text_scores is not None:
-        return [f"{text!r} {score:.2f}" for text, score in zip(det.texts, det.text_scores) if text]
+        return [
+            f"{text!r} {score:.2f}{_pattern_note(det.pattern_fields(i))}"
+            for i, (text, score) in enumerate(zip(det.texts, det.text_scores))
+            if text
+        ]
     return [
         f"({x0:.0f},{y0:.0f},{x1:.0f},{y1:.0f} {score:.2f})"
         for (x0, y0, x1, y1), score in zip(det.xyxy(), det.scores)
     ]
+
+
+def _pattern_note(fields: dict) -> str:
+    """' iso6346' after a matched reading, ' (no iso6346 match)' after a raw one."""
+    if not fields:
+        return ""
+    return f" {fields['pattern']}" if fields["matched"] else f" (no {fields['pattern']} match)"
 
 
 def describe(result: FrameResult) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -57,6 +58,11 @@ class Bound:
     @property
     def finals(self) -> np.ndarray:
         return self.automaton.finals
+
+    @cached_property
+    def rows(self) -> list[list[int]]:
+        """`table` as lists: the search reads single entries, faster from Python lists."""
+        return self.table.tolist()
 
 
 def bind(automaton: Automaton, charset: Sequence[str], allowed: np.ndarray | None) -> Bound:

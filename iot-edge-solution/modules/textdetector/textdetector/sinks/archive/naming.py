@@ -15,10 +15,11 @@ from urllib.parse import quote
 
 import numpy as np
 
-from ...results import FrameResult
+from ...results import Detections, FrameResult
 
 INVERT_FROM = 9_999_999_999_999  # ms; year 2286
 MAX_BOXES = 64
+RAW_BUDGET = 1024  # characters of encoded raw readings (REC_PATTERN); left out when longer
 TEXT_BUDGET = 3072  # characters of encoded texts; with boxes and the rest, well under 8 KiB
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -64,7 +65,21 @@ def metadata(result: FrameResult, archived_at: float, model: str, route: str) ->
         "model": _ascii(model, 128),
         "route": route,
         **text_metadata(det.texts, det.text_scores, keep),
+        **pattern_metadata(det, keep),
     }
+
+
+def pattern_metadata(det: Detections, keep: int) -> dict[str, str]:
+    """With REC_PATTERN: `pattern` (its name, ASCII), `matched` (1/0 per box, aligned with
+    `boxes`) and `rawtexts` (the unconstrained readings, encoded as `texts`)."""
+    if not det.pattern or det.raw_texts is None or det.matched is None:
+        return {}
+    raw = text_metadata(det.raw_texts, det.text_scores, keep).get("texts", "")
+    out = {
+        "pattern": quote(det.pattern, safe="")[:256],
+        "matched": ",".join("1" if m else "0" for m in det.matched[:keep]),
+    }
+    return out | ({"rawtexts": raw} if len(raw) <= RAW_BUDGET else {})
 
 
 def text_metadata(

@@ -45,7 +45,7 @@ class TextEvents:
             ended = tracker.update(result.index, result.timestamp, det.boxes[:0], [], [])
         else:
             ended = tracker.update(
-                result.index, result.timestamp, det.boxes, det.texts, det.text_scores
+                result.index, result.timestamp, det.boxes, det.texts, det.text_scores, det.matched
             )
         out += self._ended(source, ended)  # seen at the size before this frame's
         self._sizes[source] = det.image_size

@@ -65,11 +65,16 @@ def inferences(result: FrameResult) -> list[dict[str, Any]]:
 
 
 def reading_extensions(det: Detections, index: int) -> dict[str, str]:
-    """`text` and `textConfidence` of region `index` ("" = nothing read); {} when no text
-    was read at all (READ_TEXT=false)."""
+    """`text` and `textConfidence` of region `index` ("" = nothing read), with REC_PATTERN
+    also `rawText`, `pattern` and `matched` ("true"/"false"); {} when no text was read at
+    all (READ_TEXT=false)."""
     if det.texts is None or det.text_scores is None:
         return {}
-    return {"text": det.texts[index], "textConfidence": f"{float(det.text_scores[index]):.4f}"}
+    return {
+        "text": det.texts[index],
+        "textConfidence": f"{float(det.text_scores[index]):.4f}",
+        **det.pattern_extensions(index),
+    }
 
 
 def normalised_box(

@@ -1,0 +1,90 @@
+"""Cost of REC_PATTERN's constrained decoding per line, on top of the model.
+
+The recognition model reads the lines of the rendered container-code and display sets
+once (their detected boxes, in the module's batches); then each line's output is decoded
+plainly (greedy, what every reading costs) and searched under the pattern (what
+REC_PATTERN adds), timed per line. Prints the median and the 95th percentile beside the
+target (median <= 1 ms per line).
+
+Usage: python tools/bench_constrain.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from textdetector.config import DetectorSettings, EngineSettings, RecognizerSettings
+from textdetector.engines.base import pipelined
+from textdetector.recognizer.batching import by_aspect, chunks, normalised_batch
+from textdetector.recognizer.crop import crop_all
+from textdetector.recognizer.ctc import greedy_decode
+from textdetector.recognizer.recognizer import _steps, batch_width
+
+TARGET_MS = 1.0
+PATTERNS = {"containers": "iso6346", "display": "[A-Z]{3}-[0-9]{3}"}
+
+
+def lines(name: str, det, rec) -> list[tuple[np.ndarray, int]]:
+    """(per-step class probabilities, steps covering the crop) of each detected line."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import eval_expected
+
+    crops = []
+    for record in eval_expected.samples(name):
+        detections, _ = det.detect(record["pixels"])
+        crops += [c for c in crop_all(record["pixels"], detections.boxes) if c is not None]
+    out = []
+    parts = list(chunks(by_aspect(crops), rec.settings.rec_batch))
+    batches = [
+        normalised_batch([crops[i] for i in p], batch_width([crops[i] for i in p])) for p in parts
+    ]
+    for part, batch, probs in zip(parts, batches, pipelined(rec.engine, batches)):
+        out += [(row, _steps(crops[i], batch.shape[3], row)) for i, row in zip(part, probs)]
+    return out
+
+
+def timed(function, repeat: int) -> float:
+    """Milliseconds per call, the best of `repeat` calls (the least disturbed)."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best * 1000.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timings per line (best kept)")
+    args = parser.parse_args(argv)
+    from textdetector.detector.detector import TextDetector
+    from textdetector.recognizer import TextRecognizer
+
+    with TextDetector.open(EngineSettings(), DetectorSettings()) as det:
+        for name, pattern in PATTERNS.items():
+            with TextRecognizer.open(RecognizerSettings(rec_pattern=pattern)) as rec:
+                plain, extra = [], []
+                for row, steps in lines(name, det, rec):
+                    raw = greedy_decode(row[None], rec.charset)[0]
+                    plain.append(timed(partial(greedy_decode, row[None], rec.charset), args.repeat))
+                    read = partial(rec.constraint.read, row, raw, steps)
+                    extra.append(timed(read, args.repeat))
+            median = float(np.median(extra))
+            verdict = "MET" if median <= TARGET_MS else "MISSED"
+            print(
+                f"{name} ({len(extra)} lines, REC_PATTERN={pattern!r}): constrained decoding "
+                f"median {median:.3f} ms/line (p95 {np.percentile(extra, 95):.3f})  "
+                f"target <= {TARGET_MS:.1f} ms  {verdict};  greedy decoding alone "
+                f"{np.median(plain):.3f} ms/line"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
