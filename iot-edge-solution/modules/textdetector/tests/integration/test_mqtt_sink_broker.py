@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import quote
 
 import numpy as np
 import pytest
-from cloudevents.core.bindings.http import HTTPMessage, from_binary
 from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+from dateutil.parser import isoparse
 from mqtt_v5_broker import Mosquitto5, Subscriber, make_other_ca
 
 from textdetector.config import MqttSettings
@@ -33,9 +35,10 @@ def parse(message) -> object:
     """The CloudEvent in one MQTT message, read with the cloudevents SDK."""
     if message.content_type == JSONFormat.CONTENT_TYPE:
         return JSONFormat().read(None, message.payload)
-    headers = {f"ce-{k}": v for k, v in message.user.items() if k != "datacontenttype"}
-    headers["content-type"] = message.content_type
-    return from_binary(HTTPMessage(headers=headers, body=message.payload), JSONFormat())
+    # Binary mode (MQTT binding): the attributes are the user properties, as they are.
+    attributes = {**message.user, "time": isoparse(message.user["time"])}
+    assert attributes["datacontenttype"] == message.content_type
+    return CloudEvent(attributes, JSONFormat().read_data(message.payload, message.content_type))
 
 
 def results_of(messages) -> list:
@@ -115,20 +118,31 @@ def test_broker_down_for_10_s_loses_nothing_within_the_outbox(mqtt5: Mosquitto5)
 def test_text_events_and_summaries_are_cloudevents_too(mqtt5: Mosquitto5):
     sub = Subscriber(mqtt5).start()
     try:
-        config = settings(mqtt5, "plain", mqtt_text_events=True, mqtt_send_mode="interval")
+        config = settings(
+            mqtt5,
+            "plain",
+            mqtt_text_events=True,
+            mqtt_send_mode="interval",
+            mqtt_send_interval=0.2,
+        )
         with MqttSink(config, text_event_gap=1, text_event_min_frames=2) as sink:
             for i in range(4):
                 sink.write(result(i))
-        messages = sub.wait_for(1, 10)
-        time.sleep(0.5)
-        messages = sub.messages
+                time.sleep(0.1)  # 4 frames over 0.4 s: at least one 0.2 s summary
+        published = sink.outbox.sent
+        messages = sub.wait_for(published, 10)
     finally:
         sub.stop()
     events = [parse(m) for m in messages]
     appearances = [e for e in events if e.get_type() == "textdetector.textAppearance"]
     assert [a.get_data()["text"] for a in appearances] == ["GATE 7"]
     assert appearances[0].get_data()["frames"] == 4
+    summaries = [e.get_data() for e in events if e.get_type() == "textdetector.summary"]
+    assert summaries and all(s["source"] == "rtsp://cam-1/stream" for s in summaries)
+    assert sum(s["frames"] for s in summaries) <= 4 and summaries[0]["regionsMax"] == 1
     assert not [e for e in events if e.get_type() == "textdetector.result"]  # interval mode
+    topics = {m.topic.rsplit("/", 1)[1] for m in messages}
+    assert topics == {"textAppearance", "summary"}
 
 
 def one_line(exc: pytest.ExceptionInfo) -> str:
@@ -153,10 +167,12 @@ def test_a_bad_ca_file_is_one_line(mqtt5: Mosquitto5, tmp_path):
 
 
 def test_client_certificate_listener_refuses_a_client_without_one(mqtt5: Mosquitto5):
+    """TLS 1.3: the broker's "certificate required" alert, or only a closed connection
+    when it races the client's CONNECT; either way one line naming MQTT_CERT_FILE."""
     sink = MqttSink(MqttSettings(mqtt_url=mqtt5.url("mtls"), mqtt_ca_file=str(mqtt5.ca)))
     with pytest.raises(ConfigError) as exc:
         sink.__enter__()
-    assert mqtt5.url("mtls") in one_line(exc)
+    assert mqtt5.url("mtls") in one_line(exc) and "MQTT_CERT_FILE" in one_line(exc)
 
 
 def test_an_unknown_host_is_one_line():
@@ -192,3 +208,30 @@ def test_a_broker_that_is_not_up_yet_is_waited_for(mqtt5: Mosquitto5):
     finally:
         sub.stop()
     assert [e.get_data()["frame"] for e in results_of(messages)] == list(range(5))
+
+
+def test_the_module_publishes_its_results_as_cloudevents(mqtt5: Mosquitto5):
+    """`python main.py` on the demo video with MQTT_URL: every frame's result, in order."""
+    from module_process import ModuleProcess
+
+    sub = Subscriber(mqtt5).start()
+    env = {
+        "MAX_FRAMES": "12",
+        "MQTT_URL": mqtt5.url("tls"),
+        "MQTT_CA_FILE": str(mqtt5.ca),
+        "MQTT_CLIENT_ID": "gate-edge-1",
+    }
+    module = ModuleProcess(env)
+    try:
+        assert module.process.wait(120) == 0, module.log()
+        messages = sub.wait_for(12, 20)
+    finally:
+        module.kill()
+        sub.stop()
+    events = results_of(messages)
+    assert [e.get_data()["frame"] for e in events] == list(range(12)), module.log()
+    assert {e.get_source() for e in events} == {
+        "/textdetector/gate-edge-1/" + quote(events[0].get_subject(), safe="")
+    }
+    assert events[0].get_subject().endswith("demo_video.mp4")
+    assert any(e.get_data()["texts"] for e in events)  # read text reaches MQTT

@@ -59,6 +59,7 @@ class Connection:
         self.connected = threading.Event()
         self.refused = ""  # a CONNACK reason no retry fixes
         self._answered = threading.Event()  # a CONNACK came, accepting or refusing
+        self._closed_early = ""  # why the broker closed the first connection before CONNACK
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._network, name="mqtt-network", daemon=True)
         self._props = Properties(PacketTypes.CONNECT)
@@ -92,7 +93,9 @@ class Connection:
                 f"({exc.verify_message}; check MQTT_CA_FILE)"
             ) from None
         except ssl.SSLError as exc:
-            raise BrokerSetupError(f"MQTT broker {self.broker.url}: TLS failed ({exc})") from None
+            raise BrokerSetupError(
+                f"MQTT broker {self.broker.url}: TLS failed ({exc}){self._cert_hint()}"
+            ) from None
         except OSError as exc:
             self.last_error = exc.strerror or str(exc) or type(exc).__name__
             log.warning(
@@ -104,6 +107,18 @@ class Connection:
         if self.refused:
             self.close()
             raise BrokerSetupError(f"MQTT broker {self.broker.url} refused us: {self.refused}")
+        if self._closed_early and not self.connected.is_set():
+            self.close()
+            raise BrokerSetupError(
+                f"MQTT broker {self.broker.url} closed the connection before accepting "
+                f"it ({self._closed_early}){self._cert_hint()}"
+            )
+
+    def _cert_hint(self) -> str:
+        """What to check when a TLS broker hangs up on a client without a certificate."""
+        if self.broker.tls and not self.broker.settings.mqtt_cert_file:
+            return "; a listener that wants client certificates needs MQTT_CERT_FILE"
+        return ""
 
     def wait(self, timeout_s: float) -> bool:
         """True once connected (CONNACK success) within `timeout_s`."""
@@ -111,7 +126,10 @@ class Connection:
 
     def close(self) -> None:
         self._stop.set()
-        self.client.disconnect()
+        try:
+            self.client.disconnect()
+        except (ssl.SSLError, OSError):  # the broker already closed the connection
+            pass
         if self._thread.is_alive():
             self._thread.join(2.0)
         self.connected.clear()
@@ -162,6 +180,9 @@ class Connection:
     def _on_disconnect(self, _c: paho.Client, _u: Any, rc: Any, _p: Any = None) -> None:
         was = self.connected.is_set()
         self.connected.clear()
+        if not self._answered.is_set():  # closed before any CONNACK: start() reports it
+            self._closed_early = paho.error_string(rc) if isinstance(rc, int) else str(rc)
+            self._answered.set()
         if getattr(rc, "value", rc) != 0 and was:
             self.last_error = f"connection lost ({rc})"
             log.warning("MQTT broker %s: %s", self.broker.url, self.last_error)
