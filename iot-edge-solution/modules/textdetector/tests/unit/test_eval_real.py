@@ -91,6 +91,7 @@ def test_unknown_reader_is_refused():
         eval_real.main(["--readers", "nope"])
 
 
+@pytest.mark.slow
 def test_real_run_on_the_test_split_prints_both_readers_per_tag(model_path, tmp_path, capsys):
     """`make eval`'s real-scene part: both readers on the test split, in one run, a row per
     tag with recall / exact / CER each, the targets beside the figures, a JSON report."""

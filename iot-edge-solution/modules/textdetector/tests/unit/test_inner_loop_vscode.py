@@ -12,7 +12,7 @@ import pytest
 from inner_loop_support import MODULE_DIR, REPO, SOLUTION, run, strict_json
 
 TASKS = strict_json(REPO / ".vscode" / "tasks.json")["tasks"]
-EXPECTED = {"run", "test", "coverage", "lint", "bench"}
+EXPECTED = {"run", "quick", "test", "coverage", "lint", "bench"}
 
 
 def task_target(task: dict) -> tuple[str, list[str]]:
@@ -34,6 +34,15 @@ def test_tasks_are_exactly_the_documented_targets():
         assert re.search(rf"^{target}:", makefile, re.M), f"no {target} target"
 
 
+def test_default_test_task_is_the_quick_lane():
+    """Ctrl+Shift+P > Run Test Task runs `make quick`; `make test` stays a test task."""
+    defaults = [
+        t["label"] for t in TASKS if t.get("group", {}) == {"kind": "test", "isDefault": True}
+    ]
+    assert defaults == ["quick"]
+    assert next(t for t in TASKS if t["label"] == "test")["group"] == "test"
+
+
 def test_make_help_lists_every_target():
     """Every target in the Makefile, `setup` included, is listed by `make help`."""
     makefile = (REPO / "Makefile").read_text()
@@ -52,11 +61,13 @@ def test_every_task_target_resolves(task):
     assert done.stdout.strip()
 
 
+@pytest.mark.slow
 def test_lint_task_runs():
     done = run(["make", "lint"], cwd=REPO, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_run_task_runs_the_module_on_the_demo_video():
     """The `run` task's command with its prompt answered `--max-frames 2`."""
     task = next(t for t in TASKS if t["label"] == "run")

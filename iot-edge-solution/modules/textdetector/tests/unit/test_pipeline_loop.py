@@ -331,6 +331,7 @@ def test_a_result_is_not_held_back_waiting_for_the_next_frame(detector, tmp_path
     assert all(order[("write", i)] < order[("submit", i + 1)] for i in range(4)), log.events
 
 
+@pytest.mark.slow
 def test_a_file_has_the_text_of_several_frames_read_together(detector, recognizer, demo_video):
     """REC_FRAMES: the same strings, in fewer recognition calls, when frames are read ahead.
 
