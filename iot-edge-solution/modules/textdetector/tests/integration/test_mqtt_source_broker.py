@@ -95,10 +95,20 @@ def wait(predicate, timeout_s: float) -> bool:
     return predicate()
 
 
-def test_images_raw_and_as_cloudevents_read_garbage_and_50_mb_skipped(mqtt5: Mosquitto5):
+@pytest.mark.parametrize("listener", ["plain", "mtls"])
+def test_images_raw_and_as_cloudevents_read_garbage_and_50_mb_skipped(
+    mqtt5: Mosquitto5, listener: str
+):
     health = HealthRegistry()
-    url = f"{mqtt5.url('plain')}/{TOPIC}"
-    source = mqtt_reconnecting(url, FAST, health, MqttSettings())
+    url = f"{mqtt5.url(listener)}/{TOPIC}"
+    tls = {}
+    if listener == "mtls":  # TLS with the test CA and a client certificate
+        tls = {
+            "mqtt_ca_file": str(mqtt5.ca),
+            "mqtt_cert_file": str(mqtt5.client_cert),
+            "mqtt_key_file": str(mqtt5.client_key),
+        }
+    source = mqtt_reconnecting(url, FAST, health, MqttSettings(**tls))
     frames: list = []
     stop = threading.Event()
     publisher = Publisher(mqtt5)
