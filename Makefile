@@ -36,21 +36,23 @@ test: ## lint + the whole test suite with coverage (installs what the tests run 
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=85 \
 		--durations=25 $(ARGS)
 
-fuzz: ## fuzz the parsers (image headers, multipart, settings, twin): FUZZ_EXAMPLES per target (40000, >= 10 min)
+fuzz: ## fuzz the parsers (image headers, multipart, settings, twin, REC_PATTERN): FUZZ_EXAMPLES per target (40000, >= 10 min)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-40000} $(PY) -m pytest -q -p no:cacheprovider \
 		--hypothesis-show-statistics $(MODULE)/tests/unit/test_fuzz_parsers.py \
-		$(MODULE)/tests/unit/test_serve_fuzz.py \
+		$(MODULE)/tests/unit/test_serve_fuzz.py $(MODULE)/tests/unit/test_fuzz_patterns.py \
 		iot-edge-solution/modules/reviewdashboard/tests/unit/test_dashboard_fuzz.py $(ARGS)
 
 coverage: setup ## tests with an HTML coverage report in htmlcov/
 	$(PY) -m pytest --cov --cov-report=term --cov-report=html:htmlcov $(ARGS)
 	@echo "HTML report: htmlcov/index.html"
 
-eval: setup ## reading quality: demo video, rendered set, and real photos per category against RapidOCR 3.10 (targets MET/MISSED)
+eval: setup ## reading quality: demo video, rendered set, real photos per category against RapidOCR 3.10, and REC_PATTERN on container codes and a segment display (targets MET/MISSED)
 	cd $(MODULE) && $(PY) -m tools.eval $(ARGS)
 	cd $(MODULE) && $(PY) -m tools.eval_real
+	bash scripts/test-deps.d/70-fonts-dseg.sh
+	cd $(MODULE) && $(PY) -m tools.eval_expected
 
-bench: setup ## benchmarks (tools/, figures to bench-results/); SECTION=all (default: detection, ocr, matrix, then e2e) | detection | ocr | matrix | e2e | engines | post | streams | http | triton | gpu | soak | soak-streams; ARGS="..." to its tool
+bench: setup ## benchmarks (tools/, figures to bench-results/); SECTION=all (default: detection, ocr, matrix, then e2e) | detection | ocr | matrix | e2e | engines | constrain | post | streams | http | triton | gpu | soak | soak-streams; ARGS="..." to its tool
 	cd $(MODULE) && PYTHONPATH=$(CURDIR)/testing $(PY) -m tools.sections $(SECTION) $(ARGS)
 
 # The bench targets before `make bench SECTION=...`: aliases for one release.

@@ -48,6 +48,10 @@ SECTIONS: dict[str, Section] = {
     "engines": Section(
         "ONNX Runtime vs OpenVINO FP32/BF16/INT8: ms, ratios, parity gate", "bench_engines"
     ),
+    "constrain": Section(
+        "REC_PATTERN's constrained CTC search per line on top of the model (target <= 1 ms)",
+        "bench_constrain",
+    ),
     "post": Section(
         "dense-text (500+ words) post-process: fast vs reference, ms", "bench_postprocess"
     ),
