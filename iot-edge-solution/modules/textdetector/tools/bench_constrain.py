@@ -6,7 +6,7 @@ plainly (greedy, what every reading costs) and searched under the pattern (what
 REC_PATTERN adds), timed per line. Prints the median and the 95th percentile beside the
 target (median <= 1 ms per line).
 
-Usage: python tools/bench_constrain.py [--repeat N]
+Usage: python -m tools.bench_constrain [--repeat N]
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import argparse
 import sys
 import time
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from textdetector.recognizer.batching import by_aspect, chunks, normalised_batch
 from textdetector.recognizer.crop import crop_all
 from textdetector.recognizer.ctc import greedy_decode
 from textdetector.recognizer.recognizer import _steps, batch_width
+from tools import eval_expected
 
 TARGET_MS = 1.0
 PATTERNS = {"containers": "iso6346", "display": "[A-Z]{3}-[0-9]{3}"}
@@ -32,9 +32,6 @@ PATTERNS = {"containers": "iso6346", "display": "[A-Z]{3}-[0-9]{3}"}
 
 def lines(name: str, det, rec) -> list[tuple[np.ndarray, int]]:
     """(per-step class probabilities, steps covering the crop) of each detected line."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import eval_expected
-
     crops = []
     for record in eval_expected.samples(name):
         detections, _ = det.detect(record["pixels"])

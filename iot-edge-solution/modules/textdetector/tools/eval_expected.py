@@ -7,7 +7,7 @@ DSEG14 `ABC-123`) read with REC_PATTERN='[A-Z]{3}-[0-9]{3}'; both rendered here 
 missing. An image is read exactly when one of its lines, spaces dropped, is its code.
 Each figure is printed beside its target, MET or MISSED.
 
-Usage: python tools/eval_expected.py [--sets containers,display] [--json FILE]
+Usage: python -m tools.eval_expected [--sets containers,display] [--json FILE]
 """
 
 from __future__ import annotations
@@ -21,19 +21,20 @@ import cv2
 
 from textdetector.config import LOCAL_DATA, DetectorSettings, EngineSettings, RecognizerSettings
 from textdetector.errors import KitError
+from tools import make_container_set, make_display_set
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 
 TARGET = 0.95  # exact reads with the pattern
 SETS = {  # name: (generator module, truth key, pattern)
-    "containers": ("make_container_set", "code", "iso6346"),
-    "display": ("make_display_set", "text", "[A-Z]{3}-[0-9]{3}"),
+    "containers": (make_container_set, "code", "iso6346"),
+    "display": (make_display_set, "text", "[A-Z]{3}-[0-9]{3}"),
 }
 
 
 def samples(name: str) -> list[dict]:
     """The set's truth records, each with its image under "pixels" (rendered if missing)."""
-    module = __import__(SETS[name][0])
+    module = SETS[name][0]
     folder = LOCAL_DATA / module.SET_NAME
     if not (folder / module.TRUTH_NAME).is_file():
         module.render(LOCAL_DATA)
@@ -102,7 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     names = [n.strip() for n in args.sets.split(",") if n.strip()]
     if unknown := [n for n in names if n not in SETS]:
         parser.error(f"unknown set {unknown[0]!r}")
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     results = {}
     try:
         for name in names:

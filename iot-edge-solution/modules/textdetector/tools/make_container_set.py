@@ -7,7 +7,7 @@ belongs to the held-out split (never used to tune). Writes container_set/NNN.jpg
 container_set/gt.jsonl: {"image", "code", "split": "tune" | "held_out", "box": [x0, y0,
 x1, y1]} (the code's ink bounds after the warp).
 
-Usage: python tools/make_container_set.py [--out DIR] [--count N] [--force]
+Usage: python -m tools.make_container_set.py [--out DIR] [--count N] [--force]
 """
 
 from __future__ import annotations

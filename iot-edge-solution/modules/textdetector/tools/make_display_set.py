@@ -5,7 +5,7 @@ fonts-dseg), lit segments over the display's unlit ones, on a dark or a light LC
 then blur and JPEG noise. Writes display_set/NN.jpg and display_set/gt.jsonl:
 {"image", "text"}.
 
-Usage: python tools/make_display_set.py [--out DIR] [--count N] [--force]
+Usage: python -m tools.make_display_set.py [--out DIR] [--count N] [--force]
 """
 
 from __future__ import annotations
