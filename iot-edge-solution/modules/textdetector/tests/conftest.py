@@ -33,6 +33,16 @@ def pytest_terminal_summary(terminalreporter) -> None:
             terminalreporter.write_line(line)
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `serial` the tests of the session-wide TLS broker: it must listen on the fixed
+    port 8883 (the IoT Hub SDK's), so one process at a time can have it. `make test` runs
+    the other tests spread over two processes, then these."""
+    for item in items:
+        if "broker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.serial)
+
+
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     need(DET_MODEL.is_file(), "detection model missing: run `make setup`")
