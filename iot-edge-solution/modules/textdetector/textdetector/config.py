@@ -1144,7 +1144,7 @@ class TemporalSettings:
     """Doing less work on video: reuse results of frames and lines that did not change."""
 
     temporal_reuse: str = option(
-        "region",
+        "frame",
         "TEMPORAL_REUSE",
         "off = detect and read every frame; frame = a frame that did not change against "
         "the last inferred one reuses its result (marked reused); region = also, on "

@@ -264,7 +264,7 @@ class RunLoop:
         infer: Taken = []
         reused: Taken = []
         for stream, frame in taken:
-            needs = stream.reuse.needs_model(frame.image, frame.timestamp)
+            needs = stream.reuse.needs_model(frame.image, frame.timestamp, frame.index)
             (infer if needs else reused).append((stream, frame))
         return infer, reused
 
@@ -321,7 +321,7 @@ class RunLoop:
             frames = [pending[i] for i in inferred]
             read, ms = read_frames(
                 self.recognizer,
-                [(s.reuse, f.image, d, f.timestamp) for s, f, d, _ in frames],  # type: ignore[misc]
+                [(s.reuse, f.image, d, f.timestamp, f.index) for s, f, d, _ in frames],  # type: ignore[misc]
             )
             for i, (s, f, _, t), d in zip(inferred, frames, read):
                 pending[i] = (s, f, d, dataclasses.replace(t, recognition_ms=ms))

@@ -19,15 +19,14 @@ class FrameGate:
         self.test = test or ChangeTest()
         self._reference: np.ndarray | None = None
         self._time = 0.0
+        self.refresh = False  # the last frame inferred only because the result aged
 
     def needs_model(self, image: np.ndarray, timestamp: float) -> bool:
         current = self.test.signature(image)
         age = timestamp - self._time
-        if (
-            self._reference is not None
-            and 0.0 <= age < self.max_age_s  # a file that restarts (LOOP) refreshes
-            and not self.test.changed(current, self._reference)
-        ):
+        unchanged = self._reference is not None and not self.test.changed(current, self._reference)
+        if unchanged and 0.0 <= age < self.max_age_s:  # a file that restarts (LOOP) refreshes
             return False
+        self.refresh = unchanged and age >= self.max_age_s
         self._reference, self._time = current, timestamp
         return True

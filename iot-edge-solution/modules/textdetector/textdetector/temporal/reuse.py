@@ -9,6 +9,7 @@ import numpy as np
 
 from ..recognizer import TextRecognizer, read_regions
 from ..results import Detections
+from .consensus import Consensus
 from .gate import FrameGate
 from .regions import LineMemory, ReuseRules, read_changed
 from .stats import ReuseStats
@@ -37,15 +38,19 @@ class StreamReuse:
     lines: LineMemory = field(default_factory=LineMemory)
     last: Detections | None = None
     gate: FrameGate | None = None
+    consensus: Consensus = field(default_factory=Consensus)
+    refreshes: set[int] = field(default_factory=set)  # frames inferred only for their age
 
     def __post_init__(self) -> None:
         if self.policy.on:
             self.gate = FrameGate(self.policy.max_age_s)
 
-    def needs_model(self, image: np.ndarray, timestamp: float) -> bool:
+    def needs_model(self, image: np.ndarray, timestamp: float, index: int = -1) -> bool:
         """Whether this frame must be inferred (else it reuses `last`)."""
         if self.gate is None or self.gate.needs_model(image, timestamp):
             self.stats.frames_inferred += 1
+            if self.gate is not None and self.gate.refresh:
+                self.refreshes.add(index)
             return True
         self.stats.frames_reused += 1
         return False
@@ -59,12 +64,33 @@ class StreamReuse:
 
 def read_frames(
     recognizer: TextRecognizer,
-    frames: Sequence[tuple[StreamReuse, np.ndarray, Detections, float]],
+    frames: Sequence[tuple[StreamReuse, np.ndarray, Detections, float, int]],
 ) -> tuple[list[Detections], float]:
-    """Read the text of (state, image, detections, timestamp) frames in one batch: every
-    line, or (region mode) only new or changed lines. Returns results and ms per frame."""
+    """Read the text of (state, image, detections, timestamp, index) frames in one batch:
+    every line, or (region mode) only new or changed lines; a refresh of an unchanged
+    frame votes with the earlier readings (`consensus.py`). Returns results, ms per frame."""
     if not frames:
         return [], 0.0
+    read, ms = _read(recognizer, [f[:4] for f in frames])
+    out = []
+    for (state, *_, index), det in zip(frames, read):
+        if not state.policy.on:
+            out.append(det)
+        elif index in state.refreshes:
+            state.refreshes.discard(index)
+            voted = state.consensus.vote(det)
+            if len(state.lines.texts) == len(voted):  # region mode reuses the voted readings
+                state.lines.texts = voted.texts or ()
+            out.append(voted)
+        else:
+            out.append(state.consensus.reset(det))
+    return out, ms
+
+
+def _read(
+    recognizer: TextRecognizer,
+    frames: Sequence[tuple[StreamReuse, np.ndarray, Detections, float]],
+) -> tuple[list[Detections], float]:
     if frames[0][0].policy.mode != "region":
         read, ms = read_regions(recognizer, [f[1] for f in frames], [f[2] for f in frames])
         for (state, *_), det in zip(frames, read):

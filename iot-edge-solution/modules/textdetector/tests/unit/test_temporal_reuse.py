@@ -1,0 +1,223 @@
+"""Temporal reuse (TEMPORAL_REUSE): the change test, the settings, the marking of reused
+frames, and correctness against TEMPORAL_REUSE=off on short fixed-camera clips and a slice
+of the demo video (the real detector and recogniser; no mocks)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from recording_sink import RecordingSink
+
+from textdetector.config import SourceSettings, TemporalSettings, load_settings
+from textdetector.errors import ConfigError
+from textdetector.pipeline import LoopOptions, process
+from textdetector.results import Detections
+from textdetector.sinks.console import describe
+from textdetector.sinks.iothub.message import build_messages
+from textdetector.sources import open_sources
+from textdetector.temporal import (
+    ChangeTest,
+    FrameGate,
+    LineMemory,
+    ReusePolicy,
+    ReuseRules,
+    read_changed,
+)
+from textdetector.temporal.consensus import Consensus
+
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+
+
+def load_clips():
+    """tools/reuse_clips.py, loaded from its file (the tools folder is not a test path)."""
+    spec = importlib.util.spec_from_file_location("reuse_clips", TOOLS / "reuse_clips.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("reuse_clips", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+clips = load_clips()
+DEFAULT_MODE = TemporalSettings().temporal_reuse
+
+
+@pytest.fixture(scope="module")
+def models():
+    """The default detector and recogniser (OpenVINO on x86-64), opened once."""
+    from textdetector.detector import TextDetector
+    from textdetector.recognizer import TextRecognizer
+
+    settings = load_settings({})
+    engine = settings.engine.for_run(True)
+    with (
+        TextDetector.open(engine, settings.detector) as detector,
+        TextRecognizer.open(settings.recognizer, engine) as recognizer,
+    ):
+        yield detector, recognizer
+
+
+def noisy(image: np.ndarray, rng: np.random.Generator, gain: float, sigma: float) -> np.ndarray:
+    return np.clip(image * gain + rng.normal(0, sigma, image.shape), 0, 255).astype(np.uint8)
+
+
+def test_change_test_ignores_noise_and_flicker_but_sees_a_small_label():
+    rng = np.random.default_rng(1)
+    scene = clips.photo("scenetext01.jpg", (1280, 720))
+    test = ChangeTest()
+    reference = test.signature(noisy(scene, rng, 1.0, 6.0))
+    for gain in (0.9, 0.96, 1.04, 1.1):  # flicker and slow global light change
+        assert not test.changed(test.signature(noisy(scene, rng, gain, 6.0)), reference)
+    labelled = scene.copy()
+    label = clips.text_patch("LOT 42", 24)  # a small label: about 110 x 40 pixels
+    labelled[600 : 600 + label.shape[0], 900 : 900 + label.shape[1]] = label
+    assert test.changed(test.signature(noisy(labelled, rng, 1.0, 6.0)), reference)
+
+
+def test_gate_reuses_until_max_age_and_refreshes_after_a_restart():
+    scene = clips.photo("scenetext05.jpg", (640, 360))
+    gate = FrameGate(max_age_s=1.0)
+    assert gate.needs_model(scene, 0.0)  # the first frame is always inferred
+    assert not gate.needs_model(scene, 0.5)
+    assert gate.needs_model(scene, 1.0)  # REUSE_MAX_AGE reached: full refresh
+    assert not gate.needs_model(scene, 1.5)
+    assert gate.needs_model(scene, 0.0)  # a file that starts again (LOOP)
+
+
+def test_a_noisy_refresh_does_not_flip_a_held_reading():
+    boxes = np.array([[[10, 10], [200, 10], [200, 40], [10, 40]]], np.float32)
+    det = Detections(boxes, np.ones(1, np.float32), (100, 300))
+    consensus = Consensus()
+    consensus.reset(det.with_texts(("AT ALL TIMES",), np.array([0.97])))
+    voted = consensus.vote(det.with_texts(("T ALL TIMES",), np.array([0.99])))
+    assert voted.texts == ("AT ALL TIMES",)  # one confident misreading is outvoted
+    voted = consensus.vote(det.with_texts(("T ALL TIMES",), np.array([0.99])))
+    assert voted.texts == ("T ALL TIMES",)  # read so twice more: it wins
+    moved = Detections(boxes + 150, np.ones(1, np.float32), (400, 400))
+    voted = consensus.vote(moved.with_texts(("EXIT",), np.array([0.6])))
+    assert voted.texts == ("EXIT",)  # a line elsewhere has no votes to keep
+
+
+def test_region_reading_reuses_unchanged_lines_and_rereads_a_changed_one(models):
+    """Two lines; the second one's text changes: only it is read again."""
+    _, recognizer = models
+    image = np.full((200, 640, 3), 235, np.uint8)
+    first, second = clips.text_patch("GATE 7", 40), clips.text_patch("LOT 1234", 40)
+    image[20 : 20 + first.shape[0], 20 : 20 + first.shape[1]] = first
+    image[110 : 110 + second.shape[0], 20 : 20 + second.shape[1]] = second
+
+    def quad(y, patch):
+        x0, y0, x1, y1 = 20, y, 20 + patch.shape[1], y + patch.shape[0]
+        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+
+    boxes = np.array([quad(20, first), quad(110, second)], np.float32)
+    det = Detections(boxes, np.ones(2, np.float32), image.shape[:2])
+    memory, rules = LineMemory(), ReuseRules(max_age_s=10.0)
+    (done,), _ = read_changed(recognizer, [(memory, image, det, 0.0)], rules)
+    assert done.detections.texts == ("GATE 7", "LOT 1234") and done.reused == 0
+    changed = image.copy()
+    other = clips.text_patch("LOT 9876", 40)
+    changed[110 : 110 + other.shape[0], 20 : 20 + other.shape[1]] = other
+    (again,), _ = read_changed(recognizer, [(memory, changed, det, 0.1)], rules)
+    assert again.reused == 1 and again.fresh.texts == ("LOT 9876",)
+    assert again.detections.texts == ("GATE 7", "LOT 9876")
+
+
+def test_settings_are_validated_with_one_readable_line():
+    settings = load_settings({"TEMPORAL_REUSE": "Frame", "REUSE_MAX_AGE": "0.5"})
+    assert settings.temporal.temporal_reuse == "frame"
+    assert settings.temporal.reuse_max_age == 0.5
+    with pytest.raises(ConfigError, match="TEMPORAL_REUSE: expected one of off, frame, region"):
+        load_settings({"TEMPORAL_REUSE": "sometimes"})
+    with pytest.raises(ConfigError, match=r"REUSE_MAX_AGE: expected a number in \(0.0, 3600.0\]"):
+        load_settings({"REUSE_MAX_AGE": "0"})
+
+
+def test_bad_setting_exits_with_one_line(python, tmp_path):
+    import subprocess
+
+    done = subprocess.run(
+        [python, "-m", "textdetector", "--temporal-reuse", "sometimes"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "TEMPORAL_REUSE" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_reused_frames_are_marked_in_every_output_and_keep_their_order(models, tmp_path):
+    detector, recognizer = models
+    path = clips.write_clip("sign", tmp_path / "sign.mp4", seconds=1.5, width=640)
+    sink = RecordingSink()
+    results = []
+
+    class Keep:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def write(self, result):
+            results.append(result)
+
+    summary = process(
+        detector,
+        open_sources(SourceSettings(camera_path=str(path))),
+        [sink, Keep()],
+        options=LoopOptions(read_ahead=4, reuse=ReusePolicy("frame", 2.0)),
+        recognizer=recognizer,
+    )
+    assert [r.index for r in results] == list(range(15))
+    assert not results[0].reused and all(r.reused for r in results[1:])
+    figures = summary.reuse[str(path)]
+    assert figures["frames_inferred"] == 1 and figures["frames_reused"] == 14
+    first, later = results[0], results[5]
+    assert later.detections.texts == first.detections.texts and "PARKING" in first.detections.texts
+    assert json.loads(json.dumps(later.to_dict()))["reused"] is True
+    assert first.to_dict()["reused"] is False
+    assert "reused" in describe(later) and "reused" not in describe(first)
+    message = build_messages(later, "detections", 1, "m", "openvino")[0].to_json()
+    assert message["frame"]["reused"] is True
+
+
+@pytest.mark.parametrize("scene", clips.SCENES)
+def test_default_mode_matches_off_on_fixed_camera_clips(models, tmp_path, scene):
+    """The issue's checks: >= 98 % of frames read alike, every text full processing reads
+    appears within 2 frames, and goes within 1 s; and reuse did skip work."""
+    detector, recognizer = models
+    fps = 10
+    path = clips.write_clip(scene, tmp_path / f"{scene}.mp4", seconds=6, width=640, fps=fps)
+    off = clips.run_clip(path, "off", detector, recognizer)
+    reuse = clips.run_clip(path, DEFAULT_MODE, detector, recognizer)
+    assert len(reuse.texts) == len(off.texts) == 60
+    assert any(off.texts), "full processing read nothing: the clip is broken"
+    assert clips.agreement(off.texts, reuse.texts) >= 0.98
+    assert clips.late_appearances(off.texts, reuse.texts, within=2) == []
+    assert clips.late_disappearances(off.texts, reuse.texts, within=fps) == []
+    assert reuse.figures["frames_reused"] > reuse.figures["frames_inferred"]
+
+
+def test_default_mode_matches_off_on_the_demo_video(models, demo_text_clip):
+    """Moving text over a panning background: every frame changes, lines are reused."""
+    detector, recognizer = models
+    path = demo_text_clip(count=45, first=15)
+    off = clips.run_clip(path, "off", detector, recognizer)
+    reuse = clips.run_clip(path, DEFAULT_MODE, detector, recognizer)
+    assert clips.agreement(off.texts, reuse.texts) >= 0.98
+    assert clips.late_appearances(off.texts, reuse.texts, within=2) == []
+    assert clips.late_disappearances(off.texts, reuse.texts, within=15) == []
+
+
+def test_clips_are_deterministic(tmp_path):
+    a = list(clips.frames("conveyor", 1.2, width=320))
+    b = list(clips.frames("conveyor", 1.2, width=320))
+    assert len(a) == 12 and all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert cv2.absdiff(a[0], a[11]).max() > 100  # the parcel entered the view
