@@ -62,6 +62,15 @@ def allowed_chars(text: str) -> str:
     return text
 
 
+def lexicon_file(text: str) -> Path:
+    """REC_LEXICON: a readable UTF-8 file with at least one entry."""
+    from .recognizer.constrain.lexicon import read_entries
+
+    path = as_path(text)
+    read_entries(path)
+    return path
+
+
 def rec_pattern(text: str) -> str:
     """REC_PATTERN: a built-in name or a regular expression an automaton can express."""
     if not text.strip():
@@ -488,6 +497,22 @@ class RecognizerSettings:
         rec_pattern,
         "PATTERN",
     )
+    rec_lexicon: Path | None = option(
+        None,
+        "REC_LEXICON",
+        "a UTF-8 file of the words or lines that may be read, one per line: each reading "
+        "becomes the most probable entry (CTC probability), or stays unknown (its raw "
+        "reading, matched false) below REC_LEXICON_MIN_SCORE; not with REC_PATTERN",
+        lexicon_file,
+        "PATH",
+    )
+    rec_lexicon_min_score: float = option(
+        0.5,
+        "REC_LEXICON_MIN_SCORE",
+        "REC_LEXICON: least per-character probability of the entry read",
+        float_range(0.0, 1.0),
+        "P",
+    )
     rec_spaces: str = option(
         "auto",
         "REC_SPACES",
@@ -522,6 +547,8 @@ class RecognizerSettings:
     )
 
     def __post_init__(self) -> None:
+        if self.rec_pattern and self.rec_lexicon is not None:
+            raise ConfigError("set REC_PATTERN or REC_LEXICON, not both")
         if self.model_set not in MODEL_SETS:
             raise ConfigError(
                 f"unknown MODEL_SET {self.model_set!r}: expected one of " + ", ".join(MODEL_SETS)

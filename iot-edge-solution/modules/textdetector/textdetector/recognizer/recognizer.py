@@ -126,13 +126,21 @@ def _runs(runs: Sequence[Sequence[int]]) -> tuple[tuple[int, ...], ...]:
 def _constraint(
     settings: RecognizerSettings, charset: tuple[str, ...], allowed: np.ndarray | None
 ) -> Constraint | None:
-    """REC_PATTERN bound to the model's dictionary; ConfigError when it cannot match."""
-    if not settings.rec_pattern:
+    """REC_PATTERN or REC_LEXICON bound to the model's dictionary; ConfigError when it
+    cannot match (or the lexicon cannot be read)."""
+    if not settings.rec_pattern and settings.rec_lexicon is None:
         return None
+    name = "REC_PATTERN" if settings.rec_pattern else "REC_LEXICON"
     try:
-        return Constraint(settings.rec_pattern, charset, allowed)
+        return Constraint(
+            settings.rec_pattern,
+            charset,
+            allowed,
+            settings.rec_lexicon,
+            settings.rec_lexicon_min_score if settings.rec_lexicon else 0.0,
+        )
     except PatternError as exc:
-        raise ConfigError(f"REC_PATTERN: {exc}") from None
+        raise ConfigError(f"{name}: {exc}") from None
 
 
 def _steps(crop: np.ndarray, width: int, probs: np.ndarray) -> int:

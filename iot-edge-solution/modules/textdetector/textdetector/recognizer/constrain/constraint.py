@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -11,6 +12,8 @@ from . import assembly
 from .automaton import bind, can_match
 from .beam import Match, columns_of, search_columns
 from .extension import incomplete
+from .lexicon import automaton as lexicon_automaton
+from .lexicon import read_entries
 from .patterns import PatternError, compile_pattern
 
 
@@ -42,17 +45,31 @@ class Reading:
 
 
 class Constraint:
-    """REC_PATTERN bound to a model's dictionary (and REC_ALLOWED_CHARS / REC_LANG)."""
+    """REC_PATTERN (or REC_LEXICON) bound to a model's dictionary (and REC_ALLOWED_CHARS /
+    REC_LANG). `entries` maps a lexicon's accepted strings to the entries as written;
+    `min_score`: a match with a lower per-character probability stays unknown."""
 
-    def __init__(self, pattern: str, charset: Sequence[str], allowed: np.ndarray | None) -> None:
-        automaton = compile_pattern(pattern)
-        self.automaton = automaton
-        self.name = automaton.name
-        self.bound = bind(automaton, charset, allowed)
+    def __init__(
+        self,
+        pattern: str,
+        charset: Sequence[str],
+        allowed: np.ndarray | None,
+        lexicon: Path | None = None,
+        min_score: float = 0.0,
+    ) -> None:
+        if lexicon is not None:
+            self.automaton, self.entries = lexicon_automaton(
+                read_entries(lexicon), f"lexicon:{lexicon.name}"
+            )
+        else:
+            self.automaton, self.entries = compile_pattern(pattern), {}
+        self.name = self.automaton.name
+        self.min_score = min_score
+        self.bound = bind(self.automaton, charset, allowed)
         if not can_match(self.bound):
             raise PatternError(
-                f"{pattern!r} can match nothing the recognition model's dictionary "
-                "(within REC_LANG and REC_ALLOWED_CHARS) can read"
+                f"{pattern or lexicon!s} can match nothing the recognition model's "
+                "dictionary (within REC_LANG and REC_ALLOWED_CHARS) can read"
             )
 
     def read(self, probs: np.ndarray, raw: tuple[str, float], steps: int | None = None) -> Reading:
@@ -62,9 +79,11 @@ class Constraint:
         return self._reading(search_columns(columns, self.bound), raw, columns)
 
     def _reading(self, match: Match, raw: tuple[str, float], columns: np.ndarray) -> Reading:
-        if not match.matched:
+        per_char = match.probability ** (1 / max(len(match.text), 1))
+        if not match.matched or per_char < self.min_score:
             return Reading(raw[0], raw[1], raw[0], raw[1], False, columns)
-        return Reading(match.text, match.probability, raw[0], raw[1], True, columns)
+        text = self.entries.get(match.text, match.text)
+        return Reading(text, match.probability, raw[0], raw[1], True, columns)
 
     def incomplete(self, reading: Reading) -> bool:
         """Whether an unmatched reading is a viable beginning of the pattern, worth

@@ -81,8 +81,8 @@ def _from_fsm(fsm, name: str) -> Automaton:
     symbols = len(fsm.alphabet.by_transition)
     table = np.full((len(states), symbols), DEAD, np.int32)
     for state, moves in fsm.map.items():
-        for symbol, target in moves.items():
-            table[number[state], symbol] = number[target]
+        for code, target in moves.items():
+            table[number[state], code] = number[target]
     finals = np.zeros(len(states), bool)
     finals[[number[s] for s in fsm.finals]] = True
     alphabet = fsm.alphabet
