@@ -195,7 +195,7 @@ def create_app(settings: DashboardSettings, store: FrameStore | None = None) -> 
     app[THUMBS], app[BUILDS] = ThumbCache(), asyncio.Semaphore(THUMB_BUILDS)
     limit_pixels(settings.max_pixels)
 
-    async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+    async def lifecycle(app: web.Application):
         app[STORE] = store or FrameStore(settings)
         yield
         await app[STORE].close()

@@ -10,7 +10,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any, cast
 
+from azure.core.async_paging import AsyncPageIterator
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob.aio import BlobServiceClient
 
@@ -68,7 +70,8 @@ class FrameStore:
         blobs = self.client.get_container_client(container).list_blobs(
             include=["metadata"], results_per_page=s.page_size
         )
-        pages = blobs.by_page(continuation_token=token or None)
+        # by_page() is typed as a plain iterator; it is an AsyncPageIterator (a token).
+        pages = cast(AsyncPageIterator[Any], blobs.by_page(continuation_token=token or None))
         frames: list[Frame] = []
         scanned = 0
         async for page in pages:

@@ -23,10 +23,8 @@ def xyxy(quads: np.ndarray) -> np.ndarray:
 
 def union_quad(quads: np.ndarray) -> np.ndarray:
     """The axis-aligned (4, 2) quadrilateral (tl, tr, br, bl) bounding all `quads`."""
-    x0, y0, x1, y1 = (
-        *np.asarray(quads, np.float32).reshape(-1, 2).min(axis=0),
-        *np.asarray(quads, np.float32).reshape(-1, 2).max(axis=0),
-    )
+    points = np.asarray(quads, np.float32).reshape(-1, 2)
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
 
 

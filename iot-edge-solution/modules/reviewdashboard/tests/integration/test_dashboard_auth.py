@@ -245,6 +245,7 @@ def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> 
         ("", "DASHBOARD_TOKEN is not set: the dashboard is open"),
         (TOKEN, "sign-in required"),
     ],
+    ids=["no-token", "token"],  # fixed ids: the token is random, each process must agree
 )
 def test_process_on_loopback_says_whether_it_is_open(token, says):
     port = azurite_harness.free_port()

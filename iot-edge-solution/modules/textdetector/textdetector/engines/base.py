@@ -37,10 +37,17 @@ class TensorSpec:
 class InferenceEngine(Protocol):
     """Runs one model: `run({input name: array}) -> {output name: array}`."""
 
-    name: str
-    inputs: tuple[TensorSpec, ...]
-    outputs: tuple[TensorSpec, ...]
-    metadata: Mapping[str, str]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def inputs(self) -> tuple[TensorSpec, ...]: ...
+
+    @property
+    def outputs(self) -> tuple[TensorSpec, ...]: ...
+
+    @property
+    def metadata(self) -> Mapping[str, str]: ...
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]: ...
 

@@ -314,7 +314,7 @@ class TensorRTEngine:
             return
         with self._gpu:
             self._runner.close()
-        self._runner = None
+        self._runner = None  # type: ignore[assignment]  # closed: run() is not called again
         self._gpu.release()
 
 

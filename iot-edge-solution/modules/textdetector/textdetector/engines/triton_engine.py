@@ -90,7 +90,7 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _failure(exc: Exception, server_error: type) -> str:
+def _failure(exc: Exception, server_error: type[Any]) -> str:
     """`timeout`, `away` (server down or overloaded: retry) or `refused` (bad request)."""
     if isinstance(exc, TimeoutError):
         return "timeout"

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
+from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
@@ -69,7 +70,7 @@ def to_mqtt(event: CloudEvent, mode: str) -> tuple[bytes, Properties]:
     return payload if isinstance(payload, bytes) else payload.encode(), props
 
 
-def from_mqtt(payload: bytes, properties: Properties | None) -> CloudEvent | None:
+def from_mqtt(payload: bytes, properties: Properties | None) -> BaseCloudEvent | None:
     """The CloudEvent a message carries (binary or structured), None if it is not one.
 
     Raises ValueError for a message that claims to be a CloudEvent but is malformed."""

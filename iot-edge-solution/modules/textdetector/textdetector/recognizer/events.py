@@ -8,7 +8,7 @@ seen for it (IoU >= `min_iou`) and its text is alike (similarity >= `min_similar
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -61,7 +61,7 @@ class _Track:
     text: str
     best: tuple[float, str, int, Box]  # score, text, frame, box
     counts: Counter = field(default_factory=Counter)
-    weights: Counter = field(default_factory=Counter)
+    weights: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     matches: Counter = field(default_factory=Counter)  # REC_PATTERN readings that matched
     frames: int = 0
 
@@ -139,8 +139,8 @@ class TextTracker:
         timestamp: float,
         boxes: np.ndarray,
         texts: Sequence[str],
-        scores: Sequence[float],
-        matched: Sequence[bool] | None = None,
+        scores: Sequence[float] | np.ndarray,
+        matched: Sequence[bool] | np.ndarray | None = None,
     ) -> list[Appearance]:
         """Add one frame's readings ("" = none; `matched`: which matched REC_PATTERN);
         return the appearances that ended."""
@@ -148,7 +148,8 @@ class TextTracker:
         bounds = as_xyxy(boxes)
         readings = [i for i, text in enumerate(texts) if text]
         for i, track in self._pairs(bounds, texts, readings):
-            box = tuple(float(v) for v in bounds[i])
+            x0, y0, x1, y1 = (float(v) for v in bounds[i])
+            box = (x0, y0, x1, y1)
             if track is None:
                 track = _Track(
                     frame, timestamp, frame, timestamp, box, texts[i], (-1.0, "", frame, box)

@@ -40,10 +40,9 @@ class BodyReader:
         """One read from the client, bounded by the per-read timeout and the deadline;
         then every byte received so far is checked against the limit."""
         left = self.deadline - asyncio.get_running_loop().time()
-        try:
-            async with asyncio.timeout(min(self.read_timeout, left)):
-                result = await read()
-        except TimeoutError:
+        try:  # wait_for, not asyncio.timeout: Python 3.10 is supported
+            result = await asyncio.wait_for(read(), min(self.read_timeout, left))
+        except (TimeoutError, asyncio.TimeoutError):  # one class from Python 3.11 on
             raise RequestError(
                 408,
                 "request_timeout",

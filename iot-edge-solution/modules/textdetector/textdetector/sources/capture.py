@@ -62,7 +62,7 @@ def classify(value: str) -> SourceSpec:
 def gstreamer_available() -> bool:
     info = cv2.getBuildInformation()
     match = re.search(r"GStreamer:\s*(\w+)", info)
-    return bool(match) and match.group(1).upper() == "YES"
+    return match is not None and match.group(1).upper() == "YES"
 
 
 class CaptureSource:
@@ -169,7 +169,8 @@ class CaptureSource:
         fps = self._cap.get(cv2.CAP_PROP_FPS) if self._cap is not None else 0.0
         if fps and fps > 0:
             return self._offset_s + self._index / fps
-        return self._offset_s + self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        ms = self._cap.get(cv2.CAP_PROP_POS_MSEC) if self._cap is not None else 0.0
+        return self._offset_s + ms / 1000.0
 
     def close(self) -> None:
         if self._cap is not None:

@@ -134,19 +134,21 @@ class MqttSnapshotSource:
         (format, declared size against MAX_PIXELS), then the decoder."""
         payload = message.payload
         if len(payload) > self.max_bytes:
-            return self._skip("too_large", f"{len(payload)} bytes > {self.max_bytes}")
+            self._skip("too_large", f"{len(payload)} bytes > {self.max_bytes}")
+            return None
         data, reason = image_bytes(payload, getattr(message, "properties", None))
         if data is None:
-            return self._skip(reason, "")
+            self._skip(reason, "")
+            return None
         try:
             return decode(data, read_header(data, Limits(self.max_bytes, MAX_PIXELS)))
         except RequestError as exc:
-            return self._skip("too_large" if exc.status == 413 else "not_image", exc.message)
+            self._skip("too_large" if exc.status == 413 else "not_image", exc.message)
+            return None
 
     def _skip(self, reason: str, detail: str) -> None:
         self._skipped(reason)
         log.debug("MQTT source %s: skipped a payload (%s) %s", self.source_id, reason, detail)
-        return None
 
     def close(self) -> None:
         self.connection.close()

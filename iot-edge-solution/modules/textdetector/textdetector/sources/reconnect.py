@@ -144,7 +144,7 @@ class ReconnectingSource:
         source_id: str,
         policy: ReconnectPolicy,
         health: HealthRegistry | None = None,
-        precheck: Callable[[], None] | None = None,
+        precheck: Callable[[], object] | None = None,
         retry_first_open: bool = True,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -206,7 +206,9 @@ class ReconnectingSource:
     def _deliver(self, frame: Frame) -> Frame:
         self._attempts, self._delays, self._ever_delivered = 0, None, True
         self.health.set_state(self.source_id, CONNECTED)
-        dropped, self._capture.dropped = self._capture.dropped, 0
+        capture = self._capture
+        assert capture is not None  # the frame came from it
+        dropped, capture.dropped = capture.dropped, 0
         self.health.count(self.source_id, read=1, dropped=dropped)
         timestamp = max(frame.timestamp, self._last_timestamp + 1e-6)
         frame = dataclasses.replace(frame, index=self._next_index, timestamp=timestamp)

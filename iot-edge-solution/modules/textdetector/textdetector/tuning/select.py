@@ -8,6 +8,7 @@ is cached (tuning/gate_cache.py), so later start-ups on the same CPU skip the ga
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -71,7 +72,7 @@ def gate_openvino(
         for p in ["fp32"] + candidate_precisions()
     }
     runners: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        p: (lambda blob, e=e: run_single(e, blob)) for p, e in engines.items()
+        p: functools.partial(run_single, e) for p, e in engines.items()
     }
     try:
         reference = runners.pop("fp32")

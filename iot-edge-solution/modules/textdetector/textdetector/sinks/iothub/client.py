@@ -64,7 +64,7 @@ def create_client(
     if in_edge(environ):
         from azure.iot.device import IoTHubModuleClient
 
-        sdk = IoTHubModuleClient.create_from_edge_environment(**options)
+        sdk: Any = IoTHubModuleClient.create_from_edge_environment(**options)
         log.info("IoT Hub: IoT Edge module identity (edgeHub), output %r", settings.output_name)
         return HubClient(sdk, "edge", settings.output_name)
     if not settings.connection_string:
