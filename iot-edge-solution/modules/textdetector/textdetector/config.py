@@ -164,7 +164,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, title: str) -> Non
         meta = f.metadata
         if meta.get("secret"):
             continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]  # every field has a default or a factory
         shown = _show_default(default)
         help_text = f"{meta['help']} [env {meta['env']}; default {shown}]"
         if isinstance(default, bool):
@@ -1233,7 +1233,9 @@ def load_settings(
     environ: Mapping[str, str] | None = None, args: argparse.Namespace | None = None
 ) -> Settings:
     """Read every settings group once, validated."""
-    groups = {name: load(cls, environ, args) for name, (cls, _) in RUN_GROUPS.items()}
+    groups: dict[str, Any] = {
+        name: load(cls, environ, args) for name, (cls, _) in RUN_GROUPS.items()
+    }
     if groups["iothub"].text_events and not groups["recognizer"].read_text:
         raise ConfigError(
             "TEXT_EVENTS=true needs READ_TEXT=true: text events are made "

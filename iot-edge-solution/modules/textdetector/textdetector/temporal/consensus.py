@@ -46,7 +46,7 @@ class Consensus:
             matched = overlap[i, j] >= MATCH_IOU
             tally = Counter(self._votes[j]) if matched else Counter()
             held = self._held[j] if matched else texts[i]
-            tally[texts[i]] += float(scores[i])
+            tally[texts[i]] += float(scores[i])  # type: ignore[assignment]  # float score sums
             best = max(tally, key=tally.__getitem__)
             texts[i] = best if tally[best] > tally[held] + HOLD else held
             votes.append(tally)

@@ -97,10 +97,11 @@ class Constraint:
 
         def try_run(parts: list[int]) -> bool:
             members = [readings[i] for i in parts]
-            match = search_columns(assembly.join([r.columns for r in members]), self.bound)
+            columns = [r.columns for r in members if r.columns is not None]  # all: unmatched
+            match = search_columns(assembly.join(columns), self.bound)
             raw = " ".join(r.raw for r in members if r.raw)
             raw_score = float(np.mean([r.raw_score for r in members]))
-            reading = self._reading(match, (raw, raw_score), members[0].columns)
+            reading = self._reading(match, (raw, raw_score), columns[0])
             if not reading.matched or not reading.kept(minimum):
                 return False
             readings[parts[0]] = reading
