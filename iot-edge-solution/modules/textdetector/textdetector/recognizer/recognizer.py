@@ -276,8 +276,8 @@ class TextRecognizer:
         if self.classifier is not None and crops:
             crops, turned = self.classifier.upright(crops)
         readings = self._read_tall_both_ways(crops, tall) if crops else []
-        images, boxes = [i for i, _ in images_and_boxes], [b for _, b in images_and_boxes]
-        return self._assemble(images, boxes, owners, readings, turned)
+        images, each_boxes = [i for i, _ in images_and_boxes], [b for _, b in images_and_boxes]
+        return self._assemble(images, each_boxes, owners, readings, turned)
 
     def _read_tall_both_ways(self, crops: list[np.ndarray], tall: list[bool]) -> list[Reading]:
         """Every crop read; a tall one also as its `tall_variants`, the most confident
@@ -331,7 +331,7 @@ class TextRecognizer:
             quads = [extended(boxes[i], image.shape) for i in todo]
             crops = crop_all(as_bgr(image), np.asarray(quads))
             valid = [k for k, crop in enumerate(crops) if crop is not None]
-            for k, reading in zip(valid, self.read_lines([crops[k] for k in valid])):
+            for k, reading in zip(valid, self.read_lines([c for c in crops if c is not None])):
                 if reading.matched and reading.kept(minimum):
                     readings[todo[k]] = reading
                     grown[todo[k]] = quads[k]

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..config import SourceSettings
 from ..errors import SourceError
-from .base import Frame
+from .base import Frame, FrameSource
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "tcp", "udp", "srt")
 MQTT_SCHEMES = ("mqtt", "mqtts")  # snapshots published to a topic (sources/mqtt.py)
@@ -241,7 +241,7 @@ def open_all(
     return sources
 
 
-def open_sources(settings: SourceSettings) -> list[CaptureSource]:
+def open_sources(settings: SourceSettings) -> list[FrameSource]:
     """Open every source CAMERA_PATH lists (`a.mp4|rtsp://...`); ids are made unique."""
     return open_all(
         source_paths(settings.camera_path),
