@@ -184,3 +184,27 @@ def test_start_up_stops_with_one_line(python, variables, fragment):
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert len(errors) == 1 and fragment in errors[0]
     assert not [line for line in done.stdout.splitlines() if line.startswith("frame")]
+
+
+@pytest.fixture(scope="module")
+def default_detector():
+    """The module's default detector (DET_MODEL's policy), as `run` opens it."""
+    from textdetector.config import DetectorSettings, EngineSettings
+    from textdetector.detector import TextDetector
+
+    with TextDetector.open(EngineSettings(), DetectorSettings()) as det:
+        yield det
+
+
+def test_a_boxed_check_digit_joins_its_code_unless_boxes_must_stay(default_detector, tmp_path):
+    _, (second, image2) = rendered(make_container_set, tmp_path, 2)
+    found, _ = default_detector.detect(image2)
+    assert len(found) == 2  # the code and its boxed check digit: two boxes
+    with TextRecognizer.open(RecognizerSettings(rec_pattern="iso6346")) as rec:
+        (joined,), _ = read_regions(rec, [image2], [found])
+        (kept,), _ = read_regions(rec, [image2], [found], join=False)
+    assert joined.texts == (second["code"],) and bool(joined.matched[0])
+    union = joined.xyxy()[0]
+    assert union[0] <= found.xyxy()[:, 0].min() and union[2] >= found.xyxy()[:, 2].max()
+    # boxes kept one for one (the code's box read extended along its line to its digit)
+    assert len(kept) == 2 and kept.boxes[1].tolist() == found.boxes[1].tolist()

@@ -12,18 +12,23 @@ from .recognizer import TextRecognizer
 
 
 def read_regions(
-    recognizer: TextRecognizer, images: Sequence[np.ndarray], detections: Sequence[Detections]
+    recognizer: TextRecognizer,
+    images: Sequence[np.ndarray],
+    detections: Sequence[Detections],
+    join: bool = True,
 ) -> tuple[list[Detections], float]:
     """Each frame's detections with the text read in its boxes, and ms spent per frame.
 
     The crops of all `images` go through the recogniser together, so many regions (or
     frames) cost about one batched model call per width bucket, not one call per region.
+    With REC_PATTERN, boxes read as one match are joined into their union box (fewer
+    boxes); `join=False` keeps the boxes as they are (callers that align by index).
     """
     if not images:
         return [], 0.0
     start = time.perf_counter()
     readings = recognizer.recognize_many(
-        [(image, det.boxes) for image, det in zip(images, detections)]
+        [(image, det.boxes) for image, det in zip(images, detections)], join
     )
     per_frame_ms = (time.perf_counter() - start) * 1000.0 / len(images)
     read = [

@@ -259,9 +259,12 @@ class TextRecognizer:
         return self.recognize_many([(image, boxes)])[0]
 
     def recognize_many(
-        self, images_and_boxes: Sequence[tuple[np.ndarray, np.ndarray]]
+        self, images_and_boxes: Sequence[tuple[np.ndarray, np.ndarray]], join: bool = True
     ) -> list[Readings]:
-        """Read the regions of several images (e.g. frames) together, in shared batches."""
+        """Read the regions of several images (e.g. frames) together, in shared batches.
+
+        With a pattern and `join`, runs of boxes matching together become one reading
+        (`Readings.runs`: fewer readings than boxes); `join=False` keeps one per box."""
         crops: list[np.ndarray] = []
         owners: list[tuple[int, int]] = []
         tall = []
@@ -277,7 +280,7 @@ class TextRecognizer:
             crops, turned = self.classifier.upright(crops)
         readings = self._read_tall_both_ways(crops, tall) if crops else []
         images, each_boxes = [i for i, _ in images_and_boxes], [b for _, b in images_and_boxes]
-        return self._assemble(images, each_boxes, owners, readings, turned)
+        return self._assemble(images, each_boxes, owners, readings, turned, join)
 
     def _read_tall_both_ways(self, crops: list[np.ndarray], tall: list[bool]) -> list[Reading]:
         """Every crop read; a tall one also as its `tall_variants`, the most confident
@@ -302,6 +305,7 @@ class TextRecognizer:
         owners: list[tuple[int, int]],
         readings: list[Reading],
         turned: np.ndarray,
+        join: bool = True,
     ) -> list[Readings]:
         per_image = [[Reading.plain("", 0.0)] * len(b) for b in boxes]
         flips = [np.zeros(len(b), bool) for b in boxes]
@@ -309,19 +313,24 @@ class TextRecognizer:
             per_image[number][box] = reading
             flips[number][box] = flip
         return [
-            self._readings(image, b, r, f)
+            self._readings(image, b, r, f, join)
             for image, b, r, f in zip(images, boxes, per_image, flips)
         ]
 
     def _readings(
-        self, image: np.ndarray, boxes: np.ndarray, readings: list[Reading], flips: np.ndarray
+        self,
+        image: np.ndarray,
+        boxes: np.ndarray,
+        readings: list[Reading],
+        flips: np.ndarray,
+        join: bool = True,
     ) -> Readings:
         """One image's Readings; with a pattern, runs of boxes matching together joined
         and boxes ending in an unfinished match read again extended."""
         minimum = self.settings.rec_min_score
         if self.constraint is None:
             return Readings.of(readings, flips, minimum)
-        runs = self.constraint.join(boxes, readings, minimum)
+        runs = self.constraint.join(boxes, readings, minimum) if join else []
         in_runs = {i for run in runs for i in run}
         todo = [
             i for i, r in enumerate(readings) if i not in in_runs and self.constraint.incomplete(r)

@@ -119,7 +119,9 @@ def read_changed(
         _subset(det, [i for i in range(len(det)) if i not in reuse])
         for (_, _, det, _), (_, reuse) in zip(frames, plans)
     ]
-    read, ms = read_regions(recognizer, [image for _, image, _, _ in frames], subsets)
+    read, ms = read_regions(
+        recognizer, [image for _, image, _, _ in frames], subsets, join=False
+    )  # aligned with the subsets by index: a pattern must not join their boxes
     out = []
     for (memory, _, det, timestamp), (crops, reuse), fresh in zip(frames, plans, read):
         result = _merge(det, reuse, fresh)
