@@ -22,9 +22,10 @@ setup: ## create .venv, install the pinned requirements and the modules, fetch m
 run: setup ## run the text detector on the demo video (CPU); ARGS="..." passes flags
 	cd $(MODULE) && $(PY) main.py $(ARGS)
 
-lint: setup ## ruff (lint, import order, format check)
+lint: setup ## ruff (lint, import order, format check) and mypy (the packages' types)
 	$(PY) -m ruff check --output-format concise .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 quick: ## the unit tests of every module (tests/unit) without the slow ones, no coverage, on two cores: the check after each edit (target 60 s)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" -n 2 $(UNIT_TESTS) $(ARGS)
@@ -33,6 +34,7 @@ test: ## lint + the whole test suite with coverage (installs what the tests run 
 	@bash scripts/setup.sh --test
 	$(PY) -m ruff check --output-format concise .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(PY) -m pytest -n 2 --dist loadfile -m "not serial and not images" --cov --cov-report= \
 		--durations=25 $(ARGS)
 	$(PY) -m pytest -m "serial or images" --cov --cov-append \
