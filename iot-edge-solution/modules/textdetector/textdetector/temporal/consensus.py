@@ -51,7 +51,8 @@ class Consensus:
             texts[i] = best if tally[best] > tally[held] + HOLD else held
             votes.append(tally)
         self._boxes, self._votes, self._held = det.xyxy().astype(np.float32), votes, texts
-        return det.with_texts(tuple(texts), scores)
+        # REC_PATTERN's raw readings and matches stay this frame's
+        return det.with_texts(tuple(texts), scores, det.raw_texts, det.matched, det.pattern)
 
 
 def _scores(det: Detections) -> np.ndarray:
