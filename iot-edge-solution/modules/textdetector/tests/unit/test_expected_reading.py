@@ -208,3 +208,22 @@ def test_a_boxed_check_digit_joins_its_code_unless_boxes_must_stay(default_detec
     assert union[0] <= found.xyxy()[:, 0].min() and union[2] >= found.xyxy()[:, 2].max()
     # boxes kept one for one (the code's box read extended along its line to its digit)
     assert len(kept) == 2 and kept.boxes[1].tolist() == found.boxes[1].tolist()
+
+
+def test_detect_command_reports_the_code_the_raw_reading_and_the_match(python, tmp_path):
+    _, (record, _) = rendered(make_container_set, tmp_path, 2)
+    image = tmp_path / make_container_set.SET_NAME / record["image"]
+    done = subprocess.run(
+        [python, "main.py", "detect", "--json", "--rec-pattern", "iso6346", str(image)],
+        cwd=MODULE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    [result] = json.loads(done.stdout)["results"]
+    assert result["texts"] == [record["code"]] and result["matched"] == [True]
+    assert (
+        result["pattern"] == "iso6346"
+        and result["raw_texts"][0].replace(" ", "")[:10] == (record["code"][:10])
+    )
