@@ -30,14 +30,14 @@ lint: setup ## ruff (lint, import order, format check) and mypy (the packages' t
 quick: ## the unit tests of every module (tests/unit) without the slow ones, no coverage, on two cores: the check after each edit (target 60 s)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" -n 2 $(UNIT_TESTS) $(ARGS)
 
-test: ## lint + the whole test suite with coverage (installs what the tests run against); two processes, then the serial and image tests
+test: ## lint + the whole test suite with coverage (installs what the tests run against); two processes, then the serial ones
 	@bash scripts/setup.sh --test
 	$(PY) -m ruff check --output-format concise .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -n 2 --dist loadfile -m "not serial and not images" --cov --cov-report= \
+	$(PY) -m pytest -n 2 --dist loadfile -m "not serial" --cov --cov-report= \
 		--durations=25 $(ARGS)
-	$(PY) -m pytest -m "serial or images" --cov --cov-append \
+	$(PY) -m pytest -m serial --cov --cov-append \
 		--cov-report=term-missing:skip-covered --cov-fail-under=85 --durations=25 $(ARGS)
 
 fuzz: ## fuzz the parsers (image headers, multipart, settings, twin, REC_PATTERN): FUZZ_EXAMPLES per target (40000, >= 10 min)
