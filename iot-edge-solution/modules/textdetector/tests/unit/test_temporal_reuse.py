@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import urllib.request
 from pathlib import Path
 
 import cv2
@@ -17,10 +18,12 @@ from recording_sink import RecordingSink
 from textdetector.config import SourceSettings, TemporalSettings, load_settings
 from textdetector.errors import ConfigError
 from textdetector.pipeline import LoopOptions, process
+from textdetector.pipeline.health_http import HealthServer
 from textdetector.results import Detections
 from textdetector.sinks.console import describe
 from textdetector.sinks.iothub.message import build_messages
 from textdetector.sources import open_sources
+from textdetector.sources.health import HealthRegistry
 from textdetector.temporal import (
     ChangeTest,
     FrameGate,
@@ -29,7 +32,9 @@ from textdetector.temporal import (
     ReuseRules,
     read_changed,
 )
+from textdetector.temporal.area import changed_area, merge
 from textdetector.temporal.consensus import Consensus
+from textdetector.temporal.metrics import ReuseBoard, ReuseCollector
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 
@@ -128,6 +133,28 @@ def test_region_reading_reuses_unchanged_lines_and_rereads_a_changed_one(models)
     assert again.detections.texts == ("GATE 7", "LOT 9876")
 
 
+def test_region_mode_detects_only_the_changed_part_and_keeps_the_other_lines():
+    def quads(rows):
+        return np.array([[[a, b], [c, b], [c, d], [a, d]] for a, b, c, d in rows], np.float32)
+
+    previous = Detections(
+        quads([(40, 40, 400, 80), (700, 500, 900, 540)]), np.ones(2, np.float32), (720, 1280)
+    )
+    blocks = np.zeros((23, 40), bool)  # ChangeTest blocks of a 1280 x 720 frame
+    blocks[15:18, 22:28] = True  # a parcel moving near the second line
+    area = changed_area(blocks, (720, 1280), previous)
+    assert area is not None and (area.x1 - area.x0, area.y1 - area.y0) == (640, 360)
+    assert area.holds(previous.xyxy()).tolist() == [False, True]  # the touched line, whole
+    found = Detections(quads([(60, 260, 260, 300)]), np.ones(1, np.float32), (360, 640))
+    merged = merge(area, found, previous)
+    bounds = merged.xyxy().round().tolist()
+    assert bounds[0] == [40, 40, 400, 80]  # the line outside the crop is kept as it was
+    assert bounds[1] == [60 + area.x0, 260 + area.y0, 260 + area.x0, 300 + area.y0]
+    assert len(merged) == 2
+    blocks[:] = True  # the whole view changed: the whole frame is detected
+    assert changed_area(blocks, (720, 1280), previous) is None
+
+
 def test_settings_are_validated_with_one_readable_line():
     settings = load_settings({"TEMPORAL_REUSE": "Frame", "REUSE_MAX_AGE": "0.5"})
     assert settings.temporal.temporal_reuse == "frame"
@@ -168,12 +195,14 @@ def test_reused_frames_are_marked_in_every_output_and_keep_their_order(models, t
         def write(self, result):
             results.append(result)
 
+    board = ReuseBoard()
     summary = process(
         detector,
         open_sources(SourceSettings(camera_path=str(path))),
         [sink, Keep()],
         options=LoopOptions(read_ahead=4, reuse=ReusePolicy("frame", 2.0)),
         recognizer=recognizer,
+        reuse_board=board,
     )
     assert [r.index for r in results] == list(range(15))
     assert not results[0].reused and all(r.reused for r in results[1:])
@@ -186,6 +215,15 @@ def test_reused_frames_are_marked_in_every_output_and_keep_their_order(models, t
     assert "reused" in describe(later) and "reused" not in describe(first)
     message = build_messages(later, "detections", 1, "m", "openvino")[0].to_json()
     assert message["frame"]["reused"] is True
+    with HealthServer(HealthRegistry(), "127.0.0.1", 0, [ReuseCollector(board)]) as server:
+        url = f"http://127.0.0.1:{server.port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            metrics = response.read().decode()
+    source = json.dumps(str(path))
+    assert f"textdetector_source_frames_reused_total{{source={source}}} 14.0" in metrics
+    assert f"textdetector_source_frames_inferred_total{{source={source}}} 1.0" in metrics
+    assert f"textdetector_source_lines_read_total{{source={source}}} 5.0" in metrics
+    assert "textdetector_source_empty_crop_rate" in metrics
 
 
 @pytest.mark.parametrize("scene", clips.SCENES)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry
@@ -106,9 +106,11 @@ class SourceCollector:
         )
 
 
-def _handler(health: HealthRegistry) -> type[BaseHTTPRequestHandler]:
+def _handler(health: HealthRegistry, collectors: Sequence = ()) -> type[BaseHTTPRequestHandler]:
     registry = CollectorRegistry()  # one per server; the collector reads at each scrape
     registry.register(SourceCollector(health))
+    for collector in collectors:  # e.g. temporal.metrics.ReuseCollector
+        registry.register(collector)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (the http.server name)
@@ -156,9 +158,11 @@ def _handler(health: HealthRegistry) -> type[BaseHTTPRequestHandler]:
 class HealthServer:
     """Serves the registry's health over HTTP on its own daemon thread (a context manager)."""
 
-    def __init__(self, health: HealthRegistry, host: str, port: int) -> None:
+    def __init__(
+        self, health: HealthRegistry, host: str, port: int, collectors: Sequence = ()
+    ) -> None:
         try:
-            self.httpd = ThreadingHTTPServer((host, port), _handler(health))
+            self.httpd = ThreadingHTTPServer((host, port), _handler(health, collectors))
         except OSError as exc:
             raise ConfigError(
                 f"cannot listen on {host}:{port} (HEALTH_HOST/HEALTH_PORT): {exc.strerror or exc}"

@@ -49,6 +49,7 @@ from ..sinks.shutdown import ShutdownBudget
 from ..sources import Frame, FrameReader, FrameSource, SelfHealingSource, open_sources
 from ..sources.health import DOWN, HealthRegistry
 from ..temporal import ReusePolicy, StreamReuse, read_frames
+from ..temporal.metrics import ReuseBoard
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +111,10 @@ class RunLoop:
         health: HealthRegistry | None = None,
         shutdown: ShutdownBudget | None = None,
         recognizer: TextRecognizer | None = None,
+        reuse_board: ReuseBoard | None = None,
     ) -> None:
         self.detector, self.sinks = detector, list(sinks)
+        self.reuse_board = reuse_board
         self.read_ahead = options.read_ahead
         self.max_batch, self.queue_size = options.max_batch, options.queue_size
         self.timeout_s, self.max_frames = options.timeout_s, options.max_frames
@@ -196,6 +199,8 @@ class RunLoop:
             reader.__enter__()
             healing = isinstance(source, SelfHealingSource) and source.self_healing
             stream = _Stream(source.source_id, reader, now, healing, reuse=StreamReuse(self.reuse))
+            if self.reuse_board is not None:
+                self.reuse_board.add(source.source_id, stream.reuse.stats)
             self.streams.append(stream)
             self.every.append(stream)
 
@@ -264,8 +269,10 @@ class RunLoop:
         infer: Taken = []
         reused: Taken = []
         for stream, frame in taken:
-            needs = stream.reuse.needs_model(frame.image, frame.timestamp, frame.index)
-            (infer if needs else reused).append((stream, frame))
+            if stream.reuse.needs_model(frame.image, frame.timestamp, frame.index):
+                infer.append((stream, stream.reuse.model_frame(frame)))
+            else:
+                reused.append((stream, frame))
         return infer, reused
 
     def _reuse_stats(self) -> dict[str, dict]:
@@ -311,6 +318,7 @@ class RunLoop:
             return
         (batch, job), self._inflight = self._inflight, None
         for (stream, frame), (detections, timings) in zip(batch, job.result()):
+            frame, detections = stream.reuse.detected(frame, detections)  # region mode: crops
             self._pending.append((stream, frame, detections, timings))
 
     def _flush(self) -> None:
@@ -384,6 +392,7 @@ def process(
     health: HealthRegistry | None = None,
     shutdown: ShutdownBudget | None = None,
     recognizer: TextRecognizer | None = None,
+    reuse_board: ReuseBoard | None = None,
 ) -> RunSummary:
     """Detect (and with `recognizer`, read) text in every frame of open `sources`.
 
@@ -400,5 +409,6 @@ def process(
         health=health,
         shutdown=shutdown,
         recognizer=recognizer,
+        reuse_board=reuse_board,
     )
     return loop.run(sources)

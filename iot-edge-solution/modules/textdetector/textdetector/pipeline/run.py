@@ -26,6 +26,7 @@ from ..sources.capture import check_sources, classify, source_paths
 from ..sources.health import HealthRegistry
 from ..sources.reconnect import live_sources
 from ..temporal import ReusePolicy
+from ..temporal.metrics import ReuseBoard, ReuseCollector
 from .health_http import HealthServer
 from .loop import LoopOptions, RunSummary, process
 
@@ -66,8 +67,11 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
     health.add_listener(log_state_change)
     out = settings.output
     with ExitStack() as stack:
+        board = ReuseBoard()  # per-source reuse figures for /metrics
         if out.health_port:
-            stack.enter_context(HealthServer(health, out.health_host, out.health_port))
+            stack.enter_context(
+                HealthServer(health, out.health_host, out.health_port, [ReuseCollector(board)])
+            )
         engine = settings.engine.for_run(frames_queue(settings.source.camera_path))
         detector = stack.enter_context(
             TextDetector.open(engine, settings.detector, settings.triton)
@@ -106,6 +110,7 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
             health=health,
             shutdown=budget,
             recognizer=recognizer,
+            reuse_board=board,
         )
     if len(summary.per_source) > 1:
         log.info("frames per source: %s; batch sizes: %s", summary.per_source, summary.batch_sizes)

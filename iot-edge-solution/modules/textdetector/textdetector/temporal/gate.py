@@ -20,11 +20,15 @@ class FrameGate:
         self._reference: np.ndarray | None = None
         self._time = 0.0
         self.refresh = False  # the last frame inferred only because the result aged
+        self.blocks: np.ndarray | None = None  # the last inferred frame's changed blocks
 
     def needs_model(self, image: np.ndarray, timestamp: float) -> bool:
         current = self.test.signature(image)
         age = timestamp - self._time
-        unchanged = self._reference is not None and not self.test.changed(current, self._reference)
+        self.blocks = (
+            None if self._reference is None else self.test.changed_blocks(current, self._reference)
+        )
+        unchanged = self.blocks is not None and not self.blocks.any()
         if unchanged and 0.0 <= age < self.max_age_s:  # a file that restarts (LOOP) refreshes
             return False
         self.refresh = unchanged and age >= self.max_age_s

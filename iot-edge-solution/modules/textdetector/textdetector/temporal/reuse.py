@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -9,6 +10,8 @@ import numpy as np
 
 from ..recognizer import TextRecognizer, read_regions
 from ..results import Detections
+from ..sources import Frame
+from .area import Area, changed_area, merge
 from .consensus import Consensus
 from .gate import FrameGate
 from .regions import LineMemory, ReuseRules, read_changed
@@ -40,6 +43,8 @@ class StreamReuse:
     gate: FrameGate | None = None
     consensus: Consensus = field(default_factory=Consensus)
     refreshes: set[int] = field(default_factory=set)  # frames inferred only for their age
+    boxes: Detections | None = None  # the last inferred frame's detections (region mode)
+    areas: dict[int, tuple[Area, Frame]] = field(default_factory=dict)  # frames cropped
 
     def __post_init__(self) -> None:
         if self.policy.on:
@@ -54,6 +59,26 @@ class StreamReuse:
             return True
         self.stats.frames_reused += 1
         return False
+
+    def model_frame(self, frame: Frame) -> Frame:
+        """What the detector sees: in region mode, the changed part of a changed frame
+        (the full frame is restored by `detected`)."""
+        gate = self.gate
+        if self.policy.mode != "region" or gate is None or gate.refresh or gate.blocks is None:
+            return frame
+        area = changed_area(gate.blocks, frame.image.shape[:2], self.boxes)
+        if area is None:
+            return frame
+        self.areas[frame.index] = (area, frame)
+        return dataclasses.replace(frame, image=area.cut(frame.image), prepared=None)
+
+    def detected(self, frame: Frame, det: Detections) -> tuple[Frame, Detections]:
+        """The full frame and its detections, once the model frame was detected."""
+        if frame.index in self.areas and self.boxes is not None:
+            area, frame = self.areas.pop(frame.index)
+            det = merge(area, det, self.boxes)
+        self.boxes = det
+        return frame, det
 
     def reused(self, image_size: tuple[int, int]) -> Detections:
         """The result a reused frame carries: the last inferred frame's."""
