@@ -45,6 +45,9 @@ class Frame:
     boxes: list[list[int]] = field(default_factory=list)  # each x0,y0,...,x3,y3
     texts: list[str] = field(default_factory=list)  # read in each box ("" = not read)
     text_scores: list[float] = field(default_factory=list)
+    pattern: str = ""  # REC_PATTERN's name (or the lexicon's) when one was set
+    matched: list[bool] = field(default_factory=list)  # per box: the pattern matched
+    raw_texts: list[str] = field(default_factory=list)  # per box: the unconstrained reading
 
     @property
     def min_score(self) -> float | None:
@@ -98,4 +101,7 @@ def parse_frame(container: str, name: str, meta: Mapping[str, str] | None) -> Fr
         boxes,
         _texts(meta.get("texts")),
         _floats(meta.get("textscores")),
+        unquote(meta.get("pattern", "")),
+        [flag == "1" for flag in (meta.get("matched") or "").split(",") if flag],
+        _texts(meta.get("rawtexts")),
     )

@@ -173,10 +173,22 @@ def text_list(frame: Frame) -> str:
     if not frame.texts:
         return ""
     items = "".join(
-        f'<li>{escape(t)}</li>' if t else '<li class=unread>not read</li>'
-        for t in frame.texts[: len(frame.boxes)]
+        f"<li>{escape(t)}{pattern_note(frame, i)}</li>" if t else "<li class=unread>not read</li>"
+        for i, t in enumerate(frame.texts[: len(frame.boxes)])
     )
     return f"<h2>Text read</h2><ol id=texts>{items}</ol>"
+
+
+def pattern_note(frame: Frame, index: int) -> str:
+    """With REC_PATTERN: whether reading `index` matched it, and the raw reading when it
+    differs; "" without a pattern."""
+    if not frame.pattern or index >= len(frame.matched):
+        return ""
+    raw = frame.raw_texts[index] if index < len(frame.raw_texts) else ""
+    shown = f", read {escape(raw)}" if raw and raw != frame.texts[index] else ""
+    if frame.matched[index]:
+        return f" <span class=match>({escape(frame.pattern)}{shown})</span>"
+    return f" <span class=unread>(no {escape(frame.pattern)} match)</span>"
 
 
 def detail(frame: Frame) -> str:
