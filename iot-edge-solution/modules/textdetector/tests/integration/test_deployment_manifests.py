@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from inner_loop_support import TEMPLATES, genconfig, schema_validator, strict_json
 
+from textdetector import __version__
+
 SOLUTION_MODULES = Path(__file__).resolve().parents[3]
 REGISTRY = "localhost:5000"  # CONTAINER_REGISTRY_ADDRESS in .env_template
 OUR_MODULES = ("textdetector", "textscorer", "reviewdashboard")
@@ -103,3 +105,20 @@ def test_scorer_passes_only_arguments_to_the_image_entry_point(manifest):
     options = create_options(agent_modules(deployment)["textscorer"]["settings"])
     assert options["Cmd"] == ["serve"]
     assert "SERVE_HOST=0.0.0.0" in options["Env"]
+
+
+@pytest.mark.parametrize("platform", ["amd64", "arm64v8"])
+@pytest.mark.parametrize("name", [p.name for p in TEMPLATES])
+def test_iotedgedev_expands_each_template(tmp_path, name, platform):
+    """`iotedgedev genconfig` with .env_template's values: images, createOptions, no ${...}
+    (moved here from unit/test_inner_loop_deployment.py: it needs iotedgedev installed)."""
+    done, config = genconfig(tmp_path, name, platform)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "Validation for all createOptions passed" in output, output[-3000:]
+    text = config.read_text()
+    assert "${" not in text
+    deployment = json.loads(text)
+    image = agent_modules(deployment)["textdetector"]["settings"]["image"]
+    suffix = f"{platform}.debug" if "debug" in name else platform
+    assert image == f"localhost:5000/textdetector:{__version__}-{suffix}"
