@@ -78,3 +78,20 @@ def test_no_matching_string_is_no_match():
     bound = bind(compile_pattern("1{3}"), CHARSET, None)
     match = search(one_hot(1, 2), bound)  # two steps cannot hold three characters
     assert not match.matched and match.text == ""
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(seed=st.integers(0, 2**32 - 1), pattern=st.sampled_from(PATTERNS))
+def test_near_certain_blank_steps_change_nothing_that_matters(seed, pattern):
+    """Steps where every label is below CUTOFF are only waited through: the answer and
+    its probability stay those of brute force (within the labels left out there)."""
+    rng = np.random.default_rng(seed)
+    probs = np.maximum(rng.dirichlet(np.ones(len(CHARSET)), 3), 1e-3)
+    probs /= probs.sum(axis=1, keepdims=True)
+    blank = np.full(len(CHARSET), 1e-5)
+    blank[0] = 1 - 1e-5 * (len(CHARSET) - 1)
+    probs = np.insert(probs, [1, 3], blank, axis=0)  # 5 steps, two near-certain blanks
+    text, probability = brute_force(probs, pattern)
+    found = search(probs, bind(compile_pattern(pattern), CHARSET, None), beam=512)
+    assert found.text == text or found.probability == pytest.approx(probability, rel=1e-3)
+    assert found.probability == pytest.approx(probability, rel=1e-3)
