@@ -4,7 +4,8 @@ from .classifier import AngleClassifier
 from .crop import crop_all, crop_quad
 from .ctc import charset_from_metadata, greedy_decode
 from .reading import read_regions
-from .recognizer import Readings, TextRecognizer
+from .readings import Readings
+from .recognizer import TextRecognizer
 
 __all__ = [
     "AngleClassifier",
