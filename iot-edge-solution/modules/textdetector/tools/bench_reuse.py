@@ -8,7 +8,8 @@ gone within 1 s. On the noisy sign, how often a frame's readings are exactly the
 off (single-frame readings) vs reuse (readings held and voted across refreshes).
 Writes bench-results/reuse.md and reuse.json at the repository root.
 
-Usage: python tools/bench_reuse.py [--seconds 10] [--width 1280] [--demo-frames 180]
+Usage: make bench SECTION=reuse ARGS="--seconds 10 --width 1280 --demo-frames 180"
+       (python -m tools.bench_reuse ... in the module folder)
 """
 
 from __future__ import annotations

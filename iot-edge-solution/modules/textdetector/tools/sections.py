@@ -65,6 +65,10 @@ SECTIONS: dict[str, Section] = {
         "N sources through a local Triton server vs local ONNX Runtime", "bench_triton"
     ),
     "gpu": Section("TensorRT FP16/FP32, ORT CUDA vs ORT CPU (skips what is absent)", "bench_gpu"),
+    "reuse": Section(
+        "TEMPORAL_REUSE off vs frame vs region on fixed-camera clips and the demo video",
+        "bench_reuse",
+    ),
     "soak": Section("fps and RSS over 10,000 frames (--seconds 600 for time)", "soak"),
     "soak-streams": Section(
         "a test stream crashed every 30 s for 10 min: RSS and thread drift", "soak_streams"
