@@ -4,7 +4,7 @@ The recognition model reads the lines of the rendered container-code and display
 once (their detected boxes, in the module's batches); then each line's output is decoded
 plainly (greedy, what every reading costs) and searched under the pattern (what
 REC_PATTERN adds), timed per line. Prints the median and the 95th percentile beside the
-target (median <= 1 ms per line).
+target (median <= 1 ms per line); the figures also go to bench-results/constrain.json.
 
 Usage: python -m tools.bench_constrain [--repeat N]
 """
@@ -24,7 +24,7 @@ from textdetector.recognizer.batching import by_aspect, chunks, normalised_batch
 from textdetector.recognizer.crop import crop_all
 from textdetector.recognizer.ctc import greedy_decode
 from textdetector.recognizer.recognizer import _steps, batch_width
-from tools import eval_expected
+from tools import eval_expected, harness
 
 TARGET_MS = 1.0
 PATTERNS = {"containers": "iso6346", "display": "[A-Z]{3}-[0-9]{3}"}
@@ -56,6 +56,35 @@ def timed(function, repeat: int) -> float:
     return best * 1000.0
 
 
+def measure(lines_read: list, rec, pattern: str, repeat: int) -> dict:
+    """Per-line milliseconds of greedy decoding and of the pattern's search, summarised."""
+    plain, extra = [], []
+    for row, steps in lines_read:
+        raw = greedy_decode(row[None], rec.charset)[0]
+        plain.append(timed(partial(greedy_decode, row[None], rec.charset), repeat))
+        extra.append(timed(partial(rec.constraint.read, row, raw, steps), repeat))
+    return {
+        "pattern": pattern,
+        "lines": len(extra),
+        "constrained_median_ms": round(float(np.median(extra)), 4),
+        "constrained_p95_ms": round(float(np.percentile(extra, 95)), 4),
+        "greedy_median_ms": round(float(np.median(plain)), 4),
+        "target_ms": TARGET_MS,
+        "machine": harness.machine(),
+    }
+
+
+def show(name: str, figures: dict) -> None:
+    median = figures["constrained_median_ms"]
+    print(
+        f"{name} ({figures['lines']} lines, REC_PATTERN={figures['pattern']!r}): constrained "
+        f"decoding median {median:.3f} ms/line (p95 {figures['constrained_p95_ms']:.3f})  "
+        f"target <= {TARGET_MS:.1f} ms  {harness.verdict(median, TARGET_MS, at_most=True)};  "
+        f"greedy decoding alone {figures['greedy_median_ms']:.3f} ms/line",
+        flush=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timings per line (best kept)")
@@ -63,23 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     from textdetector.detector.detector import TextDetector
     from textdetector.recognizer import TextRecognizer
 
+    figures = {}
     with TextDetector.open(EngineSettings(), DetectorSettings()) as det:
         for name, pattern in PATTERNS.items():
             with TextRecognizer.open(RecognizerSettings(rec_pattern=pattern)) as rec:
-                plain, extra = [], []
-                for row, steps in lines(name, det, rec):
-                    raw = greedy_decode(row[None], rec.charset)[0]
-                    plain.append(timed(partial(greedy_decode, row[None], rec.charset), args.repeat))
-                    read = partial(rec.constraint.read, row, raw, steps)
-                    extra.append(timed(read, args.repeat))
-            median = float(np.median(extra))
-            verdict = "MET" if median <= TARGET_MS else "MISSED"
-            print(
-                f"{name} ({len(extra)} lines, REC_PATTERN={pattern!r}): constrained decoding "
-                f"median {median:.3f} ms/line (p95 {np.percentile(extra, 95):.3f})  "
-                f"target <= {TARGET_MS:.1f} ms  {verdict};  greedy decoding alone "
-                f"{np.median(plain):.3f} ms/line"
-            )
+                figures[name] = measure(lines(name, det, rec), rec, pattern, args.repeat)
+            show(name, figures[name])
+    print(f"figures: {harness.write_json(harness.RESULTS / 'constrain.json', figures)}")
     return 0
 
 
