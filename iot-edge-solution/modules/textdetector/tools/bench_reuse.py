@@ -110,11 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings({})
     engine = settings.engine.for_run(True)
     rows: list[dict] = []
+    engine_name = ""
     with (
         tempfile.TemporaryDirectory() as tmp,
         TextDetector.open(engine, settings.detector) as detector,
         TextRecognizer.open(settings.recognizer, engine) as recognizer,
     ):
+        engine_name = detector.engine.name
         for scene in clips.SCENES:
             path = clips.write_clip(scene, Path(tmp) / f"{scene}.mp4", args.seconds, args.width)
             rows += measure(scene, path, 10, detector, recognizer, args.max_age)
@@ -125,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     text = (
         f"# Temporal reuse: {args.seconds:g} s clips at {args.width} px, 10 fps; demo video "
         f"{args.demo_frames} frames; REUSE_MAX_AGE {args.max_age:g} s; one run, "
-        f"{engine.engine} engine\n\n" + table(rows)
+        f"{engine_name} engine\n\n" + table(rows)
     )
     print(text)
     RESULTS.mkdir(exist_ok=True)
