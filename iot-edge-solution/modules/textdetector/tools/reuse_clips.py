@@ -186,9 +186,9 @@ def late_appearances(
     reference: Texts, candidate: Texts, within: int = 2, glitches: bool = False
 ) -> list[str]:
     """Texts the reference starts reading at frame f that the candidate does not read in
-    any of frames f .. f + `within`: 'text@f' each. Unless `glitches`, a one-frame
-    misreading of the reference (read on frame f only, at a frame whose neighbours both
-    read) is left out: reuse keeps the reading the neighbours agree on."""
+    any of frames f .. f + `within`: 'text@f' each. Unless `glitches`, a text the
+    reference reads on frame f alone (not on f - 1 nor f + 1: a misreading, or junk read
+    on a blank frame) is left out; `glitches=True` counts those too (the strict figure)."""
     late = []
     for f, texts in enumerate(reference):
         for text in set(texts) - set(reference[f - 1] if f else ()):
@@ -200,8 +200,8 @@ def late_appearances(
 
 
 def _glitch(reference: Texts, f: int, text: str) -> bool:
-    before, after = reference[f - 1] if f else (), reference[f + 1 : f + 2]
-    return bool(before and after and after[0]) and text not in after[0]
+    after = reference[f + 1] if f + 1 < len(reference) else ()
+    return text not in after  # not on f - 1 either: the caller looks at new texts only
 
 
 def late_disappearances(reference: Texts, candidate: Texts, within: int) -> list[str]:

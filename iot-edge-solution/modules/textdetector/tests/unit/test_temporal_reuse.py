@@ -259,3 +259,14 @@ def test_clips_are_deterministic(tmp_path):
     b = list(clips.frames("conveyor", 1.2, width=320))
     assert len(a) == 12 and all(np.array_equal(x, y) for x, y in zip(a, b))
     assert cv2.absdiff(a[0], a[11]).max() > 100  # the parcel entered the view
+
+
+def test_the_checks_against_off_flag_late_and_lingering_texts():
+    off = [(), ("1",), (), ("A",), ("A",), ("B",), ("A",), (), (), ()]
+    late = [(), (), (), (), (), (), ("A",), (), (), ()]
+    assert clips.agreement(off, off) == 1.0 and clips.agreement(off, late) == 0.6
+    assert clips.late_appearances(off, late, within=2) == ["A@3"]  # shown 3 frames late
+    strict = clips.late_appearances(off, late, within=2, glitches=True)
+    assert strict == ["1@1", "A@3", "B@5"]  # with the one-frame readings of off
+    lingering = [(), (), (), ("A",), ("A",), ("A",), ("A",), ("A",), ("A",), ("A",)]
+    assert clips.late_disappearances(off, lingering, within=2) == ["A@9"]
