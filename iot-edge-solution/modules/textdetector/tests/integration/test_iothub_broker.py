@@ -19,8 +19,8 @@ from textdetector.config import IoTHubSettings, OutputSettings, Settings, Source
 from textdetector.control.live import LiveSettings
 from textdetector.pipeline import run
 from textdetector.results import Detections, FrameResult
-from textdetector.sinks.iothub import SCHEMA_PATH, IoTHubSink, create_client
 from textdetector.sinks.delivery import wait_until
+from textdetector.sinks.iothub import SCHEMA_PATH, IoTHubSink, create_client
 
 SCHEMA = json.loads(Path(SCHEMA_PATH).read_text())
 

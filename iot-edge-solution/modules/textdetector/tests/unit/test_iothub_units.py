@@ -24,6 +24,7 @@ from textdetector.detector import TextDetector
 from textdetector.errors import ConfigError
 from textdetector.pipeline import LoopOptions, process
 from textdetector.results import Detections, FrameResult
+from textdetector.sinks.delivery import wait_until
 from textdetector.sinks.iothub import (
     SCHEMA_PATH,
     Outbox,
@@ -32,7 +33,6 @@ from textdetector.sinks.iothub import (
     create_client,
 )
 from textdetector.sinks.iothub.client import in_edge
-from textdetector.sinks.delivery import wait_until
 from textdetector.sources import open_source
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text())

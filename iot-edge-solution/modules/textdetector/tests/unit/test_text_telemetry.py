@@ -13,9 +13,9 @@ from textdetector.config import load_settings
 from textdetector.errors import ConfigError
 from textdetector.recognizer.events import Appearance
 from textdetector.results import Detections, FrameResult
+from textdetector.sinks.delivery import TextEvents
 from textdetector.sinks.iothub import SCHEMA_PATH
 from textdetector.sinks.iothub.message import SCHEMA_VERSION, build_messages, build_text_appearance
-from textdetector.sinks.delivery import TextEvents
 
 SCHEMA = json.loads(Path(SCHEMA_PATH).read_text())
 SCHEMA_V1 = json.loads((Path(__file__).parents[1] / "data" / "message.schema.v1.json").read_text())
