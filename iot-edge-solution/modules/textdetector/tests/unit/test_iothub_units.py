@@ -77,6 +77,7 @@ def test_message_is_ava_inference_format_and_valid():
         "seq": "3",
         "part": "1/1",
         "schemaVersion": "2.0",
+        "reused": "false",
     }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**body, "inferences": [{"type": "entity"}]}, SCHEMA)

@@ -213,8 +213,12 @@ def test_reused_frames_are_marked_in_every_output_and_keep_their_order(models, t
     assert json.loads(json.dumps(later.to_dict()))["reused"] is True
     assert first.to_dict()["reused"] is False
     assert "reused" in describe(later) and "reused" not in describe(first)
-    message = build_messages(later, "detections", 1, "m", "openvino")[0].to_json()
-    assert message["frame"]["reused"] is True
+    message = build_messages(later, "detections", 1, "m", "openvino")[0]
+    assert message.properties["reused"] == "true"
+    assert all(i["extensions"]["reused"] == "true" for i in message.to_json()["inferences"])
+    assert (
+        build_messages(first, "detections", 1, "m", "openvino")[0].properties["reused"] == "false"
+    )
     with HealthServer(HealthRegistry(), "127.0.0.1", 0, [ReuseCollector(board)]) as server:
         url = f"http://127.0.0.1:{server.port}/metrics"
         with urllib.request.urlopen(url, timeout=10) as response:

@@ -58,6 +58,7 @@ def inferences(result: FrameResult) -> list[dict[str, Any]]:
                 "extensions": {
                     "polygon": " ".join(f"{x:.1f},{y:.1f}" for x, y in quad),
                     **reading_extensions(det, i),
+                    **({"reused": "true"} if result.reused else {}),
                 },
             }
         )
@@ -113,7 +114,6 @@ def build_messages(
             "sourceId": result.source_id,
             "width": width,
             "height": height,
-            "reused": result.reused,
         },
         "model": model,
         "backend": backend,
@@ -134,6 +134,7 @@ def build_messages(
         "model": model,
         "backend": backend,
         "schemaVersion": SCHEMA_VERSION,
+        "reused": "true" if result.reused else "false",
     }
     messages = []
     for part, chunk in enumerate(chunks, start=1):
