@@ -10,6 +10,7 @@ from components import need
 from tools import bench, bench_matrix, bench_ocr, bench_postprocess, bench_streams, soak
 
 
+@pytest.mark.slow
 def test_bench_streams_short_run(model_path, demo_video, tmp_path, capsys):
     out = tmp_path / "streams.json"
     assert (
@@ -32,6 +33,7 @@ def test_bench_streams_rejects_bad_arguments(tmp_path, capsys):
     assert bench_streams.main(["--video", str(tmp_path / "none.mp4")]) == 2
 
 
+@pytest.mark.slow
 def test_soak_short_run(model_path, demo_video, tmp_path):
     out = tmp_path / "soak.json"
     assert (
@@ -143,6 +145,7 @@ def test_bench_refuses_unknown_sections(capsys):
     assert "--sections" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_bench_e2e_times_both_whole_processes_side_by_side(demo_video, tmp_path, capsys):
     """tools/bench_e2e.py on a 3-frame clip: one round of `main.py` and of RapidOCR 3.10,
     the ratio printed with the 2x target beside it and written to JSON."""

@@ -230,6 +230,7 @@ def test_reused_frames_are_marked_in_every_output_and_keep_their_order(models, t
     assert "textdetector_source_empty_crop_rate" in metrics
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scene", clips.SCENES)
 def test_default_mode_matches_off_on_fixed_camera_clips(models, tmp_path, scene):
     """The issue's checks: >= 98 % of frames read alike, every text full processing reads
@@ -247,6 +248,7 @@ def test_default_mode_matches_off_on_fixed_camera_clips(models, tmp_path, scene)
     assert reuse.figures["frames_reused"] > reuse.figures["frames_inferred"]
 
 
+@pytest.mark.slow
 def test_default_mode_matches_off_on_the_demo_video(models, demo_text_clip):
     """Moving text over a panning background: every frame changes, lines are reused."""
     detector, recognizer = models
