@@ -137,11 +137,18 @@ def test_launch_detect_configuration_runs(tmp_path):
     assert '"boxes"' in done.stdout or "boxes" in done.stdout
 
 
-GUIDES = sorted((REPO / "getting-started").glob("*.md"))
+HARDWARE = (
+    "amd64-with-nvidia-gpu",
+    "amd64-without-nvidia-gpu",
+    "arm64-without-nvidia-gpu",
+    "nvidia-jetson",
+)
+GUIDES = [REPO / "getting-started" / f"{name}.md" for name in HARDWARE]
+EXAMPLES = sorted(set((REPO / "getting-started").glob("*.md")) - set(GUIDES))
 
 
 def test_four_guides_with_the_required_sections():
-    assert len(GUIDES) == 4
+    """One guide per hardware, each with the same sections."""
     for guide in GUIDES:
         text = guide.read_text()
         for needed in (
@@ -152,6 +159,15 @@ def test_four_guides_with_the_required_sections():
             "USE_TENSOR_RT",
         ):
             assert needed in text, f"{guide.name} lacks {needed}"
+
+
+def test_worked_examples_are_linked_from_the_readme():
+    """Every other getting-started page is a worked example the README links."""
+    readme = (REPO / "README.md").read_text()
+    assert EXAMPLES, "no worked example in getting-started/"
+    for page in EXAMPLES:
+        assert f"](getting-started/{page.name})" in readme, f"README does not link {page.name}"
+        assert "CAMERA_PATH" in page.read_text(), f"{page.name} does not say which source"
 
 
 DOCS = sorted((REPO / "docs").glob("*.md"))
