@@ -302,6 +302,7 @@ def test_health_reports_changes_once_and_survives_a_broken_listener():
         "frames_read": 0,
         "frames_dropped": 0,
         "last_error": "gave up",
+        "skipped": {},
     }
     with pytest.raises(ValueError):
         health.set_state("a", "sleeping")
