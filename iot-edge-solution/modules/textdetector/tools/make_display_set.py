@@ -10,14 +10,14 @@ Usage: python -m tools.make_display_set.py [--out DIR] [--count N] [--force]
 
 from __future__ import annotations
 
-import argparse
-import json
 import string
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from tools import rendered_set
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 SET_NAME, TRUTH_NAME = "display_set", "gt.jsonl"
@@ -82,29 +82,11 @@ def render(out_dir: Path, count: int = COUNT) -> Path:
         name = f"{index:02d}.jpg"
         (folder / name).write_bytes(data.tobytes())
         records.append({"image": name, "text": text})
-    truth = folder / TRUTH_NAME
-    partial = folder / ("partial-" + TRUTH_NAME)
-    partial.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    partial.replace(truth)
-    return truth
+    return rendered_set.write_truth(folder, TRUTH_NAME, records)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=MODULE_DIR / "local_data", help="parent folder")
-    parser.add_argument("--count", type=int, default=COUNT, help="images to render")
-    parser.add_argument("--force", action="store_true", help="render even when present")
-    args = parser.parse_args(argv)
-    truth = args.out / SET_NAME / TRUTH_NAME
-    if truth.exists() and not args.force:
-        print(f"{truth.parent} is present (--force renders it again)")
-        return 0
-    try:
-        print(f"rendered {render(args.out, args.count).parent} ({args.count} images)")
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return rendered_set.main(render, SET_NAME, TRUTH_NAME, COUNT, __doc__ or "", argv)
 
 
 if __name__ == "__main__":
