@@ -32,6 +32,7 @@ from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .detector.policy import DetPolicy
+    from .recognizer.zones import ZoneSet
 from .models import DEFAULT_DET_MODEL, DEFAULT_MODEL_SET, DET_MODELS, MODEL_SETS
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,13 @@ def lexicon_file(text: str) -> Path:
     path = as_path(text)
     read_entries(path)
     return path
+
+
+def zones_file(text: str) -> ZoneSet:
+    """ZONES: a JSON or YAML zones file, parsed and checked (the frame size aside)."""
+    from .recognizer.zones import load_zones
+
+    return load_zones(as_path(text))
 
 
 def rec_pattern(text: str) -> str:
@@ -512,6 +520,16 @@ class RecognizerSettings:
         "REC_LEXICON: least per-character probability of the entry read",
         float_range(0.0, 1.0),
         "P",
+    )
+    zones: ZoneSet | None = option(
+        None,
+        "ZONES",
+        "a JSON or YAML file of named polygons (frame pixels) per source id (or *), each "
+        "read under its own pattern, allowed_chars or lexicon; outside: keep or drop the "
+        "text outside every zone; the module twin's desired property zones changes them "
+        "live; unset = no zones",
+        zones_file,
+        "PATH",
     )
     rec_spaces: str = option(
         "auto",

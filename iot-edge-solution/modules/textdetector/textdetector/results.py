@@ -22,7 +22,9 @@ class Detections:
     read above REC_MIN_SCORE, and `text_scores` each reading's mean confidence.
     With REC_PATTERN (`pattern` its name), `texts[i]` is the most probable string the
     pattern matches and `text_scores[i]` its probability where `matched[i]`, and
-    `raw_texts[i]` the unconstrained reading.
+    `raw_texts[i]` the unconstrained reading. With ZONES, `zones[i]` names the zone
+    holding box i ("" outside every zone) and `patterns[i]` the pattern it was read
+    under ("" none); `pattern` is then unused.
     """
 
     boxes: np.ndarray
@@ -33,6 +35,26 @@ class Detections:
     raw_texts: tuple[str, ...] | None = None
     matched: np.ndarray | None = None
     pattern: str = ""
+    patterns: tuple[str, ...] | None = None
+    zones: tuple[str, ...] | None = None
+
+    def with_zones(
+        self,
+        texts: tuple[str, ...],
+        text_scores: np.ndarray,
+        raw_texts: tuple[str, ...],
+        matched: np.ndarray,
+        patterns: tuple[str, ...],
+        zones: tuple[str, ...],
+    ) -> Detections:
+        """These boxes read zone by zone: each box's text, zone and pattern."""
+        if not len(texts) == len(patterns) == len(zones) == len(self):
+            raise ValueError(f"{len(texts)} zoned readings for {len(self)} boxes")
+        return dataclasses.replace(
+            self.with_texts(texts, text_scores, raw_texts, matched),
+            patterns=tuple(patterns),
+            zones=tuple(zones),
+        )
 
     def with_texts(
         self,
@@ -82,13 +104,17 @@ class Detections:
 
     def pattern_fields(self, index: int) -> dict[str, Any]:
         """REC_PATTERN facts of box `index`: `rawText` (the unconstrained reading),
-        `pattern` (its name) and `matched`; {} without a pattern."""
-        if not self.pattern or self.raw_texts is None or self.matched is None:
-            return {}
+        `pattern` (its name) and `matched`; with ZONES also `zone` (its name, "" outside
+        every zone); {} without either."""
+        zone = {} if self.zones is None else {"zone": self.zones[index]}
+        pattern = self.pattern if self.patterns is None else self.patterns[index]
+        if not pattern or self.raw_texts is None or self.matched is None:
+            return zone
         return {
             "rawText": self.raw_texts[index],
-            "pattern": self.pattern,
+            "pattern": pattern,
             "matched": bool(self.matched[index]),
+            **zone,
         }
 
     def pattern_extensions(self, index: int) -> dict[str, str]:
@@ -140,6 +166,11 @@ class Detections:
             out["raw_texts"] = list(self.raw_texts)
             out["matched"] = [bool(m) for m in self.matched]
             out["pattern"] = self.pattern
+        if self.zones is not None and self.patterns is not None:
+            out["raw_texts"] = list(self.raw_texts or ())
+            out["matched"] = [bool(m) for m in (self.matched if self.matched is not None else ())]
+            out["patterns"] = list(self.patterns)
+            out["zones"] = list(self.zones)
         return out
 
 

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import DetectorSettings, Settings, SourceSettings
+from ..recognizer.zones import ZoneError, ZoneSet, parse_zones
+
+ZONES_KEY = "zones"  # the ZONES document (an object, or its JSON/YAML text)
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class LiveUpdate:
 
     detector: DetectorSettings | None = None
     source: SourceSettings | None = None
+    zones: ZoneSet | None = None
 
 
 # Live key -> (settings group, field). The group's field metadata gives the parser.
@@ -48,6 +52,9 @@ class LiveSettings:
             "iothub": getattr(settings, "iothub", None),
         }
         self._changed: set[str] = set()
+        recognizer = getattr(settings, "recognizer", None)
+        self.reads_text = bool(recognizer is not None and recognizer.read_text)
+        self.zones: ZoneSet | None = recognizer.zones if recognizer is not None else None
         self.rejected: dict[str, str] = {}
 
     def get(self, key: str) -> Any:
@@ -98,11 +105,14 @@ class LiveSettings:
             return LiveUpdate(
                 self._groups["detector"] if "detector" in changed else None,
                 self._groups["source"] if "source" in changed else None,
+                self.zones if ZONES_KEY in changed else None,
             )
 
     def _apply(self, key: str, raw: Any) -> str:
+        if key == ZONES_KEY:
+            return self._apply_zones(raw)
         if key not in LIVE_KEYS:
-            return f"unknown setting; live settings are {', '.join(LIVE_KEYS)}"
+            return f"unknown setting; live settings are {', '.join([*LIVE_KEYS, ZONES_KEY])}"
         group, name = LIVE_KEYS[key]
         current = self._groups[group]
         if current is None:
@@ -118,3 +128,23 @@ class LiveSettings:
             self._groups[group] = dataclasses.replace(current, **{name: value})
             self._changed.add(group)
         return ""
+
+    def _apply_zones(self, raw: Any) -> str:
+        """A new ZONES document, parsed and checked as the ZONES file is; the pipeline
+        binds it to the model at the next poll (and may still reject it there)."""
+        if not self.reads_text:
+            return "not used in this run (READ_TEXT=false)"
+        try:
+            zones = parse_zones(raw)
+        except ZoneError as exc:
+            return str(exc)
+        if zones != self.zones:
+            self.zones = zones
+            self._changed.add(ZONES_KEY)
+        return ""
+
+    def restore_zones(self, zones: ZoneSet | None, reason: str) -> None:
+        """The pipeline could not use the new zones: the old ones stay, the twin hears why."""
+        with self._lock:
+            self.zones = zones
+            self.rejected[ZONES_KEY] = reason

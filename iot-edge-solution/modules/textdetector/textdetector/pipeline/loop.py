@@ -23,7 +23,11 @@ stream's last inferred frame skips the model and carries that frame's result, ma
 `reused` (`temporal/`); only the frames (and, in region mode, the lines) that need the
 model are batched. Reused frames keep their place in each stream's order.
 Between rounds, live settings apply: detection parameters at once, a new CAMERA_PATH by
-opening the new sources first (a source that cannot open is rejected, the current kept).
+opening the new sources first (a source that cannot open is rejected, the current kept),
+new ZONES once bound to the model and checked against the frame sizes seen (else the
+old zones stay). With ZONES, a stream whose first frame is smaller than one of its
+zones is stopped with one error line; its frames are read zone by zone (`zones/read.py`),
+not voted across refreshes.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from ..detector import TextDetector
 from ..detector.detector import DetectJob
 from ..errors import KitError, SourceError
 from ..recognizer import TextRecognizer
+from ..recognizer.zones import ZoneSet
 from ..results import Detections, FrameResult, Timings
 from ..sinks import Sink
 from ..sinks.shutdown import ShutdownBudget
@@ -90,6 +95,7 @@ class _Stream:
     frames: int = 0
     dropped_seen: int = 0
     reuse: StreamReuse = field(default_factory=lambda: StreamReuse(ReusePolicy()))
+    size: tuple[int, int] | None = None  # (height, width) of its first frame
 
 
 Taken = list[tuple[_Stream, Frame]]
@@ -218,7 +224,25 @@ class RunLoop:
             frame = self._poll(order[0], IDLE_WAIT_S)
             taken = [(order[0], frame)] if frame is not None else []
         self.streams[:] = [s for s in self.streams if not s.reader.finished]
-        return taken
+        return [(s, f) for s, f in taken if self._fits_zones(s, f)]
+
+    def _fits_zones(self, stream: _Stream, frame: Frame) -> bool:
+        """Whether the stream's zones lie inside its frames (checked on its first frame;
+        a stream they do not fit is stopped)."""
+        if stream.size is not None:
+            return not stream.reader.finished
+        height, width = frame.image.shape[:2]
+        stream.size = (height, width)
+        zones = self.recognizer.zones if self.recognizer is not None else None
+        reason = zones.spec.outside_frame(stream.source_id, width, height) if zones else ""
+        if not reason:
+            return True
+        log.error("stream %s stopped: %s", stream.source_id, reason)
+        self.failed[stream.source_id] = reason
+        stream.reader.stop()
+        stream.reader.finished = True
+        self._set_down(stream.source_id, reason)
+        return False
 
     def _poll(self, stream: _Stream, wait_s: float) -> Frame | None:
         if stream.reader.finished:
@@ -326,6 +350,12 @@ class RunLoop:
         pending, self._pending = self._pending, []
         inferred = [i for i, (_, _, d, _) in enumerate(pending) if d is not None]
         if self.recognizer is not None and inferred:
+            zones = self.recognizer.zones
+            zoned = [i for i in inferred if zones and zones.for_source(pending[i][0].source_id)]
+            inferred = [i for i in inferred if i not in zoned]
+            if zoned:
+                self._read_zoned(pending, zoned)
+        if self.recognizer is not None and inferred:
             frames = [pending[i] for i in inferred]
             read, ms = read_frames(
                 self.recognizer,
@@ -353,6 +383,52 @@ class RunLoop:
             stream.frames += 1
             self.frames += 1
 
+    def _read_zoned(self, pending: Pending, indices: list[int]) -> None:
+        """Read the frames at `indices` of `pending` zone by zone, in place."""
+        from ..recognizer.zones.read import read_zoned
+
+        assert self.recognizer is not None and self.recognizer.zones is not None
+        frames = [pending[i] for i in indices]
+        read, ms = read_zoned(
+            self.recognizer,
+            self.recognizer.zones,
+            [(s.source_id, f.image, d) for s, f, d, _ in frames],  # type: ignore[misc]
+        )
+        for i, (s, f, _, t), d in zip(indices, frames, read):
+            pending[i] = (s, f, d, dataclasses.replace(t, recognition_ms=ms))
+
+    def _apply_zones(self, zones: ZoneSet) -> None:
+        """Bind new zones to the model and check them against the frames seen so far;
+        on any failure the old zones stay and the twin is told why."""
+        assert self.live is not None
+        if self.recognizer is None:
+            self.live.restore_zones(None, "not used in this run (no text is read)")
+            return
+        old = self.recognizer.zones
+        try:
+            compiled = self.recognizer.compile_zones(zones)
+        except KitError as exc:
+            reason = str(exc)
+        else:
+            reason = next(
+                (
+                    r
+                    for r in (
+                        zones.outside_frame(s.source_id, s.size[1], s.size[0])
+                        for s in self.streams
+                        if s.size is not None
+                    )
+                    if r
+                ),
+                "",
+            )
+        if reason:
+            self.live.restore_zones(old.spec if old is not None else None, reason)
+            log.error("keeping the current zones: %s", reason)
+            return
+        self.recognizer.zones = compiled
+        log.info("zones changed: %d zones, outside=%s", len(zones.zones()), zones.outside)
+
     def _apply_live(self) -> None:
         """Apply live detector changes; switch to new sources if CAMERA_PATH changed."""
         assert self.live is not None
@@ -360,6 +436,8 @@ class RunLoop:
         if update.detector is not None:
             self.detector.reconfigure(update.detector)
             log.info("detection settings changed: %s", update.detector)
+        if update.zones is not None:
+            self._apply_zones(update.zones)
         if update.source is None:
             return
         try:

@@ -21,6 +21,15 @@ from .constrain.extension import extended
 from .crop import crop_all, is_tall, tall_variants
 from .ctc import SPACE_MIN, allowed_classes, charset_from_metadata, greedy_decode
 from .readings import Readings
+from .zones import CompiledZones, ZoneSet
+
+
+class _Keep:
+    """The recogniser's own constraint (REC_PATTERN / REC_LEXICON), not an override."""
+
+
+KEEP = _Keep()
+Chosen = Constraint | None | _Keep
 
 MIN_WIDTH = 320  # PaddleOCR's rec_image_shape width: the narrowest batch input
 MAX_WIDTH = 4800  # widest batch input (aspect 100); wider lines are squeezed into it
@@ -100,6 +109,10 @@ class TextRecognizer:
                 f"recognition model's dictionary (within REC_LANG={settings.rec_lang})"
             )
         self.constraint = _constraint(settings, self.charset, self.allowed)
+        self.settings_lang = settings.rec_lang
+        self.allowed_chars = settings.rec_allowed_chars
+        self.lexicon_min_score = settings.rec_lexicon_min_score
+        self.zones = self.compile_zones(settings.zones) if settings.zones is not None else None
         self.decode_charset = (
             self.charset if self.allowed is None else tuple(self.charset[i] for i in self.allowed)
         )
@@ -109,6 +122,16 @@ class TextRecognizer:
         self.space_min = SPACE_MIN if settings.rec_spaces == "auto" else None
         self.calls = 0  # recognition model calls so far
         self.crops_read = 0
+
+    def compile_zones(self, zones: ZoneSet) -> CompiledZones:
+        """ZONES bound to this model's dictionary (ConfigError when a zone cannot match)."""
+        return CompiledZones(
+            zones,
+            self.charset,
+            self.settings_lang,
+            self.allowed_chars,
+            self.lexicon_min_score,
+        )
 
     @classmethod
     def open(
@@ -151,12 +174,12 @@ class TextRecognizer:
         """(text, confidence) of each upright BGR crop, unfiltered, in input order."""
         return [(r.text, r.score) for r in self.read_lines(crops)]
 
-    def read_lines(self, crops: Sequence[np.ndarray]) -> list[Reading]:
+    def read_lines(self, crops: Sequence[np.ndarray], constraint: Chosen = KEEP) -> list[Reading]:
         """The `Reading` of each upright BGR crop, unfiltered, in input order.
 
         Batches are prepared one ahead and run `pipelined`: on OpenVINO the next batch
         infers while this one is decoded. REC_PATTERN then searches each line of the
-        batch's output.
+        batch's output (`constraint`: another one, e.g. a zone's; None: no pattern).
         """
         results: list[Reading] = [Reading.plain("", 0.0)] * len(crops)
         parts = list(chunks(by_aspect(crops), self.settings.rec_batch))
@@ -170,26 +193,38 @@ class TextRecognizer:
             raw = greedy_decode(masked, self.decode_charset, self.space_min)
             width = batch_width([crops[i] for i in part])
             for index, row, reading in zip(part, probs, raw):
-                results[index] = self._constrain(row, reading, _steps(crops[index], width, row))
+                results[index] = self._constrain(
+                    row, reading, _steps(crops[index], width, row), constraint
+                )
         self.crops_read += len(crops)
         return results
 
-    def _constrain(self, probs: np.ndarray, raw: tuple[str, float], steps: int) -> Reading:
-        if self.constraint is None:
+    def _chosen(self, constraint: Chosen) -> Constraint | None:
+        return self.constraint if isinstance(constraint, _Keep) else constraint
+
+    def _constrain(
+        self, probs: np.ndarray, raw: tuple[str, float], steps: int, constraint: Chosen = KEEP
+    ) -> Reading:
+        chosen = self._chosen(constraint)
+        if chosen is None:
             return Reading.plain(*raw)
-        return self.constraint.read(probs, raw, steps)
+        return chosen.read(probs, raw, steps)
 
     def recognize(self, image: np.ndarray, boxes: np.ndarray) -> Readings:
         """Read every (N, 4, 2) quadrilateral of one image."""
         return self.recognize_many([(image, boxes)])[0]
 
     def recognize_many(
-        self, images_and_boxes: Sequence[tuple[np.ndarray, np.ndarray]], join: bool = True
+        self,
+        images_and_boxes: Sequence[tuple[np.ndarray, np.ndarray]],
+        join: bool = True,
+        constraint: Chosen = KEEP,
     ) -> list[Readings]:
         """Read the regions of several images (e.g. frames) together, in shared batches.
 
         With a pattern and `join`, runs of boxes matching together become one reading
-        (`Readings.runs`: fewer readings than boxes); `join=False` keeps one per box."""
+        (`Readings.runs`: fewer readings than boxes); `join=False` keeps one per box.
+        `constraint` reads these boxes under another constraint (a zone's; None: none)."""
         crops: list[np.ndarray] = []
         owners: list[tuple[int, int]] = []
         tall = []
@@ -203,11 +238,13 @@ class TextRecognizer:
         turned = np.zeros(len(crops), bool)
         if self.classifier is not None and crops:
             crops, turned = self.classifier.upright(crops)
-        readings = self._read_tall_both_ways(crops, tall) if crops else []
+        readings = self._read_tall_both_ways(crops, tall, constraint) if crops else []
         images, each_boxes = [i for i, _ in images_and_boxes], [b for _, b in images_and_boxes]
-        return self._assemble(images, each_boxes, owners, readings, turned, join)
+        return self._assemble(images, each_boxes, owners, readings, turned, join, constraint)
 
-    def _read_tall_both_ways(self, crops: list[np.ndarray], tall: list[bool]) -> list[Reading]:
+    def _read_tall_both_ways(
+        self, crops: list[np.ndarray], tall: list[bool], constraint: Chosen = KEEP
+    ) -> list[Reading]:
         """Every crop read; a tall one also as its `tall_variants`, the most confident
         reading kept (vertical text runs either way, or has stacked upright letters)."""
         extra: list[np.ndarray] = []
@@ -216,7 +253,7 @@ class TextRecognizer:
             variants = tall_variants(crops[index])
             extra += variants
             sources += [index] * len(variants)
-        readings = self.read_lines(crops + extra)
+        readings = self.read_lines(crops + extra, constraint)
         best = readings[: len(crops)]
         for index, reading in zip(sources, readings[len(crops) :]):
             if (reading.matched, reading.raw_score) > (best[index].matched, best[index].raw_score):
@@ -231,6 +268,7 @@ class TextRecognizer:
         readings: list[Reading],
         turned: np.ndarray,
         join: bool = True,
+        constraint: Chosen = KEEP,
     ) -> list[Readings]:
         per_image = [[Reading.plain("", 0.0)] * len(b) for b in boxes]
         flips = [np.zeros(len(b), bool) for b in boxes]
@@ -238,7 +276,7 @@ class TextRecognizer:
             per_image[number][box] = reading
             flips[number][box] = flip
         return [
-            self._readings(image, b, r, f, join)
+            self._readings(image, b, r, f, join, constraint)
             for image, b, r, f in zip(images, boxes, per_image, flips)
         ]
 
@@ -249,27 +287,28 @@ class TextRecognizer:
         readings: list[Reading],
         flips: np.ndarray,
         join: bool = True,
+        constraint: Chosen = KEEP,
     ) -> Readings:
         """One image's Readings; with a pattern, runs of boxes matching together joined
         and boxes ending in an unfinished match read again extended."""
         minimum = self.settings.rec_min_score
-        if self.constraint is None:
+        chosen = self._chosen(constraint)
+        if chosen is None:
             return Readings.of(readings, flips, minimum)
-        runs = self.constraint.join(boxes, readings, minimum) if join else []
+        runs = chosen.join(boxes, readings, minimum) if join else []
         in_runs = {i for run in runs for i in run}
-        todo = [
-            i for i, r in enumerate(readings) if i not in in_runs and self.constraint.incomplete(r)
-        ]
+        todo = [i for i, r in enumerate(readings) if i not in in_runs and chosen.incomplete(r)]
         grown = {}
         if todo:
             quads = [extended(boxes[i], image.shape) for i in todo]
             crops = crop_all(as_bgr(image), np.asarray(quads))
             valid = [k for k, crop in enumerate(crops) if crop is not None]
-            for k, reading in zip(valid, self.read_lines([c for c in crops if c is not None])):
+            grown_crops = [c for c in crops if c is not None]
+            for k, reading in zip(valid, self.read_lines(grown_crops, chosen)):
                 if reading.matched and reading.kept(minimum):
                     readings[todo[k]] = reading
                     grown[todo[k]] = quads[k]
-        return Readings.of(readings, flips, minimum, self.constraint.name, runs, grown)
+        return Readings.of(readings, flips, minimum, chosen.name, runs, grown)
 
     def _check(self, probs: np.ndarray, count: int) -> None:
         self.calls += 1
