@@ -29,10 +29,13 @@ def _items(result: FrameResult) -> list[str]:
 
 
 def _pattern_note(fields: dict) -> str:
-    """' iso6346' after a matched reading, ' (no iso6346 match)' after a raw one."""
-    if not fields:
-        return ""
-    return f" {fields['pattern']}" if fields["matched"] else f" (no {fields['pattern']} match)"
+    """' iso6346' after a matched reading, ' (no iso6346 match)' after a raw one; with
+    ZONES then ' @gate' (the zone's name)."""
+    zone = f" @{fields['zone']}" if fields.get("zone") else ""
+    if "pattern" not in fields:
+        return zone
+    note = f" {fields['pattern']}" if fields["matched"] else f" (no {fields['pattern']} match)"
+    return note + zone
 
 
 def describe(result: FrameResult) -> str:

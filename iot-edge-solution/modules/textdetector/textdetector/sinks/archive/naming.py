@@ -71,7 +71,14 @@ def metadata(result: FrameResult, archived_at: float, model: str, route: str) ->
 
 def pattern_metadata(det: Detections, keep: int) -> dict[str, str]:
     """With REC_PATTERN: `pattern` (its name, ASCII), `matched` (1/0 per box, aligned with
-    `boxes`) and `rawtexts` (the unconstrained readings, encoded as `texts`)."""
+    `boxes`) and `rawtexts` (the unconstrained readings, encoded as `texts`). With ZONES
+    `zones` and `patterns` (per box, percent-encoded, comma-separated) instead of `pattern`."""
+    if det.zones is not None and det.patterns is not None and det.matched is not None:
+        return {
+            "zones": ",".join(quote(z, safe="") for z in det.zones[:keep])[:1024],
+            "patterns": ",".join(quote(p, safe="") for p in det.patterns[:keep])[:1024],
+            "matched": ",".join("1" if m else "0" for m in det.matched[:keep]),
+        }
     if not det.pattern or det.raw_texts is None or det.matched is None:
         return {}
     raw = text_metadata(det.raw_texts, det.text_scores, keep).get("texts", "")
