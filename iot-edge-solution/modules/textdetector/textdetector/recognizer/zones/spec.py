@@ -125,13 +125,17 @@ def _decode(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         pass
+    except RecursionError:
+        raise ZoneError("zones: the document is nested too deeply") from None
     import yaml  # type: ignore[import-untyped]  # no stubs in the image
 
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        line = str(exc).replace("\n", " ")
+        line = " ".join(str(exc).split())
         raise ZoneError(f"zones: neither JSON nor YAML: {line}") from None
+    except RecursionError:
+        raise ZoneError("zones: the document is nested too deeply") from None
 
 
 def _first(keys: set) -> str:
@@ -195,7 +199,13 @@ def _polygon(where: str, value: Any) -> tuple[tuple[float, float], ...]:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int or float (not a bool), one a float can hold."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _text(where: str, zone: Mapping, key: str) -> str:
