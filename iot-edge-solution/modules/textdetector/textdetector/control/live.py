@@ -3,6 +3,8 @@
 The module twin (or anything else) proposes changes with `update`; each value is
 validated with the same parser as its environment variable and either applied or
 rejected with a message. The pipeline calls `poll` between frames to take what changed.
+`zones` (the ZONES document, as an object or its JSON/YAML text) is parsed like the
+file; the pipeline binds it to the model and may still refuse it (`restore_zones`).
 """
 
 from __future__ import annotations
