@@ -567,6 +567,8 @@ class RecognizerSettings:
     def __post_init__(self) -> None:
         if self.rec_pattern and self.rec_lexicon is not None:
             raise ConfigError("set REC_PATTERN or REC_LEXICON, not both")
+        if self.zones is not None and not self.read_text:
+            raise ConfigError("ZONES needs READ_TEXT=true: zones say how text is read")
         if self.model_set not in MODEL_SETS:
             raise ConfigError(
                 f"unknown MODEL_SET {self.model_set!r}: expected one of " + ", ".join(MODEL_SETS)

@@ -161,6 +161,8 @@ def test_the_zones_setting_reads_and_checks_the_file(tmp_path):
     assert settings.zones is not None and settings.zones.for_source("x")[0].name == "gate"
     with pytest.raises(ConfigError, match="ZONES: no zones file"):
         load(RecognizerSettings, {"ZONES": str(tmp_path / "missing.json")})
+    with pytest.raises(ConfigError, match="ZONES needs READ_TEXT=true"):
+        load(RecognizerSettings, {"ZONES": str(path), "READ_TEXT": "false"})
 
 
 @pytest.mark.parametrize(
