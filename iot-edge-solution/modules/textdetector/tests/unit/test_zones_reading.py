@@ -211,3 +211,22 @@ def test_a_source_its_zones_do_not_fit_is_stopped(default_detector, gate):
     with TextRecognizer.open(settings) as rec, pytest.raises(SourceError, match="outside its"):
         process(default_detector, [Repeat(small, 3)], [sink], recognizer=rec)
     assert sink.results == []
+
+
+@pytest.mark.parametrize("mode", ["frame", "region"])
+def test_zones_with_temporal_reuse(default_detector, gate, mode):
+    """Unchanged frames carry the zoned result of the last inferred one."""
+    from textdetector.pipeline.loop import LoopOptions
+    from textdetector.temporal import ReusePolicy
+
+    frame, code = gate
+    settings = RecognizerSettings(zones=parse_zones(gate_zones(frame)))
+    sink = TwinAfter(LiveSettings(Settings()), 0, {})
+    options = LoopOptions(reuse=ReusePolicy(mode=mode))
+    with TextRecognizer.open(settings) as rec:
+        summary = process(
+            default_detector, [Repeat(frame, 4)], [sink], options=options, recognizer=rec
+        )
+    assert summary.frames == 4 and any(r.reused for r in sink.results)
+    assert all(r.detections.zones == ("code", "date") for r in sink.results)
+    assert all(r.detections.texts == (code, DATE) for r in sink.results)
