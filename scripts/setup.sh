@@ -33,8 +33,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
     rapidocr-onnxruntime==1.4.4
   # The modules and the package they share, editable: the `textdetector` command, imports
-  # without path edits.
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+  # without path edits. The build backend's "Editable installation" notice (a UserWarning
+  # about folders named like the package) is informational and silenced here only.
+  PYTHONWARNINGS=ignore::UserWarning \
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
     -e iot-edge-solution/modules/common -e "$MODULE" -e iot-edge-solution/modules/reviewdashboard
   echo "$wanted" > "$stamp"
 fi
