@@ -37,9 +37,11 @@ def pytest_terminal_summary(terminalreporter) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark `serial` the tests of the session-wide TLS broker: it must listen on the fixed
     port 8883 (the IoT Hub SDK's), so one process at a time can have it. `make test` runs
-    the other tests spread over two processes, then these."""
+    the other tests spread over two processes, then these. The MQTT v5 broker's tests
+    (`mqtt5`) run there too: their timings (a 10 s outage, a 50 MB payload over TLS
+    against the source's 30 s watchdog) do not hold beside a second busy process."""
     for item in items:
-        if "broker" in getattr(item, "fixturenames", ()):
+        if {"broker", "mqtt5"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.serial)
 
 

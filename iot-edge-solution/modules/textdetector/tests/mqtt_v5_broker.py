@@ -188,6 +188,11 @@ class Subscriber:
             self.cond.notify_all()
 
     def wait_for(self, count: int, timeout_s: float) -> list[Received]:
+        """The messages once `count` arrived (duplicates count), or at the timeout."""
+        return self.wait_until(lambda messages: len(messages) >= count, timeout_s)
+
+    def wait_until(self, done, timeout_s: float) -> list[Received]:
+        """The messages once `done(messages)` holds, or at the timeout."""
         with self.cond:
-            self.cond.wait_for(lambda: len(self.messages) >= count, timeout_s)
+            self.cond.wait_for(lambda: done(self.messages), timeout_s)
             return list(self.messages)
