@@ -696,6 +696,42 @@ class OutputSettings:
 
 
 @dataclass(frozen=True)
+class PreviewSettings:
+    """The live annotated preview on the health port: /preview and /preview.mjpg."""
+
+    preview: bool = option(
+        True,
+        "PREVIEW",
+        "serve /preview (a page listing the sources) and /preview.mjpg?source=N (MJPEG, "
+        "boxes and text drawn) on HEALTH_PORT; off on a non-loopback HEALTH_HOST "
+        "unless PREVIEW_TOKEN is set",
+        parse_bool,
+    )
+    preview_fps: float = option(
+        5.0,
+        "PREVIEW_FPS",
+        "most preview frames encoded and sent per second per source",
+        float_range(0.1, 30.0),
+        "FPS",
+    )
+    preview_max_clients: int = option(
+        4,
+        "PREVIEW_MAX_CLIENTS",
+        "preview streams open at once; one more gets 503",
+        int_range(1, 64),
+        "N",
+    )
+    preview_token: str = option(
+        "",
+        "PREVIEW_TOKEN",
+        "token the preview needs (Authorization: Bearer or ?token=); required for the "
+        "preview on a non-loopback HEALTH_HOST (environment only, never a flag)",
+        api_key,
+        secret=True,
+    )
+
+
+@dataclass(frozen=True)
 class ArchiveSettings:
     """Frame archive to Blob Storage: confident frames annotated, uncertain frames raw."""
 
@@ -1218,6 +1254,7 @@ class Settings:
     temporal: TemporalSettings = field(default_factory=TemporalSettings)
     source: SourceSettings = field(default_factory=SourceSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
+    preview: PreviewSettings = field(default_factory=PreviewSettings)
     iothub: IoTHubSettings = field(default_factory=IoTHubSettings)
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
@@ -1232,6 +1269,7 @@ RUN_GROUPS: dict[str, tuple[type, str]] = {
     "temporal": (TemporalSettings, "temporal reuse (video)"),
     "source": (SourceSettings, "video source"),
     "output": (OutputSettings, "output"),
+    "preview": (PreviewSettings, "live preview (on HEALTH_PORT)"),
     "iothub": (IoTHubSettings, "IoT Hub messaging"),
     "mqtt": (MqttSettings, "MQTT v5 broker (CloudEvents out, snapshots in)"),
     "archive": (ArchiveSettings, "frame archive (Blob Storage)"),
