@@ -4,9 +4,12 @@ GET /v2/health/live    200 while the process works
 GET /v2/health/ready   200 when at least one source is not `down`, else 503
 GET /health            JSON: live, ready and every source's health
 GET /metrics           Prometheus text format: per-source state and counters
+GET /preview           (PREVIEW) a page of every source's annotated stream
+GET /preview.mjpg      ?source=N: that source's frames, boxes and text drawn (MJPEG)
 
-A standard-library HTTP server on a daemon thread: it never touches the run loop, it
-only reads the `HealthRegistry`; prometheus_client writes the metrics text.
+A standard-library HTTP server (a thread per connection) on a daemon thread: it never
+touches the run loop, it only reads the `HealthRegistry` and the preview hub;
+prometheus_client writes the metrics text.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ..errors import ConfigError
+from ..preview import Preview
+from ..preview.routes import PATHS as PREVIEW_PATHS
 from ..serve.metrics import PREFIX, render
 from ..sources.health import STATES, HealthRegistry
 
@@ -106,15 +111,19 @@ class SourceCollector:
         )
 
 
-def _handler(health: HealthRegistry, collectors: Sequence = ()) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    health: HealthRegistry, collectors: Sequence = (), preview: Preview | None = None
+) -> type[BaseHTTPRequestHandler]:
     registry = CollectorRegistry()  # one per server; the collector reads at each scrape
     registry.register(SourceCollector(health))
     for collector in collectors:  # e.g. temporal.metrics.ReuseCollector
         registry.register(collector)
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = 30  # seconds a connection may take to send its request
+
         def do_GET(self) -> None:  # noqa: N802 (the http.server name)
-            path = self.path.split("?", 1)[0]
+            path, _, query = self.path.partition("?")
             if path == "/metrics":
                 self._send(200, render(registry), "text/plain; version=0.0.4")
             elif path == "/v2/health/live":
@@ -126,12 +135,14 @@ def _handler(health: HealthRegistry, collectors: Sequence = ()) -> type[BaseHTTP
                 self._json(
                     200, {"live": True, "ready": ready(health), "sources": health.snapshot()}
                 )
+            elif path in PREVIEW_PATHS and preview is not None:
+                preview.handle(self, path, query)
             else:
                 self._json(
                     404,
                     {
                         "error": f"no route {path}; see /health, /v2/health/live, "
-                        "/v2/health/ready, /metrics"
+                        "/v2/health/ready, /metrics" + (", /preview" if preview else "")
                     },
                 )
 
@@ -159,10 +170,16 @@ class HealthServer:
     """Serves the registry's health over HTTP on its own daemon thread (a context manager)."""
 
     def __init__(
-        self, health: HealthRegistry, host: str, port: int, collectors: Sequence = ()
+        self,
+        health: HealthRegistry,
+        host: str,
+        port: int,
+        collectors: Sequence = (),
+        preview: Preview | None = None,
     ) -> None:
+        self.preview = preview
         try:
-            self.httpd = ThreadingHTTPServer((host, port), _handler(health, collectors))
+            self.httpd = ThreadingHTTPServer((host, port), _handler(health, collectors, preview))
         except OSError as exc:
             raise ConfigError(
                 f"cannot listen on {host}:{port} (HEALTH_HOST/HEALTH_PORT): {exc.strerror or exc}"
@@ -182,8 +199,13 @@ class HealthServer:
             "health endpoint on http://%s:%d (/health, /v2/health/ready, /metrics)",
             *self.httpd.server_address[:2],
         )
+        if self.preview is not None:
+            host, port = self.httpd.server_address[:2]
+            self.preview.announce(str(host), int(port))
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.preview is not None:
+            self.preview.hub.closed.set()  # open streams end
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -3,7 +3,8 @@ then the loop.
 
 Live sources reconnect by themselves (`sources/reconnect.py`); their health is kept in
 one `HealthRegistry` that the console summary, the IoT Hub sink (twin and `sourceState`
-telemetry) and the optional health endpoint (HEALTH_PORT) read. A stop (signal) or the
+telemetry) and the optional health endpoint (HEALTH_PORT) read; the live preview on that
+endpoint is a sink that keeps each source's newest result. A stop (signal) or the
 end of the sources starts the SHUTDOWN_GRACE budget the sinks' final flushes share.
 """
 
@@ -18,6 +19,7 @@ from dataclasses import replace
 from ..config import Settings, SourceSettings
 from ..control.live import LiveSettings
 from ..detector import TextDetector
+from ..preview import Preview, PreviewAccess, PreviewHub
 from ..recognizer import TextRecognizer
 from ..sinks import build_sinks
 from ..sinks.shutdown import ShutdownBudget
@@ -68,9 +70,12 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
     out = settings.output
     with ExitStack() as stack:
         board = ReuseBoard()  # per-source reuse figures for /metrics
+        preview = open_preview(settings)
         if out.health_port:
             stack.enter_context(
-                HealthServer(health, out.health_host, out.health_port, [ReuseCollector(board)])
+                HealthServer(
+                    health, out.health_host, out.health_port, [ReuseCollector(board)], preview
+                )
             )
         engine = settings.engine.for_run(frames_queue(settings.source.camera_path))
         detector = stack.enter_context(
@@ -99,6 +104,8 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
         live = LiveSettings(settings, backend=detector.engine.name)
         budget = ShutdownBudget(out.shutdown_grace)
         sinks = build_sinks(settings, live, health, budget)
+        if out.health_port and preview.access.enabled:
+            sinks.append(preview.hub)  # keeps a reference to each source's newest result
         summary = process(
             detector,
             sources,
@@ -117,6 +124,13 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
     for source_id, figures in summary.reuse.items():
         log.info("%s: %s", source_id, ", ".join(f"{k} {v}" for k, v in figures.items()))
     return summary
+
+
+def open_preview(settings: Settings) -> Preview:
+    """The live preview of the health port: its hub and who may watch it."""
+    p = settings.preview
+    access = PreviewAccess.from_settings(p, settings.output.health_host)
+    return Preview(PreviewHub(p.preview_fps, p.preview_max_clients), access)
 
 
 def loop_options(settings: Settings, engine_name: str) -> LoopOptions:
