@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from textdetector.config import RUN_GROUPS, ArchiveSettings, add_arguments, load
+from textdetector.drawing import annotate
 from textdetector.errors import ConfigError
 from textdetector.results import Detections, FrameResult
-from textdetector.sinks.archive.encoding import draw_boxes, encode_jpeg
+from textdetector.sinks.archive.encoding import encode_jpeg
 from textdetector.sinks.archive.naming import MAX_BOXES, archived_time, blob_name, metadata
 from textdetector.sinks.archive.routing import Route, route
 
@@ -90,9 +91,9 @@ def test_metadata_caps_boxes_under_the_service_limit():
     assert sum(len(k) + len(v) for k, v in meta.items()) < 8192
 
 
-def test_draw_boxes_marks_the_box_and_leaves_the_frame_alone():
+def test_annotate_marks_the_box_and_leaves_the_frame_alone():
     result = _result(1)
-    drawn = draw_boxes(result.image, result.detections)
+    drawn = annotate(result.image, result.detections)
     assert (result.image == 255).all()  # the pipeline's frame is not modified
     assert tuple(drawn[25, 90]) != (255, 255, 255)  # right edge of the box
     decoded = cv2.imdecode(np.frombuffer(encode_jpeg(drawn, 90), np.uint8), cv2.IMREAD_COLOR)

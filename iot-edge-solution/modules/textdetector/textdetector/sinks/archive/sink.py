@@ -9,10 +9,11 @@ from collections.abc import Callable
 from azure.storage.blob import BlobServiceClient
 
 from ...config import ArchiveSettings
+from ...drawing import annotate
 from ...errors import ConfigError
 from ...results import FrameResult
 from ..shutdown import ShutdownBudget
-from .encoding import draw_boxes, encode_jpeg
+from .encoding import encode_jpeg
 from .naming import blob_name, metadata
 from .routing import Route, route
 from .uploader import Uploader, UploadJob, UploadStats
@@ -127,9 +128,10 @@ class ArchiveSink:
         archived_at = self.clock()
         image, detections, quality = result.image, result.detections, s.archive_jpeg_quality
         if where is Route.ANNOTATED:
+            reused = result.reused
 
             def make_data() -> bytes:
-                return encode_jpeg(draw_boxes(image, detections), quality)
+                return encode_jpeg(annotate(image, detections, reused=reused), quality)
         else:
 
             def make_data() -> bytes:
