@@ -16,6 +16,8 @@ from . import pages
 from .auth import Gate, check_host, host_check_needed
 from .config import ConfigError, DashboardSettings, load
 from .frames import valid_name
+from .labelling import EXPORTS, export_zip, post_label
+from .labels import LabelError, Sidecar
 from .storage import BlobTooLarge, Filters, FrameStore
 from .thumbs import ThumbCache, limit_pixels, thumbnail
 
@@ -119,10 +121,15 @@ async def listing(request: web.Request) -> web.Response:
 
 async def detail(request: web.Request) -> web.Response:
     container, name = _blob(request)
-    frame = await request.app[STORE].frame(container, name)
+    store = request.app[STORE]
+    frame = await store.frame(container, name)
     if frame is None:
         raise web.HTTPNotFound(text="not found")
-    return _html(request, name, container, pages.detail(frame))
+    try:
+        sidecar, problem = (await store.labels(container, name))[0], ""
+    except LabelError as exc:
+        sidecar, problem = Sidecar(container, name), str(exc)
+    return _html(request, name, container, pages.detail(frame, sidecar, problem))
 
 
 def _jpeg(data: bytes) -> web.Response:
@@ -186,6 +193,19 @@ async def live_js(request: web.Request) -> web.Response:
     return web.Response(text=pages.LIVE_JS, content_type="application/javascript")
 
 
+async def label_js(request: web.Request) -> web.Response:
+    return web.Response(text=pages.LABEL_JS, content_type="application/javascript")
+
+
+async def label(request: web.Request) -> web.Response:
+    return await post_label(request, request.app[STORE], *_blob(request))
+
+
+async def export_labels(request: web.Request) -> web.StreamResponse:
+    s = request.app[SETTINGS]
+    return await export_zip(request, request.app[STORE], s.containers, SECURITY_HEADERS)
+
+
 def create_app(settings: DashboardSettings, store: FrameStore | None = None) -> web.Application:
     """The application; the store (and its storage client) is made on start-up."""
     gate = Gate(settings)
@@ -193,6 +213,7 @@ def create_app(settings: DashboardSettings, store: FrameStore | None = None) -> 
     app = web.Application(middlewares=[errors, *checks, gate.middleware])
     app[SETTINGS], app[GATE] = settings, gate
     app[THUMBS], app[BUILDS] = ThumbCache(), asyncio.Semaphore(THUMB_BUILDS)
+    app[EXPORTS] = asyncio.Lock()
     limit_pixels(settings.max_pixels)
 
     async def lifecycle(app: web.Application):
@@ -207,11 +228,14 @@ def create_app(settings: DashboardSettings, store: FrameStore | None = None) -> 
             web.get("/healthz", health),
             web.get("/c/{container}", listing),
             web.get("/c/{container}/f/{name}", detail),
+            web.post("/c/{container}/f/{name}/labels", label),
+            web.post("/export", export_labels),
             web.get("/images/{container}/{name}", image),
             web.get("/thumbs/{container}/{name}", thumb),
             web.get("/api/counters", counters),
             web.get("/static/style.css", style),
             web.get("/static/live.js", live_js),
+            web.get("/static/labels.js", label_js),
             *gate.routes(),
         ]
     )
@@ -219,10 +243,17 @@ def create_app(settings: DashboardSettings, store: FrameStore | None = None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the dashboard until interrupted; one line and exit 2 on a bad setting."""
+    """Run the dashboard until interrupted; one line and exit 2 on a bad setting.
+    `export-labels ...` runs the label export instead (see exportcli)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["export-labels"]:
+        from .exportcli import main as export_labels
+
+        return export_labels(argv[1:])
     argparse.ArgumentParser(
         description="Review dashboard for archived frames. Configured "
-        "by DASHBOARD_* environment variables (see README)."
+        "by DASHBOARD_* environment variables (see README). `export-labels --out DIR` "
+        "writes the labelled lines as a training dataset (--help for its options)."
     ).parse_args(argv)
     try:
         settings = load()

@@ -6,6 +6,7 @@ from html import escape
 from urllib.parse import quote, urlencode
 
 from .frames import Frame
+from .labels import MAX_TEXT, Sidecar
 from .storage import Filters, Page
 
 STYLE = """
@@ -28,6 +29,12 @@ table{border-collapse:collapse;margin-top:1rem}td,th{padding:.2rem .6rem;border-
 header form.signout{margin:0 0 0 auto}.signin{max-width:22rem;margin:3rem auto;background:#fff;
 padding:1.2rem;border-radius:6px;box-shadow:0 1px 2px #0002;flex-direction:column;
 align-items:stretch}.error{color:#b00020;margin:0}
+#labels{padding-left:2rem}#labels li{margin:.25rem 0}#labels form{margin:0;flex-wrap:nowrap;
+align-items:center}#labels input[name=text]{font-family:ui-monospace,monospace;width:24rem;
+max-width:60vw}#labels .read{font-size:.8rem;color:#555}.status{font-size:.8rem;
+padding:.1rem .4rem;border-radius:3px;background:#ddd}.status.confirmed{background:#cfc}
+.status.corrected{background:#cdf}.status.ignored{background:#eee;color:#777}
+.status.error{background:#fdd;color:#b00020}.hint{font-size:.8rem;color:#555}
 """
 
 LIVE_JS = """
@@ -43,6 +50,39 @@ async function refresh(){
   }catch(e){}
 }
 refresh();setInterval(refresh,(parseFloat(document.body.dataset.interval)||5)*1000);
+"""
+
+LABEL_JS = """
+function lines(){return Array.from(document.querySelectorAll('#labels form.line'));}
+function focusAfter(form){
+  const all=lines(),next=all[all.indexOf(form)+1];
+  const field=(next||form).querySelector('input[name=text]');
+  field.focus();field.select();
+}
+async function send(form,action){
+  const status=form.querySelector('.status');
+  const body=new URLSearchParams({index:form.dataset.index,action:action,
+    text:form.querySelector('input[name=text]').value});
+  try{
+    const r=await fetch(form.getAttribute('action'),{method:'POST',body:body,
+      headers:{'Accept':'application/json'},credentials:'same-origin'});
+    if(!r.ok){status.className='status error';status.textContent=await r.text();return;}
+    const line=await r.json();
+    status.className='status '+line.status;status.textContent=line.status;
+    form.closest('li').dataset.status=line.status;
+    if(line.status!=='ignored')form.querySelector('input[name=text]').value=line.label;
+    focusAfter(form);
+  }catch(e){status.className='status error';status.textContent='not saved: '+e;}
+}
+for(const form of lines()){
+  form.addEventListener('submit',e=>{
+    e.preventDefault();
+    send(form,e.submitter&&e.submitter.value==='ignore'?'ignore':'confirm');
+  });
+  form.querySelector('input[name=text]').addEventListener('keydown',e=>{
+    if(e.key==='Escape'){e.preventDefault();send(form,'ignore');}
+  });
+}
 """
 
 
@@ -191,7 +231,41 @@ def pattern_note(frame: Frame, index: int) -> str:
     return f" <span class=unread>(no {escape(frame.pattern)} match)</span>"
 
 
-def detail(frame: Frame) -> str:
+def label_form(frame: Frame, sidecar: Sidecar, index: int, focus: bool) -> str:
+    """One read line as a form: its text to confirm or correct (Enter), or ignore (Esc)."""
+    read = text_of(frame, index)
+    line = sidecar.line(index)
+    value = line.label if line is not None and line.status != "ignored" else read
+    status = line.status if line is not None else "unlabelled"
+    action = f"/c/{quote(frame.container)}/f/{quote(frame.name)}/labels"
+    return (
+        f'<li data-status="{status}"><form class=line method=post action="{action}" '
+        f'data-index="{index}"><input type=hidden name=index value="{index}">'
+        f'<input name=text value="{escape(value)}" maxlength={MAX_TEXT} autocomplete=off '
+        f'spellcheck=false aria-label="line {index + 1} text"{" autofocus" if focus else ""}>'
+        f"<button name=action value=confirm>Confirm</button>"
+        f"<button name=action value=ignore class=ignore>Ignore</button>"
+        f'<span class="status {status}">{status}</span>'
+        f'<span class=read>read: {escape(read) or "(nothing)"}</span></form></li>'
+    )
+
+
+def labelling(frame: Frame, sidecar: Sidecar, problem: str) -> str:
+    """The labelling list: one form per box, the first unlabelled line focused."""
+    if not frame.boxes:
+        return ""
+    first = next((i for i in range(len(frame.boxes)) if sidecar.line(i) is None), -1)
+    forms = "".join(label_form(frame, sidecar, i, i == first) for i in range(len(frame.boxes)))
+    note = f"<p class=error id=label-problem>{escape(problem)}</p>" if problem else ""
+    return (
+        f"<h2>Labels</h2>{note}<p class=hint>Enter: confirm the text (corrected when "
+        f"edited) · Esc: ignore the line · Tab: move without labelling. Labels are kept "
+        f"beside the frame, never in it.</p><ol id=labels>{forms}</ol>"
+        f"<script src=/static/labels.js></script>"
+    )
+
+
+def detail(frame: Frame, sidecar: Sidecar | None = None, problem: str = "") -> str:
     """One frame at full size with its boxes (and the text read in each) drawn over it,
     its readings listed under it and its scores in a table."""
     width, height = frame.width or 1, frame.height or 1
@@ -218,6 +292,7 @@ def detail(frame: Frame) -> str:
         f"<tr><th>model</th><td>{escape(frame.model)}</td></tr>"
         f"<tr><th>regions</th><td>{frame.count}</td></tr></table>"
         f"{text_list(frame)}"
+        f"{labelling(frame, sidecar or Sidecar(frame.container, frame.name), problem)}"
         f"<table id=scores><tr><th>#</th><th>score</th><th>text</th>"
         f"<th>box (x,y × 4)</th></tr>{rows}</table>"
     )
@@ -229,4 +304,9 @@ def index(containers: tuple[str, ...]) -> str:
         f'<span class=counter data-counter="{escape(c)}">…</span></li>'
         for c in containers
     )
-    return f"<h1>Archived frames</h1><ul>{items}</ul>"
+    export = (
+        "<form method=post action=/export id=export><button>Export labelled lines</button>"
+        "<span class=hint>a zip of the training dataset (train.txt, val.txt, crops, "
+        "detection labels)</span></form>"
+    )
+    return f"<h1>Archived frames</h1><ul>{items}</ul>{export}"

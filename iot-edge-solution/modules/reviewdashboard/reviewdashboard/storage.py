@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
+from azure.core import MatchConditions
 from azure.core.async_paging import AsyncPageIterator
 from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobServiceClient
 
 from .config import DashboardSettings
-from .frames import Frame, parse_frame
+from .frames import Frame, parse_frame, valid_name
+from .labels import MAX_SIDECAR, SUFFIX, LabelError, Sidecar, parse_sidecar, sidecar_name
 
 COUNT_CAP = 1000
 FIRST_GET = 4 * 1024 * 1024  # a download's first request: the size is known after it
@@ -101,6 +104,47 @@ class FrameStore:
                 f"{self.settings.max_image_bytes} bytes"
             )
         return await stream.readall()
+
+    async def labels(self, container: str, name: str) -> tuple[Sidecar, str | None]:
+        """The frame's sidecar labels and their ETag (an empty set and None when unlabelled);
+        LabelError when the sidecar is malformed or over its size cap."""
+        client = self.client.get_blob_client(container, sidecar_name(name))
+        try:
+            stream = await client.download_blob()
+        except ResourceNotFoundError:
+            return Sidecar(container, name), None
+        if stream.size > MAX_SIDECAR:
+            raise LabelError(f"{sidecar_name(name)} is over {MAX_SIDECAR} bytes")
+        return parse_sidecar(await stream.readall(), container, name), stream.properties.etag
+
+    async def save_labels(self, sidecar: Sidecar, etag: str | None) -> None:
+        """Write the sidecar only if nobody changed it since it was read (ETag), or only if
+        it does not exist yet: ResourceModifiedError / ResourceExistsError otherwise."""
+        client = self.client.get_blob_client(sidecar.container, sidecar_name(sidecar.blob))
+        settings = ContentSettings(content_type="application/json; charset=utf-8")
+        if etag is None:
+            await client.upload_blob(sidecar.to_json(), overwrite=False, content_settings=settings)
+            return
+        await client.upload_blob(
+            sidecar.to_json(),
+            overwrite=True,
+            etag=etag,
+            match_condition=MatchConditions.IfNotModified,
+            content_settings=settings,
+        )
+
+    async def labelled(self, container: str) -> list[str]:
+        """Names of the container's frames that have a sidecar, in name order."""
+        names: list[str] = []
+        blobs = self.client.get_container_client(container).list_blobs()
+        try:
+            async for blob in blobs:
+                frame = blob.name.removesuffix(SUFFIX)
+                if blob.name.endswith(SUFFIX) and valid_name(frame):
+                    names.append(frame)
+        except ResourceNotFoundError:  # no container yet: nothing archived
+            pass
+        return sorted(names)
 
     async def counters(self) -> dict[str, dict[str, object]]:
         """Per container: newest frame time and frames in the last hour (cached briefly)."""
