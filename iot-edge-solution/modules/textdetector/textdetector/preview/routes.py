@@ -2,14 +2,17 @@
 
 Runs on the health server's request threads (one per connection). A stream writes
 multipart/x-mixed-replace JPEG parts at most PREVIEW_FPS a second, always the newest
-frame: a slow viewer misses frames, it never builds a backlog. A viewer that stops
-reading is dropped once a write has waited SEND_TIMEOUT_S; it only ever holds its own
+frame: a slow viewer misses frames, it never builds a backlog (the kernel's send buffer
+is kept to about two frames). A viewer that stops reading is dropped once a write has
+waited SEND_TIMEOUT_S; it only ever holds its own
 thread, never the run loop or the other viewers.
 """
 
 from __future__ import annotations
 
 import logging
+import select
+import socket
 import time
 from html import escape
 from http.server import BaseHTTPRequestHandler
@@ -23,6 +26,7 @@ log = logging.getLogger(__name__)
 PATHS = frozenset({"/preview", "/preview.mjpg"})
 BOUNDARY = "frame"
 SEND_TIMEOUT_S = 10.0
+SEND_BUFFER = 256 * 1024  # bytes the kernel holds for a viewer: about two 720p frames
 PAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
 
 
@@ -106,6 +110,7 @@ class Preview:
             handler.send_header("Connection", "close")
             handler.end_headers()
             handler.connection.settimeout(SEND_TIMEOUT_S)
+            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
             self._parts(handler, feed)
         except OSError as exc:  # the viewer left, or stopped reading (send timeout)
             log.debug("preview viewer of %s dropped: %s", feed.source_id, exc)
@@ -130,7 +135,8 @@ class Preview:
                 handler.wfile.write(head + encoded.jpeg + b"\r\n")
                 serial = encoded.serial
             due = max(due + hub.interval_s, time.monotonic())
-            hub.closed.wait(due - time.monotonic())
+            if left(handler.connection, due - time.monotonic()):
+                return
 
     def source_index(self, params: dict[str, list[str]]) -> tuple[int, Refusal | None]:
         """`source=N` as a known source's index, or why not (400/404)."""
@@ -145,6 +151,13 @@ class Preview:
                 404, f"no source {int(raw)}: {count} source(s) delivered frames; see /preview"
             )
         return int(raw), None
+
+
+def left(conn: socket.socket, wait_s: float) -> bool:
+    """Wait up to `wait_s`; True as soon as the viewer closed its end (its slot frees
+    at once, not at the next failed write). Bytes it sends meanwhile are discarded."""
+    readable, _, _ = select.select([conn], [], [], max(0.0, wait_s))
+    return bool(readable) and not conn.recv(4096)
 
 
 def private_headers(handler: BaseHTTPRequestHandler) -> None:
