@@ -4,11 +4,13 @@ reading the export (the contract `train-rec` reads)."""
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import json
 import os
 import subprocess
 import sys
+import urllib.parse
 import zipfile
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from PIL import Image
 
+from reviewdashboard.auth import COOKIE
 from reviewdashboard.labels import parse_sidecar
 
 TOKEN = "label-test-token-0123456789"
@@ -218,3 +221,78 @@ def test_export_command_is_deterministic_and_refuses_nothing(browser, stack, tmp
         "error: no confirmed or corrected lines in annotated: label lines on a frame's page first"
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]  # no temp dirs left
+
+
+def post(url: str, body: str, headers: dict[str, str]) -> tuple[int, str, str]:
+    """One POST with exactly these headers: status, content type and body."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request("POST", parts.path, body=body.encode(), headers=headers)
+        response = conn.getresponse()
+        return response.status, response.getheader("Content-Type", ""), response.read().decode()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def scratch(stack):
+    """A copy of the three-line frame in its own container, served by its own dashboard
+    (so these writes never meet the browser test's labels)."""
+    server, _, name = stack
+    client = BlobServiceClient.from_connection_string(server.connection_string)
+    source = client.get_blob_client("lowconf", name)
+    client.create_container("scratch")
+    client.get_blob_client("scratch", name).upload_blob(
+        source.download_blob().readall(), metadata=source.get_blob_properties().metadata
+    )
+    with dashboard_server.serving(
+        server.connection_string, DASHBOARD_TOKEN=TOKEN, DASHBOARD_CONTAINERS="scratch"
+    ) as url:
+        yield url, name, dashboard_server.sign_in(url, TOKEN)
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize(
+    "body, headers, status, message",
+    [
+        ("index=0&action=confirm&text=A", {"Sec-Fetch-Site": "cross-site"}, 403, "another site"),
+        ("index=0&action=confirm&text=A", {"Origin": "http://evil.example"}, 403, "another site"),
+        ("index=0&action=confirm&text=A", {"Content-Type": "text/plain"}, 415, FORM),
+        ("index=0&action=confirm&text=A%0Ab", {}, 400, "control character (U+000A)"),
+        ("index=0&action=confirm&text=" + "A" * 201, {}, 400, "at most 200"),
+        ("index=9&action=confirm&text=A", {}, 400, "the frame has 3 lines"),
+        ("index=0&action=rename&text=A", {}, 400, "is not one of confirm, ignore"),
+        ("x" * 5000, {}, 413, "over 4096 bytes"),
+    ],
+)
+def test_bad_label_posts_get_one_line_4xx(scratch, body, headers, status, message):
+    base, name, session = scratch
+    sent = {"Content-Type": FORM, "Cookie": f"{COOKIE}={session}", **headers}
+    got, _, text = post(f"{base}/c/scratch/f/{name}/labels", body, sent)
+    assert (got, message in text, text.count("\n")) == (status, True, 0), text
+
+
+def test_label_post_needs_a_session_and_answers_json_or_redirect(stack, scratch):
+    server, _, name = stack
+    base, _, session = scratch
+    url = f"{base}/c/scratch/f/{name}/labels"
+    cookie = {"Content-Type": FORM, "Cookie": f"{COOKIE}={session}"}
+    assert post(url, "index=1&action=confirm&text=EXIT", {"Content-Type": FORM})[0] == 401
+    as_json = {**cookie, "Accept": "application/json"}
+    status, kind, text = post(url, "index=1&action=confirm&text=EXIT", as_json)
+    assert (status, kind.split(";")[0]) == (200, "application/json")
+    assert json.loads(text)["status"] == "confirmed" and json.loads(text)["by"] == "reviewer"
+    assert post(url, "index=2&action=ignore&text=", cookie)[0] == 303  # a plain form
+    assert post(f"{base}/c/scratch/f/0000000000000_x_1.jpg/labels", "index=0", cookie)[0] == 404
+    stored = parse_sidecar(blob_in(server, "scratch", name + ".labels.json"), "scratch", name)
+    assert [(x.index, x.status) for x in stored.lines] == [(1, "confirmed"), (2, "ignored")]
+    status, _, text = post(f"{base}/export", "", {**cookie, "Sec-Fetch-Site": "cross-site"})
+    assert status == 403
+
+
+def blob_in(server, container: str, name: str) -> bytes:
+    client = BlobServiceClient.from_connection_string(server.connection_string)
+    return client.get_blob_client(container, name).download_blob().readall()
