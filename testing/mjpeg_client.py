@@ -1,12 +1,15 @@
 """A small MJPEG (multipart/x-mixed-replace) client: the JPEG parts of a stream, in order.
 
 Reads what a browser's <img> reads: a boundary line, part headers with Content-Length,
-the JPEG. Used by the preview tests and `tools/bench_preview.py`.
+the JPEG. Used by the preview tests; `python mjpeg_client.py URL` is the viewer process
+of `tools/bench_preview.py` (reads until SIGTERM, then prints the parts it read).
 """
 
 from __future__ import annotations
 
 import http.client
+import signal
+import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -65,3 +68,23 @@ def read_parts(url: str, count: int, timeout_s: float = 30.0) -> tuple[list[byte
             if len(found) >= count or time.monotonic() - started > timeout_s:
                 break
     return found, time.monotonic() - started
+
+
+def main(argv: list[str]) -> int:
+    """Read the stream at argv[0] until it ends or SIGTERM; print the parts read."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    count = 0
+    try:
+        with stream(argv[0], 30) as response:
+            if response.status != 200:
+                print(f"error: {response.status} {response.read()[:200]!r}", file=sys.stderr)
+                return 1
+            for _ in jpeg_parts(response):
+                count += 1
+    finally:
+        print(count, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -69,6 +69,11 @@ SECTIONS: dict[str, Section] = {
         "TEMPORAL_REUSE off vs frame vs region on fixed-camera clips and the demo video",
         "bench_reuse",
     ),
+    "preview": Section(
+        "live preview: fps with it off / no viewer / one viewer, RSS with a viewer "
+        "(--soak-seconds 600 for 10 min)",
+        "bench_preview",
+    ),
     "soak": Section("fps and RSS over 10,000 frames (--seconds 600 for time)", "soak"),
     "soak-streams": Section(
         "a test stream crashed every 30 s for 10 min: RSS and thread drift", "soak_streams"

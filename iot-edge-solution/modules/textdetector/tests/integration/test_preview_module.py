@@ -30,7 +30,13 @@ def near(image: np.ndarray, colour: tuple[int, int, int], tol: int = 40) -> int:
 @pytest.fixture(scope="module")
 def module():
     process = ModuleProcess(
-        {"LOOP": "true", "PREVIEW_FPS": "10", "PREVIEW_MAX_CLIENTS": "4", "SUMMARY_INTERVAL": "2"}
+        {
+            "LOOP": "true",
+            "REC_FRAMES": "1",  # each frame written as soon as read (files batch 4 by default)
+            "PREVIEW_FPS": "10",
+            "PREVIEW_MAX_CLIENTS": "4",
+            "SUMMARY_INTERVAL": "2",
+        }
     )
     try:
         assert process.wait_for(lambda: lists_a_source(process), START_S, 0.5), process.log()

@@ -94,8 +94,7 @@ class PreviewHub:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        """The run ended: open streams end after their current frame."""
-        self.closed.set()
+        """The loop ended; open streams end when the health server stops (`closed`)."""
 
     def write(self, result: FrameResult) -> None:
         """Keep a reference to `result` as its source's newest; nothing else."""
