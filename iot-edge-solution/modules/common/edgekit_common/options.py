@@ -119,3 +119,38 @@ def host_names(value: str) -> tuple[str, ...]:
         if not HOST_NAME.fullmatch(name):
             raise ValueError(f"expected comma-separated host names without ports, got {name!r}")
     return names
+
+
+def http_urls(value: str) -> tuple[str, ...]:
+    """Comma-separated http(s) URLs with a host, at most 16, duplicates dropped; no user
+    name or password in them (a token goes in the query, so no URL is echoed)."""
+
+    urls = tuple(dict.fromkeys(u.strip() for u in value.split(",") if u.strip()))
+    if len(urls) > 16:
+        raise ValueError("expected at most 16 URLs")
+    for n, url in enumerate(urls, 1):
+        if not _plain_http_url(url):
+            raise ValueError(
+                f"URL {n} is not http(s)://host[:port]/path (no user:password@, spaces or "
+                "quotes; a token goes in the query)"
+            )
+    return urls
+
+
+def _plain_http_url(url: str) -> bool:
+    """http(s) with a host and a valid port, no credentials, spaces or quotes."""
+    from urllib.parse import urlsplit
+
+    if any(ord(c) < 0x21 or c in "<>\"'\\`" for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a port out of range)
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.username is None
+        and parts.password is None
+    )

@@ -10,6 +10,7 @@ from edgekit_common.options import (
     container_names,
     float_range,
     host_names,
+    http_urls,
     int_range,
     is_placeholder,
     one_of,
@@ -59,6 +60,28 @@ def test_container_and_host_lists_drop_duplicates():
     assert host_names("") == ()
     with pytest.raises(ValueError, match="without ports"):
         host_names("review.lan:8090")
+
+
+def test_http_urls_accept_plain_urls_and_never_echo_one():
+    assert http_urls(" http://127.0.0.1:8081/preview,https://cam.lan/preview?token=t,") == (
+        "http://127.0.0.1:8081/preview",
+        "https://cam.lan/preview?token=t",
+    )
+    assert http_urls("") == ()
+    for bad in (
+        "ftp://cam:21/preview",
+        "http:///preview",
+        "http://user:secret-pass@cam/",
+        "http://cam:99999/",
+        "http://cam/a b",
+        'http://cam/"onload=x',
+        "javascript:alert(1)",
+    ):
+        with pytest.raises(ValueError, match="URL 1 is not") as caught:
+            http_urls(bad)
+        assert "secret" not in str(caught.value) and "cam" not in str(caught.value)
+    with pytest.raises(ValueError, match="at most 16"):
+        http_urls(",".join(f"http://cam{i}/" for i in range(17)))
 
 
 def test_secrets_refuse_placeholders_and_short_keys():
