@@ -9,10 +9,12 @@
 # (python3 + python3-venv, no registry involved) and passes it to every Dockerfile as
 # BASE_IMAGE. --base production passes nothing: each Dockerfile's default base is pulled
 # from its registry (python:3.12-slim-bookworm, the dev containers image, JetPack).
-# IMAGE is textdetector, reviewdashboard and/or devcontainer (default: all three). Module
+# IMAGE is textdetector, reviewdashboard, devcontainer and/or trainer (default: all four;
+# trainer, amd64 only, is skipped on arm64 unless named). Module
 # images are tagged <registry>/<module>:<version>-<platform>, the names `iotedgedev genconfig`
 # writes into the deployment manifests (registry: CONTAINER_REGISTRY_ADDRESS from the
-# environment or .env, else localhost:5000); the dev container edge-vision-devcontainer:<arch>.
+# environment or .env, else localhost:5000); the dev container edge-vision-devcontainer:<arch>;
+# the trainer (train-rec, PyTorch) <registry>/textdetector-train:<version>-amd64.
 # Environment: ARCH, BASE, TAG (same as the flags), CA_BUNDLE (CA certificates pip trusts
 # during builds), DEBIAN_MIRROR (for mmdebstrap; default Debian's).
 set -euo pipefail
@@ -26,7 +28,7 @@ TAG=${TAG:-}
 IMAGES=()
 
 die() { echo "error: $*" >&2; exit 1; }
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,16 +36,21 @@ while [ $# -gt 0 ]; do
     --base) BASE=${2:?--base needs a value}; shift 2 ;;
     --tag) TAG=${2:?--tag needs a value}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
-    textdetector|reviewdashboard|devcontainer) IMAGES+=("$1"); shift ;;
+    textdetector|reviewdashboard|devcontainer|trainer) IMAGES+=("$1"); shift ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
-[ ${#IMAGES[@]} -gt 0 ] || IMAGES=(textdetector reviewdashboard devcontainer)
+NAMED=${#IMAGES[@]}
+[ "$NAMED" -gt 0 ] || IMAGES=(textdetector reviewdashboard devcontainer trainer)
 case "$ARCH" in
   amd64) PLATFORM=amd64 ;;
   arm64|arm64v8) ARCH=arm64; PLATFORM=arm64v8 ;;
   *) die "--arch must be amd64 or arm64, not '$ARCH'" ;;
 esac
+if [ "$ARCH" = arm64 ] && [[ " ${IMAGES[*]} " == *" trainer "* ]]; then
+  [ "$NAMED" -eq 0 ] || die "the trainer image is built for amd64 only (train on an x86-64 machine or cluster)"
+  IMAGES=(textdetector reviewdashboard devcontainer)
+fi
 case "$BASE" in local|production) ;; *) die "--base must be local or production" ;; esac
 command -v podman > /dev/null || die "podman is missing: bash scripts/test-deps.d/60-images.sh"
 native=$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')
@@ -141,6 +148,12 @@ fi
 
 REGISTRY=$(registry)
 for image in "${IMAGES[@]}"; do
+  if [ "$image" = trainer ]; then  # the textdetector's train-rec with PyTorch (not for devices)
+    dir=$SOLUTION/modules/textdetector
+    build "$dir/$(context textdetector)" "$dir/Dockerfile.train.$PLATFORM" \
+      "$REGISTRY/textdetector-train:${TAG:-$(version textdetector)}-$PLATFORM"
+    continue
+  fi
   if [ "$image" = devcontainer ]; then
     build . .devcontainer/Dockerfile "localhost/edge-vision-devcontainer:$ARCH" \
       --build-arg CUDA_SUPPORT=nocuda --build-arg "TARGETARCH=$ARCH" --target base

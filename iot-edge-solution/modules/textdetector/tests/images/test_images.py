@@ -101,7 +101,11 @@ def built(tmp_path_factory) -> Build:
     env.pop("CONTAINERS_CONF", None)
     start = time.monotonic()
     done = run(
-        ["bash", "scripts/build-images.sh", "--arch", ARCH], cwd=checkout, env=env, timeout=1800
+        # the trainer image (PyTorch, GBs) has its own test: test_trainer_image.py
+        ["bash", "scripts/build-images.sh", "--arch", ARCH, *sorted(BUDGET_MB)],
+        cwd=checkout,
+        env=env,
+        timeout=1800,
     )
     seconds = time.monotonic() - start
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
