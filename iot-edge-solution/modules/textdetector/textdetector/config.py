@@ -89,6 +89,17 @@ def rec_pattern(text: str) -> str:
     return text.strip()
 
 
+def video_file(text: str) -> str:
+    """SAVE_VIDEO: a .mp4, .mkv or .avi file name ("" = off); written later, checked
+    before the models load."""
+    name = text.strip()
+    if name and Path(name).suffix.lower() not in (".mp4", ".mkv", ".avi"):
+        raise ValueError("expected a video file name ending in .mp4, .mkv or .avi")
+    if name and Path(name).is_dir():
+        raise ValueError(f"{name} is a folder; expected a video file name such as out.mp4")
+    return name
+
+
 def non_empty(text: str) -> str:
     if not text.strip():
         raise ValueError("expected a non-empty value")
@@ -653,6 +664,14 @@ class OutputSettings:
         "JSON_OUTPUT",
         "also write one JSON line per frame to this file ('-' = stdout)",
         text,
+        "FILE",
+    )
+    save_video: str = option(
+        "",
+        "SAVE_VIDEO",
+        "also write the annotated video (boxes, text, scores drawn) to this .mp4/.mkv/.avi "
+        "file at the source's frame rate; several sources write FILE-0.mp4, FILE-1.mp4, ...",
+        video_file,
         "FILE",
     )
     quiet: bool = option(

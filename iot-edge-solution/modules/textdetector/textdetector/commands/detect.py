@@ -26,6 +26,7 @@ from ..config import (
 from ..detector import TextDetector
 from ..errors import SourceError
 from ..recognizer import TextRecognizer, read_regions
+from .annotate import Annotator
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -40,6 +41,13 @@ def add_detect_parser(commands: Any) -> None:
     )
     detect.add_argument("paths", nargs="+", metavar="PATH", help="image file or folder")
     detect.add_argument("--json", action="store_true", help="print one JSON document")
+    detect.add_argument(
+        "--annotate",
+        metavar="DIR",
+        default="",
+        help="also write each image with its boxes, text and scores drawn to DIR (made if "
+        "missing), under the input's file name",
+    )
     add_arguments(detect, EngineSettings, "inference engine")
     add_arguments(detect, DetectorSettings, "detection")
     add_arguments(detect, RecognizerSettings, "text recognition")
@@ -73,12 +81,13 @@ def detect_command(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     failures = 0
     triton = load(TritonSettings)
+    annotated = Annotator.checked(args.annotate, args.paths) if args.annotate else None
     with (
         TextDetector.open(engine_settings, detector_settings, triton, "dynamic") as detector,
         _recognizer(rec_settings, engine_settings, triton) as recognizer,
     ):
         for path in image_paths(args.paths):
-            entry = _detect_one(detector, recognizer, path)
+            entry = _detect_one(detector, recognizer, path, annotated)
             failures += "error" in entry
             results.append(entry)
             if not args.json:
@@ -115,7 +124,10 @@ def read_lines_of(
 
 
 def _detect_one(
-    detector: TextDetector, recognizer: TextRecognizer | None, path: Path
+    detector: TextDetector,
+    recognizer: TextRecognizer | None,
+    path: Path,
+    annotated: Annotator | None = None,
 ) -> dict[str, Any]:
     start = time.perf_counter()
     try:
@@ -135,6 +147,8 @@ def _detect_one(
         "timings": timings.to_dict(),
     }
     entry["timings"]["wall_ms"] = round((time.perf_counter() - start) * 1000, 2)
+    if annotated is not None:
+        entry["annotated"] = str(annotated.write(path, image, detections))
     return entry
 
 

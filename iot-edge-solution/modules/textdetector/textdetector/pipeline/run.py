@@ -23,6 +23,7 @@ from ..preview import Preview, PreviewAccess, PreviewHub
 from ..recognizer import TextRecognizer
 from ..sinks import build_sinks
 from ..sinks.shutdown import ShutdownBudget
+from ..sinks.video import VideoSink, check_writable, video_paths
 from ..sources import FrameSource
 from ..sources.capture import check_sources, classify, source_paths
 from ..sources.health import HealthRegistry
@@ -65,6 +66,9 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
 
     A CAMERA_PATH that cannot work (a missing file, say) fails before the models load."""
     check_sources(settings.source.camera_path)
+    if settings.output.save_video:  # an unwritable file fails before the models load
+        count = len(source_paths(settings.source.camera_path))
+        check_writable(video_paths(settings.output.save_video, count))
     health = HealthRegistry()
     health.add_listener(log_state_change)
     out = settings.output
@@ -106,6 +110,8 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
         sinks = build_sinks(settings, live, health, budget)
         if out.health_port and preview.access.enabled:
             sinks.append(preview.hub)  # keeps a reference to each source's newest result
+        if out.save_video:
+            sinks.append(VideoSink(out.save_video, [s.source_id for s in sources]))
         summary = process(
             detector,
             sources,
