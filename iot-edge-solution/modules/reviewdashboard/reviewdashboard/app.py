@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from aiohttp import web
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
-from . import pages
+from . import live, pages
 from .auth import Gate, check_host, host_check_needed
 from .config import ConfigError, DashboardSettings, load
 from .frames import valid_name
@@ -53,7 +53,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except AzureError as exc:
         log.warning("storage unreachable for %s: %s", request.path, type(exc).__name__)
         response = web.Response(status=503, text="storage unreachable, try again shortly")
-    response.headers.update(SECURITY_HEADERS)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)  # the Live page sets its own policy
     return response
 
 
@@ -175,6 +176,15 @@ async def _build_thumb(request: web.Request, key: tuple[str, str]) -> bytes:
         ) from None
 
 
+async def live_page(request: web.Request) -> web.Response:
+    """Each module's live preview (DASHBOARD_PREVIEW_URLS), framed."""
+    urls = request.app[SETTINGS].preview_urls
+    response = _html(request, "live", "/live", live.page(urls))
+    response.headers["Content-Security-Policy"] = live.csp(urls)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 async def counters(request: web.Request) -> web.Response:
     return web.json_response(
         {"containers": await request.app[STORE].counters()}, headers={"Cache-Control": "no-store"}
@@ -232,6 +242,7 @@ def create_app(settings: DashboardSettings, store: FrameStore | None = None) -> 
             web.post("/export", export_labels),
             web.get("/images/{container}/{name}", image),
             web.get("/thumbs/{container}/{name}", thumb),
+            web.get("/live", live_page),
             web.get("/api/counters", counters),
             web.get("/static/style.css", style),
             web.get("/static/live.js", live_js),

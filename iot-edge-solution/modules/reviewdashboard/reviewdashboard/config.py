@@ -12,6 +12,7 @@ from edgekit_common.options import (
     container_names,
     float_range,
     host_names,
+    http_urls,
     int_range,
     is_placeholder,
     one_of,
@@ -46,6 +47,8 @@ class DashboardSettings:
     trust_forwarded_proto: bool = False  # X-Forwarded-Proto: https from a TLS proxy -> Secure
     max_image_bytes: int = 20 * 1024 * 1024  # largest blob read (413 above)
     max_pixels: int = 8192 * 8192  # largest image a thumbnail is made of (declared size)
+    # The modules' live preview pages the Live page embeds; a ?token= in one stays out of logs.
+    preview_urls: tuple[str, ...] = field(default=(), repr=False)
 
 
 PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
@@ -64,7 +67,10 @@ PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "trust_forwarded_proto": ("DASHBOARD_TRUST_FORWARDED_PROTO", parse_bool),
     "max_image_bytes": ("DASHBOARD_MAX_IMAGE_BYTES", int_range(1024, 1 << 30)),
     "max_pixels": ("DASHBOARD_MAX_PIXELS", int_range(1, 1 << 30)),
+    "preview_urls": ("DASHBOARD_PREVIEW_URLS", http_urls),
 }
+
+UNECHOED = frozenset({"DASHBOARD_PREVIEW_URLS"})  # values never repeated in an error
 
 
 def _token(environ: Mapping[str, str], host: str) -> str:
@@ -105,6 +111,7 @@ def load(environ: Mapping[str, str] | None = None) -> DashboardSettings:
         try:
             values[name] = parse(raw)
         except ValueError as exc:
-            raise ConfigError(f"invalid value {raw!r} for {env}: {exc}") from None
+            shown = "" if env in UNECHOED else f"{raw!r} "  # may carry a token
+            raise ConfigError(f"invalid value {shown}for {env}: {exc}") from None
     token = _token(environ, str(values.get("host", DashboardSettings.host)))
     return DashboardSettings(connection_string=secret, token=token, **values)  # type: ignore[arg-type]

@@ -29,6 +29,8 @@ table{border-collapse:collapse;margin-top:1rem}td,th{padding:.2rem .6rem;border-
 header form.signout{margin:0 0 0 auto}.signin{max-width:22rem;margin:3rem auto;background:#fff;
 padding:1.2rem;border-radius:6px;box-shadow:0 1px 2px #0002;flex-direction:column;
 align-items:stretch}.error{color:#b00020;margin:0}
+.live iframe{width:100%;height:75vh;border:0;background:#111;border-radius:6px}
+.live h2{font-size:1rem;margin:.8rem 0 .3rem}
 #labels{padding-left:2rem}#labels li{margin:.25rem 0}#labels form{margin:0;flex-wrap:nowrap;
 align-items:center}#labels input[name=text]{font-family:ui-monospace,monospace;width:24rem;
 max-width:60vw}#labels .read{font-size:.8rem;color:#555}.status{font-size:.8rem;
@@ -117,6 +119,7 @@ def layout(
         f' <span class="counter" data-counter="{escape(c)}">…</span>'
         for c in containers
     )
+    tabs += f'<a href="/live" class="{"on" if active == "/live" else ""}" id=live-tab>Live</a>'
     return (
         f"{_head(title)}<body data-interval='{interval:g}'><header><strong>Review "
         f"dashboard</strong>{tabs}{button}</header>"
