@@ -40,13 +40,15 @@ test: ## lint + the whole test suite with coverage (installs what the tests run 
 	$(PY) -m pytest -m serial --cov --cov-append \
 		--cov-report=term-missing:skip-covered --cov-fail-under=85 --durations=25 $(ARGS)
 
-fuzz: ## fuzz the parsers (image headers, multipart, settings, twin, REC_PATTERN, ZONES, MQTT snapshots): FUZZ_EXAMPLES per target (40000, >= 10 min)
+fuzz: ## fuzz the parsers (image headers, multipart, settings, twin, REC_PATTERN, ZONES, MQTT snapshots, dashboard labels): FUZZ_EXAMPLES per target (40000, >= 10 min)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-40000} $(PY) -m pytest -q -p no:cacheprovider \
 		--hypothesis-show-statistics $(MODULE)/tests/unit/test_fuzz_parsers.py \
 		$(MODULE)/tests/unit/test_serve_fuzz.py $(MODULE)/tests/unit/test_fuzz_patterns.py \
 		$(MODULE)/tests/unit/test_fuzz_zones.py \
 		$(MODULE)/tests/unit/test_mqtt_units.py::test_fuzz_snapshot_payloads_never_raise \
-		iot-edge-solution/modules/reviewdashboard/tests/unit/test_dashboard_fuzz.py $(ARGS)
+		iot-edge-solution/modules/reviewdashboard/tests/unit/test_dashboard_fuzz.py \
+		iot-edge-solution/modules/reviewdashboard/tests/unit/test_dashboard_labels.py::test_fuzz_label_post_bodies \
+		$(ARGS)
 
 coverage: setup ## tests with an HTML coverage report in htmlcov/
 	$(PY) -m pytest --cov --cov-report=term --cov-report=html:htmlcov $(ARGS)
@@ -80,7 +82,7 @@ $(BENCH_ALIASES):
 stack: setup ## Azurite + textdetector archiving + review dashboard (http://127.0.0.1:8090)
 	@bash scripts/stack.sh $(ARGS)
 
-images: ## build the module images and the CPU dev container with podman (ARCH=arm64 for ARM)
+images: ## build the module images, the CPU dev container and the trainer with podman (ARCH=arm64 for ARM; ARGS=trainer for one)
 	@ARCH=$(ARCH) bash scripts/build-images.sh $(ARGS)
 
 quantize: setup ## INT8 models for OpenVINO (NNCF), cached with their checksums
