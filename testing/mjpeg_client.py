@@ -23,10 +23,14 @@ def stream(
     """The open response of GET `url` (any status); closed on exit."""
     parts = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
+    response = None
     try:
         conn.request("GET", f"{parts.path}?{parts.query}", headers=headers or {})
-        yield conn.getresponse()
+        response = conn.getresponse()
+        yield response
     finally:
+        if response is not None:
+            response.close()  # the socket closes only once the response lets go of it
         conn.close()
 
 
