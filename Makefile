@@ -56,9 +56,10 @@ coverage: setup ## tests with an HTML coverage report in htmlcov/
 
 eval: setup ## reading quality: demo video, rendered set, real photos per category against RapidOCR 3.10, and REC_PATTERN on container codes and a segment display (targets MET/MISSED)
 	cd $(MODULE) && $(PY) -m tools.eval $(ARGS)
-	cd $(MODULE) && $(PY) -m tools.eval_real
+	cd $(MODULE) && $(PY) -m tools.eval_real --json $(CURDIR)/bench-results/eval-real.json
 	bash scripts/test-deps.d/70-fonts-dseg.sh
 	cd $(MODULE) && $(PY) -m tools.eval_expected
+	cd $(MODULE) && $(PY) -m tools.charts
 
 bench: setup ## benchmarks (tools/, figures to bench-results/); SECTION=all (default: detection, ocr, matrix, then e2e) | detection | ocr | matrix | e2e | engines | constrain | post | streams | reuse | preview | http | triton | gpu | soak | soak-streams; ARGS="..." to its tool
 	cd $(MODULE) && PYTHONPATH=$(CURDIR)/testing $(PY) -m tools.sections $(SECTION) $(ARGS)

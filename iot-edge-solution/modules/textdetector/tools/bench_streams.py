@@ -2,8 +2,9 @@
 
 For each N (default 1, 2, 4, 8) the demo video is opened N times, each stream capped at
 --frames frames, and run through `process_many` (round-robin, batches of up to
---max-batch frames of one input size). Prints per-stream and total fps and the batch
-sizes achieved; writes bench-results/streams.json.
+--max-batch frames of one input size). Prints per-stream and total fps, the latency
+from a frame's read to its result (median and 95th percentile) and the batch sizes
+achieved; writes bench-results/streams.json (`python -m tools.charts` draws it).
 
 Usage: python -m tools.bench_streams [--streams 1,2,4,8] [--frames 40] [--max-batch 4]
 """
@@ -16,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from textdetector.config import DEFAULT_VIDEO, EngineSettings, SourceSettings
 from textdetector.detector import TextDetector
 from textdetector.pipeline import LoopOptions, process
@@ -25,28 +28,35 @@ from . import harness
 
 
 class Capped:
-    """A source that ends after `limit` frames."""
+    """A source that ends after `limit` frames; notes when each frame was read."""
 
     def __init__(self, source, limit: int) -> None:
         self.source, self.limit = source, limit
         self.source_id, self.live = source.source_id, source.live
+        self.read_at: dict[int, float] = {}
 
     def open(self) -> None:
         self.source.open()
 
     def read(self):
         frame = self.source.read()
-        return frame if frame is not None and frame.index < self.limit else None
+        if frame is None or frame.index >= self.limit:
+            return None
+        self.read_at[frame.index] = time.perf_counter()
+        return frame
 
     def close(self) -> None:
         self.source.close()
 
 
 class Counter:
-    """A sink counting frames; nothing else, so the figures are the pipeline's own."""
+    """A sink counting frames and their latency (read to result); nothing else, so the
+    figures are the pipeline's own."""
 
-    def __init__(self) -> None:
+    def __init__(self, sources: list[Capped]) -> None:
         self.frames = 0
+        self.sources = {source.source_id: source for source in sources}
+        self.latencies_ms: list[float] = []
 
     def __enter__(self) -> Counter:
         return self
@@ -56,6 +66,9 @@ class Counter:
 
     def write(self, result) -> None:
         self.frames += 1
+        read_at = self.sources[result.source_id].read_at.pop(result.index, None)
+        if read_at is not None:
+            self.latencies_ms.append((time.perf_counter() - read_at) * 1000)
 
 
 def run_streams(
@@ -65,9 +78,11 @@ def run_streams(
         Capped(s, frames)
         for s in open_sources(SourceSettings(camera_path="|".join([video] * count), loop=True))
     ]
+    counter = Counter(sources)
     start = time.perf_counter()
-    summary = process(detector, sources, [Counter()], options=LoopOptions(max_batch=max_batch))
+    summary = process(detector, sources, [counter], options=LoopOptions(max_batch=max_batch))
     wall = time.perf_counter() - start
+    latency = np.percentile(counter.latencies_ms, [50, 95]) if counter.latencies_ms else [0, 0]
     per_stream = {sid: round(n / wall, 2) for sid, n in summary.per_source.items()}
     return {
         "streams": count,
@@ -77,6 +92,8 @@ def run_streams(
         "per_stream_fps": per_stream,
         "min_stream_fps": min(per_stream.values()),
         "max_stream_fps": max(per_stream.values()),
+        "latency_ms_p50": round(float(latency[0]), 1),
+        "latency_ms_p95": round(float(latency[1]), 1),
         "batch_sizes": summary.batch_sizes,
     }
 
@@ -114,15 +131,16 @@ def main(argv: list[str] | None = None) -> int:
         run_streams(detector, args.video, 1, 3, 1)  # warm-up
         print(
             f"{'streams':>7} {'frames':>6} {'total fps':>9} {'per-stream fps':>17} "
-            f"{'batch sizes (size: calls)'}"
+            f"{'latency p50/p95 ms':>19} {'batch sizes (size: calls)'}"
         )
         for count in counts:
             row = run_streams(detector, args.video, count, args.frames, args.max_batch)
             rows.append(row)
             spread = f"{row['min_stream_fps']:.2f}-{row['max_stream_fps']:.2f}"
+            latency = f"{row['latency_ms_p50']:.0f}/{row['latency_ms_p95']:.0f}"
             print(
                 f"{count:>7} {row['frames']:>6} {row['total_fps']:>9.2f} {spread:>17} "
-                f"{row['batch_sizes']}"
+                f"{latency:>19} {row['batch_sizes']}"
             )
     report = {
         "video": Path(args.video).name,

@@ -96,6 +96,10 @@ def run(name: str, options: Sequence[str]) -> int:
         code = importlib.import_module(f"tools.{module}").main(argv)
         if code:
             return code
+    from . import charts  # the PNG charts beside the tables just written
+
+    for path in charts.make_charts(charts.RESULTS):
+        print(f"wrote {path}")
     return 0
 
 

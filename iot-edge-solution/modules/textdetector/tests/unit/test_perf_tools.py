@@ -24,6 +24,7 @@ def test_bench_streams_short_run(model_path, demo_video, tmp_path, capsys):
     assert one["frames"] == 4 and one["batch_sizes"] == {"1": 4}
     assert two["frames"] == 8 and len(two["per_stream_fps"]) == 2
     assert max(int(size) for size in two["batch_sizes"]) == 2
+    assert 0 < one["latency_ms_p50"] <= one["latency_ms_p95"]
     assert "total fps" in capsys.readouterr().out
 
 
