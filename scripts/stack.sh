@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local stack: Azurite (in memory) + the textdetector module archiving the looping demo
-# video + the review dashboard. Ctrl-C stops all three.
+# video (its live preview on HEALTH_PORT, 8081) + the review dashboard, whose Live page
+# embeds that preview. Ctrl-C stops all three.
 # The storage account key is generated per run (or taken from STACK_ACCOUNT_KEY) and
 # handed to each process in its environment; it is never written to disk.
 set -euo pipefail
@@ -32,13 +33,15 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+HEALTH=${HEALTH_PORT:-8081}
 (cd iot-edge-solution/modules/reviewdashboard && \
+  DASHBOARD_PREVIEW_URLS=${DASHBOARD_PREVIEW_URLS:-http://127.0.0.1:$HEALTH/preview} \
   DASHBOARD_STORAGE_CONNECTION_STRING="$CONN" exec "$PY" main.py) &
 pids+=($!)
 echo "review dashboard: http://${DASHBOARD_HOST:-127.0.0.1}:${DASHBOARD_PORT:-8090}/  (Ctrl-C stops the stack)"
 
 (cd iot-edge-solution/modules/textdetector && \
   ARCHIVE_CONNECTION_STRING="$CONN" LOOP=${LOOP:-true} QUIET=${QUIET:-true} \
-  ARCHIVE_INTERVAL=${ARCHIVE_INTERVAL:-2} exec "$PY" main.py "$@") &
+  ARCHIVE_INTERVAL=${ARCHIVE_INTERVAL:-2} HEALTH_PORT=$HEALTH exec "$PY" main.py "$@") &
 pids+=($!)
 wait "${pids[-1]}"
