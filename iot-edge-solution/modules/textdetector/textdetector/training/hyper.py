@@ -1,0 +1,27 @@
+"""The training hyper-parameters (plain data: parsed without torch)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """What shapes the optimisation (a resumed run must use the same)."""
+
+    epochs: int = 10
+    max_steps: int = 0  # 0: no limit
+    batch_size: int = 16
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    warmup: float = 0.05  # share of the steps
+    patience: int = 3  # epochs without a better val accuracy
+    freeze: int = 2  # backbone stages kept as shipped: 0 none, 1 the stem, 2 + blocks2 ...
+    augment: float = 0.5
+    seed: int = 0
+    threads: int = 2
+
+    def total_steps(self, samples: int) -> int:
+        steps = self.epochs * math.ceil(samples / self.batch_size)
+        return min(steps, self.max_steps) if self.max_steps else steps

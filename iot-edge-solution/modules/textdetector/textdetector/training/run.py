@@ -1,0 +1,175 @@
+"""`train-rec` end to end: check the inputs, fine-tune, export, prove the export, and
+move the finished model directory into place (nothing half-written at --out)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..models import sha256_of, verify_model
+from .architectures import architecture_of
+from .dataset import Dataset, DatasetError, load_dataset, read_crop
+from .labels import Dictionary, needed_characters
+
+log = logging.getLogger(__name__)
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Job:
+    """What to train on, from what, and where the model goes."""
+
+    data: Path
+    out: Path
+    base: Path
+    add_chars: bool = False
+    resume: bool = False
+
+    @property
+    def work(self) -> Path:
+        """Checkpoints, beside --out: kept until the run finishes (for --resume)."""
+        return self.out.parent / f".{self.out.name}.train"
+
+    @property
+    def staging(self) -> Path:
+        return self.out.parent / f".{self.out.name}.partial"
+
+
+def base_dictionary(base: Path) -> Dictionary:
+    """The shipped model's dictionary (its `character` metadata)."""
+    from ..engines.base import model_metadata
+    from ..recognizer.ctc import CHARACTER_KEY
+
+    symbols = model_metadata(base).get(CHARACTER_KEY, "")
+    if not symbols:
+        raise ConfigError(f"{base.name} carries no '{CHARACTER_KEY}' dictionary")
+    return Dictionary.of_symbols(symbols.splitlines())
+
+
+def check_out(job: Job) -> None:
+    """--out must be new (or an empty directory) and not inside the dataset."""
+    if job.out.exists() and (not job.out.is_dir() or any(job.out.iterdir())):
+        raise ConfigError(f"--out {job.out} already exists and is not empty")
+    if job.out.resolve().is_relative_to(job.data.resolve()):
+        raise ConfigError("--out must not be inside the dataset directory")
+    if not job.out.parent.is_dir():
+        raise ConfigError(f"--out: parent directory {job.out.parent} does not exist")
+    if job.work.exists() and not job.resume:
+        raise ConfigError(
+            f"an interrupted run left checkpoints in {job.work}: pass --resume to continue "
+            "it, or delete that directory to start afresh"
+        )
+
+
+def prepare(job: Job) -> tuple[Dataset, Dictionary, list[str]]:
+    """Every input check that needs no torch: the dataset, its characters, --out."""
+    check_out(job)
+    architecture_of(job.base)
+    verify_model(job.base)
+    dataset = load_dataset(job.data)
+    dictionary = base_dictionary(job.base)
+    added = needed_characters(dataset, dictionary, job.add_chars)
+    return dataset, dictionary.grown(added), added
+
+
+def labels_digest(dataset: Dataset) -> str:
+    digest = hashlib.sha256()
+    for name in ("train", "val"):
+        digest.update((dataset.root / f"{name}.txt").read_bytes())
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def staged(job: Job) -> Iterator[Path]:
+    """A fresh staging directory beside --out, renamed to --out on success, removed
+    on any failure."""
+    shutil.rmtree(job.staging, ignore_errors=True)
+    job.staging.mkdir()
+    try:
+        yield job.staging
+        if job.out.exists():
+            job.out.rmdir()  # empty (check_out)
+        job.staging.rename(job.out)
+    finally:
+        shutil.rmtree(job.staging, ignore_errors=True)
+
+
+def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
+    """Fine-tune, export and check; returns the manifest written beside the model."""
+    dataset, dictionary, added = prepare(job)
+    started = time.monotonic()
+    import torch
+
+    from . import export, network, trainer
+
+    trainer.seed_everything(hyper.seed, hyper.threads)
+    net = network.from_onnx(job.base)
+    network.grow_classes(net, len(added))
+    network.freeze(net, hyper.freeze)
+    train = trainer.Split(
+        [read_crop(dataset.image_path(s)) for s in dataset.train], [s.text for s in dataset.train]
+    )
+    val = trainer.Split(
+        [read_crop(dataset.image_path(s)) for s in dataset.val], [s.text for s in dataset.val]
+    )
+    fingerprint = {
+        "base_sha256": sha256_of(job.base),
+        "labels_sha256": labels_digest(dataset),
+        "added": added,
+        "seed": hyper.seed,
+        "batch_size": hyper.batch_size,
+        "lr": hyper.lr,
+    }
+    job.work.mkdir(exist_ok=True)
+    run = trainer.Trainer(net, dictionary, train, val, hyper, job.work, fingerprint)
+    state = run.run(resume=job.resume)
+    trained = time.monotonic() - started
+    probs = trainer.predict(net, val.crops)
+    with staged(job) as folder:
+        model = export.export_onnx(net, dictionary, folder / export.MODEL_FILE)
+        parity = export.check_export(model, probs, val.crops)
+        manifest = {
+            "format": "textdetector-rec",
+            "version": 1,
+            "model": export.MODEL_FILE,
+            "model_sha256": sha256_of(model),
+            "base_model": job.base.name,
+            "base_sha256": fingerprint["base_sha256"],
+            "architecture": architecture_of(job.base),
+            "dictionary_size": len(dictionary.symbols),
+            "added_characters": added,
+            "dataset": {
+                "path": str(job.data),
+                "labels_sha256": fingerprint["labels_sha256"],
+                "train": len(dataset.train),
+                "val": len(dataset.val),
+                "info": dataset.info,
+            },
+            "figures": {
+                "val_exact_stock": state.history[0]["val"] if state.history else None,
+                "val_exact": state.best,
+                "best_epoch": state.best_epoch,
+                "epochs": state.epoch,
+                "steps": state.step,
+                "train_seconds": round(trained, 1),
+                "history": state.history,
+            },
+            "export_check": parity,
+            "hyper": asdict(hyper),
+            "torch": torch.__version__,
+        }
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    shutil.rmtree(job.work, ignore_errors=True)
+    return manifest
+
+
+__all__ = ["Job", "train_rec", "prepare", "DatasetError"]
