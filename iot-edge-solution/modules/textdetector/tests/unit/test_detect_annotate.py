@@ -58,3 +58,8 @@ def test_the_input_folder_is_refused_as_the_output(tmp_path):
         with pytest.raises(ConfigError, match="would be overwritten"):
             Annotator.checked(str(tmp_path), [given])
     assert Annotator.checked(str(tmp_path / "out"), [str(image)]).folder.is_dir()
+
+
+def test_detect_help_names_the_option(python):
+    done = run(python, "detect", "--help")
+    assert done.returncode == 0 and "--annotate DIR" in done.stdout

@@ -127,3 +127,10 @@ def test_an_unwritable_video_path_fails_in_one_line_before_the_models_load(pytho
     assert "engine" not in done.stderr  # refused before the models load
     done = run(python, "--max-frames", "2", env={"SAVE_VIDEO": str(tmp_path)})
     assert_one_line_error(done, 2, "SAVE_VIDEO")
+
+
+def test_help_names_the_setting(python):
+    done = run(python, "--help")
+    assert (
+        done.returncode == 0 and "--save-video FILE" in done.stdout and "SAVE_VIDEO" in done.stdout
+    )
