@@ -43,6 +43,7 @@ DEFAULT_MODEL = LOCAL_DATA / "ch_PP-OCRv4_det_infer.onnx"  # PaddleOCR-exact PP-
 DEFAULT_CLS_MODEL = LOCAL_DATA / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 DEFAULT_VIDEO = LOCAL_DATA / "demo_video.mp4"
 DEFAULT_TRT_CACHE = LOCAL_DATA / "trt-cache"
+REC_DIR_MODEL = "model.onnx"  # the model file in a REC_MODEL_DIR (train-rec writes it)
 
 T = TypeVar("T")
 
@@ -567,6 +568,15 @@ class RecognizerSettings:
         as_path,
         "PATH",
     )
+    rec_model_dir: Path | None = option(
+        None,
+        "REC_MODEL_DIR",
+        "a fine-tuned recogniser folder written by `train-rec` (model.onnx, its dictionary "
+        "in the metadata, and manifest.json) after it passed its gates; every engine, "
+        "`serve` and `export-triton` then read it; not with REC_MODEL_PATH",
+        as_path,
+        "DIR",
+    )
     cls_model_path: Path = option(
         DEFAULT_CLS_MODEL,
         "CLS_MODEL_PATH",
@@ -584,10 +594,21 @@ class RecognizerSettings:
             raise ConfigError(
                 f"unknown MODEL_SET {self.model_set!r}: expected one of " + ", ".join(MODEL_SETS)
             )
+        if self.rec_model_dir is not None:
+            if self.rec_model_path is not None:
+                raise ConfigError("set REC_MODEL_DIR or REC_MODEL_PATH, not both")
+            if not (self.rec_model_dir / REC_DIR_MODEL).is_file():
+                raise ConfigError(
+                    f"REC_MODEL_DIR {self.rec_model_dir}: no {REC_DIR_MODEL} in it "
+                    "(expected a folder written by train-rec)"
+                )
 
     @property
     def rec_model(self) -> Path:
-        """The recognition model file: REC_MODEL_PATH, else the MODEL_SET's in local_data."""
+        """The recognition model file: REC_MODEL_DIR's, REC_MODEL_PATH, else the MODEL_SET's
+        in local_data."""
+        if self.rec_model_dir is not None:
+            return self.rec_model_dir / REC_DIR_MODEL
         return self.rec_model_path or LOCAL_DATA / MODEL_SETS[self.model_set].rec.name
 
 

@@ -44,12 +44,13 @@ def _cpu_only(settings: EngineSettings) -> EngineSettings:
 
 def _fastest(settings: RecognizerSettings, engine: EngineSettings) -> EngineSettings:
     """ENGINE=auto on the CPU: the engine measured fastest for the model set's recogniser
-    (a REC_MODEL_PATH of one's own keeps the CPU default)."""
+    (a REC_MODEL_PATH or REC_MODEL_DIR of one's own keeps the CPU default)."""
     preferred = MODEL_SETS[settings.model_set].rec_cpu_engine
     if (
         engine.engine_name != "auto"
         or engine.ort_providers != "cpu"
         or settings.rec_model_path
+        or settings.rec_model_dir
         or not preferred
         or not installed(preferred)
     ):

@@ -14,13 +14,14 @@ import numpy as np
 import onnx
 import torch
 
+from ..config import REC_DIR_MODEL
 from ..errors import ModelError
 from ..recognizer.ctc import CHARACTER_KEY
 from .batches import by_width, model_input
 from .labels import Dictionary
 from .network import Probabilities, Recogniser
 
-MODEL_FILE = "model.onnx"
+MODEL_FILE = REC_DIR_MODEL
 INPUT, OUTPUT = "x", "fetch_name_0"
 OPSET = 17
 ENGINES = ("onnxruntime", "openvino")

@@ -128,6 +128,7 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
         "seed": hyper.seed,
         "batch_size": hyper.batch_size,
         "lr": hyper.lr,
+        "freeze": hyper.freeze,
     }
     job.work.mkdir(exist_ok=True)
     run = trainer.Trainer(net, dictionary, train, val, hyper, job.work, fingerprint)
