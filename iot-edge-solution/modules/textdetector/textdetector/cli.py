@@ -26,7 +26,9 @@ examples:
   textdetector                                run on the demo video (CAMERA_PATH default)
   textdetector --camera-path 0 --quiet        first camera, fps summaries only
   textdetector --json-output - | jq .count    JSON Lines on stdout, logs on stderr
+  textdetector --save-video out.mp4           also write the annotated video
   textdetector detect page.png --json         detect text in image files or folders
+  textdetector detect imgs/ --annotate out/   also write each image annotated to out/
   textdetector serve --port 8080              HTTP scoring service (LVA/AVA, Custom Vision)
   textdetector export-triton triton-models    Triton model repository of the models
   textdetector train-rec --data DS --out M    fine-tune the recogniser on labelled crops
