@@ -69,6 +69,10 @@ SECTIONS: dict[str, Section] = {
         "TEMPORAL_REUSE off vs frame vs region on fixed-camera clips and the demo video",
         "bench_reuse",
     ),
+    "drawing": Section(
+        "annotate() on 720p with 30 labels (cached, new) vs whole-frame Pillow; mp4v encode",
+        "bench_drawing",
+    ),
     "preview": Section(
         "live preview: fps with it off / no viewer / one viewer, RSS with a viewer "
         "(--soak-seconds 600 for 10 min)",

@@ -28,5 +28,5 @@ def test_a_chinese_reading_is_drawn_on_the_frame():
     detections = Detections(boxes, np.array([0.9], np.float32), (240, 480))
     detections = detections.with_texts(("出口 EXIT",), np.array([0.93]))
     drawn = annotate(np.full((240, 480, 3), 255, np.uint8), detections)
-    patch = patches.text_patch("出口 EXIT 0.93", 12, READ)
+    patch = patches.label_patch("出口 EXIT", "0.93", 12, READ)
     assert np.array_equal(drawn[60 - patch.shape[0] : 60, 40 : 40 + patch.shape[1]], patch)

@@ -32,7 +32,9 @@ def _read(texts, raw=None, matched=None, zones=None, size=(240, 480)) -> Detecti
 
 
 def _patch(text: str) -> np.ndarray:
-    return patches.text_patch(text, drawing.font_size((240, 480)), labels.READ)
+    """The patch of a label `TEXT SCORE` as annotate draws it."""
+    body, score = text.rsplit(" ", 1)
+    return patches.label_patch(body, score, drawing.font_size((240, 480)), labels.READ)
 
 
 def _label_area(drawn: np.ndarray, text: str, left: int = 40, top: int = 60) -> np.ndarray:
@@ -128,3 +130,14 @@ def test_without_a_cjk_font_labels_fall_back_with_one_warning(monkeypatch, caplo
 def test_odd_texts_draw_without_error(text):
     drawn = annotate(np.zeros((240, 480, 3), np.uint8), _read([text]))
     assert drawn.shape == (240, 480, 3)
+
+
+def test_a_reading_whose_score_changes_is_not_rendered_again():
+    """Text and score are rendered apart: the next frame's new score renders only itself."""
+    image = np.full((240, 480, 3), 255, np.uint8)
+    annotate(image, _read(["A READING SEEN BEFORE"]))  # text_scores 0.80
+    misses = patches.text_patch.cache_info().misses
+    again = _read(["A READING SEEN BEFORE"])
+    again = again.with_texts(again.texts, np.array([0.8123]))  # "0.81": a new score
+    annotate(image, again)
+    assert patches.text_patch.cache_info().misses == misses + 1

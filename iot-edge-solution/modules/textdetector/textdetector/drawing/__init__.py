@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 
 from ..results import Detections
-from .labels import REUSED, label
-from .patches import paste, text_patch
+from .labels import REUSED, parts
+from .patches import label_patch, paste, text_patch
 
 __all__ = ["annotate", "font_size", "line_width"]
 
@@ -38,13 +38,13 @@ def annotate(
     if canvas.ndim == 2:
         canvas = cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR)
     size, thickness = font_size(canvas.shape), line_width(canvas.shape)
-    labels = [label(detections, i, show_scores) for i in range(len(detections))]
-    for quad, (_, colour) in zip(detections.boxes, labels):
+    labels = [parts(detections, i, show_scores) for i in range(len(detections))]
+    for quad, (_, _, colour) in zip(detections.boxes, labels):
         points = np.rint(quad).astype(np.int32).reshape(-1, 1, 2)
         cv2.polylines(canvas, [points], True, colour, thickness, cv2.LINE_AA)
-    for quad, (text, colour) in zip(detections.boxes, labels):
-        if text:
-            _draw_label(canvas, quad, text_patch(text, size, colour))
+    for quad, (text, score, colour) in zip(detections.boxes, labels):
+        if text or score:
+            _draw_label(canvas, quad, label_patch(text, score, size, colour))
     if reused:
         mark = text_patch("reused", size, REUSED)
         paste(canvas, mark, canvas.shape[1] - mark.shape[1] - 4, 4)

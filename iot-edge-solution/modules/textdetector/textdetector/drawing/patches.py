@@ -33,6 +33,13 @@ def text_patch(text: str, size: int, colour: tuple[int, int, int]) -> np.ndarray
     return bgr
 
 
+def label_patch(text: str, score: str, size: int, colour: tuple[int, int, int]) -> np.ndarray:
+    """The label `text score` as one patch: the two parts rendered (and cached) apart,
+    side by side, so a reading whose score changes is not rendered again."""
+    pieces = [text_patch(part, size, colour) for part in (text, score) if part]
+    return pieces[0] if len(pieces) == 1 else np.hstack(pieces)
+
+
 def paste(canvas: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
     """Copy `patch` into the canvas with its top-left at (x, y), clipped, in place."""
     height, width = canvas.shape[:2]
