@@ -11,6 +11,7 @@ weight is copied onto the torch parameter in the same place of the forward order
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from ..errors import ModelError
 from .architectures import architecture_of
 
 RAPIDOCR_VERSION = "3.10.0"
+# The stem's 2x2 'same' convolutions pad a copy of their input: expected, not a fault.
+warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")
 
 
 def arch_config(name: str) -> dict:
@@ -195,7 +198,7 @@ def _assign(kind: str, name: str, module: nn.Module, tensors: list[np.ndarray]) 
         if tuple(target.shape) != value.shape:
             raise ModelError(f"{name}: shape {tuple(target.shape)} != ONNX {value.shape}")
         with torch.no_grad():
-            target.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+            target.copy_(torch.from_numpy(np.array(value, copy=True)))
 
 
 def load_onnx_weights(net: Recogniser, model: onnx.ModelProto) -> int:

@@ -1,0 +1,159 @@
+"""The gates a fine-tuned recogniser passes before REC_MODEL_DIR names it.
+
+1. Domain: exact lines on the dataset's val (or held-out test) split, read through the
+   module's own recogniser, must beat the stock model's.
+2. No regression: exact lines on the project's evaluation sets (the demo video's ground
+   truth and the rendered set through tools/eval.py, the real-scene photos through
+   tools/eval_real.py) may drop by at most 1 point against the stock model.
+
+Run from the module folder (the evaluation code lives in its tools/ package):
+    python -m textdetector.training.gate MODEL_DIR --data DATASET [--split val|test]
+Prints each figure beside its target, MET or MISSED; exit 0 only when every gate is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import LOCAL_DATA, REC_DIR_MODEL, RecognizerSettings
+from ..errors import KitError
+from .dataset import read_crop, read_split
+
+MAX_LOSS = 0.01  # exact-line share the evaluation sets may lose
+SETS = ("demo_video", "eval_set", "real_scenes")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One gated figure: stock and fine-tuned, and the rule it must meet."""
+
+    name: str
+    stock: float
+    tuned: float
+    rule: str  # "beat" or "keep"
+
+    @property
+    def met(self) -> bool:
+        if self.rule == "beat":
+            return self.tuned > self.stock
+        return self.tuned >= self.stock - MAX_LOSS - 1e-9
+
+    def line(self) -> str:
+        target = (
+            f"> stock {self.stock:.3f}"
+            if self.rule == "beat"
+            else f">= stock {self.stock:.3f} - {MAX_LOSS:.2f}"
+        )
+        verdict = "MET" if self.met else "MISSED"
+        return f"{self.name}: {self.tuned:.3f} (target {target}): {verdict}"
+
+
+def domain_exact(model: Path, data: Path, split: str) -> float:
+    """Exact lines of `split` read by the module's recogniser with `model`."""
+    from ..recognizer import TextRecognizer
+
+    samples = read_split(data, split)
+    crops = [read_crop(data / s.path) for s in samples]
+    with TextRecognizer.open(RecognizerSettings(rec_model_path=model)) as reader:
+        texts = [text for text, _ in reader.read_crops(crops)]
+    return sum(t == s.text for t, s in zip(texts, samples)) / max(len(samples), 1)
+
+
+def eval_exact(stock: Path, tuned: Path, name: str, step: int) -> tuple[float, float]:
+    """Exact lines of tools/eval.py's set `name` for both models (same detections)."""
+    from tools import eval as evaluation
+
+    samples = (
+        evaluation.demo_samples(step) if name == "demo_video" else evaluation.eval_set_samples(0)
+    )
+    modes = [evaluation.Mode(False, "auto", rec_model=m) for m in (stock, tuned)]
+    report = evaluation.evaluate(name, samples, modes, 0, False)
+    return report[modes[0].key]["exact_lines"], report[modes[1].key]["exact_lines"]
+
+
+@contextlib.contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Variables set for the duration (tools/eval_real.py reads its settings from them)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def real_exact(model: Path, split: str = "all") -> float:
+    """Exact lines of the real-scene set through tools/eval_real.py's reader."""
+    from tools import eval_real
+
+    items = eval_real.load_set(split=split)
+    with environment(REC_MODEL_PATH=str(model), REC_MODEL_DIR=""):
+        readings, seconds = eval_real.run_reader("ours", items)
+    return eval_real.tally(items, readings, seconds)["overall"].exact
+
+
+def gate(
+    model_dir: Path, data: Path, split: str = "val", sets: tuple[str, ...] = SETS, step: int = 5
+) -> list[Figure]:
+    """Every figure of the gates for the model in `model_dir` against the stock one."""
+    manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
+    tuned = model_dir / REC_DIR_MODEL
+    stock = LOCAL_DATA / manifest["base_model"]
+    figures = [
+        Figure(
+            f"domain {split} exact lines",
+            domain_exact(stock, data, split),
+            domain_exact(tuned, data, split),
+            "beat",
+        )
+    ]
+    for name in sets:
+        if name == "real_scenes":
+            figures.append(
+                Figure(f"{name} exact lines", real_exact(stock), real_exact(tuned), "keep")
+            )
+        else:
+            before, after = eval_exact(stock, tuned, name, step)
+            figures.append(Figure(f"{name} exact lines", before, after, "keep"))
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("model_dir", type=Path, metavar="MODEL_DIR", help="train-rec output")
+    parser.add_argument("--data", type=Path, required=True, help="the dataset it trained on")
+    parser.add_argument("--split", default="val", help="domain split to gate on (val, test)")
+    parser.add_argument("--sets", default=",".join(SETS), help="evaluation sets, comma list")
+    parser.add_argument("--step", type=int, default=5, help="every Nth demo video frame")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    sets = tuple(s.strip() for s in args.sets.split(",") if s.strip())
+    if any(s not in SETS for s in sets):
+        parser.error("--sets takes a comma list of " + ", ".join(SETS))
+    try:
+        if not (args.model_dir / "manifest.json").is_file():
+            raise KitError(f"{args.model_dir}: no manifest.json (not a train-rec output)")
+        figures = gate(args.model_dir, args.data, args.split, sets, args.step)
+    except KitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    for figure in figures:
+        print(figure.line())
+    if args.json:
+        args.json.write_text(json.dumps([f.__dict__ | {"met": f.met} for f in figures], indent=2))
+    return 0 if all(f.met for f in figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
