@@ -10,7 +10,7 @@ UNIT_TESTS := $(MODULE)/tests/unit iot-edge-solution/modules/reviewdashboard/tes
 ARCH ?= amd64
 SECTION ?= all
 
-.PHONY: help setup run lint quick test coverage eval bench stack images quantize fuzz
+.PHONY: help setup run lint quick test coverage eval bench stack images quantize fuzz demo-train
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -85,6 +85,11 @@ stack: setup ## Azurite + textdetector archiving + review dashboard (http://127.
 
 images: ## build the module images, the CPU dev container and the trainer with podman (ARCH=arm64 for ARM; ARGS=trainer for one)
 	@ARCH=$(ARCH) bash scripts/build-images.sh $(ARGS)
+
+demo-train: setup ## fine-tune the recogniser on rendered fourteen-segment displays (train-rec, the gates; installs the train extra): figures to bench-results/train-demo.md
+	bash scripts/test-deps.d/70-fonts-dseg.sh
+	bash scripts/test-deps.d/80-train.sh
+	cd $(MODULE) && $(PY) -m tools.demo_train $(ARGS)
 
 quantize: setup ## INT8 models for OpenVINO (NNCF), cached with their checksums
 	cd $(MODULE) && $(PY) -m tools.quantize $(ARGS)
