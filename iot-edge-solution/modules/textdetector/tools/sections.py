@@ -102,8 +102,7 @@ def run(name: str, options: Sequence[str]) -> int:
             return code
     from . import charts  # the PNG charts beside the tables just written
 
-    for path in charts.make_charts(charts.RESULTS):
-        print(f"wrote {path}")
+    charts.main([str(charts.RESULTS)])  # a results file it cannot read: one line, no stop
     return 0
 
 
