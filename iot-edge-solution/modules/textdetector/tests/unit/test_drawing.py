@@ -94,12 +94,14 @@ def test_labels_at_the_frame_edges_stay_inside_it():
     assert (drawn[2:20, 300:479] == labels.READ).all(axis=2).any()  # moved left, inside
 
 
-def test_a_grey_frame_is_drawn_in_colour():
+def test_a_grey_or_bgra_frame_is_drawn_in_colour():
     grey = np.full((60, 80), 128, np.uint8)
     drawn = annotate(
         grey, Detections(_boxes((5, 20, 50, 40)), np.array([0.9], np.float32), (60, 80))
     )
     assert drawn.shape == (60, 80, 3) and grey.shape == (60, 80)
+    bgra = np.zeros((60, 80, 4), np.uint8)
+    assert annotate(bgra, Detections.empty((60, 80)), reused=True).shape == (60, 80, 3)
 
 
 def test_font_size_follows_the_frame():
@@ -141,3 +143,17 @@ def test_a_reading_whose_score_changes_is_not_rendered_again():
     again = again.with_texts(again.texts, np.array([0.8123]))  # "0.81": a new score
     annotate(image, again)
     assert patches.text_patch.cache_info().misses == misses + 1
+
+
+def test_threads_drawing_at_once_get_the_same_labels():
+    """The run loop, preview viewers and archive uploads draw at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for cached in (patches.glyph, patches.text_mask, patches.text_patch):
+        cached.cache_clear()
+    image = np.full((240, 480, 3), 255, np.uint8)
+    found = _read(["THREADS 中文 1", "THREADS 中文 2", "THREADS 中文 3"])
+    with ThreadPoolExecutor(8) as pool:
+        drawn = list(pool.map(lambda _: annotate(image, found), range(32)))
+    assert all(np.array_equal(d, drawn[0]) for d in drawn)
+    assert not np.array_equal(drawn[0], image)

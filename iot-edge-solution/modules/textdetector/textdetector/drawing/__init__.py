@@ -37,6 +37,8 @@ def annotate(
     canvas = np.ascontiguousarray(image).copy()
     if canvas.ndim == 2:
         canvas = cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR)
+    elif canvas.shape[2] == 4:
+        canvas = cv2.cvtColor(canvas, cv2.COLOR_BGRA2BGR)
     size, thickness = font_size(canvas.shape), line_width(canvas.shape)
     labels = [parts(detections, i, show_scores) for i in range(len(detections))]
     for quad, (_, _, colour) in zip(detections.boxes, labels):

@@ -9,6 +9,7 @@ copy and a new one a few glyph copies. The frame itself never passes through Pil
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -16,6 +17,9 @@ from PIL import Image, ImageDraw
 from .font import label_font
 
 PAD = 2
+# One FreeType face is shared by every thread that draws (the run loop, preview viewers,
+# archive uploads): glyphs are rendered one at a time (rarely: each is cached).
+_RENDER = threading.Lock()
 
 
 def line_height(size: int) -> int:
@@ -30,11 +34,13 @@ def glyph(char: str, size: int) -> tuple[np.ndarray, int, float]:
     """One character drawn alone: its 8-bit mask over the line's height, the mask's left
     edge from the pen, and how far the pen then moves."""
     font = label_font(size)
-    left, _, right, _ = (int(v) for v in font.getbbox(char))
-    mask = Image.new("L", (max(0, right - left), line_height(size)), 0)
-    if right > left:
-        ImageDraw.Draw(mask).text((-left, 0), char, font=font, fill=255)
-    return _frozen(np.asarray(mask)), left, float(font.getlength(char))
+    with _RENDER:
+        left, _, right, _ = (int(v) for v in font.getbbox(char))
+        mask = Image.new("L", (max(0, right - left), line_height(size)), 0)
+        if right > left:
+            ImageDraw.Draw(mask).text((-left, 0), char, font=font, fill=255)
+        advance = float(font.getlength(char))
+    return _frozen(np.asarray(mask)), left, advance
 
 
 @functools.lru_cache(maxsize=2048)
