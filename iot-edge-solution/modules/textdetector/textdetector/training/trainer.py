@@ -4,6 +4,7 @@ val exact-line accuracy, a tqdm progress bar and resumable checkpoints."""
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import os
 import random
@@ -25,6 +26,7 @@ from .labels import Dictionary
 from .network import Recogniser
 
 CHECKPOINT = "checkpoint.pt"
+log = logging.getLogger(__name__)
 
 
 class ResumeError(KitError):
@@ -161,6 +163,12 @@ class Trainer:
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
         self.state = State(**payload["state"])
+        log.info(
+            "resuming at epoch %d (step %d) from %s",
+            self.state.epoch + 1,
+            self.state.step,
+            self.checkpoint,
+        )
 
     # the loop ------------------------------------------------------------------
     def validate(self) -> float:

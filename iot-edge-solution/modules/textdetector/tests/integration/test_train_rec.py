@@ -1,0 +1,112 @@
+"""`train-rec` for real: the shipped PP-OCRv6 recogniser fine-tuned on a few rendered
+fourteen-segment crops (fonts-dseg), exported, checked on ONNX Runtime and OpenVINO, and
+read back through REC_MODEL_DIR; an interrupted run resumed. Needs the train extra
+(torch: scripts/test-deps.d/80-train.sh) and fonts-dseg (70-fonts-dseg.sh)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from testing.components import need
+from textdetector.cli import main
+from textdetector.config import RecognizerSettings
+from textdetector.training.dataset import Sample, load_dataset, read_crop, write_split
+from tools import make_display_set, make_train_set
+
+MODULE_DIR = Path(__file__).resolve().parents[2]
+QUICK = ["--batch-size", "8", "--freeze", "5", "--lr", "0.002", "--augment", "0.2"]
+
+
+def need_training() -> None:
+    need(
+        importlib.util.find_spec("torch") is not None,
+        "torch missing: the train extra (scripts/test-deps.d/80-train.sh)",
+    )
+    need(
+        (make_display_set.FONT_DIR / make_display_set.FONTS[0]).is_file(),
+        "fonts-dseg missing (scripts/test-deps.d/70-fonts-dseg.sh)",
+    )
+
+
+@pytest.mark.slow
+def test_short_fine_tune_raises_val_accuracy_and_the_export_matches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    need_training()
+    data, out = tmp_path / "data", tmp_path / "model"
+    make_train_set.render(data, {"train": 64, "val": 32})
+    code = main(["train-rec", "--data", str(data), "--out", str(out), "--max-steps", "16", *QUICK])
+    assert code == 0, capsys.readouterr().err
+    manifest = json.loads((out / "manifest.json").read_text())
+    figures = manifest["figures"]
+    assert figures["val_exact"] > figures["val_exact_stock"], figures["history"]
+    for engine in ("onnxruntime", "openvino"):
+        check = manifest["export_check"][engine]
+        assert check["crops"] == 32 and check["steps"] > 0 and check["argmax_differs"] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "model"]  # no leftovers
+    # REC_MODEL_DIR: the module's recogniser reads with the exported model and dictionary
+    from textdetector.recognizer import TextRecognizer
+
+    dataset = load_dataset(data)
+    crops = [read_crop(dataset.image_path(s)) for s in dataset.val]
+    with TextRecognizer.open(RecognizerSettings(rec_model_dir=out)) as reader:
+        texts = [t for t, _ in reader.read_crops(crops)]
+    exact = sum(t == s.text for t, s in zip(texts, dataset.val)) / len(crops)
+    assert exact >= figures["val_exact_stock"]
+
+
+def start(data: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "main.py", "train-rec", "--data", str(data), "--out", str(out)]
+    return subprocess.Popen(
+        [*command, *QUICK, "--epochs", "3", "--patience", "9", *extra],
+        cwd=MODULE_DIR,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+@pytest.mark.slow
+def test_interrupted_run_resumes_and_a_new_character_is_added(tmp_path: Path) -> None:
+    """SIGINT after the first epoch's checkpoint: exit 130, nothing at --out; --resume
+    continues at epoch 2 and finishes; a label's character outside the dictionary grows
+    the classifier (--add-chars) and lands in the exported dictionary."""
+    need_training()
+    data, out = tmp_path / "data", tmp_path / "model"
+    make_train_set.render(data, {"train": 16, "val": 8})
+    samples = list(load_dataset(data).train)
+    write_split(data, "train", [*samples, Sample(samples[0].path, samples[0].text + "ꙮ")])
+    checkpoint = tmp_path / ".model.train" / "checkpoint.pt"
+    first = start(data, out, "--add-chars")
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert checkpoint.exists(), first.communicate()[1][-2000:]
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 130 and err.strip().endswith("interrupted"), err[-2000:]
+    assert not out.exists()
+    again = start(data, out)  # without --resume: refused, the checkpoint kept
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 2 and "pass --resume" in err and checkpoint.exists()
+    resumed = start(data, out, "--add-chars", "--resume")
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err[-2000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "resuming at epoch" in err
+    epochs = [h["epoch"] for h in manifest["figures"]["history"]]
+    assert epochs == list(range(len(epochs))) and len(epochs) >= 3
+    assert manifest["added_characters"] == ["ꙮ"]
+    from textdetector.engines.base import model_metadata
+
+    assert model_metadata(out / "model.onnx")["character"].splitlines()[-1] == "ꙮ"
+    assert not checkpoint.parent.exists()
