@@ -13,7 +13,7 @@ import numpy as np
 def perspective(crop: np.ndarray, rng: np.random.Generator, amount: float = 0.08) -> np.ndarray:
     """Move each corner by up to `amount` of the line height (a camera not square on)."""
     h, w = crop.shape[:2]
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     dst = src + rng.uniform(-amount, amount, (4, 2)).astype(np.float32) * h
     matrix = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(crop, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
@@ -37,7 +37,8 @@ def noise(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def jpeg(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A JPEG round trip at quality 30-90."""
     ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 91))])
-    return cv2.imdecode(data, cv2.IMREAD_COLOR) if ok else crop
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR) if ok else None
+    return crop if decoded is None else np.asarray(decoded)
 
 
 def contrast(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:

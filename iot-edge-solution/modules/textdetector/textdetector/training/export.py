@@ -71,7 +71,7 @@ def engine_argmax(path: Path, engine: str, crops: Sequence[np.ndarray]) -> list[
 
 def check_export(
     path: Path, torch_probs: Sequence[np.ndarray], crops: Sequence[np.ndarray]
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, int]]:
     """Steps whose argmax differs from torch's, per engine; ModelError unless none do."""
     expected = [p.argmax(axis=1) for p in torch_probs]
     report = {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import os
 import sys
@@ -68,7 +69,7 @@ def domain_exact(model: Path, data: Path, split: str) -> float:
 
 def eval_exact(stock: Path, tuned: Path, name: str, step: int) -> tuple[float, float]:
     """Exact lines of tools/eval.py's set `name` for both models (same detections)."""
-    from tools import eval as evaluation
+    evaluation = importlib.import_module("tools.eval")  # the module folder's tools/
 
     samples = (
         evaluation.demo_samples(step) if name == "demo_video" else evaluation.eval_set_samples(0)
@@ -95,7 +96,7 @@ def environment(**values: str) -> Iterator[None]:
 
 def real_exact(model: Path, split: str = "all") -> float:
     """Exact lines of the real-scene set through tools/eval_real.py's reader."""
-    from tools import eval_real
+    eval_real = importlib.import_module("tools.eval_real")
 
     items = eval_real.load_set(split=split)
     with environment(REC_MODEL_PATH=str(model), REC_MODEL_DIR=""):

@@ -35,7 +35,7 @@ def arch_config(name: str) -> dict:
     try:
         import rapidocr
         import rapidocr.inference_engine.pytorch.networks as networks
-        import yaml
+        import yaml  # type: ignore[import-untyped]  # no stubs installed
     except ImportError as exc:  # pragma: no cover - the train extra installs it
         raise ModelError(f"train-rec needs rapidocr=={RAPIDOCR_VERSION} ({exc})") from None
     version = getattr(rapidocr, "__version__", RAPIDOCR_VERSION)
@@ -79,12 +79,12 @@ def _fuse(backbone: nn.Module) -> None:
     """`rep()` the backbone, keeping 'same' padding where the definition asked for it
     (its fusing turns a 2x2 'same' convolution into an unpadded one)."""
     same = [n for n, m in backbone.named_modules() if getattr(m, "padding", None) == "same"]
-    backbone.rep()
+    backbone.rep()  # type: ignore[operator]  # rapidocr's module method
     modules = dict(backbone.named_modules())
     for name in same:
         fused = modules.get(name) or modules.get(name.rsplit(".", 1)[0])
         if isinstance(fused, nn.Conv2d):
-            fused.padding = "same"  # type: ignore[assignment]
+            fused.padding = "same"
 
 
 STAGES = ("conv1", "blocks2", "blocks3", "blocks4", "blocks5", "blocks6")
@@ -187,11 +187,10 @@ def _torch_layers(net: nn.Module) -> list[tuple[str, str, nn.Module]]:
 
 
 def _assign(kind: str, name: str, module: nn.Module, tensors: list[np.ndarray]) -> None:
-    targets: list[torch.Tensor] = [module.weight]
-    if kind == "bn":
-        targets += [module.bias, module.running_mean, module.running_var]
-    elif getattr(module, "bias", None) is not None:
-        targets.append(module.bias)
+    names = ["weight", "bias", "running_mean", "running_var"] if kind == "bn" else ["weight"]
+    if kind != "bn" and getattr(module, "bias", None) is not None:
+        names.append("bias")
+    targets = [t for t in (getattr(module, n) for n in names) if isinstance(t, torch.Tensor)]
     if len(targets) != len(tensors):
         raise ModelError(f"{name}: ONNX gives {len(tensors)} tensors, torch has {len(targets)}")
     for target, value in zip(targets, tensors):

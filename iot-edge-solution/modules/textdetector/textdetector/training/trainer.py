@@ -232,7 +232,7 @@ class Trainer:
 
     def run(self, resume: bool = False) -> State:
         """Train until done (or from the last checkpoint), then load the best weights."""
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs installed
 
         if resume:
             self.restore()
