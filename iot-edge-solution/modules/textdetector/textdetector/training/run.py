@@ -115,6 +115,9 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
     net = network.from_onnx(job.base)
     network.grow_classes(net, len(added))
     network.freeze(net, hyper.freeze)
+    device = trainer.best_device()
+    log.info("training on %s", device)
+    net.to(device)
     train = trainer.Split(
         [read_crop(dataset.image_path(s)) for s in dataset.train], [s.text for s in dataset.train]
     )
@@ -134,6 +137,7 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
     run = trainer.Trainer(net, dictionary, train, val, hyper, job.work, fingerprint)
     state = run.run(resume=job.resume)
     trained = time.monotonic() - started
+    net.to("cpu")  # the export and its check run on the CPU, as the module does
     probs = trainer.predict(net, val.crops)
     with staged(job) as folder:
         model = export.export_onnx(net, dictionary, folder / export.MODEL_FILE)

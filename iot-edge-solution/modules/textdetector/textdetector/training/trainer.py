@@ -76,13 +76,22 @@ def schedule(hyper: Hyper, total: int) -> Callable[[int], float]:
     return factor
 
 
+def best_device() -> torch.device:
+    """A CUDA GPU when torch sees one, else the CPU (training needs no GPU)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_of(net: torch.nn.Module) -> torch.device:
+    return next(net.parameters()).device
+
+
 def predict(net: Recogniser, crops: Sequence[np.ndarray], batch: int = 32) -> list[np.ndarray]:
     """Per-crop softmax probabilities (steps, classes), batched as the recogniser does."""
     out: list[np.ndarray] = [np.zeros(0)] * len(crops)
     with torch.no_grad():
         for part in by_width(crops, batch):
-            x = torch.from_numpy(model_input([crops[i] for i in part]))
-            probs = torch.softmax(net(x), dim=2).numpy()
+            x = torch.from_numpy(model_input([crops[i] for i in part])).to(device_of(net))
+            probs = torch.softmax(net(x), dim=2).cpu().numpy()
             for i, row in zip(part, probs):
                 out[int(i)] = row
     return out
@@ -150,7 +159,9 @@ class Trainer:
         if not self.checkpoint.is_file():
             raise ResumeError(f"--resume: no checkpoint at {self.checkpoint}")
         try:
-            payload = torch.load(self.checkpoint, map_location="cpu", weights_only=False)
+            payload = torch.load(
+                self.checkpoint, map_location=device_of(self.net), weights_only=False
+            )
         except Exception as exc:  # a torn or foreign file: one line, not a traceback
             raise ResumeError(f"--resume: {self.checkpoint} is not readable ({exc})") from None
         if payload.get("fingerprint") != self.fingerprint:
@@ -176,11 +187,11 @@ class Trainer:
 
     def step(self, indices: np.ndarray, rng: np.random.Generator) -> float:
         crops = [augment(self.train.crops[i], rng, self.hyper.augment) for i in indices]
-        x = torch.from_numpy(model_input(crops, MAX_TRAIN_WIDTH))
+        x = torch.from_numpy(model_input(crops, MAX_TRAIN_WIDTH)).to(device_of(self.net))
         log_probs = torch.log_softmax(self.net(x), dim=2).permute(1, 0, 2)
         targets = [self.targets[i] for i in indices]
         loss = self.ctc(
-            log_probs,
+            log_probs.cpu(),
             torch.cat(targets),
             torch.full((len(crops),), log_probs.shape[0], dtype=torch.long),
             torch.tensor([len(t) for t in targets], dtype=torch.long),
