@@ -84,9 +84,10 @@ def test_a_source_that_changes_size_keeps_the_first_size(tmp_path):
 
 
 def test_frame_rate_from_timestamps():
-    assert frame_rate([(0, 0.0), (7, 7 / 29.97)]) == 29.97
-    assert frame_rate([(4, 1.0), (4, 1.0)]) == DEFAULT_FPS
-    assert frame_rate([(0, 0.0), (1, 10.0)]) == 1.0  # clamped
+    assert frame_rate([i / 29.97 for i in range(8)]) == 29.97  # a file's own rate
+    assert frame_rate([0.0, 0.5, 1.0, 1.5]) == 2.0  # a camera whose frames were dropped
+    assert frame_rate([1.0, 1.0]) == DEFAULT_FPS
+    assert frame_rate([0.0, 10.0]) == 1.0  # clamped
     assert frame_rate([]) == DEFAULT_FPS
 
 

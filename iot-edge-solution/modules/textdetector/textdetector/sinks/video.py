@@ -4,8 +4,10 @@ OpenCV's own FFmpeg writes MPEG-4 Part 2 (`mp4v`; the wheel has no H.264 encoder
 module needs nothing more. One file per source: SAVE_VIDEO itself for one source,
 `NAME-<n>.EXT` (n = the source's place in CAMERA_PATH, from 0) for several. Every frame
 the loop delivers is written, reused ones included, so the video has as many frames as
-the run processed. The frame rate is the source's, read from the frames' timestamps
-(exact for files, whose timestamps are index / fps; measured for live sources).
+the run processed. The frame rate is the one the frames arrive at, by their timestamps:
+a file's own rate (its timestamps are index / fps and no frame is dropped); for a camera
+or stream the rate of the frames processed, so the video plays in real time even when
+the source drops frames the module could not keep up with.
 """
 
 from __future__ import annotations
@@ -54,13 +56,11 @@ def check_writable(paths: list[Path]) -> None:
             path.unlink(missing_ok=True)
 
 
-def frame_rate(stamps: list[tuple[int, float]]) -> float:
-    """Frames per second from (frame index, timestamp) pairs; DEFAULT_FPS if they cannot
-    tell. Rounded to 1/1000 (a file's timestamps give its rate back exactly)."""
-    if len(stamps) >= 2:
-        (first, t0), (last, t1) = stamps[0], stamps[-1]
-        if last > first and t1 > t0:
-            return round(min(240.0, max(1.0, (last - first) / (t1 - t0))), 3)
+def frame_rate(stamps: list[float]) -> float:
+    """Frames per second of consecutive frames' timestamps (seconds); DEFAULT_FPS if
+    they cannot tell. Rounded to 1/1000 (a file's timestamps give its rate back exactly)."""
+    if len(stamps) >= 2 and stamps[-1] > stamps[0]:
+        return round(min(240.0, max(1.0, (len(stamps) - 1) / (stamps[-1] - stamps[0]))), 3)
     return DEFAULT_FPS
 
 
@@ -70,18 +70,18 @@ class _Track:
 
     path: Path
     held: list[np.ndarray] = field(default_factory=list)
-    stamps: list[tuple[int, float]] = field(default_factory=list)
+    stamps: list[float] = field(default_factory=list)
     writer: cv2.VideoWriter | None = None
     size: tuple[int, int] = (0, 0)  # (width, height) of the written frames
     fps: float = 0.0
     written: int = 0
 
-    def add(self, image: np.ndarray, index: int, timestamp: float) -> None:
+    def add(self, image: np.ndarray, timestamp: float) -> None:
         if self.writer is not None:
             self._write(image)
             return
         self.held.append(image)
-        self.stamps.append((index, timestamp))
+        self.stamps.append(timestamp)
         if len(self.held) >= RATE_FRAMES:
             self.start()
 
@@ -137,7 +137,7 @@ class VideoSink:
             return
         track = self._tracks.get(result.source_id) or self._open(result.source_id)
         image = annotate(result.image, result.detections, reused=result.reused)
-        track.add(image, result.index, result.timestamp)
+        track.add(image, result.timestamp)
 
     def _open(self, source_id: str) -> _Track:
         if source_id not in self.source_ids:  # a source added by a live CAMERA_PATH change
