@@ -691,7 +691,8 @@ class OutputSettings:
         "",
         "SAVE_VIDEO",
         "also write the annotated video (boxes, text, scores drawn) to this .mp4/.mkv/.avi "
-        "file at the source's frame rate; several sources write FILE-0.mp4, FILE-1.mp4, ...",
+        "file at the rate frames are processed (a file's own rate); several sources write "
+        "FILE-0.mp4, FILE-1.mp4, ...",
         video_file,
         "FILE",
     )
