@@ -50,12 +50,13 @@ def test_run_prints_a_line_per_frame(python, demo_video):
     assert "done: 3 frames" in done.stdout
 
 
+@pytest.mark.slow
 def test_run_writes_json_lines(python, demo_video, tmp_path):
     out = tmp_path / "out.jsonl"
-    done = run(python, "--max-frames", "20", "--quiet", env={"JSON_OUTPUT": str(out)})
+    done = run(python, "--max-frames", "6", "--quiet", env={"JSON_OUTPUT": str(out)})
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["frame"] for r in records] == list(range(20))
+    assert [r["frame"] for r in records] == list(range(6))
     assert records[-1]["count"] > 0 and records[-1]["width"] == 1280
     assert "frame     0" not in done.stdout  # quiet: no per-frame lines
 
@@ -80,16 +81,18 @@ def test_help_documents_every_variable(python):
     assert "--iothub-connection-string" not in done.stdout
 
 
+@pytest.mark.slow
 def test_json_on_stdout_is_pure_json(python, demo_video):
     """`main.py --json-output - | jq`: every stdout line is JSON, the rest is on stderr."""
-    done = run(python, "--json-output", "-", "--max-frames", "15")
+    done = run(python, "--json-output", "-", "--max-frames", "5")
     assert done.returncode == 0, done.stderr
     counts = [json.loads(line)["count"] for line in done.stdout.splitlines()]
-    assert len(counts) == 15
-    assert "done: 15 frames" in done.stderr
-    assert sum(line.startswith("frame ") for line in done.stderr.splitlines()) == 15
+    assert len(counts) == 5
+    assert "done: 5 frames" in done.stderr
+    assert sum(line.startswith("frame ") for line in done.stderr.splitlines()) == 5
 
 
+@pytest.mark.slow
 def test_closed_pipe_ends_quietly_with_status_0(python, demo_video):
     """`main.py --json-output - | head -n 2`: two lines, then a quiet exit 0."""
     proc = subprocess.Popen(
@@ -226,6 +229,7 @@ def test_detect_page_reads_every_line_in_reading_order(python, page_image_path):
     assert lines[0] == "Region-based segmentation" and "markers = np" in lines[-1]
 
 
+@pytest.mark.slow
 def test_detect_bad_images_get_a_result_or_one_line(python, model_path, tmp_path):
     """A 1x1 image, a CMYK JPEG, a 16-bit PNG, a 20000x20000 PNG: a result each; an
     empty file: one readable line. Never a traceback."""
@@ -259,6 +263,7 @@ def test_detect_empty_folder(python, model_path, tmp_path):
     assert done.returncode == 4 and "no images found" in done.stderr
 
 
+@pytest.mark.slow
 def test_sigterm_stops_cleanly(python, demo_video):
     import signal
     import time

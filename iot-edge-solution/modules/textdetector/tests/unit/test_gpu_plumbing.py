@@ -220,6 +220,7 @@ def ort_engine():
     engine.close()
 
 
+@pytest.mark.slow
 def test_compare_on_real_frames_with_the_real_model(ort_engine):
     """Real model, real demo frames: identical engines agree, a damaged one does not."""
     frames = check_frames(EngineSettings().model_path.parent / "demo_video.mp4", 3)

@@ -56,6 +56,7 @@ def engines(settings):
     return sorted(p.name for p in settings.trt_cache_dir.glob("*.engine"))
 
 
+@pytest.mark.slow
 def test_first_open_checks_fp16_against_fp32_and_caches_both(fakes, settings, frame, caplog):
     trt, cuda = fakes
     caplog.set_level(logging.INFO)
@@ -81,6 +82,7 @@ def test_first_open_checks_fp16_against_fp32_and_caches_both(fakes, settings, fr
     assert cuda.buffers == {} and cuda.freed == cuda.allocations == 4  # FP32 runner too
 
 
+@pytest.mark.slow
 def test_second_open_loads_the_cache_without_building(fakes, settings):
     trt, _ = fakes
     create_engine(settings).close()
@@ -116,6 +118,7 @@ def test_engine_refused_by_runtime_is_deleted_and_rebuilt(fakes, settings, caplo
     assert trt.builds == ["fp32"]
 
 
+@pytest.mark.slow
 def test_fp16_that_disagrees_falls_back_to_fp32_and_is_remembered(fakes, settings, caplog):
     trt, _ = fakes
     trt.fp16_damage = True

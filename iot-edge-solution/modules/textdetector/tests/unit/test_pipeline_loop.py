@@ -118,6 +118,7 @@ class StalledSource:
 
     source_id = "stalled"
     live = True
+    close_from_any_thread = True  # close() sets the event read() waits on: stop is prompt
 
     def __init__(self):
         self.closed = threading.Event()

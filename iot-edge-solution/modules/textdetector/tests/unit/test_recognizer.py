@@ -29,6 +29,7 @@ def test_dictionary_comes_from_the_model(recognizer):
     assert recognizer.charset[0] == "" and recognizer.charset[-1] == " "
 
 
+@pytest.mark.slow
 def test_same_strings_and_scores_as_rapidocr(recognizer, rapid_rec, scenes):
     """Exact parity with RapidOCR's TextRecognizer on its own crops of our boxes."""
     compared = 0
@@ -48,6 +49,7 @@ def test_demo_frame_is_read(recognizer, scenes):
     assert "Loading dock 7 - Gate B" in texts and "Inspection due 2026-12-01" in texts
 
 
+@pytest.mark.slow
 def test_many_frames_share_batches(recognizer, scenes):
     """Crops of several frames go through the model together: one call per batch."""
     one_by_one = [recognizer.recognize(image, boxes) for image, boxes in scenes]

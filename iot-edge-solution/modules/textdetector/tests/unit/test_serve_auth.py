@@ -95,6 +95,7 @@ def test_existing_answers_are_kept_behind_the_key(srv):
     assert metric_samples(metrics)[("textdetector_http_requests_total", refused)] >= 1
 
 
+@pytest.mark.slow
 def test_key_is_environment_only_and_never_shown():
     settings = load(ServeSettings, {"SERVE_API_KEY": f"  {KEY} "})
     assert settings.api_key == KEY and KEY not in repr(settings)

@@ -299,6 +299,7 @@ def test_libjpeg_warnings_stay_off_stderr(tight):
     assert not any("JPEG" in line for line in tight.log[logged:]), tight.log[logged:]
 
 
+@pytest.mark.slow
 def test_queue_place_stays_taken_until_a_timed_out_worker_finishes():
     """Finding 7: after a 504 the worker is still running; its place stays taken until it
     finishes, so the queue cannot overrun: with 1 worker and no queue, a request that

@@ -231,6 +231,7 @@ def test_bad_input_gets_json_error_and_server_stays_up(srv, case):
     assert request(srv.port, "GET", "/v2/health/ready").status == 200
 
 
+@pytest.mark.slow
 def test_concurrent_requests_all_answer_the_same(srv):
     expected = request(srv.port, "POST", "/score", page_jpeg()).json()
 

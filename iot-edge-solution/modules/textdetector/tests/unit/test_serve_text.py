@@ -90,6 +90,7 @@ def test_formats_without_readings_keep_the_old_shape():
     assert all("text" not in p for p in cv["predictions"])
 
 
+@pytest.mark.slow
 def test_formats_skip_text_inferences_for_unread_regions():
     body = lva_inferences(detections(("EXIT", "")), "text")
     kinds = [i["type"] for i in body["inferences"]]

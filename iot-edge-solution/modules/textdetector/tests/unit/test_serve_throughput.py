@@ -86,6 +86,7 @@ def metadata(port: int, timeout: float = 60.0) -> dict:
     return model_metadata(port, timeout)["parameters"]
 
 
+@pytest.mark.slow
 def test_service_uses_throughput_and_engine_sized_workers(openvino_present, model_path):
     need(resolve_engine(EngineSettings()) == "openvino", "ENGINE=auto is not OpenVINO here")
     with served(EngineSettings()) as srv:
