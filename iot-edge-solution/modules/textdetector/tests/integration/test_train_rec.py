@@ -23,6 +23,7 @@ from textdetector.training.dataset import Sample, load_dataset, read_crop, write
 from tools import make_display_set, make_train_set
 
 MODULE_DIR = Path(__file__).resolve().parents[2]
+BASE = "PP-OCRv6_rec_small.onnx"
 QUICK = ["--batch-size", "8", "--freeze", "5", "--lr", "0.002", "--augment", "0.2"]
 
 
@@ -47,12 +48,14 @@ def test_short_fine_tune_raises_val_accuracy_and_the_export_matches(
     code = main(["train-rec", "--data", str(data), "--out", str(out), "--max-steps", "16", *QUICK])
     assert code == 0, capsys.readouterr().err
     manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["base_parity"]["max_abs_diff"] < 1e-4  # torch == ONNX Runtime before
     figures = manifest["figures"]
     assert figures["val_exact"] > figures["val_exact_stock"], figures["history"]
     for engine in ("onnxruntime", "openvino"):
         check = manifest["export_check"][engine]
         assert check["crops"] == 32 and check["steps"] > 0 and check["argmax_differs"] == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "model"]  # no leftovers
+    assert interface(out / "model.onnx") == interface(MODULE_DIR / "local_data" / BASE)
     # REC_MODEL_DIR: the module's recogniser reads with the exported model and dictionary
     from textdetector.recognizer import TextRecognizer
 
@@ -62,6 +65,20 @@ def test_short_fine_tune_raises_val_accuracy_and_the_export_matches(
         texts = [t for t, _ in reader.read_crops(crops)]
     exact = sum(t == s.text for t, s in zip(texts, dataset.val)) / len(crops)
     assert exact >= figures["val_exact_stock"]
+
+
+def interface(path: Path) -> list[tuple[str, list[object]]]:
+    """The input's name and dims, the output's name, batch dim and rank (its steps dim
+    is named by the exporter, its classes grow with --add-chars)."""
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+
+    def dims(tensor: onnx.ValueInfoProto) -> list[object]:
+        return [d.dim_param or d.dim_value for d in tensor.type.tensor_type.shape.dim]
+
+    (x,), (y,) = graph.input, graph.output
+    return [(x.name, dims(x)), (y.name, [dims(y)[0], len(dims(y))])]
 
 
 def start(data: Path, out: Path, *extra: str) -> subprocess.Popen[str]:

@@ -23,6 +23,7 @@ from .network import Probabilities, Recogniser
 
 MODEL_FILE = REC_DIR_MODEL
 INPUT, OUTPUT = "x", "fetch_name_0"
+BATCH, WIDTH = "DynamicDimension.0", "DynamicDimension.1"  # the shipped model's names
 OPSET = 17
 ENGINES = ("onnxruntime", "openvino")
 
@@ -39,7 +40,7 @@ def export_onnx(net: Recogniser, dictionary: Dictionary, path: Path) -> Path:
             str(path),
             input_names=[INPUT],
             output_names=[OUTPUT],
-            dynamic_axes={INPUT: {0: "batch", 3: "width"}, OUTPUT: {0: "batch", 1: "steps"}},
+            dynamic_axes={INPUT: {0: BATCH, 3: WIDTH}, OUTPUT: {0: BATCH, 1: "steps"}},
             opset_version=OPSET,
             dynamo=False,
         )

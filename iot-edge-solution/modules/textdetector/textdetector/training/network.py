@@ -240,3 +240,32 @@ def grow_classes(net: Recogniser, added: int) -> None:
         fc.weight[-1 - added : -1].normal_(0.0, 0.01, generator=torch.Generator().manual_seed(0))
         fc.bias[-1 - added : -1].fill_(float(old.bias.min()))
     net.fc = fc
+
+
+PARITY_TOLERANCE = 1e-4  # largest probability difference torch may have against ORT
+
+
+def check_parity(net: Recogniser, model_path: Path, crops: list[np.ndarray]) -> dict[str, float]:
+    """Torch against ONNX Runtime on `crops` before training: the largest probability
+    difference and the share of steps whose argmax differs; ModelError beyond tolerance."""
+    import onnxruntime as ort
+
+    from .batches import model_input
+
+    x = model_input(crops)
+    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    reference = session.run(None, {session.get_inputs()[0].name: x})[0]
+    with torch.no_grad():
+        ours = torch.softmax(net(torch.from_numpy(x).to(next(net.parameters()).device)), 2)
+    ours_np = ours.cpu().numpy()
+    report = {
+        "crops": float(len(crops)),
+        "max_abs_diff": float(np.abs(ours_np - reference).max()),
+        "argmax_differs": float((ours_np.argmax(2) != reference.argmax(2)).mean()),
+    }
+    if report["max_abs_diff"] > PARITY_TOLERANCE:
+        raise ModelError(
+            f"the torch network differs from {model_path.name} by "
+            f"{report['max_abs_diff']:.2e} (> {PARITY_TOLERANCE}) before training"
+        )
+    return report

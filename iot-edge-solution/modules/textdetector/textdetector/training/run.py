@@ -113,6 +113,16 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
 
     trainer.seed_everything(hyper.seed, hyper.threads)
     net = network.from_onnx(job.base)
+    val = trainer.Split(
+        [read_crop(dataset.image_path(s)) for s in dataset.val], [s.text for s in dataset.val]
+    )
+    base_parity = network.check_parity(net, job.base, val.crops[:16])
+    log.info(
+        "torch network = %s: max probability difference %.1e on %d val crops",
+        job.base.name,
+        base_parity["max_abs_diff"],
+        len(val.crops[:16]),
+    )
     network.grow_classes(net, len(added))
     network.freeze(net, hyper.freeze)
     device = trainer.best_device()
@@ -120,9 +130,6 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
     net.to(device)
     train = trainer.Split(
         [read_crop(dataset.image_path(s)) for s in dataset.train], [s.text for s in dataset.train]
-    )
-    val = trainer.Split(
-        [read_crop(dataset.image_path(s)) for s in dataset.val], [s.text for s in dataset.val]
     )
     fingerprint = {
         "base_sha256": sha256_of(job.base),
@@ -168,6 +175,7 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
                 "train_seconds": round(trained, 1),
                 "history": state.history,
             },
+            "base_parity": base_parity,
             "export_check": parity,
             "hyper": asdict(hyper),
             "torch": torch.__version__,
