@@ -134,3 +134,23 @@ def test_the_reading_chart_is_also_made_from_the_table(tmp_path):
     assert charts.make_charts(tmp_path) == [tmp_path / "eval-real.png"]
     with pytest.raises(ValueError):
         charts.eval_real_table("no table here")
+
+
+def test_every_bench_section_and_make_eval_draw_the_charts(tmp_path, monkeypatch, capsys):
+    """A section's tool writes its results, then the charts beside them are drawn."""
+    from tools import sections
+
+    def tool(argv):  # a section tool: writes its results file
+        _written(tmp_path, "reuse.json", REUSE)
+        return 0
+
+    monkeypatch.setattr(charts, "RESULTS", tmp_path)
+    monkeypatch.setitem(sections.SECTIONS, "fake", sections.Section("a test tool", "charts"))
+    monkeypatch.setattr(
+        charts, "main", lambda argv, real=charts.main: real(argv) if argv else tool(argv)
+    )
+    assert sections.run("fake", []) == 0
+    assert (tmp_path / "reuse.png").is_file()
+    makefile = (Path(__file__).resolve().parents[5] / "Makefile").read_text(encoding="utf-8")
+    eval_target = makefile.split("\neval:", 1)[1].split("\n\n", 1)[0]
+    assert "tools.charts" in eval_target and "eval-real.json" in eval_target
