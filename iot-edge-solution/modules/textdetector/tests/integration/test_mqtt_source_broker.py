@@ -177,6 +177,33 @@ def test_broker_restart_is_a_reconnect_with_its_state_in_health(mqtt5: Mosquitto
         publisher.stop()
 
 
+def test_a_quiet_topic_is_not_a_stall(mqtt5: Mosquitto5):
+    """Snapshots may come once a minute, or only payloads that are skipped: with a 1 s
+    watchdog, 3 s of garbage and silence cause no reconnect, and the next image is read."""
+    health = HealthRegistry()
+    url = f"{mqtt5.url('plain')}/{TOPIC}"
+    quick_watch = SourceSettings(reconnect_delay=0.2, reconnect_max_delay=1.0, source_timeout=1.0)
+    source = mqtt_reconnecting(url, quick_watch, health, MqttSettings())
+    frames: list = []
+    stop = threading.Event()
+    publisher = Publisher(mqtt5)
+    try:
+        source.open()
+        reader(source, frames, stop)
+        assert wait(lambda: health.state(url) == "connected", 10)
+        publisher.send(b"not an image")
+        time.sleep(3.0)
+        publisher.send(snapshot("LATE 7"))
+        assert wait(lambda: len(frames) == 1, 10), health.snapshot()
+        entry = health.snapshot()[url]
+        assert entry["reconnects"] == 0 and entry["skipped"] == {"not_image": 1}
+        assert entry["state"] == "connected"
+    finally:
+        stop.set()
+        source.close()
+        publisher.stop()
+
+
 @pytest.mark.parametrize(
     ("path", "settings", "expected"),
     [

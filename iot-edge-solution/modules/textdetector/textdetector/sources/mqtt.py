@@ -67,6 +67,10 @@ class MqttSnapshotSource:
     """One subscription on one connection; `read` returns the next decodable image."""
 
     live = True
+    # Snapshots come when a publisher sends them (once a minute is normal); `read`
+    # raises once the broker connection is lost, so the reconnect watchdog must not
+    # take a quiet topic, or one that carries only skipped payloads, for a stall.
+    idle_is_normal = True
 
     def __init__(
         self,

@@ -89,6 +89,10 @@ class _Capture:
         self.items: queue.Queue = queue.Queue(maxsize=2)
         self.dropped = 0
         self.delivered = False
+        self.opened = False
+        # A source whose read() itself raises when its connection is lost (an MQTT
+        # subscription) may be quiet for as long as nobody publishes: no stall watchdog.
+        self.idle_is_normal = bool(getattr(source, "idle_is_normal", False))
         self._stop = threading.Event()
         self.thread = threading.Thread(
             target=self._run, daemon=True, name=f"capture-{next(_names)}"
@@ -186,17 +190,21 @@ class ReconnectingSource:
         """The capture's next item, None once closed, or a stall error from the watchdog.
 
         A capture that has not delivered yet gets twice the time: opening a stream
-        includes FFmpeg probing it.
+        includes FFmpeg probing it. A source that is idle by nature (`idle_is_normal`)
+        is watched only until it opened: after that a quiet feed is not a stall.
         """
         capture = self._capture
         assert capture is not None
         limit = self.policy.watchdog_s * (1 if capture.delivered else 2)
         deadline = time.monotonic() + limit
         while not self._closed.is_set():
+            if capture.idle_is_normal and capture.opened:
+                deadline = time.monotonic() + limit
             try:
                 wait = min(POLL_S, max(0.0, deadline - time.monotonic()))
                 item = capture.items.get(timeout=wait)
                 capture.delivered = capture.delivered or isinstance(item, Frame)
+                capture.opened = capture.opened or item is _OPENED
                 return item
             except queue.Empty:
                 if time.monotonic() >= deadline:
