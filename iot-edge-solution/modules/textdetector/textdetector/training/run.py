@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..models import sha256_of, verify_model
 from .architectures import architecture_of
-from .dataset import Dataset, DatasetError, load_dataset, read_crop
+from .dataset import Dataset, load_dataset, read_crop
 from .labels import Dictionary, needed_characters
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,59 @@ def staged(job: Job) -> Iterator[Path]:
         shutil.rmtree(job.staging, ignore_errors=True)
 
 
+def split(dataset: Dataset, name: str) -> Any:
+    """A split's crops decoded into memory, with their texts."""
+    from .trainer import Split
+
+    samples = dataset.split(name)
+    return Split([read_crop(dataset.image_path(s)) for s in samples], [s.text for s in samples])
+
+
+def fingerprint(job: Job, dataset: Dataset, added: list[str], hyper: Any) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed."""
+    return {
+        "base_sha256": sha256_of(job.base),
+        "labels_sha256": labels_digest(dataset),
+        "added": added,
+        "seed": hyper.seed,
+        "batch_size": hyper.batch_size,
+        "lr": hyper.lr,
+        "freeze": hyper.freeze,
+    }
+
+
+def figures(state: Any, seconds: float) -> dict[str, Any]:
+    return {
+        "val_exact_stock": state.history[0]["val"] if state.history else None,
+        "val_exact": state.best,
+        "best_epoch": state.best_epoch,
+        "epochs": state.epoch,
+        "steps": state.step,
+        "train_seconds": round(seconds, 1),
+        "history": state.history,
+    }
+
+
+def manifest_of(job: Job, dataset: Dataset, prints: dict[str, Any], **fields: Any) -> dict:
+    """manifest.json: the base model, the dataset, and what `fields` add."""
+    return {
+        "format": "textdetector-rec",
+        "version": 1,
+        "base_model": job.base.name,
+        "base_sha256": prints["base_sha256"],
+        "architecture": architecture_of(job.base),
+        "added_characters": prints["added"],
+        "dataset": {
+            "path": str(job.data),
+            "labels_sha256": prints["labels_sha256"],
+            "train": len(dataset.train),
+            "val": len(dataset.val),
+            "info": dataset.info,
+        },
+        **fields,
+    }
+
+
 def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
     """Fine-tune, export and check; returns the manifest written beside the model."""
     dataset, dictionary, added = prepare(job)
@@ -113,76 +166,35 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
 
     trainer.seed_everything(hyper.seed, hyper.threads)
     net = network.from_onnx(job.base)
-    val = trainer.Split(
-        [read_crop(dataset.image_path(s)) for s in dataset.val], [s.text for s in dataset.val]
-    )
+    val = split(dataset, "val")
     base_parity = network.check_parity(net, job.base, val.crops[:16])
-    log.info(
-        "torch network = %s: max probability difference %.1e on %d val crops",
-        job.base.name,
-        base_parity["max_abs_diff"],
-        len(val.crops[:16]),
-    )
+    log.info("torch = ONNX Runtime within %.1e before training", base_parity["max_abs_diff"])
     network.grow_classes(net, len(added))
     network.freeze(net, hyper.freeze)
-    device = trainer.best_device()
-    log.info("training on %s", device)
-    net.to(device)
-    train = trainer.Split(
-        [read_crop(dataset.image_path(s)) for s in dataset.train], [s.text for s in dataset.train]
-    )
-    fingerprint = {
-        "base_sha256": sha256_of(job.base),
-        "labels_sha256": labels_digest(dataset),
-        "added": added,
-        "seed": hyper.seed,
-        "batch_size": hyper.batch_size,
-        "lr": hyper.lr,
-        "freeze": hyper.freeze,
-    }
+    net.to(trainer.best_device())
+    prints = fingerprint(job, dataset, added, hyper)
     job.work.mkdir(exist_ok=True)
-    run = trainer.Trainer(net, dictionary, train, val, hyper, job.work, fingerprint)
+    run = trainer.Trainer(net, dictionary, split(dataset, "train"), val, hyper, job.work, prints)
     state = run.run(resume=job.resume)
-    trained = time.monotonic() - started
+    seconds = time.monotonic() - started
     net.to("cpu")  # the export and its check run on the CPU, as the module does
     probs = trainer.predict(net, val.crops)
     with staged(job) as folder:
         model = export.export_onnx(net, dictionary, folder / export.MODEL_FILE)
-        parity = export.check_export(model, probs, val.crops)
-        manifest = {
-            "format": "textdetector-rec",
-            "version": 1,
-            "model": export.MODEL_FILE,
-            "model_sha256": sha256_of(model),
-            "base_model": job.base.name,
-            "base_sha256": fingerprint["base_sha256"],
-            "architecture": architecture_of(job.base),
-            "dictionary_size": len(dictionary.symbols),
-            "added_characters": added,
-            "dataset": {
-                "path": str(job.data),
-                "labels_sha256": fingerprint["labels_sha256"],
-                "train": len(dataset.train),
-                "val": len(dataset.val),
-                "info": dataset.info,
-            },
-            "figures": {
-                "val_exact_stock": state.history[0]["val"] if state.history else None,
-                "val_exact": state.best,
-                "best_epoch": state.best_epoch,
-                "epochs": state.epoch,
-                "steps": state.step,
-                "train_seconds": round(trained, 1),
-                "history": state.history,
-            },
-            "base_parity": base_parity,
-            "export_check": parity,
-            "hyper": asdict(hyper),
-            "torch": torch.__version__,
-        }
-        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        manifest = manifest_of(
+            job,
+            dataset,
+            prints,
+            model=export.MODEL_FILE,
+            model_sha256=sha256_of(model),
+            dictionary_size=len(dictionary.symbols),
+            figures=figures(state, seconds),
+            base_parity=base_parity,
+            export_check=export.check_export(model, probs, val.crops),
+            hyper=asdict(hyper),
+            torch=torch.__version__,
+        )
+        text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+        (folder / MANIFEST).write_text(text, encoding="utf-8")
     shutil.rmtree(job.work, ignore_errors=True)
     return manifest
-
-
-__all__ = ["Job", "train_rec", "prepare", "DatasetError"]
