@@ -14,13 +14,16 @@ Usage: python -m tools.demo_train [--work DIR] [--sets demo_video,eval_set,real_
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from textdetector.config import LOCAL_DATA, REC_DIR_MODEL
 from textdetector.training import gate
 from tools import make_train_set
 from tools.harness import RESULTS, machine, markdown, write_json, write_text
@@ -29,6 +32,12 @@ MODULE_DIR = Path(__file__).resolve().parent.parent
 WORK = MODULE_DIR / "local_data" / "train_demo"
 TRAIN_MINUTES = 10.0
 TEST_TARGET, TEST_GAIN = 0.95, 0.30  # exact test lines: >= 0.95 or +0.30, the lower
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of the finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def train(data: Path, out: Path, extra: list[str]) -> float:
@@ -62,6 +71,15 @@ def rows(figures: dict) -> list[tuple[str, str, str, str, str]]:
             "MET" if figures["train_seconds"] <= TRAIN_MINUTES * 60 else "MISSED",
         ),
     ]
+    out.append(
+        (
+            "train-rec CPU minutes (what an idle machine takes)",
+            "",
+            f"{figures['train_cpu_seconds'] / 60:.1f}",
+            "",
+            "",
+        )
+    )
     for figure in figures["gates"]:
         target = figure.line().split("(target ")[1].split(")")[0]
         out.append(
@@ -89,18 +107,22 @@ def main(argv: list[str] | None = None) -> int:
     make_train_set.render(data)
     print(f"rendered {data}: " + ", ".join(f"{n} {s}" for s, n in make_train_set.COUNTS.items()))
     load = os.getloadavg()[0]
+    cpu = cpu_seconds()
     seconds = train(data, model, extra)
-    stock = gate.LOCAL_DATA / gate.json.loads((model / "manifest.json").read_text())["base_model"]
+    cpu = cpu_seconds() - cpu
+    stock = LOCAL_DATA / json.loads((model / "manifest.json").read_text())["base_model"]
     figures = {
         "train_seconds": seconds,
+        "train_cpu_seconds": cpu,
         "load_average_at_start": load,
         "test_stock": gate.domain_exact(stock, data, "test"),
-        "test_tuned": gate.domain_exact(model / gate.REC_DIR_MODEL, data, "test"),
+        "test_tuned": gate.domain_exact(model / REC_DIR_MODEL, data, "test"),
         "gates": gate.gate(model, data, "val", tuple(args.sets.split(",")), args.step),
     }
     table = rows(figures)
     for name, before, after, target, verdict in table:
-        print(f"{name}: {before + ' -> ' if before else ''}{after} (target {target}): {verdict}")
+        goal = f" (target {target}): {verdict}" if target else ""
+        print(f"{name}: {before + ' -> ' if before else ''}{after}{goal}")
     header = f"## Fine-tuning demo (DSEG14 displays)\n\n{machine()}, load average {load:.1f}\n\n"
     write_text(
         RESULTS / "train-demo.md",
@@ -110,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS / "train-demo.json",
         {**figures, "gates": [f.__dict__ | {"met": f.met} for f in figures["gates"]]},
     )
-    return 0 if all(row[-1] == "MET" for row in table) else 1
+    return 0 if all(row[-1] in ("MET", "") for row in table) else 1
 
 
 if __name__ == "__main__":
