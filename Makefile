@@ -61,7 +61,7 @@ eval: setup ## reading quality: demo video, rendered set, real photos per catego
 	cd $(MODULE) && $(PY) -m tools.eval_expected
 	cd $(MODULE) && $(PY) -m tools.charts
 
-bench: setup ## benchmarks (tools/, figures to bench-results/); SECTION=all (default: detection, ocr, matrix, then e2e) | detection | ocr | matrix | e2e | engines | constrain | post | streams | reuse | drawing | preview | http | triton | gpu | soak | soak-streams; ARGS="..." to its tool
+bench: setup ## benchmarks (tools/, figures to bench-results/); SECTION=all (default: detection, ocr, matrix, then e2e) | detection | ocr | matrix | e2e | engines | constrain | post | streams | cameras | reuse | drawing | preview | http | triton | gpu | soak | soak-streams; ARGS="..." to its tool
 	cd $(MODULE) && PYTHONPATH=$(CURDIR)/testing $(PY) -m tools.sections $(SECTION) $(ARGS)
 
 # The bench targets before `make bench SECTION=...`: aliases for one release.

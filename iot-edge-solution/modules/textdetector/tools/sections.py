@@ -56,7 +56,13 @@ SECTIONS: dict[str, Section] = {
         "dense-text (500+ words) post-process: fast vs reference, ms", "bench_postprocess"
     ),
     "streams": Section(
-        "N = 1, 2, 4, 8 sources in one process: fps and batch sizes", "bench_streams"
+        "N = 1, 2, 4, 8 sources in one process: fps and batch sizes; then cameras per box",
+        "bench_streams",
+        then=("bench_cameras",),
+    ),
+    "cameras": Section(
+        "fixed 720p 5 fps cameras one process holds, TEMPORAL_REUSE off vs frame (target 3x)",
+        "bench_cameras",
     ),
     "http": Section(
         "HTTP service vs in-process vs a Flask baseline (concurrency 1/4/16)", "bench_http"
