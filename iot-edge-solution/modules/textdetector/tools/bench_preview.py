@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,7 @@ from textdetector.pipeline import process
 from textdetector.pipeline.health_http import HealthServer
 from textdetector.pipeline.run import loop_options, open_recognizer
 from textdetector.preview import Preview, PreviewAccess, PreviewHub
+from textdetector.preview.hub import encode
 from textdetector.sources import open_source
 from textdetector.sources.health import HealthRegistry
 
@@ -123,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                 }
                 table = harness.measure(runs, args.frames, args.rounds)
                 report = overhead(table, encoded, args)
+                report["encode_ms"] = encode_cost(hub, args.preview_fps)
                 if args.soak_seconds:
                     report["rss"] = soak(settings, detector, recognizer, hub, url, args)
     load_now = os.getloadavg()
@@ -166,6 +169,27 @@ def overhead(table: dict, encoded: list[tuple[float, int]], args: argparse.Names
     rate = sum(p for _, p in timed) / sum(s for s, _ in timed) if timed else 0.0
     print(f"  the viewer received {rate:.1f} frames/s (PREVIEW_FPS={args.preview_fps:g})")
     return {"fps": table, "ratios": ratios, "viewer_frames_per_s": round(rate, 2)}
+
+
+def encode_cost(hub: PreviewHub, fps: float, count: int = 20) -> float:
+    """Median ms to draw and JPEG-encode the clip's last result, and what that costs
+    per second of viewing at `fps` (steadier than fps ratios on a busy machine)."""
+    feed = hub.feed(0)
+    if feed is None or feed.latest is None:
+        return 0.0
+    result = feed.latest
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        encode(hub.drawer(result))
+        times.append((time.perf_counter() - start) * 1000)
+    ms = statistics.median(times)
+    boxes = len(result.detections)
+    print(
+        f"  drawing + JPEG of one 720p frame ({boxes} boxes): {ms:.1f} ms median; "
+        f"watched at {fps:g} fps: {ms * fps / 10:.1f} % of one core"
+    )
+    return round(ms, 2)
 
 
 def soak(
