@@ -3,6 +3,7 @@ encoding, and the routes on a real health server fed synthetic results."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import urllib.error
@@ -163,3 +164,49 @@ def test_a_token_can_ride_in_the_query_and_the_page_passes_it_on():
         assert status == 200 and f"source=0&amp;token={TOKEN}" in html
         assert read_parts(f"{base}/preview.mjpg?source=0&token={TOKEN}", 1, 10)[0]
         assert get(f"{base}/v2/health/live")[0] == 200  # the probes need no token
+
+
+def test_a_viewer_that_never_reads_is_dropped_and_a_stop_ends_streams(monkeypatch):
+    from textdetector.preview import routes
+
+    monkeypatch.setattr(routes, "SEND_TIMEOUT_S", 0.5)
+    noise = np.random.default_rng(1).integers(0, 256, (720, 1280, 3), np.uint8)  # ~1 MB JPEGs
+    hub = PreviewHub(fps=30, max_clients=2)
+    preview = Preview(hub, PreviewAccess.from_settings(PreviewSettings(), "127.0.0.1"))
+    done = threading.Event()
+
+    def feed() -> None:
+        for i in range(10000):
+            if done.wait(0.01):
+                return
+            image = np.roll(noise, i, axis=1)
+            hub.write(FrameResult(i, 0.0, "cam", Detections.empty((720, 1280)), image=image))
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    try:
+        with HealthServer(HealthRegistry(), "127.0.0.1", 0, (), preview) as health:
+            deadline = time.monotonic() + 10
+            while not hub.sources() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            stalled = socket.socket()
+            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stalled.connect(("127.0.0.1", health.port))
+            stalled.sendall(b"GET /preview.mjpg?source=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            while hub.viewers == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert hub.viewers == 1, "the stalled viewer never got its stream"
+            joined = time.monotonic()
+            while hub.viewers and time.monotonic() < joined + 10:  # buffers fill, then dropped
+                time.sleep(0.05)
+            assert hub.viewers == 0, "a viewer that never reads kept its slot"
+            stalled.close()
+            with stream(f"http://127.0.0.1:{health.port}/preview.mjpg?source=0") as watching:
+                assert watching.status == 200
+                health.__exit__(None, None, None)  # the run ends: the stream ends too
+                started = time.monotonic()
+                while watching.read(65536):
+                    assert time.monotonic() - started < 5
+    finally:
+        done.set()
+        feeder.join()
