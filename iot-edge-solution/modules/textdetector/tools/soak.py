@@ -1,4 +1,4 @@
-"""Soak run: the real pipeline on the looped demo video, fps and RSS logged over time.
+"""Soak run: the real pipeline on a looped video, fps and RSS logged over time.
 
 Runs detection and text reading (READ_TEXT, on by default, as in `run`) with the run
 command's sinks (quiet console) plus a monitor that samples fps and the process RSS every
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ from textdetector.config import (
     RecognizerSettings,
     Settings,
     SourceSettings,
+    TemporalSettings,
     load,
 )
 from textdetector.detector import TextDetector
@@ -37,8 +39,9 @@ from textdetector.pipeline import LoopOptions, process
 from textdetector.pipeline.run import open_recognizer
 from textdetector.sinks import build_sinks
 from textdetector.sources import open_source
+from textdetector.temporal import ReusePolicy
 
-from . import harness
+from . import harness, reuse_clips
 
 MB = 1024 * 1024
 
@@ -55,6 +58,7 @@ class Monitor:
         self.samples: list[dict] = []
         self.frames = 0
         self.regions_read = 0  # regions with a reading (0 when READ_TEXT is off)
+        self.reused = 0  # frames that carried an earlier frame's result (TEMPORAL_REUSE)
 
     def __enter__(self) -> Monitor:
         self._start = self._last = time.perf_counter()
@@ -67,6 +71,7 @@ class Monitor:
 
     def write(self, result) -> None:
         self.frames += 1
+        self.reused += bool(getattr(result, "reused", False))
         self.regions_read += sum(bool(text) for text in result.detections.texts or ())
         now = time.perf_counter()
         if self.frames == self.warmup_frames or now - self._last >= self.interval_s:
@@ -121,20 +126,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--warmup", type=int, default=100, help="frames before the baseline")
     parser.add_argument("--video", default=str(DEFAULT_VIDEO), help="video file, looped")
+    parser.add_argument(
+        "--clip", choices=reuse_clips.SCENES, default=None, help="a fixed-camera clip instead"
+    )
     parser.add_argument("--out", default=str(harness.RESULTS / "soak.json"))
     args = parser.parse_args(argv)
     if args.frames <= 0 and args.seconds <= 0:
         parser.error("give --frames or --seconds")
-    if not Path(args.video).is_file():
-        print(f"video not found: {args.video} (run `make setup`)", file=sys.stderr)
+    if args.clip:
+        with tempfile.TemporaryDirectory() as folder:
+            clip = reuse_clips.write_clip(args.clip, Path(folder) / f"{args.clip}.mp4", 30)
+            return soak(args, str(clip))
+    return soak(args, args.video)
+
+
+def soak(args: argparse.Namespace, video: str) -> int:
+    """The soak itself on `video` (looped), with the settings from the environment."""
+    if not Path(video).is_file():
+        print(f"video not found: {video} (run `make setup`)", file=sys.stderr)
         return 2
     settings = Settings(
         engine=load(EngineSettings),
         detector=load(DetectorSettings),
         recognizer=load(RecognizerSettings),
-        source=SourceSettings(camera_path=args.video, loop=True),
+        source=SourceSettings(camera_path=video, loop=True),
         output=OutputSettings(quiet=True, summary_interval=3600.0),
+        temporal=load(TemporalSettings),
     )
+    reuse = ReusePolicy(settings.temporal.temporal_reuse, settings.temporal.reuse_max_age)
     stop = threading.Event()
     monitor = Monitor(args.interval, args.warmup, args.seconds, stop)
     with (
@@ -146,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             detector,
             [open_source(settings.source)],
             sinks,
-            options=LoopOptions(max_frames=args.frames, read_ahead=settings.recognizer.rec_frames),
+            options=LoopOptions(
+                max_frames=args.frames, read_ahead=settings.recognizer.rec_frames, reuse=reuse
+            ),
             stop=stop,
             recognizer=recognizer,
         )
@@ -156,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": elapsed,
         "fps": round(summary.frames / elapsed, 2) if elapsed else 0.0,
         "warmup_frames": args.warmup,
+        "video": args.clip or Path(video).name,
+        "temporal_reuse": reuse.mode,
+        "frames_reused": monitor.reused,
         "read_text": recognizer is not None,
         "regions_read": monitor.regions_read,
         "rss": drift(monitor.samples),
@@ -164,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     rss = report["rss"]
     print(
         f"{summary.frames} frames in {elapsed:.0f} s ({report['fps']} fps), "
-        f"{monitor.regions_read} regions read; RSS after "
+        f"{monitor.regions_read} regions read, {monitor.reused} frames reused "
+        f"(TEMPORAL_REUSE={reuse.mode}); RSS after "
         f"warm-up {rss['min_pct']}% .. {rss['max_pct']}% of {rss['baseline_mb']} MB; "
         f"peak {rss['peak_rss_mb']} MB"
     )
