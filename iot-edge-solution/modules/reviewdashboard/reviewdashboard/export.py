@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from azure.core.exceptions import ResourceNotFoundError
 from PIL import Image
 
 from .crops import crop_quad, png
@@ -93,10 +94,13 @@ async def _collect(store: FrameStore, containers: tuple[str, ...], skipped: list
         for name in await store.labelled(container):
             try:
                 sidecar, _ = await store.labels(container, name)
+                frame = await store.frame(container, name)
             except LabelError as exc:
                 skipped.append(str(exc))
                 continue
-            frame = await store.frame(container, name)
+            except ResourceNotFoundError:  # the frame is gone (retention), its labels not
+                skipped.append(f"{container}/{name}: labels of a frame no longer stored")
+                continue
             if frame is not None and sidecar.lines:
                 frames.append(_Frame(frame, sidecar))
     return frames
@@ -229,8 +233,9 @@ async def export(
 async def _frame_bytes(store: FrameStore, frame: Frame, skipped: list[str]) -> bytes | None:
     try:
         data = await store.image(frame.container, frame.name)
-    except BlobTooLarge as exc:
-        skipped.append(f"{frame.container}/{frame.name}: {exc}")
+    except (BlobTooLarge, ResourceNotFoundError) as exc:
+        reason = str(exc) if isinstance(exc, BlobTooLarge) else "deleted meanwhile"
+        skipped.append(f"{frame.container}/{frame.name}: {reason}")
         return None
     try:
         with Image.open(io.BytesIO(data)) as image:

@@ -5,6 +5,7 @@ reading the export (the contract `train-rec` reads)."""
 from __future__ import annotations
 
 import http.client
+import io
 import itertools
 import json
 import os
@@ -303,6 +304,36 @@ def test_label_post_needs_a_session_and_answers_json_or_redirect(stack, scratch)
     assert [(x.index, x.status) for x in stored.lines] == [(1, "confirmed"), (2, "ignored")]
     status, _, text = post(f"{base}/export", "", {**cookie, "Sec-Fetch-Site": "cross-site"})
     assert status == 403
+    # labels whose frame is gone (retention) are skipped, the rest exported
+    client = BlobServiceClient.from_connection_string(server.connection_string)
+    orphan = "0000000000001_gone_1.jpg.labels.json"
+    client.get_blob_client("scratch", orphan).upload_blob(
+        blob_in(server, "scratch", name + ".labels.json")
+    )
+    exported = export_zip(f"{base}/export", {**cookie, "Sec-Fetch-Site": "same-origin"})
+    assert exported == {"EXIT"}
+
+
+def export_zip(url: str, headers: dict[str, str]) -> set[str]:
+    """POST the export; the texts of the zip's train.txt and val.txt."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        conn.request("POST", parts.path, body=b"", headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    assert response.status == 200, body[:300]
+    assert response.getheader("Content-Type") == "application/zip"
+    assert "default-src 'self'" in response.getheader("Content-Security-Policy", "")
+    texts = set()
+    with zipfile.ZipFile(io.BytesIO(body)) as zipped:
+        for member in zipped.namelist():
+            if member.endswith(("/train.txt", "/val.txt")):
+                lines = zipped.read(member).decode().splitlines()
+                texts |= {line.split("\t")[1] for line in lines}
+    return texts
 
 
 def blob_in(server, container: str, name: str) -> bytes:
