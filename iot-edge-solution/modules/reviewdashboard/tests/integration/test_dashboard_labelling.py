@@ -339,3 +339,20 @@ def export_zip(url: str, headers: dict[str, str]) -> set[str]:
 def blob_in(server, container: str, name: str) -> bytes:
     client = BlobServiceClient.from_connection_string(server.connection_string)
     return client.get_blob_client(container, name).download_blob().readall()
+
+
+def test_labels_posted_at_once_are_all_kept(stack, scratch):
+    """Three reviewers label three lines of one frame at the same moment: the sidecar is
+    written only if unchanged since read (ETag), so no label overwrites another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server, _, name = stack
+    base, _, session = scratch
+    url = f"{base}/c/scratch/f/{name}/labels"
+    headers = {"Content-Type": FORM, "Cookie": f"{COOKIE}={session}", "Accept": "application/json"}
+    bodies = [f"index={i}&action=confirm&text=L{i}" for i in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        replies = list(pool.map(lambda body: post(url, body, headers), bodies))
+    assert [status for status, _, _ in replies] == [200, 200, 200], replies
+    stored = parse_sidecar(blob_in(server, "scratch", name + ".labels.json"), "scratch", name)
+    assert [(x.index, x.label) for x in stored.lines] == [(0, "L0"), (1, "L1"), (2, "L2")]
