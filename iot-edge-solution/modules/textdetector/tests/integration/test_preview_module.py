@@ -118,6 +118,7 @@ def test_twenty_viewers_four_stream_the_rest_503(module):
     frames: list[int] = []
     lock = threading.Lock()
     go = threading.Barrier(20)
+    answered = threading.Barrier(20)  # nobody leaves (freeing a slot) before all are answered
 
     def viewer() -> None:
         go.wait()
@@ -133,6 +134,7 @@ def test_twenty_viewers_four_stream_the_rest_503(module):
             with lock:
                 statuses.append(response.status)
                 frames.append(got)
+            answered.wait(60)
 
     threads = [threading.Thread(target=viewer) for _ in range(20)]
     for t in threads:
