@@ -19,6 +19,7 @@ class Hyper:
     patience: int = 3  # epochs without a better val accuracy
     freeze: int = 2  # backbone stages kept as shipped: 0 none, 1 the stem, 2 + blocks2 ...
     augment: float = 0.5
+    replay: float = 0.5  # general-text crops mixed in per domain crop (against forgetting)
     seed: int = 0
     threads: int = 2
 

@@ -22,6 +22,7 @@ from .labels import Dictionary, needed_characters
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
+REPLAY_LINES = 512  # general-text crops rendered for --replay
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ def fingerprint(job: Job, dataset: Dataset, added: list[str], hyper: Any) -> dic
         "batch_size": hyper.batch_size,
         "lr": hyper.lr,
         "freeze": hyper.freeze,
+        "replay": hyper.replay,
     }
 
 
@@ -162,7 +164,7 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
     started = time.monotonic()
     import torch
 
-    from . import export, network, trainer
+    from . import export, network, replay, trainer
 
     trainer.seed_everything(hyper.seed, hyper.threads)
     net = network.from_onnx(job.base)
@@ -174,7 +176,9 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
     net.to(trainer.best_device())
     prints = fingerprint(job, dataset, added, hyper)
     job.work.mkdir(exist_ok=True)
-    run = trainer.Trainer(net, dictionary, split(dataset, "train"), val, hyper, job.work, prints)
+    general = trainer.Split(*replay.general_lines(REPLAY_LINES, hyper.seed))
+    train = split(dataset, "train")
+    run = trainer.Trainer(net, dictionary, train, val, hyper, job.work, prints, general)
     state = run.run(resume=job.resume)
     seconds = time.monotonic() - started
     net.to("cpu")  # the export and its check run on the CPU, as the module does

@@ -119,6 +119,7 @@ class Trainer:
         hyper: Hyper,
         work: Path,
         fingerprint: dict[str, Any],
+        replay: Split | None = None,
     ) -> None:
         self.net, self.dictionary, self.train, self.val = net, dictionary, train, val
         self.hyper, self.work, self.fingerprint = hyper, work, fingerprint
@@ -133,6 +134,10 @@ class Trainer:
         )
         self.ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
         self.targets = [torch.tensor(dictionary.encode(t), dtype=torch.long) for t in train.texts]
+        self.replay = replay or Split([], [])
+        self.replay_targets = [
+            torch.tensor(dictionary.encode(t), dtype=torch.long) for t in self.replay.texts
+        ]
         self.state = State()
         self.best_weights = copy.deepcopy(net.state_dict())
 
@@ -187,9 +192,13 @@ class Trainer:
 
     def step(self, indices: np.ndarray, rng: np.random.Generator) -> float:
         crops = [augment(self.train.crops[i], rng, self.hyper.augment) for i in indices]
+        targets = [self.targets[i] for i in indices]
+        mixed = round(len(indices) * self.hyper.replay) if self.replay.crops else 0
+        for i in rng.choice(len(self.replay.crops), mixed) if mixed else ():
+            crops.append(augment(self.replay.crops[i], rng, self.hyper.augment))
+            targets.append(self.replay_targets[i])
         x = torch.from_numpy(model_input(crops, MAX_TRAIN_WIDTH)).to(device_of(self.net))
         log_probs = torch.log_softmax(self.net(x), dim=2).permute(1, 0, 2)
-        targets = [self.targets[i] for i in indices]
         loss = self.ctc(
             log_probs.cpu(),
             torch.cat(targets),

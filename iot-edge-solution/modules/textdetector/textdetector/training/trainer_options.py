@@ -20,6 +20,8 @@ HELP = {
     "contrast) per crop; 0 = none",
     "freeze": "backbone stages kept as shipped (not trained): 0 none, 1 the stem, "
     "2 the stem and the first block stage, ... (fewer to train: faster steps)",
+    "replay": "general-text line crops (rendered, labelled) mixed into each batch per "
+    "domain crop, so the model keeps reading other text; 0 = none",
     "seed": "random seed: the same seed and data train the same model",
     "threads": "CPU threads torch uses",
 }
