@@ -58,3 +58,17 @@ def test_training_flags_parse_into_hyper_parameters() -> None:
         hyper_of(parser.parse_args(["--batch-size", "0"]))
     with pytest.raises(SystemExit):
         parser.parse_args(["--lr", "-1"])
+
+
+def test_replay_lines_are_deterministic_labelled_general_text() -> None:
+    from textdetector.training.replay import general_lines
+
+    crops, texts = general_lines(24, seed=3)
+    again, same = general_lines(24, seed=3)
+    assert texts == same and all(np.array_equal(a, b) for a, b in zip(crops, again))
+    assert texts != general_lines(24, seed=4)[1]
+    joined = "".join(texts)
+    assert any(c.islower() for c in joined) and any(c.isupper() for c in joined)
+    assert any(c.isdigit() for c in joined) and " " in joined
+    assert all(32 <= ord(c) < 127 for c in joined)
+    assert all(c.ndim == 3 and c.shape[0] >= 16 for c in crops)
