@@ -159,7 +159,8 @@ def test_a_token_can_ride_in_the_query_and_the_page_passes_it_on():
     with HealthServer(HealthRegistry(), "127.0.0.1", 0, (), Preview(hub, access)) as health:
         base = f"http://127.0.0.1:{health.port}"
         assert get(f"{base}/preview")[0] == 401
-        assert get(f"{base}/preview", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
+        status, html = get(f"{base}/preview", {"Authorization": f"Bearer {TOKEN}"})
+        assert status == 200 and f"source=0&amp;token={TOKEN}" in html
         status, html = get(f"{base}/preview?token={TOKEN}")
         assert status == 200 and f"source=0&amp;token={TOKEN}" in html
         assert read_parts(f"{base}/preview.mjpg?source=0&token={TOKEN}", 1, 10)[0]

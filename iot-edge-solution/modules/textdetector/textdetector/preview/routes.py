@@ -18,7 +18,7 @@ from html import escape
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode
 
-from .access import PreviewAccess, Refusal
+from .access import PreviewAccess, Refusal, presented
 from .hub import PreviewHub
 
 log = logging.getLogger(__name__)
@@ -54,12 +54,14 @@ class Preview:
         if refusal is not None:
             send_line(handler, refusal)
         elif path == "/preview":
-            self.page(handler, token)
+            carried = presented(handler.headers.get("Authorization", ""), token)
+            self.page(handler, carried if self.access.token else "")
         else:
             self.stream(handler, params)
 
     def page(self, handler: BaseHTTPRequestHandler, token: str) -> None:
-        """The sources, each an <img> of its stream (the token carried along if given)."""
+        """The sources, each an <img> of its stream; with a token, the <img> URLs carry
+        it (an <img> cannot send a header), whichever way the page got it."""
         sources = self.hub.sources()
         extra = {"token": token} if token else {}
         figures = "".join(
