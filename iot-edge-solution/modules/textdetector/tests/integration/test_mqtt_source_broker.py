@@ -6,6 +6,7 @@ work are one readable error; and the module, fed by a snapshot publisher, reads 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -144,63 +145,70 @@ def test_images_raw_and_as_cloudevents_read_garbage_and_50_mb_skipped(
     thread.join(2)
 
 
-def test_broker_restart_is_a_reconnect_with_its_state_in_health(mqtt5: Mosquitto5):
+@contextlib.contextmanager
+def subscribed(mqtt5: Mosquitto5, settings: SourceSettings = FAST):
+    """The reconnecting MQTT source on the plain listener, opened and read on a thread:
+    yields its health id, the health registry and the list the frames go to."""
     health = HealthRegistry()
     url = f"{mqtt5.url('plain')}/{TOPIC}"
-    source = mqtt_reconnecting(url, FAST, health, MqttSettings())
+    source = mqtt_reconnecting(url, settings, health, MqttSettings())
     frames: list = []
     stop = threading.Event()
-    publisher = Publisher(mqtt5)
     try:
         source.open()
         reader(source, frames, stop)
-        publisher.send(snapshot(), retain=True)
-        assert wait(lambda: len(frames) >= 1, 20)
-        publisher.stop()
-        mqtt5.stop()
-        assert wait(lambda: health.state(url) in ("reconnecting", "down"), 10)
-        assert "MQTT broker" in health.snapshot()[url]["last_error"]
-        mqtt5.start()
-        publisher = Publisher(mqtt5)
-        before = len(frames)
-        assert wait(lambda: health.snapshot()[url]["reconnects"] >= 1, 10)
-
-        def fed() -> bool:
-            publisher.send(snapshot("AGAIN 1"))
-            return len(frames) > before
-
-        assert wait(fed, 20), health.snapshot()
-        assert health.state(url) == "connected"
+        yield url, health, frames
     finally:
         stop.set()
         source.close()
+
+
+def test_broker_restart_is_a_reconnect_with_its_state_in_health(mqtt5: Mosquitto5):
+    publisher = Publisher(mqtt5)
+    try:
+        with subscribed(mqtt5) as (url, health, frames):
+            publisher.send(snapshot(), retain=True)
+            assert wait(lambda: len(frames) >= 1, 20)
+            publisher.stop()
+            mqtt5.stop()
+            assert wait(lambda: health.state(url) in ("reconnecting", "down"), 10)
+            assert "MQTT broker" in health.snapshot()[url]["last_error"]
+            mqtt5.start()
+            publisher = Publisher(mqtt5)
+            before = len(frames)
+            assert wait(lambda: health.snapshot()[url]["reconnects"] >= 1, 10)
+
+            def fed() -> bool:
+                publisher.send(snapshot("AGAIN 1"))
+                return len(frames) > before
+
+            assert wait(fed, 20), health.snapshot()
+            assert health.state(url) == "connected"
+    finally:
         publisher.stop()
 
 
 def test_a_quiet_topic_is_not_a_stall(mqtt5: Mosquitto5):
     """Snapshots may come once a minute, or only payloads that are skipped: with a 1 s
     watchdog, 3 s of garbage and silence cause no reconnect, and the next image is read."""
-    health = HealthRegistry()
-    url = f"{mqtt5.url('plain')}/{TOPIC}"
     quick_watch = SourceSettings(reconnect_delay=0.2, reconnect_max_delay=1.0, source_timeout=1.0)
-    source = mqtt_reconnecting(url, quick_watch, health, MqttSettings())
-    frames: list = []
-    stop = threading.Event()
     publisher = Publisher(mqtt5)
     try:
-        source.open()
-        reader(source, frames, stop)
-        assert wait(lambda: health.state(url) == "connected", 10)
-        publisher.send(b"not an image")
-        time.sleep(3.0)
-        publisher.send(snapshot("LATE 7"))
-        assert wait(lambda: len(frames) == 1, 10), health.snapshot()
-        entry = health.snapshot()[url]
-        assert entry["reconnects"] == 0 and entry["skipped"] == {"not_image": 1}
-        assert entry["state"] == "connected"
+        with subscribed(mqtt5, quick_watch) as (url, health, frames):
+            assert wait(lambda: health.state(url) == "connected", 10)  # subscribed
+
+            def garbage_seen() -> bool:
+                publisher.send(b"not an image")
+                return health.snapshot()[url]["skipped"].get("not_image", 0) >= 1
+
+            assert wait(garbage_seen, 10)
+            time.sleep(3.0)
+            publisher.send(snapshot("LATE 7"))
+            assert wait(lambda: len(frames) == 1, 10), health.snapshot()
+            entry = health.snapshot()[url]
+            assert entry["reconnects"] == 0 and set(entry["skipped"]) == {"not_image"}
+            assert entry["state"] == "connected"
     finally:
-        stop.set()
-        source.close()
         publisher.stop()
 
 

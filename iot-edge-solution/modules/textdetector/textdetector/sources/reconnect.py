@@ -180,6 +180,8 @@ class ReconnectingSource:
             if item is None:
                 break
             if item is _OPENED:
+                if self._capture is not None and self._capture.idle_is_normal:
+                    self._connected()  # subscribed: up, whether or not anything comes
                 continue
             if isinstance(item, Frame):
                 return self._deliver(item)
@@ -211,9 +213,12 @@ class ReconnectingSource:
                     return SourceError(f"no frame for {limit:g} s: read stalled")
         return None
 
-    def _deliver(self, frame: Frame) -> Frame:
+    def _connected(self) -> None:
         self._attempts, self._delays, self._ever_delivered = 0, None, True
         self.health.set_state(self.source_id, CONNECTED)
+
+    def _deliver(self, frame: Frame) -> Frame:
+        self._connected()
         capture = self._capture
         assert capture is not None  # the frame came from it
         dropped, capture.dropped = capture.dropped, 0
