@@ -4,6 +4,7 @@ move the finished model directory into place (nothing half-written at --out)."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import logging
@@ -123,6 +124,7 @@ def fingerprint(job: Job, dataset: Dataset, added: list[str], hyper: Any) -> dic
         "lr": hyper.lr,
         "freeze": hyper.freeze,
         "replay": hyper.replay,
+        "keep": hyper.keep,
     }
 
 
@@ -171,6 +173,8 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
     val = split(dataset, "val")
     base_parity = network.check_parity(net, job.base, val.crops[:16])
     log.info("torch = ONNX Runtime within %.1e before training", base_parity["max_abs_diff"])
+    teacher = copy.deepcopy(net)  # the shipped model, for the distillation on general text
+    teacher.requires_grad_(False)
     network.grow_classes(net, len(added))
     network.freeze(net, hyper.freeze)
     net.to(trainer.best_device())
@@ -178,7 +182,8 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
     job.work.mkdir(exist_ok=True)
     general = trainer.Split(*replay.general_lines(REPLAY_LINES, hyper.seed))
     train = split(dataset, "train")
-    run = trainer.Trainer(net, dictionary, train, val, hyper, job.work, prints, general)
+    teacher.to(trainer.best_device())
+    run = trainer.Trainer(net, dictionary, train, val, hyper, job.work, prints, general, teacher)
     state = run.run(resume=job.resume)
     seconds = time.monotonic() - started
     net.to("cpu")  # the export and its check run on the CPU, as the module does

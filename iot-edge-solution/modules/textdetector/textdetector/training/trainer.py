@@ -120,6 +120,7 @@ class Trainer:
         work: Path,
         fingerprint: dict[str, Any],
         replay: Split | None = None,
+        teacher: Recogniser | None = None,
     ) -> None:
         self.net, self.dictionary, self.train, self.val = net, dictionary, train, val
         self.hyper, self.work, self.fingerprint = hyper, work, fingerprint
@@ -135,9 +136,7 @@ class Trainer:
         self.ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
         self.targets = [torch.tensor(dictionary.encode(t), dtype=torch.long) for t in train.texts]
         self.replay = replay or Split([], [])
-        self.replay_targets = [
-            torch.tensor(dictionary.encode(t), dtype=torch.long) for t in self.replay.texts
-        ]
+        self.teacher = teacher
         self.state = State()
         self.best_weights = copy.deepcopy(net.state_dict())
 
@@ -190,21 +189,40 @@ class Trainer:
     def validate(self) -> float:
         return exact(read(self.net, self.val.crops, self.dictionary), self.val.texts)
 
+    def distillation(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """KL(shipped model || this one) per output step on general text, over the shipped
+        model's classes (added characters aside): it keeps reading such text as before,
+        spaces and letter shapes alike (learning without forgetting)."""
+        assert self.teacher is not None
+        with torch.no_grad():
+            reference = torch.log_softmax(self.teacher(x), dim=2)
+        classes = reference.shape[2]
+        ours = torch.log_softmax(logits, dim=2)
+        if ours.shape[2] != classes:  # grown: new rows sit before the space (the last)
+            keep = torch.cat([torch.arange(classes - 1), torch.tensor([ours.shape[2] - 1])])
+            ours = ours[:, :, keep.to(ours.device)]
+        kl = (reference.exp() * (reference - ours)).sum(dim=2)
+        return kl.mean()
+
     def step(self, indices: np.ndarray, rng: np.random.Generator) -> float:
         crops = [augment(self.train.crops[i], rng, self.hyper.augment) for i in indices]
         targets = [self.targets[i] for i in indices]
         mixed = round(len(indices) * self.hyper.replay) if self.replay.crops else 0
         for i in rng.choice(len(self.replay.crops), mixed) if mixed else ():
             crops.append(augment(self.replay.crops[i], rng, self.hyper.augment))
-            targets.append(self.replay_targets[i])
         x = torch.from_numpy(model_input(crops, MAX_TRAIN_WIDTH)).to(device_of(self.net))
-        log_probs = torch.log_softmax(self.net(x), dim=2).permute(1, 0, 2)
+        logits = self.net(x)
+        domain = torch.log_softmax(logits[: len(targets)], dim=2).permute(1, 0, 2)
         loss = self.ctc(
-            log_probs.cpu(),
+            domain.cpu(),
             torch.cat(targets),
-            torch.full((len(crops),), log_probs.shape[0], dtype=torch.long),
+            torch.full((len(targets),), domain.shape[0], dtype=torch.long),
             torch.tensor([len(t) for t in targets], dtype=torch.long),
         )
+        if mixed and self.teacher is not None:
+            loss = loss + self.hyper.keep * self.distillation(
+                x[len(targets) :], logits[len(targets) :]
+            )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)

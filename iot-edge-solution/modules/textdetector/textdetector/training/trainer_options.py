@@ -20,8 +20,10 @@ HELP = {
     "contrast) per crop; 0 = none",
     "freeze": "backbone stages kept as shipped (not trained): 0 none, 1 the stem, "
     "2 the stem and the first block stage, ... (fewer to train: faster steps)",
-    "replay": "general-text line crops (rendered, labelled) mixed into each batch per "
-    "domain crop, so the model keeps reading other text; 0 = none",
+    "replay": "general-text line crops (rendered) mixed into each batch per domain crop, "
+    "so the model keeps reading other text as it did; 0 = none",
+    "keep": "weight of the distillation loss on them: how closely the fine-tuned model "
+    "must keep the shipped model's per-step output there",
     "seed": "random seed: the same seed and data train the same model",
     "threads": "CPU threads torch uses",
 }
