@@ -32,8 +32,9 @@ def make_text(rng: np.random.Generator) -> str:
     letters = "".join(rng.choice(list(string.ascii_uppercase), int(rng.integers(2, 5))))
     digits = "".join(rng.choice(list(string.digits), int(rng.integers(2, 5))))
     if rng.random() < 0.5:
-        letters, digits = "".join(rng.choice(list(string.ascii_uppercase), 3)), "".join(
-            rng.choice(list(string.digits), 3)
+        letters, digits = (
+            "".join(rng.choice(list(string.ascii_uppercase), 3)),
+            "".join(rng.choice(list(string.digits), 3)),
         )
     return f"{letters}{'-' if rng.random() < 0.75 else ''}{digits}"
 
