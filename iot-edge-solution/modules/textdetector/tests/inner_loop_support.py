@@ -19,8 +19,11 @@ TOOLS = REPO / ".tools"
 DEVCONTAINER_CLI = TOOLS / "node_modules" / ".bin" / "devcontainer"
 IOTEDGEDEV = TOOLS / "iotedgedev" / "bin" / "iotedgedev"
 TEMPLATES = sorted(SOLUTION.glob("deployment*.template.json"))
-MODULE_DOCKERFILES = sorted(MODULE_DIR.glob("Dockerfile.*"))
-ALL_DOCKERFILES = [REPO / ".devcontainer" / "Dockerfile", *MODULE_DOCKERFILES]
+# The module image per platform (module.json); the trainer image (train-rec) is built
+# beside them but is not a platform of the module.
+TRAINER_DOCKERFILES = sorted(MODULE_DIR.glob("Dockerfile.train.*"))
+MODULE_DOCKERFILES = sorted(set(MODULE_DIR.glob("Dockerfile.*")) - set(TRAINER_DOCKERFILES))
+ALL_DOCKERFILES = [REPO / ".devcontainer" / "Dockerfile", *MODULE_DOCKERFILES, *TRAINER_DOCKERFILES]
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
