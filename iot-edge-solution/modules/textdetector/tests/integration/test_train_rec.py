@@ -24,7 +24,18 @@ from tools import make_display_set, make_train_set
 
 MODULE_DIR = Path(__file__).resolve().parents[2]
 BASE = "PP-OCRv6_rec_small.onnx"
-QUICK = ["--batch-size", "8", "--freeze", "5", "--lr", "0.002", "--augment", "0.2"]
+QUICK = [
+    "--batch-size",
+    "8",
+    "--freeze",
+    "5",
+    "--lr",
+    "0.002",
+    "--augment",
+    "0.2",
+    "--replay",
+    "0.5",
+]
 
 
 def need_training() -> None:

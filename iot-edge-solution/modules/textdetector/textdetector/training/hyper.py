@@ -10,16 +10,16 @@ from dataclasses import dataclass
 class Hyper:
     """What shapes the optimisation (a resumed run must use the same)."""
 
-    epochs: int = 10
+    epochs: int = 4
     max_steps: int = 0  # 0: no limit
     batch_size: int = 16
-    lr: float = 2e-4
+    lr: float = 1e-4
     weight_decay: float = 1e-4
     warmup: float = 0.05  # share of the steps
-    patience: int = 3  # epochs without a better val accuracy
-    freeze: int = 2  # backbone stages kept as shipped: 0 none, 1 the stem, 2 + blocks2 ...
+    patience: int = 2  # epochs without a better val accuracy
+    freeze: int = 4  # backbone stages kept as shipped: 0 none, 1 the stem, 2 + blocks2 ...
     augment: float = 0.5
-    replay: float = 0.5  # general-text crops mixed in per domain crop (against forgetting)
+    replay: float = 1.0  # general-text crops mixed in per domain crop (against forgetting)
     keep: float = 10.0  # weight of the shipped model's readings of them (distillation)
     seed: int = 0
     threads: int = 2
