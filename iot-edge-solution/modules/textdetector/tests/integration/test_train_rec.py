@@ -100,6 +100,10 @@ def start(data: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        # A test run started in the background (`cmd &`, nohup, some CI runners) ignores
+        # SIGINT and a child inherits that (Python then installs no KeyboardInterrupt
+        # handler): give the trainer the terminal's default back, as a user's shell would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
