@@ -379,6 +379,14 @@ class EngineSettings:
         return "tensorrt" if self.use_tensor_rt else self.engine
 
 
+def _tile_side(text: str) -> int:
+    """DET_TILE: 0 (off) or a tile side from 320 to 8192 pixels."""
+    value = int_range(0, 8192)(text)
+    if 0 < value < 320:
+        raise ValueError("expected 0 (off) or an integer from 320 to 8192")
+    return value
+
+
 @dataclass(frozen=True)
 class DetectorSettings:
     """DB detection: resize rule and thresholds. Unset values come from the policy of
@@ -438,6 +446,15 @@ class DetectorSettings:
         "grow the text bitmap by 2x2 before finding boxes; unset = DET_MODEL's (off for both)",
         parse_bool,
         "BOOL",
+    )
+    det_tile: int | None = option(
+        None,
+        "DET_TILE",
+        "still images (detect, serve) the detector shrinks by 1.2x or more are also "
+        "detected in overlapping tiles of this many pixels at their own size, for small "
+        "text in large frames (0 = off); unset = DET_MODEL's (ppocrv6 960, ppocrv4 0)",
+        _tile_side,
+        "PX",
     )
     max_candidates: int = option(
         1000,

@@ -8,16 +8,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ..config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, TritonSettings
 from ..engines import InferenceEngine, open_engine, submit
 from ..engines.base import Collect
 from ..results import Detections, Timings
+from . import tiles
 from .fp16_check import fp16_check
 from .policy import DetPolicy, merge_passes
 from .postprocess import DBPostProcess
-from .preprocess import as_bgr, to_blob
+from .preprocess import as_bgr, input_size, to_blob
 from .profile import profile_for
 
 
@@ -114,14 +116,25 @@ class TextDetector:
         previous inference), is used when it still matches the current input size.
         A small image the policy upscales a lot is also detected at its own size, and
         the boxes of both passes merged (`policy.native_pass`): upscaled, large text
-        outgrows what the model finds.
+        outgrows what the model finds. A large image the policy shrinks is also
+        detected in tiles at its own size (`policy.tiled`, `tiles.py`): shrunk, small
+        text drops below what the model finds. Video frames (`submit`) get one pass.
         """
         detections, timings = self.submit([image], [prepared]).result()[0]
-        native = self.policy.native_pass(image.shape[0], image.shape[1])
-        if native is None:
-            return detections, timings
         start = time.perf_counter()
-        blob = to_blob(as_bgr(image), native, norm=self.policy.norm)
+        native = self.policy.native_pass(image.shape[0], image.shape[1])
+        if native is not None:
+            found = self._detect_at(as_bgr(image), native)
+            detections = merge_passes(detections, found)
+        if self.policy.tiled(image.shape[0], image.shape[1]):
+            detections = self._add_tiles(as_bgr(image), detections)
+        return detections, dataclasses.replace(
+            timings, inference_ms=timings.inference_ms + _ms_since(start)
+        )
+
+    def _detect_at(self, image: np.ndarray, size: tuple[int, int]) -> Detections:
+        """One extra pass over a BGR image resized to `size` (boxes in its pixels)."""
+        blob = to_blob(image, size, norm=self.policy.norm)
         job = DetectJob(
             submit(self.engine, {self.engine.inputs[0].name: blob}),
             self.engine.outputs[0].name,
@@ -129,9 +142,23 @@ class TextDetector:
             [(image.shape[0], image.shape[1])],
             0.0,
         )
-        merged = merge_passes(detections, job.result()[0][0])
-        return merged, dataclasses.replace(
-            timings, inference_ms=timings.inference_ms + _ms_since(start)
+        return job.result()[0][0]
+
+    def _add_tiles(self, image: np.ndarray, whole: Detections) -> Detections:
+        """The tile pass (`tiles.py`): tiles at their own size (of an image scaled down to
+        `tiles.LARGEST` first, so an 8K or 20000-pixel image costs what a 4K one does)."""
+        scale = tiles.scale_for(image.shape[:2])
+        if scale < 1.0:
+            size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        side, found = self.policy.tile, []
+        for y, x in tiles.origins(image.shape[0], image.shape[1], side):
+            tile = image[y : y + side, x : x + side]
+            size = input_size(tile.shape[0], tile.shape[1], max(tile.shape[:2]), "max")
+            parts = self._detect_at(tile, size)
+            found.append(tiles.whole_boxes(parts, (y, x), tile.shape[:2], image.shape[:2]))
+        return tiles.add_uncovered(
+            whole, [tiles.scaled(part, 1.0 / scale, whole.image_size) for part in found]
         )
 
     def prepare(self, image: np.ndarray) -> Prepared:

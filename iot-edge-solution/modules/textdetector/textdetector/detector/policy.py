@@ -33,6 +33,8 @@ class DetPolicy:
     dilation: bool = False
     max_candidates: int = 1000
     native_from: float = 0.0  # also detect at the image's own size when upscaled this much
+    tile: int = 0  # stills shrunk by `tile_from` or more: also detect in tiles this big
+    tile_from: float = 1.2
 
     def native_pass(self, height: int, width: int) -> tuple[int, int] | None:
         """The input size of the extra pass at the image's own size, or None when the
@@ -42,6 +44,14 @@ class DetPolicy:
         if self.side < self.native_from * min(height, width):
             return None
         return input_size(height, width, max(height, width), "max")
+
+    def tiled(self, height: int, width: int) -> bool:
+        """Whether a still image this big also gets the tile pass (`tiles.py`): the
+        whole-image pass shrinks it by `tile_from` or more and tiles are on."""
+        if not self.tile or max(height, width) <= self.tile:
+            return False
+        in_height, _ = self.input_size(height, width)
+        return height >= self.tile_from * in_height
 
     def input_size(self, height: int, width: int) -> tuple[int, int]:
         """The model input (height, width) for a source image of this size."""
@@ -61,7 +71,7 @@ class DetPolicy:
 
 
 PADDLE_V4 = DetPolicy("max", 960, 0, IMAGENET)
-V6 = DetPolicy("min", 736, 1600, HALF, box_thresh=0.4, unclip_ratio=1.6, native_from=2.0)
+V6 = DetPolicy("min", 736, 1600, HALF, box_thresh=0.4, unclip_ratio=1.6, native_from=2.0, tile=960)
 
 
 def as_policy(resize: int | DetPolicy) -> DetPolicy:
@@ -87,6 +97,7 @@ OVERRIDES = {
     "unclip_ratio": "unclip_ratio",
     "det_dilation": "dilation",
     "max_candidates": "max_candidates",
+    "det_tile": "tile",
 }
 
 
