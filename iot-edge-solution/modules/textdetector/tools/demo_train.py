@@ -80,6 +80,9 @@ def rows(figures: dict) -> list[tuple[str, str, str, str, str]]:
             "",
         )
     )
+    alpha = figures.get("merge", {}).get("alpha")
+    if alpha is not None:
+        out.append(("weights merged back towards the shipped ones: alpha", "", f"{alpha}", "", ""))
     for figure in figures["gates"]:
         target = figure.line().split("(target ")[1].split(")")[0]
         out.append(
@@ -110,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     cpu = cpu_seconds()
     seconds = train(data, model, extra)
     cpu = cpu_seconds() - cpu
-    stock = LOCAL_DATA / json.loads((model / "manifest.json").read_text())["base_model"]
+    manifest = json.loads((model / "manifest.json").read_text())
+    stock = LOCAL_DATA / manifest["base_model"]
     figures = {
+        "merge": manifest.get("merge", {}),
         "train_seconds": seconds,
         "train_cpu_seconds": cpu,
         "load_average_at_start": load,

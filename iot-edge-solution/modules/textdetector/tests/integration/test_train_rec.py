@@ -62,6 +62,10 @@ def test_short_fine_tune_raises_val_accuracy_and_the_export_matches(
     assert manifest["base_parity"]["max_abs_diff"] < 1e-4  # torch == ONNX Runtime before
     figures = manifest["figures"]
     assert figures["val_exact"] > figures["val_exact_stock"], figures["history"]
+    merged = manifest["merge"]  # the exported weights: the merge the val split chose
+    chosen = next(t for t in merged["tries"] if t["alpha"] == merged["alpha"])
+    gain = figures["val_exact_fine_tuned"] - figures["val_exact_stock"]
+    assert chosen["val"] == figures["val_exact"] >= figures["val_exact_stock"] + 0.9 * gain
     for engine in ("onnxruntime", "openvino"):
         check = manifest["export_check"][engine]
         assert check["crops"] == 32 and check["steps"] > 0 and check["argmax_differs"] == 0
@@ -142,3 +146,34 @@ def test_interrupted_run_resumes_and_a_new_character_is_added(tmp_path: Path) ->
 
     assert model_metadata(out / "model.onnx")["character"].splitlines()[-1] == "ꙮ"
     assert not checkpoint.parent.exists()
+
+
+def test_weight_merge_interpolates_shared_weights_and_keeps_new_classes() -> None:
+    """WiSE-FT's arithmetic on small tensors: shared weights move towards the shipped
+    ones, integer buffers and classifier rows added by --add-chars stay fine-tuned."""
+    need(importlib.util.find_spec("torch") is not None, "torch missing: the train extra")
+    import torch
+
+    from textdetector.training import merge
+
+    shipped = {"w": torch.zeros(2, 2), "fc": torch.zeros(3, 2), "n": torch.tensor(5)}
+    tuned = {"w": torch.ones(2, 2), "fc": torch.ones(5, 2), "n": torch.tensor(9)}
+    out = merge.interpolate(tuned, shipped, 0.25)
+    assert torch.equal(out["w"], torch.full((2, 2), 0.25))
+    assert out["fc"][:2].eq(0.25).all() and out["fc"][-1].eq(0.25).all()  # shared rows
+    assert out["fc"][2:4].eq(1.0).all()  # the two added classes
+    assert int(out["n"]) == 9
+
+    net = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+        net.bias.zero_()
+    base = {"weight": torch.zeros(1, 2), "bias": torch.zeros(1)}
+    scores = iter([0.9, 0.7, 0.86])  # alpha 1.0, then 0.5 (under 0.5 + 0.9 * 0.4), 0.6 kept
+    alpha, tries = merge.choose(net, base, lambda: next(scores), 0.5)
+    assert alpha == 0.6 and [t["alpha"] for t in tries] == [1.0, 0.5, 0.6]
+    assert torch.allclose(net.weight, torch.full((1, 2), 0.6))
+    never = iter([0.9] + [0.1] * len(merge.ALPHAS))
+    assert merge.choose(net, base, lambda: next(never), 0.5)[0] == 1.0
+    assert torch.allclose(net.weight, torch.full((1, 2), 0.6))  # left as it was given
+    assert merge.choose(net, base, lambda: 0.4, 0.5) == (1.0, [{"alpha": 1.0, "val": 0.4}])

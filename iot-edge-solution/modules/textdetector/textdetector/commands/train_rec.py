@@ -68,7 +68,8 @@ def train_rec_command(args: argparse.Namespace) -> int:
     print(
         f"wrote {args.out}: val exact lines {figures['val_exact_stock']:.3f} (stock) -> "
         f"{figures['val_exact']:.3f} after {figures['steps']} steps "
-        f"({figures['train_seconds']:.0f} s); export matches on "
+        f"({figures['train_seconds']:.0f} s; weights merged back at alpha "
+        f"{manifest['merge']['alpha']:.1f}); export matches on "
         + ", ".join(manifest["export_check"])
     )
     if args.json:

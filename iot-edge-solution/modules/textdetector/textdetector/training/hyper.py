@@ -21,6 +21,7 @@ class Hyper:
     augment: float = 0.5
     replay: float = 1.0  # general-text crops mixed in per domain crop (against forgetting)
     keep: float = 10.0  # weight of the shipped model's readings of them (distillation)
+    merge: int = 1  # 1: merge the weights back towards the shipped ones (merge.py); 0: not
     seed: int = 0
     threads: int = 2
 

@@ -128,10 +128,12 @@ def fingerprint(job: Job, dataset: Dataset, added: list[str], hyper: Any) -> dic
     }
 
 
-def figures(state: Any, seconds: float) -> dict[str, Any]:
+def figures(state: Any, seconds: float, final: float) -> dict[str, Any]:
+    """The run's figures; `val_exact` is the exported model's (after the merge)."""
     return {
         "val_exact_stock": state.history[0]["val"] if state.history else None,
-        "val_exact": state.best,
+        "val_exact": final,
+        "val_exact_fine_tuned": state.best,
         "best_epoch": state.best_epoch,
         "epochs": state.epoch,
         "steps": state.step,
@@ -166,7 +168,7 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
     started = time.monotonic()
     import torch
 
-    from . import export, network, replay, trainer
+    from . import export, merge, network, replay, trainer
 
     trainer.seed_everything(hyper.seed, hyper.threads)
     net = network.from_onnx(job.base)
@@ -185,6 +187,12 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
     teacher.to(trainer.best_device())
     run = trainer.Trainer(net, dictionary, train, val, hyper, job.work, prints, general, teacher)
     state = run.run(resume=job.resume)
+    alpha, tries = 1.0, [{"alpha": 1.0, "val": state.best}]
+    if hyper.merge:
+        alpha, tries = merge.choose(
+            net, teacher.state_dict(), run.validate, state.history[0]["val"]
+        )
+    final = next(t["val"] for t in tries if t["alpha"] == alpha)
     seconds = time.monotonic() - started
     net.to("cpu")  # the export and its check run on the CPU, as the module does
     probs = trainer.predict(net, val.crops)
@@ -197,7 +205,8 @@ def train_rec(job: Job, hyper: Any) -> dict[str, Any]:
             model=export.MODEL_FILE,
             model_sha256=sha256_of(model),
             dictionary_size=len(dictionary.symbols),
-            figures=figures(state, seconds),
+            figures=figures(state, seconds, final),
+            merge={"alpha": alpha, "tries": tries},
             base_parity=base_parity,
             export_check=export.check_export(model, probs, val.crops),
             hyper=asdict(hyper),

@@ -24,6 +24,9 @@ HELP = {
     "so the model keeps reading other text as it did; 0 = none",
     "keep": "weight of the distillation loss on them: how closely the fine-tuned model "
     "must keep the shipped model's per-step output there",
+    "merge": "1: move the fine-tuned weights part of the way back to the shipped ones "
+    "(WiSE-FT; the furthest that keeps 90 %% of the val gain over them), so other text "
+    "reads as before; 0 = keep the fine-tuned weights",
     "seed": "random seed: the same seed and data train the same model",
     "threads": "CPU threads torch uses",
 }
