@@ -80,6 +80,12 @@ def test_short_fine_tune_raises_val_accuracy_and_the_export_matches(
         texts = [t for t, _ in reader.read_crops(crops)]
     exact = sum(t == s.text for t, s in zip(texts, dataset.val)) / len(crops)
     assert exact >= figures["val_exact_stock"]
+    # the INT8 gate: the project's NNCF recipe, calibrated on the train crops, on OpenVINO
+    from textdetector.training.gate import int8_exact
+
+    fp32, int8 = int8_exact(out / "model.onnx", data, "val", tmp_path / "int8")
+    assert (tmp_path / "int8" / "model.int8.xml").is_file()
+    assert fp32 > 0 and abs(int8 - fp32) <= 0.1, (fp32, int8)  # 32 crops: 3 may differ
 
 
 def interface(path: Path) -> list[tuple[str, list[object]]]:

@@ -5,6 +5,9 @@ validated with the same parser as its environment variable and either applied or
 rejected with a message. The pipeline calls `poll` between frames to take what changed.
 `zones` (the ZONES document, as an object or its JSON/YAML text) is parsed like the
 file; the pipeline binds it to the model and may still refuse it (`restore_zones`).
+`recModelDir` switches the recogniser to a fine-tuned folder from `train-rec`, only one
+whose gates passed for exactly its model file (`training/gate_record.py`); "" goes back
+to the MODEL_SET's recogniser.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import DetectorSettings, Settings, SourceSettings
+from ..config import DetectorSettings, RecognizerSettings, Settings, SourceSettings
+from ..errors import KitError
 from ..recognizer.zones import ZoneError, ZoneSet, parse_zones
 
 ZONES_KEY = "zones"  # the ZONES document (an object, or its JSON/YAML text)
@@ -28,6 +32,7 @@ class LiveUpdate:
     detector: DetectorSettings | None = None
     source: SourceSettings | None = None
     zones: ZoneSet | None = None
+    recognizer: RecognizerSettings | None = None
 
 
 # Live key -> (settings group, field). The group's field metadata gives the parser.
@@ -37,6 +42,7 @@ LIVE_KEYS: dict[str, tuple[str, str]] = {
     "limitSideLen": ("detector", "limit_side_len"),
     "cameraPath": ("source", "camera_path"),
     "sendInterval": ("iothub", "send_interval"),
+    "recModelDir": ("recognizer", "rec_model_dir"),
 }
 
 
@@ -56,6 +62,7 @@ class LiveSettings:
         self._changed: set[str] = set()
         recognizer = getattr(settings, "recognizer", None)
         self.reads_text = bool(recognizer is not None and recognizer.read_text)
+        self._groups["recognizer"] = recognizer if self.reads_text else None
         self.zones: ZoneSet | None = recognizer.zones if recognizer is not None else None
         self.rejected: dict[str, str] = {}
 
@@ -76,6 +83,8 @@ class LiveSettings:
     def _value(self, group: str, name: str) -> Any:
         """A setting's value; an unset detection value is the one its policy uses."""
         value = getattr(self._groups[group], name)
+        if group == "recognizer":  # a folder, reported as text ("" = the MODEL_SET's)
+            return "" if value is None else str(value)
         if value is None and group == "detector":
             from ..detector.policy import OVERRIDES
 
@@ -108,6 +117,7 @@ class LiveSettings:
                 self._groups["detector"] if "detector" in changed else None,
                 self._groups["source"] if "source" in changed else None,
                 self.zones if ZONES_KEY in changed else None,
+                self._groups["recognizer"] if "recognizer" in changed else None,
             )
 
     def _apply(self, key: str, raw: Any) -> str:
@@ -123,13 +133,29 @@ class LiveSettings:
             return "expected a single number or string"
         field = next(f for f in dataclasses.fields(current) if f.name == name)
         try:
-            value = field.metadata["parse"](str(raw))
-        except ValueError as exc:
+            value = self._parse(key, field.metadata["parse"], str(raw))
+            if value != getattr(current, name):
+                self._groups[group] = dataclasses.replace(current, **{name: value})
+                self._changed.add(group)
+        except (ValueError, KitError) as exc:
             return str(exc)
-        if value != getattr(current, name):
-            self._groups[group] = dataclasses.replace(current, **{name: value})
-            self._changed.add(group)
         return ""
+
+    @staticmethod
+    def _parse(key: str, parse: Any, text: str) -> Any:
+        """A live value through its variable's parser; a recModelDir must have passed
+        its gates ("" is the MODEL_SET's recogniser)."""
+        if key != "recModelDir":
+            return parse(text)
+        if not text.strip():
+            return None
+        from ..training.gate_record import refusal
+
+        folder = parse(text)
+        reason = refusal(folder)
+        if reason:
+            raise ValueError(reason)
+        return folder
 
     def _apply_zones(self, raw: Any) -> str:
         """A new ZONES document, parsed and checked as the ZONES file is; the pipeline

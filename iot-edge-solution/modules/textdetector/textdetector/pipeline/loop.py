@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
+from ..config import RecognizerSettings
 from ..control.live import LiveSettings
 from ..detector import TextDetector
 from ..detector.detector import DetectJob
@@ -118,8 +119,10 @@ class RunLoop:
         shutdown: ShutdownBudget | None = None,
         recognizer: TextRecognizer | None = None,
         reuse_board: ReuseBoard | None = None,
+        recognizer_opener: Callable[[RecognizerSettings], TextRecognizer] | None = None,
     ) -> None:
         self.detector, self.sinks = detector, list(sinks)
+        self.recognizer_opener = recognizer_opener
         self.reuse_board = reuse_board
         self.read_ahead = options.read_ahead
         self.max_batch, self.queue_size = options.max_batch, options.queue_size
@@ -429,6 +432,36 @@ class RunLoop:
         self.recognizer.zones = compiled
         log.info("zones changed: %d zones, outside=%s", len(zones.zones()), zones.outside)
 
+    def _switch_recognizer(self, settings: RecognizerSettings) -> None:
+        """Read with another recogniser from the next frame on (recModelDir): the new
+        one is opened, given the current zones and swapped in; every stream forgets the
+        readings it holds for reuse. On any failure the current one stays, the twin
+        hears why."""
+        assert self.live is not None
+        old = self.recognizer
+        if self.recognizer_opener is None or old is None:
+            self.live.reject("recModelDir", "not used in this run (no text is read)")
+            return
+        try:
+            new = self.recognizer_opener(settings)
+        except KitError as exc:
+            self.live.reject("recModelDir", str(exc))
+            log.error("keeping the current recogniser: %s", exc)
+            return
+        if old.zones is not None:
+            try:
+                new.zones = new.compile_zones(old.zones.spec)
+            except KitError as exc:
+                new.close()
+                self.live.reject("recModelDir", f"the current zones do not fit it: {exc}")
+                log.error("keeping the current recogniser: the zones do not fit the new one")
+                return
+        self.recognizer = new
+        old.close()
+        for stream in self.every:
+            stream.reuse.forget()
+        log.info("recogniser changed to %s", settings.rec_model)
+
     def _apply_live(self) -> None:
         """Apply live detector changes; switch to new sources if CAMERA_PATH changed."""
         assert self.live is not None
@@ -438,6 +471,8 @@ class RunLoop:
             log.info("detection settings changed: %s", update.detector)
         if update.zones is not None:
             self._apply_zones(update.zones)
+        if update.recognizer is not None:
+            self._switch_recognizer(update.recognizer)
         if update.source is None:
             return
         try:
@@ -471,11 +506,14 @@ def process(
     shutdown: ShutdownBudget | None = None,
     recognizer: TextRecognizer | None = None,
     reuse_board: ReuseBoard | None = None,
+    recognizer_opener: Callable[[RecognizerSettings], TextRecognizer] | None = None,
 ) -> RunSummary:
     """Detect (and with `recognizer`, read) text in every frame of open `sources`.
 
     Each result goes to every sink; `options` holds the tuning (see `LoopOptions`).
-    Everything after `sinks` is keyword-only. See the module docstring for the rest.
+    `recognizer_opener` opens the recogniser a live `recModelDir` names (the caller owns
+    and closes what it opens). Everything after `sinks` is keyword-only. See the module
+    docstring for the rest.
     """
     loop = RunLoop(
         detector,
@@ -488,5 +526,6 @@ def process(
         shutdown=shutdown,
         recognizer=recognizer,
         reuse_board=reuse_board,
+        recognizer_opener=recognizer_opener,
     )
     return loop.run(sources)

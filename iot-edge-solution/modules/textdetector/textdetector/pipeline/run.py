@@ -16,7 +16,7 @@ import threading
 from contextlib import ExitStack
 from dataclasses import replace
 
-from ..config import Settings, SourceSettings
+from ..config import RecognizerSettings, Settings, SourceSettings
 from ..control.live import LiveSettings
 from ..detector import TextDetector
 from ..preview import Preview, PreviewAccess, PreviewHub
@@ -112,6 +112,13 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
             sinks.append(preview.hub)  # keeps a reference to each source's newest result
         if out.save_video:
             sinks.append(VideoSink(out.save_video, [s.source_id for s in sources]))
+
+        def open_other_recognizer(rec: RecognizerSettings) -> TextRecognizer:
+            """The recogniser a live recModelDir names, closed when the run ends."""
+            return stack.enter_context(
+                open_recognizer(replace(settings, engine=engine, recognizer=rec))
+            )
+
         summary = process(
             detector,
             sources,
@@ -124,6 +131,7 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
             shutdown=budget,
             recognizer=recognizer,
             reuse_board=board,
+            recognizer_opener=open_other_recognizer,
         )
     if len(summary.per_source) > 1:
         log.info("frames per source: %s; batch sizes: %s", summary.per_source, summary.batch_sizes)

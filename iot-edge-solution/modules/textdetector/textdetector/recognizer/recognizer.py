@@ -167,6 +167,10 @@ class TextRecognizer:
         self.close()
 
     def close(self) -> None:
+        """Release the models (again: a no-op)."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         self.engine.close()
         if self.classifier is not None:
             self.classifier.engine.close()

@@ -50,6 +50,15 @@ class StreamReuse:
         if self.policy.on:
             self.gate = FrameGate(self.policy.max_age_s)
 
+    def forget(self) -> None:
+        """Drop what is held for reuse (another recogniser reads from now on): the next
+        frame is inferred and read in full. The counters stay."""
+        self.lines, self.last, self.boxes = LineMemory(), None, None
+        self.consensus, self.areas = Consensus(), {}
+        self.refreshes.clear()
+        if self.policy.on:
+            self.gate = FrameGate(self.policy.max_age_s)
+
     def needs_model(self, image: np.ndarray, timestamp: float, index: int = -1) -> bool:
         """Whether this frame must be inferred (else it reuses `last`)."""
         if self.gate is None or self.gate.needs_model(image, timestamp):

@@ -5,6 +5,12 @@
 2. No regression: exact lines on the project's evaluation sets (the demo video's ground
    truth and the rendered set through tools/eval.py, the real-scene photos through
    tools/eval_real.py) may drop by at most 1 point against the stock model.
+3. INT8: the model quantized by the project's NNCF recipe (calibrated on the dataset's
+   train crops, cached in MODEL_DIR/int8/) reads the domain split on OpenVINO within
+   1 point of its FP32 self.
+
+The verdict is written to MODEL_DIR/gate.json (`gate_record.py`): a running module's
+twin switches to the model (`recModelDir`) only when every gate was met.
 
 Run from the module folder (the evaluation code lives in its tools/ package):
     python -m textdetector.training.gate MODEL_DIR --data DATASET [--split val|test]
@@ -25,9 +31,11 @@ from pathlib import Path
 
 from ..config import LOCAL_DATA, REC_DIR_MODEL, RecognizerSettings
 from ..errors import KitError
+from . import gate_record
 from .dataset import read_crop, read_split
 
 MAX_LOSS = 0.01  # exact-line share the evaluation sets may lose
+CALIBRATION_CROPS = 300  # train crops the INT8 quantization calibrates on
 SETS = ("demo_video", "eval_set", "real_scenes")
 
 
@@ -79,6 +87,36 @@ def eval_exact(stock: Path, tuned: Path, name: str, step: int) -> tuple[float, f
     return report[modes[0].key]["exact_lines"], report[modes[1].key]["exact_lines"]
 
 
+def int8_exact(tuned: Path, data: Path, split: str, cache: Path) -> tuple[float, float]:
+    """Exact lines of `split` on OpenVINO for the model at FP32 and quantized to INT8
+    (the project's recipe, calibrated on the train split's crops; cached in `cache`)."""
+    from ..engines.openvino_engine import OpenVinoEngine
+    from ..tuning.quantize import cached_or_quantized
+    from ..tuning.rec_check import ctc_greedy, rec_blob
+
+    samples = read_split(data, split)
+    blobs = [rec_blob(read_crop(data / s.path)) for s in samples]
+    train = read_split(data, "train")[:CALIBRATION_CROPS]
+    xml = cached_or_quantized(
+        tuned,
+        cache,
+        lambda: [rec_blob(read_crop(data / s.path)) for s in train],
+        f"{len(train)} train crops",
+        transformer=True,
+    )
+    figures = []
+    for path, precision in ((tuned, "fp32"), (xml, "int8")):
+        engine = OpenVinoEngine.open(path, precision)
+        try:
+            characters = engine.metadata["character"].splitlines()
+            output = engine.outputs[0].name
+            read = [ctc_greedy(engine.run({"x": b})[output][0], characters) for b in blobs]
+        finally:
+            engine.close()
+        figures.append(sum(r == s.text for r, s in zip(read, samples)) / max(len(samples), 1))
+    return figures[0], figures[1]
+
+
 @contextlib.contextmanager
 def environment(**values: str) -> Iterator[None]:
     """Variables set for the duration (tools/eval_real.py reads its settings from them)."""
@@ -105,9 +143,15 @@ def real_exact(model: Path, split: str = "all") -> float:
 
 
 def gate(
-    model_dir: Path, data: Path, split: str = "val", sets: tuple[str, ...] = SETS, step: int = 5
+    model_dir: Path,
+    data: Path,
+    split: str = "val",
+    sets: tuple[str, ...] = SETS,
+    step: int = 5,
+    int8: bool = True,
 ) -> list[Figure]:
-    """Every figure of the gates for the model in `model_dir` against the stock one."""
+    """Every figure of the gates for the model in `model_dir` against the stock one
+    (and its INT8 self against it); the verdict is written to MODEL_DIR/gate.json."""
     manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
     tuned = model_dir / REC_DIR_MODEL
     stock = LOCAL_DATA / manifest["base_model"]
@@ -127,6 +171,12 @@ def gate(
         else:
             before, after = eval_exact(stock, tuned, name, step)
             figures.append(Figure(f"{name} exact lines", before, after, "keep"))
+    if int8:
+        fp32, quantized = int8_exact(tuned, data, split, model_dir / "int8")
+        figures.append(
+            Figure(f"domain {split} exact lines, INT8 against FP32", fp32, quantized, "keep")
+        )
+    gate_record.write(model_dir, [f.__dict__ | {"met": f.met} for f in figures])
     return figures
 
 
@@ -137,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="val", help="domain split to gate on (val, test)")
     parser.add_argument("--sets", default=",".join(SETS), help="evaluation sets, comma list")
     parser.add_argument("--step", type=int, default=5, help="every Nth demo video frame")
+    parser.add_argument("--no-int8", action="store_true", help="skip the INT8 gate")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     sets = tuple(s.strip() for s in args.sets.split(",") if s.strip())
@@ -145,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not (args.model_dir / "manifest.json").is_file():
             raise KitError(f"{args.model_dir}: no manifest.json (not a train-rec output)")
-        figures = gate(args.model_dir, args.data, args.split, sets, args.step)
+        figures = gate(args.model_dir, args.data, args.split, sets, args.step, not args.no_int8)
     except KitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -1,0 +1,151 @@
+"""Switching the recogniser live (the twin's `recModelDir`): only to a folder whose gates
+passed for exactly its model file, between frames, and never losing a frame."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from textdetector.config import (
+    DEFAULT_VIDEO,
+    LOCAL_DATA,
+    DetectorSettings,
+    EngineSettings,
+    RecognizerSettings,
+    Settings,
+    SourceSettings,
+)
+from textdetector.control.live import LiveSettings
+from textdetector.detector import TextDetector
+from textdetector.pipeline import LoopOptions, process
+from textdetector.recognizer import TextRecognizer
+from textdetector.recognizer.reading import read_regions
+from textdetector.results import Detections, FrameResult
+from textdetector.sources import open_source
+from textdetector.training import gate_record
+
+OTHER = LOCAL_DATA / "ch_PP-OCRv4_rec_infer.onnx"  # stands in for a fine-tuned model
+
+
+def model_dir(tmp_path: Path, passed: bool = True) -> Path:
+    """A train-rec style folder holding the PP-OCRv4 recogniser, with a gate record."""
+    if not OTHER.is_file():
+        pytest.skip("PP-OCRv4 recogniser missing: run `make setup`")
+    folder = tmp_path / "rec-displays"
+    folder.mkdir(parents=True)
+    shutil.copyfile(OTHER, folder / "model.onnx")
+    (folder / "manifest.json").write_text(json.dumps({"format": "textdetector-rec"}))
+    gate_record.write(folder, [{"name": "domain val exact lines", "met": passed}])
+    return folder
+
+
+def test_the_gate_record_lets_only_this_model_file_through(tmp_path: Path) -> None:
+    folder = model_dir(tmp_path)
+    assert gate_record.refusal(folder) == ""
+    with (folder / "model.onnx").open("ab") as handle:
+        handle.write(b"\0")  # retrained or edited after its gates
+    assert "changed after its gates" in gate_record.refusal(folder)
+    failed = model_dir(tmp_path / "b", passed=False)
+    assert "not all met" in gate_record.refusal(failed)
+    (failed / "gate.json").unlink()
+    assert "no gate.json" in gate_record.refusal(failed)
+    (failed / "gate.json").write_text("{not json")
+    assert "not readable" in gate_record.refusal(failed)
+    assert "no model.onnx" in gate_record.refusal(tmp_path / "nowhere")
+
+
+def test_live_settings_refuse_a_folder_that_did_not_pass_and_report_the_current_one(
+    tmp_path: Path,
+) -> None:
+    live = LiveSettings(Settings())
+    assert live.snapshot()["recModelDir"] == ""
+    failed = model_dir(tmp_path, passed=False)
+    assert "not all met" in live.update({"recModelDir": str(failed)})["recModelDir"]
+    assert live.poll().recognizer is None
+    assert "expected a single" in live.update({"recModelDir": [1]})["recModelDir"]
+    folder = model_dir(tmp_path / "ok")
+    assert live.update({"recModelDir": str(folder)}) == {}
+    assert live.poll().recognizer.rec_model_dir == folder
+    assert live.snapshot()["recModelDir"] == str(folder)
+    assert live.update({"recModelDir": ""}) == {}  # back to the MODEL_SET's recogniser
+    assert live.poll().recognizer.rec_model_dir is None
+    no_text = LiveSettings(Settings(recognizer=RecognizerSettings(read_text=False)))
+    assert "not used" in no_text.update({"recModelDir": str(folder)})["recModelDir"]
+
+
+class Switcher:
+    """A sink that asks for the new recogniser once the first result arrived."""
+
+    def __init__(self, live: LiveSettings, value: str) -> None:
+        self.live, self.value, self.results = live, value, []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def write(self, result: FrameResult) -> None:
+        self.results.append(result)
+        if len(self.results) == 1:
+            self.live.update({"recModelDir": self.value})
+
+
+def run_switching(tmp_path: Path, value: str, frames: int = 5):
+    settings = Settings(source=SourceSettings(camera_path=str(DEFAULT_VIDEO)))
+    live = LiveSettings(settings)
+    sink = Switcher(live, value)
+    opened: list[TextRecognizer] = []
+
+    def opener(rec: RecognizerSettings) -> TextRecognizer:
+        opened.append(TextRecognizer.open(rec))
+        return opened[-1]
+
+    first = TextRecognizer.open(settings.recognizer)
+    with TextDetector.open(EngineSettings(threads=1), DetectorSettings()) as detector:
+        source = open_source(SourceSettings(camera_path=str(DEFAULT_VIDEO)))
+        process(
+            detector,
+            [source],
+            [sink],
+            options=LoopOptions(max_frames=frames, read_ahead=1),
+            live=live,
+            recognizer=first,
+            recognizer_opener=opener,
+        )
+    return live, sink.results, first, opened
+
+
+def test_the_loop_switches_to_the_new_recogniser_between_frames(tmp_path: Path) -> None:
+    """The real models on demo frames: after the switch the frames are read by the new
+    model (the same boxes read again by it give the same texts), the old one is closed
+    and no frame is lost."""
+    folder = model_dir(tmp_path)
+    live, results, first, opened = run_switching(tmp_path, str(folder), frames=25)
+    assert [r.index for r in results] == list(range(25))
+    assert live.rejected == {}
+    assert len(opened) == 1 and opened[0].settings.rec_model_dir == folder
+    assert first._closed and not getattr(opened[0], "_closed", False)
+    last = next(r for r in reversed(results) if r.detections.texts)
+    boxes = Detections(last.detections.boxes, last.detections.scores, last.detections.image_size)
+    (again,), _ = read_regions(opened[0], [last.image], [boxes])
+    assert again.texts == last.detections.texts
+    opened[0].close()
+
+
+def test_a_model_that_cannot_open_is_refused_and_the_old_recogniser_stays(
+    tmp_path: Path,
+) -> None:
+    folder = model_dir(tmp_path)
+    (folder / "model.onnx").write_bytes(b"not an onnx model")
+    gate_record.write(folder, [{"met": True}])  # the record matches this (broken) file
+    live, results, first, opened = run_switching(tmp_path, str(folder))
+    assert len(results) == 5 and opened == []
+    assert "recModelDir" in live.rejected
+    assert not getattr(first, "_closed", False)
+    first.close()
+    assert np.all([r.detections.texts is not None for r in results])
