@@ -93,3 +93,36 @@ def test_images_over_4k_are_tiled_scaled_down_so_the_cost_stays_bounded():
     back = tiles.scaled(found, 20000 / 4096, (20000, 20000))
     assert back.image_size == (20000, 20000)
     assert back.xyxy()[0].tolist() == pytest.approx([488.28, 488.28, 976.56, 585.94], abs=0.01)
+
+
+def test_a_part_of_a_frame_is_detected_at_the_whole_frames_scale(demo_frames):
+    """Region reuse detects only the changed half-size part of a frame: at the scale the
+    policy gives the whole frame (not raised to the policy's 736-pixel short side, twice
+    the scale and the cost), it finds the same boxes the whole frame has there."""
+    from textdetector.config import LOCAL_DATA, EngineSettings
+    from textdetector.detector import TextDetector
+
+    model = LOCAL_DATA / "PP-OCRv6_det_small.onnx"
+    if not model.is_file():
+        pytest.skip("PP-OCRv6 detection model missing: run `make setup`")
+    frame = demo_frames[60]
+    height, width = frame.shape[:2]
+    with TextDetector.open(EngineSettings(model_path=model)) as detector:
+        whole = detector.detect_batch([frame])[0][0]
+        size = detector.part_input_size((height // 2, width // 2), (height, width))
+        assert size == (384, 640) and detector.input_size((height, width)) == (736, 1312)
+        found = []
+        for y, x in ((0, 0), (0, width // 2), (height // 2, 0), (height // 2, width // 2)):
+            part = frame[y : y + height // 2, x : x + width // 2]
+            boxes = detector.submit([part], input_size=size).result()[0][0]
+            found += [[b[0] + x, b[1] + y, b[2] + x, b[3] + y] for b in boxes.xyxy().tolist()]
+    inside = [
+        b
+        for b in whole.xyxy().tolist()
+        if (b[0] // (width // 2)) == (b[2] // (width // 2))
+        and (b[1] // (height // 2)) == (b[3] // (height // 2))
+    ]  # lines no quarter edge cuts
+    assert inside
+    from textdetector.geometry import box_iou
+
+    assert all(max(box_iou(b, f) for f in found) >= 0.8 for b in inside)

@@ -48,10 +48,10 @@ class BatchSpy:
     def prepare(self, image):
         return self.detector.prepare(image)
 
-    def submit(self, images, prepared=None):
+    def submit(self, images, prepared=None, input_size=None):
         self.batches.append([image.shape for image in images])
         assert prepared is not None and all(p is not None for p in prepared)
-        return self.detector.submit(images, prepared)
+        return self.detector.submit(images, prepared, input_size)
 
 
 def sources_for(paths, queue_size=4):
@@ -282,10 +282,10 @@ class LoggingSpy(BatchSpy):
         super().__init__(detector)
         self.log, self.count = log, 0
 
-    def submit(self, images, prepared=None):
+    def submit(self, images, prepared=None, input_size=None):
         self.log.events.append(("submit", self.count))
         self.count += len(images)
-        return self.detector.submit(images, prepared)
+        return self.detector.submit(images, prepared, input_size)
 
 
 class PacedSource:

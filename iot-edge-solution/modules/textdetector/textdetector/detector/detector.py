@@ -107,6 +107,17 @@ class TextDetector:
     def input_size(self, image_size: tuple[int, int]) -> tuple[int, int]:
         return self.policy.input_size(image_size[0], image_size[1])
 
+    def part_input_size(
+        self, part_size: tuple[int, int], whole_size: tuple[int, int]
+    ) -> tuple[int, int]:
+        """The model input for a part of a larger image at the scale the policy gives the
+        whole one (each side a multiple of 32), so the part's text is seen as in the whole."""
+        whole_in = self.input_size(whole_size)
+        return (
+            max(int(round(part_size[0] * whole_in[0] / whole_size[0] / 32)) * 32, 32),
+            max(int(round(part_size[1] * whole_in[1] / whole_size[1] / 32)) * 32, 32),
+        )
+
     def detect(
         self, image: np.ndarray, prepared: Prepared | None = None
     ) -> tuple[Detections, Timings]:
@@ -180,16 +191,24 @@ class TextDetector:
         return self.submit(images, prepared).result()
 
     def submit(
-        self, images: Sequence[np.ndarray], prepared: Sequence[Prepared | None] | None = None
+        self,
+        images: Sequence[np.ndarray],
+        prepared: Sequence[Prepared | None] | None = None,
+        input_size: tuple[int, int] | None = None,
     ) -> DetectJob:
         """Start detecting `images` (one input size) in one engine call; returns at once
         on engines that infer asynchronously (OpenVINO), so the caller can work on the
-        previous job meanwhile. `DetectJob.result()` waits and post-processes."""
+        previous job meanwhile. `DetectJob.result()` waits and post-processes.
+        `input_size` overrides the policy's model input for all of them (parts of larger
+        frames, `part_input_size`); boxes still come back in each image's pixels."""
         start = time.perf_counter()
         sizes = [(image.shape[0], image.shape[1]) for image in images]
         ready = list(prepared) if prepared is not None else [None] * len(images)
-        if len(images) == 1 and self._fits(ready[0], sizes[0]):
+        if input_size is None and len(images) == 1 and self._fits(ready[0], sizes[0]):
             blob, pre_ms = ready[0].blob, ready[0].preprocess_ms  # type: ignore[union-attr]
+        elif input_size is not None:
+            blob = self._sized_blob(images, input_size)
+            pre_ms = _ms_since(start) / len(images)
         else:
             blob, pre_ms = self._batch_blob(images, ready)
             pre_ms += _ms_since(start) / len(images)
@@ -202,6 +221,12 @@ class TextDetector:
             and ready.image_size == size
             and ready.blob.shape[2:] == self.input_size(size)
         )
+
+    def _sized_blob(self, images: Sequence[np.ndarray], size: tuple[int, int]) -> np.ndarray:
+        batch = np.empty((len(images), 3, size[0], size[1]), np.float32)
+        for i, image in enumerate(images):
+            to_blob(as_bgr(image), size, out=batch[i : i + 1], norm=self.policy.norm)
+        return batch
 
     def _batch_blob(
         self, images: Sequence[np.ndarray], ready: Sequence[Prepared | None]

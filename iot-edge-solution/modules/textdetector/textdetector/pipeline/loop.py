@@ -297,7 +297,13 @@ class RunLoop:
         reused: Taken = []
         for stream, frame in taken:
             if stream.reuse.needs_model(frame.image, frame.timestamp, frame.index):
-                infer.append((stream, stream.reuse.model_frame(frame)))
+                part = stream.reuse.model_frame(frame)
+                if part.image.shape != frame.image.shape:  # region mode: the changed part
+                    size = self.detector.part_input_size(
+                        part.image.shape[:2], frame.image.shape[:2]
+                    )
+                    part = dataclasses.replace(part, input_size=size)
+                infer.append((stream, part))
             else:
                 reused.append((stream, frame))
         return infer, reused
@@ -312,7 +318,7 @@ class RunLoop:
         """The round's frames grouped by model input size, in chunks of at most max_batch."""
         groups: dict[tuple[int, int], Taken] = {}
         for item in taken:
-            size = self.detector.input_size(item[1].image.shape[:2])
+            size = item[1].input_size or self.detector.input_size(item[1].image.shape[:2])
             groups.setdefault(size, []).append(item)
         for group in groups.values():
             for i in range(0, len(group), self.max_batch):
@@ -322,7 +328,9 @@ class RunLoop:
         """Start `batch` inferring, then post-process the batch that was in flight, so
         its reading and sinks overlap this inference (engines with async requests)."""
         job = self.detector.submit(
-            [frame.image for _, frame in batch], [frame.prepared for _, frame in batch]
+            [frame.image for _, frame in batch],
+            [frame.prepared for _, frame in batch],
+            batch[0][1].input_size,
         )
         self.batch_sizes[len(batch)] += 1
         self.submitted += len(batch)

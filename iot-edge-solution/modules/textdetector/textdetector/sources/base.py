@@ -13,12 +13,16 @@ class Frame:
     """One decoded BGR frame; `timestamp` in seconds (file position or wall clock).
 
     `prepared` holds work done ahead on the reader thread (the detector's input blob).
+    `input_size`, when set, is the model input (height, width) to detect it at instead of
+    the one the detection policy gives its size (a part cut from a larger frame is
+    detected at that frame's scale).
     """
 
     index: int
     timestamp: float
     image: np.ndarray
     prepared: Any = None
+    input_size: tuple[int, int] | None = None
 
 
 class FrameSource(Protocol):

@@ -6,7 +6,9 @@ frame is detected in that crop only (a smaller model input), and the lines of th
 inferred frame outside it are kept as they were (their readings are then reused by the
 line memory, `regions.py`). The crop always has half the frame's width and height (a
 changed part that does not fit is detected in the whole frame): engines that compile
-per input shape (OpenVINO static shapes) compile one more shape, not one per crop.
+per input shape (OpenVINO static shapes) compile one more shape, not one per crop. The
+run loop detects the crop at the whole frame's scale (`TextDetector.part_input_size`),
+so its text is seen at the size the whole-frame pass sees it.
 """
 
 from __future__ import annotations
