@@ -260,6 +260,9 @@ def test_concurrent_requests_all_answer_the_same(srv):
 
 
 def test_metrics_count_requests_by_route_and_status(srv):
+    """Counts its own requests: one scored image and one empty body (400), so it holds
+    whichever worker runs it and whatever ran before on the shared server."""
+    assert request(srv.port, "POST", "/score", page_jpeg()).status == 200
     request(srv.port, "POST", "/score", b"", {"Content-Type": "image/jpeg"})
     got = metric_samples(request(srv.port, "GET", "/metrics").body.decode())
     score = (("method", "POST"), ("route", "/score"), ("status", "400"))

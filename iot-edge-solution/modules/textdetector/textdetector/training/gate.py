@@ -41,12 +41,14 @@ SETS = ("demo_video", "eval_set", "real_scenes")
 
 @dataclass(frozen=True)
 class Figure:
-    """One gated figure: stock and fine-tuned, and the rule it must meet."""
+    """One gated figure: stock and fine-tuned, and the rule it must meet. `baseline`
+    names what `stock` is in the printed target (the INT8 gate compares with FP32)."""
 
     name: str
     stock: float
     tuned: float
     rule: str  # "beat" or "keep"
+    baseline: str = "stock"
 
     @property
     def met(self) -> bool:
@@ -56,9 +58,9 @@ class Figure:
 
     def line(self) -> str:
         target = (
-            f"> stock {self.stock:.3f}"
+            f"> {self.baseline} {self.stock:.3f}"
             if self.rule == "beat"
-            else f">= stock {self.stock:.3f} - {MAX_LOSS:.2f}"
+            else f">= {self.baseline} {self.stock:.3f} - {MAX_LOSS:.2f}"
         )
         verdict = "MET" if self.met else "MISSED"
         return f"{self.name}: {self.tuned:.3f} (target {target}): {verdict}"
@@ -173,9 +175,7 @@ def gate(
             figures.append(Figure(f"{name} exact lines", before, after, "keep"))
     if int8:
         fp32, quantized = int8_exact(tuned, data, split, model_dir / "int8")
-        figures.append(
-            Figure(f"domain {split} exact lines, INT8 against FP32", fp32, quantized, "keep")
-        )
+        figures.append(Figure(f"domain {split} exact lines, INT8", fp32, quantized, "keep", "FP32"))
     gate_record.write(model_dir, [f.__dict__ | {"met": f.met} for f in figures])
     return figures
 
