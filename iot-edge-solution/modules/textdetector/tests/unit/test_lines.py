@@ -30,6 +30,14 @@ def test_lines_come_top_to_bottom_then_left_to_right():
     assert group(found) == [[2], [3], [1], [0]]  # far gap: two lines side by side
 
 
+def test_two_columns_of_a_page_stay_two_lines():
+    """A two-column page: a line ending 30 px (one line height) before the next column's
+    line on the same row was read as one line ("...defeated). first verse between...");
+    words of one line 10 px apart still join."""
+    found = boxes((0, 0, 400, 30), (430, 1, 800, 31), (810, 0, 900, 30))
+    assert sorted(map(sorted, group(found))) == [[0], [1, 2]]
+
+
 def test_different_heights_or_far_gaps_stay_apart():
     found = boxes((0, 0, 100, 20), (110, 0, 200, 60), (0, 100, 100, 120), (400, 100, 500, 120))
     assert sorted(map(sorted, group(found))) == [[0], [1], [2], [3]]

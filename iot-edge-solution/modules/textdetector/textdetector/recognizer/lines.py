@@ -19,7 +19,7 @@ ELONGATED = 1.3  # long side / short side from which a box has a direction
 HORIZONTAL = np.array([1.0, 0.0])
 MIN_PARALLEL = 0.985  # cos of the largest angle between two parts of a line (~10 deg)
 MAX_HEIGHT_RATIO = 1.6  # taller box height / shorter box height
-MAX_GAP = 1.2  # horizontal gap between neighbours, in (mean) box heights
+MAX_GAP = 0.9  # horizontal gap between neighbours, in (mean) box heights
 MAX_OVERLAP_X = 0.3  # neighbours may overlap horizontally this much (grown boxes touch)
 MAX_SHIFT = 0.3  # vertical offset of the two centres, in (mean) box heights
 
