@@ -182,6 +182,25 @@ def agreement(reference: Texts, candidate: Texts) -> float:
     return same / max(1, len(reference))
 
 
+def truth_read(truth: Texts, candidate: Texts) -> float:
+    """Share of the ground truth's lines (per frame) that are among that frame's readings,
+    exactly: how well a run reads, not how closely it follows another run."""
+    from collections import Counter
+
+    hits = sum(sum((Counter(want) & Counter(got)).values()) for want, got in zip(truth, candidate))
+    return hits / max(1, sum(len(want) for want in truth))
+
+
+def demo_truth(path: Path, frames: int) -> Texts:
+    """The demo video's ground-truth lines for its first `frames` frames (the
+    `.gt.jsonl` beside the video), as frame texts."""
+    import json
+
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    by_frame = {r["frame"]: tuple(sorted(x["text"] for x in r["lines"])) for r in records}
+    return [by_frame.get(i, ()) for i in range(frames)]
+
+
 def late_appearances(
     reference: Texts, candidate: Texts, within: int = 2, glitches: bool = False
 ) -> list[str]:

@@ -276,3 +276,16 @@ def test_the_checks_against_off_flag_late_and_lingering_texts():
     assert strict == ["1@1", "A@3", "B@5"]  # with the one-frame readings of off
     lingering = [(), (), (), ("A",), ("A",), ("A",), ("A",), ("A",), ("A",), ("A",)]
     assert clips.late_disappearances(off, lingering, within=2) == ["A@9"]
+
+
+def test_truth_read_counts_ground_truth_lines_read_exactly(tmp_path):
+    truth = [(), ("EDGE VISION AI", "Gate B"), ("EDGE VISION AI",), ("X", "X")]
+    read = [("T",), ("EDGEVISION AI", "Gate B"), ("EDGE VISION AI",), ("X",)]
+    assert clips.truth_read(truth, read) == 3 / 5  # junk 'T' costs nothing, one X missing
+    gt = tmp_path / "demo.gt.jsonl"
+    gt.write_text(
+        '{"frame": 0, "lines": []}\n'
+        '{"frame": 1, "lines": [{"text": "B", "box": [0, 0, 1, 1]}, {"text": "A", "box": []}]}\n',
+        encoding="utf-8",
+    )
+    assert clips.demo_truth(gt, 3) == [(), ("A", "B"), ()]
