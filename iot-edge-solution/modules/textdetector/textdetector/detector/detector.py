@@ -134,11 +134,12 @@ class TextDetector:
         detections, timings = self.submit([image], [prepared]).result()[0]
         start = time.perf_counter()
         native = self.policy.native_pass(image.shape[0], image.shape[1])
+        tiled = self.policy.tiled(image.shape[0], image.shape[1])
+        bgr = as_bgr(image) if native is not None or tiled else image
         if native is not None:
-            found = self._detect_at(as_bgr(image), native)
-            detections = merge_passes(detections, found)
-        if self.policy.tiled(image.shape[0], image.shape[1]):
-            detections = self._add_tiles(as_bgr(image), detections)
+            detections = merge_passes(detections, self._detect_at(bgr, native))
+        if tiled:
+            detections = self._add_tiles(bgr, detections)
         return detections, dataclasses.replace(
             timings, inference_ms=timings.inference_ms + _ms_since(start)
         )
@@ -206,11 +207,8 @@ class TextDetector:
         ready = list(prepared) if prepared is not None else [None] * len(images)
         if input_size is None and len(images) == 1 and self._fits(ready[0], sizes[0]):
             blob, pre_ms = ready[0].blob, ready[0].preprocess_ms  # type: ignore[union-attr]
-        elif input_size is not None:
-            blob = self._sized_blob(images, input_size)
-            pre_ms = _ms_since(start) / len(images)
         else:
-            blob, pre_ms = self._batch_blob(images, ready)
+            blob, pre_ms = self._batch_blob(images, ready, input_size)
             pre_ms += _ms_since(start) / len(images)
         collect = submit(self.engine, {self.engine.inputs[0].name: blob})
         return DetectJob(collect, self.engine.outputs[0].name, self.postprocess, sizes, pre_ms)
@@ -222,23 +220,21 @@ class TextDetector:
             and ready.blob.shape[2:] == self.input_size(size)
         )
 
-    def _sized_blob(self, images: Sequence[np.ndarray], size: tuple[int, int]) -> np.ndarray:
-        batch = np.empty((len(images), 3, size[0], size[1]), np.float32)
-        for i, image in enumerate(images):
-            to_blob(as_bgr(image), size, out=batch[i : i + 1], norm=self.policy.norm)
-        return batch
-
     def _batch_blob(
-        self, images: Sequence[np.ndarray], ready: Sequence[Prepared | None]
+        self,
+        images: Sequence[np.ndarray],
+        ready: Sequence[Prepared | None],
+        input_size: tuple[int, int] | None = None,
     ) -> tuple[np.ndarray, float]:
-        """One N x 3 x H x W blob; returns it and the reader threads' pre-process ms."""
-        size = self.input_size(images[0].shape[:2])
+        """One N x 3 x H x W blob at the policy's input size (or `input_size` for all);
+        returns it and the reader threads' pre-process ms."""
+        size = input_size or self.input_size(images[0].shape[:2])
         batch = np.empty((len(images), 3, size[0], size[1]), np.float32)
         pre_ms = 0.0
         for i, image in enumerate(images):
-            if self.input_size(image.shape[:2]) != size:
+            if input_size is None and self.input_size(image.shape[:2]) != size:
                 raise ValueError("images in one batch must share an input size")
-            if self._fits(ready[i], image.shape[:2]):
+            if input_size is None and self._fits(ready[i], image.shape[:2]):
                 batch[i : i + 1] = ready[i].blob  # type: ignore[union-attr]
                 pre_ms += ready[i].preprocess_ms  # type: ignore[union-attr]
             else:

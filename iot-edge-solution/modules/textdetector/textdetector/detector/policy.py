@@ -125,16 +125,10 @@ def merge_passes(upscaled: Detections, native: Detections) -> Detections:
     boxes = np.concatenate([upscaled.boxes, native.boxes])
     scores = np.concatenate([upscaled.scores, native.scores])
     bounds = geometry.xyxy(boxes)
-    area = np.maximum((bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1]), 1e-6)
+    cover = geometry.cover_matrix(bounds, bounds)
     kept: list[int] = []
     for i in np.argsort(-scores, kind="stable").tolist():
-        if all(_covered(bounds[i], bounds[j], min(area[i], area[j])) < MERGE_OVERLAP for j in kept):
+        if all(cover[i, j] < MERGE_OVERLAP for j in kept):
             kept.append(i)
     kept.sort()
     return Detections(boxes[kept], scores[kept], upscaled.image_size)
-
-
-def _covered(a: np.ndarray, b: np.ndarray, smaller: float) -> float:
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    return max(width, 0.0) * max(height, 0.0) / smaller

@@ -77,7 +77,7 @@ def add_uncovered(whole: Detections, tiles: Iterable[Detections]) -> Detections:
     if not len(found):
         return whole
     if len(whole):
-        covered = _coverage(geometry.xyxy(found.boxes), geometry.xyxy(whole.boxes))
+        covered = geometry.cover_matrix(geometry.xyxy(found.boxes), geometry.xyxy(whole.boxes))
         found = _subset(found, covered.max(axis=1) < ADD_BELOW)
     if not len(found):
         return whole
@@ -86,16 +86,6 @@ def add_uncovered(whole: Detections, tiles: Iterable[Detections]) -> Detections:
         np.concatenate([whole.scores, found.scores]).astype(np.float32),
         whole.image_size,
     )
-
-
-def _coverage(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over the smaller box's area, every box of `a` against every of `b`."""
-    width = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    height = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(width, 0, None) * np.clip(height, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(np.minimum(area_a[:, None], area_b[None, :]), 1e-6)
 
 
 def _subset(found: Detections, keep: np.ndarray) -> Detections:
