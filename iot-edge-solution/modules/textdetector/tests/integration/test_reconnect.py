@@ -306,3 +306,31 @@ def test_health_reports_changes_once_and_survives_a_broken_listener():
     }
     with pytest.raises(ValueError):
         health.set_state("a", "sleeping")
+
+
+def test_close_between_taking_a_frame_and_delivering_it_still_delivers(monkeypatch):
+    """Regression: close() on another thread reset the capture after read() had taken a
+    frame from it, and delivering that frame failed an assertion on the capture thread
+    (seen on a broker restart). The interleaving is forced here by closing from inside
+    the delivery step, the exact point the other thread reached."""
+    release = threading.Event()
+    source = ReconnectingSource(
+        lambda: BlockingCapture(release, frames=1),
+        "closing",
+        ReconnectPolicy(delay_s=0.001, max_delay_s=0.002),
+        HealthRegistry(),
+    )
+    source.open()
+    connected = ReconnectingSource._connected
+
+    def close_then_connect(self: ReconnectingSource) -> None:
+        self.close()
+        connected(self)
+
+    monkeypatch.setattr(ReconnectingSource, "_connected", close_then_connect)
+    try:
+        frame = source.read()
+    finally:
+        release.set()
+    assert frame is not None and frame.index == 0
+    assert source.read() is None  # closed: the next read ends at once

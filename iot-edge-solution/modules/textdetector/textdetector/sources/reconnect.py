@@ -176,27 +176,30 @@ class ReconnectingSource:
         while not self._closed.is_set():
             if self._capture is None and not self._reconnect():
                 return None
-            item = self._next_item()
+            # One reference for the whole step: close() on another thread may reset
+            # self._capture at any moment, and the frame still belongs to this capture.
+            capture = self._capture
+            if capture is None:
+                continue
+            item = self._next_item(capture)
             if item is None:
                 break
             if item is _OPENED:
-                if self._capture is not None and self._capture.idle_is_normal:
+                if capture.idle_is_normal:
                     self._connected()  # subscribed: up, whether or not anything comes
                 continue
             if isinstance(item, Frame):
-                return self._deliver(item)
+                return self._deliver(item, capture)
             self._lost(item)
         return None
 
-    def _next_item(self) -> object:
+    def _next_item(self, capture: _Capture) -> object:
         """The capture's next item, None once closed, or a stall error from the watchdog.
 
         A capture that has not delivered yet gets twice the time: opening a stream
         includes FFmpeg probing it. A source that is idle by nature (`idle_is_normal`)
         is watched only until it opened: after that a quiet feed is not a stall.
         """
-        capture = self._capture
-        assert capture is not None
         limit = self.policy.watchdog_s * (1 if capture.delivered else 2)
         deadline = time.monotonic() + limit
         while not self._closed.is_set():
@@ -217,10 +220,8 @@ class ReconnectingSource:
         self._attempts, self._delays, self._ever_delivered = 0, None, True
         self.health.set_state(self.source_id, CONNECTED)
 
-    def _deliver(self, frame: Frame) -> Frame:
+    def _deliver(self, frame: Frame, capture: _Capture) -> Frame:
         self._connected()
-        capture = self._capture
-        assert capture is not None  # the frame came from it
         dropped, capture.dropped = capture.dropped, 0
         self.health.count(self.source_id, read=1, dropped=dropped)
         timestamp = max(frame.timestamp, self._last_timestamp + 1e-6)
