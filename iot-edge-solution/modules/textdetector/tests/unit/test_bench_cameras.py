@@ -44,3 +44,52 @@ def test_report_writes_the_ratio_beside_the_target(tmp_path, capsys):
 def test_camera_urls_are_distinct_sources_of_one_camera():
     urls = bench_cameras.camera_urls("http://127.0.0.1:9/cam", 3)
     assert len(set(urls)) == 3 and all(u.startswith("http://127.0.0.1:9/cam?") for u in urls)
+
+
+def test_capacity_is_the_best_processed_rate_in_cameras_worth(tmp_path, capsys):
+    """A mode holding no camera still gets a figure, so before and after compare."""
+    trial = bench_cameras.Trial
+    off = [trial("off", 1, False, 5.0, 16, "", 3.9)]
+    frame = [trial("frame", n, n <= 3, 5.0, 0, "", min(5.0 * n, 17.5)) for n in (1, 2, 4, 3)]
+    assert bench_cameras.capacity(off, 5.0) == 0.78
+    assert bench_cameras.capacity(frame, 5.0) == 3.5  # the 4-camera trial's 17.5 fps
+    # a trial never counts for more cameras than it had (a burst after a stall)
+    assert bench_cameras.capacity([trial("frame", 1, True, 5.0, 0, "", 9.0)], 5.0) == 1.0
+    assert bench_cameras.capacity([], 5.0) == 0.0
+    args = argparse.Namespace(fps=5.0, seconds=20.0, out=tmp_path)
+    bench_cameras.report({"off": (0, off), "frame": (3, frame)}, ["off", "frame"], args)
+    figures = json.loads((tmp_path / "cameras.json").read_text())
+    assert figures["capacity"] == {"off": 0.78, "frame": 3.5}
+    assert figures["capacity_ratio"] == 4.49 and figures["ratio"] is None
+    table = (tmp_path / "cameras.md").read_text()
+    assert "| off | 0 | 0.78 |" in table and "3.50 (4.49x) | n/a MISSED |" in table
+    assert "cameras' worth of frames, frame vs off: 4.49x" in capsys.readouterr().out
+
+
+def test_frames_done_sums_inferred_and_reused_of_the_asked_sources():
+    """The /metrics text is the module's own exposition (ReuseCollector rendered by
+    prometheus_client); only the HTTP fetch is replaced."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from textdetector.temporal.metrics import ReuseBoard, ReuseCollector
+    from textdetector.temporal.stats import ReuseStats
+
+    board = ReuseBoard()
+    board.add("http://cam?camera=0", ReuseStats(frames_inferred=7, frames_reused=30))
+    board.add("http://cam?camera=1", ReuseStats(frames_inferred=5, frames_reused=2))
+    board.add("other", ReuseStats(frames_inferred=100))
+    registry = CollectorRegistry()
+    registry.register(ReuseCollector(board))
+    body = generate_latest(registry).decode()
+
+    class Module:
+        def __init__(self, status: int) -> None:
+            self.status = status
+
+        def get(self, path: str) -> tuple[int, str]:
+            assert path == "/metrics"
+            return self.status, body
+
+    urls = bench_cameras.camera_urls("http://cam", 2)
+    assert bench_cameras.frames_done(Module(200), urls) == 44
+    assert bench_cameras.frames_done(Module(503), urls) is None
