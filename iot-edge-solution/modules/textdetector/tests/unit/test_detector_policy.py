@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from textdetector.detector.policy import PADDLE_V4, V6, merge_passes, policy_for
@@ -39,3 +41,22 @@ def test_unknown_model_files_get_paddleocr_v4s_policy():
         pass
 
     assert policy_for(None, Unset()) == PADDLE_V4
+
+
+def test_zoom_pass_only_for_stills_the_policy_raises_when_asked():
+    from dataclasses import replace
+
+    class Settings:
+        det_zoom = 1280
+
+    zoom = policy_for(Path("PP-OCRv6_det_small.onnx"), Settings())
+    assert zoom == replace(V6, zoom=1280)
+    assert zoom.input_size(191, 384) == (736, 1472)
+    assert zoom.zoom_pass(191, 384) == (1184, 2400)  # short side towards 1280, long capped
+    assert zoom.zoom_pass(480, 640) == (1280, 1696)
+    assert zoom.zoom_pass(800, 1200) is None  # not raised: one pass as before
+    assert V6.zoom_pass(191, 384) is None  # off by default
+    assert replace(PADDLE_V4, zoom=1280).zoom_pass(191, 384) is None  # never raises
+    assert replace(V6, zoom=736).zoom_pass(480, 640) is None  # no larger than the policy's
+    # a TensorRT profile must hold the zoom pass's input
+    assert V6.largest_side == 1600 and zoom.largest_side == 2400

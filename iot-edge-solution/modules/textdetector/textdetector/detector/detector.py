@@ -129,17 +129,22 @@ class TextDetector:
         the boxes of both passes merged (`policy.native_pass`): upscaled, large text
         outgrows what the model finds. A large image the policy shrinks is also
         detected in tiles at its own size (`policy.tiled`, `tiles.py`): shrunk, small
-        text drops below what the model finds. Video frames (`submit`) get one pass.
+        text drops below what the model finds. A small image the policy raises is also
+        detected raised further (`policy.zoom_pass`, DET_ZOOM), and boxes found only
+        there added. Video frames (`submit`) get one pass.
         """
         detections, timings = self.submit([image], [prepared]).result()[0]
         start = time.perf_counter()
         native = self.policy.native_pass(image.shape[0], image.shape[1])
         tiled = self.policy.tiled(image.shape[0], image.shape[1])
-        bgr = as_bgr(image) if native is not None or tiled else image
+        zoom = self.policy.zoom_pass(image.shape[0], image.shape[1])
+        bgr = as_bgr(image) if native is not None or tiled or zoom is not None else image
         if native is not None:
             detections = merge_passes(detections, self._detect_at(bgr, native))
         if tiled:
             detections = self._add_tiles(bgr, detections)
+        if zoom is not None:
+            detections = tiles.add_uncovered(detections, [self._detect_at(bgr, zoom)])
         return detections, dataclasses.replace(
             timings, inference_ms=timings.inference_ms + _ms_since(start)
         )

@@ -35,6 +35,8 @@ class DetPolicy:
     native_from: float = 0.0  # also detect at the image's own size when upscaled this much
     tile: int = 0  # stills shrunk by `tile_from` or more: also detect in tiles this big
     tile_from: float = 1.2
+    zoom: int = 0  # stills the policy raises: also detect with the short side this long
+    # (DET_ZOOM; off in both policies: docs/reading.md has why)
 
     def native_pass(self, height: int, width: int) -> tuple[int, int] | None:
         """The input size of the extra pass at the image's own size, or None when the
@@ -53,6 +55,17 @@ class DetPolicy:
         in_height, _ = self.input_size(height, width)
         return height >= self.tile_from * in_height
 
+    def zoom_pass(self, height: int, width: int) -> tuple[int, int] | None:
+        """The input size of the zoom pass of a still image the policy raises (its short
+        side below `side`): the short side raised to `zoom`, the long side capped at
+        ZOOM_MAX_SIDE. None when zoom is off, the image is not raised, or the zoomed input
+        would be no larger than the policy's own."""
+        if not self.zoom or self.resize != "min" or min(height, width) >= self.side:
+            return None
+        size = input_size(height, width, self.zoom, "min", ZOOM_MAX_SIDE)
+        base = self.input_size(height, width)
+        return size if size[0] * size[1] > base[0] * base[1] else None
+
     def input_size(self, height: int, width: int) -> tuple[int, int]:
         """The model input (height, width) for a source image of this size."""
         return input_size(height, width, self.side, self.resize, self.max_side)
@@ -67,9 +80,12 @@ class DetPolicy:
     def largest_side(self) -> int:
         """The largest input side this policy can produce (a TensorRT profile's bound)."""
         top = self.side if self.resize == "max" else (self.max_side or 4096)
+        if self.zoom and self.resize == "min":  # DET_ZOOM on: its pass goes up to this
+            top = max(top, ZOOM_MAX_SIDE)
         return max(int(round(top / 32) * 32), 32)
 
 
+ZOOM_MAX_SIDE = 2400  # px: the zoom pass's cap on the long side
 PADDLE_V4 = DetPolicy("max", 960, 0, IMAGENET)
 V6 = DetPolicy("min", 736, 1600, HALF, box_thresh=0.4, unclip_ratio=1.6, native_from=2.0, tile=960)
 
@@ -98,6 +114,7 @@ OVERRIDES = {
     "det_dilation": "dilation",
     "max_candidates": "max_candidates",
     "det_tile": "tile",
+    "det_zoom": "zoom",
 }
 
 
