@@ -146,3 +146,68 @@ def test_a_model_that_cannot_open_is_refused_and_the_old_recogniser_stays(
     assert not getattr(first, "_closed", False)
     first.close()
     assert all(r.detections.texts for r in results)  # the old recogniser kept reading
+
+
+def test_switching_often_holds_at_most_two_recognisers_and_the_run_closes_them():
+    """The run's side of a live recModelDir (pipeline/run.py): every switch used to add
+    the new recogniser to the run's exit stack, so each one a switch had closed stayed
+    referenced until the run ended. Plain objects stand in for recognisers here: what
+    is checked is who keeps a reference, not reading."""
+    from textdetector.pipeline.run import SwitchedRecognizers
+
+    class Fake:
+        def __init__(self, settings):
+            self.settings, self.closed = settings, False
+
+        def close(self):
+            self.closed = True
+
+    switched = SwitchedRecognizers(Fake)
+    current = None
+    for n in range(50):
+        new = switched.open(n)
+        if n % 7 == 3:  # refused (the zones did not fit): the loop closes the new one
+            new.close()
+            continue
+        if current is not None:
+            current.close()  # the loop closes the one it replaced
+        current = new
+        assert len(switched.held) <= 2
+    assert switched.held[-1] is current and not current.closed
+    switched.close()
+    assert current.closed and switched.held == []
+
+
+def test_a_whole_run_switches_through_its_opener_and_closes_what_it_opened(
+    tmp_path, demo_text_clip, monkeypatch
+):
+    """`run()` with the real models: a sink asks for the switch as the twin would (the
+    IoT Hub sinks are replaced by it, nothing else); the recogniser the run opened for
+    it reads the rest of the frames and is closed when the run ends."""
+    import importlib
+
+    from textdetector.config import OutputSettings
+
+    run_module = importlib.import_module("textdetector.pipeline.run")  # the module
+
+    folder = model_dir(tmp_path)
+    made: list[TextRecognizer] = []
+    sinks: list[Switcher] = []
+    real_open = run_module.SwitchedRecognizers.open
+
+    def spy(self, settings: RecognizerSettings) -> TextRecognizer:
+        made.append(real_open(self, settings))
+        return made[-1]
+
+    def build_sinks(settings, live, health, budget):
+        sinks.append(Switcher(live, str(folder)))
+        return list(sinks)
+
+    monkeypatch.setattr(run_module.SwitchedRecognizers, "open", spy)
+    monkeypatch.setattr(run_module, "build_sinks", build_sinks)
+    clip = demo_text_clip(4)
+    settings = Settings(source=SourceSettings(camera_path=str(clip)), output=OutputSettings())
+    summary = run_module.run(settings)
+    assert summary.frames == 4 and len(sinks[0].results) == 4
+    assert len(made) == 1 and made[0].settings.rec_model_dir == folder
+    assert made[0].closed  # by the run, at its end

@@ -13,12 +13,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import replace
 
 from ..config import RecognizerSettings, Settings, SourceSettings
 from ..control.live import LiveSettings
 from ..detector import TextDetector
+from ..errors import ConfigError
 from ..preview import Preview, PreviewAccess, PreviewHub
 from ..recognizer import TextRecognizer
 from ..sinks import build_sinks
@@ -113,11 +115,13 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
         if out.save_video:
             sinks.append(VideoSink(out.save_video, [s.source_id for s in sources]))
 
-        def open_other_recognizer(rec: RecognizerSettings) -> TextRecognizer:
-            """The recogniser a live recModelDir names, closed when the run ends."""
-            return stack.enter_context(
-                open_recognizer(replace(settings, engine=engine, recognizer=rec))
-            )
+        def open_with(rec: RecognizerSettings) -> TextRecognizer:
+            opened = open_recognizer(replace(settings, engine=engine, recognizer=rec))
+            if not isinstance(opened, TextRecognizer):  # the loop refuses this earlier
+                raise ConfigError("READ_TEXT is off: there is no recogniser to switch")
+            return opened
+
+        switched = stack.enter_context(contextlib.closing(SwitchedRecognizers(open_with)))
 
         summary = process(
             detector,
@@ -131,13 +135,35 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
             shutdown=budget,
             recognizer=recognizer,
             reuse_board=board,
-            recognizer_opener=open_other_recognizer,
+            recognizer_opener=switched.open,
         )
     if len(summary.per_source) > 1:
         log.info("frames per source: %s; batch sizes: %s", summary.per_source, summary.batch_sizes)
     for source_id, figures in summary.reuse.items():
         log.info("%s: %s", source_id, ", ".join(f"{k} {v}" for k, v in figures.items()))
     return summary
+
+
+class SwitchedRecognizers:
+    """Opens the recognisers a live recModelDir names and closes, when the run ends,
+    those still open. The loop closes the one a switch replaces (or the new one it
+    refused); closed ones are let go at the next switch, so however often the model is
+    switched, at most the current one and the one being tried are held."""
+
+    def __init__(self, open_with: Callable[[RecognizerSettings], TextRecognizer]) -> None:
+        self.open_with = open_with
+        self.held: list[TextRecognizer] = []
+
+    def open(self, settings: RecognizerSettings) -> TextRecognizer:
+        self.held = [r for r in self.held if not r.closed]
+        recognizer = self.open_with(settings)
+        self.held.append(recognizer)
+        return recognizer
+
+    def close(self) -> None:
+        for recognizer in self.held:
+            recognizer.close()
+        self.held = []
 
 
 def open_preview(settings: Settings) -> Preview:

@@ -166,9 +166,14 @@ class TextRecognizer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` released the models."""
+        return bool(getattr(self, "_closed", False))
+
     def close(self) -> None:
         """Release the models (again: a no-op)."""
-        if getattr(self, "_closed", False):
+        if self.closed:
             return
         self._closed = True
         self.engine.close()
