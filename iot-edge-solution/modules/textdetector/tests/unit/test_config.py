@@ -115,6 +115,8 @@ def test_boolean_flag_negation():
         ({"DET_LIMIT_SIDE_LEN": "16"}, "DET_LIMIT_SIDE_LEN: expected an integer from 32 to 4096"),
         ({"USE_TENSOR_RT": "perhaps"}, "USE_TENSOR_RT: expected true/false"),
         ({"ORT_THREADS": "-1"}, "ORT_THREADS: expected an integer from 0 to 256"),
+        ({"DET_ZOOM": "319"}, "DET_ZOOM: expected 0 (off) or an integer from 320 to 8192"),
+        ({"DET_ZOOM": "8193"}, "DET_ZOOM: expected an integer from 0 to 8192"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: expected one of debug, info, warning, error"),
     ],
 )

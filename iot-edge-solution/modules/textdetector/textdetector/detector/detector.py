@@ -151,15 +151,7 @@ class TextDetector:
 
     def _detect_at(self, image: np.ndarray, size: tuple[int, int]) -> Detections:
         """One extra pass over a BGR image resized to `size` (boxes in its pixels)."""
-        blob = to_blob(image, size, norm=self.policy.norm)
-        job = DetectJob(
-            submit(self.engine, {self.engine.inputs[0].name: blob}),
-            self.engine.outputs[0].name,
-            self.postprocess,
-            [(image.shape[0], image.shape[1])],
-            0.0,
-        )
-        return job.result()[0][0]
+        return self.submit([image], input_size=size).result()[0][0]
 
     def _add_tiles(self, image: np.ndarray, whole: Detections) -> Detections:
         """The tile pass (`tiles.py`): tiles at their own size (of an image scaled down to

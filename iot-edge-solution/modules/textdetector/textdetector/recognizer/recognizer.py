@@ -123,6 +123,7 @@ class TextRecognizer:
         self.space_min = SPACE_MIN if settings.rec_spaces == "auto" else None
         self.calls = 0  # recognition model calls so far
         self.crops_read = 0
+        self._closed = False
 
     def compile_zones(self, zones: ZoneSet) -> CompiledZones:
         """ZONES bound to this model's dictionary (ConfigError when a zone cannot match)."""
@@ -169,7 +170,7 @@ class TextRecognizer:
     @property
     def closed(self) -> bool:
         """Whether `close()` released the models."""
-        return bool(getattr(self, "_closed", False))
+        return self._closed
 
     def close(self) -> None:
         """Release the models (again: a no-op)."""
