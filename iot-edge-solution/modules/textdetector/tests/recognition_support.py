@@ -31,14 +31,16 @@ def recognizer(rec_model_path: Path):
     from textdetector.config import RecognizerSettings
     from textdetector.recognizer import TextRecognizer
 
-    # ONNX Runtime and plain greedy decoding (REC_SPACES=off), as in RapidOCR: the parity
-    # tests compare strings exactly and scores to 1e-6
-    with TextRecognizer.open(
-        RecognizerSettings(
-            rec_model_path=rec_model_path, cls_model_path=CLS_MODEL, rec_spaces="off"
-        ),
-        ORT,
-    ) as rec:
+    # ONNX Runtime, plain greedy decoding (REC_SPACES=off) and batches padded to their
+    # widest line (REC_PADDING=batch), as in RapidOCR: the parity tests compare strings
+    # exactly and scores to 1e-6
+    settings = RecognizerSettings(
+        rec_model_path=rec_model_path,
+        cls_model_path=CLS_MODEL,
+        rec_spaces="off",
+        rec_padding="batch",
+    )
+    with TextRecognizer.open(settings, ORT) as rec:
         yield rec
 
 

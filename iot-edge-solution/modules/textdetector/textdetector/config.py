@@ -500,6 +500,15 @@ class RecognizerSettings:
     rec_batch: int = option(
         6, "REC_BATCH", "text lines read per model call", int_range(1, 256), "N"
     )
+    rec_padding: str = option(
+        "line",
+        "REC_PADDING",
+        "line = each line padded to its own width (48 x its aspect, rounded up to 32 px, "
+        "at least 320): a line reads the same whatever it is batched with; batch = "
+        "padded to the widest line of its batch (PaddleOCR, RapidOCR)",
+        one_of("line", "batch"),
+        "MODE",
+    )
     rec_frames: int = option(
         4,
         "REC_FRAMES",

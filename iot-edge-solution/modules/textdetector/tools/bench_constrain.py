@@ -20,10 +20,10 @@ import numpy as np
 
 from textdetector.config import DetectorSettings, EngineSettings, RecognizerSettings
 from textdetector.engines.base import pipelined
-from textdetector.recognizer.batching import by_aspect, chunks, normalised_batch
+from textdetector.recognizer.batching import normalised_batch, plan
 from textdetector.recognizer.crop import crop_all
 from textdetector.recognizer.ctc import greedy_decode
-from textdetector.recognizer.recognizer import _steps, batch_width
+from textdetector.recognizer.recognizer import _steps
 from tools import eval_expected, harness
 
 TARGET_MS = 1.0
@@ -37,12 +37,10 @@ def lines(name: str, det, rec) -> list[tuple[np.ndarray, int]]:
         detections, _ = det.detect(record["pixels"])
         crops += [c for c in crop_all(record["pixels"], detections.boxes) if c is not None]
     out = []
-    parts = list(chunks(by_aspect(crops), rec.settings.rec_batch))
-    batches = [
-        normalised_batch([crops[i] for i in p], batch_width([crops[i] for i in p])) for p in parts
-    ]
-    for part, batch, probs in zip(parts, batches, pipelined(rec.engine, batches)):
-        out += [(row, _steps(crops[i], batch.shape[3], row)) for i, row in zip(part, probs)]
+    parts = plan(crops, rec.settings.rec_batch, rec.settings.rec_padding)
+    batches = [normalised_batch([crops[i] for i in part], width) for part, width in parts]
+    for (part, width), probs in zip(parts, pipelined(rec.engine, batches)):
+        out += [(row, _steps(crops[i], width, row)) for i, row in zip(part, probs)]
     return out
 
 

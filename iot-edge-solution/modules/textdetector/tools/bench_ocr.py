@@ -33,8 +33,7 @@ from textdetector.detector import TextDetector
 from textdetector.errors import KitError
 from textdetector.pipeline import LoopOptions
 from textdetector.recognizer import TextRecognizer, crop_all
-from textdetector.recognizer.batching import by_aspect, chunks, normalised_batch
-from textdetector.recognizer.recognizer import batch_width
+from textdetector.recognizer.batching import normalised_batch, plan
 
 from . import harness
 from .eval import chosen_sets
@@ -98,9 +97,9 @@ def rec_batches(
             if c is not None
         ]
         count += len(crops)
-        for part in chunks(by_aspect(crops), recognizer.settings.rec_batch):
-            members = [crops[i] for i in part]
-            batches.append(normalised_batch(members, batch_width(members)))
+        settings = recognizer.settings
+        for part, width in plan(crops, settings.rec_batch, settings.rec_padding):
+            batches.append(normalised_batch([crops[i] for i in part], width))
     return batches, count
 
 

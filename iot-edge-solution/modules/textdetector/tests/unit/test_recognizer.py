@@ -9,12 +9,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from recognition_support import CLS_MODEL, full_box, rapid_crops, render_line
+from recognition_support import CLS_MODEL, ORT, full_box, rapid_crops, render_line
 
 from textdetector.config import RecognizerSettings
 from textdetector.errors import ModelError
 from textdetector.recognizer import TextRecognizer
-from textdetector.recognizer.recognizer import MAX_WIDTH
+from textdetector.recognizer.batching import MAX_WIDTH
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +59,33 @@ def test_many_frames_share_batches(recognizer, scenes):
     assert recognizer.calls - calls == math.ceil(crops / recognizer.settings.rec_batch)
     for image_readings, (_, boxes) in zip(together, scenes):
         assert len(image_readings) == len(boxes)
-    # The batch width (the widest crop in it) can change a reading slightly, mostly spaces.
+    # REC_PADDING=batch: the batch width (the widest crop in it) can change a reading
+    # slightly, mostly spaces.
     pairs = [(a, b) for x, y in zip(together, one_by_one) for a, b in zip(x.texts, y.texts)]
     assert sum(a.replace(" ", "") == b.replace(" ", "") for a, b in pairs) >= 0.9 * len(pairs)
+
+
+def test_a_line_reads_the_same_whatever_it_is_batched_with(rec_model_path, scenes):
+    """REC_PADDING=line (the default): each line keeps its own input width, so reading
+    the frames together, one by one or one line at a time gives the same strings and
+    scores; lines of one width still share model calls."""
+    settings = RecognizerSettings(rec_model_path=rec_model_path, rec_spaces="off")
+    assert settings.rec_padding == "line"
+    with TextRecognizer.open(settings, ORT) as rec:
+        together = rec.recognize_many(scenes)
+        calls = rec.calls
+        crops = sum(len(boxes) for _, boxes in scenes)
+        alone = [
+            rec.recognize(image, boxes[i : i + 1])
+            for image, boxes in scenes
+            for i in range(len(boxes))
+        ]
+        assert rec.calls - calls == crops  # one call per line read alone
+    joined = [(t, s) for r in together for t, s in zip(r.texts, r.scores)]
+    single = [(r.texts[0], r.scores[0]) for r in alone]
+    assert [t for t, _ in joined] == [t for t, _ in single]
+    assert np.allclose([s for _, s in joined], [s for _, s in single], atol=1e-5)
+    assert sum(bool(t) for t, _ in joined) >= 10
 
 
 def test_low_confidence_readings_are_dropped(rec_model_path, scenes):

@@ -14,7 +14,7 @@ from ..engines import installed, open_engine
 from ..engines.base import pipelined
 from ..errors import ConfigError, ModelError
 from ..models import MODEL_SETS
-from .batching import HEIGHT, aspect, by_aspect, chunks, normalised_batch
+from .batching import HEIGHT, aspect, normalised_batch, plan
 from .classifier import AngleClassifier
 from .constrain import Constraint, PatternError, Reading
 from .constrain.extension import extended
@@ -30,9 +30,6 @@ class _Keep:
 
 KEEP = _Keep()
 Chosen = Constraint | None | _Keep
-
-MIN_WIDTH = 320  # PaddleOCR's rec_image_shape width: the narrowest batch input
-MAX_WIDTH = 4800  # widest batch input (aspect 100); wider lines are squeezed into it
 
 
 def _cpu_only(settings: EngineSettings) -> EngineSettings:
@@ -82,12 +79,6 @@ def _steps(crop: np.ndarray, width: int, probs: np.ndarray) -> int:
     """Output steps covering `crop` in a batch `width` wide (the rest is padding)."""
     used = min(width, math.ceil(HEIGHT * aspect(crop)))
     return min(len(probs), math.ceil(len(probs) * used / width) + 1)
-
-
-def batch_width(crops: Sequence[np.ndarray]) -> int:
-    """Input width for a batch: 48 x the widest aspect, at least 320, at most 4800."""
-    ratio = max([MIN_WIDTH / HEIGHT] + [aspect(crop) for crop in crops])
-    return min(MAX_WIDTH, int(HEIGHT * ratio))
 
 
 class TextRecognizer:
@@ -188,21 +179,18 @@ class TextRecognizer:
     def read_lines(self, crops: Sequence[np.ndarray], constraint: Chosen = KEEP) -> list[Reading]:
         """The `Reading` of each upright BGR crop, unfiltered, in input order.
 
-        Batches are prepared one ahead and run `pipelined`: on OpenVINO the next batch
-        infers while this one is decoded. REC_PATTERN then searches each line of the
-        batch's output (`constraint`: another one, e.g. a zone's; None: no pattern).
+        Batches (`batching.plan`: REC_PADDING) are prepared one ahead and run `pipelined`:
+        on OpenVINO the next batch infers while this one is decoded. REC_PATTERN then
+        searches each line of the batch's output (`constraint`: another one, e.g. a
+        zone's; None: no pattern).
         """
         results: list[Reading] = [Reading.plain("", 0.0)] * len(crops)
-        parts = list(chunks(by_aspect(crops), self.settings.rec_batch))
-        batches = (
-            normalised_batch(members, batch_width(members))
-            for members in ([crops[i] for i in part] for part in parts)
-        )
-        for part, probs in zip(parts, pipelined(self.engine, batches)):
+        parts = plan(crops, self.settings.rec_batch, self.settings.rec_padding)
+        batches = (normalised_batch([crops[i] for i in part], width) for part, width in parts)
+        for (part, width), probs in zip(parts, pipelined(self.engine, batches)):
             self._check(probs, len(part))
             masked = probs if self.allowed is None else probs[:, :, self.allowed]
             raw = greedy_decode(masked, self.decode_charset, self.space_min)
-            width = batch_width([crops[i] for i in part])
             for index, row, reading in zip(part, probs, raw):
                 results[index] = self._constrain(
                     row, reading, _steps(crops[index], width, row), constraint

@@ -6,8 +6,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from ..recognizer.batching import by_aspect, chunks, normalised_batch
-from ..recognizer.recognizer import batch_width
+from ..recognizer.batching import batch_width, by_aspect, chunks, normalised_batch
 
 MAX_TRAIN_WIDTH = 960  # widest training input: 20 x the height (longer lines squeezed)
 
