@@ -133,6 +133,25 @@ def test_region_reading_reuses_unchanged_lines_and_rereads_a_changed_one(models)
     assert again.detections.texts == ("GATE 7", "LOT 9876")
 
 
+def test_a_reading_close_to_the_drop_threshold_is_read_again():
+    """A line kept or dropped by a hair (confidence near REC_MIN_SCORE) is never reused:
+    the next frame's read decides, as it would without reuse; clear ones are reused."""
+    boxes = np.array([[[0, 0], [90, 0], [90, 20], [0, 20]]], np.float32)
+    boxes = np.concatenate([boxes + [0, 40 * k] for k in range(4)])
+    det = Detections(boxes, np.ones(4, np.float32), (200, 100))
+    crops = [np.full((16, 96), k, np.float32) for k in range(4)]
+    memory = LineMemory(
+        boxes=det.xyxy().astype(np.float32),
+        texts=("EXIT", "C", "", ""),
+        scores=np.array([0.97, 0.57, 0.23, 0.0], np.float32),
+        anchors=crops,
+        read_at=0.0,
+    )
+    rules = ReuseRules(min_score=0.5, margin=0.35)
+    assert sorted(memory.plan(crops, det, 0.1, rules)) == [0, 3]
+    assert sorted(memory.plan(crops, det, 0.1, ReuseRules(margin=0.0))) == [0, 1, 2, 3]
+
+
 def test_region_mode_detects_only_the_changed_part_and_keeps_the_other_lines():
     def quads(rows):
         return np.array([[[a, b], [c, b], [c, d], [a, d]] for a, b, c, d in rows], np.float32)

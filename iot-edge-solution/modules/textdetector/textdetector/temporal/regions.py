@@ -4,7 +4,8 @@ Each stream keeps a `LineMemory` of its last reading: every line's box, its read
 the grey crop it was read from (the anchor). A line of a new frame reuses a remembered
 reading when its box overlaps the remembered box (IoU) and its crop still looks like the
 anchor (normalised crops compared column block by column block, so one changed character
-counts); every other line is read, the lines of all frames batched together. A full
+counts), unless its confidence is close to REC_MIN_SCORE (kept or dropped by a hair, it is
+read again); every other line is read, the lines of all frames batched together. A full
 re-read happens at least every `max_age_s` seconds.
 """
 
@@ -79,6 +80,8 @@ class LineMemory:
             j = int(np.argmax(overlap[i]))
             if overlap[i, j] < rules.iou or j in taken:
                 continue
+            if rules.uncertain(float(self.scores[j])):
+                continue  # near REC_MIN_SCORE: a small change in the crop flips it
             if not crop_changed(crops[i], self.anchors[j], rules.crop_threshold):
                 reuse[int(i)] = Reading(self.texts[j], float(self.scores[j]), self.anchors[j])
                 taken.add(j)
@@ -92,6 +95,12 @@ class ReuseRules:
     max_age_s: float = 2.0
     iou: float = 0.5
     crop_threshold: float = 0.45
+    min_score: float = 0.5  # REC_MIN_SCORE: readings below it are dropped
+    margin: float = 0.35  # readings this close to min_score are always read again
+
+    def uncertain(self, score: float) -> bool:
+        """Whether a reading is too close to the drop threshold to be reused."""
+        return abs(score - self.min_score) <= self.margin
 
 
 @dataclass(frozen=True)

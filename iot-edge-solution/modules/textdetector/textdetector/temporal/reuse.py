@@ -130,7 +130,9 @@ def _read(
         for (state, *_), det in zip(frames, read):
             state.stats.add_read(det.texts or (), _scores(det))
         return read, ms
-    rules = ReuseRules(max_age_s=frames[0][0].policy.max_age_s)
+    rules = ReuseRules(
+        max_age_s=frames[0][0].policy.max_age_s, min_score=recognizer.settings.rec_min_score
+    )
     items = [(state.lines, image, det, ts) for state, image, det, ts in frames]
     results, ms = read_changed(recognizer, items, rules)
     for (state, *_), result in zip(frames, results):
