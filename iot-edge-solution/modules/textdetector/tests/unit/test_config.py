@@ -118,6 +118,7 @@ def test_boolean_flag_negation():
         ({"DET_ZOOM": "319"}, "DET_ZOOM: expected 0 (off) or an integer from 320 to 8192"),
         ({"DET_ZOOM": "8193"}, "DET_ZOOM: expected an integer from 0 to 8192"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: expected one of debug, info, warning, error"),
+        ({"REC_PADDING": "wide"}, "REC_PADDING: expected one of line, batch"),
     ],
 )
 def test_invalid_values_name_variable_and_range(env, message):
