@@ -50,6 +50,18 @@ def test_no_double_space_next_to_a_decoded_space():
     assert decode(probs) == "a c"
 
 
+def test_spaces_at_the_ends_or_in_runs_are_tidied_and_spaces_alone_read_nothing():
+    """The model picks the space class at a line's ends (a masked bullet, a border) or
+    twice in a row: REC_SPACES=auto trims and collapses; plain decoding keeps them."""
+    edges = steps((SPACE, 0.9, 0.9), (A, 0.9, 0), (SPACE, 0.8, 0.8), (BLANK, 0.9, 0.0))
+    assert decode(edges) == "a" and decode(edges, None) == " a "
+    run = steps((A, 0.9, 0), (SPACE, 0.9, 0.9), (BLANK, 0.9, 0.2), (SPACE, 0.9, 0.9), (B, 0.9, 0))
+    assert decode(run) == "a b" and decode(run, None) == "a  b"
+    only = steps((SPACE, 0.9, 0.9), (BLANK, 0.9, 0.0), (SPACE, 0.9, 0.9))
+    assert greedy_decode(only, CHARSET, SPACE_MIN) == [("", 0.0)]
+    assert greedy_decode(only, CHARSET)[0][0] == "  "
+
+
 def test_several_gaps_in_one_line_and_confidence_unchanged():
     probs = steps(
         (A, 0.9, 0),

@@ -16,6 +16,7 @@ BLANK = 0
 # video and the rendered evaluation set: word gaps peak at 0.04-0.50, gaps inside a word
 # stay below 0.065 (95 % below 0.005); see tools/eval.py.
 SPACE_MIN = 0.05
+_RUN_OF_SPACES = re.compile(" {2,}")
 
 
 def charset_from_metadata(
@@ -73,7 +74,9 @@ def greedy_decode(
     Per step the most likely class; repeats of the previous step's class and blanks are
     dropped; the confidence is the mean of the kept steps' probabilities (0 when none).
     With `space_min`, spaces the model hinted at but did not pick are put back
-    (`space_gaps`); they add no step to the confidence.
+    (`space_gaps`); they add no step to the confidence. Then a line's text is tidied
+    too: no space at either end, no run of spaces, and a line of spaces only reads
+    nothing (text "", confidence 0).
     """
     probs = np.asarray(probs)
     if probs.ndim != 3:
@@ -95,6 +98,9 @@ def greedy_decode(
                 symbols.insert(gap + 1, " ")
         text = "".join(symbols)
         score = float(np.mean(row_prob[row_keep], dtype=np.float64)) if kept.size else 0.0
+        if space_min is not None:
+            text = _RUN_OF_SPACES.sub(" ", text).strip(" ")
+            score = score if text else 0.0
         results.append((text, score))
     return results
 
