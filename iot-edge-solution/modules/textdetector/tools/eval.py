@@ -136,7 +136,7 @@ class Mode:
     spaces: str
     model_set: str = RecognizerSettings().model_set
     rec_model: Path | None = None
-    padding: str = RecognizerSettings().rec_padding  # REC_PADDING, as `run` reads it
+    padding: str = RecognizerSettings().rec_padding  # REC_PADDING (`main`: as `run` reads it)
 
     @property
     def model(self) -> str:
