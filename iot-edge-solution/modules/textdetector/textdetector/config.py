@@ -379,7 +379,7 @@ class EngineSettings:
         return "tensorrt" if self.use_tensor_rt else self.engine
 
 
-def _tile_side(text: str) -> int:
+def _pass_side(text: str) -> int:
     """DET_TILE, DET_ZOOM: 0 (off) or a side from 320 to 8192 pixels."""
     value = int_range(0, 8192)(text)
     if 0 < value < 320:
@@ -453,7 +453,7 @@ class DetectorSettings:
         "still images (detect, serve) the detector shrinks by 1.2x or more are also "
         "detected in overlapping tiles of this many pixels at their own size, for small "
         "text in large frames (0 = off); unset = DET_MODEL's (ppocrv6 960, ppocrv4 0)",
-        _tile_side,
+        _pass_side,
         "PX",
     )
     det_zoom: int | None = option(
@@ -463,7 +463,7 @@ class DetectorSettings:
         "DET_LIMIT_SIDE_LEN) are also detected with the short side raised to this many "
         "pixels (long side at most 2400), boxes found only there added (e.g. 1280; "
         "0 = off); unset = DET_MODEL's (0 for both)",
-        _tile_side,
+        _pass_side,
         "PX",
     )
     max_candidates: int = option(

@@ -20,7 +20,7 @@ import numpy as np
 
 from textdetector.config import DetectorSettings, EngineSettings, RecognizerSettings
 from textdetector.engines.base import pipelined
-from textdetector.recognizer.batching import normalised_batch, plan
+from textdetector.recognizer.batching import model_inputs
 from textdetector.recognizer.crop import crop_all
 from textdetector.recognizer.ctc import greedy_decode
 from textdetector.recognizer.recognizer import _steps
@@ -37,9 +37,8 @@ def lines(name: str, det, rec) -> list[tuple[np.ndarray, int]]:
         detections, _ = det.detect(record["pixels"])
         crops += [c for c in crop_all(record["pixels"], detections.boxes) if c is not None]
     out = []
-    parts = plan(crops, rec.settings.rec_batch, rec.settings.rec_padding)
-    batches = [normalised_batch([crops[i] for i in part], width) for part, width in parts]
-    for (part, width), probs in zip(parts, pipelined(rec.engine, batches)):
+    parts = rec.plan(crops)
+    for (part, width), probs in zip(parts, pipelined(rec.engine, model_inputs(crops, parts))):
         out += [(row, _steps(crops[i], width, row)) for i, row in zip(part, probs)]
     return out
 

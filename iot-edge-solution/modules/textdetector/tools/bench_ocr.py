@@ -33,7 +33,7 @@ from textdetector.detector import TextDetector
 from textdetector.errors import KitError
 from textdetector.pipeline import LoopOptions
 from textdetector.recognizer import TextRecognizer, crop_all
-from textdetector.recognizer.batching import normalised_batch, plan
+from textdetector.recognizer.batching import model_inputs
 
 from . import harness
 from .eval import chosen_sets
@@ -97,9 +97,7 @@ def rec_batches(
             if c is not None
         ]
         count += len(crops)
-        settings = recognizer.settings
-        for part, width in plan(crops, settings.rec_batch, settings.rec_padding):
-            batches.append(normalised_batch([crops[i] for i in part], width))
+        batches += model_inputs(crops, recognizer.plan(crops))
     return batches, count
 
 

@@ -63,6 +63,13 @@ def plan(
     ]
 
 
+def model_inputs(
+    crops: Sequence[np.ndarray], parts: Sequence[tuple[np.ndarray, int]]
+) -> Iterator[np.ndarray]:
+    """The model input of each (indices, width) batch of a `plan`, made when asked for."""
+    return (normalised_batch([crops[i] for i in part], width) for part, width in parts)
+
+
 def normalised_batch(crops: Sequence[np.ndarray], width: int) -> np.ndarray:
     """(N, 3, 48, width) float32: each crop resized to height 48 keeping its aspect
     (at most `width` wide, bilinear), pixels (x / 255 - 0.5) / 0.5, zero-padded right."""

@@ -14,7 +14,7 @@ from ..engines import installed, open_engine
 from ..engines.base import pipelined
 from ..errors import ConfigError, ModelError
 from ..models import MODEL_SETS
-from .batching import HEIGHT, aspect, normalised_batch, plan
+from .batching import HEIGHT, aspect, model_inputs, plan
 from .classifier import AngleClassifier
 from .constrain import Constraint, PatternError, Reading
 from .constrain.extension import extended
@@ -176,18 +176,21 @@ class TextRecognizer:
         """(text, confidence) of each upright BGR crop, unfiltered, in input order."""
         return [(r.text, r.score) for r in self.read_lines(crops)]
 
+    def plan(self, crops: Sequence[np.ndarray]) -> list[tuple[np.ndarray, int]]:
+        """This recogniser's batches of `crops` (REC_BATCH, REC_PADDING): `batching.plan`."""
+        return plan(crops, self.settings.rec_batch, self.settings.rec_padding)
+
     def read_lines(self, crops: Sequence[np.ndarray], constraint: Chosen = KEEP) -> list[Reading]:
         """The `Reading` of each upright BGR crop, unfiltered, in input order.
 
-        Batches (`batching.plan`: REC_PADDING) are prepared one ahead and run `pipelined`:
+        Batches (`plan`) are prepared one ahead and run `pipelined`:
         on OpenVINO the next batch infers while this one is decoded. REC_PATTERN then
         searches each line of the batch's output (`constraint`: another one, e.g. a
         zone's; None: no pattern).
         """
         results: list[Reading] = [Reading.plain("", 0.0)] * len(crops)
-        parts = plan(crops, self.settings.rec_batch, self.settings.rec_padding)
-        batches = (normalised_batch([crops[i] for i in part], width) for part, width in parts)
-        for (part, width), probs in zip(parts, pipelined(self.engine, batches)):
+        parts = self.plan(crops)
+        for (part, width), probs in zip(parts, pipelined(self.engine, model_inputs(crops, parts))):
             self._check(probs, len(part))
             masked = probs if self.allowed is None else probs[:, :, self.allowed]
             raw = greedy_decode(masked, self.decode_charset, self.space_min)
