@@ -524,6 +524,16 @@ class RecognizerSettings:
         float_range(0.0, 1.0),
         "P",
     )
+    rec_min_score_short: float = option(
+        0.75,
+        "REC_MIN_SCORE_SHORT",
+        "readings of one character need at least this confidence, and readings with "
+        "no letter or digit are dropped (a lone shape reads as I, 1 or _); a reading "
+        "REC_PATTERN matched is judged by REC_MIN_SCORE alone; 0 = REC_MIN_SCORE only "
+        "(PaddleOCR's)",
+        float_range(0.0, 1.0),
+        "P",
+    )
     rec_lang: str = option(
         "latin",
         "REC_LANG",
@@ -1304,7 +1314,7 @@ class TemporalSettings:
     """Doing less work on video: reuse results of frames and lines that did not change."""
 
     temporal_reuse: str = option(
-        "frame",
+        "region",
         "TEMPORAL_REUSE",
         "off = detect and read every frame; frame = a frame that did not change against "
         "the last inferred one reuses its result (marked reused); region = also, on "

@@ -15,7 +15,7 @@ modes compare even when the count before is 0. Writes bench-results/cameras.json
 cameras.md. Takes minutes: not part of the test suite.
 
 Usage: python -m tools.bench_cameras [--fps 5] [--seconds 20] [--warmup 6]
-                                     [--max-cameras 32] [--modes off,frame]
+                                     [--max-cameras 32] [--modes off,region]
 """
 
 from __future__ import annotations
@@ -158,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window")
     parser.add_argument("--warmup", type=float, default=6.0, help="seconds before the window")
     parser.add_argument("--max-cameras", type=int, default=32)
-    parser.add_argument("--modes", default="off,frame", help="TEMPORAL_REUSE modes, off first")
+    parser.add_argument(
+        "--modes", default="off,region", help="TEMPORAL_REUSE modes, off first, the default last"
+    )
     parser.add_argument("--out", type=Path, default=harness.RESULTS)
     args = parser.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]

@@ -69,6 +69,7 @@ def measure(
             "frames_per_cpu_s": round(run.frames_per_cpu_s, 2),
             "speedup": round(run.frames_per_cpu_s / off.frames_per_cpu_s, 2),
             "agreement": round(clips.agreement(off.texts, run.texts), 4),
+            "agreement_forgiving": round(clips.agreement(off.texts, run.texts, False), 4),
             "late_appear": len(clips.late_appearances(off.texts, run.texts, 2)),
             "late_appear_strict": len(clips.late_appearances(off.texts, run.texts, 2, True)),
             "late_disappear": len(clips.late_disappearances(off.texts, run.texts, fps)),
@@ -86,9 +87,9 @@ def measure(
 def table(rows: list[dict]) -> str:
     head = (
         "| clip | mode | frames | frames/CPU-s | speedup (target) | agree (target 98 %) "
-        "| late appear / strict | late gone | reused frames | reused lines | sign exact "
-        "| truth lines read |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| agree, off's one-frame misreadings forgiven | late appear / strict | late gone "
+        "| reused frames | reused lines | sign exact | truth lines read |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
@@ -96,7 +97,8 @@ def table(rows: list[dict]) -> str:
         speed = "1.00 (ref)" if r["mode"] == "off" else f"{r['speedup']:.2f} (>= {target:g})"
         lines.append(
             f"| {r['clip']} | {r['mode']} | {r['frames']} | {r['frames_per_cpu_s']:.2f} "
-            f"| {speed} | {100 * r['agreement']:.1f} % | {r['late_appear']} / "
+            f"| {speed} | {100 * r['agreement']:.1f} % "
+            f"| {100 * r['agreement_forgiving']:.1f} % | {r['late_appear']} / "
             f"{r['late_appear_strict']} | {r['late_disappear']} | {r['frames_reused']} "
             f"| {r['lines_reused']} | {r.get('exact_sign', '')} | {r.get('truth_read', '')} |"
         )

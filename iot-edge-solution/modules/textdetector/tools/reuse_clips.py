@@ -176,10 +176,24 @@ def frame_texts(texts: tuple[str, ...] | None) -> tuple[str, ...]:
     return tuple(sorted(t for t in texts or () if t))
 
 
-def agreement(reference: Texts, candidate: Texts) -> float:
-    """Share of frames whose readings equal the reference's."""
-    same = sum(a == b for a, b in zip(reference, candidate))
+def agreement(reference: Texts, candidate: Texts, glitches: bool = True) -> float:
+    """Share of frames whose readings equal the reference's (the strict figure). With
+    `glitches=False`, a frame also agrees when it differs only by the reference's
+    one-frame misreadings: texts the reference reads on that frame alone (not on f - 1
+    nor f + 1), and in their place texts the reference reads on a neighbouring frame
+    (the candidate kept the reading through the reference's flicker)."""
+    same = sum(_agrees(reference, candidate, f, glitches) for f in range(len(reference)))
     return same / max(1, len(reference))
+
+
+def _agrees(reference: Texts, candidate: Texts, f: int, glitches: bool) -> bool:
+    mine, theirs = reference[f], candidate[f] if f < len(candidate) else ()
+    if mine == theirs or glitches:
+        return mine == theirs
+    near = set(reference[f - 1] if f else ()) | set(
+        reference[f + 1] if f + 1 < len(reference) else ()
+    )
+    return not (set(mine) - set(theirs)) & near and set(theirs) - set(mine) <= near
 
 
 def truth_read(truth: Texts, candidate: Texts) -> float:

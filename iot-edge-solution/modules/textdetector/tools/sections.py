@@ -61,7 +61,7 @@ SECTIONS: dict[str, Section] = {
         then=("bench_cameras",),
     ),
     "cameras": Section(
-        "fixed 720p 5 fps cameras one process holds, TEMPORAL_REUSE off vs frame (target 3x)",
+        "fixed 720p 5 fps cameras one process holds, TEMPORAL_REUSE off vs region (target 3x)",
         "bench_cameras",
     ),
     "http": Section(

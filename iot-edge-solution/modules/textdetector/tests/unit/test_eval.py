@@ -62,9 +62,11 @@ def test_eval_set_is_deterministic(tmp_path):
 def test_short_real_run(demo_video, rec_model_path, tmp_path, capsys, monkeypatch):
     """The recognition modes on the PaddleOCR-exact PP-OCRv4 pipeline (DET_MODEL=ppocrv4),
     whose boxes the demo truth matches at IoU >= 0.5 line for line; batches padded as
-    RapidOCR pads them (REC_PADDING=batch), so plain decoding matches it string for string."""
+    RapidOCR pads them (REC_PADDING=batch) and short readings kept as it keeps them
+    (REC_MIN_SCORE_SHORT=0), so plain decoding matches it string for string."""
     monkeypatch.setenv("DET_MODEL", "ppocrv4")
     monkeypatch.setenv("REC_PADDING", "batch")
+    monkeypatch.setenv("REC_MIN_SCORE_SHORT", "0")
     out = tmp_path / "eval.json"
     assert (
         evaluation.main(
@@ -93,7 +95,7 @@ def test_short_real_run(demo_video, rec_model_path, tmp_path, capsys, monkeypatc
     assert spaced["parity_with_rapidocr_ignoring_spaces"] >= 0.98
     printed = capsys.readouterr().out
     assert "target >= 0.950" in printed and "lines identical to RapidOCR" in printed
-    assert "REC_SPACES=auto, REC_PADDING=batch" in printed
+    assert "REC_SPACES=auto, REC_PADDING=batch, REC_MIN_SCORE_SHORT=0.0" in printed
     assert "MET" in printed or "MISSED" in printed
 
 

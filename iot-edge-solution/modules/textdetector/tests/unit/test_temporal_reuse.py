@@ -175,6 +175,7 @@ def test_region_mode_detects_only_the_changed_part_and_keeps_the_other_lines():
 
 
 def test_settings_are_validated_with_one_readable_line():
+    assert load_settings({}).temporal.temporal_reuse == "region"  # the default
     settings = load_settings({"TEMPORAL_REUSE": "Frame", "REUSE_MAX_AGE": "0.5"})
     assert settings.temporal.temporal_reuse == "frame"
     assert settings.temporal.reuse_max_age == 0.5
@@ -268,13 +269,23 @@ def test_default_mode_matches_off_on_fixed_camera_clips(models, tmp_path, scene)
 
 
 @pytest.mark.slow
-def test_default_mode_matches_off_on_the_demo_video(models, demo_text_clip):
-    """Moving text over a panning background: every frame changes, lines are reused."""
+def test_default_mode_matches_off_on_the_demo_video(models, demo_text_clip, demo_video):
+    """Moving text over a panning background: every frame changes, lines are reused.
+
+    On 45 frames one frame is 2.2 %, so the strict 98 % would allow no difference at
+    all; here `off` itself reads "moving parts" as "movingparts" on two single frames
+    that `region` reads as the neighbouring frames do. The test allows only such frames
+    (the reference's one-frame misreadings) and asks that the default reads the ground
+    truth at least as well as `off`; `make bench SECTION=reuse` holds the strict 98 %
+    over the whole video (180 frames)."""
     detector, recognizer = models
     path = demo_text_clip(count=45, first=15)
     off = clips.run_clip(path, "off", detector, recognizer)
     reuse = clips.run_clip(path, DEFAULT_MODE, detector, recognizer)
-    assert clips.agreement(off.texts, reuse.texts) >= 0.98
+    assert clips.agreement(off.texts, reuse.texts, glitches=False) >= 0.98
+    assert clips.agreement(off.texts, reuse.texts) >= 0.9  # the strict figure, loosely
+    truth = clips.demo_truth(demo_video.with_name("demo_video.gt.jsonl"), 60)[15:]
+    assert clips.truth_read(truth, reuse.texts) >= clips.truth_read(truth, off.texts)
     assert clips.late_appearances(off.texts, reuse.texts, within=2) == []
     assert clips.late_disappearances(off.texts, reuse.texts, within=15) == []
 
@@ -290,6 +301,11 @@ def test_the_checks_against_off_flag_late_and_lingering_texts():
     off = [(), ("1",), (), ("A",), ("A",), ("B",), ("A",), (), (), ()]
     late = [(), (), (), (), (), (), ("A",), (), (), ()]
     assert clips.agreement(off, off) == 1.0 and clips.agreement(off, late) == 0.6
+    flicker = [("A",), ("A",), ("a",), ("A",), ("1",), (), ("B",), ("B",)]
+    held = [("A",), ("A",), ("A",), ("A",), (), (), (), ()]
+    assert clips.agreement(flicker, held) == 4 / 8  # strict: frames 0, 1, 3 and 5
+    # forgiven: "a" and "1" are one-frame readings of the reference, "A" its neighbours'
+    assert clips.agreement(flicker, held, glitches=False) == 6 / 8  # "B" stays missing
     assert clips.late_appearances(off, late, within=2) == ["A@3"]  # shown 3 frames late
     strict = clips.late_appearances(off, late, within=2, glitches=True)
     assert strict == ["1@1", "A@3", "B@5"]  # with the one-frame readings of off

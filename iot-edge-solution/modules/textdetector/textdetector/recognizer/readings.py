@@ -41,13 +41,14 @@ class Readings:
         pattern: str = "",
         runs: Sequence[Sequence[int]] = (),
         grown: dict[int, np.ndarray] | None = None,
+        short: float = 0.0,
     ) -> Readings:
         """One image's readings, the boxes of each run (after its first) left out: the
         run's reading stands for their union (`Detections.joined`); `grown` boxes were
-        read extended to these quads."""
+        read extended to these quads; `short`: REC_MIN_SCORE_SHORT (`Reading.kept`)."""
         joined = {i for run in runs for i in run[1:]}
         order = [i for i in range(len(readings)) if i not in joined]
-        kept = [readings[i].kept(minimum) for i in order]
+        kept = [readings[i].kept(minimum, short) for i in order]
         texts = tuple(readings[i].text if k else "" for i, k in zip(order, kept))
         scores = np.array([readings[i].score for i in order], np.float32)
         if not pattern:

@@ -293,10 +293,10 @@ class TextRecognizer:
     ) -> Readings:
         """One image's Readings; with a pattern, runs of boxes matching together joined
         and boxes ending in an unfinished match read again extended."""
-        minimum = self.settings.rec_min_score
+        minimum, short = self.settings.rec_min_score, self.settings.rec_min_score_short
         chosen = self._chosen(constraint)
         if chosen is None:
-            return Readings.of(readings, flips, minimum)
+            return Readings.of(readings, flips, minimum, short=short)
         runs = chosen.join(boxes, readings, minimum) if join else []
         in_runs = {i for run in runs for i in run}
         todo = [i for i, r in enumerate(readings) if i not in in_runs and chosen.incomplete(r)]
@@ -310,7 +310,7 @@ class TextRecognizer:
                 if reading.matched and reading.kept(minimum):
                     readings[todo[k]] = reading
                     grown[todo[k]] = quads[k]
-        return Readings.of(readings, flips, minimum, chosen.name, runs, grown)
+        return Readings.of(readings, flips, minimum, chosen.name, runs, grown, short)
 
     def _check(self, probs: np.ndarray, count: int) -> None:
         self.calls += 1

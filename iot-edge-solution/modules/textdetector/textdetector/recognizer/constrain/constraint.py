@@ -36,12 +36,26 @@ class Reading:
         """A reading with no pattern."""
         return cls(text, score, text, score, None)
 
-    def kept(self, minimum: float) -> bool:
+    def kept(self, minimum: float, short: float = 0.0) -> bool:
         """Whether it is reported: the raw reading is confident enough, or the pattern
-        matched with a per-character probability (geometric mean) of at least `minimum`."""
-        if self.raw_score >= minimum:
-            return True
-        return bool(self.matched) and self.score ** (1 / max(len(self.text), 1)) >= minimum
+        matched with a per-character probability (geometric mean) of at least `minimum`.
+        With `short` (REC_MIN_SCORE_SHORT) > 0, a reading the pattern did not match is
+        dropped when it holds no letter or digit, and needs `short` when it is one
+        character (a lone shape reads as "I", "1" or "_")."""
+        if self.matched:
+            per_char = self.score ** (1 / max(len(self.text), 1))
+            return self.raw_score >= minimum or per_char >= minimum
+        if short > 0 and not plausible(self.text, self.raw_score, short):
+            return False
+        return self.raw_score >= minimum
+
+
+def plausible(text: str, score: float, short: float) -> bool:
+    """Whether a reading could be text: a letter or digit in it, and one character
+    only with a confidence of at least `short`."""
+    if not any(char.isalnum() for char in text):
+        return False
+    return len(text.strip()) > 1 or score >= short
 
 
 class Constraint:
