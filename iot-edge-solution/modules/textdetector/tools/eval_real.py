@@ -5,8 +5,10 @@ packages, hand-checked line transcriptions, tags and a fixed tune/test split) is
 both readers in one run. Per tag and overall it prints word recall (each truth word,
 case-folded and stripped of edge punctuation, found at most once among the words read),
 exact lines (a truth line equal to a line read, spaces normalised) and CER (each truth
-line against the closest line read; a line read by nothing costs its length), with the
-issue's targets beside the test-split figures, and writes the table to bench-results/.
+line against the closest line read; a line read by nothing costs its length) and junk
+(the share of lines read that hold no word of any truth line: what recall alone would
+not show), with the issue's targets beside the test-split figures, and writes the table
+to bench-results/.
 
 Usage: python -m tools.eval_real [--split test|tune|all] [--readers ours,rapidocr3]
                                   [--json FILE]
@@ -59,6 +61,8 @@ class Score:
     lines_exact: int = 0
     chars: int = 0
     char_errors: int = 0
+    read: int = 0
+    junk: int = 0
     seconds: float = 0.0
 
     def add(self, other: Score) -> None:
@@ -77,6 +81,10 @@ class Score:
     def cer(self) -> float:
         return self.char_errors / max(self.chars, 1)
 
+    @property
+    def junk_rate(self) -> float:
+        return self.junk / max(self.read, 1)
+
     def as_dict(self) -> dict[str, float]:
         return {
             "images": self.images,
@@ -85,6 +93,8 @@ class Score:
             "lines": self.lines,
             "exact_lines": self.exact,
             "cer": self.cer,
+            "lines_read": self.read,
+            "junk_lines": self.junk_rate,
             "seconds": self.seconds,
         }
 
@@ -138,8 +148,17 @@ def score_image(truth: Sequence[str], read: Sequence[str]) -> Score:
     found = sum(min(count, available[w]) for w, count in wanted.items())
     exact = sum(line in read for line in truth)
     errors = sum(min([Levenshtein.distance(line, r) for r in read] + [len(line)]) for line in truth)
+    junk = sum(not set(words(line)) & set(wanted) for line in read)
     return Score(
-        1, sum(wanted.values()), found, len(truth), exact, sum(len(line) for line in truth), errors
+        1,
+        sum(wanted.values()),
+        found,
+        len(truth),
+        exact,
+        sum(len(line) for line in truth),
+        errors,
+        len(read),
+        junk,
     )
 
 
@@ -220,19 +239,19 @@ def run_reader(name: str, items: Sequence[Item]) -> tuple[list[list[str]], list[
 def table_lines(split: str, tables: dict[str, dict[str, Score]]) -> Iterable[str]:
     names = list(tables)
     keys = ["overall"] + sorted({k for t in tables.values() for k in t} - {"overall"})
-    head = " | ".join(f"{LABELS[n]}: recall / exact / CER" for n in names)
+    head = " | ".join(f"{LABELS[n]}: recall / exact / CER / junk" for n in names)
     yield f"### {split} split\n"
     yield f"| tag | images | words | {head} |"
     yield "|---|---|---|" + "---|" * len(names)
     for key in keys:
         first = tables[names[0]].get(key, Score())
-        cells = " | ".join(
-            f"{t.get(key, Score()).recall:.3f} / {t.get(key, Score()).exact:.3f} / "
-            f"{t.get(key, Score()).cer:.3f}"
-            for t in tables.values()
-        )
+        cells = " | ".join(_cell(t.get(key, Score())) for t in tables.values())
         yield f"| {key} | {first.images} | {first.words} | {cells} |"
     yield ""
+
+
+def _cell(score: Score) -> str:
+    return f"{score.recall:.3f} / {score.exact:.3f} / {score.cer:.3f} / {score.junk_rate:.3f}"
 
 
 def verdicts(tables: dict[str, dict[str, Score]]) -> Iterable[str]:

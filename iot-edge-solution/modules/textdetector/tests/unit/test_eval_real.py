@@ -51,6 +51,13 @@ def test_score_exact_lines_ignore_spacing_only():
     assert score.lines_exact == 1 and score.char_errors == 1
 
 
+def test_junk_is_the_share_of_lines_read_that_hold_no_truth_word():
+    score = eval_real.score_image(["EXIT", "Gate B"], ["exit", "1", "***", "Gate 8", "  "])
+    assert score.read == 4  # an empty line is not a line read
+    assert score.junk == 2 and score.junk_rate == 0.5  # "1" and "***"; "Gate 8" holds Gate
+    assert eval_real.score_image(["EXIT"], []).junk_rate == 0.0
+
+
 def test_nothing_read_costs_every_character():
     score = eval_real.score_image(["abc"], [])
     assert (score.recall, score.exact, score.cer) == (0.0, 0.0, 1.0)
