@@ -310,7 +310,7 @@ class TextRecognizer:
                 if reading.matched and reading.kept(minimum):
                     readings[todo[k]] = reading
                     grown[todo[k]] = quads[k]
-        return Readings.of(readings, flips, minimum, chosen.name, runs, grown, short)
+        return Readings.of(readings, flips, minimum, chosen.name, runs, grown, short=short)
 
     def _check(self, probs: np.ndarray, count: int) -> None:
         self.calls += 1
