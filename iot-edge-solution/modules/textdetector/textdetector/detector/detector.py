@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..config import DEFAULT_VIDEO, DetectorSettings, EngineSettings, TritonSettings
-from ..engines import InferenceEngine, open_engine, submit
+from ..config import DEFAULT_VIDEO, LOCAL_DATA, DetectorSettings, EngineSettings, TritonSettings
+from ..engines import InferenceEngine, open_engine, resolve_engine, submit
 from ..engines.base import Collect
 from ..results import Detections, Timings
 from . import tiles
 from .fp16_check import fp16_check
-from .policy import DetPolicy, merge_passes
+from .policy import ASSISTS, DetPolicy, merge_passes
 from .postprocess import DBPostProcess
 from .preprocess import as_bgr, input_size, to_blob
 from .profile import profile_for
@@ -52,6 +53,25 @@ def open_detection_engine(
     )
 
 
+def assist_opener(
+    engine_settings: EngineSettings, shapes: str
+) -> Callable[[str], TextDetector] | None:
+    """Opens a DET_ASSIST detector by name on the engine `engine_settings` chooses; None
+    where the assist does not run (TensorRT, Triton: their model stores hold one det)."""
+    if resolve_engine(engine_settings) not in ("openvino", "onnxruntime"):
+        return None
+
+    def open_assist(name: str) -> TextDetector:
+        file, policy = ASSISTS[name]
+        path = LOCAL_DATA / file
+        settings = dataclasses.replace(engine_settings, model_path=path)
+        return TextDetector(
+            open_engine(path, settings, shapes=shapes), model_path=path, policy=policy
+        )
+
+    return open_assist
+
+
 @dataclass(frozen=True)
 class Prepared:
     """An image pre-processed for the model: its 1x3xHxW blob and source (h, w)."""
@@ -69,15 +89,21 @@ class TextDetector:
         engine: InferenceEngine,
         settings: DetectorSettings = DetectorSettings(),
         model_path: Path | None = None,
+        assists: Callable[[str], TextDetector] | None = None,
+        policy: DetPolicy | None = None,
     ) -> None:
         self.engine = engine
         self.model_path = model_path  # picks the policy (None: PP-OCRv4's)
+        self._fixed_policy = policy  # a DET_ASSIST detector's: no DET_* apply to it
+        self._assists = assists  # opens DET_ASSIST detectors (None: no assist pass)
+        self._assisting: dict[str, TextDetector] = {}
+        self._assist_lock = threading.Lock()
         self.reconfigure(settings)
 
     def reconfigure(self, settings: DetectorSettings) -> None:
         """Use new detection parameters from the next image on (between frames)."""
         self.settings = settings
-        self.policy: DetPolicy = settings.policy(self.model_path)
+        self.policy: DetPolicy = self._fixed_policy or settings.policy(self.model_path)
         self.postprocess = DBPostProcess(self.policy.params)
 
     @classmethod
@@ -93,6 +119,7 @@ class TextDetector:
             open_detection_engine(engine_settings, settings, triton, shapes),
             settings,
             engine_settings.model_path,
+            assist_opener(engine_settings, shapes),
         )
 
     def __enter__(self) -> TextDetector:
@@ -103,6 +130,8 @@ class TextDetector:
 
     def close(self) -> None:
         self.engine.close()
+        for assist in self._assisting.values():
+            assist.close()
 
     def input_size(self, image_size: tuple[int, int]) -> tuple[int, int]:
         return self.policy.input_size(image_size[0], image_size[1])
@@ -131,7 +160,8 @@ class TextDetector:
         detected in tiles at its own size (`policy.tiled`, `tiles.py`): shrunk, small
         text drops below what the model finds. A small image the policy raises is also
         detected raised further (`policy.zoom_pass`, DET_ZOOM), and boxes found only
-        there added. Video frames (`submit`) get one pass.
+        there added. Last, a second model (`policy.assist`, DET_ASSIST) detects it, and
+        its boxes are added where none was found. Video frames (`submit`) get one pass.
         """
         detections, timings = self.submit([image], [prepared]).result()[0]
         start = time.perf_counter()
@@ -145,9 +175,21 @@ class TextDetector:
             detections = self._add_tiles(bgr, detections)
         if zoom is not None:
             detections = tiles.add_uncovered(detections, [self._detect_at(bgr, zoom)])
+        assist = self._assist(self.policy.assist)
+        if assist is not None:
+            detections = tiles.add_uncovered(detections, [assist.submit([image]).result()[0][0]])
         return detections, dataclasses.replace(
             timings, inference_ms=timings.inference_ms + _ms_since(start)
         )
+
+    def _assist(self, name: str) -> TextDetector | None:
+        """The DET_ASSIST detector `name`, opened at its first still; None when off."""
+        if name == "off" or self._assists is None:
+            return None
+        with self._assist_lock:
+            if name not in self._assisting:
+                self._assisting[name] = self._assists(name)
+            return self._assisting[name]
 
     def _detect_at(self, image: np.ndarray, size: tuple[int, int]) -> Detections:
         """One extra pass over a BGR image resized to `size` (boxes in its pixels)."""

@@ -37,6 +37,8 @@ class DetPolicy:
     tile_from: float = 1.2
     zoom: int = 0  # stills the policy raises: also detect with the short side this long
     # (DET_ZOOM; off in both policies: docs/reading.md has why)
+    assist: str = "off"  # stills: a second model's boxes added where none was found
+    # (DET_ASSIST, a name in ASSISTS)
 
     def native_pass(self, height: int, width: int) -> tuple[int, int] | None:
         """The input size of the extra pass at the image's own size, or None when the
@@ -87,7 +89,27 @@ class DetPolicy:
 
 ZOOM_MAX_SIDE = 2400  # px: the zoom pass's cap on the long side
 PADDLE_V4 = DetPolicy("max", 960, 0, IMAGENET)
-V6 = DetPolicy("min", 736, 1600, HALF, box_thresh=0.4, unclip_ratio=1.6, native_from=2.0, tile=960)
+V6 = DetPolicy(
+    "min",
+    736,
+    1600,
+    HALF,
+    box_thresh=0.4,
+    unclip_ratio=1.6,
+    native_from=2.0,
+    tile=960,
+    assist="ppocrv4",
+)
+# DET_ASSIST models: name -> the model's file name and the policy its pass runs with.
+# PP-OCRv4 as RapidOCR runs its detectors (short side raised to 736, box score 0.5,
+# unclip 1.6; the long side capped as V6 caps it): on the real-scene tuning split it
+# finds lines PP-OCRv6 misses in small images, codes and angled signs.
+ASSISTS = {
+    "ppocrv4": (
+        "ch_PP-OCRv4_det_infer.onnx",
+        DetPolicy("min", 736, 1600, IMAGENET, box_thresh=0.5, unclip_ratio=1.6),
+    )
+}
 
 
 def as_policy(resize: int | DetPolicy) -> DetPolicy:
@@ -115,6 +137,7 @@ OVERRIDES = {
     "max_candidates": "max_candidates",
     "det_tile": "tile",
     "det_zoom": "zoom",
+    "det_assist": "assist",
 }
 
 
