@@ -469,10 +469,11 @@ class DetectorSettings:
     det_assist: str | None = option(
         None,
         "DET_ASSIST",
-        "still images (detect, serve) are also detected by a second model, its "
-        "boxes added where the first found none: ppocrv4 (PP-OCRv4 det, short side "
-        "raised to 736, box score 0.5) or off; CPU engines only (openvino, "
-        "onnxruntime); unset = DET_MODEL's (ppocrv6: ppocrv4, ppocrv4: off)",
+        "still images (detect, serve) with a short side under 614 px are also "
+        "detected by a second model, its boxes added where the first found none: "
+        "ppocrv4 (PP-OCRv4 det, short side raised to 736, box score 0.5) or off; "
+        "CPU engines only (openvino, onnxruntime); unset = DET_MODEL's (ppocrv6: "
+        "ppocrv4, ppocrv4: off)",
         one_of("ppocrv4", "off"),
         "NAME",
     )

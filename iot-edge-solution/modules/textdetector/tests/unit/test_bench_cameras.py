@@ -93,3 +93,19 @@ def test_frames_done_sums_inferred_and_reused_of_the_asked_sources():
     urls = bench_cameras.camera_urls("http://cam", 2)
     assert bench_cameras.frames_done(Module(200), urls) == 44
     assert bench_cameras.frames_done(Module(503), urls) is None
+
+
+def test_trials_run_the_module_at_its_own_detection_defaults():
+    """The harness's quick values (a 320-pixel detector input, one thread) must not
+    reach a trial: it measures the module as a user runs it."""
+    from module_process import QUICK_ENV
+
+    from textdetector.config import DetectorSettings, EngineSettings, load
+
+    env = {**QUICK_ENV, **bench_cameras.module_env(["http://127.0.0.1:1/cam?camera=0"], "off")}
+    engine, detector = load(EngineSettings, env), load(DetectorSettings, env)
+    assert detector.policy(engine.model_path) == DetectorSettings().policy(
+        EngineSettings().model_path
+    )
+    assert engine.threads == EngineSettings().threads
+    assert env["TEMPORAL_REUSE"] == "off" and env["CAMERA_PATH"].endswith("camera=0")

@@ -14,7 +14,7 @@ from textdetector.commands.detect import read_lines_of
 from textdetector.config import DetectorSettings, EngineSettings, RecognizerSettings
 from textdetector.detector import TextDetector
 from textdetector.detector.detector import assist_opener
-from textdetector.detector.policy import ASSISTS, PADDLE_V4, V6
+from textdetector.detector.policy import ASSIST_BELOW, ASSISTS, PADDLE_V4, V6
 from textdetector.errors import ConfigError
 from textdetector.recognizer import TextRecognizer
 
@@ -95,3 +95,19 @@ def test_the_assist_runs_only_on_the_cpu_engines():
     assert assist_opener(replace(cpu, engine="onnxruntime"), "dynamic") is not None
     assert assist_opener(replace(cpu, engine="tensorrt"), "dynamic") is None
     assert assist_opener(replace(cpu, engine="triton"), "dynamic") is None
+
+
+def test_only_small_stills_get_the_assist_pass(reader):
+    """A still whose short side is under ASSIST_BELOW gets the second model; a 720p frame
+    (what the HTTP service is mostly sent) costs what it did: the same boxes as with
+    DET_ASSIST=off."""
+    assert V6.assist_pass(272, 640) == "ppocrv4" and V6.assist_pass(ASSIST_BELOW - 1, 4000) != "off"
+    assert V6.assist_pass(ASSIST_BELOW, 4000) == "off" and V6.assist_pass(720, 1280) == "off"
+    assert PADDLE_V4.assist_pass(272, 640) == "off"
+    detector, _ = reader
+    frame = cv2.resize(photo("bikes_frame068.jpg"), (1280, 720))
+    detector.reconfigure(DetectorSettings(det_assist="off"))
+    alone, _ = detector.detect(frame)
+    detector.reconfigure(DetectorSettings())
+    assisted, _ = detector.detect(frame)
+    np.testing.assert_array_equal(assisted.boxes, alone.boxes)

@@ -90,6 +90,8 @@ def test_existing_answers_are_kept_behind_the_key(srv):
         reply = request(srv.port, method, path, body, {**headers, **key})
         assert (reply.status, reply.json()["code"]) == (status, code), path
     assert request(srv.port, "GET", "/v2/models/textdetector", None, key).status == 200
+    # Refused here, not only by another test: `make quick` may run that one elsewhere.
+    assert request(srv.port, "POST", "/score", b"x", {"Content-Type": "image/jpeg"}).status == 401
     metrics = request(srv.port, "GET", "/metrics", None, key).body.decode()
     refused = (("method", "POST"), ("route", "/score"), ("status", "401"))
     assert metric_samples(metrics)[("textdetector_http_requests_total", refused)] >= 1

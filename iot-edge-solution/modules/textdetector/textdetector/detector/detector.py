@@ -160,8 +160,8 @@ class TextDetector:
         detected in tiles at its own size (`policy.tiled`, `tiles.py`): shrunk, small
         text drops below what the model finds. A small image the policy raises is also
         detected raised further (`policy.zoom_pass`, DET_ZOOM), and boxes found only
-        there added. Last, a second model (`policy.assist`, DET_ASSIST) detects it, and
-        its boxes are added where none was found. Video frames (`submit`) get one pass.
+        there added. Last, a second model detects a small still (`policy.assist_pass`,
+        DET_ASSIST), its boxes added where none was found. Video frames (`submit`) get one pass.
         """
         detections, timings = self.submit([image], [prepared]).result()[0]
         start = time.perf_counter()
@@ -175,7 +175,7 @@ class TextDetector:
             detections = self._add_tiles(bgr, detections)
         if zoom is not None:
             detections = tiles.add_uncovered(detections, [self._detect_at(bgr, zoom)])
-        assist = self._assist(self.policy.assist)
+        assist = self._assist(self.policy.assist_pass(image.shape[0], image.shape[1]))
         if assist is not None:
             detections = tiles.add_uncovered(detections, [assist.submit([image]).result()[0][0]])
         return detections, dataclasses.replace(

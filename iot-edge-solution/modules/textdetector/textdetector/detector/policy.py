@@ -37,7 +37,7 @@ class DetPolicy:
     tile_from: float = 1.2
     zoom: int = 0  # stills the policy raises: also detect with the short side this long
     # (DET_ZOOM; off in both policies: docs/reading.md has why)
-    assist: str = "off"  # stills: a second model's boxes added where none was found
+    assist: str = "off"  # small stills: a second model's boxes added where none was found
     # (DET_ASSIST, a name in ASSISTS)
 
     def native_pass(self, height: int, width: int) -> tuple[int, int] | None:
@@ -68,6 +68,11 @@ class DetPolicy:
         base = self.input_size(height, width)
         return size if size[0] * size[1] > base[0] * base[1] else None
 
+    def assist_pass(self, height: int, width: int) -> str:
+        """The DET_ASSIST model that also detects a still this big ("off" for none): small
+        stills only (short side under ASSIST_BELOW), where PP-OCRv6 misses most."""
+        return self.assist if min(height, width) < ASSIST_BELOW else "off"
+
     def input_size(self, height: int, width: int) -> tuple[int, int]:
         """The model input (height, width) for a source image of this size."""
         return input_size(height, width, self.side, self.resize, self.max_side)
@@ -88,6 +93,7 @@ class DetPolicy:
 
 
 ZOOM_MAX_SIDE = 2400  # px: the zoom pass's cap on the long side
+ASSIST_BELOW = 614  # px: stills with a shorter short side get the DET_ASSIST pass (736 / 1.2)
 PADDLE_V4 = DetPolicy("max", 960, 0, IMAGENET)
 V6 = DetPolicy(
     "min",
