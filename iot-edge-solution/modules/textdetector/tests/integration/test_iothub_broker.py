@@ -180,7 +180,11 @@ def test_outage_holds_messages_and_delivers_them_in_order(broker, hub, capsys): 
     assert arrived, f"only {len(received)} of {produced - dropped} arrived"
     assert during > bound, "the pipeline kept writing while the hub was unreachable"
     assert received == sorted(received), "delivered in order"
-    assert dropped > 0 and len(received) + dropped == produced
+    # Nothing missing went uncounted. One message can be both: the one whose acknowledgement
+    # the outage cut (the broker had it, the send raised, the outbox held it and, full,
+    # later dropped it). The drain sends one at a time, so at most one per outage.
+    missing_count = produced - len(received)
+    assert dropped > 0 and missing_count <= dropped <= missing_count + 1, (missing_count, dropped)
     # a message in flight when the outbox overflows cannot be recalled; the next oldest
     # goes instead, so the newest bound - 1 are what the outbox guarantees
     assert set(range(produced - bound + 1, produced)) <= set(received), "the last bound held"
