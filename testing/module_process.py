@@ -3,7 +3,8 @@
 `ModuleProcess` starts `main.py` in the module folder with the given environment plus a
 free HEALTH_PORT, collects stdout and stderr lines on threads, reads `/health` and
 `/metrics`, and stops the module with a real signal, timing how long it took to exit.
-Shared by the live-source tests and `tools/soak_streams.py`.
+Shared by the live-source tests, `tools/soak_streams.py` and `tools/bench_cameras.py`
+(`quick=False`: the module's own detection defaults).
 """
 
 from __future__ import annotations
@@ -22,26 +23,30 @@ from pathlib import Path
 
 from stream_servers import MODULE, free_port
 
-QUICK_ENV = {
-    "QUIET": "1",
-    "DET_LIMIT_SIDE_LEN": "320",
-    "ORT_THREADS": "1",
-    "LOG_LEVEL": "info",
-    "PYTHONUNBUFFERED": "1",
-}
+HARNESS_ENV = {"QUIET": "1", "LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1"}  # lines to read
+QUICK_ENV = {"DET_LIMIT_SIDE_LEN": "320", "ORT_THREADS": "1"}  # a test's quick detector
+
+
+def module_environ(env: dict[str, str], quick: bool = True) -> dict[str, str]:
+    """The module's environment: the current one (without IOTHUB_CONNECTION_STRING: only a
+    test's own hub), what the harness reads, the quick detector unless `quick` is False
+    (benchmarks measure the module's defaults), then `env`."""
+    inherited = {k: v for k, v in os.environ.items() if k != "IOTHUB_CONNECTION_STRING"}
+    return {**inherited, **HARNESS_ENV, **(QUICK_ENV if quick else {}), **env}
 
 
 class ModuleProcess:
-    """`python main.py` with `env` (on top of the current environment) and HEALTH_PORT."""
+    """`python main.py` with `module_environ(env, quick)` and HEALTH_PORT."""
 
     def __init__(
-        self, env: dict[str, str], python: str = sys.executable, module_dir: Path = MODULE
+        self,
+        env: dict[str, str],
+        python: str = sys.executable,
+        module_dir: Path = MODULE,
+        quick: bool = True,
     ) -> None:
         self.port = free_port()
-        inherited = {
-            k: v for k, v in os.environ.items() if k != "IOTHUB_CONNECTION_STRING"
-        }  # only a test's own hub
-        full = {**inherited, **QUICK_ENV, **env, "HEALTH_PORT": str(self.port)}
+        full = {**module_environ(env, quick), "HEALTH_PORT": str(self.port)}
         self.process = subprocess.Popen(
             [python, "main.py"],
             cwd=module_dir,

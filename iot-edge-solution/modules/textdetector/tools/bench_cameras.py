@@ -85,22 +85,13 @@ def frames_done(module, urls: list[str]) -> int | None:
     )
 
 
-def module_env(urls: list[str], mode: str) -> dict[str, str]:
-    """The module's environment for a trial: its own defaults but for the sources and the
-    reuse mode (the test harness's quick values are set empty, which is unset)."""
-    quick = harness.test_harness("module_process").QUICK_ENV
-    return {
-        **{name: "" for name in quick if name.startswith(("DET_", "ORT_"))},
-        "CAMERA_PATH": "|".join(urls),
-        "TEMPORAL_REUSE": mode,
-        "SUMMARY_INTERVAL": "3600",
-    }
-
-
 def trial(camera_url: str, mode: str, cameras: int, args: argparse.Namespace) -> Trial:
     """Start the module on `cameras` sources, warm up, then count over the window."""
     urls = camera_urls(camera_url, cameras)
-    module = harness.test_harness("module_process").ModuleProcess(module_env(urls, mode))
+    module = harness.test_harness("module_process").ModuleProcess(
+        {"CAMERA_PATH": "|".join(urls), "TEMPORAL_REUSE": mode, "SUMMARY_INTERVAL": "3600"},
+        quick=False,  # the module's own defaults, not the tests' quick detector
+    )
     try:
         ready = module.wait_for(
             lambda: (c := counters(module, urls)) is not None and all(r for r, _ in c.values()),

@@ -148,7 +148,7 @@ def score_image(truth: Sequence[str], read: Sequence[str]) -> Score:
     found = sum(min(count, available[w]) for w, count in wanted.items())
     exact = sum(line in read for line in truth)
     errors = sum(min([Levenshtein.distance(line, r) for r in read] + [len(line)]) for line in truth)
-    junk = sum(not set(words(line)) & set(wanted) for line in read)
+    junk = sum(not set(words(line)) & wanted.keys() for line in read)
     return Score(
         1,
         sum(wanted.values()),

@@ -95,17 +95,35 @@ def test_frames_done_sums_inferred_and_reused_of_the_asked_sources():
     assert bench_cameras.frames_done(Module(503), urls) is None
 
 
-def test_trials_run_the_module_at_its_own_detection_defaults():
-    """The harness's quick values (a 320-pixel detector input, one thread) must not
-    reach a trial: it measures the module as a user runs it."""
-    from module_process import QUICK_ENV
+def test_trials_run_the_module_at_its_own_detection_defaults(monkeypatch):
+    """The harness's quick detector (a 320-pixel input, one thread) must not reach a
+    trial: it measures the module as a user runs it. The trial's own call is captured
+    (no module is started) and its environment built as ModuleProcess builds it."""
+    import module_process
 
     from textdetector.config import DetectorSettings, EngineSettings, load
 
-    env = {**QUICK_ENV, **bench_cameras.module_env(["http://127.0.0.1:1/cam?camera=0"], "off")}
+    calls = []
+
+    class Module:
+        def __init__(self, env, quick=True):
+            calls.append(module_process.module_environ(env, quick))
+
+        def wait_for(self, *args):
+            return False
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(module_process, "ModuleProcess", Module)
+    url = "http://127.0.0.1:1/cam"
+    assert not bench_cameras.trial(url, "off", 2, argparse.Namespace()).held
+    (env,) = calls
     engine, detector = load(EngineSettings, env), load(DetectorSettings, env)
     assert detector.policy(engine.model_path) == DetectorSettings().policy(
         EngineSettings().model_path
     )
     assert engine.threads == EngineSettings().threads
-    assert env["TEMPORAL_REUSE"] == "off" and env["CAMERA_PATH"].endswith("camera=0")
+    assert env["TEMPORAL_REUSE"] == "off" and env["CAMERA_PATH"].endswith("camera=1")
+    quick = module_process.module_environ({}, quick=True)
+    assert load(DetectorSettings, quick).limit_side_len == 320  # what the tests run
