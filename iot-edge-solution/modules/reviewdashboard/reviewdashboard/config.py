@@ -114,4 +114,5 @@ def load(environ: Mapping[str, str] | None = None) -> DashboardSettings:
             shown = "" if env in UNECHOED else f"{raw!r} "  # may carry a token
             raise ConfigError(f"invalid value {shown}for {env}: {exc}") from None
     token = _token(environ, str(values.get("host", DashboardSettings.host)))
+    # each parser's value has its field's type: PARSERS pairs them
     return DashboardSettings(connection_string=secret, token=token, **values)  # type: ignore[arg-type]

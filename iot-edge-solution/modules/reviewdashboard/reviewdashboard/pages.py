@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 from urllib.parse import quote, urlencode
 
@@ -140,8 +141,8 @@ def signin(next_path: str, error: str) -> str:
     )
 
 
-def _time_value(value: object) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M") if value is not None else ""  # type: ignore
+def _time_value(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M") if value is not None else ""
 
 
 def listing(container: str, page: Page, filters: Filters) -> str:

@@ -149,7 +149,7 @@ def load(
     """Build `cls` from defaults, then the environment, then parsed CLI flags."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]  # T is a settings dataclass
         meta = f.metadata
         raw, where = None, ""
         if environ.get(meta["env"], "").strip():  # empty means unset, as in .env files

@@ -174,7 +174,7 @@ def test_a_self_healing_source_is_left_to_its_own_watchdog(detector):
 
 def test_everything_after_the_sinks_is_keyword_only(detector):
     with pytest.raises(TypeError):
-        process(detector, [], [RecordingSink()], LoopOptions())  # type: ignore[misc]
+        process(detector, [], [RecordingSink()], LoopOptions())  # type: ignore[misc]  # on purpose
 
 
 def test_source_paths_and_unique_ids(tmp_path):

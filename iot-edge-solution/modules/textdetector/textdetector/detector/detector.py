@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 import cv2
 import numpy as np
@@ -244,15 +245,17 @@ class TextDetector:
         start = time.perf_counter()
         sizes = [(image.shape[0], image.shape[1]) for image in images]
         ready = list(prepared) if prepared is not None else [None] * len(images)
-        if input_size is None and len(images) == 1 and self._fits(ready[0], sizes[0]):
-            blob, pre_ms = ready[0].blob, ready[0].preprocess_ms  # type: ignore[union-attr]
+        first = ready[0] if len(images) == 1 else None
+        if input_size is None and first is not None and self._fits(first, sizes[0]):
+            blob, pre_ms = first.blob, first.preprocess_ms
         else:
             blob, pre_ms = self._batch_blob(images, ready, input_size)
             pre_ms += _ms_since(start) / len(images)
         collect = submit(self.engine, {self.engine.inputs[0].name: blob})
         return DetectJob(collect, self.engine.outputs[0].name, self.postprocess, sizes, pre_ms)
 
-    def _fits(self, ready: Prepared | None, size: tuple[int, int]) -> bool:
+    def _fits(self, ready: Prepared | None, size: tuple[int, int]) -> TypeGuard[Prepared]:
+        """Whether a reader thread's pre-processed blob serves this image as it is."""
         return (
             ready is not None
             and ready.image_size == size
@@ -273,9 +276,10 @@ class TextDetector:
         for i, image in enumerate(images):
             if input_size is None and self.input_size(image.shape[:2]) != size:
                 raise ValueError("images in one batch must share an input size")
-            if input_size is None and self._fits(ready[i], image.shape[:2]):
-                batch[i : i + 1] = ready[i].blob  # type: ignore[union-attr]
-                pre_ms += ready[i].preprocess_ms  # type: ignore[union-attr]
+            done = ready[i]
+            if input_size is None and self._fits(done, image.shape[:2]):
+                batch[i : i + 1] = done.blob
+                pre_ms += done.preprocess_ms
             else:
                 to_blob(as_bgr(image), size, out=batch[i : i + 1], norm=self.policy.norm)
         return batch, pre_ms / len(images)

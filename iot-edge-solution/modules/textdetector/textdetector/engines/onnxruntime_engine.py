@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,11 +19,9 @@ from .trt_profile import ShapeProfile
 log = logging.getLogger(__name__)
 
 
-def _specs(args: Sequence[object]) -> tuple[TensorSpec, ...]:
-    return tuple(
-        TensorSpec(a.name, dims(a.shape), ORT_TYPES.get(a.type, a.type))  # type: ignore
-        for a in args
-    )
+def _specs(args: Sequence[Any]) -> tuple[TensorSpec, ...]:
+    """ONNX Runtime's NodeArg list (untyped: the package ships no type information)."""
+    return tuple(TensorSpec(a.name, dims(a.shape), ORT_TYPES.get(a.type, a.type)) for a in args)
 
 
 class OnnxRuntimeEngine:

@@ -331,8 +331,8 @@ def _fp16_or_fallback(
         )
         log.warning("%s: using FP32", note)
         return factory.load_or_build("fp32"), "fp32", note
-    if runner is not None:
-        return runner, "fp16", str(entry.meta.get("note", "FP16 (cached)"))  # type: ignore
+    if entry is not None and runner is not None:
+        return runner, "fp16", str(entry.meta.get("note", "FP16 (cached)"))
     payload = factory.build("fp16")
     if min_score <= 0:
         note = "FP16, agreement check disabled (TRT_FP16_MIN_IOU=0)"

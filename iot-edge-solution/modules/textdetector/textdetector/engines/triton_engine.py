@@ -229,9 +229,12 @@ class TritonEngine:
         The model served is `model_name`, else the export's name for `model_path`; the
         local file, when present, supplies the custom metadata.
         """
-        if model_name is None and model_path is None:
+        if model_name is not None:
+            model = model_name
+        elif model_path is not None:
+            model = triton_model_name(model_path)
+        else:
             raise ConfigError("the Triton engine needs a model file or a model name")
-        model = model_name or triton_model_name(model_path)  # type: ignore[arg-type]
         endpoint = parse_endpoint(settings.triton_url, settings.triton_protocol)
         clients = _Clients(endpoint, settings.triton_timeout)
         try:

@@ -370,7 +370,11 @@ class RunLoop:
             frames = [pending[i] for i in inferred]
             read, ms = read_frames(
                 self.recognizer,
-                [(s.reuse, f.image, d, f.timestamp, f.index) for s, f, d, _ in frames],  # type: ignore[misc]
+                [
+                    (s.reuse, f.image, d, f.timestamp, f.index)
+                    for s, f, d, _ in frames
+                    if d is not None
+                ],
             )
             for i, (s, f, _, t), d in zip(inferred, frames, read):
                 pending[i] = (s, f, d, dataclasses.replace(t, recognition_ms=ms))
@@ -403,7 +407,7 @@ class RunLoop:
         read, ms = read_zoned(
             self.recognizer,
             self.recognizer.zones,
-            [(s.source_id, f.image, d) for s, f, d, _ in frames],  # type: ignore[misc]
+            [(s.source_id, f.image, d) for s, f, d, _ in frames if d is not None],
         )
         for i, (s, f, _, t), d in zip(indices, frames, read):
             pending[i] = (s, f, d, dataclasses.replace(t, recognition_ms=ms))
