@@ -32,6 +32,8 @@ def rapidocr_video(video: Path) -> int:
 
     import cv2
     from rapidocr import RapidOCR
+    from rapidocr.ch_ppocr_rec import TextRecOutput
+    from rapidocr.utils.output import RapidOCROutput
 
     engine = RapidOCR(params={"Global.log_level": "error"})
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
@@ -42,7 +44,9 @@ def rapidocr_video(video: Path) -> int:
         if not ok:
             break
         frames += 1
-        lines += len(engine(frame).txts or ())
+        result = engine(frame)
+        if isinstance(result, (RapidOCROutput, TextRecOutput)):  # else boxes without texts
+            lines += len(result.txts or ())
     print(f"rapidocr3: {frames} frames, {lines} lines")
     return 0 if frames else 4
 

@@ -41,8 +41,10 @@ Run = Callable[[np.ndarray], np.ndarray]
 
 
 def ort_runner(model: Path) -> Run:
-    engine = OnnxRuntimeEngine.open(EngineSettings(model_path=model))
-    return engine.run
+    engine = OnnxRuntimeEngine.open(model, EngineSettings(model_path=model))
+    name = engine.inputs[0].name
+    output = engine.outputs[0].name
+    return lambda blob: engine.run({name: blob})[output]
 
 
 def ov_runner(model: Path, precision: str, shapes: str = "dynamic") -> Run:
@@ -139,18 +141,18 @@ def detector_fps(frames: list[np.ndarray], rounds: int, int8: Path | None) -> di
         for frame in frames:
             post(ort_run(blob(frame))[0, 0], frame.shape[:2])
 
-    def sequential(engine: OpenVinoEngine) -> Callable[[], None]:
+    def sequential(engine: OpenVinoEngine) -> Callable[[], object]:
         return lambda: [
             post(engine.run({"x": blob(f)})["sigmoid_0.tmp_0"][0, 0], f.shape[:2]) for f in frames
         ]
 
-    def overlapping(engine: OpenVinoEngine) -> Callable[[], None]:
+    def overlapping(engine: OpenVinoEngine) -> Callable[[], object]:
         return lambda: [
             post(out["sigmoid_0.tmp_0"][0, 0], f.shape[:2])
             for f, out in overlapped(engine, frames, lambda f: {"x": blob(f)})
         ]
 
-    loops = {
+    loops: dict[str, Callable[[], object]] = {
         "ORT FP32 sequential (today)": ort_sequential,
         "OV FP32 sequential": sequential(engines["latency"]),
         "OV FP32 overlapped, LATENCY": overlapping(engines["latency"]),

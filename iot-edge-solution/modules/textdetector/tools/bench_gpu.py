@@ -112,8 +112,10 @@ def report(outcomes: list[Outcome]) -> None:
         if o.skipped:
             continue
         for label in o.fps:
-            ratio = o.fps[label] / base.fps[label] if base else float("nan")
-            agree = mean_box_iou(xyxy_pairs(base.detections[label], o.detections[label]))
+            ratio = agree = float("nan")  # no CPU baseline to compare with
+            if base is not None:
+                ratio = o.fps[label] / base.fps[label]
+                agree = mean_box_iou(xyxy_pairs(base.detections[label], o.detections[label]))
             print(
                 f"{o.name:<16}{label:>7}{o.fps[label]:>9.1f}{o.model_ms[label]:>10.1f}"
                 f"{ratio:>8.1f}x  mean IoU {agree:.3f}"

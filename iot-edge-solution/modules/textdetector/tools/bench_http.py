@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,8 @@ def load_images(count: int) -> list[bytes]:
     capture = cv2.VideoCapture(str(DEFAULT_VIDEO))
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or count
     wanted = {int(i * total / count) for i in range(count)}
-    images, index = [], 0
+    images: list[bytes] = []
+    index = 0
     while len(images) < count:
         ok, frame = capture.read()
         if not ok:
@@ -290,7 +292,7 @@ def flask_server(port: int) -> None:
     app = Flask("seed-baseline")
 
     @app.post("/score")
-    def score():  # type: ignore[no-untyped-def]
+    def score() -> Response | tuple[Response, int]:
         try:
             body = direct.answer(request.get_data())
         except RequestError as exc:
@@ -300,7 +302,7 @@ def flask_server(port: int) -> None:
         return Response(body, mimetype="application/json")
 
     @app.get("/ready")
-    def ready():  # type: ignore[no-untyped-def]
+    def ready() -> Response:
         return jsonify(ready=True)
 
     app.run("127.0.0.1", port, threaded=False)
@@ -461,10 +463,8 @@ def measure(args: argparse.Namespace, images: list[bytes]) -> dict[str, Any]:
         both = {
             c: alternate(
                 {
-                    "in_process": lambda c=c: in_process(
-                        direct, images, c, max(args.requests, 2 * c)
-                    ),
-                    "service": lambda c=c: server.load(images, c, max(args.requests, 2 * c)),
+                    "in_process": partial(in_process, direct, images, c, max(args.requests, 2 * c)),
+                    "service": partial(server.load, images, c, max(args.requests, 2 * c)),
                 },
                 args.rounds,
             )

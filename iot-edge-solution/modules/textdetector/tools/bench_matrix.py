@@ -14,6 +14,7 @@ with the reason.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,7 @@ def contenders(
 def gate(detectors: dict[str, TextDetector]) -> dict[str, str]:
     """Each contender's boxes against ONNX Runtime FP32's on the fixed evaluation set."""
     return bench_engines.gate_vs_ort(
-        {label: (lambda blob, d=d: run_single(d.engine, blob)) for label, d in detectors.items()},
+        {label: partial(run_single, d.engine) for label, d in detectors.items()},
         BASELINE,
     )
 

@@ -88,7 +88,8 @@ def rec_batches(
     """The normalised batches our recogniser feeds its model for `frames`, the crops of
     `per_read` frames read together as the loop does for a file (REC_FRAMES), and the
     crop count."""
-    batches, count = [], 0
+    batches: list[np.ndarray] = []
+    count = 0
     for first in range(0, len(frames), per_read):
         crops = [
             c

@@ -46,6 +46,7 @@ from textdetector.pipeline.health_http import HealthServer
 from textdetector.pipeline.run import loop_options, open_recognizer
 from textdetector.preview import Preview, PreviewAccess, PreviewHub
 from textdetector.preview.hub import encode
+from textdetector.recognizer import TextRecognizer
 from textdetector.sources import open_source
 from textdetector.sources.health import HealthRegistry
 
@@ -237,7 +238,7 @@ def encode_cost(hub: PreviewHub, fps: float, count: int = 20) -> dict[str, float
 def soak(
     settings: Settings,
     detector: TextDetector,
-    recognizer: object,
+    recognizer: TextRecognizer | None,
     hub: PreviewHub,
     url: str,
     args: argparse.Namespace,
@@ -255,7 +256,7 @@ def soak(
             [monitor, hub],
             options=loop_options(settings, detector.engine.name),
             stop=stop,
-            recognizer=recognizer,  # type: ignore[arg-type]
+            recognizer=recognizer,
         )
     finally:
         parts = viewer.stop()

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 import cv2
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import reuse_clips as clips  # noqa: E402
+from . import reuse_clips as clips
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = MODULE_DIR.parent.parent.parent / "bench-results"
@@ -44,7 +42,7 @@ def demo_slice(frames: int, out: Path) -> Path:
             break
         if writer is None:
             size = (image.shape[1], image.shape[0])
-            writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+            writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
         writer.write(image)
     capture.release()
     if writer is not None:

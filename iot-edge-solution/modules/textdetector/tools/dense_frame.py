@@ -53,7 +53,7 @@ def render_dense_frame(
         x = 6 + int(rng.integers(0, 12))
         while True:
             text = str(VOCABULARY[int(rng.integers(len(VOCABULARY)))])
-            left, top, right, bottom = draw.textbbox((x, y), text, font=font)
+            left, top, right, bottom = (int(v) for v in draw.textbbox((x, y), text, font=font))
             if right > width - 6:
                 break
             shade = int(rng.integers(0, 40))

@@ -207,12 +207,17 @@ def rapidocr3_reader() -> tuple[Reader, Callable[[], None]]:
     import logging
 
     from rapidocr import RapidOCR
+    from rapidocr.ch_ppocr_rec import TextRecOutput
+    from rapidocr.utils.output import RapidOCROutput
 
     engine = RapidOCR(params={"Global.log_level": "error"})
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
 
     def read(image: np.ndarray) -> list[str]:
-        return [t for t in (engine(image).txts or ()) if t]
+        result = engine(image)
+        if not isinstance(result, (RapidOCROutput, TextRecOutput)):
+            return []  # boxes without texts: its classifier or recogniser failed
+        return [t for t in (result.txts or ()) if t]
 
     return read, lambda: None
 
@@ -228,6 +233,8 @@ def run_reader(name: str, items: Sequence[Item]) -> tuple[list[list[str]], list[
         reader(np.full((64, 64, 3), 255, np.uint8))  # warm-up
         for item in items:
             image = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise FileNotFoundError(f"{item.path} missing or unreadable")
             start = time.perf_counter()
             readings.append(reader(image))
             seconds.append(time.perf_counter() - start)

@@ -51,7 +51,7 @@ def demo_frames(
         sys.exit("error: demo video missing: run `make setup`")
     cap = cv2.VideoCapture(str(DEFAULT_VIDEO))
     cap.set(cv2.CAP_PROP_POS_FRAMES, first)
-    frames = []
+    frames: list[np.ndarray] = []
     while len(frames) < count:
         ok, frame = cap.read()
         if not ok:
@@ -66,7 +66,7 @@ def demo_frames(
 def write_video(frames: list[np.ndarray], path: Path) -> Path:
     """`frames` as an mp4 file at 15 fps (the demo's rate)."""
     height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 15, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 15, (width, height))
     for frame in frames:
         writer.write(frame)
     writer.release()

@@ -71,7 +71,8 @@ def wall(rng: np.random.Generator) -> np.ndarray:
 
 def _rust(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Brown blotches and downward streaks blended in."""
-    field = cv2.GaussianBlur(rng.normal(0, 1, (HEIGHT, WIDTH)).astype(np.float32), (0, 0), 14)
+    noise = rng.normal(0, 1, (HEIGHT, WIDTH)).astype(np.float32)
+    field: np.ndarray = cv2.GaussianBlur(noise, (0, 0), 14)
     field /= np.abs(field).max() + 1e-6
     mask = np.clip((field - rng.uniform(0.2, 0.5)) * 4, 0, 1)
     streaks = np.zeros((HEIGHT, WIDTH), np.float32)
@@ -94,7 +95,7 @@ def paint_code(image: np.ndarray, code: str, rng: np.random.Generator) -> list[f
     font = ImageFont.truetype(str(font_path(str(rng.choice(FONTS)))), int(rng.integers(30, 52)))
     ink = (235, 235, 230) if image.mean() < 150 else (25, 25, 25)
     head = f"{code[:4]} {code[4:10]} "
-    left, top, right, bottom = font.getbbox(head + code[10])
+    left, top, right, bottom = (int(v) for v in font.getbbox(head + code[10]))
     width, height = right - left, bottom - top
     x = int(rng.integers(20, max(21, WIDTH - width - 30)))
     y = int(rng.integers(30, max(31, HEIGHT - height - 30)))
@@ -102,7 +103,7 @@ def paint_code(image: np.ndarray, code: str, rng: np.random.Generator) -> list[f
     digit_x = x + font.getlength(head)
     draw.text((digit_x - left, y - top), code[10], font=font, fill=ink)
     pad = max(3, height // 6)
-    d_left, _, d_right, _ = font.getbbox(code[10])
+    d_left, _, d_right, _ = (int(v) for v in font.getbbox(code[10]))
     draw.rectangle(
         (digit_x - pad, y - pad, digit_x + d_right - d_left + pad, y + height + pad),
         outline=ink,
@@ -114,12 +115,13 @@ def paint_code(image: np.ndarray, code: str, rng: np.random.Generator) -> list[f
 
 def distort(image: np.ndarray, box: list[float], rng: np.random.Generator) -> tuple:
     """Perspective warp (the box follows), blur; the warped image and box."""
-    corners = np.float32([[0, 0], [WIDTH, 0], [WIDTH, HEIGHT], [0, HEIGHT]])
+    corners = np.array([[0, 0], [WIDTH, 0], [WIDTH, HEIGHT], [0, HEIGHT]], np.float32)
     moved = corners + rng.uniform(-45, 45, (4, 2)).astype(np.float32)
     matrix = cv2.getPerspectiveTransform(corners, moved)
     image = cv2.warpPerspective(image, matrix, (WIDTH, HEIGHT), borderMode=cv2.BORDER_REFLECT)
     x0, y0, x1, y1 = box
-    quad = cv2.perspectiveTransform(np.float32([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]]), matrix)
+    box_quad = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float32)
+    quad = cv2.perspectiveTransform(box_quad, matrix)
     bounds = [round(float(v), 1) for v in (*quad[0].min(axis=0), *quad[0].max(axis=0))]
     sigma = float(rng.uniform(0.0, 1.6))
     if sigma > 0.3:

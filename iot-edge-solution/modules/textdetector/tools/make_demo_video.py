@@ -95,7 +95,7 @@ def render_sprite(line: Line) -> np.ndarray:
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.truetype(str(font_path(line.font)), line.size)
-    left, top, right, bottom = font.getbbox(line.text)
+    left, top, right, bottom = (int(v) for v in font.getbbox(line.text))
     canvas = Image.new("L", (right - left + 4, bottom - top + 4), 0)
     ImageDraw.Draw(canvas).text((2 - left, 2 - top), line.text, font=font, fill=255)
     alpha = np.asarray(canvas, np.float32) / 255.0
@@ -167,7 +167,7 @@ def render(out_dir: Path) -> tuple[Path, Path]:
     partial = out_dir / ("partial-" + VIDEO_NAME)
     background = make_background(np.random.default_rng(7))
     sprites = [render_sprite(line) for line in LINES]
-    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
+    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter.fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
     if not writer.isOpened():
         raise RuntimeError("this OpenCV build cannot write mp4v video")
     with truth_path.open("w", encoding="utf-8") as truth_file:

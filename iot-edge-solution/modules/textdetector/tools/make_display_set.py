@@ -54,7 +54,7 @@ def draw(text: str, rng: np.random.Generator) -> np.ndarray:
     canvas = Image.new("RGB", (WIDTH, HEIGHT), panel[::-1])
     pen = ImageDraw.Draw(canvas)
     font = ImageFont.truetype(str(font_path(str(rng.choice(FONTS)))), int(rng.integers(44, 60)))
-    left, top, right, bottom = font.getbbox(text)
+    left, top, right, bottom = (int(v) for v in font.getbbox(text))
     x = int(rng.integers(10, max(11, WIDTH - (right - left) - 10))) - left
     y = (HEIGHT - (bottom - top)) // 2 - top + int(rng.integers(-12, 13))
     pen.text((x, y), "~~~-~~~", font=font, fill=unlit[::-1])

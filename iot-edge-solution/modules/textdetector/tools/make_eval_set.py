@@ -121,7 +121,7 @@ def draw_lines(image: np.ndarray, rng: np.random.Generator) -> list[dict]:
     for _ in range(int(rng.integers(2, 5))):
         text = make_text(rng)
         font = ImageFont.truetype(str(font_path(str(rng.choice(FONTS)))), int(rng.integers(22, 46)))
-        left, top, right, bottom = font.getbbox(text)
+        left, top, right, bottom = (int(v) for v in font.getbbox(text))
         w, h = right - left, bottom - top
         for _attempt in range(30):
             x = int(rng.integers(20, max(21, WIDTH - w - 20)))
@@ -153,14 +153,14 @@ def draw_lines(image: np.ndarray, rng: np.random.Generator) -> list[dict]:
 
 def distort(image: np.ndarray, lines: list[dict], rng: np.random.Generator) -> np.ndarray:
     """Mild perspective warp (quads follow), Gaussian blur."""
-    corners = np.float32([[0, 0], [WIDTH, 0], [WIDTH, HEIGHT], [0, HEIGHT]])
+    corners = np.array([[0, 0], [WIDTH, 0], [WIDTH, HEIGHT], [0, HEIGHT]], np.float32)
     moved = corners + rng.uniform(-40, 40, (4, 2)).astype(np.float32)
     matrix = cv2.getPerspectiveTransform(corners, moved)
     image = cv2.warpPerspective(
         image, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
     )
     for line in lines:
-        quad = cv2.perspectiveTransform(np.float32([line["quad"]]), matrix)[0]
+        quad = cv2.perspectiveTransform(np.array([line["quad"]], np.float32), matrix)[0]
         line["quad"] = [[round(float(x), 1), round(float(y), 1)] for x, y in quad]
         line["box"] = [round(float(v), 1) for v in (*quad.min(axis=0), *quad.max(axis=0))]
     sigma = float(rng.uniform(0.0, 1.2))

@@ -45,7 +45,7 @@ def draw_line(text: str, rng: np.random.Generator) -> np.ndarray:
 
     panel, lit, unlit = PANELS[int(rng.integers(len(PANELS)))]
     font = ImageFont.truetype(str(font_path(str(rng.choice(FONTS)))), int(rng.integers(36, 64)))
-    left, top, right, bottom = font.getbbox(text)
+    left, top, right, bottom = (int(v) for v in font.getbbox(text))
     height = bottom - top
     pad_x, pad_y = (int(rng.uniform(0.1, 0.5) * height) for _ in range(2))
     canvas = Image.new("RGB", (right - left + 2 * pad_x, height + 2 * pad_y), panel[::-1])
@@ -75,7 +75,7 @@ def render(out: Path, counts: dict[str, int] = COUNTS, seed: int = SEED) -> dict
     seen: set[str] = set()
     for index, (split, count) in enumerate(counts.items()):
         rng = np.random.default_rng([seed, index])
-        samples = []
+        samples: list[Sample] = []
         while len(samples) < count:
             text = make_text(rng)
             if text in seen:

@@ -41,7 +41,7 @@ def text_patch(text: str, height: int, ink=(25, 25, 25), paper=(225, 230, 235)) 
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.truetype(str(font_path()), height)
-    left, top, right, bottom = font.getbbox(text)
+    left, top, right, bottom = (int(v) for v in font.getbbox(text))
     pad = max(4, height // 2)
     canvas = Image.new("RGB", (right - left + 2 * pad, bottom - top + 2 * pad), paper[::-1])
     ImageDraw.Draw(canvas).text((pad - left, pad - top), text, font=font, fill=ink[::-1])
@@ -110,7 +110,7 @@ def conveyor_scene(size: tuple[int, int], fps: int, seed: int) -> Render:
     return frame
 
 
-def walk_scene(size: tuple[int, int], fps: int, seed: int) -> Render:
+def walk_scene(size: tuple[int, int], fps: int, seed: int) -> Callable[[int, int], np.ndarray]:
     """A shop sign (Private Hire, Freephone) as the light fades by 25 % over the clip;
     from 40 % to 60 % of the clip a person-like shape walks across in front of it."""
     width, height = size
@@ -126,7 +126,7 @@ def walk_scene(size: tuple[int, int], fps: int, seed: int) -> Render:
         gain = 1.0 - 0.25 * i / frames
         return sensor(image, rng, gain, 4.0)
 
-    return frame  # type: ignore[return-value]
+    return frame
 
 
 def _person(image: np.ndarray, cx: int, height: int) -> None:
@@ -150,8 +150,8 @@ def frames(scene: str, seconds: float, width: int = 1280, fps: int = 10) -> Iter
     count = round(seconds * fps)
     seed = SCENES.index(scene)
     if scene == "walk":
-        render = walk_scene(size, fps, seed)
-        yield from (render(i, count) for i in range(count))  # type: ignore[call-arg]
+        walk = walk_scene(size, fps, seed)
+        yield from (walk(i, count) for i in range(count))
         return
     render = {"sign": sign_scene, "conveyor": conveyor_scene}[scene](size, fps, seed)
     yield from (render(i) for i in range(count))
@@ -161,7 +161,7 @@ def write_clip(scene: str, out: Path, seconds: float, width: int = 1280, fps: in
     """Render `scene` to an mp4 file `out` (mp4v) and return its path."""
     out.parent.mkdir(parents=True, exist_ok=True)
     size = (width, round(width * 9 / 16))
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
     for image in frames(scene, seconds, width, fps):
         writer.write(image)
     writer.release()
