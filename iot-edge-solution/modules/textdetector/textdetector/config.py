@@ -305,6 +305,15 @@ class EngineSettings:
         int_range(0, 256),
         "N",
     )
+    ort_spinning: str = option(
+        "auto",
+        "ORT_SPINNING",
+        "whether ONNX Runtime's idle intra-op threads spin (on: its own default, the lowest "
+        "latency when it runs alone) or sleep (off: they leave the cores to OpenVINO's "
+        "detection in flight); auto = off when the run reads a live source, else on",
+        one_of("auto", "on", "off"),
+        "MODE",
+    )
     ort_providers: str = option(
         "cpu",
         "ORT_PROVIDERS",
@@ -356,15 +365,22 @@ class EngineSettings:
                 f"USE_TENSOR_RT=true contradicts ENGINE={self.engine}: unset one of them"
             )
 
-    def for_run(self, frames_queue: bool) -> EngineSettings:
+    def for_run(self, frames_queue: bool, live: bool = False) -> EngineSettings:
         """These settings as the run loop uses them: OV_PERFORMANCE_HINT=auto becomes
         throughput where frames queue up (files, several sources: two inferences overlap,
         one per CPU stream; the higher fps on a file, `make bench SECTION=engines`:
         "detector_fps" in bench-results/bench_engines.json) and latency for one live
-        source (each frame's result soonest)."""
-        if self.ov_performance_hint != "auto":
+        source (each frame's result soonest). ORT_SPINNING=auto becomes off when a
+        source is `live` (frames arrive in real time: the recogniser reads one frame
+        while the next one's detection runs on the same cores), else on."""
+        hint, spinning = self.ov_performance_hint, self.ort_spinning
+        if hint == "auto":
+            hint = "throughput" if frames_queue else "latency"
+        if spinning == "auto":
+            spinning = "off" if live else "on"
+        if (hint, spinning) == (self.ov_performance_hint, self.ort_spinning):
             return self
-        return replace(self, ov_performance_hint="throughput" if frames_queue else "latency")
+        return replace(self, ov_performance_hint=hint, ort_spinning=spinning)
 
     def for_service(self) -> EngineSettings:
         """These settings as the HTTP service runs them: OV_PERFORMANCE_HINT=auto becomes

@@ -145,9 +145,20 @@ def test_openvino_hint_auto_follows_the_run_mode():
     assert auto.for_run(False).ov_performance_hint == "latency"
     assert auto.for_service().ov_performance_hint == "throughput"
     fixed = EngineSettings(ov_performance_hint="latency")
-    assert fixed.for_run(True) is fixed and fixed.for_service() is fixed
+    assert fixed.for_run(True).ov_performance_hint == "latency" and fixed.for_service() is fixed
     assert frames_queue("clip.mp4") and frames_queue("rtsp://cam/1|rtsp://cam/2")
     assert not frames_queue("rtsp://cam/1") and not frames_queue("/dev/video0")
+
+
+def test_ort_spinning_auto_is_off_only_with_a_live_source():
+    from textdetector.pipeline.run import any_live
+
+    auto = EngineSettings()
+    assert auto.for_run(True).ort_spinning == "on"
+    assert auto.for_run(False, live=True).ort_spinning == "off"
+    assert auto.for_run(True, live=True).ort_spinning == "off"  # several cameras
+    assert EngineSettings(ort_spinning="on").for_run(False, live=True).ort_spinning == "on"
+    assert any_live("clip.mp4|rtsp://cam/1") and not any_live("a.mp4|b.mkv")
 
 
 def test_use_tensor_rt_is_a_deprecated_alias_of_engine_tensorrt(caplog):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from textdetector.config import EngineSettings
 from textdetector.engines.onnxruntime_engine import OnnxRuntimeEngine
 from textdetector.errors import ModelError
 from textdetector.models import DET_MODEL, verify_model
@@ -58,11 +59,15 @@ def test_custom_named_copy_of_real_model_loads(copy_model):
     assert "CPUExecutionProvider" in engine.providers
 
 
-def test_idle_onnxruntime_threads_sleep_instead_of_spinning(model_path):
-    """The recogniser's session shares the cores with OpenVINO's detection in flight."""
-    engine = OnnxRuntimeEngine.open(model_path)
-    options = engine._session.get_session_options()
-    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+def test_ort_spinning_off_lets_idle_threads_sleep(model_path):
+    """ORT_SPINNING=off (auto with a live source): the recogniser's idle threads leave
+    the cores to the detection in flight; otherwise ONNX Runtime's own default."""
+    key = "session.intra_op.allow_spinning"
+    quiet = OnnxRuntimeEngine.open(model_path, EngineSettings(ort_spinning="off"))
+    assert quiet._session.get_session_options().get_session_config_entry(key) == "0"
+    default = OnnxRuntimeEngine.open(model_path)
+    with pytest.raises(RuntimeError, match="does not have configuration"):
+        default._session.get_session_options().get_session_config_entry(key)
 
 
 def test_fetch_is_idempotent_and_offline_from_cache(dest_with_cached_wheels):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from components import need
 
@@ -138,6 +139,15 @@ def test_bench_engines_section_short_run(model_path, demo_video, tmp_path, capsy
     assert f"(target >= {bench_matrix.DEFAULT_TARGET}x)" in printed
     table = (tmp_path / "engines.md").read_text()
     assert all(f"| {label} |" in table for label in labels) and "cores" in table
+
+
+def test_bench_engines_onnxruntime_contender_runs_a_blob(model_path):
+    """`make bench SECTION=engines`' reference contender: a blob in, the model's output
+    out (it once passed its settings where the engine takes the model's path)."""
+    from tools import bench_engines
+
+    output = bench_engines.ort_runner(model_path)(np.zeros((1, 3, 64, 96), np.float32))
+    assert output.shape == (1, 1, 64, 96)
 
 
 def test_bench_refuses_unknown_sections(capsys):

@@ -62,9 +62,8 @@ class OnnxRuntimeEngine:
         options.enable_cpu_mem_arena = True
         options.intra_op_num_threads = settings.threads
         options.log_severity_level = 3
-        # Idle intra-op threads sleep instead of spinning: the recogniser's session runs
-        # beside OpenVINO's detection on the same cores (live sources, docs/engines.md).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if settings.ort_spinning == "off":  # idle threads sleep (ORT_SPINNING)
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(
                 str(model_path), sess_options=options, providers=list(requested)

@@ -83,7 +83,8 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
                     health, out.health_host, out.health_port, [ReuseCollector(board)], preview
                 )
             )
-        engine = settings.engine.for_run(frames_queue(settings.source.camera_path))
+        paths = settings.source.camera_path
+        engine = settings.engine.for_run(frames_queue(paths), any_live(paths))
         detector = stack.enter_context(
             TextDetector.open(engine, settings.detector, settings.triton)
         )
@@ -193,6 +194,11 @@ def frames_queue(camera_path: str) -> bool:
     """Whether frames wait for detection: a file, or several sources (not one live one)."""
     paths = source_paths(camera_path)
     return len(paths) > 1 or not classify(paths[0]).live if paths else False
+
+
+def any_live(camera_path: str) -> bool:
+    """Whether any source is live (a camera or stream: frames arrive in real time)."""
+    return any(classify(path).live for path in source_paths(camera_path))
 
 
 def kind(source: FrameSource) -> str:
