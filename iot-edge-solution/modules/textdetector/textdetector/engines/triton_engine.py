@@ -229,7 +229,7 @@ class TritonEngine:
         The model served is `model_name`, else the export's name for `model_path`; the
         local file, when present, supplies the custom metadata.
         """
-        if model_name is not None:
+        if model_name:
             model = model_name
         elif model_path is not None:
             model = triton_model_name(model_path)
