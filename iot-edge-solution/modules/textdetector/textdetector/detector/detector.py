@@ -16,6 +16,7 @@ import numpy as np
 from ..config import DEFAULT_VIDEO, LOCAL_DATA, DetectorSettings, EngineSettings, TritonSettings
 from ..engines import InferenceEngine, open_engine, resolve_engine, submit
 from ..engines.base import Collect
+from ..models import DET_MODELS
 from ..results import Detections, Timings
 from . import tiles
 from .fp16_check import fp16_check
@@ -63,11 +64,10 @@ def assist_opener(
         return None
 
     def open_assist(name: str) -> TextDetector:
-        file, policy = ASSISTS[name]
-        path = LOCAL_DATA / file
+        path = LOCAL_DATA / DET_MODELS[name].name
         settings = dataclasses.replace(engine_settings, model_path=path)
         return TextDetector(
-            open_engine(path, settings, shapes=shapes), model_path=path, policy=policy
+            open_engine(path, settings, shapes=shapes), model_path=path, policy=ASSISTS[name]
         )
 
     return open_assist

@@ -106,16 +106,11 @@ V6 = DetPolicy(
     tile=960,
     assist="ppocrv4",
 )
-# DET_ASSIST models: name -> the model's file name and the policy its pass runs with.
-# PP-OCRv4 as RapidOCR runs its detectors (short side raised to 736, box score 0.5,
-# unclip 1.6; the long side capped as V6 caps it): on the real-scene tuning split it
-# finds lines PP-OCRv6 misses in small images, codes and angled signs.
-ASSISTS = {
-    "ppocrv4": (
-        "ch_PP-OCRv4_det_infer.onnx",
-        DetPolicy("min", 736, 1600, IMAGENET, box_thresh=0.5, unclip_ratio=1.6),
-    )
-}
+# DET_ASSIST models: a DET_MODEL name (models.DET_MODELS: its file) -> the policy its
+# pass runs with. PP-OCRv4 as RapidOCR runs its detectors (short side raised to 736,
+# box score 0.5, unclip 1.6; the long side capped as V6 caps it): on the real-scene
+# tuning split it finds lines PP-OCRv6 misses in small images, codes and angled signs.
+ASSISTS = {"ppocrv4": DetPolicy("min", 736, 1600, IMAGENET, box_thresh=0.5, unclip_ratio=1.6)}
 
 
 def as_policy(resize: int | DetPolicy) -> DetPolicy:
