@@ -12,15 +12,18 @@ cameras' worth of frames: the most frames per second it processed (frames inferr
 plus frames reused, all sources, from /metrics) in any trial, over the camera's rate.
 A mode that holds no camera still has a capacity (0.8: four frames of five), so the
 modes compare even when the count before is 0. Writes bench-results/cameras.json and
-cameras.md. Takes minutes: not part of the test suite.
+cameras.md (with --precision P, which every trial of both modes runs: cameras-P.*).
+Takes minutes: not part of the test suite.
 
 Usage: python -m tools.bench_cameras [--fps 5] [--seconds 20] [--warmup 6]
                                      [--max-cameras 32] [--modes off,region]
+                                     [--precision auto]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -88,8 +91,11 @@ def frames_done(module, urls: list[str]) -> int | None:
 def trial(camera_url: str, mode: str, cameras: int, args: argparse.Namespace) -> Trial:
     """Start the module on `cameras` sources, warm up, then count over the window."""
     urls = camera_urls(camera_url, cameras)
+    env = {"CAMERA_PATH": "|".join(urls), "TEMPORAL_REUSE": mode, "SUMMARY_INTERVAL": "3600"}
+    if args.precision:  # else the module's own PRECISION
+        env["PRECISION"] = args.precision
     module = harness.test_harness("module_process").ModuleProcess(
-        {"CAMERA_PATH": "|".join(urls), "TEMPORAL_REUSE": mode, "SUMMARY_INTERVAL": "3600"},
+        env,
         quick=False,  # the module's own defaults, not the tests' quick detector
     )
     try:
@@ -112,6 +118,21 @@ def trial(camera_url: str, mode: str, cameras: int, args: argparse.Namespace) ->
     held = dropped == 0 and min(rates) >= HOLD * args.fps
     processed = (done1 - done0) / (t1 - t0) if done0 is not None and done1 is not None else 0.0
     return Trial(mode, cameras, held, round(min(rates), 2), dropped, "", round(processed, 2))
+
+
+def precision_said(asked: str) -> str:
+    """The PRECISION the trials ran: the default's name, or for `auto` the precision its
+    cached gate verdict chose on this CPU (tuning/select.py), as the module logged it."""
+    if not asked:
+        return "fp32"
+    if asked != "auto":
+        return asked
+    from textdetector.tuning.select import GATE_CACHE
+
+    try:  # written by the trials' module processes when they ran the gate
+        return f"auto: {json.loads(GATE_CACHE.read_text(encoding='utf-8'))['chosen']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "auto"
 
 
 def capacity(trials: list[Trial], fps: float) -> float:
@@ -156,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--modes", default="off,region", help="TEMPORAL_REUSE modes, off first, the default last"
     )
+    parser.add_argument(
+        "--precision",
+        default="",
+        help="PRECISION for every trial (both modes alike; default: the module's own, fp32);"
+        " the figures go to cameras-<precision>.json and .md",
+    )
     parser.add_argument("--out", type=Path, default=harness.RESULTS)
     args = parser.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -164,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         clip = reuse_clips.write_clip("sign", Path(folder) / "sign.mp4", 20, 1280, 10)
         server = streams.mjpeg_server(clip, width=1280, fps=args.fps).start()
         try:
-            print(f"cameras per box: 720p sign clip at {args.fps:g} fps, {harness.machine()}")
+            print(
+                f"cameras per box: 720p sign clip at {args.fps:g} fps, {harness.machine()}, "
+                f"PRECISION={args.precision or 'fp32 (the default)'}"
+            )
             found = {mode: most_cameras(server.url, mode, args) for mode in modes}
         finally:
             server.kill()
@@ -189,8 +219,11 @@ def report(found: dict[str, tuple[int, list]], modes: list[str], args) -> int:
         + (f"{worth_ratio:.2f}x" if worth_ratio else "n/a")
         + " (the count is the target; this says how far apart the modes are)"
     )
+    precision = precision_said(args.precision)
+    stem = f"cameras-{args.precision}" if args.precision else "cameras"
     figures = {
         "fps": args.fps,
+        "precision": precision,
         "seconds": args.seconds,
         "machine": harness.machine(),
         "cameras": counts,
@@ -200,7 +233,7 @@ def report(found: dict[str, tuple[int, list]], modes: list[str], args) -> int:
         "capacity_ratio": None if worth_ratio is None else round(worth_ratio, 2),
         "trials": [asdict(t) for _, ts in found.values() for t in ts],
     }
-    harness.write_json(args.out / "cameras.json", figures, indent=2)
+    harness.write_json(args.out / f"{stem}.json", figures, indent=2)
     verdict = f"{ratio:.2f}x {harness.verdict(ratio, TARGET)}" if ratio else "n/a MISSED"
     rows = [(m, counts[m], f"{worth[m]:.2f}", "") for m in modes[:-1]]
     last = f"{worth[modes[-1]]:.2f}" + (f" ({worth_ratio:.2f}x)" if worth_ratio else "")
@@ -211,9 +244,12 @@ def report(found: dict[str, tuple[int, list]], modes: list[str], args) -> int:
         "cameras' worth of frames processed",
         f"cameras held, ratio (target >= {TARGET}x)",
     )
-    title = f"Fixed 720p cameras at {args.fps:g} fps one process holds ({harness.machine()})"
+    title = (
+        f"Fixed 720p cameras at {args.fps:g} fps one process holds ({harness.machine()}; "
+        f"PRECISION={precision})"
+    )
     table = harness.write_text(
-        args.out / "cameras.md", f"{title}\n\n{harness.markdown(header, rows)}"
+        args.out / f"{stem}.md", f"{title}\n\n{harness.markdown(header, rows)}"
     )
     print(f"wrote {table}")
     return 0

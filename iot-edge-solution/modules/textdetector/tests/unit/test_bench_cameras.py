@@ -29,7 +29,7 @@ def test_the_search_finds_the_largest_count_that_holds(monkeypatch, capacity, li
 
 
 def test_report_writes_the_ratio_beside_the_target(tmp_path, capsys):
-    args = argparse.Namespace(fps=5.0, seconds=20.0, out=tmp_path)
+    args = argparse.Namespace(fps=5.0, seconds=20.0, out=tmp_path, precision="")
     found = {"off": (2, []), "frame": (7, [bench_cameras.Trial("frame", 7, True, 5.0, 0)])}
     assert bench_cameras.report(found, ["off", "frame"], args) == 0
     figures = json.loads((tmp_path / "cameras.json").read_text())
@@ -39,6 +39,25 @@ def test_report_writes_the_ratio_beside_the_target(tmp_path, capsys):
     none = {"off": (0, []), "frame": (3, [])}
     bench_cameras.report(none, ["off", "frame"], args)
     assert "n/a MISSED" in (tmp_path / "cameras.md").read_text()
+
+
+def test_a_precision_asked_for_is_named_in_its_own_table(tmp_path, monkeypatch, capsys):
+    """--precision auto: both modes ran it, and the table says what the gate chose (the
+    verdict the trials' module processes cached), in files of their own."""
+    from textdetector.tuning import select
+
+    verdict = tmp_path / "gate.json"
+    verdict.write_text(json.dumps({"key": {}, "chosen": "bf16", "summaries": []}))
+    monkeypatch.setattr(select, "GATE_CACHE", verdict)
+    args = argparse.Namespace(fps=5.0, seconds=20.0, out=tmp_path, precision="auto")
+    bench_cameras.report({"off": (1, []), "region": (5, [])}, ["off", "region"], args)
+    figures = json.loads((tmp_path / "cameras-auto.json").read_text())
+    assert figures["precision"] == "auto: bf16" and figures["ratio"] == 5.0
+    assert "PRECISION=auto: bf16)" in (tmp_path / "cameras-auto.md").read_text()
+    assert not (tmp_path / "cameras.md").exists()
+    verdict.unlink()  # no verdict cached: only what was asked
+    assert bench_cameras.precision_said("auto") == "auto"
+    assert bench_cameras.precision_said("") == "fp32"
 
 
 def test_camera_urls_are_distinct_sources_of_one_camera():
@@ -56,7 +75,7 @@ def test_capacity_is_the_best_processed_rate_in_cameras_worth(tmp_path, capsys):
     # a trial never counts for more cameras than it had (a burst after a stall)
     assert bench_cameras.capacity([trial("frame", 1, True, 5.0, 0, "", 9.0)], 5.0) == 1.0
     assert bench_cameras.capacity([], 5.0) == 0.0
-    args = argparse.Namespace(fps=5.0, seconds=20.0, out=tmp_path)
+    args = argparse.Namespace(fps=5.0, seconds=20.0, out=tmp_path, precision="")
     bench_cameras.report({"off": (0, off), "frame": (3, frame)}, ["off", "frame"], args)
     figures = json.loads((tmp_path / "cameras.json").read_text())
     assert figures["capacity"] == {"off": 0.78, "frame": 3.5}
@@ -117,8 +136,10 @@ def test_trials_run_the_module_at_its_own_detection_defaults(monkeypatch):
 
     monkeypatch.setattr(module_process, "ModuleProcess", Module)
     url = "http://127.0.0.1:1/cam"
-    assert not bench_cameras.trial(url, "off", 2, argparse.Namespace()).held
-    (env,) = calls
+    assert not bench_cameras.trial(url, "off", 2, argparse.Namespace(precision="")).held
+    assert not bench_cameras.trial(url, "off", 1, argparse.Namespace(precision="auto")).held
+    env, asked = calls
+    assert "PRECISION" not in env and asked["PRECISION"] == "auto"
     engine, detector = load(EngineSettings, env), load(DetectorSettings, env)
     assert detector.policy(engine.model_path) == DetectorSettings().policy(
         EngineSettings().model_path
