@@ -29,7 +29,7 @@ from .metrics import Metrics
 log = logging.getLogger(__name__)
 DetectorFactory = Callable[[], TextDetector]
 RecognizerFactory = Callable[[], TextRecognizer | None]  # None: READ_TEXT is off
-WARMUP_SIZE = (544, 960)  # the model input of a 720p/1080p frame
+WARMUP_SIZE = (720, 1280)  # a 720p frame: one detector pass (PP-OCRv6: 736 x 1312 input)
 
 
 def auto_workers(engine: InferenceEngine) -> int:
