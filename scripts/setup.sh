@@ -46,8 +46,22 @@ fi
 "$VENV/bin/python" "$MODULE/tools/make_eval_set.py"
 
 if [ "${1:-}" = "--test" ]; then
+  # A script marked `# test-deps: background` installs into a target no other script
+  # touches and runs alongside the rest (a download overlaps the others' downloads);
+  # its failure fails the set-up all the same.
+  background=()
+  trap 'kill "${background[@]}" 2>/dev/null || true' EXIT
   for script in scripts/test-deps.d/*.sh; do
     [ -e "$script" ] || continue
-    bash "$script"
+    if grep -q '^# test-deps: background$' "$script"; then
+      bash "$script" &
+      background+=("$!")
+    fi
   done
+  for script in scripts/test-deps.d/*.sh; do
+    [ -e "$script" ] || continue
+    grep -q '^# test-deps: background$' "$script" || bash "$script"
+  done
+  for pid in "${background[@]}"; do wait "$pid"; done
+  background=()
 fi

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The train extra (torch, onnx) that `train-rec` and its tests need, into the project venv.
-# Idempotent: pip leaves pinned packages that are present alone.
+# Idempotent: pip leaves pinned packages that are present alone. Only this script
+# installs into the project venv, so it runs alongside the others:
+# test-deps: background
 set -euo pipefail
 VENV=${VENV:-.venv}
 REQ=iot-edge-solution/modules/textdetector/requirements-train.txt
