@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -168,7 +169,7 @@ def most_cameras(camera_url: str, mode: str, args: argparse.Namespace) -> tuple[
     return good, trials
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fps", type=float, default=5.0, help="each camera's frame rate")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window")
@@ -179,12 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--precision",
-        default="",
-        help="PRECISION for every trial (both modes alike; default: the module's own, fp32);"
-        " the figures go to cameras-<precision>.json and .md",
+        default=os.environ.get("PRECISION", ""),
+        help="PRECISION for every trial (both modes alike; default: $PRECISION, else the "
+        "module's own, fp32); the figures go to cameras-<precision>.json and .md",
     )
     parser.add_argument("--out", type=Path, default=harness.RESULTS)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     streams = harness.test_harness("stream_servers")
     with tempfile.TemporaryDirectory() as folder:

@@ -60,6 +60,16 @@ def test_a_precision_asked_for_is_named_in_its_own_table(tmp_path, monkeypatch, 
     assert bench_cameras.precision_said("") == "fp32"
 
 
+def test_the_precision_in_the_environment_is_the_one_named(monkeypatch):
+    """`PRECISION=bf16 make bench SECTION=cameras` runs the trials at BF16 (the module
+    inherits the environment): the table must not call them FP32."""
+    monkeypatch.setenv("PRECISION", "bf16")
+    assert bench_cameras.parse([]).precision == "bf16"
+    assert bench_cameras.parse(["--precision", "auto"]).precision == "auto"
+    monkeypatch.delenv("PRECISION")
+    assert bench_cameras.parse([]).precision == ""
+
+
 def test_camera_urls_are_distinct_sources_of_one_camera():
     urls = bench_cameras.camera_urls("http://127.0.0.1:9/cam", 3)
     assert len(set(urls)) == 3 and all(u.startswith("http://127.0.0.1:9/cam?") for u in urls)
