@@ -50,7 +50,7 @@ if [ "${1:-}" = "--test" ]; then
   # touches and runs alongside the rest (a download overlaps the others' downloads);
   # its failure fails the set-up all the same.
   background=()
-  trap 'kill "${background[@]}" 2>/dev/null || true' EXIT
+  trap 'kill ${background[@]+"${background[@]}"} 2>/dev/null || true' EXIT
   for script in scripts/test-deps.d/*.sh; do
     [ -e "$script" ] || continue
     if grep -q '^# test-deps: background$' "$script"; then
@@ -62,6 +62,6 @@ if [ "${1:-}" = "--test" ]; then
     [ -e "$script" ] || continue
     grep -q '^# test-deps: background$' "$script" || bash "$script"
   done
-  for pid in "${background[@]}"; do wait "$pid"; done
+  for pid in ${background[@]+"${background[@]}"}; do wait "$pid"; done
   background=()
 fi
