@@ -23,7 +23,6 @@ Usage: python -m tools.bench_cameras [--fps 5] [--seconds 20] [--warmup 6]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -128,12 +127,11 @@ def precision_said(asked: str) -> str:
         return "fp32"
     if asked != "auto":
         return asked
+    from textdetector.tuning.gate_cache import last_chosen
     from textdetector.tuning.select import GATE_CACHE
 
-    try:  # written by the trials' module processes when they ran the gate
-        return f"auto: {json.loads(GATE_CACHE.read_text(encoding='utf-8'))['chosen']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "auto"
+    chosen = last_chosen(GATE_CACHE)  # cached by the trials' module processes' gate
+    return f"auto: {chosen}" if chosen else "auto"
 
 
 def capacity(trials: list[Trial], fps: float) -> float:

@@ -28,15 +28,9 @@ TARGET = 2.0  # ours at least this many times faster than RapidOCR 3.10 defaults
 
 def rapidocr_video(video: Path) -> int:
     """Read every frame of `video` with RapidOCR 3.10 defaults; prints frames and lines."""
-    import logging
-
     import cv2
-    from rapidocr import RapidOCR
-    from rapidocr.ch_ppocr_rec import TextRecOutput
-    from rapidocr.utils.output import RapidOCROutput
 
-    engine = RapidOCR(params={"Global.log_level": "error"})
-    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+    read = harness.rapidocr3()
     capture = cv2.VideoCapture(str(video))
     frames = lines = 0
     while True:
@@ -44,9 +38,7 @@ def rapidocr_video(video: Path) -> int:
         if not ok:
             break
         frames += 1
-        result = engine(frame)
-        if isinstance(result, (RapidOCROutput, TextRecOutput)):  # else boxes without texts
-            lines += len(result.txts or ())
+        lines += len(read(frame))
     print(f"rapidocr3: {frames} frames, {lines} lines")
     return 0 if frames else 4
 

@@ -204,22 +204,10 @@ def our_reader() -> tuple[Reader, Callable[[], None]]:
 
 def rapidocr3_reader() -> tuple[Reader, Callable[[], None]]:
     """RapidOCR 3.10.0 at its defaults (models from its own wheel, offline)."""
-    import logging
+    from . import harness
 
-    from rapidocr import RapidOCR
-    from rapidocr.ch_ppocr_rec import TextRecOutput
-    from rapidocr.utils.output import RapidOCROutput
-
-    engine = RapidOCR(params={"Global.log_level": "error"})
-    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
-
-    def read(image: np.ndarray) -> list[str]:
-        result = engine(image)
-        if not isinstance(result, (RapidOCROutput, TextRecOutput)):
-            return []  # boxes without texts: its classifier or recogniser failed
-        return [t for t in (result.txts or ()) if t]
-
-    return read, lambda: None
+    texts = harness.rapidocr3()
+    return (lambda image: [t for t in texts(image) if t]), lambda: None
 
 
 READERS = {"ours": our_reader, "rapidocr3": rapidocr3_reader}

@@ -43,6 +43,28 @@ Timed = Callable[[], float]  # one pass of a contender: seconds taken
 T = TypeVar("T")
 
 
+def rapidocr3() -> Callable[[np.ndarray], tuple[str, ...]]:
+    """RapidOCR 3.10.0 at its defaults (models from its own wheel, offline): a BGR image
+    in, the texts it read out. A partial result (boxes without texts: its classifier or
+    recogniser failed on the image) reads as nothing."""
+    import logging
+
+    from rapidocr import RapidOCR
+    from rapidocr.ch_ppocr_rec import TextRecOutput
+    from rapidocr.utils.output import RapidOCROutput
+
+    engine = RapidOCR(params={"Global.log_level": "error"})
+    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+
+    def read(image: np.ndarray) -> tuple[str, ...]:
+        result = engine(image)
+        if not isinstance(result, (RapidOCROutput, TextRecOutput)):
+            return ()
+        return tuple(result.txts or ())
+
+    return read
+
+
 def demo_frames(
     count: int, size: tuple[int, int] | None = None, first: int = FIRST_TEXT_FRAME
 ) -> list[np.ndarray]:

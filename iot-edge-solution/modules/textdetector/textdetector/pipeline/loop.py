@@ -101,6 +101,7 @@ class _Stream:
 
 Taken = list[tuple[_Stream, Frame]]
 Pending = list[tuple[_Stream, Frame, Detections | None, Timings]]  # None: a reused frame
+Inferred = list[tuple[int, _Stream, Frame, Detections, Timings]]  # its index in Pending
 
 
 class RunLoop:
@@ -359,24 +360,23 @@ class RunLoop:
     def _flush(self) -> None:
         """Read the text of the round's frames together, then hand each result to the sinks."""
         pending, self._pending = self._pending, []
-        inferred = [i for i, (_, _, d, _) in enumerate(pending) if d is not None]
+        # the frames detected this round (a reused frame has no detections to read)
+        inferred: Inferred = [
+            (i, s, f, d, t) for i, (s, f, d, t) in enumerate(pending) if d is not None
+        ]
         if self.recognizer is not None and inferred:
             zones = self.recognizer.zones
-            zoned = [i for i in inferred if zones and zones.for_source(pending[i][0].source_id)]
-            inferred = [i for i in inferred if i not in zoned]
+            zoned = [e for e in inferred if zones and zones.for_source(e[1].source_id)]
             if zoned:
+                zoned_at = {e[0] for e in zoned}
+                inferred = [e for e in inferred if e[0] not in zoned_at]
                 self._read_zoned(pending, zoned)
         if self.recognizer is not None and inferred:
-            frames = [pending[i] for i in inferred]
             read, ms = read_frames(
                 self.recognizer,
-                [
-                    (s.reuse, f.image, d, f.timestamp, f.index)
-                    for s, f, d, _ in frames
-                    if d is not None
-                ],
+                [(s.reuse, f.image, d, f.timestamp, f.index) for _, s, f, d, _ in inferred],
             )
-            for i, (s, f, _, t), d in zip(inferred, frames, read):
+            for (i, s, f, _, t), d in zip(inferred, read):
                 pending[i] = (s, f, d, dataclasses.replace(t, recognition_ms=ms))
         for stream, frame, detections, timings in pending:
             reused = detections is None
@@ -398,18 +398,17 @@ class RunLoop:
             stream.frames += 1
             self.frames += 1
 
-    def _read_zoned(self, pending: Pending, indices: list[int]) -> None:
-        """Read the frames at `indices` of `pending` zone by zone, in place."""
+    def _read_zoned(self, pending: Pending, frames: Inferred) -> None:
+        """Read the detected `frames` zone by zone, their results put back into `pending`."""
         from ..recognizer.zones.read import read_zoned
 
         assert self.recognizer is not None and self.recognizer.zones is not None
-        frames = [pending[i] for i in indices]
         read, ms = read_zoned(
             self.recognizer,
             self.recognizer.zones,
-            [(s.source_id, f.image, d) for s, f, d, _ in frames if d is not None],
+            [(s.source_id, f.image, d) for _, s, f, d, _ in frames],
         )
-        for i, (s, f, _, t), d in zip(indices, frames, read):
+        for (i, s, f, _, t), d in zip(frames, read):
             pending[i] = (s, f, d, dataclasses.replace(t, recognition_ms=ms))
 
     def _apply_zones(self, zones: ZoneSet) -> None:

@@ -65,6 +65,15 @@ def load(path: Path, key: dict[str, str]) -> Verdict | None:
         return None
 
 
+def last_chosen(path: Path) -> str | None:
+    """The precision the last gate run here chose, whatever its key (for reports); None
+    when no readable verdict is cached."""
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8"))["chosen"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def save(path: Path, key: dict[str, str], verdict: Verdict) -> None:
     """Write the verdict (best effort: a read-only folder only costs a re-run)."""
     record = {"key": key, "chosen": verdict.chosen, "summaries": list(verdict.summaries)}
