@@ -31,10 +31,12 @@ from textdetector.temporal import (
     ReusePolicy,
     ReuseRules,
     read_changed,
+    staggered,
 )
 from textdetector.temporal.area import changed_area, merge
 from textdetector.temporal.consensus import Consensus
 from textdetector.temporal.metrics import ReuseBoard, ReuseCollector
+from textdetector.temporal.regions import _remember
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 
@@ -92,6 +94,29 @@ def test_gate_reuses_until_max_age_and_refreshes_after_a_restart():
     assert gate.needs_model(scene, 1.0)  # REUSE_MAX_AGE reached: full refresh
     assert not gate.needs_model(scene, 1.5)
     assert gate.needs_model(scene, 0.0)  # a file that starts again (LOOP)
+
+
+def test_streams_started_together_refresh_at_different_times_within_the_max_age():
+    """Four cameras of an unchanged scene, started at once: their forced refreshes come
+    in different rounds (all in one round would queue each camera's frames behind three
+    full frames), and each still refreshes once REUSE_MAX_AGE has passed."""
+    scene = clips.photo("scenetext05.jpg", (640, 360))
+    states = staggered(ReusePolicy("region", max_age_s=2.0), 4)
+    times = [round(0.2 * k, 1) for k in range(41)]  # 8 s at 5 fps
+    inferred = [[t for t in times if state.needs_model(scene, t)] for state in states]
+    refreshes = [set(found[1:]) for found in inferred]
+    assert all(len(found) >= 4 for found in refreshes)
+    assert all(not (a & b) for i, a in enumerate(refreshes) for b in refreshes[i + 1 :])
+    for found in inferred:  # the first frame at least REUSE_MAX_AGE on: one frame later
+        assert found[0] == 0.0 and max(np.diff(found)) <= 2.0 + 0.2 + 1e-9
+    # the line memory's first full read counts as older by the same head start
+    boxes = np.array([[[0, 0], [90, 0], [90, 20], [0, 20]]], np.float32)
+    det, crops = Detections(boxes, np.ones(1, np.float32), (200, 100)), [np.zeros((16, 96))]
+    memory = states[2].lines  # phase 0.5: its first refresh comes at 1.0 s
+    assert memory.plan(crops, det, 0.0, ReuseRules(max_age_s=2.0)) == {}  # nothing held
+    _remember(memory, det.with_texts(("EXIT",), np.array([0.97])), crops, {}, 0.0)
+    assert memory.plan(crops, det, 0.8, ReuseRules(max_age_s=2.0))  # reused before
+    assert memory.plan(crops, det, 1.0, ReuseRules(max_age_s=2.0)) == {}  # read at refresh
 
 
 def test_a_noisy_refresh_does_not_flip_a_held_reading():

@@ -54,7 +54,7 @@ from ..sinks import Sink
 from ..sinks.shutdown import ShutdownBudget
 from ..sources import Frame, FrameReader, FrameSource, SelfHealingSource, open_sources
 from ..sources.health import DOWN, HealthRegistry
-from ..temporal import ReusePolicy, StreamReuse, read_frames
+from ..temporal import ReusePolicy, StreamReuse, read_frames, staggered
 from ..temporal.metrics import ReuseBoard
 
 log = logging.getLogger(__name__)
@@ -203,12 +203,13 @@ class RunLoop:
 
     def _start(self, sources: Sequence[FrameSource]) -> None:
         now = time.monotonic()
-        for source in sources:
+        states = staggered(self.reuse, len(sources))  # refreshes spread over the max age
+        for source, state in zip(sources, states):
             prepare = None if self.reuse.on else self.detector.prepare  # reused: never prepared
             reader = FrameReader(source, self.queue_size, self.timeout_s, prepare)
             reader.__enter__()
             healing = isinstance(source, SelfHealingSource) and source.self_healing
-            stream = _Stream(source.source_id, reader, now, healing, reuse=StreamReuse(self.reuse))
+            stream = _Stream(source.source_id, reader, now, healing, reuse=state)
             if self.reuse_board is not None:
                 self.reuse_board.add(source.source_id, stream.reuse.stats)
             self.streams.append(stream)

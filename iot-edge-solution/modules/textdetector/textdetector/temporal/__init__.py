@@ -10,7 +10,7 @@ read. `REUSE_MAX_AGE` forces a full refresh so drift cannot persist.
 from .change import ChangeTest, signature
 from .gate import FrameGate
 from .regions import LineMemory, ReuseRules, read_changed
-from .reuse import MODES, ReusePolicy, StreamReuse, read_frames
+from .reuse import MODES, ReusePolicy, StreamReuse, read_frames, staggered
 from .stats import ReuseStats
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "read_changed",
     "read_frames",
     "signature",
+    "staggered",
 ]

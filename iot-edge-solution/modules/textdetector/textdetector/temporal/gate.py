@@ -12,10 +12,15 @@ class FrameGate:
 
     `needs_model` is False when the frame did not change against that frame and the
     frame is less than `max_age_s` newer (else the frame becomes the new reference).
+    `head_start_s` ages the first frame by that much, so its first refresh comes sooner:
+    streams started together get different head starts and refresh at different times.
     """
 
-    def __init__(self, max_age_s: float, test: ChangeTest | None = None) -> None:
+    def __init__(
+        self, max_age_s: float, test: ChangeTest | None = None, head_start_s: float = 0.0
+    ) -> None:
         self.max_age_s = max_age_s
+        self.head_start_s = head_start_s
         self.test = test or ChangeTest()
         self._reference: np.ndarray | None = None
         self._time = 0.0
@@ -32,5 +37,7 @@ class FrameGate:
         if unchanged and 0.0 <= age < self.max_age_s:  # a file that restarts (LOOP) refreshes
             return False
         self.refresh = unchanged and age >= self.max_age_s
-        self._reference, self._time = current, timestamp
+        first = self._reference is None
+        self._reference = current
+        self._time = timestamp - (self.head_start_s if first else 0.0)
         return True

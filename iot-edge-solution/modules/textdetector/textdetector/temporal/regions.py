@@ -64,6 +64,7 @@ class LineMemory:
     scores: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.float32))
     anchors: list[np.ndarray] = field(default_factory=list)
     read_at: float | None = None  # time of the last full read
+    head_start_s: float = 0.0  # the first full read counts as this much older (FrameGate)
 
     def plan(
         self, crops: list[np.ndarray], det: Detections, timestamp: float, rules: ReuseRules
@@ -164,7 +165,8 @@ def _remember(
     """Keep this frame's lines: boxes now, readings and anchors from when each was read."""
     anchors = [reuse[i].anchor if i in reuse else crops[i] for i in range(len(crops))]
     if not reuse:
-        memory.read_at = timestamp
+        first = memory.read_at is None
+        memory.read_at = timestamp - (memory.head_start_s if first else 0.0)
     memory.boxes = result.xyxy().astype(np.float32)
     memory.texts = result.texts or ()
     memory.scores = _scores(result)

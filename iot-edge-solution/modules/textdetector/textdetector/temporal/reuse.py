@@ -34,9 +34,16 @@ class ReusePolicy:
 
 @dataclass
 class StreamReuse:
-    """A stream's change gate, line memory, counters and last inferred result."""
+    """A stream's change gate, line memory, counters and last inferred result.
+
+    `phase` (0 <= phase < 1) moves the stream's first forced refresh forward by that
+    share of REUSE_MAX_AGE: streams started together (`staggered`) then refresh one
+    after another instead of all in the same round, which would queue each one's frames
+    behind the others' full detection and reading.
+    """
 
     policy: ReusePolicy
+    phase: float = 0.0
     stats: ReuseStats = field(default_factory=ReuseStats)
     lines: LineMemory = field(default_factory=LineMemory)
     last: Detections | None = None
@@ -47,17 +54,18 @@ class StreamReuse:
     areas: dict[int, tuple[Area, Frame]] = field(default_factory=dict)  # frames cropped
 
     def __post_init__(self) -> None:
-        if self.policy.on:
-            self.gate = FrameGate(self.policy.max_age_s)
+        self.forget()
 
     def forget(self) -> None:
         """Drop what is held for reuse (another recogniser reads from now on): the next
         frame is inferred and read in full. The counters stay."""
-        self.lines, self.last, self.boxes = LineMemory(), None, None
+        head_start = self.phase * self.policy.max_age_s
+        self.lines, self.last, self.boxes = LineMemory(head_start_s=head_start), None, None
         self.consensus, self.areas = Consensus(), {}
         self.refreshes.clear()
-        if self.policy.on:
-            self.gate = FrameGate(self.policy.max_age_s)
+        self.gate = (
+            FrameGate(self.policy.max_age_s, head_start_s=head_start) if self.policy.on else None
+        )
 
     def needs_model(self, image: np.ndarray, timestamp: float, index: int = -1) -> bool:
         """Whether this frame must be inferred (else it reuses `last`)."""
@@ -94,6 +102,12 @@ class StreamReuse:
         if self.last is None or self.last.image_size != image_size:
             return Detections.empty(image_size)
         return self.last
+
+
+def staggered(policy: ReusePolicy, count: int) -> list[StreamReuse]:
+    """The reuse states of `count` streams started together, their first refreshes
+    spread evenly over REUSE_MAX_AGE."""
+    return [StreamReuse(policy, phase=k / count) for k in range(count)]
 
 
 def read_frames(
