@@ -36,7 +36,6 @@ from textdetector.temporal import (
 from textdetector.temporal.area import changed_area, merge
 from textdetector.temporal.consensus import Consensus
 from textdetector.temporal.metrics import ReuseBoard, ReuseCollector
-from textdetector.temporal.regions import _remember
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 
@@ -114,7 +113,7 @@ def test_streams_started_together_refresh_at_different_times_within_the_max_age(
     det, crops = Detections(boxes, np.ones(1, np.float32), (200, 100)), [np.zeros((16, 96))]
     memory = states[2].lines  # phase 0.5: its first refresh comes at 1.0 s
     assert memory.plan(crops, det, 0.0, ReuseRules(max_age_s=2.0)) == {}  # nothing held
-    _remember(memory, det.with_texts(("EXIT",), np.array([0.97])), crops, {}, 0.0)
+    memory.remember(det.with_texts(("EXIT",), np.array([0.97])), crops, {}, 0.0)
     assert memory.plan(crops, det, 0.8, ReuseRules(max_age_s=2.0))  # reused before
     assert memory.plan(crops, det, 1.0, ReuseRules(max_age_s=2.0)) == {}  # read at refresh
 

@@ -88,6 +88,23 @@ class LineMemory:
                 taken.add(j)
         return reuse
 
+    def remember(
+        self,
+        result: Detections,
+        crops: list[np.ndarray],
+        reuse: dict[int, Reading],
+        timestamp: float,
+    ) -> None:
+        """Keep this frame's lines: boxes now, readings and anchors from when each was read."""
+        anchors = [reuse[i].anchor if i in reuse else crops[i] for i in range(len(crops))]
+        if not reuse:
+            first = self.read_at is None
+            self.read_at = timestamp - (self.head_start_s if first else 0.0)
+        self.boxes = result.xyxy().astype(np.float32)
+        self.texts = result.texts or ()
+        self.scores = _scores(result)
+        self.anchors = anchors
+
 
 @dataclass(frozen=True)
 class ReuseRules:
@@ -135,7 +152,7 @@ def read_changed(
     out = []
     for (memory, _, det, timestamp), (crops, reuse), fresh in zip(frames, plans, read):
         result = _merge(det, reuse, fresh)
-        _remember(memory, result, crops, reuse, timestamp)
+        memory.remember(result, crops, reuse, timestamp)
         out.append(RegionRead(result, fresh, len(reuse)))
     return out, ms
 
@@ -153,24 +170,6 @@ def _merge(det: Detections, reuse: dict[int, Reading], fresh: Detections) -> Det
         else:
             texts[i], scores[i] = next(read_iter)
     return det.with_texts(tuple(texts), scores)
-
-
-def _remember(
-    memory: LineMemory,
-    result: Detections,
-    crops: list[np.ndarray],
-    reuse: dict[int, Reading],
-    timestamp: float,
-) -> None:
-    """Keep this frame's lines: boxes now, readings and anchors from when each was read."""
-    anchors = [reuse[i].anchor if i in reuse else crops[i] for i in range(len(crops))]
-    if not reuse:
-        first = memory.read_at is None
-        memory.read_at = timestamp - (memory.head_start_s if first else 0.0)
-    memory.boxes = result.xyxy().astype(np.float32)
-    memory.texts = result.texts or ()
-    memory.scores = _scores(result)
-    memory.anchors = anchors
 
 
 def _scores(det: Detections) -> np.ndarray:
