@@ -1352,7 +1352,8 @@ class TemporalSettings:
     reuse_max_age: float = option(
         2.0,
         "REUSE_MAX_AGE",
-        "seconds a result (or a line's reading) may be reused before a full refresh",
+        "seconds a result (or a line's reading) may be reused before a full refresh; "
+        "sources started together take their first refresh at staggered times within it",
         float_range(0.0, 3600.0, low_open=True),
         "S",
     )
