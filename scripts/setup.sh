@@ -49,18 +49,19 @@ if [ "${1:-}" = "--test" ]; then
   # A script marked `# test-deps: background` installs into a target no other script
   # touches and runs alongside the rest (a download overlaps the others' downloads);
   # its failure fails the set-up all the same.
+  in_background() { grep -q '^# test-deps: background$' "$1"; }
   background=()
   trap 'kill ${background[@]+"${background[@]}"} 2>/dev/null || true' EXIT
   for script in scripts/test-deps.d/*.sh; do
     [ -e "$script" ] || continue
-    if grep -q '^# test-deps: background$' "$script"; then
+    if in_background "$script"; then
       bash "$script" &
       background+=("$!")
     fi
   done
   for script in scripts/test-deps.d/*.sh; do
     [ -e "$script" ] || continue
-    grep -q '^# test-deps: background$' "$script" || bash "$script"
+    in_background "$script" || bash "$script"
   done
   for pid in ${background[@]+"${background[@]}"}; do wait "$pid"; done
   background=()
