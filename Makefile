@@ -27,7 +27,7 @@ lint: setup ## ruff (lint, import order, format check) and mypy (the packages' t
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-quick: ## the unit tests of every module (tests/unit) without the slow ones, no coverage, on two cores: the check after each edit (target 60 s)
+quick: ## the unit tests of every module (tests/unit) without the slow ones (a second or more), no coverage, on two cores: the check after each edit (target 60 s)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" -n 2 $(UNIT_TESTS) $(ARGS)
 
 test: ## lint + the whole test suite with coverage (installs what the tests run against); two processes, then the serial ones

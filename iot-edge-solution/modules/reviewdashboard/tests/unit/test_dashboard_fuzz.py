@@ -40,6 +40,7 @@ def test_fuzz_settings(env, text):
         ),
     )
 )
+@pytest.mark.slow
 def test_fuzz_next_stays_on_this_site(target):
     """Finding 5, fuzzed: whatever `next` holds, the redirect is a local path that no
     browser reads as another site: one leading slash, no backslash, no control

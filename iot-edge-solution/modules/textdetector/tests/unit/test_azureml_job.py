@@ -35,6 +35,7 @@ def write(tmp_path: Path, data: dict) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_the_job_loads_as_a_command_job(load_job):
     from azure.ai.ml.entities import Command
 

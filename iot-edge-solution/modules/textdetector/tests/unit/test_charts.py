@@ -66,6 +66,7 @@ def _written(folder: Path, name: str, data: object) -> Path:
 
 
 @pytest.mark.parametrize("name", sorted(RESULTS))
+@pytest.mark.slow
 def test_each_chart_is_a_png_of_the_fixed_size_with_its_data_drawn(tmp_path, name):
     _written(tmp_path, name, RESULTS[name])
     (made,) = charts.make_charts(tmp_path)
@@ -76,6 +77,7 @@ def test_each_chart_is_a_png_of_the_fixed_size_with_its_data_drawn(tmp_path, nam
     assert ours > 0.0005, f"{name}: no {charts.OURS} bars or lines drawn ({ours:.4f})"
 
 
+@pytest.mark.slow
 def test_all_charts_at_once_and_missing_files_skipped(tmp_path, capsys):
     assert charts.main([str(tmp_path)]) == 0
     assert "no results to chart" in capsys.readouterr().out

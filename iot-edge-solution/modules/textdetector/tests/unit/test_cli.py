@@ -42,6 +42,7 @@ def assert_one_line_error(done, code, fragment):
     assert len(errors) == 1 and fragment in errors[0], done.stderr
 
 
+@pytest.mark.slow
 def test_run_prints_a_line_per_frame(python, demo_video):
     done = run(python, "--max-frames", "3")
     assert done.returncode == 0, done.stderr
@@ -110,6 +111,7 @@ def test_closed_pipe_ends_quietly_with_status_0(python, demo_video):
     assert "Traceback" not in err and "BrokenPipe" not in err
 
 
+@pytest.mark.slow
 def test_ffmpeg_chatter_is_silenced_unless_debug(python, model_path, tmp_path):
     """A text file named .mkv: one error line, FFmpeg's own lines only with LOG_LEVEL=debug."""
     fake = tmp_path / "clip.mkv"
@@ -146,6 +148,7 @@ def test_console_script_is_installed(python):
         ({"CAMERA_PATH": "/dev/video42"}, 4, "camera /dev/video42 not found"),
     ],
 )
+@pytest.mark.slow
 def test_bad_environment_gives_one_clear_error(python, demo_video, env, code, fragment):
     assert_one_line_error(run(python, env=env), code, fragment)
 
@@ -186,12 +189,14 @@ def test_the_up_front_source_check_leaves_live_sources_alone(tmp_path):
         check_sources(f"{video}|{empty}")
 
 
+@pytest.mark.slow
 def test_corrupt_model_is_named(python, copy_model):
     path = copy_model()
     path.write_bytes(path.read_bytes()[:-10])
     assert_one_line_error(run(python, env={"MODEL_PATH": str(path)}), 3, str(path))
 
 
+@pytest.mark.slow
 def test_zero_byte_and_non_video_files(python, model_path, tmp_path):
     empty = tmp_path / "empty.mkv"
     empty.write_bytes(b"")
@@ -201,6 +206,7 @@ def test_zero_byte_and_non_video_files(python, model_path, tmp_path):
     assert_one_line_error(run(python, "--camera-path", str(text)), 4, "cannot decode")
 
 
+@pytest.mark.slow
 def test_detect_prints_json(python, page_image_path, tmp_path):
     done = run(python, "detect", str(page_image_path), "--json")
     assert done.returncode == 0, done.stderr
@@ -211,6 +217,7 @@ def test_detect_prints_json(python, page_image_path, tmp_path):
     assert len(result["boxes"][0]) == 4 and "inference_ms" in result["timings"]
 
 
+@pytest.mark.slow
 def test_detect_folder_and_bad_image(python, page_image_path, tmp_path):
     (tmp_path / "page.png").write_bytes(page_image_path.read_bytes())
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not really")
@@ -220,6 +227,7 @@ def test_detect_folder_and_bad_image(python, page_image_path, tmp_path):
     assert "not a readable image" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_detect_page_reads_every_line_in_reading_order(python, page_image_path):
     """The 384x191 page photo: the short side is raised for the detector (RapidOCR's
     rule), so all seven lines are found, and `lines` come top to bottom."""
@@ -258,6 +266,7 @@ def test_detect_bad_images_get_a_result_or_one_line(python, model_path, tmp_path
         assert results[name]["count"] == 0
 
 
+@pytest.mark.slow
 def test_detect_empty_folder(python, model_path, tmp_path):
     done = run(python, "detect", str(tmp_path))
     assert done.returncode == 4 and "no images found" in done.stderr

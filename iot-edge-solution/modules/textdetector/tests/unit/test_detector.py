@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from textdetector.config import DetectorSettings
 from textdetector.detector import TextDetector
@@ -44,6 +45,7 @@ def test_grayscale_input_gives_same_boxes(detector, page_image):
     np.testing.assert_array_equal(det_gray.boxes, det_bgr.boxes)
 
 
+@pytest.mark.slow
 def test_batch_equals_single(detector, demo_frames):
     images = list(demo_frames.values())[:2]
     batched = detector.detect_batch(images)

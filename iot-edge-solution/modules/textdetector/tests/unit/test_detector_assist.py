@@ -38,6 +38,7 @@ def reader():
         yield detector, recognizer
 
 
+@pytest.mark.slow
 def test_the_assist_adds_a_line_the_first_model_missed_and_drops_nothing(reader):
     """bikes_frame068.jpg (640 x 272): PP-OCRv6 alone misses the taxi's roof sign;
     the PP-OCRv4 assist finds it. Every box of the first model stays."""

@@ -65,6 +65,7 @@ def test_tile_boxes_only_fill_places_the_whole_image_pass_left_empty():
     assert len(tiles.add_uncovered(Detections.empty(whole.image_size), from_tiles)) == 2
 
 
+@pytest.mark.slow
 def test_small_text_in_a_4k_frame_is_found_by_the_tile_pass(page_image):
     """The real PP-OCRv6 detector: a photographed page pasted at its own size into a 4K
     frame is a few pixels tall after the whole-image pass shrinks it 2.9x; the tiles
@@ -97,6 +98,7 @@ def test_images_over_4k_are_tiled_scaled_down_so_the_cost_stays_bounded():
     assert back.xyxy()[0].tolist() == pytest.approx([488.28, 488.28, 976.56, 585.94], abs=0.01)
 
 
+@pytest.mark.slow
 def test_a_part_of_a_frame_is_detected_at_the_whole_frames_scale(demo_frames):
     """Region reuse detects only the changed half-size part of a frame: at the scale the
     policy gives the whole frame (not raised to the policy's 736-pixel short side, twice
@@ -130,6 +132,7 @@ def test_a_part_of_a_frame_is_detected_at_the_whole_frames_scale(demo_frames):
     assert all(max(box_iou(b, f) for f in found) >= 0.8 for b in inside)
 
 
+@pytest.mark.slow
 def test_the_zoom_pass_reads_small_lines_of_a_small_still():
     """The real PP-OCRv6 detector and recogniser on a real photo of the tuning split
     (sudoku.png, 558 x 563 px): raised to the policy's 736-pixel short side, two small

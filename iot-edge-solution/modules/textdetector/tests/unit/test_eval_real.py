@@ -74,6 +74,7 @@ def test_tally_adds_up_per_tag_and_overall():
     assert table["overall"].seconds == 0.75
 
 
+@pytest.mark.slow
 def test_the_set_is_labelled_tagged_licensed_and_split():
     items = eval_real.load_set()
     records = [

@@ -45,6 +45,7 @@ def rendered(module, tmp_path: Path, count: int) -> list[tuple[dict, np.ndarray]
     return [(r, cv2.imread(str(truth.parent / r["image"]))) for r in records]
 
 
+@pytest.mark.slow
 def test_container_codes_are_read_exactly_with_iso6346(detector, tmp_path):
     samples = rendered(make_container_set, tmp_path, 6)
     lines = read_lines(detector, [image for _, image in samples], "iso6346")
@@ -53,6 +54,7 @@ def test_container_codes_are_read_exactly_with_iso6346(detector, tmp_path):
     assert len(set(codes)) == 6 and all(make_container_set.check_digit(c) >= 0 for c in codes)
 
 
+@pytest.mark.slow
 def test_display_codes_are_read_with_a_regular_expression(detector, tmp_path):
     if not (make_display_set.FONT_DIR / make_display_set.FONTS[0]).is_file():
         if os.environ.get("CI") == "true":
@@ -63,6 +65,7 @@ def test_display_codes_are_read_with_a_regular_expression(detector, tmp_path):
     assert all(r["text"] in found for (r, _), found in zip(samples, lines))
 
 
+@pytest.mark.slow
 def test_container_set_is_deterministic_with_a_held_out_split(tmp_path):
     first = make_container_set.render(tmp_path / "a", 10).read_bytes()
     assert first == make_container_set.render(tmp_path / "b", 10).read_bytes()
@@ -170,6 +173,7 @@ def test_bad_settings_are_config_errors(variables, fragment):
         ({"REC_PATTERN": "[A-Z"}, "invalid regular expression"),
     ],
 )
+@pytest.mark.slow
 def test_start_up_stops_with_one_line(python, variables, fragment):
     env = {**os.environ, **variables}
     done = subprocess.run(
@@ -196,6 +200,7 @@ def default_detector():
         yield det
 
 
+@pytest.mark.slow
 def test_a_boxed_check_digit_joins_its_code_unless_boxes_must_stay(default_detector, tmp_path):
     _, (second, image2) = rendered(make_container_set, tmp_path, 2)
     found, _ = default_detector.detect(image2)
@@ -210,6 +215,7 @@ def test_a_boxed_check_digit_joins_its_code_unless_boxes_must_stay(default_detec
     assert len(kept) == 2 and kept.boxes[1].tolist() == found.boxes[1].tolist()
 
 
+@pytest.mark.slow
 def test_detect_command_reports_the_code_the_raw_reading_and_the_match(python, tmp_path):
     _, (record, _) = rendered(make_container_set, tmp_path, 2)
     image = tmp_path / make_container_set.SET_NAME / record["image"]

@@ -107,6 +107,7 @@ JPEG_BLOCK = st.one_of(PLAIN_BLOCK, st.builds(hidden, st.lists(PLAIN_BLOCK, max_
 
 @fuzz(1000)
 @given(st.lists(JPEG_BLOCK, max_size=8), st.booleans(), st.integers(0, len(ENTROPY)))
+@pytest.mark.slow
 def test_fuzz_jpeg_marker_streams_agree_with_libjpeg(blocks, with_frame, cut):
     """Finding 1, fuzzed: JPEG marker streams built from real tables, frame headers of any
     size, fill bytes, FF 00, stray bytes and arbitrary markers: the header reader refuses
@@ -140,6 +141,7 @@ PNG_CHUNK = st.one_of(
 
 @fuzz(600)
 @given(st.lists(PNG_CHUNK, max_size=5), st.booleans())
+@pytest.mark.slow
 def test_fuzz_png_chunk_orders_agree_with_libpng(chunks, valid_first):
     """Findings 1 (PNG), fuzzed: chunk sequences with IHDRs of any size and length, in any
     order: refused, or the size libpng decodes."""
@@ -153,6 +155,7 @@ WEBP = [crafted.webp(), crafted.webp(lossless=True), crafted.webp_vp8x(16)]
 
 @fuzz(600)
 @given(st.sampled_from(range(len(WEBP))), st.data())
+@pytest.mark.slow
 def test_fuzz_webp_headers_agree_with_libwebp(which, draw):
     """Finding 1 (WebP), fuzzed: real VP8/VP8L/VP8X files with header bytes changed:
     refused, or the size libwebp decodes."""
@@ -234,6 +237,7 @@ def expected_part(parts: list) -> bytes | None:
     st.integers(0, 100),
     st.booleans(),
 )
+@pytest.mark.slow
 def test_fuzz_multipart_bodies(body_server, parts, boundary, epilogue, cut, chunked):
     """Finding 7, fuzzed: multipart bodies of any shape, sizes across the limit, cut
     short, sent chunked or with a length: the image part's exact bytes, or a 4xx JSON
@@ -313,6 +317,7 @@ DESIRED_KEYS = st.one_of(st.sampled_from(sorted(LIVE_KEYS)), st.text(max_size=12
     st.dictionaries(DESIRED_KEYS, JSON_VALUES, max_size=6),
     st.one_of(st.none(), st.integers(0, 10**6)),
 )
+@pytest.mark.slow
 def test_fuzz_twin_desired_properties(desired, version):
     """The module twin's desired properties: any JSON patch is acknowledged key by key
     (200 applied or 400 with a reason), the acknowledgements are valid JSON, and the

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fuzzing import fuzz
 from hypothesis import given
 from hypothesis import strategies as st
@@ -50,6 +51,7 @@ def test_any_text_compiles_or_is_refused_readably(pattern):
 
 @fuzz(150)
 @given(regexes(), st.lists(st.text(ALPHABET, max_size=6), min_size=1, max_size=8))
+@pytest.mark.slow
 def test_automaton_agrees_with_python_re(pattern, samples):
     automaton = compile_pattern(pattern)
     for sample in samples:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from fuzzing import fuzz
 from hypothesis import given
 from hypothesis import strategies as st
@@ -90,6 +91,7 @@ def test_any_json_value_parses_or_is_refused_readably(value):
 
 @fuzz(300)
 @given(DOCUMENTS, st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), max_size=5))
+@pytest.mark.slow
 def test_nearly_valid_documents_give_usable_zones(document, centres):
     zones = parsed_or_refused(document)
     if zones is None:

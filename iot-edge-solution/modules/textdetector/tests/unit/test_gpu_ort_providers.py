@@ -78,6 +78,7 @@ def test_cpu_only_request_is_silent(caplog):
     assert "could not use" not in caplog.text
 
 
+@pytest.mark.slow
 def test_cli_with_cuda_provider_still_detects_and_warns(tmp_path):
     """The real CLI on a real image: the warning reaches the user, detection still works."""
     frame = tmp_path / "frame.png"

@@ -80,6 +80,7 @@ def test_a_busy_port_is_one_readable_line():
             HealthServer(HealthRegistry(), "127.0.0.1", port)
 
 
+@pytest.mark.slow
 def test_one_budget_is_shared_by_every_flush():
     """Two outboxes whose hub is unreachable (send raises, as the SDK does offline) each
     ask for 10 s; together they take the 1 s budget, not 20 s."""

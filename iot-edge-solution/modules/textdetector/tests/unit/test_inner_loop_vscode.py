@@ -125,6 +125,7 @@ def test_launch_has_the_four_debug_configurations():
     assert "${file}" in test["args"]
 
 
+@pytest.mark.slow
 def test_launch_detect_configuration_runs(tmp_path):
     """Runs the `detect` launch configuration's program and arguments on a real image."""
     skimage_data = pytest.importorskip("skimage.data", reason="scikit-image is not installed")

@@ -239,6 +239,7 @@ class Collect:
     not (DEFAULT_MODEL.exists() and DEFAULT_VIDEO.exists()),
     reason="model or demo video missing: run `make setup`",
 )
+@pytest.mark.slow
 def test_pipeline_applies_live_changes_between_frames():
     """A real detector on demo frames: thresholds change, then the source is switched."""
     settings = Settings(source=SourceSettings(camera_path=str(DEFAULT_VIDEO)))

@@ -117,6 +117,7 @@ def run_switching(clip: Path, value: str):
     return live, sink.results, first, opened
 
 
+@pytest.mark.slow
 def test_the_loop_switches_to_the_new_recogniser_between_frames(tmp_path, demo_text_clip):
     """The real models on demo frames: after the switch the frames are read by the new
     model (the same boxes read again by it give the same texts), the old one is closed
@@ -134,6 +135,7 @@ def test_the_loop_switches_to_the_new_recogniser_between_frames(tmp_path, demo_t
     opened[0].close()
 
 
+@pytest.mark.slow
 def test_a_model_that_cannot_open_is_refused_and_the_old_recogniser_stays(
     tmp_path, demo_text_clip
 ) -> None:
@@ -178,6 +180,7 @@ def test_switching_often_holds_at_most_two_recognisers_and_the_run_closes_them()
     assert current.closed and switched.held == []
 
 
+@pytest.mark.slow
 def test_a_whole_run_switches_through_its_opener_and_closes_what_it_opened(
     tmp_path, demo_text_clip, monkeypatch
 ):

@@ -85,6 +85,7 @@ def first_text_frame(demo_truth: list[dict]) -> tuple[int, list[str]]:
 
 
 @pytest.mark.parametrize("model_set", sorted(MODEL_SETS))
+@pytest.mark.slow
 def test_each_set_reads_the_first_text_frame(model_set, detector, demo_video, demo_truth):
     """Real models: each set's recogniser reads every line of the demo's first text frame."""
     settings = RecognizerSettings(model_set=model_set)
@@ -235,6 +236,7 @@ def test_bench_ocr_measures_both_sets_in_one_run(model_path, demo_video, tmp_pat
     assert capsys.readouterr().out.count("MODEL_SET=") == 2
 
 
+@pytest.mark.slow
 def test_engine_auto_reads_each_set_on_its_measured_fastest_cpu_engine(rec_model_path):
     """ENGINE=auto: PP-OCRv6's recogniser on ONNX Runtime (measured faster there), the
     PP-OCRv4 one on the CPU default; an explicit ENGINE or REC_MODEL_PATH is obeyed."""

@@ -225,6 +225,7 @@ REASONS = {"not_image", "too_large", "bad_cloudevent"}
     ),
     st.sampled_from(["", "image/jpeg", "application/json", "application/cloudevents+json"]),
 )
+@pytest.mark.slow
 def test_fuzz_snapshot_payloads_never_raise(payload, user, content_type):
     skipped: list[str] = []
     image = snapshot_source(skipped)._decode(message(payload, user, content_type))

@@ -104,6 +104,7 @@ def test_dynamic_shapes_one_compile(ov_det):
     assert ov_det.compiled_shapes == [()]
 
 
+@pytest.mark.slow
 def test_static_shapes_lru(openvino_present, model_path):
     engine = OpenVinoEngine.open(model_path, shapes="static", cache_size=2)
     sizes = ((64, 96), (96, 64), (64, 96), (128, 128))
@@ -112,6 +113,7 @@ def test_static_shapes_lru(openvino_present, model_path):
     assert [key[0][1] for key in engine.compiled_shapes] == [(1, 3, 64, 96), (1, 3, 128, 128)]
 
 
+@pytest.mark.slow
 def test_async_results_in_order_and_equal_to_sync(ov_det, demo_frames):
     blobs = [blob_of(demo_frames[i]) for i in (30, 60, 120)]
     expected = [prob(ov_det, b) for b in blobs]

@@ -68,6 +68,7 @@ def test_soak_drift_figures():
         soak.main(["--frames", "0"])
 
 
+@pytest.mark.slow
 def test_bench_postprocess_reports_identical_boxes(model_path, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "post.json"

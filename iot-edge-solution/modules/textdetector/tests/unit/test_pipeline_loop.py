@@ -60,6 +60,7 @@ def sources_for(paths, queue_size=4):
     )
 
 
+@pytest.mark.slow
 def test_fair_ordered_and_batched(detector, tmp_path):
     paths = [write_video(tmp_path / f"s{i}.mp4", 16) for i in range(3)]
     spy, sink = BatchSpy(detector), RecordingSink()
@@ -77,6 +78,7 @@ def test_fair_ordered_and_batched(detector, tmp_path):
     assert all(len(b) <= 4 for b in spy.batches)
 
 
+@pytest.mark.slow
 def test_mixed_shapes_split_into_separate_batches(detector, tmp_path):
     small = [write_video(tmp_path / f"small{i}.mp4", 8, (320, 240)) for i in range(2)]
     large = [write_video(tmp_path / f"large{i}.mp4", 8, (640, 480)) for i in range(2)]
@@ -90,6 +92,7 @@ def test_mixed_shapes_split_into_separate_batches(detector, tmp_path):
     assert max(len(b) for b in spy.batches) == 2  # two streams of each shape per round
 
 
+@pytest.mark.slow
 def test_max_batch_caps_batch_size(detector, tmp_path):
     paths = [write_video(tmp_path / f"s{i}.mp4", 6) for i in range(5)]
     spy = BatchSpy(detector)
@@ -163,6 +166,7 @@ class HealingSource(StalledSource):
         return None
 
 
+@pytest.mark.slow
 def test_a_self_healing_source_is_left_to_its_own_watchdog(detector):
     assert isinstance(HealingSource(), SelfHealingSource)
     assert not isinstance(StalledSource(), SelfHealingSource)
@@ -192,6 +196,7 @@ def test_open_sources_reports_the_bad_one(tmp_path):
         open_sources(SourceSettings(camera_path=f"{path}|{tmp_path / 'missing.mp4'}"))
 
 
+@pytest.mark.slow
 def test_pipeline_run_dispatches_several_sources(model_path, tmp_path):
     paths = [write_video(tmp_path / f"s{i}.mp4", 5) for i in range(2)]
     settings = Settings(
@@ -202,6 +207,7 @@ def test_pipeline_run_dispatches_several_sources(model_path, tmp_path):
     assert summary.frames == 10 and not summary.stopped
 
 
+@pytest.mark.slow
 def test_detect_batch_uses_prepared_blobs(detector, demo_frames):
     images = list(demo_frames.values())[:2]
     plain = detector.detect_batch(images)
@@ -322,6 +328,7 @@ def test_a_batch_infers_while_the_one_before_is_written(detector, tmp_path):
     assert overlapped >= 12, log.events
 
 
+@pytest.mark.slow
 def test_a_result_is_not_held_back_waiting_for_the_next_frame(detector, tmp_path):
     """A slow live source: every result is written before the next frame arrives."""
     log = EventLog()

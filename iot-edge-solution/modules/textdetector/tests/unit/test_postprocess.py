@@ -89,6 +89,7 @@ def probability_maps(detector, images):
         yield image.shape[:2], run_single(detector.engine, to_blob(image, size))[0, 0]
 
 
+@pytest.mark.slow
 def test_parity_with_rapidocr_reference(detector, page_image, demo_frames):
     """Same probability maps and parameters: same count, every box IoU >= 0.99."""
     params = DBParams()

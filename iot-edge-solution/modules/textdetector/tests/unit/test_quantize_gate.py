@@ -156,6 +156,7 @@ def test_reduced_precision_needs_openvino(model_path):
         open_engine(model_path, EngineSettings(engine="onnxruntime"), precision="int8")
 
 
+@pytest.mark.slow
 def test_engine_openvino_runs_the_detector(model_path, demo_frames):
     """ENGINE=openvino through the detector's engine factory: same boxes as ONNX Runtime."""
     need(HAVE_OPENVINO, "openvino not installed: pip install -r requirements.txt")

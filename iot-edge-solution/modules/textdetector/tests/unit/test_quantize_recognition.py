@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import onnxruntime as ort
+import pytest
 from conftest import DEMO_TRUTH, LOCAL_DATA, MODULE_DIR
 
 from textdetector.config import EngineSettings, load
@@ -40,6 +41,7 @@ def test_rec_blob_keeps_ratio_and_pads():
     assert rec_blob(np.zeros((10, 1000, 3), np.uint8)).shape == (1, 3, 48, 320)
 
 
+@pytest.mark.slow
 def test_truth_lines_and_accuracy_with_real_recogniser(demo_video):
     """Real ONNX Runtime recogniser on 3 evaluation frames' ground-truth lines."""
     rec = LOCAL_DATA / "ch_PP-OCRv4_rec_infer.onnx"
@@ -53,6 +55,7 @@ def test_truth_lines_and_accuracy_with_real_recogniser(demo_video):
     assert line_accuracy(lambda b: run_single(engine, b * 0 - 1), lines, characters) == 0.0
 
 
+@pytest.mark.slow
 def test_gate_recognition_check_reads_every_evaluation_line_on_openvino(demo_video, tmp_path):
     """The gate's own check at FP32: OpenVINO reads the demo's evaluation lines (real model)."""
     rec = LOCAL_DATA / "ch_PP-OCRv4_rec_infer.onnx"

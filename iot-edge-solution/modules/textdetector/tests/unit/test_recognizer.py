@@ -43,6 +43,7 @@ def test_same_strings_and_scores_as_rapidocr(recognizer, rapid_rec, scenes):
     assert compared >= 10
 
 
+@pytest.mark.slow
 def test_demo_frame_is_read(recognizer, scenes):
     image, boxes = scenes[1]  # demo frame 60: every line on screen
     texts = set(recognizer.recognize(image, boxes).texts)
@@ -65,6 +66,7 @@ def test_many_frames_share_batches(recognizer, scenes):
     assert sum(a.replace(" ", "") == b.replace(" ", "") for a, b in pairs) >= 0.9 * len(pairs)
 
 
+@pytest.mark.slow
 def test_a_line_reads_the_same_whatever_it_is_batched_with(rec_model_path, scenes):
     """REC_PADDING=line (the default): each line keeps its own input width, so reading
     the frames together, one by one or one line at a time gives the same strings and

@@ -84,6 +84,7 @@ def test_setting_parses_and_refuses_bad_values():
         load(RecognizerSettings, {"REC_SPACES": "maybe"})
 
 
+@pytest.mark.slow
 def test_real_model_reads_the_word_gaps(rec_model_path, detector, demo_frames, demo_truth):
     """Demo frames on the real PP-OCRv4 models: plain decoding drops word spaces
     ("EDGEVISIONAI"), auto puts them back and reads every line exactly."""

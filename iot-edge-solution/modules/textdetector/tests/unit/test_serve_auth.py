@@ -47,6 +47,7 @@ def srv():
     assert KEY not in "".join(server.log)
 
 
+@pytest.mark.slow
 def test_without_the_right_key_only_health_answers(srv):
     for method, path in GUARDED:
         for headers in WRONG:
@@ -67,6 +68,7 @@ def test_without_the_right_key_only_health_answers(srv):
     "headers",
     [{"X-API-Key": KEY}, {"Authorization": f"Bearer {KEY}"}, {"authorization": f"bearer  {KEY} "}],
 )
+@pytest.mark.slow
 def test_the_right_key_in_either_header_scores(srv, headers):
     reply = request(
         srv.port, "POST", "/score", page_png(), {"Content-Type": "image/png", **headers}

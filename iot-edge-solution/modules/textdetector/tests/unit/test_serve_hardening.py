@@ -38,6 +38,7 @@ def srv():
 
 
 @pytest.mark.parametrize("side", [12000, 40000])
+@pytest.mark.slow
 def test_hidden_jpeg_frame_is_413_at_once_without_memory(srv, side):
     """Finding 1 (HIGH): the 710-byte JPEG libjpeg decodes as side x side (frame header
     hidden behind FF 00) is answered 413 from its header, at once, without the service's
@@ -61,6 +62,7 @@ def test_hidden_jpeg_frame_is_413_at_once_without_memory(srv, side):
     assert not any("Traceback" in line for line in srv.log[logged:])
 
 
+@pytest.mark.slow
 def test_serve_caps_opencv_decoding_at_serve_max_pixels():
     """Finding 1 (defence in depth): under `serve`, OpenCV itself refuses to decode an
     image over SERVE_MAX_PIXELS (OPENCV_IO_MAX_IMAGE_PIXELS is set before cv2 loads),
@@ -149,6 +151,7 @@ def stalled_upload(port: int, declared: int, sent: int) -> socket.socket:
     return sock
 
 
+@pytest.mark.slow
 def test_stalled_uploads_hold_at_most_the_pool_budget(tight):
     """Finding 2 (MEDIUM): 40 uploads stalled 1 MiB short of the body limit. A place in the
     pool is taken before a body is read, so at most workers + queue (3) bodies are held:
@@ -171,6 +174,7 @@ def test_stalled_uploads_hold_at_most_the_pool_budget(tight):
     assert request(tight.port, "GET", "/v2/health/ready").status == 200
 
 
+@pytest.mark.slow
 def test_dribbled_headers_and_idle_connections_are_closed(tight):
     """Finding 4 (LOW/MEDIUM): 30 connections dribbling header lines, no key needed, are
     closed after SERVE_HEADER_TIMEOUT (before: kept open indefinitely)."""
@@ -261,6 +265,7 @@ SECRET = "k3y-in-a-header-0123456789"
         ({f"X-H{i}": SECRET for i in range(200)}, "too_many_headers"),
     ],
 )
+@pytest.mark.slow
 def test_unparsable_headers_get_json_and_are_not_logged(tight, headers, code):
     """Finding 7: a header field over aiohttp's size, or too many fields, is answered in
     the service's JSON error format, and the log names the error without echoing the
@@ -286,6 +291,7 @@ def drain(server: ServerProcess, wait: float = 0.3) -> None:
             return
 
 
+@pytest.mark.slow
 def test_libjpeg_warnings_stay_off_stderr(tight):
     """Finding 7: a JPEG whose scan data is cut short still decodes, but libjpeg's
     "Corrupt JPEG data" warning goes to the log at DEBUG, not raw to stderr (before:

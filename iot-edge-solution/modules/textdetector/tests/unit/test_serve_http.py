@@ -57,6 +57,7 @@ def srv():
         assert server.stop() == 0, "".join(server.log)
 
 
+@pytest.mark.slow
 def test_lva_score_returns_normalised_entities(srv):
     reply = request(srv.port, "POST", "/score", page_png(), {"Content-Type": "image/png"})
     assert reply.status == 200, reply.body
@@ -74,6 +75,7 @@ def test_lva_score_returns_normalised_entities(srv):
         assert box["l"] + box["w"] <= 1.0001 and box["t"] + box["h"] <= 1.0001
 
 
+@pytest.mark.slow
 def test_lva_score_jpeg_octet_stream_without_type(srv):
     for headers in ({"Content-Type": "application/octet-stream"}, {}):
         reply = request(srv.port, "POST", "/score", page_jpeg(), headers)
@@ -95,6 +97,7 @@ def test_lva_score_204_when_nothing_found(srv):
         "/customvision/v3.0/Prediction/proj-1/detect/iterations/Iteration7/image/nostore",
     ],
 )
+@pytest.mark.slow
 def test_custom_vision_multipart_and_octet_stream(srv, path):
     body, headers = multipart("imageData", "page.png", page_png())
     by_form = request(srv.port, "POST", path, body, headers)
@@ -259,6 +262,7 @@ def test_concurrent_requests_all_answer_the_same(srv):
     assert {r.status for r in replies} == {200}
 
 
+@pytest.mark.slow
 def test_metrics_count_requests_by_route_and_status(srv):
     """Counts its own requests: one scored image and one empty body (400), so it holds
     whichever worker runs it and whatever ran before on the shared server."""
@@ -273,6 +277,7 @@ def test_metrics_count_requests_by_route_and_status(srv):
     assert got[("textdetector_ready", ())] == 1
 
 
+@pytest.mark.slow
 def test_cli_rejects_bad_settings_and_missing_model(tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(

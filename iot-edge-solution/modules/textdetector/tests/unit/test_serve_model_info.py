@@ -42,6 +42,7 @@ def file_specs(path) -> tuple[list[dict], list[dict]]:
 
 @pytest.mark.parametrize("engine", ["onnxruntime", "openvino"])
 @pytest.mark.parametrize("env,path", CASES, ids=["v4", "v6", "model-path", "path-wins"])
+@pytest.mark.slow
 def test_model_metadata_follows_the_model_and_engine(engine, env, path):
     need(path.is_file(), f"{path.name} missing: run `make setup`")
     if engine == "openvino":

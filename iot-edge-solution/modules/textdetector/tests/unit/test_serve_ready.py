@@ -10,6 +10,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from serve_helpers import ServerThread, page_jpeg, request
 
 from textdetector.config import DetectorSettings, EngineSettings, ServeSettings
@@ -29,6 +30,7 @@ def wait_until(predicate, timeout: float = 60.0) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_not_ready_until_model_loaded_and_warmed():
     release = threading.Event()
 
@@ -64,6 +66,7 @@ class GatedDetector(TextDetector):
         return super().detect(image)
 
 
+@pytest.mark.slow
 def test_full_queue_answers_503_with_retry_after():
     settings = ServeSettings(host="127.0.0.1", port=0, workers=1, queue_size=1, warmup_runs=1)
     detector: list[GatedDetector] = []

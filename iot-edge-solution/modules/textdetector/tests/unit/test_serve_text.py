@@ -28,6 +28,7 @@ def words(texts: list[str]) -> set[str]:
     return {w.strip(".,;:").lower() for text in texts for w in text.split()}
 
 
+@pytest.mark.slow
 def test_score_relates_each_region_to_its_text(reading_server):
     reply = request(
         reading_server.port, "POST", "/score", page_png(), {"Content-Type": "image/png"}
@@ -56,6 +57,7 @@ def test_score_relates_each_region_to_its_text(reading_server):
     assert {"segmentation", "markers", "coins"} <= read, sorted(read)
 
 
+@pytest.mark.slow
 def test_custom_vision_carries_the_reading(reading_server):
     body, headers = multipart("imageData", "page.png", page_png())
     reply = request(reading_server.port, "POST", "/image", body, headers)

@@ -169,6 +169,7 @@ def test_live_source_drops_oldest_when_consumer_is_slow():
     assert frames[-1].index == 49  # the newest frames survive
 
 
+@pytest.mark.slow
 def test_stalled_source_raises_instead_of_hanging():
     source = ScriptedLiveSource(limit=2, then="stall")
     with pytest.raises(SourceError, match="stalled"):

@@ -223,6 +223,7 @@ def test_bad_setting_exits_with_one_line(python, tmp_path):
     assert "TEMPORAL_REUSE" in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_reused_frames_are_marked_in_every_output_and_keep_their_order(models, tmp_path):
     detector, recognizer = models
     path = clips.write_clip("sign", tmp_path / "sign.mp4", seconds=1.5, width=640)

@@ -60,6 +60,7 @@ def check_against_onnx(config, onnx_path: Path) -> None:
             assert list(tensor.dims) == expected, (tensor.name, node.shape)
 
 
+@pytest.mark.slow
 def test_cli_writes_a_repository_triton_can_parse(tmp_path):
     for name in MODEL_FILES.values():
         if not (LOCAL_DATA / name).is_file():

@@ -60,6 +60,7 @@ class GateRan(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_cached_verdict_is_used_only_while_its_key_holds(demo_video, tmp_path, monkeypatch):
     """Cache logic alone: the gate itself is replaced by a spy that records it was called."""
     need(installed("openvino"), "openvino not installed: pip install -r requirements.txt")

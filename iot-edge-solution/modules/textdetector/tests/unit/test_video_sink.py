@@ -120,6 +120,7 @@ def test_save_video_setting_refuses_bad_names(value, message):
     assert load(OutputSettings, {}).save_video == ""
 
 
+@pytest.mark.slow
 def test_an_unwritable_video_path_fails_in_one_line_before_the_models_load(python, tmp_path):
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")

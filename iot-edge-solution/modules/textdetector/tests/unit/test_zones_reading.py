@@ -86,6 +86,7 @@ def read(detector, frame, zones: dict):
     return found, out
 
 
+@pytest.mark.slow
 def test_each_zone_reads_its_pattern_and_text_outside_is_dropped(default_detector, gate):
     frame, code = gate
     found, out = read(default_detector, frame, gate_zones(frame))
@@ -174,6 +175,7 @@ def run_with_patch(detector, frame, patch: dict, frames: int = 4):
     return summary, sink, live
 
 
+@pytest.mark.slow
 def test_a_twin_update_changes_the_zones_between_frames(default_detector, gate):
     frame, code = gate
     renamed = gate_zones(frame, names=("lane", "stamp"))
@@ -184,6 +186,7 @@ def test_a_twin_update_changes_the_zones_between_frames(default_detector, gate):
     assert all(r.detections.texts == (code, DATE) for r in sink.results)
 
 
+@pytest.mark.slow
 def test_a_bad_twin_value_is_rejected_and_the_old_zones_stay(default_detector, gate):
     frame, _ = gate
     crossing = gate_zones(frame)
@@ -214,6 +217,7 @@ def test_a_source_its_zones_do_not_fit_is_stopped(default_detector, gate):
 
 
 @pytest.mark.parametrize("mode", ["frame", "region"])
+@pytest.mark.slow
 def test_zones_with_temporal_reuse(default_detector, gate, mode):
     """Unchanged frames carry the zoned result of the last inferred one."""
     from textdetector.pipeline.loop import LoopOptions

@@ -173,6 +173,7 @@ def test_the_zones_setting_reads_and_checks_the_file(tmp_path):
         (json.dumps(doc(zone(pattern="[αβ]+"))), "can match nothing"),
     ],
 )
+@pytest.mark.slow
 def test_start_up_stops_with_one_line(python, tmp_path, content, fragment):
     path = tmp_path / "zones.json"
     path.write_text(content, encoding="utf-8")
