@@ -131,7 +131,7 @@ def words(text: str) -> list[str]:
     """Case-folded words with edge punctuation stripped (inner marks kept: 1,250 or O'Neil)."""
     out = []
     for token in normalise_line(text).casefold().split():
-        token = token.strip(".,;:!?\"'()[]{}<>«»“”‘’-–—_/\\|*")
+        token = token.strip(".,;:!?\"'()[]{}<>«»“”„‘’‚-–—_/\\|*")
         if token:
             out.append(token)
     return out

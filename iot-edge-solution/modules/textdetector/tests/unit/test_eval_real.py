@@ -27,7 +27,7 @@ TAGS = {
 
 
 def test_words_are_case_folded_and_stripped_of_edge_punctuation():
-    assert eval_real.words(" Fill in the blank, \"spaces\"! 1,250 O'Neil ") == [
+    assert eval_real.words(" Fill in the blank, \"spaces\"! 1,250 O'Neil „školou“ ‚a‘ ") == [
         "fill",
         "in",
         "the",
@@ -35,6 +35,8 @@ def test_words_are_case_folded_and_stripped_of_edge_punctuation():
         "spaces",
         "1,250",
         "o'neil",
+        "školou",
+        "a",
     ]
 
 
