@@ -571,6 +571,16 @@ class RecognizerSettings:
         one_of("all", "latin", "en"),
         "LANG",
     )
+    rec_upright: str = option(
+        "auto",
+        "REC_UPRIGHT",
+        "a still (detect, serve) whose regions are mostly tall, as on a page lying on "
+        "its side, is also detected and read turned a quarter each way, and the turn "
+        "that reads the most confident characters kept (auto), or read only as it "
+        "stands (off); video frames are read as they stand",
+        one_of("auto", "off"),
+        "MODE",
+    )
     rec_allowed_chars: str = option(
         "",
         "REC_ALLOWED_CHARS",

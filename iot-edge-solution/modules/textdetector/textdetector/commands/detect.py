@@ -25,7 +25,8 @@ from ..config import (
 )
 from ..detector import TextDetector
 from ..errors import SourceError
-from ..recognizer import TextRecognizer, read_regions
+from ..recognizer import TextRecognizer, read_regions, read_still
+from ..results import Detections, Timings
 from .annotate import Annotator
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -118,9 +119,20 @@ def read_lines_of(
     detector: TextDetector, recognizer: TextRecognizer, image: np.ndarray
 ) -> list[str]:
     """The text lines of one image as `detect` reads them, in reading order."""
-    detections, _ = detector.detect(image)
+    return [line.text for line in read_image_text(detector, recognizer, image)[0].lines()]
+
+
+def read_image_text(
+    detector: TextDetector, recognizer: TextRecognizer, image: np.ndarray
+) -> tuple[Detections, Timings]:
+    """One still detected and read as `detect` does (turned upright when REC_UPRIGHT
+    finds it lies on its side); the reading's time, upright passes included, in the timings."""
+    detections, timings = detector.detect(image)
+    start = time.perf_counter()
     (detections,), _ = read_regions(recognizer, [image], [detections])
-    return [line.text for line in detections.lines()]
+    detections = read_still(image, detections, lambda im: detector.detect(im)[0], recognizer)
+    ms = (time.perf_counter() - start) * 1000.0
+    return detections, dataclasses.replace(timings, recognition_ms=ms)
 
 
 def _detect_one(
@@ -135,10 +147,10 @@ def _detect_one(
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return {"source": str(path), "error": str(exc)}
-    detections, timings = detector.detect(image)
     if recognizer is not None:
-        (detections,), ms = read_regions(recognizer, [image], [detections])
-        timings = dataclasses.replace(timings, recognition_ms=ms)
+        detections, timings = read_image_text(detector, recognizer, image)
+    else:
+        detections, timings = detector.detect(image)
     entry = {
         "source": str(path),
         "width": image.shape[1],

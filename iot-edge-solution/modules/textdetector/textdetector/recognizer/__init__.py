@@ -6,6 +6,7 @@ from .ctc import charset_from_metadata, greedy_decode
 from .reading import read_regions
 from .readings import Readings
 from .recognizer import TextRecognizer
+from .upright import read_still
 
 __all__ = [
     "AngleClassifier",
@@ -16,4 +17,5 @@ __all__ = [
     "crop_quad",
     "greedy_decode",
     "read_regions",
+    "read_still",
 ]

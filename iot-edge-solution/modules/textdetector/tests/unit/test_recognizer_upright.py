@@ -1,0 +1,167 @@
+"""REC_UPRIGHT: a still lying on its side is detected and read turned upright."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from recognition_support import ORT
+
+from textdetector.config import ConfigError, DetectorSettings, RecognizerSettings
+from textdetector.config import load as load_settings
+from textdetector.recognizer.upright import (
+    TURNS,
+    confident_characters,
+    mostly_tall,
+    read_upright,
+    turned_back,
+)
+from textdetector.results import Detections
+
+WIDE = np.array([[[0, 0], [60, 0], [60, 10], [0, 10]]], np.float32)
+TALL = np.array([[[0, 0], [10, 0], [10, 60], [0, 60]]], np.float32)
+
+
+def read(boxes: np.ndarray, texts: tuple[str, ...], scores: tuple[float, ...]) -> Detections:
+    found = Detections(boxes, np.ones(len(boxes), np.float32), (100, 200))
+    return found.with_texts(texts, np.array(scores, np.float32))
+
+
+@pytest.mark.parametrize("turn", sorted(TURNS))
+def test_boxes_found_turned_come_back_to_the_stills_own_pixels_in_order(turn):
+    """A mark drawn in a still, found in the still turned, maps back onto the mark with
+    its points top-left, top-right, bottom-right, bottom-left as the still shows them."""
+    still = np.zeros((40, 100), np.uint8)
+    still[5:15, 10:30] = 255
+    turned = cv2.rotate(still, TURNS[turn])
+    ys, xs = np.nonzero(turned)
+    found = np.array(
+        [[[xs.min(), ys.min()], [xs.max(), ys.min()], [xs.max(), ys.max()], [xs.min(), ys.max()]]],
+        np.float32,
+    )
+    back = turned_back(found, turn, still.shape[:2])
+    np.testing.assert_allclose(back[0], [[10, 5], [29, 5], [29, 14], [10, 14]])
+
+
+def test_mostly_tall_counts_regions_and_their_area():
+    assert not mostly_tall(np.zeros((0, 4, 2), np.float32))
+    assert not mostly_tall(np.concatenate([WIDE, WIDE, WIDE]))
+    assert mostly_tall(np.concatenate([WIDE, TALL]))  # half of the regions
+    big_tall = TALL * 4
+    assert mostly_tall(np.concatenate([WIDE, WIDE, WIDE, big_tall]))  # most of the area
+
+
+def test_confident_characters_weigh_each_line_by_its_score():
+    assert confident_characters(read(np.concatenate([WIDE, WIDE]), ("abcd", ""), (0.5, 0.9))) == 2
+    assert confident_characters(Detections(WIDE, np.ones(1, np.float32), (100, 200))) == 0
+
+
+def test_an_upright_still_is_read_once():
+    """The turned passes (stand-in functions: this tests the choice, not a model) are
+    never called for a still of wide regions."""
+    calls: list[object] = []
+    upright = read(WIDE, ("EXIT",), (0.9,))
+    kept = read_upright(
+        np.zeros((100, 200, 3), np.uint8), upright, calls.append, lambda *a: calls.append(a)
+    )
+    assert kept is upright and calls == []
+
+
+def reader_box() -> np.ndarray:
+    return np.array([[[10, 20], [70, 20], [70, 30], [10, 30]]], np.float32)
+
+
+def stand_ins(texts: list[tuple[str, float]]):
+    """A detector finding one box in any still it is given, and a reader
+    reading `texts` in turn (stand-ins: no model), with what each was given."""
+    seen: dict[str, list] = {"detect": [], "read": []}
+
+    def detect(still: np.ndarray) -> Detections:
+        seen["detect"].append(still.shape)
+        return Detections(reader_box(), np.ones(1, np.float32), still.shape[:2])
+
+    def read_boxes(still: np.ndarray, found: Detections) -> Detections:
+        seen["read"].append((still.shape, found.boxes.copy()))
+        text, score = texts[len(seen["read"]) - 1]
+        return found.with_texts((text,), np.array([score], np.float32))
+
+    return detect, read_boxes, seen
+
+
+def test_the_turn_that_reads_more_is_kept_in_the_stills_pixels():
+    """The still as it stands reads "ab" at 0.5; turned counter-clockwise "HEL", clockwise
+    "HELLO", both at 0.9: each turn detected and read, the clockwise reading kept."""
+    image = np.zeros((100, 200, 3), np.uint8)
+    detect, read_boxes, seen = stand_ins([("HEL", 0.9), ("HELLO", 0.9)])
+    kept = read_upright(image, read(TALL, ("ab",), (0.5,)), detect, read_boxes)
+    assert seen["detect"] == [(200, 100, 3), (200, 100, 3)] and len(seen["read"]) == 2
+    assert kept.texts == ("HELLO",) and kept.image_size == (100, 200)
+    np.testing.assert_allclose(kept.boxes, turned_back(reader_box(), "cw", (100, 200)))
+    assert kept.boxes[..., 0].max() < 200 and kept.boxes[..., 1].max() < 100
+
+
+def test_a_turn_that_reads_less_leaves_the_still_as_read():
+    sideways = read(TALL, ("HELLO WORLD",), (0.95,))
+    detect, read_boxes, _ = stand_ins([("HE", 0.99), ("LLO", 0.99)])
+    image = np.zeros((100, 200, 3), np.uint8)
+    assert read_upright(image, sideways, detect, read_boxes) is sideways
+
+
+def test_rec_upright_is_auto_or_off():
+    assert load_settings(RecognizerSettings, {}).rec_upright == "auto"
+    assert load_settings(RecognizerSettings, {"REC_UPRIGHT": "off"}).rec_upright == "off"
+    with pytest.raises(ConfigError, match="REC_UPRIGHT"):
+        load_settings(RecognizerSettings, {"REC_UPRIGHT": "sideways"})
+
+
+@pytest.fixture(scope="module")
+def readers():
+    from textdetector.detector import TextDetector
+    from textdetector.recognizer import TextRecognizer
+
+    with (
+        TextDetector.open(ORT, DetectorSettings(), shapes="dynamic") as detector,
+        TextRecognizer.open(RecognizerSettings(), ORT) as auto,
+        TextRecognizer.open(RecognizerSettings(rec_upright="off"), ORT) as off,
+    ):
+        yield detector, auto, off
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("turn", [cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE])
+def test_a_page_on_its_side_reads_as_the_upright_page(readers, page_image, turn):
+    """The real models on skimage's page turned a quarter: `detect` reads every line the
+    upright page reads, its boxes tall and inside the sideways still."""
+    from textdetector.commands.detect import read_image_text
+
+    detector, auto, _ = readers
+    upright = {line.text for line in read_image_text(detector, auto, page_image)[0].lines()}
+    sideways = cv2.rotate(page_image, turn)
+    found, timings = read_image_text(detector, auto, sideways)
+    assert {line.text for line in found.lines()} == upright and len(upright) >= 6
+    assert found.image_size == sideways.shape[:2]
+    height, width = sideways.shape[:2]
+    assert found.boxes[..., 0].min() >= -1 and found.boxes[..., 0].max() <= width
+    assert found.boxes[..., 1].min() >= -1 and found.boxes[..., 1].max() <= height
+    assert mostly_tall(found.boxes) and timings.recognition_ms > 0
+
+
+@pytest.mark.slow
+def test_the_http_service_reads_a_sideways_page_upright_unless_off(readers, page_image):
+    """`serve`'s per-request work (in process, real models): the page turned clockwise is
+    read upright with REC_UPRIGHT=auto; with off, as it stands (fewer lines match)."""
+    from textdetector.serve.pool import score_image
+
+    detector, auto, off = readers
+    upright = {line.text for line in score_image(detector, auto, *png(page_image)).lines()}
+    sideways = png(cv2.rotate(page_image, cv2.ROTATE_90_CLOCKWISE))
+    assert {line.text for line in score_image(detector, auto, *sideways).lines()} == upright
+    as_it_stands = {line.text for line in score_image(detector, off, *sideways).lines()}
+    assert as_it_stands != upright
+
+
+def png(image: np.ndarray):
+    from textdetector.serve.decode import Limits, read_header
+
+    data = cv2.imencode(".png", image)[1].tobytes()
+    return data, read_header(data, Limits(max_body_bytes=len(data), max_pixels=10**7))
