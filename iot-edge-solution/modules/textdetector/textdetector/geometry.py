@@ -130,3 +130,25 @@ def changed(previous: np.ndarray | None, current: np.ndarray, min_iou: float) ->
         return False
     overlap = iou_matrix(current, previous)
     return bool((overlap.max(axis=1) < min_iou).any() or (overlap.max(axis=0) < min_iou).any())
+
+
+def turned(points: np.ndarray, turn: str, size: tuple[int, int]) -> np.ndarray:
+    """(N, 4, 2) boxes of a still (`size` its height, width) in that still turned a
+    quarter `turn` ("ccw" or "cw", as cv2.rotate turns it), points again top-left,
+    top-right, bottom-right, bottom-left as the turned still shows them."""
+    height, width = size
+    x, y = points[..., 0], points[..., 1]
+    if turn == "ccw":  # (x, y) goes to (y, width - 1 - x)
+        return np.roll(np.stack([y, width - 1 - x], axis=-1), -1, axis=1).astype(np.float32)
+    return np.roll(np.stack([height - 1 - y, x], axis=-1), 1, axis=1).astype(np.float32)
+
+
+def turned_back(points: np.ndarray, turn: str, size: tuple[int, int]) -> np.ndarray:
+    """(N, 4, 2) boxes found in a still turned `turn`, in the unturned still's pixels
+    (`size` its height, width), points again top-left, top-right, bottom-right, bottom-left
+    as the unturned still shows them: the inverse of `turned`."""
+    height, width = size
+    x, y = points[..., 0], points[..., 1]
+    if turn == "ccw":  # (x, y) was turned to (y, width - 1 - x)
+        return np.roll(np.stack([width - 1 - y, x], axis=-1), 1, axis=1).astype(np.float32)
+    return np.roll(np.stack([y, height - 1 - x], axis=-1), -1, axis=1).astype(np.float32)

@@ -24,7 +24,9 @@ class Detections:
     pattern matches and `text_scores[i]` its probability where `matched[i]`, and
     `raw_texts[i]` the unconstrained reading. With ZONES, `zones[i]` names the zone
     holding box i ("" outside every zone) and `patterns[i]` the pattern it was read
-    under ("" none); `pattern` is then unused.
+    under ("" none); `pattern` is then unused. `turned` ("ccw", "cw") says a still was
+    read turned a quarter (REC_UPRIGHT): its boxes are still in its own pixels, and its
+    lines are assembled in the turned still's reading order.
     """
 
     boxes: np.ndarray
@@ -37,6 +39,7 @@ class Detections:
     pattern: str = ""
     patterns: tuple[str, ...] | None = None
     zones: tuple[str, ...] | None = None
+    turned: str = ""  # "ccw" or "cw": read turned a quarter that way (REC_UPRIGHT)
 
     def with_zones(
         self,
@@ -150,7 +153,17 @@ class Detections:
             return []
         from .recognizer.lines import assemble
 
-        return assemble(self.boxes, self.texts, self.text_scores)
+        if not self.turned:
+            return assemble(self.boxes, self.texts, self.text_scores)
+        # a still read turned: its lines in the turned (upright) reading order
+        upright = geometry.turned(self.boxes, self.turned, self.image_size)
+        return [
+            dataclasses.replace(line, box=self._turned_back(line.box))
+            for line in assemble(upright, self.texts, self.text_scores)
+        ]
+
+    def _turned_back(self, box: np.ndarray) -> np.ndarray:
+        return geometry.turned_back(box[None], self.turned, self.image_size)[0]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -171,6 +184,8 @@ class Detections:
             out["matched"] = [bool(m) for m in (self.matched if self.matched is not None else ())]
             out["patterns"] = list(self.patterns)
             out["zones"] = list(self.zones)
+        if self.turned:
+            out["turned"] = self.turned
         return out
 
 

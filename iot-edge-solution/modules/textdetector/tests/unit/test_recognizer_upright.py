@@ -9,12 +9,12 @@ from recognition_support import ORT
 
 from textdetector.config import ConfigError, DetectorSettings, RecognizerSettings
 from textdetector.config import load as load_settings
+from textdetector.geometry import turned, turned_back
 from textdetector.recognizer.upright import (
     TURNS,
     confident_characters,
     mostly_tall,
     read_upright,
-    turned_back,
 )
 from textdetector.results import Detections
 
@@ -41,6 +41,22 @@ def test_boxes_found_turned_come_back_to_the_stills_own_pixels_in_order(turn):
     )
     back = turned_back(found, turn, still.shape[:2])
     np.testing.assert_allclose(back[0], [[10, 5], [29, 5], [29, 14], [10, 14]])
+
+
+@pytest.mark.parametrize("turn", sorted(TURNS))
+def test_a_stills_boxes_turned_land_on_the_mark_in_the_turned_still(turn):
+    still = np.zeros((40, 100), np.uint8)
+    still[5:15, 10:30] = 255
+    box = np.array([[[10, 5], [29, 5], [29, 14], [10, 14]]], np.float32)
+    ys, xs = np.nonzero(cv2.rotate(still, TURNS[turn]))
+    expected = [
+        [xs.min(), ys.min()],
+        [xs.max(), ys.min()],
+        [xs.max(), ys.max()],
+        [xs.min(), ys.max()],
+    ]
+    np.testing.assert_allclose(turned(box, turn, (40, 100))[0], expected)
+    np.testing.assert_allclose(turned_back(turned(box, turn, (40, 100)), turn, (40, 100)), box)
 
 
 def test_mostly_tall_counts_regions_and_their_area():
@@ -131,15 +147,16 @@ def readers():
 @pytest.mark.parametrize("turn", [cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE])
 def test_a_page_on_its_side_reads_as_the_upright_page(readers, page_image, turn):
     """The real models on skimage's page turned a quarter: `detect` reads every line the
-    upright page reads, its boxes tall and inside the sideways still."""
+    upright page reads, in the same order, its boxes tall and inside the sideways still."""
     from textdetector.commands.detect import read_image_text
 
     detector, auto, _ = readers
-    upright = {line.text for line in read_image_text(detector, auto, page_image)[0].lines()}
+    upright = [line.text for line in read_image_text(detector, auto, page_image)[0].lines()]
     sideways = cv2.rotate(page_image, turn)
     found, timings = read_image_text(detector, auto, sideways)
-    assert {line.text for line in found.lines()} == upright and len(upright) >= 6
-    assert found.image_size == sideways.shape[:2]
+    assert [line.text for line in found.lines()] == upright and len(upright) >= 6
+    assert found.image_size == sideways.shape[:2] and found.to_dict()["turned"] in TURNS
+    assert all(line.box[:, 0].max() <= sideways.shape[1] for line in found.lines())
     height, width = sideways.shape[:2]
     assert found.boxes[..., 0].min() >= -1 and found.boxes[..., 0].max() <= width
     assert found.boxes[..., 1].min() >= -1 and found.boxes[..., 1].max() <= height

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from ..geometry import turned_back
 from ..results import Detections
 from .crop import is_tall
 from .reading import read_regions
@@ -46,19 +47,6 @@ def confident_characters(detections: Detections) -> float:
     )
 
 
-def turned_back(points: np.ndarray, turn: str, size: tuple[int, int]) -> np.ndarray:
-    """(N, 4, 2) boxes found in a still turned `turn`, in the unturned still's pixels
-    (`size` its height, width), points again top-left, top-right, bottom-right, bottom-left
-    as the unturned still shows them."""
-    height, width = size
-    x, y = points[..., 0], points[..., 1]
-    if turn == "ccw":  # (x, y) was turned to (y, width - 1 - x)
-        back = np.stack([width - 1 - y, x], axis=-1)
-        return np.roll(back, 1, axis=1).astype(np.float32)
-    back = np.stack([y, height - 1 - x], axis=-1)  # cw: (x, y) was turned to (h - 1 - y, x)
-    return np.roll(back, -1, axis=1).astype(np.float32)
-
-
 def read_upright(
     image: np.ndarray, read: Detections, detect: Detect, read_boxes: Read
 ) -> Detections:
@@ -76,7 +64,8 @@ def read_upright(
         score = confident_characters(result)
         if score > best_score:
             back = turned_back(result.boxes, turn, size)
-            best, best_score = dataclasses.replace(result, boxes=back, image_size=size), score
+            kept = dataclasses.replace(result, boxes=back, image_size=size, turned=turn)
+            best, best_score = kept, score
     return best
 
 
