@@ -25,7 +25,7 @@ from ..config import (
 )
 from ..detector import TextDetector
 from ..errors import SourceError
-from ..recognizer import TextRecognizer, read_regions, read_still
+from ..recognizer import TextRecognizer, read_still
 from ..results import Detections, Timings
 from .annotate import Annotator
 
@@ -129,8 +129,7 @@ def read_image_text(
     finds it lies on its side); the reading's time, upright passes included, in the timings."""
     detections, timings = detector.detect(image)
     start = time.perf_counter()
-    (detections,), _ = read_regions(recognizer, [image], [detections])
-    detections = read_still(image, detections, lambda im: detector.detect(im)[0], recognizer)
+    detections = read_still(recognizer, image, detections, lambda im: detector.detect(im)[0])
     ms = (time.perf_counter() - start) * 1000.0
     return detections, dataclasses.replace(timings, recognition_ms=ms)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from ..geometry import turned_back
+from ..geometry import polygon_area, turned_back
 from ..results import Detections
 from .crop import is_tall
 from .reading import read_regions
@@ -33,7 +33,7 @@ def mostly_tall(boxes: np.ndarray) -> bool:
     if not len(boxes):
         return False
     tall = np.array([is_tall(box) for box in boxes], bool)
-    areas = np.array([abs(cv2.contourArea(np.float32(box))) for box in boxes])
+    areas = np.array([polygon_area(box) for box in boxes])
     area_share = float(areas[tall].sum() / areas.sum()) if areas.sum() > 0 else 0.0
     return bool(tall.mean() >= TALL_SHARE or area_share >= TALL_SHARE)
 
@@ -70,17 +70,15 @@ def read_upright(
 
 
 def read_still(
-    image: np.ndarray,
-    read: Detections,
-    detect: Detect,
-    recognizer: TextRecognizer,
+    recognizer: TextRecognizer, image: np.ndarray, found: Detections, detect: Detect
 ) -> Detections:
-    """A still's boxes as read (`read`), turned upright when REC_UPRIGHT=auto and
+    """A still's boxes (`found`) read, and turned upright when REC_UPRIGHT=auto and
     `read_upright` finds a quarter turn that reads more (`detect`: the still's detector)."""
+    read = read_regions(recognizer, [image], [found])[0][0]
     if recognizer.settings.rec_upright == "off":
         return read
 
-    def read_boxes(turned: np.ndarray, found: Detections) -> Detections:
-        return read_regions(recognizer, [turned], [found])[0][0]
+    def read_boxes(turned: np.ndarray, boxes: Detections) -> Detections:
+        return read_regions(recognizer, [turned], [boxes])[0][0]
 
     return read_upright(image, read, detect, read_boxes)

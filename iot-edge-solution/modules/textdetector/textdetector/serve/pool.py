@@ -20,7 +20,7 @@ import numpy as np
 
 from ..detector import TextDetector
 from ..engines import InferenceEngine
-from ..recognizer import TextRecognizer, read_regions, read_still
+from ..recognizer import TextRecognizer, read_still
 from ..results import Detections
 from .decode import ImageHeader, decode
 from .errors import RequestError
@@ -54,8 +54,7 @@ def score_image(
     detections = detector.detect(image)[0]
     if recognizer is None or len(detections) == 0:
         return detections
-    read = read_regions(recognizer, [image], [detections])[0][0]
-    return read_still(image, read, lambda im: detector.detect(im)[0], recognizer)
+    return read_still(recognizer, image, detections, lambda im: detector.detect(im)[0])
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
