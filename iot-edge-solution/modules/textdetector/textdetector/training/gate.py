@@ -74,7 +74,7 @@ def domain_exact(model: Path, data: Path, split: str) -> float:
     crops = [read_crop(data / s.path) for s in samples]
     with TextRecognizer.open(RecognizerSettings(rec_model_path=model)) as reader:
         texts = [text for text, _ in reader.read_crops(crops)]
-    return sum(t == s.text for t, s in zip(texts, samples)) / max(len(samples), 1)
+    return exact_share(texts, [s.text for s in samples])
 
 
 def eval_exact(stock: Path, tuned: Path, name: str, step: int) -> tuple[float, float]:
@@ -92,12 +92,24 @@ def eval_exact(stock: Path, tuned: Path, name: str, step: int) -> tuple[float, f
 def int8_exact(tuned: Path, data: Path, split: str, cache: Path) -> tuple[float, float]:
     """Exact lines of `split` on OpenVINO for the model at FP32 and quantized to INT8
     (the project's recipe, calibrated on the train split's crops; cached in `cache`)."""
+    truth = [s.text for s in read_split(data, split)]
+    fp32, int8 = int8_readings(tuned, data, split, cache)
+    return exact_share(fp32, truth), exact_share(int8, truth)
+
+
+def exact_share(read: list[str], truth: list[str]) -> float:
+    """The share of `truth`'s lines read exactly."""
+    return sum(r == t for r, t in zip(read, truth)) / max(len(truth), 1)
+
+
+def int8_readings(tuned: Path, data: Path, split: str, cache: Path) -> tuple[list[str], list[str]]:
+    """`split`'s crops read on OpenVINO by the model at FP32 and by its INT8 self (the
+    project's recipe, calibrated on the train split's crops; cached in `cache`)."""
     from ..engines.openvino_engine import OpenVinoEngine
     from ..tuning.quantize import cached_or_quantized
     from ..tuning.rec_check import ctc_greedy, rec_blob
 
-    samples = read_split(data, split)
-    blobs = [rec_blob(read_crop(data / s.path)) for s in samples]
+    blobs = [rec_blob(read_crop(data / s.path)) for s in read_split(data, split)]
     train = read_split(data, "train")[:CALIBRATION_CROPS]
     xml = cached_or_quantized(
         tuned,
@@ -106,7 +118,7 @@ def int8_exact(tuned: Path, data: Path, split: str, cache: Path) -> tuple[float,
         f"{len(train)} train crops",
         transformer=True,
     )
-    figures = []
+    readings = []
     for path, precision in ((tuned, "fp32"), (xml, "int8")):
         engine = OpenVinoEngine.open(path, precision)
         try:
@@ -115,8 +127,8 @@ def int8_exact(tuned: Path, data: Path, split: str, cache: Path) -> tuple[float,
             read = [ctc_greedy(engine.run({"x": b})[output][0], characters) for b in blobs]
         finally:
             engine.close()
-        figures.append(sum(r == s.text for r, s in zip(read, samples)) / max(len(samples), 1))
-    return figures[0], figures[1]
+        readings.append(read)
+    return readings[0], readings[1]
 
 
 @contextlib.contextmanager
