@@ -15,7 +15,7 @@ from image_support import REPORT as IMAGE_REPORT
 from mqtt_broker import broker, hub  # noqa: F401
 
 # A fresh MQTT v5 mosquitto per test (plain, TLS, client-certificate listeners).
-from mqtt_v5_broker import mqtt5  # noqa: F401
+from mqtt_v5_broker import mqtt5, mqtt5_certificates  # noqa: F401
 from recognition_support import cls_recognizer, rapid_rec, rec_model_path, recognizer  # noqa: F401
 
 MODULE_DIR = Path(__file__).resolve().parent.parent

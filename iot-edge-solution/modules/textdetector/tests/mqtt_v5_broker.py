@@ -111,15 +111,31 @@ class Mosquitto5:
         self.proc = None
 
 
-@pytest.fixture
-def mqtt5():
-    """A fresh mosquitto (MQTT v5; plain, TLS and client-certificate listeners)."""
-    binary = mosquitto_binary()
-    need(binary is not None, "mosquitto is not installed (scripts/test-deps.d/20-mosquitto.sh)")
+CERTIFICATES = ("ca.pem", "ca.key", "server.pem", "server.key", "client.pem", "client.key")
+
+
+@pytest.fixture(scope="session")
+def mqtt5_certificates():
+    """The CA, server and client certificates, made once: three RSA keys cost about a
+    second on two busy cores, and every broker test starts a fresh broker."""
     need(shutil.which("openssl") is not None, "the openssl CLI is not installed")
-    folder = Path(tempfile.mkdtemp(prefix="textdetector-mqtt5-"))
+    folder = Path(tempfile.mkdtemp(prefix="textdetector-mqtt5-certs-"))
     make_ca(folder)
     make_client_cert(folder)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def mqtt5(mqtt5_certificates):
+    """A fresh mosquitto (MQTT v5; plain, TLS and client-certificate listeners) in a
+    folder of its own (persistence, log), with the session's certificates."""
+    binary = mosquitto_binary()
+    need(binary is not None, "mosquitto is not installed (scripts/test-deps.d/20-mosquitto.sh)")
+    folder = Path(tempfile.mkdtemp(prefix="textdetector-mqtt5-"))
+    folder.chmod(0o755)  # mosquitto started as root drops to its own user
+    for name in CERTIFICATES:
+        shutil.copy2(mqtt5_certificates / name, folder / name)
     server = Mosquitto5(binary, folder)
     server.start()
     yield server
