@@ -88,18 +88,21 @@ def wait_until(check, timeout: float, interval: float = 0.5) -> bool:
     return False
 
 
-def stream_contains(handle, needle: bytes) -> bool:
-    """Search a binary stream chunk by chunk (matches across chunk borders too)."""
-    tail = b""
+def stream_contains(handle, *needles: bytes) -> bool:
+    """Whether a binary stream holds any of `needles`, read once chunk by chunk (matches
+    across chunk borders too)."""
+    tail, keep = b"", max(map(len, needles))
     while chunk := handle.read(CHUNK):
-        if needle in tail + chunk:
+        window = tail + chunk
+        if any(needle in window for needle in needles):
             return True
-        tail = chunk[-len(needle) :]
+        tail = window[-keep:]
     return False
 
 
-def archive_members_containing(archive: Path, needle: bytes) -> list[str]:
-    """Members of an image archive (layers, config, manifest) whose bytes hold `needle`.
+def archive_members_containing(archive: Path, *needles: bytes) -> list[str]:
+    """Members of an image archive (layers, config, manifest) whose bytes or names hold
+    any of `needles`, the archive read once.
 
     Layers are searched file by file inside, so compressed layers are covered too.
     """
@@ -115,9 +118,10 @@ def archive_members_containing(archive: Path, needle: bytes) -> list[str]:
                     found += [
                         f"{member.name}:{inner.name}"
                         for inner in layer
-                        if _member_contains(layer, inner, needle) or needle in inner.name.encode()
+                        if _member_contains(layer, inner, needles)
+                        or any(needle in inner.name.encode() for needle in needles)
                     ]
-            elif stream_contains(handle, needle):
+            elif stream_contains(handle, *needles):
                 found.append(member.name)
     return found
 
@@ -127,8 +131,10 @@ def _is_tar(handle) -> bool:
     return len(head) == 512 and head[257:262] == b"ustar"
 
 
-def _member_contains(layer: tarfile.TarFile, inner: tarfile.TarInfo, needle: bytes) -> bool:
+def _member_contains(
+    layer: tarfile.TarFile, inner: tarfile.TarInfo, needles: tuple[bytes, ...]
+) -> bool:
     if not inner.isfile():  # links point at members searched on their own
         return False
     handle = layer.extractfile(inner)
-    return handle is not None and stream_contains(handle, needle)
+    return handle is not None and stream_contains(handle, *needles)
