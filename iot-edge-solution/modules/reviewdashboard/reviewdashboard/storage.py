@@ -16,7 +16,7 @@ from azure.core import MatchConditions
 from azure.core.async_paging import AsyncPageIterator
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContentSettings
-from azure.storage.blob.aio import BlobServiceClient
+from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
 
 from .config import DashboardSettings
 from .frames import Frame, parse_frame, valid_name
@@ -55,7 +55,9 @@ class FrameStore:
         self.settings = settings
         self.client = BlobServiceClient.from_connection_string(
             settings.connection_string,
-            retry_total=1,
+            # One retry after about a second: the SDK's default waits 15 s (+-3) first, so
+            # a page asked for while storage is down answered 503 after 16 s.
+            retry_policy=ExponentialRetry(initial_backoff=1, retry_total=1, random_jitter_range=1),
             connection_timeout=settings.timeout,
             read_timeout=settings.timeout,
             max_single_get_size=FIRST_GET,
