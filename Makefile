@@ -30,12 +30,17 @@ lint: setup ## ruff (lint, import order, format check) and mypy (the packages' t
 quick: ## the unit tests of every module (tests/unit) without the slow ones (a second or more), no coverage, on two cores: the check after each edit (target 60 s)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" -n 2 $(UNIT_TESTS) $(ARGS)
 
-test: ## lint + the whole test suite with coverage (installs what the tests run against); two processes, then the serial ones
+# Processes for `make test`'s first step: one more than two cores, so that a test waiting on
+# a server, a stream or a container leaves its core to the others (measured in
+# docs/testing.md).
+TEST_WORKERS ?= 3
+
+test: ## lint + the whole test suite with coverage (installs what the tests run against); three processes, then the serial ones
 	@bash scripts/setup.sh --test
 	$(PY) -m ruff check --output-format concise .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -n 2 --dist loadfile -m "not serial" --cov --cov-report= \
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" --cov --cov-report= \
 		--durations=25 $(ARGS)
 	$(PY) -m pytest -m serial --cov --cov-append \
 		--cov-report=term-missing:skip-covered --cov-fail-under=85 --durations=25 $(ARGS)
