@@ -19,7 +19,8 @@ help: ## list every target
 setup: ## create .venv, install the pinned requirements and the modules, fetch models, render the demo video and the evaluation set
 	@bash scripts/setup.sh
 
-run: setup ## run the text detector on the demo video (CPU); ARGS="..." passes flags
+run: ## set up what running needs (runtime requirements, models, demo video), then run the text detector on the demo video (CPU); ARGS="..." passes flags
+	@bash scripts/setup.sh --run
 	cd $(MODULE) && $(PY) main.py $(ARGS)
 
 lint: setup ## ruff (lint, import order, format check) and mypy (the packages' types)
@@ -27,22 +28,19 @@ lint: setup ## ruff (lint, import order, format check) and mypy (the packages' t
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-quick: ## the unit tests of every module (tests/unit) without the slow ones (a second or more), no coverage, on two cores: the check after each edit (target 60 s)
+quick: setup ## the unit tests of every module (tests/unit) without the slow ones (a second or more), no coverage, on two cores: the check after each edit (target 60 s)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" -n 2 $(UNIT_TESTS) $(ARGS)
 
-# Processes for `make test`'s first step: one more than two cores, so that a test waiting on
-# a server, a stream or a container leaves its core to the others (measured in
-# docs/testing.md).
+# Processes for `make test`: one more than two cores, so that a test waiting on a server, a
+# stream or a container leaves its core to the others (measured in docs/testing.md).
 TEST_WORKERS ?= 3
 
-test: ## lint + the whole test suite with coverage (installs what the tests run against); three processes, then the serial ones
+test: ## lint + the whole test suite with coverage (installs what the tests run against), on three processes
 	@bash scripts/setup.sh --test
 	$(PY) -m ruff check --output-format concise .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" --cov --cov-report= \
-		--durations=25 $(ARGS)
-	$(PY) -m pytest -m serial --cov --cov-append \
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --cov \
 		--cov-report=term-missing:skip-covered --cov-fail-under=85 --durations=25 $(ARGS)
 
 fuzz: ## fuzz the parsers (image headers, multipart, settings, twin, REC_PATTERN, ZONES, MQTT snapshots, dashboard labels): FUZZ_EXAMPLES per target (40000, >= 10 min)

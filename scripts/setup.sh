@@ -2,7 +2,9 @@
 # Prepare a development environment: .venv with the dev requirements, the pinned models
 # (checksum-verified), the demo video and the recognition evaluation set. Idempotent and
 # quick when nothing changed.
-# Usage: scripts/setup.sh [--test]   (--test also installs what the tests run against)
+# Usage: scripts/setup.sh [--run | --test]
+#   --run   only what `make run` needs: the runtime requirements, the models, the demo video
+#   --test  also what the tests run against (scripts/test-deps.d/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODULE=iot-edge-solution/modules/textdetector
@@ -20,32 +22,45 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv $VENV_OPTIONS "$VENV"
 fi
 
+LEVEL=dev
+case "${1:-}" in
+  --run) LEVEL=run ;;
+  --test) LEVEL=test ;;
+esac
+# One stamp per level: the dev set holds the runtime set, so either stamp will do for --run.
 stamp="$VENV/.requirements.sha256"
+run_stamp="$VENV/.requirements-run.sha256"
 wanted=$(cat "$MODULE"/requirements*.txt iot-edge-solution/modules/*/pyproject.toml \
   iot-edge-solution/modules/reviewdashboard/requirements.txt scripts/setup.sh \
   | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+installed() { [ "$(cat "$1" 2>/dev/null)" = "$wanted" ]; }
+pip_install() { "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$@"; }
+if installed "$stamp" || { [ "$LEVEL" = run ] && installed "$run_stamp"; }; then
+  :
+else
   echo "installing requirements into $VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -r "$MODULE/requirements-dev.txt"
-  # Third-party reference for parity tests and benchmarks, without its GUI OpenCV.
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
-    rapidocr-onnxruntime==1.4.4
+  pip_install --upgrade pip
+  if [ "$LEVEL" = run ]; then
+    pip_install -r "$MODULE/requirements.txt"
+  else
+    pip_install -r "$MODULE/requirements-dev.txt"
+    # Third-party reference for parity tests and benchmarks, without its GUI OpenCV.
+    pip_install --no-deps rapidocr-onnxruntime==1.4.4
+  fi
   # The modules and the package they share, editable: the `textdetector` command, imports
   # without path edits. The build backend's "Editable installation" notice (a UserWarning
   # about folders named like the package) is informational and silenced here only.
-  PYTHONWARNINGS=ignore::UserWarning \
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
-    -e iot-edge-solution/modules/common -e "$MODULE" -e iot-edge-solution/modules/reviewdashboard
-  echo "$wanted" > "$stamp"
+  PYTHONWARNINGS=ignore::UserWarning pip_install --no-deps -e iot-edge-solution/modules/common \
+    -e "$MODULE" -e iot-edge-solution/modules/reviewdashboard
+  if [ "$LEVEL" = run ]; then echo "$wanted" > "$run_stamp"; else echo "$wanted" > "$stamp"; fi
 fi
 
 "$VENV/bin/python" "$MODULE/tools/fetch_models.py"
 "$VENV/bin/python" "$MODULE/tools/make_demo_video.py"
+[ "$LEVEL" = run ] && exit 0
 "$VENV/bin/python" "$MODULE/tools/make_eval_set.py"
 
-if [ "${1:-}" = "--test" ]; then
+if [ "$LEVEL" = test ]; then
   # A script marked `# test-deps: background` installs into a target no other script
   # touches and runs alongside the rest (a download overlaps the others' downloads);
   # its failure fails the set-up all the same.

@@ -17,6 +17,7 @@ from mqtt_broker import broker, hub  # noqa: F401
 # A fresh MQTT v5 mosquitto per test (plain, TLS, client-certificate listeners).
 from mqtt_v5_broker import mqtt5, mqtt5_certificates  # noqa: F401
 from recognition_support import cls_recognizer, rapid_rec, rec_model_path, recognizer  # noqa: F401
+from serial_group import SUFFIX, in_group, pytest_xdist_make_scheduler  # noqa: F401
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DATA = MODULE_DIR / "local_data"
@@ -36,12 +37,16 @@ def pytest_terminal_summary(terminalreporter) -> None:
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark `serial` the tests of the session-wide TLS broker: it must listen on the fixed
-    port 8883 (the IoT Hub SDK's), so one process at a time can have it. `make test` runs
-    the other tests spread over two processes, then these. The MQTT v5 broker's tests
-    (`mqtt5`) run there too: their timings (a 10 s outage, a 50 MB payload over TLS
-    against the source's 30 s watchdog) do not hold beside a second busy process."""
+    port 8883 (the IoT Hub SDK's), so one process at a time can have it. The MQTT v5
+    broker's tests (`mqtt5`: a 10 s outage, a 50 MB payload over TLS) go with them. They
+    live in `*_broker.py` files, which `make test` runs one after another in one of its
+    processes (`serial_group.py`)."""
     for item in items:
         if {"broker", "mqtt5"} & set(getattr(item, "fixturenames", ())):
+            if not in_group(item.path.name):
+                raise pytest.UsageError(
+                    f"{item.nodeid} uses a broker: move it to a file named *{SUFFIX}"
+                )
             item.add_marker(pytest.mark.serial)
 
 
