@@ -41,7 +41,9 @@ else
   echo "installing requirements into $VENV"
   pip_install --upgrade pip
   if [ "$LEVEL" = run ]; then
-    pip_install -r "$MODULE/requirements.txt"
+    # The demo video's DejaVu fonts ship with matplotlib (tools/make_demo_video.py): its
+    # pin, from requirements-dev.txt.
+    pip_install -r "$MODULE/requirements.txt" "$(grep -E '^matplotlib==' "$MODULE/requirements-dev.txt")"
   else
     pip_install -r "$MODULE/requirements-dev.txt"
     # Third-party reference for parity tests and benchmarks, without its GUI OpenCV.
