@@ -7,6 +7,13 @@
 #   --test  also what the tests run against (scripts/test-deps.d/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+LEVEL=dev
+case "${1:-}" in
+  "") ;;
+  --run) LEVEL=run ;;
+  --test) LEVEL=test ;;
+  *) echo "usage: scripts/setup.sh [--run | --test] (not: $1)" >&2; exit 2 ;;
+esac
 MODULE=iot-edge-solution/modules/textdetector
 VENV=.venv
 PYTHON=${PYTHON:-python3}
@@ -22,11 +29,6 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv $VENV_OPTIONS "$VENV"
 fi
 
-LEVEL=dev
-case "${1:-}" in
-  --run) LEVEL=run ;;
-  --test) LEVEL=test ;;
-esac
 # One stamp per level: the dev set holds the runtime set, so either stamp will do for --run.
 stamp="$VENV/.requirements.sha256"
 run_stamp="$VENV/.requirements-run.sha256"
