@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components import need
-from ports import free_port
+from ports import steady_port
 
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_BIN = REPO / ".tools" / "node_modules" / ".bin" / "azurite-blob"
@@ -105,7 +105,7 @@ def running(workdir: Path) -> Iterator[Azurite]:
         "Azurite not installed: run scripts/test-deps.d/30-azurite-chromium.sh",
     )
     key = base64.b64encode(secrets.token_bytes(32)).decode()
-    server = Azurite(free_port(), "archive" + secrets.token_hex(4), key, workdir)
+    server = Azurite(steady_port(), "archive" + secrets.token_hex(4), key, workdir)
     server.start()
     try:
         yield server

@@ -21,7 +21,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from stream_servers import MODULE, free_port
+from ports import free_port
+from stream_servers import MODULE
 
 HARNESS_ENV = {"QUIET": "1", "LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1"}  # lines to read
 QUICK_ENV = {"DET_LIMIT_SIDE_LEN": "320", "ORT_THREADS": "1"}  # a test's quick detector

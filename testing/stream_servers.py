@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from components import need
-from ports import free_port
+from ports import steady_port
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -134,7 +134,7 @@ class StreamServer:
 
 
 def rtsp_server(video: Path = DEMO_VIDEO, path: str = "cam", width: int = 320) -> StreamServer:
-    port = free_port()
+    port = steady_port()  # restartable: its port stays free while it is down
     return StreamServer(
         "rtsp",
         f"rtsp://127.0.0.1:{port}/{path}",
@@ -146,7 +146,7 @@ def rtsp_server(video: Path = DEMO_VIDEO, path: str = "cam", width: int = 320) -
 def mjpeg_server(
     video: Path = DEMO_VIDEO, path: str = "cam", width: int = 320, fps: float = 15.0
 ) -> StreamServer:
-    port = free_port()
+    port = steady_port()  # restartable: its port stays free while it is down
     return StreamServer(
         "mjpeg",
         f"http://127.0.0.1:{port}/{path}",
@@ -164,7 +164,7 @@ def mjpeg_server(
 
 
 def tcp_server(video: Path = DEMO_VIDEO, width: int = 320) -> StreamServer:
-    port = free_port()
+    port = steady_port()  # restartable: its port stays free while it is down
     url = f"tcp://127.0.0.1:{port}"
     return StreamServer(
         "mpegts",

@@ -22,8 +22,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from azurite_harness import free_port
 from components import need
+from ports import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 TRITON_PYTHON = REPO / ".tools" / "triton" / "bin" / "python"

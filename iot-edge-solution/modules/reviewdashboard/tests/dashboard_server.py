@@ -16,6 +16,7 @@ from typing import Any
 import azurite_harness
 import cv2
 import numpy as np
+import ports
 from aiohttp import web
 
 from reviewdashboard.app import create_app
@@ -66,7 +67,7 @@ def seed(connection_string: str, frames: int = 12, start: float = 1_800_000_000.
 @contextmanager
 def serving(connection_string: str, **env: str) -> Iterator[str]:
     """Run the dashboard on a free port in a background event loop; yields its base URL."""
-    port = azurite_harness.free_port()
+    port = ports.free_port()
     settings = load(
         {
             "DASHBOARD_STORAGE_CONNECTION_STRING": connection_string,

@@ -22,14 +22,9 @@ from pathlib import Path
 import pytest
 from components import need
 from mqtt_broker import make_ca, mosquitto_binary
+from ports import steady_ports
 
 HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def openssl(folder: Path, *args: str) -> None:
@@ -58,7 +53,8 @@ class Mosquitto5:
 
     def __init__(self, binary: str, folder: Path) -> None:
         self.binary, self.folder = binary, folder
-        self.ports = {"plain": free_port(), "tls": free_port(), "mtls": free_port()}
+        # Below the ephemeral range: a test that stops the broker gets its ports back.
+        self.ports = dict(zip(("plain", "tls", "mtls"), steady_ports(3)))
         self.ca = folder / "ca.pem"
         self.client_cert, self.client_key = folder / "client.pem", folder / "client.key"
         server = f"certfile {folder / 'server.pem'}\nkeyfile {folder / 'server.key'}\n"

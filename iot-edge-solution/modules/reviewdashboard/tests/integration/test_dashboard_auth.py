@@ -16,6 +16,7 @@ from pathlib import Path
 
 import azurite_harness
 import dashboard_server
+import ports
 import pytest
 from dashboard_server import call, sign_in
 
@@ -248,7 +249,7 @@ def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> 
     ids=["no-token", "token"],  # fixed ids: the token is random, each process must agree
 )
 def test_process_on_loopback_says_whether_it_is_open(token, says):
-    port = azurite_harness.free_port()
+    port = ports.free_port()
     proc = run_main({"DASHBOARD_PORT": str(port), "DASHBOARD_TOKEN": token})
     try:
         lines = [proc.stderr.readline() for _ in range(2)]

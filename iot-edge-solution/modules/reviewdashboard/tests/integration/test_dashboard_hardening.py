@@ -18,6 +18,7 @@ import azurite_harness
 import cv2
 import dashboard_server
 import numpy as np
+import ports
 import pytest
 from dashboard_server import Reply, sign_in
 
@@ -109,7 +110,7 @@ def peak_rss(pid: int) -> int:
 
 
 def start_dashboard(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = azurite_harness.free_port()
+    port = ports.free_port()
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("DASHBOARD_")}
     proc = subprocess.Popen(
         [sys.executable, "main.py"],

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from azurite_harness import free_port, running
+from azurite_harness import running
 from image_support import (
     REPORT,
     Podman,
@@ -31,6 +31,7 @@ from image_support import (
     wait_until,
 )
 from inner_loop_support import MODULE_DIR, genconfig, need, run, strict_json
+from ports import free_port
 from serve_helpers import page_png, request
 
 pytestmark = [pytest.mark.images, pytest.mark.slow]

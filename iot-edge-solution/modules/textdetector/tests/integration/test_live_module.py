@@ -10,8 +10,9 @@ import time
 
 import pytest
 from module_process import ModuleProcess
+from ports import free_port
 from serve_helpers import metric_samples
-from stream_servers import StreamServer, free_port, serve
+from stream_servers import StreamServer, serve
 
 FAST = {
     "RECONNECT_DELAY": "0.3",

@@ -10,7 +10,8 @@ import time
 
 import numpy as np
 import pytest
-from stream_servers import StreamServer, free_port, serve
+from ports import free_port
+from stream_servers import StreamServer, serve
 
 from textdetector.config import SourceSettings
 from textdetector.errors import SourceError

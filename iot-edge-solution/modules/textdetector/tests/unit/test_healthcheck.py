@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from azurite_harness import free_port
+from ports import free_port
 
 from textdetector import healthcheck
 
