@@ -85,7 +85,7 @@ def test_short_fine_tune_raises_val_accuracy_and_the_export_matches(
 
     from textdetector.training.gate import exact_share, int8_readings
 
-    fp32, int8 = int8_readings(out / "model.onnx", data, "val", tmp_path / "int8")
+    fp32, int8 = int8_readings(out / "model.onnx", data, dataset.val, tmp_path / "int8")
     assert (tmp_path / "int8" / "model.int8.xml").is_file()
     truth = [s.text for s in dataset.val]
     assert exact_share(fp32, truth) > 0 and exact_share(int8, truth) > 0, (fp32, int8)

@@ -25,14 +25,14 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import LOCAL_DATA, REC_DIR_MODEL, RecognizerSettings
 from ..errors import KitError
 from . import gate_record
-from .dataset import read_crop, read_split
+from .dataset import Sample, read_crop, read_split
 
 MAX_LOSS = 0.01  # exact-line share the evaluation sets may lose
 CALIBRATION_CROPS = 300  # train crops the INT8 quantization calibrates on
@@ -92,8 +92,9 @@ def eval_exact(stock: Path, tuned: Path, name: str, step: int) -> tuple[float, f
 def int8_exact(tuned: Path, data: Path, split: str, cache: Path) -> tuple[float, float]:
     """Exact lines of `split` on OpenVINO for the model at FP32 and quantized to INT8
     (the project's recipe, calibrated on the train split's crops; cached in `cache`)."""
-    truth = [s.text for s in read_split(data, split)]
-    fp32, int8 = int8_readings(tuned, data, split, cache)
+    samples = read_split(data, split)
+    truth = [s.text for s in samples]
+    fp32, int8 = int8_readings(tuned, data, samples, cache)
     return exact_share(fp32, truth), exact_share(int8, truth)
 
 
@@ -102,14 +103,17 @@ def exact_share(read: list[str], truth: list[str]) -> float:
     return sum(r == t for r, t in zip(read, truth)) / max(len(truth), 1)
 
 
-def int8_readings(tuned: Path, data: Path, split: str, cache: Path) -> tuple[list[str], list[str]]:
-    """`split`'s crops read on OpenVINO by the model at FP32 and by its INT8 self (the
-    project's recipe, calibrated on the train split's crops; cached in `cache`)."""
+def int8_readings(
+    tuned: Path, data: Path, samples: Sequence[Sample], cache: Path
+) -> tuple[list[str], list[str]]:
+    """The crops of `samples` (of the set in `data`) read on OpenVINO by the model at FP32
+    and by its INT8 self (the project's recipe, calibrated on the train split's crops;
+    cached in `cache`)."""
     from ..engines.openvino_engine import OpenVinoEngine
     from ..tuning.quantize import cached_or_quantized
     from ..tuning.rec_check import ctc_greedy, rec_blob
 
-    blobs = [rec_blob(read_crop(data / s.path)) for s in read_split(data, split)]
+    blobs = [rec_blob(read_crop(data / s.path)) for s in samples]
     train = read_split(data, "train")[:CALIBRATION_CROPS]
     xml = cached_or_quantized(
         tuned,
