@@ -173,10 +173,12 @@ def dest_with_cached_wheels(tmp_path: Path) -> Path:
     from tools import fetch_models
 
     packages = dict.fromkeys(model.package for model in fetch_models.MODELS)
-    wheels = [LOCAL_DATA / ".cache" / package.wheel for package in packages]
+    wheels = [LOCAL_DATA / ".cache" / p.wheel for p in [*packages, fetch_models.WORDFREQ]]
     need(all(wheel.is_file() for wheel in wheels), "model wheels not cached: run `make setup`")
     dest = tmp_path / "models"
     (dest / ".cache").mkdir(parents=True)
     for wheel in wheels:
         shutil.copyfile(wheel, dest / ".cache" / wheel.name)
+    # The word lists set-up derived (tests/unit/test_accents.py builds them anew).
+    shutil.copyfile(LOCAL_DATA / fetch_models.ACCENTS_FILE, dest / fetch_models.ACCENTS_FILE)
     return dest

@@ -571,6 +571,18 @@ class RecognizerSettings:
         one_of("all", "latin", "en"),
         "LANG",
     )
+    rec_accents: str = option(
+        "auto",
+        "REC_ACCENTS",
+        "with REC_LANG=latin: a word read with accents its language does not use "
+        "takes the accents of the most frequent known word with the same letters "
+        "(dúchod -> důchod, shíp -> ship; word lists of 13 Latin-script languages, "
+        "the language most of an image's words belong to), known words and words no "
+        "list knows are left as read (auto), or every word stays as read (off); not "
+        "with REC_ALLOWED_CHARS, REC_PATTERN or REC_LEXICON",
+        one_of("auto", "off"),
+        "MODE",
+    )
     rec_upright: str = option(
         "auto",
         "REC_UPRIGHT",
@@ -685,6 +697,17 @@ class RecognizerSettings:
                     f"REC_MODEL_DIR {self.rec_model_dir}: no {REC_DIR_MODEL} in it "
                     "(expected a folder written by train-rec)"
                 )
+
+    @property
+    def accents_on(self) -> bool:
+        """Whether readings take their accents from the word lists (REC_ACCENTS)."""
+        return (
+            self.rec_accents == "auto"
+            and self.rec_lang == "latin"
+            and not self.rec_allowed_chars
+            and not self.rec_pattern
+            and self.rec_lexicon is None
+        )
 
     @property
     def rec_model(self) -> Path:

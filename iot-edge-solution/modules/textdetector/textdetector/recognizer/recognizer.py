@@ -8,12 +8,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..config import EngineSettings, RecognizerSettings, TritonSettings
+from ..config import LOCAL_DATA, EngineSettings, RecognizerSettings, TritonSettings
 from ..detector.preprocess import as_bgr
 from ..engines import installed, open_engine
 from ..engines.base import pipelined
 from ..errors import ConfigError, ModelError
-from ..models import MODEL_SETS
+from ..models import ACCENTS_FILE, MODEL_SETS
+from .accents import Accents
 from .batching import HEIGHT, aspect, model_inputs, plan
 from .classifier import AngleClassifier
 from .constrain import Constraint, PatternError, Reading
@@ -112,6 +113,7 @@ class TextRecognizer:
         self.classifier = classifier
         self.settings = settings
         self.space_min = SPACE_MIN if settings.rec_spaces == "auto" else None
+        self.accents = Accents.load(LOCAL_DATA / ACCENTS_FILE) if settings.accents_on else None
         self.calls = 0  # recognition model calls so far
         self.crops_read = 0
         self._closed = False
@@ -296,7 +298,10 @@ class TextRecognizer:
         minimum, short = self.settings.rec_min_score, self.settings.rec_min_score_short
         chosen = self._chosen(constraint)
         if chosen is None:
-            return Readings.of(readings, flips, minimum, short=short)
+            plain = Readings.of(readings, flips, minimum, short=short)
+            if self.accents is None:
+                return plain
+            return dataclasses.replace(plain, texts=self.accents.restore(plain.texts))
         runs = chosen.join(boxes, readings, minimum) if join else []
         in_runs = {i for run in runs for i in run}
         todo = [i for i, r in enumerate(readings) if i not in in_runs and chosen.incomplete(r)]
