@@ -13,7 +13,7 @@ The lists are held as sorted 32-bit hashes, not as Python strings: per language,
 skeletons whose most frequent form is the skeleton itself (`ship`), those whose most
 frequent form has accents (`duchod`, with `důchod` spelled out), and the words that are
 not their skeleton's most frequent form (`byt` beside `být`), which are known too. About
-17 MB for 1.7 million words. A hash shared by two words (about 1 in 10,000 lookups)
+13 MB for 1.7 million words. A hash shared by two words (about 1 in 10,000 lookups)
 at worst leaves a word as read or takes a known plain form; an accented form is used
 only when its skeleton is the word's.
 """
@@ -118,7 +118,9 @@ class Accents:
 
     def language(self, words: Sequence[str]) -> str | None:
         """The language whose list knows most of `words` (case-folded); None: none."""
-        found = _Words(words)
+        return self._language(_Words(words))
+
+    def _language(self, found: _Words) -> str | None:
         counts = [int(found.weights[self.known(lang, found)].sum()) for lang in self.langs]
         best = int(np.argmax(counts)) if counts else 0
         return self.langs[best] if counts and counts[best] > 0 else None
@@ -136,7 +138,7 @@ class Accents:
         """`texts` (one image's readings) with each word's accents set by its language."""
         texts = [unicodedata.normalize("NFC", t) for t in texts]
         found = _Words([w.casefold() for t in texts for w in WORD.findall(t) if len(w) > 1])
-        lang = self.language(found.words) if found.words else None
+        lang = self._language(found) if found.words else None
         if lang is None:
             return tuple(texts)
         fixes = {}
