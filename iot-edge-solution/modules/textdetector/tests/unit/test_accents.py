@@ -10,6 +10,7 @@ from pathlib import Path
 import msgpack
 import numpy as np
 import pytest
+from components import need
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -138,8 +139,7 @@ def test_settings_turn_it_off_or_on(monkeypatch):
 def test_the_lists_set_up_derived():
     """The file set-up built from the pinned wheel: 13 languages, the issue's lookalikes."""
     path = LOCAL_DATA / "accents.npz"
-    if not path.is_file():
-        pytest.skip("word lists missing: run `make setup`")
+    need(path.is_file(), "word lists missing: run `make setup`")
     lists = Accents.load(path)
     assert len(lists.langs) == 13 and lists.langs[0] == "en"
     assert lists.restore(["pRÍORy galleríes at the shíp"]) == ("pRIORy galleries at the ship",)
