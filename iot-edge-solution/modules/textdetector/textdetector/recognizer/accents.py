@@ -141,11 +141,14 @@ class Accents:
         lang = self._language(found) if found.words else None
         if lang is None:
             return tuple(texts)
+        # A word is known when it is its skeleton's most frequent form or a variant of it;
+        # one lookup per word gives both that and the form it should take.
+        variants = _member(self.lists[lang]["variants"], found.hashes)
         fixes = {}
-        for index in np.flatnonzero(~self.known(lang, found)):
-            form = self.form(lang, found.skeletons[index])
-            if form is not None and form != found.words[index]:
-                fixes[found.words[index]] = form
+        for word, key, variant in zip(found.words, found.skeletons, variants):
+            form = self.form(lang, key)
+            if form is not None and form != word and not variant:
+                fixes[word] = form
         if not fixes:
             return tuple(texts)
 
