@@ -583,6 +583,18 @@ class RecognizerSettings:
         one_of("auto", "off"),
         "MODE",
     )
+    rec_spelling: str = option(
+        "auto",
+        "REC_SPELLING",
+        "with REC_LANG=latin: a word of 5 letters or more that the image's language "
+        "does not know is read as a known word where the model's second choice at "
+        "one or two uncertain steps spells one (MADID -> MADRID), at least a tenth "
+        "as probable as what was read; digits, signs and other words stay (auto), or "
+        "every word stays as read (off); not with REC_ALLOWED_CHARS, REC_PATTERN or "
+        "REC_LEXICON",
+        one_of("auto", "off"),
+        "MODE",
+    )
     rec_upright: str = option(
         "auto",
         "REC_UPRIGHT",
@@ -701,9 +713,18 @@ class RecognizerSettings:
     @property
     def accents_on(self) -> bool:
         """Whether readings take their accents from the word lists (REC_ACCENTS)."""
+        return self.rec_accents == "auto" and self._word_lists_apply
+
+    @property
+    def spelling_on(self) -> bool:
+        """Whether unknown words may be respelled as known ones (REC_SPELLING)."""
+        return self.rec_spelling == "auto" and self._word_lists_apply
+
+    @property
+    def _word_lists_apply(self) -> bool:
+        """Latin text read with no constraint: the word lists may settle words."""
         return (
-            self.rec_accents == "auto"
-            and self.rec_lang == "latin"
+            self.rec_lang == "latin"
             and not self.rec_allowed_chars
             and not self.rec_pattern
             and self.rec_lexicon is None

@@ -155,7 +155,7 @@ class Accents:
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
             form = fixes.get(word.casefold())
-            return word if form is None else _cased(word, form)
+            return word if form is None else cased(word, form)
 
         return tuple(WORD.sub(fix, t) for t in texts)
 
@@ -207,7 +207,7 @@ def _member(sorted_hashes: np.ndarray, hashes: np.ndarray) -> np.ndarray:
     return sorted_hashes[index] == hashes if len(sorted_hashes) else np.zeros(len(hashes), bool)
 
 
-def _cased(read: str, form: str) -> str:
+def cased(read: str, form: str) -> str:
     """`form` in the case `read` was read in (upper, capitalised, or letter by letter)."""
     if read.isupper():
         return form.upper()

@@ -83,26 +83,32 @@ def greedy_decode(
         raise ValueError(f"expected (N, T, C) probabilities, got shape {probs.shape}")
     best = probs.argmax(axis=2)
     best_prob = probs.max(axis=2)
-    keep = best != BLANK
-    keep[:, 1:] &= best[:, 1:] != best[:, :-1]
     results = []
-    for row, row_probs, row_prob, row_keep in zip(best, probs, best_prob, keep):
-        kept = row[row_keep]
-        symbols = [charset[i] for i in kept]
-        if space_min is not None and kept.size > 1:
-            for gap in reversed(
-                np.flatnonzero(
-                    space_gaps(row, row_probs[:, -1], row_keep, len(charset) - 1, space_min)
-                )
-            ):
-                symbols.insert(gap + 1, " ")
-        text = "".join(symbols)
-        score = float(np.mean(row_prob[row_keep], dtype=np.float64)) if kept.size else 0.0
-        if space_min is not None:
-            text = _RUN_OF_SPACES.sub(" ", text).strip(" ")
-            score = score if text else 0.0
+    for row, row_probs, row_prob in zip(best, probs, best_prob):
+        text, keep = decode_path(row, row_probs[:, -1], charset, space_min)
+        score = float(np.mean(row_prob[keep], dtype=np.float64)) if text else 0.0
         results.append((text, score))
     return results
+
+
+def decode_path(
+    path: np.ndarray, space_probs: np.ndarray, charset: Sequence[str], space_min: float | None
+) -> tuple[str, np.ndarray]:
+    """One line's text from its (T,) class per step, and which steps it kept.
+
+    `space_probs`: the space class's probability per step (for `space_gaps`)."""
+    keep = path != BLANK
+    keep[1:] &= path[1:] != path[:-1]
+    kept = path[keep]
+    symbols = [charset[i] for i in kept]
+    if space_min is not None and kept.size > 1:
+        gaps = space_gaps(path, space_probs, keep, len(charset) - 1, space_min)
+        for gap in reversed(np.flatnonzero(gaps)):
+            symbols.insert(gap + 1, " ")
+    text = "".join(symbols)
+    if space_min is not None:
+        text = _RUN_OF_SPACES.sub(" ", text).strip(" ")
+    return text, keep
 
 
 def space_gaps(

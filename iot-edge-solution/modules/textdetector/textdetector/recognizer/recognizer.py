@@ -22,6 +22,7 @@ from .constrain.extension import extended
 from .crop import crop_all, is_tall, tall_variants
 from .ctc import SPACE_MIN, allowed_classes, charset_from_metadata, greedy_decode
 from .readings import Readings
+from .spelling import Choices, alternatives, respell
 from .zones import CompiledZones, ZoneSet
 
 
@@ -113,7 +114,8 @@ class TextRecognizer:
         self.classifier = classifier
         self.settings = settings
         self.space_min = SPACE_MIN if settings.rec_spaces == "auto" else None
-        self.accents = Accents.load(LOCAL_DATA / ACCENTS_FILE) if settings.accents_on else None
+        on = settings.accents_on or settings.spelling_on
+        self.words = Accents.load(LOCAL_DATA / ACCENTS_FILE) if on else None
         self.calls = 0  # recognition model calls so far
         self.crops_read = 0
         self._closed = False
@@ -211,7 +213,10 @@ class TextRecognizer:
     ) -> Reading:
         chosen = self._chosen(constraint)
         if chosen is None:
-            return Reading.plain(*raw)
+            if not self.settings.spelling_on or not raw[0]:
+                return Reading.plain(*raw)
+            masked = probs if self.allowed is None else probs[:, self.allowed]
+            return dataclasses.replace(Reading.plain(*raw), choices=Choices.of(masked, steps))
         return chosen.read(probs, raw, steps)
 
     def recognize(self, image: np.ndarray, boxes: np.ndarray) -> Readings:
@@ -299,9 +304,7 @@ class TextRecognizer:
         chosen = self._chosen(constraint)
         if chosen is None:
             plain = Readings.of(readings, flips, minimum, short=short)
-            if self.accents is None:
-                return plain
-            return dataclasses.replace(plain, texts=self.accents.restore(plain.texts))
+            return plain if self.words is None else self._settled(plain, readings)
         runs = chosen.join(boxes, readings, minimum) if join else []
         in_runs = {i for run in runs for i in run}
         todo = [i for i, r in enumerate(readings) if i not in in_runs and chosen.incomplete(r)]
@@ -316,6 +319,22 @@ class TextRecognizer:
                     readings[todo[k]] = reading
                     grown[todo[k]] = quads[k]
         return Readings.of(readings, flips, minimum, chosen.name, runs, grown, short=short)
+
+    def _settled(self, plain: Readings, readings: list[Reading]) -> Readings:
+        """`plain`'s words respelled (REC_SPELLING), then their accents set (REC_ACCENTS)."""
+        assert self.words is not None
+        texts = plain.texts
+        if self.settings.spelling_on:
+            options = [
+                alternatives(r.choices, self.decode_charset, self.space_min)
+                if text and r.choices is not None
+                else []
+                for text, r in zip(texts, readings)
+            ]
+            texts = respell(self.words, texts, options)
+        if self.settings.accents_on:
+            texts = self.words.restore(texts)
+        return dataclasses.replace(plain, texts=texts)
 
     def _check(self, probs: np.ndarray, count: int) -> None:
         self.calls += 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..spelling import Choices
 from . import assembly
 from .automaton import bind, can_match
 from .beam import Match, columns_of, search_columns
@@ -30,6 +31,7 @@ class Reading:
     raw_score: float = 0.0
     matched: bool | None = None
     columns: np.ndarray | None = field(default=None, repr=False, compare=False)
+    choices: Choices | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def plain(cls, text: str, score: float) -> Reading:

@@ -1,0 +1,193 @@
+"""REC_SPELLING: unknown words respelled from the model's second choices
+(recognizer/spelling.py), on step probabilities and word lists built here, and on a real
+photo of the real-scene set with the real models."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from textdetector.config import RecognizerSettings, load
+from textdetector.errors import ConfigError
+from textdetector.recognizer import accents, spelling
+from textdetector.recognizer.accents import Accents
+from textdetector.recognizer.ctc import greedy_decode
+from textdetector.recognizer.spelling import Choices, alternatives, respell
+
+CHARSET = ("", *"ADIMRabcdeilmnorstu", " ")
+
+
+def lists_of(**langs: tuple[str, ...]) -> Accents:
+    """Word lists in wordfreq's own format (one word per bucket, most frequent first)."""
+    data = {
+        lang: gzip.compress(msgpack.packb([{"format": "cB", "version": 1}, *[[w] for w in words]]))
+        for lang, words in langs.items()
+    }
+    return Accents(accents.build(data, "test lists"))
+
+
+@pytest.fixture(scope="module")
+def small() -> Accents:
+    return lists_of(
+        en=("the", "to", "madrid", "bus", "milieu", "modern", "is", "cold"),
+        es=("el", "de", "madrid", "autobús"),
+    )
+
+
+def line(*steps: dict[str, float]) -> np.ndarray:
+    """(T, C) step probabilities: each step's listed classes ("" is the blank), the rest
+    of the mass spread evenly over the other classes."""
+    probs = np.zeros((len(steps), len(CHARSET)), np.float32)
+    for row, step in zip(probs, steps):
+        rest = (1.0 - sum(step.values())) / (len(CHARSET) - len(step))
+        row[:] = rest
+        for char, p in step.items():
+            row[CHARSET.index(char)] = p
+    return probs
+
+
+# "MADID": between the D and the I an R is nearly as likely as the blank there.
+MADID = line(
+    {"M": 0.99}, {"": 0.99}, {"A": 0.98}, {"D": 0.99}, {"": 0.55, "R": 0.4}, {"I": 0.97},
+    {"": 0.99}, {"D": 0.99},
+)  # fmt: skip
+
+
+def test_alternatives_swap_unsure_steps_and_say_how_likely():
+    choices = Choices.of(MADID, len(MADID))
+    assert greedy_decode(MADID[None], CHARSET)[0][0] == "MADID"
+    found = dict(alternatives(choices, CHARSET, None))
+    assert found["MADRID"] == pytest.approx(0.4 / 0.55, rel=1e-5)
+    assert "MADID" not in found  # the greedy reading itself is not an alternative
+    assert all(spelling.MIN_RATIO <= ratio < 1.0 for ratio in found.values())
+    assert list(found.values()) == sorted(found.values(), reverse=True)
+
+
+def test_a_sure_line_has_no_alternatives():
+    sure = line({"b": 0.999}, {"u": 0.999}, {"s": 0.999})
+    assert alternatives(Choices.of(sure, 3), CHARSET, None) == []
+
+
+def test_an_unlikely_second_choice_is_no_alternative():
+    steps = MADID.copy()
+    steps[4] = line({"": 0.96, "R": 0.03})[0]  # R 0.03 / 0.96 below MIN_RATIO
+    found = dict(alternatives(Choices.of(steps, len(steps)), CHARSET, None))
+    assert "MADRID" not in found
+
+
+def test_choices_keep_only_the_line_steps():
+    padded = np.concatenate([MADID, line({"": 0.5, "u": 0.45})])
+    assert Choices.of(padded, len(MADID)).classes.shape == (len(MADID), spelling.TOP)
+
+
+def test_an_unknown_word_becomes_the_known_alternative(small):
+    options = [[("Bus to MADRID", 0.7), ("Bus to MADIS", 0.9)], []]
+    assert respell(small, ["Bus to MADID", "cold"], options) == ("Bus to MADRID", "cold")
+
+
+def test_known_short_coded_and_multi_word_changes_are_refused(small):
+    texts = ["the modern bus", "the mdern 12", "to Madid", "the xbus tx"]
+    options = [
+        [("the madrid bus", 0.9)],  # "modern" is known: stays
+        [("the modern 12", 0.9)],  # "mdern" is 5 letters, unknown, and becomes known
+        [("to Madrid", 0.9)],  # "Madid" is unknown: 5 letters is enough
+        [("the bus is", 0.9)],  # "xbus" too short, and two tokens change
+    ]
+    assert respell(small, texts, options) == (
+        "the modern bus",
+        "the modern 12",
+        "to Madrid",
+        texts[3],
+    )
+    coded = ["MADID7 bus", "MA-DID bus"]
+    assert respell(small, coded, [[("MADRID7 bus", 0.9)], [("MADRID bus", 0.9)]]) == tuple(coded)
+
+
+def test_words_take_their_known_form_and_case(small):
+    assert respell(small, ["el autobis de MADID"], [[("el autobús de MADID", 0.5)]]) == (
+        "el autobús de MADID",
+    )
+    assert respell(small, ["Mitieu modern"], [[("Milieu modern", 0.5)]]) == ("Milieu modern",)
+
+
+def test_no_language_no_change(small):
+    assert respell(small, ["qqqq zzzzz"], [[("qqqq madrid", 0.9)]]) == ("qqqq zzzzz",)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["the Madid bus", "mdern 7", "zzzzz to", "", "milieu"]),
+            st.lists(
+                st.tuples(
+                    st.sampled_from(["the Madrid bus", "modern 7", "madrid to", "x y z", "milieu"]),
+                    st.floats(0.1, 1.0),
+                ),
+                max_size=3,
+            ),
+        ),
+        max_size=5,
+    )
+)
+def test_only_one_unknown_word_of_a_line_ever_changes(small, cases):
+    """Each line keeps its place and its number of tokens; a token that changes held an
+    unknown word of MIN_LETTERS or more and no digit, and now reads a known word."""
+    texts = [text for text, _ in cases]
+    out = respell(small, texts, [options for _, options in cases])
+    assert len(out) == len(texts)
+    for before, after in zip(texts, out):
+        old, new = before.split(" "), after.split(" ")
+        assert len(old) == len(new)
+        for a, b in zip(old, new):
+            if a != b:
+                assert not any(c.isdigit() for c in a)
+                assert any(len(w) >= spelling.MIN_LETTERS for w in accents.WORD.findall(a))
+                assert small.form("en", accents.skeleton(b)) is not None
+
+
+def test_settings_turn_it_off_or_on(monkeypatch):
+    assert RecognizerSettings().spelling_on
+    for name, value in [
+        ("REC_SPELLING", "off"),
+        ("REC_LANG", "en"),
+        ("REC_ALLOWED_CHARS", "A-Z0-9"),
+        ("REC_PATTERN", "plate"),
+    ]:
+        with monkeypatch.context() as env:
+            env.setenv(name, value)
+            assert not load(RecognizerSettings).spelling_on, name
+    monkeypatch.setenv("REC_SPELLING", "always")
+    with pytest.raises(ConfigError, match="REC_SPELLING"):
+        load(RecognizerSettings)
+
+
+@pytest.mark.slow
+def test_a_real_bus_destination_is_respelled_unless_off():
+    """The real models on a bus photo of the real-scene set (tune split): the
+    destination sign reads MADID as it stands; the model's second choice gives the R."""
+    import cv2
+
+    from textdetector.commands.detect import read_lines_of
+    from textdetector.config import DetectorSettings, EngineSettings
+    from textdetector.detector import TextDetector
+    from textdetector.recognizer import TextRecognizer
+
+    still = Path(__file__).resolve().parents[2] / "evaluation/real_scenes/images/bus.jpg"
+    image = cv2.imread(str(still))
+    cpu = EngineSettings(engine="onnxruntime")
+    with (
+        TextDetector.open(cpu, DetectorSettings(), shapes="dynamic") as detector,
+        TextRecognizer.open(RecognizerSettings(), cpu) as auto,
+        TextRecognizer.open(RecognizerSettings(rec_spelling="off"), cpu) as off,
+    ):
+        as_read = " ".join(read_lines_of(detector, off, image))
+        respelled = " ".join(read_lines_of(detector, auto, image))
+    assert "MADID" in as_read.split()
+    assert "MADRID" in respelled.split() and "MADID" not in respelled.split()

@@ -1,0 +1,150 @@
+"""REC_SPELLING: an unknown word the model nearly read as a known one is read as that word.
+
+Greedy CTC decoding takes the most probable class at each step. Where a step was
+uncertain, the model's second (or third) choice there may spell a word the image's
+language knows where the first choice does not: `MADID` (an R as likely as the blank
+between D and I: `MADRID`), `Wivennoe` (`Wivenhoe`). `Choices` keeps, per step, the
+few most probable classes; `alternatives` reads the line again with one or two
+uncertain steps swapped to another choice, each scored by how much less probable
+that path is than the greedy one. `respell` then takes, for each word of
+`MIN_LETTERS` or more that the image's language (`Accents.language`) does not know,
+not even with other accents, the most probable alternative that changes only that
+word, into a known one, if it is at least `MIN_RATIO` as probable as what was read.
+Digits, signs and the other words of the line never change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+
+from .accents import WORD, Accents, cased, skeleton
+from .ctc import decode_path
+
+TOP = 3  # classes kept per step
+UNSURE = 0.97  # a step whose first choice is below this probability may be swapped
+SWAPS = 8  # at most this many swaps (step, choice) considered per line, most likely first
+MIN_RATIO = 0.1  # an alternative at least this probable, relative to the greedy path
+MIN_LETTERS = 5  # shorter words are too near other words to be respelled
+
+
+@dataclass(frozen=True)
+class Choices:
+    """One line's `TOP` most probable classes per step (most probable first), their
+    probabilities, and the space class's probability per step."""
+
+    classes: np.ndarray  # (T, TOP) int
+    probs: np.ndarray  # (T, TOP) float32
+    space: np.ndarray  # (T,) float32
+
+    @classmethod
+    def of(cls, probs: np.ndarray, steps: int) -> Choices:
+        """From one line's (T, C) class probabilities, its first `steps` steps."""
+        probs = np.asarray(probs)[:steps]
+        top = np.argsort(-probs, axis=1, kind="stable")[:, :TOP]
+        return cls(top, np.take_along_axis(probs, top, 1).astype(np.float32), probs[:, -1])
+
+
+def alternatives(
+    choices: Choices, charset: Sequence[str], space_min: float | None
+) -> list[tuple[str, float]]:
+    """Other readings of the line: one or two unsure steps swapped to another choice,
+    each with its path's probability relative to the greedy path (most probable first,
+    each text once)."""
+    swaps = _swaps(choices)
+    if not swaps:
+        return []
+    greedy = choices.classes[:, 0]
+    seen = {decode_path(greedy, choices.space, charset, space_min)[0]}
+    out: list[tuple[str, float]] = []
+    for size in (1, 2):
+        for combo in combinations(swaps, size):
+            if len({step for step, _, _ in combo}) < size:
+                continue
+            path = greedy.copy()
+            ratio = 1.0
+            for step, label, gain in combo:
+                path[step] = label
+                ratio *= gain
+            if ratio < MIN_RATIO:
+                continue
+            text = decode_path(path, choices.space, charset, space_min)[0]
+            if text not in seen:
+                seen.add(text)
+                out.append((text, ratio))
+    return sorted(out, key=lambda item: -item[1])
+
+
+def _swaps(choices: Choices) -> list[tuple[int, int, float]]:
+    """(step, class, probability relative to the step's first choice) of the likeliest
+    swaps at unsure steps."""
+    first = choices.probs[:, 0]
+    unsure = np.flatnonzero(first < UNSURE)
+    found = [
+        (int(step), int(choices.classes[step, k]), float(choices.probs[step, k] / first[step]))
+        for step in unsure
+        for k in range(1, choices.classes.shape[1])
+        if choices.probs[step, k] >= MIN_RATIO * first[step]
+    ]
+    return sorted(found, key=lambda swap: -swap[2])[:SWAPS]
+
+
+
+
+def respell(
+    lists: Accents, texts: Sequence[str], options: Sequence[Sequence[tuple[str, float]]]
+) -> tuple[str, ...]:
+    """`texts` (one image's lines) with each unknown word replaced by the first of its
+    line's `options` (`alternatives`, most probable first) that differs from the line in
+    that word only and reads it as a known word (in that word's known form)."""
+    lang = lists.language([w for t in texts for w in WORD.findall(t) if len(w) > 1])
+    if lang is None:
+        return tuple(texts)
+    return tuple(
+        _respelled(lists, lang, text, found) if found else text
+        for text, found in zip(texts, options)
+    )
+
+
+def _respelled(lists: Accents, lang: str, text: str, options: Sequence[tuple[str, float]]) -> str:
+    tokens = text.split(" ")
+    todo = {i for i, token in enumerate(tokens) if _unknown(lists, lang, token)}
+    for option, _ in options if todo else ():
+        other = option.split(" ")
+        changed = [i for i, (a, b) in enumerate(zip(tokens, other)) if a != b]
+        if len(other) != len(tokens) or len(changed) != 1 or changed[0] not in todo:
+            continue
+        word = _known(lists, lang, tokens[changed[0]], other[changed[0]])
+        if word is not None:
+            tokens[changed[0]] = word
+            todo.discard(changed[0])
+    return " ".join(tokens)
+
+
+def _unknown(lists: Accents, lang: str, token: str) -> bool:
+    """Whether a token without digits holds a word of `MIN_LETTERS` or more that `lang`
+    does not know, not even with other accents."""
+    return not any(c.isdigit() for c in token) and any(
+        len(word) >= MIN_LETTERS and lists.form(lang, skeleton(word)) is None
+        for word in WORD.findall(token)
+    )
+
+
+def _known(lists: Accents, lang: str, read: str, token: str) -> str | None:
+    """`token` with its words in their known forms; None when a word is not known, or
+    the token holds a digit, other signs than `read`, or two letters fewer."""
+    words = [word for word in WORD.findall(token) if len(word) > 1]
+    if (
+        not words
+        or any(c.isdigit() for c in token)
+        or WORD.sub("", token) != WORD.sub("", read)
+        or len(token) < len(read) - 1
+    ):
+        return None
+    forms = {word: lists.form(lang, skeleton(word)) for word in words}
+    if any(form is None for form in forms.values()):
+        return None
+    return WORD.sub(lambda m: cased(m.group(0), forms.get(m.group(0)) or m.group(0)), token)
