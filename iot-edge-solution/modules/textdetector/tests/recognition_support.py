@@ -33,14 +33,16 @@ def recognizer(rec_model_path: Path):
 
     # ONNX Runtime, plain greedy decoding (REC_SPACES=off) and batches padded to their
     # widest line (REC_PADDING=batch), every reading over REC_MIN_SCORE kept
-    # (REC_MIN_SCORE_SHORT=0), as in RapidOCR: the parity tests compare strings exactly
-    # and scores to 1e-6
+    # (REC_MIN_SCORE_SHORT=0), words as read (REC_ACCENTS=off, REC_SPELLING=off), as in
+    # RapidOCR: the parity tests compare strings exactly and scores to 1e-6
     settings = RecognizerSettings(
         rec_model_path=rec_model_path,
         cls_model_path=CLS_MODEL,
         rec_spaces="off",
         rec_padding="batch",
         rec_min_score_short=0.0,
+        rec_accents="off",
+        rec_spelling="off",
     )
     with TextRecognizer.open(settings, ORT) as rec:
         yield rec

@@ -587,11 +587,11 @@ class RecognizerSettings:
         "auto",
         "REC_SPELLING",
         "with REC_LANG=latin: a word of 5 letters or more that the image's language "
-        "does not know is read as a known word where the model's second choice at "
-        "one or two uncertain steps spells one (MADID -> MADRID), at least a tenth "
-        "as probable as what was read; digits, signs and other words stay (auto), or "
-        "every word stays as read (off); not with REC_ALLOWED_CHARS, REC_PATTERN or "
-        "REC_LEXICON",
+        "does not know is read as one or two known words where the model's second "
+        "choice at one or two uncertain steps spells them (MADID -> MADRID, "
+        "CANSOMEONE -> CAN SOMEONE), at least 3 %% as probable as what was read; "
+        "digits, signs and other words stay (auto), or every word stays as read "
+        "(off); not with REC_ALLOWED_CHARS, REC_PATTERN or REC_LEXICON",
         one_of("auto", "off"),
         "MODE",
     )

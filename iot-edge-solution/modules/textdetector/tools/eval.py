@@ -141,6 +141,8 @@ class Mode:
     rec_model: Path | None = None
     padding: str = RecognizerSettings().rec_padding  # REC_PADDING (`main`: as `run` reads it)
     short: float = RecognizerSettings().rec_min_score_short  # REC_MIN_SCORE_SHORT, likewise
+    accents: str = RecognizerSettings().rec_accents  # REC_ACCENTS, likewise
+    spelling: str = RecognizerSettings().rec_spelling  # REC_SPELLING, likewise
 
     @property
     def model(self) -> str:
@@ -158,12 +160,17 @@ class Mode:
             rec_model_path=self.rec_model,
             rec_padding=self.padding,
             rec_min_score_short=self.short,
+            rec_accents=self.accents,
+            rec_spelling=self.spelling,
         )
 
     @property
     def as_rapidocr(self) -> bool:
-        """Batches padded and short readings kept as RapidOCR does: string parity holds."""
-        return self.padding == "batch" and self.short == 0
+        """Batches padded, short readings kept and words left as RapidOCR does: string
+        parity holds."""
+        return (
+            self.padding == "batch" and self.short == 0 and self.accents == self.spelling == "off"
+        )
 
 
 def ours(samples: list[Sample], mode: Mode, threads: int) -> tuple[list, float, int, int]:
@@ -283,8 +290,9 @@ def show(name: str, report: dict) -> None:
             ("character error rate", r["cer"], targets.get("cer")),
         ]
         if "parity_with_rapidocr" in r:
-            # string for string only with RapidOCR's batches (REC_PADDING=batch) and
-            # its score rule (REC_MIN_SCORE_SHORT=0)
+            # string for string only with RapidOCR's batches (REC_PADDING=batch), its
+            # score rule (REC_MIN_SCORE_SHORT=0) and words as read (REC_ACCENTS=off,
+            # REC_SPELLING=off)
             target = PARITY_TARGET if r["as_rapidocr"] else None
             rows += [
                 ("lines identical to RapidOCR", r["parity_with_rapidocr"], target),
@@ -367,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
             args.rec_model,
             run_settings.rec_padding,
             run_settings.rec_min_score_short,
+            run_settings.rec_accents,
+            run_settings.rec_spelling,
         )
         for model_set in model_sets
         for cls in cls_modes

@@ -331,7 +331,7 @@ class TextRecognizer:
                 else []
                 for text, r in zip(texts, readings)
             ]
-            texts = respell(self.words, texts, options)
+            texts = respell(self.words, texts, options, spaces=self.space_min is not None)
         if self.settings.accents_on:
             texts = self.words.restore(texts)
         return dataclasses.replace(plain, texts=texts)

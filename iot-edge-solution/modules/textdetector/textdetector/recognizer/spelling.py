@@ -2,15 +2,16 @@
 
 Greedy CTC decoding takes the most probable class at each step. Where a step was
 uncertain, the model's second (or third) choice there may spell a word the image's
-language knows where the first choice does not: `MADID` (an R as likely as the blank
-between D and I: `MADRID`), `Wivennoe` (`Wivenhoe`). `Choices` keeps, per step, the
-few most probable classes; `alternatives` reads the line again with one or two
-uncertain steps swapped to another choice, each scored by how much less probable
-that path is than the greedy one. `respell` then takes, for each word of
-`MIN_LETTERS` or more that the image's language (`Accents.language`) does not know,
-not even with other accents, the most probable alternative that changes only that
-word, into a known one, if it is at least `MIN_RATIO` as probable as what was read.
-Digits, signs and the other words of the line never change.
+language knows where the first choice does not: `MADID` (an R nearly as likely as the
+blank between D and I: `MADRID`), `CRAEISMAN` (`CRAFTSMAN`), `CANSOMEONE` (a space
+there: `CAN SOMEONE`). `Choices` keeps, per step, the few most probable classes;
+`alternatives` reads the line again with one or two uncertain steps swapped to another
+choice, each scored by how much less probable that path is than the greedy one.
+`respell` then takes, for each word of `MIN_LETTERS` or more that the image's language
+(`Accents.language`; English when it knows none of them) does not know, not even with
+other accents, the most probable alternative that changes only that word, into one or
+two known words, if it is at least `MIN_RATIO` as probable as what was read. Digits,
+signs and the other words of the line never change.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .ctc import decode_path
 TOP = 3  # classes kept per step
 UNSURE = 0.97  # a step whose first choice is below this probability may be swapped
 SWAPS = 8  # at most this many swaps (step, choice) considered per line, most likely first
-MIN_RATIO = 0.1  # an alternative at least this probable, relative to the greedy path
+MIN_RATIO = 0.03  # an alternative at least this probable, relative to the greedy path
 MIN_LETTERS = 5  # shorter words are too near other words to be respelled
 
 
@@ -92,59 +93,73 @@ def _swaps(choices: Choices) -> list[tuple[int, int, float]]:
     return sorted(found, key=lambda swap: -swap[2])[:SWAPS]
 
 
-
-
 def respell(
-    lists: Accents, texts: Sequence[str], options: Sequence[Sequence[tuple[str, float]]]
+    lists: Accents,
+    texts: Sequence[str],
+    options: Sequence[Sequence[tuple[str, float]]],
+    spaces: bool = True,
 ) -> tuple[str, ...]:
     """`texts` (one image's lines) with each unknown word replaced by the first of its
     line's `options` (`alternatives`, most probable first) that differs from the line in
-    that word only and reads it as a known word (in that word's known form)."""
+    that word only and reads it as one known word, or two with `spaces` (REC_SPACES=auto:
+    a space put in), in their known forms."""
     lang = lists.language([w for t in texts for w in WORD.findall(t) if len(w) > 1])
-    if lang is None:
-        return tuple(texts)
+    lang = lang or lists.langs[0]
     return tuple(
-        _respelled(lists, lang, text, found) if found else text
+        _respelled(lists, lang, text, found, 1 if spaces else 0) if found else text
         for text, found in zip(texts, options)
     )
 
 
-def _respelled(lists: Accents, lang: str, text: str, options: Sequence[tuple[str, float]]) -> str:
+def _respelled(
+    lists: Accents, lang: str, text: str, options: Sequence[tuple[str, float]], splits: int
+) -> str:
     tokens = text.split(" ")
     todo = {i for i, token in enumerate(tokens) if _unknown(lists, lang, token)}
     for option, _ in options if todo else ():
-        other = option.split(" ")
-        changed = [i for i, (a, b) in enumerate(zip(tokens, other)) if a != b]
-        if len(other) != len(tokens) or len(changed) != 1 or changed[0] not in todo:
+        index, parts = _one_change(tokens, option.split(" "), splits)
+        if index not in todo:
             continue
-        word = _known(lists, lang, tokens[changed[0]], other[changed[0]])
-        if word is not None:
-            tokens[changed[0]] = word
-            todo.discard(changed[0])
+        known = [word for word in (_known(lists, lang, part) for part in parts) if word]
+        if len(known) == len(parts) and _same_signs(tokens[index], parts):
+            tokens[index] = " ".join(known)
+            todo.discard(index)
     return " ".join(tokens)
 
 
+def _one_change(tokens: list[str], other: list[str], splits: int) -> tuple[int, list[str]]:
+    """The one token of `tokens` that `other` changes, and what it becomes: one token,
+    or up to `splits` more (spaces put in); -1 when other tokens change too."""
+    extra = len(other) - len(tokens)
+    if not 0 <= extra <= splits:
+        return -1, []
+    for i, (a, b) in enumerate(zip(tokens, other)):
+        if a != b:
+            same = tokens[i + 1 :] == other[i + 1 + extra :]
+            return (i, other[i : i + 1 + extra]) if same else (-1, [])
+    return -1, []
+
+
+def _same_signs(read: str, parts: list[str]) -> bool:
+    """Whether `parts` keep `read`'s signs and digits and all but one of its letters."""
+    joined = "".join(parts)
+    return WORD.sub("", joined) == WORD.sub("", read) and len(joined) >= len(read) - 1
+
+
 def _unknown(lists: Accents, lang: str, token: str) -> bool:
-    """Whether a token without digits holds a word of `MIN_LETTERS` or more that `lang`
-    does not know, not even with other accents."""
-    return not any(c.isdigit() for c in token) and any(
+    """Whether a token holds a word of `MIN_LETTERS` or more that `lang` does not know,
+    not even with other accents."""
+    return any(
         len(word) >= MIN_LETTERS and lists.form(lang, skeleton(word)) is None
         for word in WORD.findall(token)
     )
 
 
-def _known(lists: Accents, lang: str, read: str, token: str) -> str | None:
-    """`token` with its words in their known forms; None when a word is not known, or
-    the token holds a digit, other signs than `read`, or two letters fewer."""
+def _known(lists: Accents, lang: str, token: str) -> str | None:
+    """`token` with its words in their known forms; None when it holds no word of two
+    letters or more, or one `lang` does not know."""
     words = [word for word in WORD.findall(token) if len(word) > 1]
-    if (
-        not words
-        or any(c.isdigit() for c in token)
-        or WORD.sub("", token) != WORD.sub("", read)
-        or len(token) < len(read) - 1
-    ):
-        return None
     forms = {word: lists.form(lang, skeleton(word)) for word in words}
-    if any(form is None for form in forms.values()):
+    if not words or any(form is None for form in forms.values()):
         return None
     return WORD.sub(lambda m: cased(m.group(0), forms.get(m.group(0)) or m.group(0)), token)
