@@ -595,6 +595,16 @@ class RecognizerSettings:
         one_of("auto", "off"),
         "MODE",
     )
+    rec_upscale: str = option(
+        "auto",
+        "REC_UPSCALE",
+        "a still's (detect, serve) region thinner than 24 pixels that read something "
+        "with a confidence under 0.9 is also cut out with its short side raised to 24 "
+        "(one cubic warp, at most 4x) and read again, the more confident reading kept "
+        "(auto), or read once (off); video frames are read once",
+        one_of("auto", "off"),
+        "MODE",
+    )
     rec_upright: str = option(
         "auto",
         "REC_UPRIGHT",

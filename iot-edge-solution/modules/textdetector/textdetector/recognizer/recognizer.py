@@ -19,7 +19,7 @@ from .batching import HEIGHT, aspect, model_inputs, plan
 from .classifier import AngleClassifier
 from .constrain import Constraint, PatternError, Reading
 from .constrain.extension import extended
-from .crop import crop_all, is_tall, tall_variants
+from .crop import UPSCALE_BELOW, crop_all, crop_quad, is_tall, tall_variants, upscale_of
 from .ctc import SPACE_MIN, allowed_classes, charset_from_metadata, greedy_decode
 from .readings import Readings
 from .spelling import Choices, alternatives, respell
@@ -228,12 +228,14 @@ class TextRecognizer:
         images_and_boxes: Sequence[tuple[np.ndarray, np.ndarray]],
         join: bool = True,
         constraint: Chosen = KEEP,
+        still: bool = False,
     ) -> list[Readings]:
         """Read the regions of several images (e.g. frames) together, in shared batches.
 
         With a pattern and `join`, runs of boxes matching together become one reading
         (`Readings.runs`: fewer readings than boxes); `join=False` keeps one per box.
-        `constraint` reads these boxes under another constraint (a zone's; None: none)."""
+        `constraint` reads these boxes under another constraint (a zone's; None: none).
+        `still`: the images are stills (`detect`, `serve`): REC_UPSCALE applies."""
         crops: list[np.ndarray] = []
         owners: list[tuple[int, int]] = []
         tall = []
@@ -248,8 +250,45 @@ class TextRecognizer:
         if self.classifier is not None and crops:
             crops, turned = self.classifier.upright(crops)
         readings = self._read_tall_both_ways(crops, tall, constraint) if crops else []
+        if still and self.settings.rec_upscale == "auto" and crops:
+            self._read_thin_again(images_and_boxes, owners, readings, turned, constraint)
         images, each_boxes = [i for i, _ in images_and_boxes], [b for _, b in images_and_boxes]
         return self._assemble(images, each_boxes, owners, readings, turned, join, constraint)
+
+    def _read_thin_again(
+        self,
+        images_and_boxes: Sequence[tuple[np.ndarray, np.ndarray]],
+        owners: list[tuple[int, int]],
+        readings: list[Reading],
+        turned: np.ndarray,
+        constraint: Chosen = KEEP,
+    ) -> None:
+        """REC_UPSCALE: each thin region that read something, less confidently than
+        `UPSCALE_BELOW`, is cut out again larger (`upscale_of`) and read; the more
+        confident reading replaces it in `readings`."""
+        minimum, short = self.settings.rec_min_score, self.settings.rec_min_score_short
+        bgr = [as_bgr(image) for image, _ in images_and_boxes]
+        picked, crops = [], []
+        for index, (number, box) in enumerate(owners):
+            quad = images_and_boxes[number][1][box]
+            scale = upscale_of(quad)
+            reading = readings[index]
+            if (
+                scale == 1.0
+                or reading.raw_score >= UPSCALE_BELOW
+                or not reading.kept(minimum, short)
+            ):
+                continue
+            crop = crop_quad(bgr[number], quad, scale)
+            if crop is not None:
+                picked.append(index)
+                crops.append(np.ascontiguousarray(np.rot90(crop, 2)) if turned[index] else crop)
+        for index, reading in zip(picked, self.read_lines(crops, constraint)):
+            if (reading.matched, reading.raw_score) > (
+                readings[index].matched,
+                readings[index].raw_score,
+            ):
+                readings[index] = reading
 
     def _read_tall_both_ways(
         self, crops: list[np.ndarray], tall: list[bool], constraint: Chosen = KEEP

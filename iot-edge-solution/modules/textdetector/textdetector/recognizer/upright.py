@@ -74,11 +74,11 @@ def read_still(
 ) -> Detections:
     """A still's boxes (`found`) read, and turned upright when REC_UPRIGHT=auto and
     `read_upright` finds a quarter turn that reads more (`detect`: the still's detector)."""
-    read = read_regions(recognizer, [image], [found])[0][0]
+    read = read_regions(recognizer, [image], [found], still=True)[0][0]
     if recognizer.settings.rec_upright == "off":
         return read
 
     def read_boxes(turned: np.ndarray, boxes: Detections) -> Detections:
-        return read_regions(recognizer, [turned], [boxes])[0][0]
+        return read_regions(recognizer, [turned], [boxes], still=True)[0][0]
 
     return read_upright(image, read, detect, read_boxes)
