@@ -198,10 +198,9 @@ class TextRecognizer:
             self._check(probs, len(part))
             masked = probs if self.allowed is None else probs[:, :, self.allowed]
             raw = greedy_decode(masked, self.decode_charset, self.space_min)
-            for index, row, reading in zip(part, probs, raw):
-                results[index] = self._constrain(
-                    row, reading, _steps(crops[index], width, row), constraint
-                )
+            for index, row, decoded, reading in zip(part, probs, masked, raw):
+                steps = _steps(crops[index], width, row)
+                results[index] = self._constrain(row, decoded, reading, steps, constraint)
         self.crops_read += len(crops)
         return results
 
@@ -209,14 +208,20 @@ class TextRecognizer:
         return self.constraint if isinstance(constraint, _Keep) else constraint
 
     def _constrain(
-        self, probs: np.ndarray, raw: tuple[str, float], steps: int, constraint: Chosen = KEEP
+        self,
+        probs: np.ndarray,
+        decoded: np.ndarray,
+        raw: tuple[str, float],
+        steps: int,
+        constraint: Chosen = KEEP,
     ) -> Reading:
+        """One line's Reading from its class probabilities (`decoded`: those of the
+        classes REC_LANG allows), its greedy reading `raw` and its `steps`."""
         chosen = self._chosen(constraint)
         if chosen is None:
             if not self.settings.spelling_on or not raw[0]:
                 return Reading.plain(*raw)
-            masked = probs if self.allowed is None else probs[:, self.allowed]
-            return dataclasses.replace(Reading.plain(*raw), choices=Choices.of(masked, steps))
+            return dataclasses.replace(Reading.plain(*raw), choices=Choices.of(decoded, steps))
         return chosen.read(probs, raw, steps)
 
     def recognize(self, image: np.ndarray, boxes: np.ndarray) -> Readings:
