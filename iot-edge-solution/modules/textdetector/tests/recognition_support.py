@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,22 @@ CLS_MODEL = LOCAL_DATA / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 
 
 ORT = EngineSettings(engine="onnxruntime")
+
+
+@contextmanager
+def detector_and_readers(**off: str) -> Iterator[tuple]:
+    """The default detector, a recogniser at the defaults and one with the settings
+    `off` (e.g. rec_spelling="off"), on ONNX Runtime: a setting's effect on real stills."""
+    from textdetector.config import DetectorSettings, RecognizerSettings
+    from textdetector.detector import TextDetector
+    from textdetector.recognizer import TextRecognizer
+
+    with (
+        TextDetector.open(ORT, DetectorSettings(), shapes="dynamic") as detector,
+        TextRecognizer.open(RecognizerSettings(), ORT) as auto,
+        TextRecognizer.open(RecognizerSettings(**off), ORT) as without,
+    ):
+        yield detector, auto, without
 
 
 @pytest.fixture(scope="session")

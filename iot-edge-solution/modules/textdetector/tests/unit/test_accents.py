@@ -13,6 +13,7 @@ import pytest
 from components import need
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from recognition_support import detector_and_readers
 
 from textdetector.config import RecognizerSettings, load
 from textdetector.errors import ConfigError, ModelError
@@ -119,10 +120,15 @@ def test_missing_or_broken_lists_are_one_line(tmp_path):
         Accents.load(old)
 
 
-def test_settings_turn_it_off_or_on(monkeypatch):
-    assert RecognizerSettings().accents_on
+@pytest.mark.parametrize(
+    "variable, on", [("REC_ACCENTS", "accents_on"), ("REC_SPELLING", "spelling_on")]
+)
+def test_settings_turn_it_off_or_on(monkeypatch, variable, on):
+    """The word lists' two uses (REC_ACCENTS, REC_SPELLING) are on by default, off with
+    their own variable and whenever the text is not plain Latin read unconstrained."""
+    assert getattr(RecognizerSettings(), on)
     for name, value in [
-        ("REC_ACCENTS", "off"),
+        (variable, "off"),
         ("REC_LANG", "en"),
         ("REC_LANG", "all"),
         ("REC_ALLOWED_CHARS", "A-Z0-9"),
@@ -130,9 +136,9 @@ def test_settings_turn_it_off_or_on(monkeypatch):
     ]:
         with monkeypatch.context() as env:
             env.setenv(name, value)
-            assert not load(RecognizerSettings).accents_on, name
-    monkeypatch.setenv("REC_ACCENTS", "maybe")
-    with pytest.raises(ConfigError, match="REC_ACCENTS"):
+            assert not getattr(load(RecognizerSettings), on), name
+    monkeypatch.setenv(variable, "maybe")
+    with pytest.raises(ConfigError, match=variable):
         load(RecognizerSettings)
 
 
@@ -180,18 +186,10 @@ def test_a_real_sign_reads_plain_english_unless_off():
     import cv2
 
     from textdetector.commands.detect import read_lines_of
-    from textdetector.config import DetectorSettings, EngineSettings
-    from textdetector.detector import TextDetector
-    from textdetector.recognizer import TextRecognizer
 
     still = Path(__file__).resolve().parents[2] / "evaluation/real_scenes/images/scenetext06.jpg"
     image = cv2.imread(str(still))
-    cpu = EngineSettings(engine="onnxruntime")
-    with (
-        TextDetector.open(cpu, DetectorSettings(), shapes="dynamic") as detector,
-        TextRecognizer.open(RecognizerSettings(), cpu) as auto,
-        TextRecognizer.open(RecognizerSettings(rec_accents="off"), cpu) as off,
-    ):
+    with detector_and_readers(rec_accents="off") as (detector, auto, off):
         as_read = " ".join(read_lines_of(detector, off, image))
         plain = " ".join(read_lines_of(detector, auto, image))
     assert "í" in as_read

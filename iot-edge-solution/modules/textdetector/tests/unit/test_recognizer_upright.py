@@ -5,9 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from recognition_support import ORT
+from recognition_support import detector_and_readers
 
-from textdetector.config import ConfigError, DetectorSettings, RecognizerSettings
+from textdetector.config import ConfigError, RecognizerSettings
 from textdetector.config import load as load_settings
 from textdetector.geometry import turned, turned_back
 from textdetector.recognizer.upright import (
@@ -132,15 +132,8 @@ def test_rec_upright_is_auto_or_off():
 
 @pytest.fixture(scope="module")
 def readers():
-    from textdetector.detector import TextDetector
-    from textdetector.recognizer import TextRecognizer
-
-    with (
-        TextDetector.open(ORT, DetectorSettings(), shapes="dynamic") as detector,
-        TextRecognizer.open(RecognizerSettings(), ORT) as auto,
-        TextRecognizer.open(RecognizerSettings(rec_upright="off"), ORT) as off,
-    ):
-        yield detector, auto, off
+    with detector_and_readers(rec_upright="off") as found:
+        yield found
 
 
 @pytest.mark.slow

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from recognition_support import detector_and_readers
 
-from textdetector.config import RecognizerSettings, load
-from textdetector.errors import ConfigError
 from textdetector.recognizer import accents, spelling
 from textdetector.recognizer.accents import Accents
 from textdetector.recognizer.ctc import greedy_decode
@@ -170,22 +169,6 @@ def test_only_unknown_words_ever_change(small, cases):
             assert words and all(small.form("en", accents.skeleton(w)) for w in words)
 
 
-def test_settings_turn_it_off_or_on(monkeypatch):
-    assert RecognizerSettings().spelling_on
-    for name, value in [
-        ("REC_SPELLING", "off"),
-        ("REC_LANG", "en"),
-        ("REC_ALLOWED_CHARS", "A-Z0-9"),
-        ("REC_PATTERN", "plate"),
-    ]:
-        with monkeypatch.context() as env:
-            env.setenv(name, value)
-            assert not load(RecognizerSettings).spelling_on, name
-    monkeypatch.setenv("REC_SPELLING", "always")
-    with pytest.raises(ConfigError, match="REC_SPELLING"):
-        load(RecognizerSettings)
-
-
 @pytest.mark.slow
 def test_a_real_bus_destination_is_respelled_unless_off():
     """The real models on a bus photo of the real-scene set (tune split): the
@@ -193,18 +176,10 @@ def test_a_real_bus_destination_is_respelled_unless_off():
     import cv2
 
     from textdetector.commands.detect import read_lines_of
-    from textdetector.config import DetectorSettings, EngineSettings
-    from textdetector.detector import TextDetector
-    from textdetector.recognizer import TextRecognizer
 
     still = Path(__file__).resolve().parents[2] / "evaluation/real_scenes/images/bus.jpg"
     image = cv2.imread(str(still))
-    cpu = EngineSettings(engine="onnxruntime")
-    with (
-        TextDetector.open(cpu, DetectorSettings(), shapes="dynamic") as detector,
-        TextRecognizer.open(RecognizerSettings(), cpu) as auto,
-        TextRecognizer.open(RecognizerSettings(rec_spelling="off"), cpu) as off,
-    ):
+    with detector_and_readers(rec_spelling="off") as (detector, auto, off):
         as_read = " ".join(read_lines_of(detector, off, image))
         respelled = " ".join(read_lines_of(detector, auto, image))
     assert "MADID" in as_read.split()

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from recognition_support import detector_and_readers
 
 from textdetector.config import RecognizerSettings, load
 from textdetector.errors import ConfigError
@@ -54,17 +55,8 @@ def test_settings_turn_it_off(monkeypatch):
 
 @pytest.fixture(scope="module")
 def readers():
-    from textdetector.config import DetectorSettings, EngineSettings
-    from textdetector.detector import TextDetector
-    from textdetector.recognizer import TextRecognizer
-
-    cpu = EngineSettings(engine="onnxruntime")
-    with (
-        TextDetector.open(cpu, DetectorSettings(), shapes="dynamic") as detector,
-        TextRecognizer.open(RecognizerSettings(), cpu) as auto,
-        TextRecognizer.open(RecognizerSettings(rec_upscale="off"), cpu) as off,
-    ):
-        yield detector, auto, off
+    with detector_and_readers(rec_upscale="off") as found:
+        yield found
 
 
 @pytest.mark.slow
