@@ -134,13 +134,20 @@ class Accents:
             known[index] = self.form(lang, found.skeletons[index]) == found.words[index]
         return known
 
+    def vote(self, texts: Sequence[str]) -> str | None:
+        """The language of one image's readings: the one whose list knows most of their
+        words of two letters or more (case-folded); None when no list knows any."""
+        texts = [unicodedata.normalize("NFC", t) for t in texts]
+        found = _Words([w.casefold() for t in texts for w in WORD.findall(t) if len(w) > 1])
+        return self._language(found) if found.words else None
+
     def restore(self, texts: Sequence[str]) -> tuple[str, ...]:
         """`texts` (one image's readings) with each word's accents set by its language."""
         texts = [unicodedata.normalize("NFC", t) for t in texts]
-        found = _Words([w.casefold() for t in texts for w in WORD.findall(t) if len(w) > 1])
-        lang = self._language(found) if found.words else None
+        lang = self.vote(texts)
         if lang is None:
             return tuple(texts)
+        found = _Words([w.casefold() for t in texts for w in WORD.findall(t) if len(w) > 1])
         # A word is known when it is its skeleton's most frequent form or a variant of it;
         # one lookup per word gives both that and the form it should take.
         variants = _member(self.lists[lang]["variants"], found.hashes)

@@ -103,8 +103,7 @@ def respell(
     line's `options` (`alternatives`, most probable first) that differs from the line in
     that word only and reads it as one known word, or two with `spaces` (REC_SPACES=auto:
     a space put in), in their known forms."""
-    lang = lists.language([w for t in texts for w in WORD.findall(t) if len(w) > 1])
-    lang = lang or lists.langs[0]
+    lang = lists.vote(texts) or lists.langs[0]
     return tuple(
         _respelled(lists, lang, text, found, 1 if spaces else 0) if found else text
         for text, found in zip(texts, options)
