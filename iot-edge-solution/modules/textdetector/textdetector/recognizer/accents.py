@@ -141,10 +141,11 @@ class Accents:
         found = _Words([w.casefold() for t in texts for w in WORD.findall(t) if len(w) > 1])
         return self._language(found) if found.words else None
 
-    def restore(self, texts: Sequence[str]) -> tuple[str, ...]:
-        """`texts` (one image's readings) with each word's accents set by its language."""
+    def restore(self, texts: Sequence[str], lang: str | None = None) -> tuple[str, ...]:
+        """`texts` (one image's readings) with each word's accents set by its language
+        (`lang`, when already voted on; None: `vote`)."""
         texts = [unicodedata.normalize("NFC", t) for t in texts]
-        lang = self.vote(texts)
+        lang = lang or self.vote(texts)
         if lang is None:
             return tuple(texts)
         found = _Words([w.casefold() for t in texts for w in WORD.findall(t) if len(w) > 1])

@@ -365,9 +365,12 @@ class TextRecognizer:
         return Readings.of(readings, flips, minimum, chosen.name, runs, grown, short=short)
 
     def _settled(self, plain: Readings, readings: list[Reading]) -> Readings:
-        """`plain`'s words respelled (REC_SPELLING), then their accents set (REC_ACCENTS)."""
+        """`plain`'s words respelled (REC_SPELLING), then their accents set (REC_ACCENTS),
+        both in the language voted on once. (Respelling turns unknown words into words
+        of that language only, so a vote after it would choose the same one.)"""
         assert self.words is not None
         texts = plain.texts
+        lang = self.words.vote(texts)
         if self.settings.spelling_on:
             options = [
                 alternatives(r.choices, self.decode_charset, self.space_min)
@@ -375,9 +378,9 @@ class TextRecognizer:
                 else []
                 for text, r in zip(texts, readings)
             ]
-            texts = respell(self.words, texts, options, spaces=self.space_min is not None)
+            texts = respell(self.words, texts, options, self.space_min is not None, lang)
         if self.settings.accents_on:
-            texts = self.words.restore(texts)
+            texts = self.words.restore(texts, lang)
         return dataclasses.replace(plain, texts=texts)
 
     def _check(self, probs: np.ndarray, count: int) -> None:

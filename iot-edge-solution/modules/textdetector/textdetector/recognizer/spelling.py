@@ -98,12 +98,14 @@ def respell(
     texts: Sequence[str],
     options: Sequence[Sequence[tuple[str, float]]],
     spaces: bool = True,
+    lang: str | None = None,
 ) -> tuple[str, ...]:
     """`texts` (one image's lines) with each unknown word replaced by the first of its
     line's `options` (`alternatives`, most probable first) that differs from the line in
     that word only and reads it as one known word, or two with `spaces` (REC_SPACES=auto:
-    a space put in), in their known forms."""
-    lang = lists.vote(texts) or lists.langs[0]
+    a space put in), in their known forms. `lang`: the image's language, when already
+    voted on (`Accents.vote`)."""
+    lang = lang or lists.vote(texts) or lists.langs[0]
     return tuple(
         _respelled(lists, lang, text, found, 1 if spaces else 0) if found else text
         for text, found in zip(texts, options)
