@@ -1,6 +1,6 @@
-"""REC_SPELLING: unknown words respelled from the model's second choices
-(recognizer/spelling.py), on step probabilities and word lists built here, and on a real
-photo of the real-scene set with the real models."""
+"""REC_SPELLING: unknown words respelled from the model's second choices and words a
+space split joined again (recognizer/spelling.py), on step probabilities and word lists
+built here, and on real images of the real-scene set with the real models."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from recognition_support import detector_and_readers
 from textdetector.recognizer import accents, spelling
 from textdetector.recognizer.accents import Accents
 from textdetector.recognizer.ctc import greedy_decode
-from textdetector.recognizer.spelling import Choices, alternatives, respell
+from textdetector.recognizer.spelling import Choices, alternatives, rejoin, respell
 
 CHARSET = ("", *"ADIMRabcdeilmnorstu", " ")
 
@@ -135,6 +135,49 @@ def test_with_no_known_word_the_first_language_decides(small):
     assert respell(small, ["MODEN", "7"], [[("MODERN", 0.2)], []]) == ("MODERN", "7")
 
 
+def test_a_space_that_split_a_known_word_is_taken_out(small):
+    """Joined only when the joined token is known and a part is not."""
+    texts = ["the mod ern bus", "Mil ieu cold", "is cold", "to bus", "zz yy", "mod ern7"]
+    assert respell(small, texts, [[] for _ in texts]) == (
+        "the modern bus",
+        "Milieu cold",  # both parts unknown, the word known
+        "is cold",  # both known: two words
+        "to bus",
+        "zz yy",  # "zzyy" is no word either
+        "modern7",  # letters meet at the space; the digit stays
+    )
+    # the same with REC_SPACES=off: the model's own spaces split words too
+    assert respell(small, ["the mod ern bus"], [[]], spaces=False) == ("the modern bus",)
+
+
+def test_a_space_beside_a_hyphen_inside_a_word_is_taken_out(small):
+    texts = ["Fleurs -de-lys", "au- dessous", "cold - modern", "- cold", "10 -20", "bus -7"]
+    assert [rejoin(small, "en", t) for t in texts] == [
+        "Fleurs-de-lys",
+        "au-dessous",
+        "cold - modern",  # a dash between words keeps its spaces
+        "- cold",
+        "10 -20",
+        "bus -7",
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["the", "mod", "ern", "Mil", "ieu", "-de", "7", "zz", "-"])))
+def test_rejoin_only_takes_spaces_out(small, tokens):
+    """Rejoining changes no character but a space (and a joined word's known form,
+    here the same letters); a join is a known word a space split, or at a hyphen
+    (never two known words: `themod`)."""
+    text = " ".join(tokens)
+    out = rejoin(small, "en", text)
+    assert out.replace(" ", "") == text.replace(" ", "")
+    assert len(out.split(" ")) <= max(len(tokens), 1)
+    pieces = {t.lower() for t in tokens} | {"", "de", "modern", "milieu"}
+    for token in out.split(" "):
+        if token not in tokens:  # a join: of a word a space split, or at a hyphen
+            assert all(piece.lower() in pieces for piece in token.split("-")), token
+
+
 LINES = ["the Madid bus", "mdern 7", "zzzzz to", "", "milieu", "ISCOLD 1"]
 OPTIONS = ["the Madrid bus", "modern 7", "madrid to", "x y z", "IS COLD 1", "IS COLD", "mil ieu"]
 
@@ -184,3 +227,20 @@ def test_a_real_bus_destination_is_respelled_unless_off():
         respelled = " ".join(read_lines_of(detector, auto, image))
     assert "MADID" in as_read.split()
     assert "MADRID" in respelled.split() and "MADID" not in respelled.split()
+
+
+@pytest.mark.slow
+def test_a_real_letter_spaced_print_is_read_joined_unless_off():
+    """The real models on a 1783 print of the real-scene set (tune split): its letter
+    spacing makes the model read a space inside `plusieurs` and `Draperies`."""
+    import cv2
+
+    from textdetector.commands.detect import read_lines_of
+
+    still = Path(__file__).resolve().parents[2] / "evaluation/real_scenes/images/balloon.jpf"
+    image = cv2.imread(str(still))
+    with detector_and_readers(rec_spelling="off") as (detector, auto, off):
+        as_read = " ".join(read_lines_of(detector, off, image)).split()
+        joined = " ".join(read_lines_of(detector, auto, image)).split()
+    assert "lusieurs" in as_read and "eries" in as_read
+    assert "plusieurs" in joined and "Draperies" in joined and "lusieurs" not in joined

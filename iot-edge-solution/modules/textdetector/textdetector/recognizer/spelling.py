@@ -11,7 +11,10 @@ choice, each scored by how much less probable that path is than the greedy one.
 (`Accents.language`; English when it knows none of them) does not know, not even with
 other accents, the most probable alternative that changes only that word, into one or
 two known words, if it is at least `MIN_RATIO` as probable as what was read. Digits,
-signs and the other words of the line never change.
+signs and the other words of the line never change. Before that, `rejoin` takes out a
+space that split a word: a letter-spaced print's `Drap eries` is `Draperies` when the
+language knows the joined word but not one of the parts (`eries`), and `Fleurs -de-lys`
+loses the space before its hyphen.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ def respell(
     a space put in), in their known forms. `lang`: the image's language, when already
     voted on (`Accents.vote`)."""
     lang = lang or lists.vote(texts) or lists.langs[0]
+    texts = [rejoin(lists, lang, text) for text in texts]
     return tuple(
         _respelled(lists, lang, text, found, 1 if spaces else 0) if found else text
         for text, found in zip(texts, options)
@@ -164,3 +168,37 @@ def _known(lists: Accents, lang: str, token: str) -> str | None:
     if not words or any(form is None for form in forms.values()):
         return None
     return WORD.sub(lambda m: cased(m.group(0), forms.get(m.group(0)) or m.group(0)), token)
+
+
+def rejoin(lists: Accents, lang: str, text: str) -> str:
+    """`text` without the spaces that split a word: the two tokens joined are known
+    words of `lang` (`_known`) and one of them holds a word `lang` does not know, or the
+    space stands between a letter and a hyphen inside a word (`Fleurs -de-lys`)."""
+    tokens = text.split(" ")
+    out = tokens[:1]
+    for token in tokens[1:]:
+        left = out[-1]
+        if _hyphen_inside(left, token) or _split_word(lists, lang, left, token):
+            out[-1] = left + token
+        else:
+            out.append(token)
+    return " ".join(out)
+
+
+def _hyphen_inside(left: str, right: str) -> bool:
+    """A space between a letter and a hyphen that goes on with a letter, or after it."""
+    return bool(
+        (right[:1] == "-" and right[1:2].isalpha() and left[-1:].isalpha())
+        or (left[-1:] == "-" and left[-2:-1].isalpha() and right[:1].isalpha())
+    )
+
+
+def _split_word(lists: Accents, lang: str, left: str, right: str) -> bool:
+    """Whether `left` + `right` is a word the space cut: letters meet at the space, the
+    joined token is known and one part holds a word of two letters or more `lang`
+    does not know."""
+    if not (left[-1:].isalpha() and right[:1].isalpha()):
+        return False
+    parts = [word for part in (left, right) for word in WORD.findall(part) if len(word) > 1]
+    unknown = any(lists.form(lang, skeleton(word)) is None for word in parts)
+    return unknown and _known(lists, lang, left + right) is not None
