@@ -590,7 +590,9 @@ class RecognizerSettings:
         "does not know is read as one or two known words where the model's second "
         "choice at one or two uncertain steps spells them (MADID -> MADRID, "
         "CANSOMEONE -> CAN SOMEONE), at least 3 %% as probable as what was read; "
-        "digits, signs and other words stay (auto), or every word stays as read "
+        "digits, signs and other words stay; a space that split a known word is taken "
+        "out when a part is unknown (Drap eries -> Draperies) (auto), or every word "
+        "stays as read "
         "(off); not with REC_ALLOWED_CHARS, REC_PATTERN or REC_LEXICON",
         one_of("auto", "off"),
         "MODE",
