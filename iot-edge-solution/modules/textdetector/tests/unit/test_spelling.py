@@ -148,6 +148,9 @@ def test_a_space_that_split_a_known_word_is_taken_out(small):
     )
     # the same with REC_SPACES=off: the model's own spaces split words too
     assert respell(small, ["the mod ern bus"], [[]], spaces=False) == ("the modern bus",)
+    # a word after the join is still respelled from the line's alternatives
+    options = [[("the mod ern MADRID", 0.5)]]
+    assert respell(small, ["the mod ern MADID"], options) == ("the modern MADRID",)
 
 
 def test_a_space_beside_a_hyphen_inside_a_word_is_taken_out(small):

@@ -109,11 +109,13 @@ def respell(
     a space put in), in their known forms. `lang`: the image's language, when already
     voted on (`Accents.vote`)."""
     lang = lang or lists.vote(texts) or lists.langs[0]
-    texts = [rejoin(lists, lang, text) for text in texts]
-    return tuple(
-        _respelled(lists, lang, text, found, 1 if spaces else 0) if found else text
-        for text, found in zip(texts, options)
-    )
+    out = []
+    for text, found in zip(texts, options):
+        joined = rejoin(lists, lang, text)
+        if joined != text:  # the alternatives joined alike, so their words line up
+            found = [(rejoin(lists, lang, option), ratio) for option, ratio in found]
+        out.append(_respelled(lists, lang, joined, found, 1 if spaces else 0) if found else joined)
+    return tuple(out)
 
 
 def _respelled(
