@@ -85,6 +85,24 @@ def test_choices_keep_only_the_line_steps():
     assert Choices.of(padded, len(MADID)).classes.shape == (len(MADID), spelling.TOP)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 6).flatmap(
+        lambda cols: st.lists(
+            st.lists(st.sampled_from([0.0, 0.1, 0.2, 0.5]), min_size=cols, max_size=cols),
+            min_size=1,
+            max_size=5,
+        )
+    )
+)
+def test_top_choices_are_a_stable_sort_s_first(rows):
+    """The partial selection of each step's likeliest classes equals a full stable sort,
+    ties included (few distinct values make many)."""
+    probs = np.array(rows, np.float32)
+    expected = np.argsort(-probs, axis=1, kind="stable")[:, : spelling.TOP]
+    assert np.array_equal(spelling._top(probs), expected)
+
+
 def test_an_unknown_word_becomes_the_known_alternative(small):
     options = [[("Bus to MADRID", 0.7), ("Bus to MADIS", 0.9)], []]
     assert respell(small, ["Bus to MADID", "cold"], options) == ("Bus to MADRID", "cold")

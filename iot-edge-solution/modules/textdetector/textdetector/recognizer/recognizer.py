@@ -244,8 +244,10 @@ class TextRecognizer:
         crops: list[np.ndarray] = []
         owners: list[tuple[int, int]] = []
         tall = []
-        for number, (image, boxes) in enumerate(images_and_boxes):
-            image_crops = crop_all(as_bgr(image), boxes)
+        images, boxes_of = [i for i, _ in images_and_boxes], [b for _, b in images_and_boxes]
+        bgr = [as_bgr(image) for image in images]
+        for number, boxes in enumerate(boxes_of):
+            image_crops = crop_all(bgr[number], boxes)
             for box_index, crop in enumerate(image_crops):
                 if crop is not None:
                     crops.append(crop)
@@ -256,13 +258,13 @@ class TextRecognizer:
             crops, turned = self.classifier.upright(crops)
         readings = self._read_tall_both_ways(crops, tall, constraint) if crops else []
         if still and self.settings.rec_upscale == "auto" and crops:
-            self._read_thin_again(images_and_boxes, owners, readings, turned, constraint)
-        images, each_boxes = [i for i, _ in images_and_boxes], [b for _, b in images_and_boxes]
-        return self._assemble(images, each_boxes, owners, readings, turned, join, constraint)
+            self._read_thin_again(bgr, boxes_of, owners, readings, turned, constraint)
+        return self._assemble(images, boxes_of, owners, readings, turned, join, constraint)
 
     def _read_thin_again(
         self,
-        images_and_boxes: Sequence[tuple[np.ndarray, np.ndarray]],
+        bgr: list[np.ndarray],
+        boxes_of: list[np.ndarray],
         owners: list[tuple[int, int]],
         readings: list[Reading],
         turned: np.ndarray,
@@ -272,10 +274,9 @@ class TextRecognizer:
         `UPSCALE_BELOW`, is cut out again larger (`upscale_of`) and read; the more
         confident reading replaces it in `readings`."""
         minimum, short = self.settings.rec_min_score, self.settings.rec_min_score_short
-        bgr = [as_bgr(image) for image, _ in images_and_boxes]
         picked, crops = [], []
         for index, (number, box) in enumerate(owners):
-            quad = images_and_boxes[number][1][box]
+            quad = boxes_of[number][box]
             scale = upscale_of(quad)
             reading = readings[index]
             if (
@@ -372,12 +373,13 @@ class TextRecognizer:
         texts = plain.texts
         lang = self.words.vote(texts)
         if self.settings.spelling_on:
-            options = [
-                alternatives(r.choices, self.decode_charset, self.space_min)
-                if text and r.choices is not None
-                else []
-                for text, r in zip(texts, readings)
-            ]
+
+            def options(index: int) -> list[tuple[str, float]]:
+                choices = readings[index].choices
+                if choices is None:
+                    return []
+                return alternatives(choices, self.decode_charset, self.space_min)
+
             texts = respell(self.words, texts, options, self.space_min is not None, lang)
         if self.settings.accents_on:
             texts = self.words.restore(texts, lang)

@@ -8,7 +8,7 @@ there: `CAN SOMEONE`). `Choices` keeps, per step, the few most probable classes;
 `alternatives` reads the line again with one or two uncertain steps swapped to another
 choice, each scored by how much less probable that path is than the greedy one.
 `respell` then takes, for each word of `MIN_LETTERS` or more that the image's language
-(`Accents.language`; English when it knows none of them) does not know, not even with
+(`Accents.vote`; English when it knows none of them) does not know, not even with
 other accents, the most probable alternative that changes only that word, into one or
 two known words, if it is at least `MIN_RATIO` as probable as what was read. Digits,
 signs and the other words of the line never change. Before that, `rejoin` takes out a
@@ -19,7 +19,7 @@ loses the space before its hyphen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -48,8 +48,22 @@ class Choices:
     def of(cls, probs: np.ndarray, steps: int) -> Choices:
         """From one line's (T, C) class probabilities, its first `steps` steps."""
         probs = np.asarray(probs)[:steps]
-        top = np.argsort(-probs, axis=1, kind="stable")[:, :TOP]
+        top = _top(probs)
         return cls(top, np.take_along_axis(probs, top, 1).astype(np.float32), probs[:, -1])
+
+
+def _top(probs: np.ndarray) -> np.ndarray:
+    """Each row's `TOP` most probable classes, most probable first, ties to the lower
+    class (a stable sort's order), without sorting every class: the line's hot path."""
+    if probs.shape[1] <= TOP:
+        return np.argsort(-probs, axis=1, kind="stable")[:, :TOP]
+    top = np.argpartition(-probs, TOP - 1, axis=1)[:, :TOP]
+    values = np.take_along_axis(probs, top, 1)
+    top = np.take_along_axis(top, np.lexsort((top, -values), axis=1), 1)
+    tied = (probs >= values.min(axis=1, keepdims=True)).sum(axis=1) > TOP
+    if tied.any():  # a class outside the chosen ones ties the last: sort those rows
+        top[tied] = np.argsort(-probs[tied], axis=1, kind="stable")[:, :TOP]
+    return top
 
 
 def alternatives(
@@ -96,34 +110,39 @@ def _swaps(choices: Choices) -> list[tuple[int, int, float]]:
     return sorted(found, key=lambda swap: -swap[2])[:SWAPS]
 
 
+Options = Sequence[tuple[str, float]]
+
+
 def respell(
     lists: Accents,
     texts: Sequence[str],
-    options: Sequence[Sequence[tuple[str, float]]],
+    options: Sequence[Options] | Callable[[int], Options],
     spaces: bool = True,
     lang: str | None = None,
 ) -> tuple[str, ...]:
-    """`texts` (one image's lines) with each unknown word replaced by the first of its
-    line's `options` (`alternatives`, most probable first) that differs from the line in
-    that word only and reads it as one known word, or two with `spaces` (REC_SPACES=auto:
-    a space put in), in their known forms. `lang`: the image's language, when already
-    voted on (`Accents.vote`)."""
+    """`texts` (one image's lines), each `rejoin`ed, with each unknown word replaced by
+    the first of its line's `options` (`alternatives`, most probable first) that differs
+    from the line in that word only and reads it as one known word, or two with `spaces`
+    (REC_SPACES=auto: a space put in), in their known forms. `options` may be a function
+    of the line's index: it is called only for lines holding an unknown word. `lang`: the
+    image's language, when already voted on (`Accents.vote`)."""
     lang = lang or lists.vote(texts) or lists.langs[0]
     out = []
-    for text, found in zip(texts, options):
+    for index, text in enumerate(texts):
         joined = rejoin(lists, lang, text)
-        if joined != text:  # the alternatives joined alike, so their words line up
+        tokens = joined.split(" ")
+        todo = {i for i, token in enumerate(tokens) if _unknown(lists, lang, token)}
+        found = (options(index) if callable(options) else options[index]) if todo else []
+        if found and joined != text:  # the alternatives joined alike: their words line up
             found = [(rejoin(lists, lang, option), ratio) for option, ratio in found]
-        out.append(_respelled(lists, lang, joined, found, 1 if spaces else 0) if found else joined)
+        out.append(_respelled(lists, lang, tokens, todo, found, 1 if spaces else 0))
     return tuple(out)
 
 
 def _respelled(
-    lists: Accents, lang: str, text: str, options: Sequence[tuple[str, float]], splits: int
+    lists: Accents, lang: str, tokens: list[str], todo: set[int], options: Options, splits: int
 ) -> str:
-    tokens = text.split(" ")
-    todo = {i for i, token in enumerate(tokens) if _unknown(lists, lang, token)}
-    for option, _ in options if todo else ():
+    for option, _ in options:
         index, parts = _one_change(tokens, option.split(" "), splits)
         if index not in todo:
             continue
