@@ -10,7 +10,7 @@ from components import need
 
 from tools import eval_real
 
-FLOOR_TEST_RECALL = 0.85  # measured 0.859 when the default was chosen (target 0.90)
+FLOOR_TEST_RECALL = 0.85  # 0.859 when the default was chosen; 0.861 on the 25-image split (target 0.90)
 
 TAGS = {
     "small_in_small",
@@ -84,6 +84,8 @@ def test_the_set_is_labelled_tagged_licensed_and_split():
         for line in (eval_real.SET_DIR / "labels.jsonl").read_text(encoding="utf-8").splitlines()
     ]
     assert len(items) == len(records) >= 46
+    real = [r for r in records if not r["origin"]["derived"]]
+    assert len(real) >= 60, "the issue asks for at least 60 real photos and frames"
     for record, item in zip(records, items):
         assert item.path.is_file(), item.name
         assert set(item.tags) <= TAGS and item.tags, item.name
