@@ -85,7 +85,7 @@ def test_the_set_is_labelled_tagged_licensed_and_split():
     ]
     assert len(items) == len(records) >= 46
     real = [r for r in records if not r["origin"]["derived"]]
-    assert len(real) >= 60, "the issue asks for at least 60 real photos and frames"
+    assert len(real) >= 60, "the set aims at 60 real photos and frames or more"
     for record, item in zip(records, items):
         assert item.path.is_file(), item.name
         assert set(item.tags) <= TAGS and item.tags, item.name
