@@ -380,7 +380,10 @@ class TextRecognizer:
                     return []
                 return alternatives(choices, self.decode_charset, self.space_min)
 
-            texts = respell(self.words, texts, options, self.space_min is not None, lang)
+            # No language voted (no word known): respelling falls back to the first list
+            # without voting again on the same texts.
+            spell_lang = lang or self.words.langs[0]
+            texts = respell(self.words, texts, options, self.space_min is not None, spell_lang)
         if self.settings.accents_on:
             texts = self.words.restore(texts, lang)
         return dataclasses.replace(plain, texts=texts)
