@@ -144,7 +144,7 @@ def reuse_chart(rows: list[dict], out: Path) -> Path:
 
 def eval_real_chart(report: dict, out: Path) -> Path:
     """eval-real.json: word recall per category, this project against RapidOCR (test split)."""
-    split = "test" if "test" in report else next(iter(report))
+    split = "test" if "test" in report else next(k for k in report if k in ("tune", "test"))
     readers = report[split]
     names = list(readers)
     tags = list(readers[names[0]])

@@ -77,6 +77,59 @@ def test_tally_adds_up_per_tag_and_overall():
 
 
 @pytest.mark.slow
+def _scores(found: list[int], words: int = 10) -> list[eval_real.Score]:
+    return [eval_real.Score(images=1, words=words, words_found=f) for f in found]
+
+
+def test_recall_gap_of_the_same_readings_is_zero_with_no_width():
+    same = _scores([3, 7, 10, 0])
+    gap = eval_real.recall_gap(same, same)
+    assert (gap.images, gap.difference, gap.low, gap.high) == (4, 0.0, 0.0, 0.0)
+
+
+def test_recall_gap_shows_a_steady_lead_and_its_interval_excludes_zero():
+    """Ahead on most images: the point is the difference of the summed words, and the
+    interval around it stays above 0."""
+    ours, theirs = _scores([6, 7, 5, 9, 8, 6, 7, 9]), _scores([4, 5, 5, 6, 6, 4, 6, 7])
+    gap = eval_real.recall_gap(ours, theirs)
+    assert gap.difference == pytest.approx((57 - 43) / 80)
+    assert 0 < gap.low <= gap.difference <= gap.high <= 1
+
+
+def test_recall_gap_from_one_image_holds_zero():
+    """A lead that rests on one image of eight: the resamples that leave it out show no
+    difference, so the interval reaches 0 (these images cannot show the lead)."""
+    ours, theirs = _scores([5, 5, 5, 5, 5, 5, 5, 9]), _scores([5] * 8)
+    gap = eval_real.recall_gap(ours, theirs)
+    assert gap.difference == pytest.approx(4 / 80)
+    assert gap.low <= 0 < gap.difference <= gap.high
+
+
+def test_recall_gap_is_the_same_every_run_and_a_single_image_is_its_point():
+    ours, theirs = _scores([6, 2, 9, 4, 7]), _scores([5, 3, 6, 4, 7])
+    assert eval_real.recall_gap(ours, theirs) == eval_real.recall_gap(ours, theirs)
+    one = eval_real.recall_gap(_scores([8]), _scores([5]))
+    assert (one.difference, one.low, one.high) == pytest.approx((0.3, 0.3, 0.3))
+
+
+def test_gaps_are_given_per_tag_and_overall_and_printed_as_a_list():
+    items = [
+        eval_real.Item("a.jpg", "test", ("scene",), ("OPEN",), eval_real.SET_DIR),
+        eval_real.Item("b.jpg", "test", ("scene", "vertical"), ("EXIT",), eval_real.SET_DIR),
+        eval_real.Item("c.jpg", "test", ("vertical",), ("BUS",), eval_real.SET_DIR),
+    ]
+    table = eval_real.gaps(items, _scores([1, 1, 0], 1), _scores([0, 1, 1], 1))
+    assert list(table) == ["overall", "scene", "vertical"]
+    assert [g.images for g in table.values()] == [3, 2, 2]
+    assert table["scene"].difference == pytest.approx(0.5)
+    assert table["vertical"].difference == pytest.approx(-0.5)
+    lines = list(eval_real.gap_lines("test", table))
+    assert lines[1] == f"- overall (3 images): +0.000 [{table['overall'].low:+.3f}, " + (
+        f"{table['overall'].high:+.3f}]"
+    )
+    assert not any(line.startswith("|") for line in lines)  # not a table: charts read those
+
+
 def test_the_set_is_labelled_tagged_licensed_and_split():
     items = eval_real.load_set()
     records = [
@@ -123,6 +176,11 @@ def test_real_run_on_the_test_split_prints_both_readers_per_tag(model_path, tmp_
     assert "target >= 0.90" in printed and "RapidOCR 3.10" in printed
     assert printed.count("MET") + printed.count("MISSED") >= 3
     assert (eval_real.RESULTS / "eval-real.md").is_file()
+    gaps = json.loads(out.read_text())["recall_difference"]["test"]
+    assert set(gaps) == tags | {"overall"}
+    for gap in gaps.values():
+        assert gap["low"] <= gap["difference"] <= gap["high"]
+    assert "- overall (" in printed and "paired bootstrap" in printed
     # The floor measured when the default was chosen (see the README); a regression in
     # detection, reading or line assembly shows here first.
     assert report["ours"]["overall"]["word_recall"] >= FLOOR_TEST_RECALL
