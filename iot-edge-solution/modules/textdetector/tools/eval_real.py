@@ -187,7 +187,8 @@ class Gap:
 def recall_gap(ours: Sequence[Score], theirs: Sequence[Score]) -> Gap:
     """Our word recall minus theirs over the same images (paired), with a CONFIDENCE
     interval from a percentile bootstrap that resamples images (scipy.stats.bootstrap,
-    seeded). With one image there is nothing to resample: the interval is the point."""
+    seeded). With one image, or the same words found on every image, there is nothing to
+    resample: the interval is the point."""
     from scipy import stats
 
     found = np.array([s.words_found for s in ours], float)
