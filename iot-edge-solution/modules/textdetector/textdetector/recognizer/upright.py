@@ -20,6 +20,7 @@ from ..results import Detections
 from .crop import is_tall
 from .reading import read_regions
 from .recognizer import TextRecognizer
+from .stacked import join_stacked
 
 TALL_SHARE = 0.5  # of the regions, by count or by area: a still "mostly tall"
 TURNS = {"ccw": cv2.ROTATE_90_COUNTERCLOCKWISE, "cw": cv2.ROTATE_90_CLOCKWISE}
@@ -72,9 +73,12 @@ def read_upright(
 def read_still(
     recognizer: TextRecognizer, image: np.ndarray, found: Detections, detect: Detect
 ) -> Detections:
-    """A still's boxes (`found`) read, and turned upright when REC_UPRIGHT=auto and
-    `read_upright` finds a quarter turn that reads more (`detect`: the still's detector)."""
+    """A still's boxes (`found`) read, stacked letters joined (REC_STACKED=auto,
+    `join_stacked`), and turned upright when REC_UPRIGHT=auto and `read_upright` finds a
+    quarter turn that reads more (`detect`: the still's detector)."""
     read = read_regions(recognizer, [image], [found], still=True)[0][0]
+    if recognizer.settings.rec_stacked == "auto":
+        read = join_stacked(recognizer, image, read)
     if recognizer.settings.rec_upright == "off":
         return read
 

@@ -1,0 +1,137 @@
+"""Stacked letters read as one word (REC_STACKED).
+
+A vertical sign often stacks upright letters one above the other (`H`, `O`, `T`, `E`,
+`L`). The detector boxes such letters one by one, and each box, read on its own, is one
+character (`0` for `O`) or nothing (a lone `I` falls below REC_MIN_SCORE_SHORT). After a
+still is read, a column of three or more boxes that each read at most one letter, of
+similar height, one under the next and centred on one axis, is cut out letter by letter,
+the letters laid side by side, and read once more as a line: when that reads letters
+only, at least as many as the boxes read and at REC_MIN_SCORE, the column becomes one
+region with that word. A part may have read a digit (`O` as `0`), but a column that
+reads digits (a table's cells, a tape measure) never joins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+
+from ..detector.preprocess import as_bgr
+from ..results import Detections
+from .recognizer import TextRecognizer
+
+MIN_LETTERS = 3  # boxes in a column
+MAX_ASPECT = 1.5  # a letter's box: width at most this times its height
+MAX_GAP = 0.8  # between two letters: at most this times the taller one's height
+MAX_HEIGHTS = 1.6  # the taller of two neighbours at most this times the other
+MIN_OVERLAP = 0.5  # horizontal overlap: at least this share of the narrower box
+MAX_OFFSET = 0.35  # centres at most this times the wider box's width apart
+
+
+def _bounds(boxes: np.ndarray) -> np.ndarray:
+    """(N, 4) x0, y0, x1, y1 of (N, 4, 2) quadrilaterals."""
+    return np.concatenate([boxes.min(axis=1), boxes.max(axis=1)], axis=1)
+
+
+def _stacks(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether box `b` (x0, y0, x1, y1) is the letter under `a` in a column."""
+    height_a, height_b = a[3] - a[1], b[3] - b[1]
+    if max(height_a, height_b) > MAX_HEIGHTS * min(height_a, height_b):
+        return False
+    if not -0.2 * max(height_a, height_b) <= b[1] - a[3] <= MAX_GAP * max(height_a, height_b):
+        return False
+    width_a, width_b = a[2] - a[0], b[2] - b[0]
+    if min(a[2], b[2]) - max(a[0], b[0]) < MIN_OVERLAP * min(width_a, width_b):
+        return False
+    return abs((a[0] + a[2]) - (b[0] + b[2])) / 2 <= MAX_OFFSET * max(width_a, width_b)
+
+
+def columns(boxes: np.ndarray) -> list[list[int]]:
+    """Runs of at least MIN_LETTERS letter-shaped boxes stacked one under the next,
+    top to bottom (indices into `boxes`); each box in one run at most."""
+    if len(boxes) < MIN_LETTERS:
+        return []
+    bounds = _bounds(np.asarray(boxes, np.float32))
+    width, height = bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]
+    letters = [i for i in np.argsort(bounds[:, 1], kind="stable").tolist()
+               if 0 < width[i] <= MAX_ASPECT * height[i]]  # fmt: skip
+    used: set[int] = set()
+    runs = []
+    for first in letters:
+        if first in used:
+            continue
+        run = [first]
+        while True:
+            below = [j for j in letters if j not in used and j not in run
+                     and _stacks(bounds[run[-1]], bounds[j])]  # fmt: skip
+            if not below:
+                break
+            run.append(min(below, key=lambda j: bounds[j, 1]))
+        if len(run) >= MIN_LETTERS:
+            used.update(run)
+            runs.append(run)
+    return runs
+
+
+def strip(image: np.ndarray, boxes: np.ndarray) -> np.ndarray | None:
+    """The column's letters cut out one by one (the column's full width, each letter's
+    own rows), resized to one height and laid side by side, left to right."""
+    bounds = _bounds(np.asarray(boxes, np.float32))
+    x0, x1 = int(max(0, bounds[:, 0].min())), int(min(image.shape[1], np.ceil(bounds[:, 2].max())))
+    height = max(int(np.median(bounds[:, 3] - bounds[:, 1])), 1)
+    cells = []
+    for _, y0, _, y1 in bounds:
+        cell = image[int(max(0, y0)) : int(min(image.shape[0], np.ceil(y1))), x0:x1]
+        if cell.size:
+            cells.append(cv2.resize(np.ascontiguousarray(cell), (max(x1 - x0, 1), height)))
+    return np.ascontiguousarray(np.hstack(cells)) if len(cells) >= MIN_LETTERS else None
+
+
+def join_stacked(recognizer: TextRecognizer, image: np.ndarray, read: Detections) -> Detections:
+    """`read` (a still's boxes, read) with each column of stacked letters that reads as
+    one word (module docstring) replaced by one region holding that word, added last."""
+    texts, scores = read.texts, read.text_scores
+    constrained = recognizer.constraint is not None or bool(recognizer.settings.rec_allowed_chars)
+    if texts is None or scores is None or constrained:
+        return read  # nothing read, or read under a pattern, lexicon or character set
+    letters = [i for i, t in enumerate(texts) if len(t) <= 1 and (not t or t.isalnum())]
+    found = [[letters[i] for i in run] for run in columns(read.boxes[letters])]
+    cut, bgr = [], as_bgr(image) if found else image
+    for run in found:
+        crop = strip(bgr, read.boxes[run])
+        if crop is not None:
+            cut.append((run, crop))
+    if not cut:
+        return read
+    words, minimum = [], recognizer.settings.rec_min_score
+    for (run, _), reading in zip(cut, recognizer.read_lines([crop for _, crop in cut])):
+        word = reading.text.replace(" ", "")
+        enough = max(MIN_LETTERS, sum(1 for i in run if texts[i]))
+        if word.isalpha() and len(word) >= enough and reading.raw_score >= minimum:
+            words.append((run, word, reading.raw_score))
+    return _replaced(read, words) if words else read
+
+
+def _replaced(read: Detections, words: list[tuple[list[int], str, float]]) -> Detections:
+    """`read` without each word's boxes, and each word's column as one box, added last."""
+    assert read.texts is not None and read.text_scores is not None
+    gone = {i for run, _, _ in words for i in run}
+    keep = [i for i in range(len(read.boxes)) if i not in gone]
+    unions = []
+    for run, _, _ in words:
+        x0, y0, x1, y1 = _bounds(read.boxes[run]).T
+        left, top, right, bottom = x0.min(), y0.min(), x1.max(), y1.max()
+        unions.append([[left, top], [right, top], [right, bottom], [left, bottom]])
+    return dataclasses.replace(
+        read,
+        boxes=np.concatenate([read.boxes[keep], np.array(unions, np.float32)]),
+        scores=np.concatenate(
+            [read.scores[keep], [float(read.scores[run].mean()) for run, _, _ in words]]
+        ).astype(np.float32),
+        texts=tuple(read.texts[i] for i in keep) + tuple(w for _, w, _ in words),
+        text_scores=np.concatenate([read.text_scores[keep], [s for _, _, s in words]]).astype(
+            np.float32
+        ),
+    )
