@@ -4,11 +4,12 @@ A vertical sign often stacks upright letters one above the other (`H`, `O`, `T`,
 `L`). The detector boxes such letters one by one, and each box, read on its own, is one
 character (`0` for `O`) or nothing (a lone `I` falls below REC_MIN_SCORE_SHORT). After a
 still is read, a column of three or more boxes that each read at most one letter, of
-similar height, one under the next and centred on one axis, is cut out letter by letter,
-the letters laid side by side, and read once more as a line: when that reads letters
-only, at least as many as the boxes read and at REC_MIN_SCORE, the column becomes one
-region with that word. A part may have read a digit (`O` as `0`), but a column that
-reads digits (a table's cells, a tape measure) never joins.
+similar height, one under the next and centred on one axis, at least half of them read,
+is cut out letter by letter, the letters laid side by side, and read once more as a
+line: when that reads letters only, at least as many as the boxes read and at
+REC_MIN_SCORE, the column becomes one region with that word. A part may have read a
+digit (`O` as `0`), but a column that reads digits (a table's cells, a tape measure)
+never joins.
 """
 
 from __future__ import annotations
@@ -107,8 +108,10 @@ def join_stacked(recognizer: TextRecognizer, image: np.ndarray, read: Detections
         return read
     words, minimum = [], recognizer.settings.rec_min_score
     for (run, _), reading in zip(cut, recognizer.read_lines([crop for _, crop in cut])):
-        word = reading.text.replace(" ", "")
-        enough = max(MIN_LETTERS, sum(1 for i in run if texts[i]))
+        word, parts_read = reading.text.replace(" ", ""), sum(1 for i in run if texts[i])
+        if 2 * parts_read < len(run):
+            continue  # mostly shapes that read nothing: not a column of letters
+        enough = max(MIN_LETTERS, parts_read)
         if word.isalpha() and len(word) >= enough and reading.raw_score >= minimum:
             words.append((run, word, reading.raw_score))
     return _replaced(read, words) if words else read
