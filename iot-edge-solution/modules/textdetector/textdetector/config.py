@@ -610,10 +610,11 @@ class RecognizerSettings:
     rec_stacked: str = option(
         "auto",
         "REC_STACKED",
-        "a still's (detect, serve) column of three or more boxes that each read at most "
-        "one letter, stacked one under the next as on a vertical sign, is read again with "
-        "its letters side by side and becomes one region when that reads a word of "
-        "letters (auto), or stays as read (off); video frames are read as they stand; "
+        "a still's (detect, serve) column of boxes that each read one letter (or a few "
+        "apart), three letters or more, stacked one under the next as on a vertical sign, "
+        "is read again with its letters side by side and becomes one region when that "
+        "reads a word of letters (auto), or stays as read (off); video frames are read as "
+        "they stand; "
         "not with REC_ALLOWED_CHARS, REC_PATTERN or REC_LEXICON",
         one_of("auto", "off"),
         "MODE",

@@ -47,6 +47,15 @@ def test_rows_wide_boxes_far_gaps_and_short_columns_are_not_runs():
     assert columns(np.array(shifted, np.float32)) == []
 
 
+def test_a_tall_box_of_stacked_letters_continues_a_column_by_its_letters_height():
+    """`P`, then one tall box read `H A R M A C` (six letters), then `Y`: one run; the
+    tall box's letters are as high as the others, though the box is six times higher.
+    Counted as one letter it breaks the column."""
+    boxes = [box(100, 20, 132, 60), box(100, 66, 132, 66 + 6 * 46 - 6), box(100, 342, 132, 382)]
+    assert columns(np.array(boxes, np.float32), [1, 6, 1]) == [[0, 1, 2]]
+    assert columns(np.array(boxes, np.float32)) == []
+
+
 def test_two_columns_and_a_letter_twice_the_height_stay_apart():
     boxes = stack(3, x=50) + stack(3, x=300)
     assert sorted(map(sorted, columns(np.array(boxes, np.float32)))) == [[0, 1, 2], [3, 4, 5]]
@@ -76,12 +85,14 @@ def models():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("word", ["HOTEL", "PARKING", "OPEN"])
-def test_a_vertical_sign_reads_as_its_word_and_letter_by_letter_when_off(models, word):
-    """Each letter is boxed alone; read alone, `O` reads `0` and a lone `I` or `O` falls
-    below the one-character threshold. Joined, the column reads the word, in one box."""
+@pytest.mark.parametrize(("word", "gap"), [("HOTEL", 6), ("PARKING", 6), ("OPEN", 6),
+                                         ("PHARMACY", 8), ("BOOKS", 4)])  # fmt: skip
+def test_a_vertical_sign_reads_as_its_word_and_letter_by_letter_when_off(models, word, gap):
+    """Letters are boxed alone or a few together; read alone, `O` reads `0` and a lone
+    `I` or `O` falls below the one-character threshold, and a box of several reads them
+    apart (`H A R M A C`). Joined, the column reads the word, in one box."""
     detector, recognizer = models
-    image = sign(word)
+    image = sign(word, gap=gap)
     assert read_lines_of(detector, recognizer, image) == [word]
     settings = replace(recognizer.settings, rec_stacked="off")
     off = TextRecognizer(recognizer.engine, recognizer.classifier, settings)

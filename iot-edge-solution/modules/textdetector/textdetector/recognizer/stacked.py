@@ -1,13 +1,14 @@
 """Stacked letters read as one word (REC_STACKED).
 
 A vertical sign often stacks upright letters one above the other (`H`, `O`, `T`, `E`,
-`L`). The detector boxes such letters one by one, and each box, read on its own, is one
-character (`0` for `O`) or nothing (a lone `I` falls below REC_MIN_SCORE_SHORT). After a
-still is read, a column of three or more boxes that each read at most one letter, of
-similar height, one under the next and centred on one axis, at least half of them read,
-is cut out letter by letter, the letters laid side by side, and read once more as a
-line: when that reads letters only, at least as many as the boxes read and at
-REC_MIN_SCORE, the column becomes one region with that word. A part may have read a
+`L`). The detector boxes such letters one by one or a few together, and each box, read
+on its own, is one character (`0` for `O`), nothing (a lone `I` falls below
+REC_MIN_SCORE_SHORT) or single characters apart (`H A R M A C`, a tall box read as
+stacked letters). After a still is read, a column of such boxes holding three letters or
+more, of similar letter height, one under the next and centred on one axis, at least half
+of its boxes read, is cut out letter by letter, the letters laid side by side, and read
+once more as a line: when that reads letters only, at least as many as the boxes read
+and at REC_MIN_SCORE, the column becomes one region with that word. A box may have read a
 digit (`O` as `0`), but a column that reads digits (a table's cells, a tape measure)
 never joins.
 """
@@ -26,6 +27,7 @@ from .recognizer import TextRecognizer
 MIN_LETTERS = 3  # boxes in a column
 MAX_ASPECT = 1.5  # a letter's box: width at most this times its height
 MAX_GAP = 0.8  # between two letters: at most this times the taller one's height
+MAX_OVERLAP = 0.3  # or overlapping by at most this times it (grown boxes touch)
 MAX_HEIGHTS = 1.6  # the taller of two neighbours at most this times the other
 MIN_OVERLAP = 0.5  # horizontal overlap: at least this share of the narrower box
 MAX_OFFSET = 0.35  # centres at most this times the wider box's width apart
@@ -36,12 +38,17 @@ def _bounds(boxes: np.ndarray) -> np.ndarray:
     return np.concatenate([boxes.min(axis=1), boxes.max(axis=1)], axis=1)
 
 
-def _stacks(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether box `b` (x0, y0, x1, y1) is the letter under `a` in a column."""
-    height_a, height_b = a[3] - a[1], b[3] - b[1]
+def _stacks(a: np.ndarray, b: np.ndarray, count_a: int = 1, count_b: int = 1) -> bool:
+    """Whether box `b` (x0, y0, x1, y1; `count_b` letters one above the other) is the
+    letter under `a` in a column (their letters' heights compared)."""
+    height_a, height_b = (a[3] - a[1]) / count_a, (b[3] - b[1]) / count_b
     if max(height_a, height_b) > MAX_HEIGHTS * min(height_a, height_b):
         return False
-    if not -0.2 * max(height_a, height_b) <= b[1] - a[3] <= MAX_GAP * max(height_a, height_b):
+    if (
+        not -MAX_OVERLAP * max(height_a, height_b)
+        <= b[1] - a[3]
+        <= MAX_GAP * max(height_a, height_b)
+    ):
         return False
     width_a, width_b = a[2] - a[0], b[2] - b[0]
     if min(a[2], b[2]) - max(a[0], b[0]) < MIN_OVERLAP * min(width_a, width_b):
@@ -49,15 +56,17 @@ def _stacks(a: np.ndarray, b: np.ndarray) -> bool:
     return abs((a[0] + a[2]) - (b[0] + b[2])) / 2 <= MAX_OFFSET * max(width_a, width_b)
 
 
-def columns(boxes: np.ndarray) -> list[list[int]]:
-    """Runs of at least MIN_LETTERS letter-shaped boxes stacked one under the next,
-    top to bottom (indices into `boxes`); each box in one run at most."""
-    if len(boxes) < MIN_LETTERS:
+def columns(boxes: np.ndarray, counts: list[int] | None = None) -> list[list[int]]:
+    """Runs of at least MIN_LETTERS letters stacked one under the next, top to bottom
+    (indices into `boxes`; each box in one run at most). `counts[i]`: how many letters box
+    i holds one above the other (1 each by default)."""
+    counts = counts or [1] * len(boxes)
+    if sum(counts) < MIN_LETTERS or len(boxes) < 2:
         return []
     bounds = _bounds(np.asarray(boxes, np.float32))
     width, height = bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]
     letters = [i for i in np.argsort(bounds[:, 1], kind="stable").tolist()
-               if 0 < width[i] <= MAX_ASPECT * height[i]]  # fmt: skip
+               if 0 < width[i] <= MAX_ASPECT * height[i] / counts[i]]  # fmt: skip
     used: set[int] = set()
     runs = []
     for first in letters:
@@ -65,26 +74,36 @@ def columns(boxes: np.ndarray) -> list[list[int]]:
             continue
         run = [first]
         while True:
+            last = run[-1]
             below = [j for j in letters if j not in used and j not in run
-                     and _stacks(bounds[run[-1]], bounds[j])]  # fmt: skip
+                     and _stacks(bounds[last], bounds[j], counts[last], counts[j])]  # fmt: skip
             if not below:
                 break
             run.append(min(below, key=lambda j: bounds[j, 1]))
-        if len(run) >= MIN_LETTERS:
+        if sum(counts[i] for i in run) >= MIN_LETTERS and len(run) >= 2:
             used.update(run)
             runs.append(run)
     return runs
 
 
-def strip(image: np.ndarray, boxes: np.ndarray) -> np.ndarray | None:
+def strip(
+    image: np.ndarray, boxes: np.ndarray, counts: list[int] | None = None
+) -> np.ndarray | None:
     """The column's letters cut out one by one (the column's full width, each letter's
-    own rows), resized to one height and laid side by side, left to right."""
+    own rows; a box of `counts[i]` letters cut in that many equal rows), resized to one
+    height and laid side by side, left to right."""
+    counts = counts or [1] * len(boxes)
     bounds = _bounds(np.asarray(boxes, np.float32))
     x0, x1 = int(max(0, bounds[:, 0].min())), int(min(image.shape[1], np.ceil(bounds[:, 2].max())))
-    height = max(int(np.median(bounds[:, 3] - bounds[:, 1])), 1)
+    rows = [
+        (top + k * (bottom - top) / n, top + (k + 1) * (bottom - top) / n)
+        for (_, top, _, bottom), n in zip(bounds, counts)
+        for k in range(n)
+    ]
+    height = max(int(np.median([b - t for t, b in rows])), 1)
     cells = []
-    for _, y0, _, y1 in bounds:
-        cell = image[int(max(0, y0)) : int(min(image.shape[0], np.ceil(y1))), x0:x1]
+    for top, bottom in rows:
+        cell = image[int(max(0, top)) : int(min(image.shape[0], np.ceil(bottom))), x0:x1]
         if cell.size:
             cells.append(cv2.resize(np.ascontiguousarray(cell), (max(x1 - x0, 1), height)))
     return np.ascontiguousarray(np.hstack(cells)) if len(cells) >= MIN_LETTERS else None
@@ -97,11 +116,13 @@ def join_stacked(recognizer: TextRecognizer, image: np.ndarray, read: Detections
     constrained = recognizer.constraint is not None or bool(recognizer.settings.rec_allowed_chars)
     if texts is None or scores is None or constrained:
         return read  # nothing read, or read under a pattern, lexicon or character set
-    letters = [i for i, t in enumerate(texts) if len(t) <= 1 and (not t or t.isalnum())]
-    found = [[letters[i] for i in run] for run in columns(read.boxes[letters])]
+    count = {i: n for i, t in enumerate(texts) if (n := _letters(t)) is not None}
+    letters = list(count)
+    runs = columns(read.boxes[letters], [count[i] for i in letters])
+    found = [[letters[i] for i in run] for run in runs]
     cut, bgr = [], as_bgr(image) if found else image
     for run in found:
-        crop = strip(bgr, read.boxes[run])
+        crop = strip(bgr, read.boxes[run], [count[i] for i in run])
         if crop is not None:
             cut.append((run, crop))
     if not cut:
@@ -111,10 +132,20 @@ def join_stacked(recognizer: TextRecognizer, image: np.ndarray, read: Detections
         word, parts_read = reading.text.replace(" ", ""), sum(1 for i in run if texts[i])
         if 2 * parts_read < len(run):
             continue  # mostly shapes that read nothing: not a column of letters
-        enough = max(MIN_LETTERS, parts_read)
+        enough = max(MIN_LETTERS, sum(count[i] for i in run if texts[i]))
         if word.isalpha() and len(word) >= enough and reading.raw_score >= minimum:
             words.append((run, word, reading.raw_score))
     return _replaced(read, words) if words else read
+
+
+def _letters(text: str) -> int | None:
+    """How many stacked letters a box that read `text` holds: 1 for one character or
+    nothing; n for n single characters apart (a tall region read as stacked letters,
+    `H A R M A C`); None for anything else (a word, a line)."""
+    tokens = text.split()
+    if all(len(t) == 1 and t.isalnum() for t in tokens):
+        return max(len(tokens), 1)
+    return None
 
 
 def _replaced(read: Detections, words: list[tuple[list[int], str, float]]) -> Detections:
