@@ -77,6 +77,22 @@ def detector(model_path: Path):
         yield det
 
 
+@pytest.fixture(scope="module")
+def still_models():
+    """The default detector and recogniser as `detect` opens them (one per test module:
+    tests reconfigure the detector)."""
+    from textdetector.config import DetectorSettings, EngineSettings, RecognizerSettings
+    from textdetector.detector import TextDetector
+    from textdetector.recognizer import TextRecognizer
+
+    engine = EngineSettings()
+    with (
+        TextDetector.open(engine, DetectorSettings(), shapes="dynamic") as det,
+        TextRecognizer.open(RecognizerSettings(), engine) as rec,
+    ):
+        yield det, rec
+
+
 @pytest.fixture(scope="session")
 def page_image_path() -> Path:
     """skimage's page.png: a real scanned page of text."""

@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 
 from textdetector.commands.detect import read_lines_of
-from textdetector.config import DetectorSettings, EngineSettings, RecognizerSettings
+from textdetector.config import DetectorSettings, EngineSettings
 from textdetector.detector import TextDetector
 from textdetector.detector.detector import assist_opener
 from textdetector.detector.policy import ASSIST_BELOW, ASSISTS, PADDLE_V4, V6
 from textdetector.errors import ConfigError
 from textdetector.models import DET_MODELS
-from textdetector.recognizer import TextRecognizer
 
 IMAGES = Path(__file__).resolve().parents[2] / "evaluation/real_scenes/images"
 
@@ -28,21 +27,11 @@ def photo(name: str) -> np.ndarray:
     return image
 
 
-@pytest.fixture(scope="module")
-def reader():
-    engine = EngineSettings()
-    with (
-        TextDetector.open(engine, DetectorSettings(), shapes="dynamic") as detector,
-        TextRecognizer.open(RecognizerSettings(), engine) as recognizer,
-    ):
-        yield detector, recognizer
-
-
 @pytest.mark.slow
-def test_the_assist_adds_a_line_the_first_model_missed_and_drops_nothing(reader):
+def test_the_assist_adds_a_line_the_first_model_missed_and_drops_nothing(still_models):
     """bikes_frame068.jpg (640 x 272): PP-OCRv6 alone misses the taxi's roof sign;
     the PP-OCRv4 assist finds it. Every box of the first model stays."""
-    detector, recognizer = reader
+    detector, recognizer = still_models
     image = photo("bikes_frame068.jpg")
     detector.reconfigure(DetectorSettings(det_assist="off"))
     alone, _ = detector.detect(image)
@@ -56,10 +45,10 @@ def test_the_assist_adds_a_line_the_first_model_missed_and_drops_nothing(reader)
     np.testing.assert_array_equal(assisted.boxes[: len(alone)], alone.boxes)
 
 
-def test_video_frames_get_one_pass_and_never_open_the_assist(reader):
+def test_video_frames_get_one_pass_and_never_open_the_assist(still_models):
     """Frames (`detect_batch`, the run loop's call) are detected by the first model only:
     the assist costs stills, not video."""
-    detector, _ = reader
+    detector, _ = still_models
     detector.reconfigure(DetectorSettings())
     fresh = TextDetector(detector.engine, DetectorSettings(), detector.model_path, None)
     image = photo("bikes_frame068.jpg")
@@ -99,14 +88,14 @@ def test_the_assist_runs_only_on_the_cpu_engines():
     assert assist_opener(replace(cpu, engine="triton"), "dynamic") is None
 
 
-def test_only_small_stills_get_the_assist_pass(reader):
+def test_only_small_stills_get_the_assist_pass(still_models):
     """A still whose short side is under ASSIST_BELOW gets the second model; a 720p frame
     (what the HTTP service is mostly sent) costs what it did: the same boxes as with
     DET_ASSIST=off."""
     assert V6.assist_pass(272, 640) == "ppocrv4" and V6.assist_pass(ASSIST_BELOW - 1, 4000) != "off"
     assert V6.assist_pass(ASSIST_BELOW, 4000) == "off" and V6.assist_pass(720, 1280) == "off"
     assert PADDLE_V4.assist_pass(272, 640) == "off"
-    detector, _ = reader
+    detector, _ = still_models
     frame = cv2.resize(photo("bikes_frame068.jpg"), (1280, 720))
     detector.reconfigure(DetectorSettings(det_assist="off"))
     alone, _ = detector.detect(frame)

@@ -1,5 +1,5 @@
 """REC_STACKED: a column of stacked upright letters on a still read as one word. The
-geometry on boxes; the reading with the real models on rendered vertical signs."""
+geometry on boxes; the reading with the real still_models on rendered vertical signs."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from textdetector.commands.detect import read_lines_of
-from textdetector.config import DetectorSettings, EngineSettings, RecognizerSettings
-from textdetector.detector import TextDetector
+from textdetector.config import RecognizerSettings
 from textdetector.errors import ConfigError
 from textdetector.recognizer import TextRecognizer
 from textdetector.recognizer.stacked import columns
@@ -74,24 +73,14 @@ def sign(text: str, size: int = 60, gap: int = 6) -> np.ndarray:
     return np.ascontiguousarray(np.array(image)[:, :, ::-1])
 
 
-@pytest.fixture(scope="module")
-def models():
-    engine = EngineSettings()
-    with (
-        TextDetector.open(engine, DetectorSettings(), shapes="dynamic") as detector,
-        TextRecognizer.open(RecognizerSettings(), engine) as recognizer,
-    ):
-        yield detector, recognizer
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("word", "gap"), [("HOTEL", 6), ("PARKING", 6), ("OPEN", 6),
                                          ("PHARMACY", 8), ("BOOKS", 4)])  # fmt: skip
-def test_a_vertical_sign_reads_as_its_word_and_letter_by_letter_when_off(models, word, gap):
+def test_a_vertical_sign_reads_as_its_word_and_letter_by_letter_when_off(still_models, word, gap):
     """Letters are boxed alone or a few together; read alone, `O` reads `0` and a lone
     `I` or `O` falls below the one-character threshold, and a box of several reads them
     apart (`H A R M A C`). Joined, the column reads the word, in one box."""
-    detector, recognizer = models
+    detector, recognizer = still_models
     image = sign(word, gap=gap)
     assert read_lines_of(detector, recognizer, image) == [word]
     settings = replace(recognizer.settings, rec_stacked="off")
@@ -101,10 +90,10 @@ def test_a_vertical_sign_reads_as_its_word_and_letter_by_letter_when_off(models,
 
 
 @pytest.mark.slow
-def test_stacked_digits_and_constrained_reading_never_join(models):
+def test_stacked_digits_and_constrained_reading_never_join(still_models):
     """A column of digits is a table's cells or a scale, not a word; under REC_PATTERN
     the reading is the pattern's, so nothing is joined either."""
-    detector, recognizer = models
+    detector, recognizer = still_models
     digits = read_lines_of(detector, recognizer, sign("3572", gap=20))  # boxed one by one
     assert "3572" not in digits and len(digits) >= 3
     patterned = replace(recognizer.settings, rec_pattern="[A-Z]{5}")
@@ -123,11 +112,11 @@ def test_rec_stacked_values_are_checked(monkeypatch):
 
 
 @pytest.mark.slow
-def test_gray_and_bgra_signs_read_as_the_colour_one(models):
+def test_gray_and_bgra_signs_read_as_the_colour_one(still_models):
     """A grayscale or BGRA still (what `detect` accepts) joins its column the same way."""
     import cv2
 
-    detector, recognizer = models
+    detector, recognizer = still_models
     image = sign("HOTEL")
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     bgra = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
