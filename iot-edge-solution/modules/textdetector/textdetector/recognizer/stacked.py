@@ -38,22 +38,24 @@ def _bounds(boxes: np.ndarray) -> np.ndarray:
     return np.concatenate([boxes.min(axis=1), boxes.max(axis=1)], axis=1)
 
 
-def _stacks(a: np.ndarray, b: np.ndarray, count_a: int = 1, count_b: int = 1) -> bool:
-    """Whether box `b` (x0, y0, x1, y1; `count_b` letters one above the other) is the
-    letter under `a` in a column (their letters' heights compared)."""
-    height_a, height_b = (a[3] - a[1]) / count_a, (b[3] - b[1]) / count_b
-    if max(height_a, height_b) > MAX_HEIGHTS * min(height_a, height_b):
-        return False
-    if (
-        not -MAX_OVERLAP * max(height_a, height_b)
-        <= b[1] - a[3]
-        <= MAX_GAP * max(height_a, height_b)
-    ):
-        return False
-    width_a, width_b = a[2] - a[0], b[2] - b[0]
-    if min(a[2], b[2]) - max(a[0], b[0]) < MIN_OVERLAP * min(width_a, width_b):
-        return False
-    return abs((a[0] + a[2]) - (b[0] + b[2])) / 2 <= MAX_OFFSET * max(width_a, width_b)
+def _stacks(bounds: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """(N, N) bool: whether box j (x0, y0, x1, y1; `counts[j]` letters one above the
+    other) is the letter under box i in a column (their letters' heights compared)."""
+    x0, y0, x1, y1 = (bounds[:, k] for k in range(4))
+    letter = (y1 - y0) / counts
+    taller = np.maximum(letter[:, None], letter[None, :])
+    shorter = np.maximum(np.minimum(letter[:, None], letter[None, :]), 1e-6)
+    gap = y0[None, :] - y1[:, None]
+    width = x1 - x0
+    overlap = np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :])
+    offset = np.abs((x0 + x1)[:, None] - (x0 + x1)[None, :]) / 2
+    return (
+        (taller <= MAX_HEIGHTS * shorter)
+        & (gap >= -MAX_OVERLAP * taller)
+        & (gap <= MAX_GAP * taller)
+        & (overlap >= MIN_OVERLAP * np.minimum(width[:, None], width[None, :]))
+        & (offset <= MAX_OFFSET * np.maximum(width[:, None], width[None, :]))
+    )
 
 
 def columns(boxes: np.ndarray, counts: list[int] | None = None) -> list[list[int]]:
@@ -63,26 +65,26 @@ def columns(boxes: np.ndarray, counts: list[int] | None = None) -> list[list[int
     counts = counts or [1] * len(boxes)
     if sum(counts) < MIN_LETTERS or len(boxes) < 2:
         return []
-    bounds = _bounds(np.asarray(boxes, np.float32))
+    bounds = _bounds(np.asarray(boxes, np.float32)).astype(np.float64)
+    many = np.asarray(counts, np.float64)
     width, height = bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]
-    letters = [i for i in np.argsort(bounds[:, 1], kind="stable").tolist()
-               if 0 < width[i] <= MAX_ASPECT * height[i] / counts[i]]  # fmt: skip
-    used: set[int] = set()
+    shaped = (width > 0) & (width <= MAX_ASPECT * height / many)
+    below = _stacks(bounds, many) & shaped[:, None] & shaped[None, :]
+    np.fill_diagonal(below, False)
+    free = shaped.copy()
     runs = []
-    for first in letters:
-        if first in used:
+    for first in np.argsort(bounds[:, 1], kind="stable").tolist():
+        if not free[first]:
             continue
         run = [first]
-        while True:
-            last = run[-1]
-            below = [j for j in letters if j not in used and j not in run
-                     and _stacks(bounds[last], bounds[j], counts[last], counts[j])]  # fmt: skip
-            if not below:
-                break
-            run.append(min(below, key=lambda j: bounds[j, 1]))
+        free[first] = False
+        while (nexts := np.flatnonzero(below[run[-1]] & free)).size:
+            run.append(int(nexts[np.argmin(bounds[nexts, 1])]))
+            free[run[-1]] = False
         if sum(counts[i] for i in run) >= MIN_LETTERS and len(run) >= 2:
-            used.update(run)
             runs.append(run)
+        else:
+            free[run] = True  # too short: its boxes may still join a later run
     return runs
 
 
