@@ -27,7 +27,7 @@ import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -175,14 +175,6 @@ class Gap:
     low: float
     high: float
 
-    def as_dict(self) -> dict[str, float]:
-        return {
-            "images": self.images,
-            "difference": self.difference,
-            "low": self.low,
-            "high": self.high,
-        }
-
 
 def recall_gap(ours: Sequence[Score], theirs: Sequence[Score]) -> Gap:
     """Our word recall minus theirs over the same images (paired), with a CONFIDENCE
@@ -215,9 +207,14 @@ def recall_gap(ours: Sequence[Score], theirs: Sequence[Score]) -> Gap:
     return Gap(len(found), point, float(interval.low), float(interval.high))
 
 
-def scores_of(items: Sequence[Item], readings: Sequence[list[str]]) -> list[Score]:
-    """Each image's score, in order."""
-    return [score_image(item.lines, read) for item, read in zip(items, readings)]
+def scores_of(
+    items: Sequence[Item], readings: Sequence[list[str]], seconds: Sequence[float] = ()
+) -> list[Score]:
+    """Each image's score, with its reading time when given, in order."""
+    scores = [score_image(item.lines, read) for item, read in zip(items, readings)]
+    for score, spent in zip(scores, seconds):
+        score.seconds = spent
+    return scores
 
 
 def gaps(items: Sequence[Item], ours: Sequence[Score], theirs: Sequence[Score]) -> dict[str, Gap]:
@@ -251,10 +248,13 @@ def tally(
     items: Sequence[Item], readings: Sequence[list[str]], seconds: Sequence[float]
 ) -> dict[str, Score]:
     """Scores per tag, plus "overall"."""
+    return tally_scores(items, scores_of(items, readings, seconds))
+
+
+def tally_scores(items: Sequence[Item], scores: Sequence[Score]) -> dict[str, Score]:
+    """Images' scores (`scores_of`) added up per tag, plus "overall"."""
     table: dict[str, Score] = {"overall": Score()}
-    for item, read, spent in zip(items, readings, seconds):
-        one = score_image(item.lines, read)
-        one.seconds = spent
+    for item, one in zip(items, scores):
         for key in ("overall", *item.tags):
             table.setdefault(key, Score()).add(one)
     return table
@@ -373,29 +373,20 @@ def main(argv: list[str] | None = None) -> int:
     runs = {name: run_reader(name, items) for name in names}
     report, text = {}, ["## Real-scene reading quality\n"]
     differences: dict[str, dict] = {}
+    scores = {n: scores_of(items, *runs[n]) for n in names}
     for split in ["tune", "test"] if args.split == "all" else [args.split]:
         chosen = [i for i, item in enumerate(items) if item.split == split]
-        tables = {
-            n: tally(
-                [items[i] for i in chosen],
-                [runs[n][0][i] for i in chosen],
-                [runs[n][1][i] for i in chosen],
-            )
-            for n in names
-        }
+        part = [items[i] for i in chosen]
+        mine = {n: [scores[n][i] for i in chosen] for n in names}
+        tables = {n: tally_scores(part, mine[n]) for n in names}
         text += list(table_lines(split, tables))
         if split == "test":
             text += list(verdicts(tables)) + [""]
         report[split] = {n: {k: s.as_dict() for k, s in t.items()} for n, t in tables.items()}
         if {"ours", "rapidocr3"} <= set(names):
-            part = [items[i] for i in chosen]
-            table = gaps(
-                part,
-                scores_of(part, [runs["ours"][0][i] for i in chosen]),
-                scores_of(part, [runs["rapidocr3"][0][i] for i in chosen]),
-            )
+            table = gaps(part, mine["ours"], mine["rapidocr3"])
             text += list(gap_lines(split, table))
-            differences[split] = {k: g.as_dict() for k, g in table.items()}
+            differences[split] = {k: asdict(g) for k, g in table.items()}
     for name in names:
         total = sum(runs[name][1])
         text.append(f"{LABELS[name]}: {total:.1f} s for {len(items)} images")

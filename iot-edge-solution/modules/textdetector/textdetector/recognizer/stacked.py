@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from ..detector.preprocess import as_bgr
+from ..geometry import union_quad, xyxy
 from ..results import Detections
 from .recognizer import TextRecognizer
 
@@ -31,11 +32,6 @@ MAX_OVERLAP = 0.3  # or overlapping by at most this times it (grown boxes touch)
 MAX_HEIGHTS = 1.6  # the taller of two neighbours at most this times the other
 MIN_OVERLAP = 0.5  # horizontal overlap: at least this share of the narrower box
 MAX_OFFSET = 0.35  # centres at most this times the wider box's width apart
-
-
-def _bounds(boxes: np.ndarray) -> np.ndarray:
-    """(N, 4) x0, y0, x1, y1 of (N, 4, 2) quadrilaterals."""
-    return np.concatenate([boxes.min(axis=1), boxes.max(axis=1)], axis=1)
 
 
 def _stacks(bounds: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -65,7 +61,7 @@ def columns(boxes: np.ndarray, counts: list[int] | None = None) -> list[list[int
     counts = counts or [1] * len(boxes)
     if sum(counts) < MIN_LETTERS or len(boxes) < 2:
         return []
-    bounds = _bounds(np.asarray(boxes, np.float32)).astype(np.float64)
+    bounds = xyxy(boxes).astype(np.float64)
     many = np.asarray(counts, np.float64)
     width, height = bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]
     shaped = (width > 0) & (width <= MAX_ASPECT * height / many)
@@ -95,7 +91,7 @@ def strip(
     own rows; a box of `counts[i]` letters cut in that many equal rows), resized to one
     height and laid side by side, left to right."""
     counts = counts or [1] * len(boxes)
-    bounds = _bounds(np.asarray(boxes, np.float32))
+    bounds = xyxy(boxes)
     x0, x1 = int(max(0, bounds[:, 0].min())), int(min(image.shape[1], np.ceil(bounds[:, 2].max())))
     rows = [
         (top + k * (bottom - top) / n, top + (k + 1) * (bottom - top) / n)
@@ -155,11 +151,7 @@ def _replaced(read: Detections, words: list[tuple[list[int], str, float]]) -> De
     assert read.texts is not None and read.text_scores is not None
     gone = {i for run, _, _ in words for i in run}
     keep = [i for i in range(len(read.boxes)) if i not in gone]
-    unions = []
-    for run, _, _ in words:
-        x0, y0, x1, y1 = _bounds(read.boxes[run]).T
-        left, top, right, bottom = x0.min(), y0.min(), x1.max(), y1.max()
-        unions.append([[left, top], [right, top], [right, bottom], [left, bottom]])
+    unions = [union_quad(read.boxes[run]) for run, _, _ in words]
     return dataclasses.replace(
         read,
         boxes=np.concatenate([read.boxes[keep], np.array(unions, np.float32)]),
