@@ -32,14 +32,15 @@ examples:
   textdetector serve --port 8080              HTTP scoring service (LVA/AVA, Custom Vision)
   textdetector export-triton triton-models    Triton model repository of the models
   textdetector train-rec --data DS --out M    fine-tune the recogniser on labelled crops
+  textdetector train-det --data DS --out M    fine-tune the detector on labelled frames
   (`python main.py ...` in the module folder is the same command)
-commands: run (the default; these options), detect, serve, export-triton and train-rec
-          (see `textdetector COMMAND --help`)
+commands: run (the default; these options), detect, serve, export-triton, train-rec
+          and train-det (see `textdetector COMMAND --help`)
 exit codes: 0 ok (also when a reader closes the pipe), 2 invalid option,
             3 model problem, 4 source problem, 5 engine not installed or Triton
             server unavailable, 130 interrupted
 """
-KNOWN = {"run", "detect", "serve", "export-triton", "train-rec", "--version"}
+KNOWN = {"run", "detect", "serve", "export-triton", "train-rec", "train-det", "--version"}
 
 
 def environment_only() -> str:
@@ -81,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .commands.train_rec import add_train_rec_parser
 
     add_train_rec_parser(commands)
+    from .commands.train_det import add_train_det_parser
+
+    add_train_det_parser(commands)
     return parser
 
 

@@ -264,6 +264,14 @@ class EngineSettings:
         as_path,
         "PATH",
     )
+    det_model_dir: Path | None = option(
+        None,
+        "DET_MODEL_DIR",
+        "a fine-tuned detector folder written by `train-det` (model.onnx and manifest.json); "
+        "it keeps the policy of the model it was fine-tuned from; not with MODEL_PATH",
+        as_path,
+        "DIR",
+    )
     use_tensor_rt: bool = option(
         False,
         "USE_TENSOR_RT",
@@ -358,12 +366,28 @@ class EngineSettings:
     )
 
     def __post_init__(self) -> None:
+        if self.det_model_dir is not None:
+            self._use_det_dir(self.det_model_dir)
         if self.model_path is None:  # frozen: the resolved default is set once, here
             object.__setattr__(self, "model_path", LOCAL_DATA / DET_MODELS[self.det_model].name)
         if self.use_tensor_rt and self.engine not in ("auto", "tensorrt"):
             raise ConfigError(
                 f"USE_TENSOR_RT=true contradicts ENGINE={self.engine}: unset one of them"
             )
+
+    def _use_det_dir(self, folder: Path) -> None:
+        """DET_MODEL_DIR: its model.onnx becomes the detection model (MODEL_PATH)."""
+        from .detector.policy import DET_DIR_MODEL, DET_MANIFEST
+
+        model = folder / DET_DIR_MODEL
+        if self.model_path is not None and self.model_path != model:
+            raise ConfigError("set DET_MODEL_DIR or MODEL_PATH, not both")
+        if not model.is_file() or not (folder / DET_MANIFEST).is_file():
+            raise ConfigError(
+                f"DET_MODEL_DIR {folder}: no {DET_DIR_MODEL} and {DET_MANIFEST} in it "
+                "(expected a folder written by train-det)"
+            )
+        object.__setattr__(self, "model_path", model)
 
     def for_run(self, frames_queue: bool, live: bool = False) -> EngineSettings:
         """These settings as the run loop uses them: OV_PERFORMANCE_HINT=auto becomes

@@ -65,7 +65,7 @@ def assist_opener(
 
     def open_assist(name: str) -> TextDetector:
         path = LOCAL_DATA / DET_MODELS[name].name
-        settings = dataclasses.replace(engine_settings, model_path=path)
+        settings = dataclasses.replace(engine_settings, model_path=path, det_model_dir=None)
         return TextDetector(
             open_engine(path, settings, shapes=shapes), model_path=path, policy=ASSISTS[name]
         )

@@ -1,4 +1,5 @@
-"""The gates a fine-tuned recogniser passes before REC_MODEL_DIR names it.
+"""The gates a fine-tuned recogniser passes before REC_MODEL_DIR names it (a fine-tuned
+detector's, `train-det`, are at `detector_figures`).
 
 1. Domain: exact lines on the dataset's val (or held-out test) split, read through the
    module's own recogniser, must beat the stock model's.
@@ -171,6 +172,10 @@ def gate(
     """Every figure of the gates for the model in `model_dir` against the stock one
     (and its INT8 self against it); the verdict is written to MODEL_DIR/gate.json."""
     manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("kind") == "detector":
+        figures = detector_figures(model_dir, manifest, data, sets, step)
+        gate_record.write(model_dir, [f.__dict__ | {"met": f.met} for f in figures])
+        return figures
     tuned = model_dir / REC_DIR_MODEL
     stock = LOCAL_DATA / manifest["base_model"]
     figures = [
@@ -196,9 +201,57 @@ def gate(
     return figures
 
 
+def detector_figures(
+    model_dir: Path, manifest: dict, data: Path, sets: tuple[str, ...], step: int
+) -> list[Figure]:
+    """A `train-det` folder's gates: its val regions (F1, DetEval matching) must beat the
+    shipped detector's; the evaluation sets, read end to end (detector and the default
+    recogniser), may lose at most 1 point (word recall on the real photos, exact lines
+    on the demo video and the rendered set)."""
+    from .det_dataset import read_det_dataset
+    from .det_score import score_model
+
+    stock = LOCAL_DATA / manifest["base"]["name"]
+    _, val = read_det_dataset(data)
+    figures = [
+        Figure(
+            "domain val regions F1",
+            score_model(stock, val).f1,
+            score_model(model_dir / REC_DIR_MODEL, val).f1,
+            "beat",
+        )
+    ]
+    for name in sets:
+        measure = "word recall" if name == "real_scenes" else "exact lines"
+        before, after = (read_with_detector(name, folder, step) for folder in ("", model_dir))
+        figures.append(Figure(f"{name} {measure}", before, after, "keep"))
+    return figures
+
+
+def read_with_detector(name: str, folder: Path | str, step: int) -> float:
+    """Word recall of the real photos (tools/eval_real.py), or exact lines of a
+    tools/eval.py set, read end to end with DET_MODEL_DIR=`folder` ("" = shipped)."""
+    with environment(DET_MODEL_DIR=str(folder), MODEL_PATH=""):
+        if name == "real_scenes":
+            eval_real = importlib.import_module("tools.eval_real")
+            items = eval_real.load_set(split="all")
+            readings, seconds = eval_real.run_reader("ours", items)
+            return float(eval_real.tally(items, readings, seconds)["overall"].recall)
+        evaluation = importlib.import_module("tools.eval")
+        samples = (
+            evaluation.demo_samples(step)
+            if name == "demo_video"
+            else evaluation.eval_set_samples(0)
+        )
+        mode = evaluation.Mode(False, "auto")
+        return float(evaluation.evaluate(name, samples, [mode], 0, False)[mode.key]["exact_lines"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("model_dir", type=Path, metavar="MODEL_DIR", help="train-rec output")
+    parser.add_argument(
+        "model_dir", type=Path, metavar="MODEL_DIR", help="train-rec or train-det output"
+    )
     parser.add_argument("--data", type=Path, required=True, help="the dataset it trained on")
     parser.add_argument("--split", default="val", help="domain split to gate on (val, test)")
     parser.add_argument("--sets", default=",".join(SETS), help="evaluation sets, comma list")
@@ -211,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sets takes a comma list of " + ", ".join(SETS))
     try:
         if not (args.model_dir / "manifest.json").is_file():
-            raise KitError(f"{args.model_dir}: no manifest.json (not a train-rec output)")
+            raise KitError(
+                f"{args.model_dir}: no manifest.json (not a train-rec or train-det output)"
+            )
         figures = gate(args.model_dir, args.data, args.split, sets, args.step, not args.no_int8)
     except KitError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -28,3 +28,23 @@ class Hyper:
     def total_steps(self, samples: int) -> int:
         steps = self.epochs * math.ceil(samples / self.batch_size)
         return min(steps, self.max_steps) if self.max_steps else steps
+
+
+@dataclass(frozen=True)
+class DetHyper:
+    """What shapes the detector's optimisation."""
+
+    steps: int = 300
+    batch_size: int = 4
+    side: int = 640  # training views are side x side
+    short_side: int = 736  # images scaled so (about) this is their short side (the policy's)
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+    warmup: float = 0.07
+    freeze_backbone: bool = True
+    keep: float = 1.0  # weight of the shipped model's map outside labelled text
+    augment: float = 0.4
+    merge: int = 1  # 1: merge the weights back towards the shipped ones (merge.py); 0: not
+    alpha: float = 0.0  # the merge's weight on the fine-tuned side; 0: chosen on val
+    seed: int = 0
+    threads: int = 2

@@ -56,15 +56,16 @@ def choose(
     shipped: Mapping[str, torch.Tensor],
     accuracy: Callable[[], float],
     stock: float,
+    alphas: tuple[float, ...] = ALPHAS,
 ) -> tuple[float, list[dict[str, float]]]:
-    """Load into `net` the merge of the smallest alpha whose val accuracy keeps
+    """Load into `net` the merge of the smallest of `alphas` whose val accuracy keeps
     KEEP_GAIN of the fine-tuned weights' gain over `stock` (the shipped model's val
     accuracy); returns alpha and what each try measured."""
     tuned = {k: v.detach().clone() for k, v in net.state_dict().items()}
     best = accuracy()
     tries = [{"alpha": 1.0, "val": best}]
     floor = stock + KEEP_GAIN * (best - stock)
-    for alpha in ALPHAS if best > stock else ():
+    for alpha in alphas if best > stock else ():
         net.load_state_dict(interpolate(tuned, shipped, alpha))
         value = accuracy()
         tries.append({"alpha": alpha, "val": value})
