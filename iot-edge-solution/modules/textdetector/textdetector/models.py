@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,3 +168,19 @@ def verify_model(path: Path) -> None:
             f"model file checksum mismatch (corrupt or replaced): {path}; "
             f"delete it and {SETUP_HINT}"
         )
+
+
+FOLDER_MODEL, FOLDER_MANIFEST = "model.onnx", "manifest.json"  # train-rec / train-det output
+
+
+def fine_tuned_base(model_path: Path) -> str:
+    """The shipped model file a `train-rec` or `train-det` folder's model.onnx was
+    fine-tuned from (its manifest's `base_model`); "" for any other file."""
+    manifest = model_path.parent / FOLDER_MANIFEST
+    if model_path.name != FOLDER_MODEL or not manifest.is_file():
+        return ""
+    try:
+        base = json.loads(manifest.read_text(encoding="utf-8")).get("base_model", "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return base if isinstance(base, str) else ""

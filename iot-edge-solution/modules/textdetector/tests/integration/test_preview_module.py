@@ -96,12 +96,17 @@ def first_text_frame() -> np.ndarray:
 
 
 def test_mjpeg_client_decodes_ten_frames(module):
-    parts, seconds = read_parts(url(module, "/preview.mjpg?source=0"), 10, timeout_s=60)
-    assert len(parts) == 10, f"{len(parts)} parts in {seconds:.1f} s"
+    """Ten frames once text is on screen: the demo video's first second has none, and
+    this test may be the first to read the stream (run alone, `-k mjpeg`)."""
+    parts, seconds = read_parts(url(module, "/preview.mjpg?source=0"), 40, timeout_s=90)
+    assert len(parts) == 40, f"{len(parts)} parts in {seconds:.1f} s"
     images = [cv2.imdecode(np.frombuffer(p, np.uint8), cv2.IMREAD_COLOR) for p in parts]
     assert all(i is not None and i.shape == (720, 1280, 3) for i in images)
-    assert sum(near(i, READ) > 5000 for i in images) >= 8  # boxes drawn on (nearly) all
-    assert len({p for p in parts}) == 10  # ten different frames, no repeats
+    first = next(n for n, i in enumerate(images) if near(i, READ) > 5000)
+    assert first <= 30, "no boxes drawn in the first 30 frames"
+    shown = images[first : first + 10]
+    assert sum(near(i, READ) > 5000 for i in shown) >= 8  # boxes drawn on (nearly) all
+    assert len(set(parts[first : first + 10])) == 10  # ten different frames, no repeats
 
 
 def test_bad_source_numbers(module):

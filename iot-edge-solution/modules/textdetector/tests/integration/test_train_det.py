@@ -69,7 +69,7 @@ def test_fine_tuned_detector_is_exported_gated_and_used(
     assert code == 0, capsys.readouterr().err
     assert "val regions found" in capsys.readouterr().out
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["base"]["name"] == BASE.name and manifest["kind"] == "detector"
+    assert manifest["base_model"] == BASE.name and manifest["format"] == "textdetector-det"
     assert manifest["base_difference"] < 1e-4  # torch == ONNX Runtime before training
     assert manifest["export_difference"] < 1e-3
     figures = manifest["figures"]

@@ -16,7 +16,9 @@ from textdetector.errors import ConfigError
 def folder(root: Path, base: str = "PP-OCRv6_det_small.onnx") -> Path:
     root.mkdir()
     (root / "model.onnx").write_bytes(b"onnx")
-    (root / "manifest.json").write_text(json.dumps({"kind": "detector", "base": {"name": base}}))
+    (root / "manifest.json").write_text(
+        json.dumps({"format": "textdetector-det", "base_model": base})
+    )
     return root
 
 
@@ -45,3 +47,18 @@ def test_a_folder_without_the_model_or_with_model_path_too_is_refused(tmp_path: 
     good = folder(tmp_path / "m")
     with pytest.raises(ConfigError, match="DET_MODEL_DIR or MODEL_PATH, not both"):
         load(EngineSettings, {"DET_MODEL_DIR": str(good), "MODEL_PATH": str(tmp_path / "x.onnx")})
+
+
+def test_fine_tuned_folders_keep_their_base_names_in_a_triton_repository(tmp_path: Path) -> None:
+    """REC_MODEL_DIR and DET_MODEL_DIR together: both files are model.onnx, their
+    repository names come from what they were fine-tuned from."""
+    from textdetector.export.triton import triton_model_name
+
+    det = folder(tmp_path / "det")
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    (rec / "model.onnx").write_bytes(b"onnx")
+    (rec / "manifest.json").write_text(json.dumps({"base_model": "PP-OCRv6_rec_small.onnx"}))
+    assert triton_model_name(det / "model.onnx") == "text_det"
+    assert triton_model_name(rec / "model.onnx") == "text_rec"
+    assert triton_model_name(tmp_path / "mine.onnx") == "mine"

@@ -8,13 +8,13 @@ probability map turned into boxes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .. import geometry
+from ..models import FOLDER_MANIFEST, FOLDER_MODEL, fine_tuned_base
 from ..results import Detections
 from .postprocess import DBParams
 from .preprocess import HALF, IMAGENET, input_size, to_blob
@@ -128,8 +128,7 @@ def blob_for(image: np.ndarray, resize: int | DetPolicy) -> np.ndarray:
 
 
 POLICIES = {"ch_PP-OCRv4_det_infer.onnx": PADDLE_V4, "PP-OCRv6_det_small.onnx": V6}
-DET_DIR_MODEL = "model.onnx"  # a `train-det` folder (DET_MODEL_DIR): the model ...
-DET_MANIFEST = "manifest.json"  # ... and what it was fine-tuned from ("base")
+DET_DIR_MODEL, DET_MANIFEST = FOLDER_MODEL, FOLDER_MANIFEST  # a train-det folder's files
 OVERRIDES = {
     "det_resize": "resize",
     "limit_side_len": "side",
@@ -147,17 +146,10 @@ OVERRIDES = {
 
 def policy_name(model_path: Path | None) -> str:
     """The model file whose policy `model_path` takes: its own name, or for the model of
-    a `train-det` folder the shipped model it was fine-tuned from (its manifest's base)."""
+    a `train-det` folder the shipped model it was fine-tuned from (its manifest's)."""
     if model_path is None:
         return ""
-    manifest = model_path.parent / DET_MANIFEST
-    if model_path.name == DET_DIR_MODEL and manifest.is_file():
-        try:
-            base = json.loads(manifest.read_text(encoding="utf-8")).get("base", {})
-        except (OSError, ValueError, AttributeError):
-            return model_path.name
-        return str(base.get("name", "")) if isinstance(base, dict) else model_path.name
-    return model_path.name
+    return fine_tuned_base(model_path) or model_path.name
 
 
 def policy_for(model_path: Path | None, settings: object) -> DetPolicy:

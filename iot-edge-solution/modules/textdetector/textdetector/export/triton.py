@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ModelError
+from ..models import fine_tuned_base
 
 # Local model file -> name in the Triton repository.
 MODEL_NAMES = {
@@ -95,7 +96,7 @@ class ExportOptions:
 
 def triton_model_name(model_path: Path | str) -> str:
     """The repository name of a local model file (the pinned models have short names)."""
-    name = Path(model_path).name
+    name = fine_tuned_base(Path(model_path)) or Path(model_path).name  # train-rec/-det
     if name in MODEL_NAMES:
         return MODEL_NAMES[name]
     stem = name[:-5] if name.endswith(".onnx") else name

@@ -22,6 +22,7 @@ from .det_dataset import DetSample, read_det_dataset, read_image
 from .det_score import Score, score_model
 
 log = logging.getLogger(__name__)
+DET_FORMAT = "textdetector-det"  # manifest.json's "format" (train-rec's: textdetector-rec)
 EXPORT_TOLERANCE = 1e-3  # largest probability difference torch vs ONNX Runtime
 # Merge weights tried, smallest first: a detector keeps most of its domain gain much
 # nearer the shipped weights than the recogniser does (docs/training.md)
@@ -70,8 +71,10 @@ def labels_digest(job: DetJob) -> str:
 
 def write_manifest(folder: Path, job: DetJob, **fields: Any) -> Path:
     manifest = {
-        "kind": "detector",
-        "base": {"name": job.base.name, "sha256": sha256_of(job.base)},
+        "format": DET_FORMAT,
+        "version": 1,
+        "base_model": job.base.name,
+        "base_sha256": sha256_of(job.base),
         "dataset": {"path": str(job.data), "labels_sha256": labels_digest(job)},
         **fields,
     }

@@ -172,7 +172,7 @@ def gate(
     """Every figure of the gates for the model in `model_dir` against the stock one
     (and its INT8 self against it); the verdict is written to MODEL_DIR/gate.json."""
     manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
-    if manifest.get("kind") == "detector":
+    if manifest.get("format") == "textdetector-det":
         figures = detector_figures(model_dir, manifest, data, sets, step)
         gate_record.write(model_dir, [f.__dict__ | {"met": f.met} for f in figures])
         return figures
@@ -211,7 +211,7 @@ def detector_figures(
     from .det_dataset import read_det_dataset
     from .det_score import score_model
 
-    stock = LOCAL_DATA / manifest["base"]["name"]
+    stock = LOCAL_DATA / manifest["base_model"]
     _, val = read_det_dataset(data)
     figures = [
         Figure(
