@@ -42,6 +42,12 @@ def det_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+def train(data: Path, out: Path, steps: str, lr: str) -> int:
+    return main(
+        ["train-det", "--data", str(data), "--out", str(out), "--steps", steps, "--lr", lr, *QUICK]
+    )
+
+
 def interface(path: Path) -> list[tuple[str, int]]:
     graph = onnx.load(str(path)).graph
     return [(v.name, len(v.type.tensor_type.shape.dim)) for v in [*graph.input, *graph.output]]
@@ -52,20 +58,7 @@ def test_fine_tuned_detector_is_exported_gated_and_used(
     det_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "model"
-    code = main(
-        [
-            "train-det",
-            "--data",
-            str(det_data),
-            "--out",
-            str(out),
-            "--steps",
-            "48",
-            "--lr",
-            "0.0003",
-            *QUICK,
-        ]
-    )
+    code = train(det_data, out, "48", "0.0003")
     assert code == 0, capsys.readouterr().err
     assert "val regions found" in capsys.readouterr().out
     manifest = json.loads((out / "manifest.json").read_text())
@@ -105,20 +98,7 @@ def test_a_model_no_better_than_the_shipped_one_is_refused(
 ) -> None:
     """A learning rate too small to move a weight: the same F1, so the gate refuses."""
     out = tmp_path / "model"
-    code = main(
-        [
-            "train-det",
-            "--data",
-            str(det_data),
-            "--out",
-            str(out),
-            "--steps",
-            "2",
-            "--lr",
-            "1e-12",
-            *QUICK,
-        ]
-    )
+    code = train(det_data, out, "2", "1e-12")
     err = capsys.readouterr().err
     assert code == 1 and "no better" in err and "nothing written" in err
     assert not out.exists() and list(tmp_path.iterdir()) == []

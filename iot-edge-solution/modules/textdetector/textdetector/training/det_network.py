@@ -19,22 +19,15 @@ import torch
 from torch import nn
 
 from ..errors import ModelError
+from .architectures import DET_ARCHITECTURES, architecture_of
 from .network import _fuse, _Graph, arch_config
 
-# The shipped detector file's stem -> its entry in rapidocr's arch_config.yaml.
-DET_ARCHITECTURES = {"PP-OCRv6_det_small": "PP-OCRv6_det_small"}
 PROBE = (1, 3, 64, 64)  # the input traced to find the forward order
 
 
 def det_architecture_of(model_path: Path) -> str:
     """The network definition of a shipped detector file, else ModelError."""
-    name = DET_ARCHITECTURES.get(model_path.stem)
-    if name is None:
-        raise ModelError(
-            f"train-det can fine-tune {', '.join(DET_ARCHITECTURES)} (DET_MODEL=ppocrv6); "
-            f"not {model_path.name}"
-        )
-    return name
+    return architecture_of(model_path, DET_ARCHITECTURES, "train-det")
 
 
 class TextDetector(nn.Module):

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from ..detector.policy import DET_DIR_MODEL, DET_MANIFEST
-from ..errors import ConfigError, KitError
+from ..errors import KitError
 from ..models import sha256_of, verify_model
 from .det_dataset import DetSample, read_det_dataset, read_image
 from .det_score import Score, score_model
+from .run import check_out_dir
 
 log = logging.getLogger(__name__)
 DET_FORMAT = "textdetector-det"  # manifest.json's "format" (train-rec's: textdetector-rec)
@@ -46,16 +47,6 @@ class DetJob:
     @property
     def staging(self) -> Path:
         return self.out.parent / f".{self.out.name}.partial"
-
-
-def check_out(job: DetJob) -> None:
-    """--out must be new (or an empty directory), not inside the dataset."""
-    if job.out.exists() and (not job.out.is_dir() or any(job.out.iterdir())):
-        raise ConfigError(f"--out {job.out} already exists and is not empty")
-    if job.out.resolve().is_relative_to(job.data.resolve()):
-        raise ConfigError("--out must not be inside the dataset directory")
-    if not job.out.parent.is_dir():
-        raise ConfigError(f"--out: parent directory {job.out.parent} does not exist")
 
 
 def training_images(samples: list[DetSample]) -> list[tuple]:
@@ -112,7 +103,7 @@ def train_det(job: DetJob, hyper: Any, progress: Any = None) -> dict[str, Any]:
     from .det_network import det_architecture_of, det_from_onnx
     from .det_trainer import DetTrainer
 
-    check_out(job)
+    check_out_dir(job.out, job.data)
     verify_model(job.base)
     det_architecture_of(job.base)
     train, val = read_det_dataset(job.data)

@@ -57,14 +57,20 @@ def base_dictionary(base: Path) -> Dictionary:
     return Dictionary.of_symbols(symbols.splitlines())
 
 
-def check_out(job: Job) -> None:
+def check_out_dir(out: Path, data: Path) -> None:
     """--out must be new (or an empty directory) and not inside the dataset."""
-    if job.out.exists() and (not job.out.is_dir() or any(job.out.iterdir())):
-        raise ConfigError(f"--out {job.out} already exists and is not empty")
-    if job.out.resolve().is_relative_to(job.data.resolve()):
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"--out {out} already exists and is not empty")
+    if out.resolve().is_relative_to(data.resolve()):
         raise ConfigError("--out must not be inside the dataset directory")
-    if not job.out.parent.is_dir():
-        raise ConfigError(f"--out: parent directory {job.out.parent} does not exist")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out: parent directory {out.parent} does not exist")
+
+
+def check_out(job: Job) -> None:
+    """--out as `check_out_dir` wants it, and no interrupted run's checkpoints unless
+    --resume."""
+    check_out_dir(job.out, job.data)
     if job.work.exists() and not job.resume:
         raise ConfigError(
             f"an interrupted run left checkpoints in {job.work}: pass --resume to continue "
