@@ -43,11 +43,11 @@ test: ## lint + the whole test suite with coverage (installs what the tests run 
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --cov \
 		--cov-report=term-missing:skip-covered --cov-fail-under=85 --durations=25 $(ARGS)
 
-fuzz: ## fuzz the parsers (image headers, multipart, settings, twin, REC_PATTERN, ZONES, MQTT snapshots, dashboard labels): FUZZ_EXAMPLES per target (40000, >= 10 min)
+fuzz: ## fuzz the parsers (image headers, multipart, settings, twin, REC_PATTERN, ZONES, MQTT snapshots, dashboard labels, detection labels): FUZZ_EXAMPLES per target (40000, >= 10 min)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-40000} $(PY) -m pytest -q -p no:cacheprovider \
 		--hypothesis-show-statistics $(MODULE)/tests/unit/test_fuzz_parsers.py \
 		$(MODULE)/tests/unit/test_serve_fuzz.py $(MODULE)/tests/unit/test_fuzz_patterns.py \
-		$(MODULE)/tests/unit/test_fuzz_zones.py \
+		$(MODULE)/tests/unit/test_fuzz_zones.py $(MODULE)/tests/unit/test_fuzz_det_labels.py \
 		$(MODULE)/tests/unit/test_mqtt_units.py::test_fuzz_snapshot_payloads_never_raise \
 		iot-edge-solution/modules/reviewdashboard/tests/unit/test_dashboard_fuzz.py \
 		iot-edge-solution/modules/reviewdashboard/tests/unit/test_dashboard_labels.py::test_fuzz_label_post_bodies \

@@ -56,6 +56,10 @@ def test_a_line_gives_the_image_its_polygons_and_the_do_not_care_ones(tmp_path: 
             "images/a.jpg\t[{\"transcription\": \"A\", \"points\": [[1e999, 0], [1, 1], [2, 2]]}]",
             "finite",
         ),
+        (  # regression (fuzz): a float32 overflow warned before it was refused
+            "images/a.jpg\t[{\"transcription\": \"A\", \"points\": [[1e300, 0], [1, 1], [2, 2]]}]",
+            "pixel coordinates",
+        ),
         ("../a.jpg\t[]", "relative inside the dataset"),
     ],
 )

@@ -22,6 +22,7 @@ from .dataset import DatasetError, _safe_relative, read_crop
 LABELS = "det_labels.txt"
 IGNORE = "###"
 VAL_SHARE = 5  # one image in five (by hash) is val
+MAX_COORDINATE = 1e6
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,15 @@ def _polygon(entry: object, where: str) -> tuple[np.ndarray, bool]:
     if not isinstance(entry, dict) or "points" not in entry:
         raise DatasetError(f"{where}: each region needs 'points' and 'transcription'")
     try:
-        points = np.asarray(entry["points"], dtype=np.float32)
-    except (TypeError, ValueError):
+        points = np.asarray(entry["points"], dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
         raise DatasetError(f"{where}: 'points' must be a list of [x, y] pairs") from None
     if points.ndim != 2 or points.shape[0] < 3 or points.shape[1] != 2:
         raise DatasetError(f"{where}: 'points' must hold at least 3 [x, y] pairs")
-    if not np.isfinite(points).all():
-        raise DatasetError(f"{where}: 'points' must be finite numbers")
+    if not (np.isfinite(points).all() and np.abs(points).max() < MAX_COORDINATE):
+        raise DatasetError(f"{where}: 'points' must be pixel coordinates (finite, < 1e6)")
     text = entry.get("transcription", "")
-    return points, not isinstance(text, str) or text == IGNORE
+    return points.astype(np.float32), not isinstance(text, str) or text == IGNORE
 
 
 def parse_det_line(line: str, folder: Path, where: str) -> DetSample:
