@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from ..config import LOCAL_DATA
 from ..errors import ConfigError
 from ..models import DET_MODELS
+
+log = logging.getLogger(__name__)
+LOG_EVERY = 50  # steps between progress lines when stderr is not a terminal
 
 DESCRIPTION = """\
 Fine-tune the PP-OCRv6 small text detector (DET_MODEL=ppocrv6) from its shipped weights
@@ -134,6 +138,8 @@ def train_det_command(args: argparse.Namespace) -> int:
         def progress(step: int, loss: float) -> None:
             bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
             bar.update(1)
+            if bar.disable and (step + 1) % LOG_EVERY == 0:  # no terminal: a line instead
+                log.info("step %d of %d, loss %.3f", step + 1, hyper.steps, loss)
 
         manifest = train_det(job, hyper, progress)
     figures = manifest["figures"]

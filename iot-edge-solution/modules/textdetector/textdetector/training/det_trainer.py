@@ -3,7 +3,6 @@ model's own map kept where nothing is labelled (against forgetting)."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -13,7 +12,7 @@ import torch
 from .det_network import TextDetector
 from .det_targets import shrink_maps, training_view
 from .hyper import DetHyper
-from .trainer import seed_everything
+from .trainer import schedule, seed_everything
 
 NEGATIVES = 3  # hard background pixels per text pixel in the BCE (OHEM, as DB trains)
 MIN_NEGATIVES = 1000
@@ -57,15 +56,8 @@ class DetTrainer:
             self.params, lr=hyper.lr, weight_decay=hyper.weight_decay
         )
         self.rng = np.random.default_rng(hyper.seed)
+        self.factor = schedule(hyper, hyper.steps)  # warm-up, then cosine decay to 5 %
         self.losses: list[float] = []
-
-    def factor(self, step: int) -> float:
-        """Learning-rate factor: linear warm-up, then cosine decay to 5 %."""
-        warm = max(1, int(self.hyper.steps * self.hyper.warmup))
-        if step < warm:
-            return (step + 1) / warm
-        done = min(1.0, (step - warm) / max(1, self.hyper.steps - warm))
-        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done))
 
     def batch(self, images: Sequence[tuple], count: int) -> tuple:
         """`count` views with their text maps and masks."""

@@ -21,7 +21,7 @@ from ..errors import KitError
 from ..recognizer.ctc import SPACE_MIN, greedy_decode
 from .augment import augment
 from .batches import MAX_TRAIN_WIDTH, by_width, model_input
-from .hyper import Hyper
+from .hyper import DetHyper, Hyper
 from .labels import Dictionary
 from .network import Recogniser
 
@@ -63,7 +63,7 @@ def seed_everything(seed: int, threads: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def schedule(hyper: Hyper, total: int) -> Callable[[int], float]:
+def schedule(hyper: Hyper | DetHyper, total: int) -> Callable[[int], float]:
     """Learning-rate factor per step: linear warm-up, then cosine decay to 5 %."""
     warm = max(1, int(total * hyper.warmup))
 
