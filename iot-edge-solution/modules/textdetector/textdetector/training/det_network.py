@@ -30,7 +30,7 @@ def det_architecture_of(model_path: Path) -> str:
     return architecture_of(model_path, DET_ARCHITECTURES, "train-det")
 
 
-class TextDetector(nn.Module):
+class DetNetwork(nn.Module):
     """Backbone, neck and binarize head of a PP-OCR detector; returns the text
     probability map (N, 1, H, W). Always in eval mode: BatchNorm statistics stay frozen."""
 
@@ -53,7 +53,7 @@ class TextDetector(nn.Module):
         maps = out["maps"] if isinstance(out, dict) else out
         return maps[:, :1]
 
-    def train(self, mode: bool = True) -> TextDetector:
+    def train(self, mode: bool = True) -> DetNetwork:
         return super().train(False)
 
 
@@ -104,9 +104,9 @@ def _assign(module: nn.Conv2d | nn.ConvTranspose2d, tensors: list[np.ndarray]) -
             module.bias.zero_()
 
 
-def det_from_onnx(model_path: Path, architecture: str | None = None) -> TextDetector:
+def det_from_onnx(model_path: Path, architecture: str | None = None) -> DetNetwork:
     """The torch detector holding the weights of the ONNX file `model_path`."""
-    net = TextDetector(arch_config(architecture or det_architecture_of(model_path)))
+    net = DetNetwork(arch_config(architecture or det_architecture_of(model_path)))
     ours, theirs = _torch_convs(net), _onnx_convs(onnx.load(str(model_path)))
     if len(ours) != len(theirs):
         raise ModelError(
@@ -118,7 +118,7 @@ def det_from_onnx(model_path: Path, architecture: str | None = None) -> TextDete
     return net.eval()
 
 
-def export_det(net: TextDetector, path: Path) -> Path:
+def export_det(net: DetNetwork, path: Path) -> Path:
     """`net` as ONNX with the shipped interface: input `x` (N, 3, H, W), output
     `fetch_name_0` (N, 1, H, W), batch and sides dynamic."""
     from .export import INPUT, OPSET, OUTPUT
@@ -148,7 +148,7 @@ def onnx_maps(path: Path, blob: np.ndarray) -> np.ndarray:
     return np.asarray(session.run(None, {session.get_inputs()[0].name: blob})[0])
 
 
-def map_difference(net: TextDetector, path: Path, blob: np.ndarray) -> float:
+def map_difference(net: DetNetwork, path: Path, blob: np.ndarray) -> float:
     """Largest difference between `net`'s probability map and the ONNX file's."""
     with torch.no_grad():
         ours = net(torch.from_numpy(blob)).numpy()

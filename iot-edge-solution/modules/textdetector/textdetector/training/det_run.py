@@ -54,23 +54,24 @@ def training_images(samples: list[DetSample]) -> list[tuple]:
     return [(read_image(s), list(s.polygons), list(s.ignore)) for s in samples]
 
 
-def labels_digest(job: DetJob) -> str:
+def manifest_head(job: DetJob) -> dict[str, Any]:
+    """What the model was fine-tuned from and on (checksums read once per run)."""
     from .det_dataset import labels_file
 
-    return hashlib.sha256(labels_file(job.data).read_bytes()).hexdigest()
-
-
-def write_manifest(folder: Path, job: DetJob, **fields: Any) -> Path:
-    manifest = {
+    labels = hashlib.sha256(labels_file(job.data).read_bytes()).hexdigest()
+    return {
         "format": DET_FORMAT,
         "version": 1,
         "base_model": job.base.name,
         "base_sha256": sha256_of(job.base),
-        "dataset": {"path": str(job.data), "labels_sha256": labels_digest(job)},
-        **fields,
+        "dataset": {"path": str(job.data), "labels_sha256": labels},
     }
+
+
+def write_manifest(folder: Path, head: dict[str, Any], **fields: Any) -> Path:
     path = folder / DET_MANIFEST
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    text = json.dumps({**head, **fields}, indent=2, sort_keys=True) + "\n"
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -117,7 +118,8 @@ def train_det(job: DetJob, hyper: Any, progress: Any = None) -> dict[str, Any]:
     shutil.rmtree(job.staging, ignore_errors=True)
     job.staging.mkdir()
     try:
-        write_manifest(job.staging, job, hyper=asdict(hyper))  # the policy reads its base
+        head = manifest_head(job)
+        write_manifest(job.staging, head, hyper=asdict(hyper))  # the policy reads its base
         stock = score_model(job.base, val)
         merge = merged(net, shipped, job.staging, val, stock, hyper.alpha) if hyper.merge else {}
         difference = export_and_check(net, job.staging, val_images)
@@ -125,7 +127,7 @@ def train_det(job: DetJob, hyper: Any, progress: Any = None) -> dict[str, Any]:
         figures = _figures(stock, tuned, len(train), len(val), seconds, trainer.losses)
         manifest = write_manifest(
             job.staging,
-            job,
+            head,
             hyper=asdict(hyper),
             figures=figures,
             merge=merge,

@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .det_network import TextDetector
+from ..detector import preprocess
+from .det_network import DetNetwork
 from .det_targets import shrink_maps, training_view
 from .hyper import DetHyper
 from .trainer import schedule, seed_everything
@@ -20,9 +21,10 @@ BACKGROUND_TEXT = 0.3  # the shipped model's map above this, unlabelled: not a n
 
 
 def to_blob(views: Sequence[np.ndarray]) -> torch.Tensor:
-    """BGR uint8 views as the V6 policy feeds them: (x / 255 - 0.5) / 0.5, NCHW."""
-    stack = np.stack([v.astype(np.float32).transpose(2, 0, 1) for v in views])
-    return torch.from_numpy(stack / 127.5 - 1.0)
+    """BGR uint8 views normalised as the module feeds the V6 policy's model
+    (`detector.preprocess.to_blob`, mean = std = 0.5), NCHW."""
+    blobs = [preprocess.to_blob(v, v.shape[:2], norm=preprocess.HALF) for v in views]
+    return torch.from_numpy(np.concatenate(blobs))
 
 
 def db_loss(pred: torch.Tensor, text: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -43,7 +45,7 @@ def db_loss(pred: torch.Tensor, text: torch.Tensor, mask: torch.Tensor) -> torch
 class DetTrainer:
     """Fine-tunes `net` from `shipped` (a frozen copy of the same weights)."""
 
-    def __init__(self, net: TextDetector, shipped: TextDetector, hyper: DetHyper) -> None:
+    def __init__(self, net: DetNetwork, shipped: DetNetwork, hyper: DetHyper) -> None:
         seed_everything(hyper.seed, hyper.threads)
         self.net, self.shipped, self.hyper = net, shipped, hyper
         for parameter in shipped.parameters():
