@@ -413,6 +413,25 @@ class EngineSettings:
             return self
         return replace(self, ov_performance_hint="throughput")
 
+    def with_det_dir(self, folder: Path | None) -> EngineSettings:
+        """These settings with another DET_MODEL_DIR (None: the DET_MODEL's own file), as
+        a live `detModelDir` asks; ConfigError when MODEL_PATH names a file of one's own."""
+        if self.det_model_dir is None and self.model_path != LOCAL_DATA / (
+            DET_MODELS[self.det_model].name
+        ):
+            raise ConfigError("MODEL_PATH names a detection model of its own: unset it first")
+        unset: Any = None  # __post_init__ resolves the folder's or the DET_MODEL's file
+        return replace(self, det_model_dir=folder, model_path=unset)
+
+    @property
+    def model_label(self) -> str:
+        """How outputs name the detection model: its file name, or with DET_MODEL_DIR
+        the folder and file (`det-displays/model.onnx`: every fine-tuned folder holds a
+        `model.onnx`)."""
+        if self.det_model_dir is not None:
+            return f"{self.model_path.parent.name}/{self.model_path.name}"
+        return self.model_path.name
+
     @property
     def engine_name(self) -> str:
         """ENGINE with USE_TENSOR_RT=true read as tensorrt ('auto' is resolved at open)."""

@@ -176,11 +176,23 @@ FOLDER_MODEL, FOLDER_MANIFEST = "model.onnx", "manifest.json"  # train-rec / tra
 def fine_tuned_base(model_path: Path) -> str:
     """The shipped model file a `train-rec` or `train-det` folder's model.onnx was
     fine-tuned from (its manifest's `base_model`); "" for any other file."""
-    manifest = model_path.parent / FOLDER_MANIFEST
-    if model_path.name != FOLDER_MODEL or not manifest.is_file():
+    if model_path.name != FOLDER_MODEL:
+        return ""
+    return _manifest_text(model_path.parent, "base_model")
+
+
+def folder_format(folder: Path) -> str:
+    """A fine-tuned folder's kind, its manifest's `format` (`textdetector-det` from
+    train-det, `textdetector-rec` from train-rec); "" without a readable one."""
+    return _manifest_text(folder, "format")
+
+
+def _manifest_text(folder: Path, key: str) -> str:
+    manifest = folder / FOLDER_MANIFEST
+    if not manifest.is_file():
         return ""
     try:
-        base = json.loads(manifest.read_text(encoding="utf-8")).get("base_model", "")
+        value = json.loads(manifest.read_text(encoding="utf-8")).get(key, "")
     except (OSError, ValueError, AttributeError):
         return ""
-    return base if isinstance(base, str) else ""
+    return value if isinstance(value, str) else ""

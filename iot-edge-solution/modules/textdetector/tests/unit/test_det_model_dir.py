@@ -32,6 +32,14 @@ def test_the_folder_model_takes_its_base_policy(tmp_path: Path) -> None:
     assert overridden.box_thresh == 0.55 and overridden.resize == "min"
 
 
+def test_outputs_name_the_folder_as_well_as_its_model_file(tmp_path: Path) -> None:
+    """Every fine-tuned folder holds a model.onnx: outputs (detect --json, IoT Hub
+    messages, the archive) name the folder too, so two fine-tunes tell apart."""
+    engine = load(EngineSettings, {"DET_MODEL_DIR": str(folder(tmp_path / "det-displays"))})
+    assert engine.model_label == "det-displays/model.onnx"
+    assert load(EngineSettings, {}).model_label == "PP-OCRv6_det_small.onnx"
+
+
 def test_a_plain_file_or_a_broken_manifest_keeps_the_own_file_rule(tmp_path: Path) -> None:
     assert policy_name(tmp_path / "mine.onnx") == "mine.onnx"
     broken = folder(tmp_path / "b")

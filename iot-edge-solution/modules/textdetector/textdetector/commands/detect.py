@@ -97,7 +97,7 @@ def detect_command(args: argparse.Namespace) -> int:
     if args.json:
         print(
             json.dumps(
-                {"model": engine_settings.model_path.name, "engine": engine, "results": results},
+                {"model": engine_settings.model_label, "engine": engine, "results": results},
                 indent=1,
             )
         )

@@ -5,9 +5,10 @@ validated with the same parser as its environment variable and either applied or
 rejected with a message. The pipeline calls `poll` between frames to take what changed.
 `zones` (the ZONES document, as an object or its JSON/YAML text) is parsed like the
 file; the pipeline binds it to the model and may still refuse it (`restore_zones`).
-`recModelDir` switches the recogniser to a fine-tuned folder from `train-rec`, only one
-whose gates passed for exactly its model file (`training/gate_record.py`); "" goes back
-to the MODEL_SET's recogniser.
+`recModelDir` switches the recogniser to a fine-tuned folder from `train-rec`, and
+`detModelDir` the detector to one from `train-det`, only a folder of that kind whose
+gates passed for exactly its model file (`training/gate_record.py`); "" goes back to
+the MODEL_SET's recogniser or the DET_MODEL's detector.
 """
 
 from __future__ import annotations
@@ -18,8 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import DetectorSettings, RecognizerSettings, Settings, SourceSettings
+from ..config import (
+    DetectorSettings,
+    EngineSettings,
+    RecognizerSettings,
+    Settings,
+    SourceSettings,
+)
 from ..errors import KitError
+from ..models import folder_format
 from ..recognizer.zones import ZoneError, ZoneSet, parse_zones
 
 ZONES_KEY = "zones"  # the ZONES document (an object, or its JSON/YAML text)
@@ -33,6 +41,7 @@ class LiveUpdate:
     source: SourceSettings | None = None
     zones: ZoneSet | None = None
     recognizer: RecognizerSettings | None = None
+    engine: EngineSettings | None = None
 
 
 # Live key -> (settings group, field). The group's field metadata gives the parser.
@@ -43,14 +52,16 @@ LIVE_KEYS: dict[str, tuple[str, str]] = {
     "cameraPath": ("source", "camera_path"),
     "sendInterval": ("iothub", "send_interval"),
     "recModelDir": ("recognizer", "rec_model_dir"),
+    "detModelDir": ("engine", "det_model_dir"),
 }
+FOLDER_KEYS = {"recModelDir": "textdetector-rec", "detModelDir": "textdetector-det"}
 
 
 class LiveSettings:
     """Thread-safe holder of the settings that may change while running."""
 
     def __init__(self, settings: Settings, model: str = "", backend: str = "") -> None:
-        self.model = model or settings.engine.model_path.name
+        self.model = model or settings.engine.model_label
         self.model_path = settings.engine.model_path
         self.backend = backend
         self._lock = threading.Lock()
@@ -58,6 +69,7 @@ class LiveSettings:
             "detector": settings.detector,
             "source": settings.source,
             "iothub": getattr(settings, "iothub", None),
+            "engine": settings.engine,
         }
         self._changed: set[str] = set()
         recognizer = getattr(settings, "recognizer", None)
@@ -83,7 +95,7 @@ class LiveSettings:
     def _value(self, group: str, name: str) -> Any:
         """A setting's value; an unset detection value is the one its policy uses."""
         value = getattr(self._groups[group], name)
-        if group == "recognizer":  # a folder, reported as text ("" = the MODEL_SET's)
+        if group in ("recognizer", "engine"):  # a folder as text ("" = the shipped model)
             return "" if value is None else str(value)
         if value is None and group == "detector":
             from ..detector.policy import OVERRIDES
@@ -109,6 +121,14 @@ class LiveSettings:
         with self._lock:
             self.rejected[key] = reason
 
+    def restore(self, key: str, settings: Any, reason: str) -> None:
+        """The pipeline could not apply `key`'s new value: its group goes back to
+        `settings` (as the pipeline still runs it), and the twin hears why."""
+        group, _ = LIVE_KEYS[key]
+        with self._lock:
+            self._groups[group] = settings
+            self.rejected[key] = reason
+
     def poll(self) -> LiveUpdate:
         """Take the detector and source changes made since the last poll."""
         with self._lock:
@@ -118,6 +138,7 @@ class LiveSettings:
                 self._groups["source"] if "source" in changed else None,
                 self.zones if ZONES_KEY in changed else None,
                 self._groups["recognizer"] if "recognizer" in changed else None,
+                self._groups["engine"] if "engine" in changed else None,
             )
 
     def _apply(self, key: str, raw: Any) -> str:
@@ -135,7 +156,10 @@ class LiveSettings:
         try:
             value = self._parse(key, field.metadata["parse"], str(raw))
             if value != getattr(current, name):
-                self._groups[group] = dataclasses.replace(current, **{name: value})
+                if group == "engine":  # the model file follows the folder
+                    self._groups[group] = current.with_det_dir(value)
+                else:
+                    self._groups[group] = dataclasses.replace(current, **{name: value})
                 self._changed.add(group)
         except (ValueError, KitError) as exc:
             return str(exc)
@@ -143,9 +167,9 @@ class LiveSettings:
 
     @staticmethod
     def _parse(key: str, parse: Any, text: str) -> Any:
-        """A live value through its variable's parser; a recModelDir must have passed
-        its gates ("" is the MODEL_SET's recogniser)."""
-        if key != "recModelDir":
+        """A live value through its variable's parser; a recModelDir or detModelDir must
+        be a folder of its kind that passed its gates ("" is the shipped model)."""
+        if key not in FOLDER_KEYS:
             return parse(text)
         if not text.strip():
             return None
@@ -153,6 +177,9 @@ class LiveSettings:
 
         folder = parse(text)
         reason = refusal(folder)
+        if not reason and folder_format(folder) != FOLDER_KEYS[key]:
+            command = "train-det" if key == "detModelDir" else "train-rec"
+            reason = f"{folder}: not a {command} folder (its manifest.json says otherwise)"
         if reason:
             raise ValueError(reason)
         return folder

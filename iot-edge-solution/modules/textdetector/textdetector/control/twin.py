@@ -1,8 +1,8 @@
 """Module twin and direct methods: live settings in, status out.
 
 Desired properties named like the live settings (detThresh, boxThresh, limitSideLen,
-sendInterval, cameraPath, recModelDir: a gated train-rec folder, and zones: the ZONES
-document) are validated and applied
+sendInterval, cameraPath, recModelDir: a gated train-rec folder, detModelDir: a gated
+train-det folder, and zones: the ZONES document) are validated and applied
 without a restart; each one is
 acknowledged in the reported properties the IoT Plug and Play way
 (`{"value", "ac", "av", "ad"}`: 200 applied, 400 rejected with the reason). Reported

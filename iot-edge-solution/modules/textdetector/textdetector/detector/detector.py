@@ -16,6 +16,7 @@ import numpy as np
 from ..config import DEFAULT_VIDEO, LOCAL_DATA, DetectorSettings, EngineSettings, TritonSettings
 from ..engines import InferenceEngine, open_engine, resolve_engine, submit
 from ..engines.base import Collect
+from ..errors import ConfigError
 from ..models import DET_MODELS
 from ..results import Detections, Timings
 from . import tiles
@@ -99,6 +100,8 @@ class TextDetector:
         self._assists = assists  # opens DET_ASSIST detectors (None: no assist pass)
         self._assisting: dict[str, TextDetector] = {}
         self._assist_lock = threading.Lock()
+        self.engine_settings: EngineSettings | None = None  # set by `open`
+        self.shapes = "static"
         self.reconfigure(settings)
 
     def reconfigure(self, settings: DetectorSettings) -> None:
@@ -116,12 +119,34 @@ class TextDetector:
         shapes: str = "static",
     ) -> TextDetector:
         """Open the detection model (MODEL_PATH) on the configured engine."""
-        return cls(
+        detector = cls(
             open_detection_engine(engine_settings, settings, triton, shapes),
             settings,
             engine_settings.model_path,
             assist_opener(engine_settings, shapes),
         )
+        detector.engine_settings, detector.shapes = engine_settings, shapes
+        return detector
+
+    def switch_model(self, engine_settings: EngineSettings) -> None:
+        """Detect with the model `engine_settings` names from the next image on (a live
+        detModelDir), on a CPU engine, only when it takes the current model's policy (a
+        fine-tune of the same model: frames already prepared stay valid). ConfigError or
+        ModelError otherwise, and the current model stays. Call it between images."""
+        if self.engine.name not in ("openvino", "onnxruntime"):
+            raise ConfigError(
+                f"the detector cannot be switched on {self.engine.name}: restart with "
+                "DET_MODEL_DIR (live switches need ENGINE=openvino or onnxruntime)"
+            )
+        if self.settings.policy(engine_settings.model_path) != self.policy:
+            raise ConfigError(
+                f"{engine_settings.model_label} was fine-tuned from another model than the "
+                "running detector's (another policy): restart with DET_MODEL_DIR"
+            )
+        engine = open_detection_engine(engine_settings, self.settings, None, self.shapes)
+        old, self.engine = self.engine, engine
+        self.model_path, self.engine_settings = engine_settings.model_path, engine_settings
+        old.close()
 
     def __enter__(self) -> TextDetector:
         return self

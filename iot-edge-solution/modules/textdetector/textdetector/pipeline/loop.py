@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
-from ..config import RecognizerSettings
+from ..config import EngineSettings, RecognizerSettings
 from ..control.live import LiveSettings
 from ..detector import TextDetector
 from ..detector.detector import DetectJob
@@ -457,7 +457,7 @@ class RunLoop:
         try:
             new = self.recognizer_opener(settings)
         except KitError as exc:
-            self.live.reject("recModelDir", str(exc))
+            self.live.restore("recModelDir", old.settings, str(exc))
             log.error("keeping the current recogniser: %s", exc)
             return
         if old.zones is not None:
@@ -474,6 +474,28 @@ class RunLoop:
             stream.reuse.forget()
         log.info("recogniser changed to %s", settings.rec_model)
 
+    def _switch_detector(self, settings: EngineSettings) -> None:
+        """Detect with another model from the next frame on (detModelDir): the frames in
+        flight finish on the current one, then `TextDetector.switch_model`; every stream
+        forgets the regions it holds for reuse. On any failure the current model stays
+        and the twin hears why."""
+        assert self.live is not None
+        self._collect()
+        before = self.detector.engine_settings
+        try:
+            self.detector.switch_model(settings)
+        except KitError as exc:
+            if before is not None:
+                self.live.restore("detModelDir", before, str(exc))
+            else:
+                self.live.reject("detModelDir", str(exc))
+            log.error("keeping the current detector: %s", exc)
+            return
+        self.live.model = settings.model_label
+        for stream in self.every:
+            stream.reuse.forget()
+        log.info("detector changed to %s", settings.model_label)
+
     def _apply_live(self) -> None:
         """Apply live detector changes; switch to new sources if CAMERA_PATH changed."""
         assert self.live is not None
@@ -485,6 +507,8 @@ class RunLoop:
             self._apply_zones(update.zones)
         if update.recognizer is not None:
             self._switch_recognizer(update.recognizer)
+        if update.engine is not None:
+            self._switch_detector(update.engine)
         if update.source is None:
             return
         try:

@@ -93,7 +93,7 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
             "engine %s%s, model %s",
             detector.engine.name,
             f" ({engine.ov_performance_hint})" if detector.engine.name == "openvino" else "",
-            settings.engine.model_path.name,
+            settings.engine.model_label,
         )
         src = settings.source
 

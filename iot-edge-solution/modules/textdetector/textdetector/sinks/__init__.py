@@ -51,7 +51,7 @@ def build_sinks(
     if settings.archive.enabled:
         from .archive import ArchiveSink  # imports the Blob Storage SDK only when used
 
-        sinks.append(ArchiveSink(settings.archive, settings.engine.model_path.name, budget=budget))
+        sinks.append(ArchiveSink(settings.archive, settings.engine.model_label, budget=budget))
     return sinks
 
 

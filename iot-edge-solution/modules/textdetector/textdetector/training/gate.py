@@ -11,7 +11,7 @@ detector's, `train-det`, are at `detector_figures`).
    1 point of its FP32 self.
 
 The verdict is written to MODEL_DIR/gate.json (`gate_record.py`): a running module's
-twin switches to the model (`recModelDir`) only when every gate was met.
+twin switches to the model (`recModelDir`, `detModelDir`) only when every gate was met.
 
 Run from the module folder (the evaluation code lives in its tools/ package):
     python -m textdetector.training.gate MODEL_DIR --data DATASET [--split val|test]

@@ -1,9 +1,9 @@
 """The gates' verdict, kept beside the model it judged (`<MODEL_DIR>/gate.json`).
 
 `python -m textdetector.training.gate` writes it; a running module switches to a
-fine-tuned recogniser through its twin (`recModelDir`) only when the record says every
-gate was met for exactly this model file (its sha256), so a model retrained or edited
-after its gates must pass them again.
+fine-tuned recogniser or detector through its twin (`recModelDir`, `detModelDir`) only
+when the record says every gate was met for exactly this model file (its sha256), so a
+model retrained or edited after its gates must pass them again.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def refusal(model_dir: Path) -> str:
     """Why `model_dir` may not be used yet; "" when it passed its gates as it is."""
     model = model_dir / REC_DIR_MODEL
     if not model.is_file():
-        return f"{model_dir}: no {REC_DIR_MODEL} (not a train-rec output)"
+        return f"{model_dir}: no {REC_DIR_MODEL} (not a train-rec or train-det output)"
     try:
         record = json.loads((model_dir / GATE_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
