@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from recording_sink import SwitchingSink
 
 from textdetector.config import (
     LOCAL_DATA,
@@ -61,28 +62,10 @@ def test_live_settings_take_only_a_gated_train_det_folder(tmp_path: Path) -> Non
     assert "MODEL_PATH" in own.update({"detModelDir": str(det)})["detModelDir"]
 
 
-class Switcher:
-    """A sink that asks for another detector once the first result arrived."""
-
-    def __init__(self, live: LiveSettings, value: str) -> None:
-        self.live, self.value, self.results = live, value, []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        pass
-
-    def write(self, result: FrameResult) -> None:
-        self.results.append(result)
-        if len(self.results) == 1:
-            self.live.update({"detModelDir": self.value})
-
-
 def run_switching(clip: Path, value: str) -> tuple[LiveSettings, list[FrameResult], Path]:
     settings = Settings(source=SourceSettings(camera_path=str(clip)))
     live = LiveSettings(settings)
-    sink = Switcher(live, value)
+    sink = SwitchingSink(live, "detModelDir", value)
     with TextDetector.open(EngineSettings(threads=1), DetectorSettings()) as detector:
         process(detector, [open_source(settings.source)], [sink], live=live)
         model = detector.model_path

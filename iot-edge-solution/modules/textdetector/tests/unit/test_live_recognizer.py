@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from recording_sink import SwitchingSink
 
 from textdetector.config import (
     LOCAL_DATA,
@@ -22,7 +23,7 @@ from textdetector.detector import TextDetector
 from textdetector.pipeline import LoopOptions, process
 from textdetector.recognizer import TextRecognizer
 from textdetector.recognizer.reading import read_regions
-from textdetector.results import Detections, FrameResult
+from textdetector.results import Detections
 from textdetector.sources import open_source
 from textdetector.training import gate_record
 
@@ -75,28 +76,10 @@ def test_live_settings_refuse_a_folder_that_did_not_pass_and_report_the_current_
     assert "not used" in no_text.update({"recModelDir": str(folder)})["recModelDir"]
 
 
-class Switcher:
-    """A sink that asks for the new recogniser once the first result arrived."""
-
-    def __init__(self, live: LiveSettings, value: str) -> None:
-        self.live, self.value, self.results = live, value, []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        pass
-
-    def write(self, result: FrameResult) -> None:
-        self.results.append(result)
-        if len(self.results) == 1:
-            self.live.update({"recModelDir": self.value})
-
-
 def run_switching(clip: Path, value: str):
     settings = Settings(source=SourceSettings(camera_path=str(clip)))
     live = LiveSettings(settings)
-    sink = Switcher(live, value)
+    sink = SwitchingSink(live, "recModelDir", value)
     opened: list[TextRecognizer] = []
 
     def opener(rec: RecognizerSettings) -> TextRecognizer:
@@ -195,7 +178,7 @@ def test_a_whole_run_switches_through_its_opener_and_closes_what_it_opened(
 
     folder = model_dir(tmp_path)
     made: list[TextRecognizer] = []
-    sinks: list[Switcher] = []
+    sinks: list[SwitchingSink] = []
     real_open = run_module.SwitchedRecognizers.open
 
     def spy(self, settings: RecognizerSettings) -> TextRecognizer:
@@ -203,7 +186,7 @@ def test_a_whole_run_switches_through_its_opener_and_closes_what_it_opened(
         return made[-1]
 
     def build_sinks(settings, live, health, budget):
-        sinks.append(Switcher(live, str(folder)))
+        sinks.append(SwitchingSink(live, "recModelDir", str(folder)))
         return list(sinks)
 
     monkeypatch.setattr(run_module.SwitchedRecognizers, "open", spy)
