@@ -62,14 +62,14 @@ def test_live_settings_take_only_a_gated_train_det_folder(tmp_path: Path) -> Non
     assert "MODEL_PATH" in own.update({"detModelDir": str(det)})["detModelDir"]
 
 
-def run_switching(clip: Path, value: str) -> tuple[LiveSettings, list[FrameResult], Path]:
+def run_switching(clip: Path, value: str) -> tuple[LiveSettings, list[FrameResult], EngineSettings]:
     settings = Settings(source=SourceSettings(camera_path=str(clip)))
     live = LiveSettings(settings)
     sink = SwitchingSink(live, "detModelDir", value)
     with TextDetector.open(EngineSettings(threads=1), DetectorSettings()) as detector:
         process(detector, [open_source(settings.source)], [sink], live=live)
-        model = detector.model_path
-    return live, sink.results, model
+        engine = detector.engine_settings
+    return live, sink.results, engine
 
 
 @pytest.mark.slow
@@ -78,9 +78,10 @@ def test_the_loop_switches_the_detector_between_frames(tmp_path, demo_text_clip)
     folder's model (the same weights: the same boxes as before it), no frame is lost,
     and outputs name the folder."""
     folder = det_folder(tmp_path / "det-displays")
-    live, results, model = run_switching(demo_text_clip(6), str(folder))
+    live, results, engine = run_switching(demo_text_clip(6), str(folder))
     assert [r.index for r in results] == list(range(6))
-    assert live.rejected == {} and model == folder / "model.onnx"
+    assert live.rejected == {} and engine.model_path == folder / "model.onnx"
+    assert engine.threads == 1  # as the run opened its detector: only the folder changed
     assert live.model == "det-displays/model.onnx"
     assert all(len(r.detections) for r in results)
 
@@ -94,13 +95,13 @@ def test_a_fine_tune_of_another_model_or_a_broken_file_is_refused_and_the_detect
     goes back to the running model and detection goes on."""
     clip = demo_text_clip(4)
     other = det_folder(tmp_path / "v4", base=V4)
-    live, results, model = run_switching(clip, str(other))
-    assert "another policy" in live.rejected["detModelDir"] and model == V6
+    live, results, engine = run_switching(clip, str(other))
+    assert "another policy" in live.rejected["detModelDir"] and engine.model_path == V6
     assert live.snapshot()["detModelDir"] == "" and len(results) == 4
     broken = det_folder(tmp_path / "broken")
     (broken / "model.onnx").write_bytes(b"not an onnx model")
     gate_record.write(broken, [{"met": True}])  # the record matches this (broken) file
-    live, results, model = run_switching(clip, str(broken))
-    assert "detModelDir" in live.rejected and model == V6
+    live, results, engine = run_switching(clip, str(broken))
+    assert "detModelDir" in live.rejected and engine.model_path == V6
     assert live.snapshot()["detModelDir"] == ""
     assert len(results) == 4 and all(len(r.detections) for r in results)

@@ -483,6 +483,8 @@ class RunLoop:
         self._collect()
         before = self.detector.engine_settings
         try:
+            if before is not None:  # as the run opened it (threads, hints): only the folder
+                settings = before.with_det_dir(settings.det_model_dir)
             self.detector.switch_model(settings)
         except KitError as exc:
             if before is not None:
