@@ -10,7 +10,7 @@ UNIT_TESTS := $(MODULE)/tests/unit iot-edge-solution/modules/reviewdashboard/tes
 ARCH ?= amd64
 SECTION ?= all
 
-.PHONY: help setup run lint quick test coverage eval bench stack images quantize fuzz demo-train
+.PHONY: help setup run lint quick test coverage eval bench stack images quantize fuzz demo-train demo-train-det
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -93,6 +93,10 @@ demo-train: setup ## fine-tune the recogniser on rendered fourteen-segment displ
 	bash scripts/test-deps.d/70-fonts-dseg.sh
 	bash scripts/test-deps.d/80-train.sh
 	cd $(MODULE) && $(PY) -m tools.demo_train $(ARGS)
+
+demo-train-det: setup ## fine-tune the detector on the real photos' tune split (train-det; installs the train extra), read the test split with both: figures to bench-results/train-det-real.md
+	bash scripts/test-deps.d/80-train.sh
+	cd $(MODULE) && $(PY) -m tools.demo_train_det $(ARGS)
 
 quantize: setup ## INT8 models for OpenVINO (NNCF), cached with their checksums
 	cd $(MODULE) && $(PY) -m tools.quantize $(ARGS)

@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -263,6 +264,22 @@ def tally_scores(items: Sequence[Item], scores: Sequence[Score]) -> dict[str, Sc
 def our_reader() -> tuple[Reader, Callable[[], None]]:
     """This project's `detect` path with the settings of the environment."""
     from textdetector.commands.detect import read_lines_of
+
+    return _ours(read_lines_of)
+
+
+def our_boxes() -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[], None]]:
+    """The (N, 4, 2) boxes this project's `detect` path reads in a still."""
+    from textdetector.commands.detect import read_image_text
+
+    return _ours(
+        lambda detector, recognizer, image: read_image_text(detector, recognizer, image)[0].boxes
+    )
+
+
+def _ours(use: Callable) -> tuple[Callable[[np.ndarray], Any], Callable[[], None]]:
+    """`use(detector, recognizer, image)` on the module's models, opened with the
+    settings of the environment, and the function that closes them."""
     from textdetector.config import (
         DetectorSettings,
         EngineSettings,
@@ -277,14 +294,11 @@ def our_reader() -> tuple[Reader, Callable[[], None]]:
     detector = TextDetector.open(engine, load(DetectorSettings), load(TritonSettings), "dynamic")
     recognizer = TextRecognizer.open(load(RecognizerSettings), engine)
 
-    def read(image: np.ndarray) -> list[str]:
-        return read_lines_of(detector, recognizer, image)
-
     def close() -> None:
         detector.close()
         recognizer.close()
 
-    return read, close
+    return (lambda image: use(detector, recognizer, image)), close
 
 
 def rapidocr3_reader() -> tuple[Reader, Callable[[], None]]:
@@ -364,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         "--readers", default="ours,rapidocr3", help="comma list of: " + ", ".join(READERS)
     )
     parser.add_argument("--json", type=Path, default=None, help="also write figures here")
+    parser.add_argument(
+        "--table", type=Path, default=RESULTS / "eval-real.md", help="the table's file"
+    )
     parser.add_argument("--show", action="store_true", help="print every image's lines")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.readers.split(",") if n.strip()]
@@ -396,8 +413,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in names:
                 print(f"   {name}: {runs[name][0][i]}")
     print("\n".join(text))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "eval-real.md").write_text("\n".join(text) + "\n", encoding="utf-8")
+    args.table.parent.mkdir(parents=True, exist_ok=True)
+    args.table.write_text("\n".join(text) + "\n", encoding="utf-8")
     if args.json:
         if differences:
             report["recall_difference"] = differences
