@@ -11,7 +11,7 @@ rendered set within 1 point). Each figure is printed beside its target, MET or
 MISSED: the issue's (test word recall >= 0.90 and >= RapidOCR + 0.05, no tag below
 RapidOCR); the table goes to bench-results/train-det-real.md and .json.
 
-Usage: python -m tools.demo_train_det [--work DIR] [ARGS for train-det after --]
+Usage: python -m tools.demo_train_det [--work DIR] [-- ARGS for train-det: --alpha 0.3]
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ from tools.harness import RESULTS, machine, markdown, write_json, write_text
 MODULE_DIR = Path(__file__).resolve().parent.parent
 WORK = MODULE_DIR / "local_data" / "train_det_real"
 RECALL_TARGET, LEAD_TARGET = 0.90, 0.05  # the real-photo reading issue's targets
+# The default merge rule (0.4 here) costs the rendered set 2.4 points, one more than its
+# gate allows; 0.3 passes every gate (docs/training.md). Flags after `--` replace it.
+TRAIN_ARGS = ["--alpha", "0.3"]
 TABLE = ("test split tag", "shipped", "fine-tuned", "RapidOCR 3.10", "target", "")
 
 
@@ -77,7 +80,7 @@ def verdict(met: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else TRAIN_ARGS
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--work", type=Path, default=WORK, help="dataset and model folder")
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
