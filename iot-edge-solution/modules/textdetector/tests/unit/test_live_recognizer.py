@@ -128,6 +128,7 @@ def test_a_model_that_cannot_open_is_refused_and_the_old_recogniser_stays(
     live, results, first, opened = run_switching(demo_text_clip(4), str(folder))
     assert len(results) == 4 and opened == []
     assert "recModelDir" in live.rejected
+    assert live.snapshot()["recModelDir"] == ""  # the twin hears the model still running
     assert not getattr(first, "_closed", False)
     first.close()
     assert all(r.detections.texts for r in results)  # the old recogniser kept reading
