@@ -6,10 +6,11 @@ displays): one line per image, `{"image", "boxes": [{"text", "ink": [cx, cy, w, 
 angle]}]}`, the ink's rectangle in source pixels (w along the text, h across it, the
 text's direction in degrees). Each is grown to the detector's own box convention (0.4
 of the letter height above and below the ink, 0.27 on each side: `GROW_ACROSS`,
-`GROW_ALONG`) and labelled as text. On every real tune photo outside dense pages, the
-boxes the module's `detect` path reads are labelled "###" (do not care): text the
-shipped model finds stays as it is (train-det keeps its map there), and nothing it
-boxes is taught as background. Writes DIR/images/ and DIR/det_labels.txt.
+`GROW_ALONG`) and labelled as text. On those photos the boxes the module's `detect`
+path reads are labelled "###" (do not care): text the shipped model finds stays as it
+is (train-det keeps its map there), and nothing it boxes is taught as background.
+Photos without a drawn box are not written: train-det learns only from images that
+hold text regions. Writes DIR/images/ and DIR/det_labels.txt.
 
 Usage: python -m tools.make_real_det_set DIR [--images a.jpg,b.png]
 """
@@ -64,12 +65,12 @@ def build(out: Path, images: Sequence[str] = ()) -> tuple[int, int, int]:
     tune = {item.name: item for item in eval_real.load_set(split="tune")}
     if unknown := set(drawn) - set(tune):  # the test split is never trained on
         raise SystemExit(f"error: {BOXES.name} names images outside the tune split: {unknown}")
+    if derived := {name for name in drawn if name.startswith("derived_")}:
+        raise SystemExit(
+            f"error: {BOXES.name} names derived images (test photos in them): {derived}"
+        )
     chosen = [
-        item
-        for name, item in tune.items()
-        if (not images or name in images)
-        and not name.startswith("derived_")  # made from several photos, some of the test split
-        and "dense_document" not in item.tags
+        item for name, item in tune.items() if name in drawn and (not images or name in images)
     ]
     read, close = eval_real.our_boxes()
     if out.exists():
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = [n for n in args.images.split(",") if n]
     count, boxes, ignored = build(args.out, names)
-    print(f"wrote {args.out}: {count} tune images, {boxes} drawn boxes, {ignored} found (###)")
+    print(f"wrote {args.out}: {count} tune photos, {boxes} drawn boxes, {ignored} found (###)")
     return 0
 
 
