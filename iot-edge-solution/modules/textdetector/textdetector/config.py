@@ -369,11 +369,15 @@ class EngineSettings:
         if self.det_model_dir is not None:
             self._use_det_dir(self.det_model_dir)
         if self.model_path is None:  # frozen: the resolved default is set once, here
-            object.__setattr__(self, "model_path", LOCAL_DATA / DET_MODELS[self.det_model].name)
+            object.__setattr__(self, "model_path", self._det_model_file())
         if self.use_tensor_rt and self.engine not in ("auto", "tensorrt"):
             raise ConfigError(
                 f"USE_TENSOR_RT=true contradicts ENGINE={self.engine}: unset one of them"
             )
+
+    def _det_model_file(self) -> Path:
+        """The DET_MODEL's pinned file (MODEL_PATH when nothing else names one)."""
+        return LOCAL_DATA / DET_MODELS[self.det_model].name
 
     def _use_det_dir(self, folder: Path) -> None:
         """DET_MODEL_DIR: its model.onnx becomes the detection model (MODEL_PATH)."""
@@ -416,9 +420,7 @@ class EngineSettings:
     def with_det_dir(self, folder: Path | None) -> EngineSettings:
         """These settings with another DET_MODEL_DIR (None: the DET_MODEL's own file), as
         a live `detModelDir` asks; ConfigError when MODEL_PATH names a file of one's own."""
-        if self.det_model_dir is None and self.model_path != LOCAL_DATA / (
-            DET_MODELS[self.det_model].name
-        ):
+        if self.det_model_dir is None and self.model_path != self._det_model_file():
             raise ConfigError("MODEL_PATH names a detection model of its own: unset it first")
         unset: Any = None  # __post_init__ resolves the folder's or the DET_MODEL's file
         return replace(self, det_model_dir=folder, model_path=unset)

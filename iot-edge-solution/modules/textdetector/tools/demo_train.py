@@ -40,15 +40,16 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def train(data: Path, out: Path, extra: list[str]) -> float:
-    """`main.py train-rec` as a user runs it; seconds taken (exit on failure)."""
-    command = [sys.executable, str(MODULE_DIR / "main.py"), "train-rec"]
+def train(data: Path, out: Path, extra: list[str], name: str = "train-rec") -> float:
+    """`main.py train-rec` (or `name`: train-det) as a user runs it; seconds taken (exit
+    on failure)."""
+    command = [sys.executable, str(MODULE_DIR / "main.py"), name]
     command += ["--data", str(data), "--out", str(out), *extra]
     print("$ " + " ".join(command[1:]), flush=True)
     start = time.monotonic()
     done = subprocess.run(command, cwd=MODULE_DIR, check=False)
     if done.returncode != 0:
-        sys.exit(f"error: train-rec exited with {done.returncode}")
+        sys.exit(f"error: {name} exited with {done.returncode}")
     return time.monotonic() - start
 
 

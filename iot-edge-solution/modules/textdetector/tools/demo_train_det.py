@@ -19,13 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from textdetector.training import gate
 from tools import make_real_det_set
+from tools.demo_train import train
 from tools.harness import RESULTS, machine, markdown, write_json, write_text
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
@@ -35,18 +36,6 @@ RECALL_TARGET, LEAD_TARGET = 0.90, 0.05  # the real-photo reading issue's target
 # gate allows; 0.3 passes every gate (docs/training.md). Flags after `--` replace it.
 TRAIN_ARGS = ["--alpha", "0.3"]
 TABLE = ("test split tag", "shipped", "fine-tuned", "RapidOCR 3.10", "target", "")
-
-
-def train(data: Path, out: Path, extra: list[str]) -> float:
-    """`main.py train-det` as a user runs it; seconds taken (exit on failure)."""
-    command = [sys.executable, str(MODULE_DIR / "main.py"), "train-det"]
-    command += ["--data", str(data), "--out", str(out), *extra]
-    print("$ " + " ".join(command[1:]), flush=True)
-    start = time.monotonic()
-    done = subprocess.run(command, cwd=MODULE_DIR, check=False)
-    if done.returncode != 0:
-        sys.exit(f"error: train-det exited with {done.returncode}")
-    return time.monotonic() - start
 
 
 def test_split(readers: str, det_model_dir: Path | None, out: Path) -> dict:
@@ -87,9 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     data, model = args.work / "dataset", args.work / "model"
     count, drawn, ignored = make_real_det_set.build(data)
     print(f"built {data}: {count} tune photos, {drawn} drawn boxes, {ignored} found (###)")
-    if model.exists():
-        subprocess.run(["rm", "-rf", str(model)], check=True)
-    seconds = train(data, model, extra)
+    shutil.rmtree(model, ignore_errors=True)
+    seconds = train(data, model, extra, "train-det")
     both = test_split("ours,rapidocr3", None, args.work / "test-shipped.json")
     tuned = test_split("ours", model, args.work / "test-tuned.json")
     table = rows(both["ours"], tuned["ours"], both["rapidocr3"])
