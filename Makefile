@@ -57,9 +57,10 @@ coverage: setup ## tests with an HTML coverage report in htmlcov/
 	$(PY) -m pytest --cov --cov-report=term --cov-report=html:htmlcov $(ARGS)
 	@echo "HTML report: htmlcov/index.html"
 
-eval: setup ## reading quality: demo video, rendered set, real photos per category against RapidOCR 3.10, and REC_PATTERN on container codes and a segment display (targets MET/MISSED)
+eval: setup ## reading quality: demo video, rendered set, real photos per category against RapidOCR 3.10 (test split also turned 90/180/270 degrees), and REC_PATTERN on container codes and a segment display (targets MET/MISSED)
 	cd $(MODULE) && $(PY) -m tools.eval $(ARGS)
 	cd $(MODULE) && $(PY) -m tools.eval_real --json $(CURDIR)/bench-results/eval-real.json
+	cd $(MODULE) && for turn in 90 180 270; do $(PY) -m tools.eval_real --split test --turn $$turn || exit 1; done
 	bash scripts/test-deps.d/70-fonts-dseg.sh
 	cd $(MODULE) && $(PY) -m tools.eval_expected
 	cd $(MODULE) && $(PY) -m tools.charts

@@ -668,7 +668,8 @@ class RecognizerSettings:
         "auto",
         "REC_UPRIGHT",
         "a still (detect, serve) whose regions are mostly tall, as on a page lying on "
-        "its side, is also detected and read turned a quarter each way, and the turn "
+        "its side, is also detected and read turned a quarter each way, one whose "
+        "largest regions read better upside down also turned half a turn, and the turn "
         "that reads the most confident characters kept (auto), or read only as it "
         "stands (off); video frames are read as they stand",
         one_of("auto", "off"),

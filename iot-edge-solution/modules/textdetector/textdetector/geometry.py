@@ -133,11 +133,13 @@ def changed(previous: np.ndarray | None, current: np.ndarray, min_iou: float) ->
 
 
 def turned(points: np.ndarray, turn: str, size: tuple[int, int]) -> np.ndarray:
-    """(N, 4, 2) boxes of a still (`size` its height, width) in that still turned a
-    quarter `turn` ("ccw" or "cw", as cv2.rotate turns it), points again top-left,
-    top-right, bottom-right, bottom-left as the turned still shows them."""
+    """(N, 4, 2) boxes of a still (`size` its height, width) in that still turned `turn`
+    ("ccw" or "cw" a quarter, "half" half a turn, as cv2.rotate turns it), points again
+    top-left, top-right, bottom-right, bottom-left as the turned still shows them."""
     height, width = size
     x, y = points[..., 0], points[..., 1]
+    if turn == "half":  # (x, y) goes to (width - 1 - x, height - 1 - y)
+        return _half_turn(points, size)
     if turn == "ccw":  # (x, y) goes to (y, width - 1 - x)
         return np.roll(np.stack([y, width - 1 - x], axis=-1), -1, axis=1).astype(np.float32)
     return np.roll(np.stack([height - 1 - y, x], axis=-1), 1, axis=1).astype(np.float32)
@@ -149,6 +151,16 @@ def turned_back(points: np.ndarray, turn: str, size: tuple[int, int]) -> np.ndar
     as the unturned still shows them: the inverse of `turned`."""
     height, width = size
     x, y = points[..., 0], points[..., 1]
+    if turn == "half":  # its own inverse
+        return _half_turn(points, size)
     if turn == "ccw":  # (x, y) was turned to (y, width - 1 - x)
         return np.roll(np.stack([width - 1 - y, x], axis=-1), 1, axis=1).astype(np.float32)
     return np.roll(np.stack([y, height - 1 - x], axis=-1), -1, axis=1).astype(np.float32)
+
+
+def _half_turn(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(N, 4, 2) boxes turned half a turn in a still of `size` (height, width): the
+    bottom-right point becomes the top-left one."""
+    height, width = size
+    flipped = np.stack([width - 1 - points[..., 0], height - 1 - points[..., 1]], axis=-1)
+    return np.roll(flipped, 2, axis=1).astype(np.float32)

@@ -24,9 +24,9 @@ class Detections:
     pattern matches and `text_scores[i]` its probability where `matched[i]`, and
     `raw_texts[i]` the unconstrained reading. With ZONES, `zones[i]` names the zone
     holding box i ("" outside every zone) and `patterns[i]` the pattern it was read
-    under ("" none); `pattern` is then unused. `turned` ("ccw", "cw") says a still was
-    read turned a quarter (REC_UPRIGHT): its boxes are still in its own pixels, and its
-    lines are assembled in the turned still's reading order.
+    under ("" none); `pattern` is then unused. `turned` ("ccw", "cw", "half") says a
+    still was read turned a quarter or half a turn (REC_UPRIGHT): its boxes are still in
+    its own pixels, and its lines are assembled in the turned still's reading order.
     """
 
     boxes: np.ndarray
@@ -39,7 +39,7 @@ class Detections:
     pattern: str = ""
     patterns: tuple[str, ...] | None = None
     zones: tuple[str, ...] | None = None
-    turned: str = ""  # "ccw" or "cw": read turned a quarter that way (REC_UPRIGHT)
+    turned: str = ""  # "ccw", "cw" (a quarter), "half": the turn it was read in (REC_UPRIGHT)
 
     def with_zones(
         self,

@@ -13,7 +13,10 @@ recall with a 95 % interval (a paired bootstrap over the images): how far a cate
 few images can be trusted.
 
 Usage: python -m tools.eval_real [--split test|tune|all] [--readers ours,rapidocr3]
-                                  [--json FILE]
+                                  [--json FILE] [--turn 90|180|270]
+`--turn` reads every image turned that many degrees clockwise (a label photographed on
+its side or upside down); the issue's targets are for the images as they stand, so the
+verdicts are left out and the table goes to its own file.
 Settings (DET_*, REC_*, MODEL_PATH, ENGINE ...) are read from the environment as `run`
 and `detect` read them, so a variant is measured by setting its variables.
 """
@@ -42,6 +45,12 @@ TARGET_MARGIN = 0.05  # over RapidOCR 3.10 defaults, word recall on the test spl
 CONFIDENCE = 0.95  # the recall difference's interval
 RESAMPLES = 9999  # bootstrap resamples of the images (seeded: the same interval every run)
 Reader = Callable[[np.ndarray], list[str]]
+TURNS = {
+    0: None,
+    90: cv2.ROTATE_90_CLOCKWISE,
+    180: cv2.ROTATE_180,
+    270: cv2.ROTATE_90_COUNTERCLOCKWISE,
+}
 
 
 @dataclass(frozen=True)
@@ -313,15 +322,24 @@ READERS = {"ours": our_reader, "rapidocr3": rapidocr3_reader}
 LABELS = {"ours": "this project (default)", "rapidocr3": "RapidOCR 3.10.0 defaults"}
 
 
-def run_reader(name: str, items: Sequence[Item]) -> tuple[list[list[str]], list[float]]:
+def load_image(item: Item, turn: int = 0) -> np.ndarray:
+    """One image of the set as BGR, turned `turn` degrees clockwise (`TURNS`)."""
+    image = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f"{item.path} missing or unreadable")
+    code = TURNS[turn]
+    return image if code is None else np.ascontiguousarray(cv2.rotate(image, code))
+
+
+def run_reader(
+    name: str, items: Sequence[Item], turn: int = 0
+) -> tuple[list[list[str]], list[float]]:
     reader, close = READERS[name]()
     readings, seconds = [], []
     try:
         reader(np.full((64, 64, 3), 255, np.uint8))  # warm-up
         for item in items:
-            image = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
-            if image is None:
-                raise FileNotFoundError(f"{item.path} missing or unreadable")
+            image = load_image(item, turn)
             start = time.perf_counter()
             readings.append(reader(image))
             seconds.append(time.perf_counter() - start)
@@ -330,11 +348,12 @@ def run_reader(name: str, items: Sequence[Item]) -> tuple[list[list[str]], list[
     return readings, seconds
 
 
-def table_lines(split: str, tables: dict[str, dict[str, Score]]) -> Iterable[str]:
+def table_lines(split: str, tables: dict[str, dict[str, Score]], turn: int = 0) -> Iterable[str]:
     names = list(tables)
     keys = ["overall"] + sorted({k for t in tables.values() for k in t} - {"overall"})
     head = " | ".join(f"{LABELS[n]}: recall / exact / CER / junk" for n in names)
-    yield f"### {split} split\n"
+    turned = f", every image turned {turn} degrees clockwise" if turn else ""
+    yield f"### {split} split{turned}\n"
     yield f"| tag | images | words | {head} |"
     yield "|---|---|---|" + "---|" * len(names)
     for key in keys:
@@ -382,12 +401,22 @@ def main(argv: list[str] | None = None) -> int:
         "--table", type=Path, default=RESULTS / "eval-real.md", help="the table's file"
     )
     parser.add_argument("--show", action="store_true", help="print every image's lines")
+    parser.add_argument(
+        "--turn",
+        type=int,
+        choices=sorted(TURNS),
+        default=0,
+        help="read every image turned this many degrees clockwise (no target verdicts; "
+        "default table: bench-results/eval-real-turn<N>.md)",
+    )
     args = parser.parse_args(argv)
+    if args.turn and args.table == RESULTS / "eval-real.md":
+        args.table = RESULTS / f"eval-real-turn{args.turn}.md"
     names = [n.strip() for n in args.readers.split(",") if n.strip()]
     if not names or any(n not in READERS for n in names):
         parser.error("--readers takes a comma list of " + ", ".join(READERS))
     items = load_set(split=args.split)
-    runs = {name: run_reader(name, items) for name in names}
+    runs = {name: run_reader(name, items, args.turn) for name in names}
     report, text = {}, ["## Real-scene reading quality\n"]
     differences: dict[str, dict] = {}
     scores = {n: scores_of(items, *runs[n]) for n in names}
@@ -396,8 +425,8 @@ def main(argv: list[str] | None = None) -> int:
         part = [items[i] for i in chosen]
         mine = {n: [scores[n][i] for i in chosen] for n in names}
         tables = {n: tally_scores(part, mine[n]) for n in names}
-        text += list(table_lines(split, tables))
-        if split == "test":
+        text += list(table_lines(split, tables, args.turn))
+        if split == "test" and not args.turn:
             text += list(verdicts(tables)) + [""]
         report[split] = {n: {k: s.as_dict() for k, s in t.items()} for n, t in tables.items()}
         if {"ours", "rapidocr3"} <= set(names):

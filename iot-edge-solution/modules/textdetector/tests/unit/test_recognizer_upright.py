@@ -15,6 +15,7 @@ from textdetector.recognizer.upright import (
     confident_characters,
     mostly_tall,
     read_upright,
+    upside_down,
 )
 from textdetector.results import Detections
 
@@ -123,6 +124,34 @@ def test_a_turn_that_reads_less_leaves_the_still_as_read():
     assert read_upright(image, sideways, detect, read_boxes) is sideways
 
 
+def test_a_wide_still_the_vote_calls_upside_down_is_read_half_turned_too():
+    """Wide regions, the vote (a stand-in) says upside down: the still turned half a turn
+    is detected and read once, and kept in the still's own pixels when it reads more."""
+    image = np.zeros((100, 200, 3), np.uint8)
+    detect, read_boxes, seen = stand_ins([("HELLO", 0.9)])
+    votes: list[Detections] = []
+
+    def vote(still: np.ndarray, found: Detections) -> bool:
+        votes.append(found)
+        return True
+
+    as_read = read(WIDE, ("OJ",), (0.6,))
+    kept = read_upright(image, as_read, detect, read_boxes, vote)
+    assert votes == [as_read] and seen["detect"] == [(100, 200, 3)] and len(seen["read"]) == 1
+    assert kept.texts == ("HELLO",) and kept.to_dict()["turned"] == "half"
+    np.testing.assert_allclose(kept.boxes, turned_back(reader_box(), "half", (100, 200)))
+
+
+def test_a_still_the_vote_calls_upright_or_a_half_turn_reading_less_stays_as_read():
+    image = np.zeros((100, 200, 3), np.uint8)
+    as_read = read(WIDE, ("HELLO WORLD",), (0.95,))
+    detect, read_boxes, seen = stand_ins([("HE", 0.99)])
+    assert read_upright(image, as_read, detect, read_boxes, lambda *a: False) is as_read
+    assert seen["detect"] == []
+    assert read_upright(image, as_read, detect, read_boxes, lambda *a: True) is as_read
+    assert len(seen["detect"]) == 1
+
+
 def test_rec_upright_is_auto_or_off():
     assert load_settings(RecognizerSettings, {}).rec_upright == "auto"
     assert load_settings(RecognizerSettings, {"REC_UPRIGHT": "off"}).rec_upright == "off"
@@ -168,6 +197,38 @@ def test_the_http_service_reads_a_sideways_page_upright_unless_off(readers, page
     assert {line.text for line in score_image(detector, auto, *sideways).lines()} == upright
     as_it_stands = {line.text for line in score_image(detector, off, *sideways).lines()}
     assert as_it_stands != upright
+
+
+@pytest.mark.slow
+def test_the_vote_calls_an_upside_down_page_and_no_upright_one(readers, page_image):
+    """The real recogniser reads the page's largest regions both ways up."""
+    detector, auto, _ = readers
+    found = detector.detect(page_image)[0]
+    assert not upside_down(auto, page_image, found)
+    flipped = cv2.rotate(page_image, cv2.ROTATE_180)
+    assert upside_down(auto, flipped, detector.detect(flipped)[0])
+    nothing = Detections(np.zeros((0, 4, 2), np.float32), np.zeros(0, np.float32), (9, 9))
+    assert not upside_down(auto, page_image, nothing)
+
+
+@pytest.mark.slow
+def test_an_upside_down_page_reads_as_the_upright_page(readers, page_image):
+    """The real models on skimage's page turned half a turn: `detect` reads every line the
+    upright page reads, in the same order, its boxes inside the still; with
+    REC_UPRIGHT=off it reads as it stands (fewer lines match)."""
+    from textdetector.commands.detect import read_image_text
+
+    detector, auto, off = readers
+    upright = [line.text for line in read_image_text(detector, auto, page_image)[0].lines()]
+    flipped = cv2.rotate(page_image, cv2.ROTATE_180)
+    found = read_image_text(detector, auto, flipped)[0]
+    assert [line.text for line in found.lines()] == upright and len(upright) >= 6
+    assert found.to_dict()["turned"] == "half" and found.image_size == flipped.shape[:2]
+    height, width = flipped.shape[:2]
+    assert found.boxes[..., 0].min() >= -1 and found.boxes[..., 0].max() <= width
+    assert found.boxes[..., 1].min() >= -1 and found.boxes[..., 1].max() <= height
+    as_it_stands = [line.text for line in read_image_text(detector, off, flipped)[0].lines()]
+    assert len(set(as_it_stands) & set(upright)) < len(upright) // 2
 
 
 def png(image: np.ndarray):

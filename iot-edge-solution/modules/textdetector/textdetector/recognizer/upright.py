@@ -4,7 +4,10 @@ A photo of a page lying on its side, a product box turned a quarter, a label run
 up a bottle: the detector finds such text less well than upright text, and the reader
 reads each tall region on its own. A still whose regions are mostly tall is also
 detected and read turned a quarter each way; the turn that reads the most confident
-characters is kept, its boxes mapped back to the still's own pixels.
+characters is kept, its boxes mapped back to the still's own pixels. A page photographed
+upside down has wide regions that read as garbage: when its largest regions read more
+confident characters turned half a turn (`upside_down`), the still is also detected and
+read turned half a turn, and the same rule keeps one reading.
 """
 
 from __future__ import annotations
@@ -15,18 +18,26 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from ..detector.preprocess import as_bgr
 from ..geometry import polygon_area, turned_back
 from ..results import Detections
-from .crop import is_tall
+from .crop import crop_all, is_tall
 from .reading import read_regions
 from .recognizer import TextRecognizer
 from .stacked import join_stacked
 
 TALL_SHARE = 0.5  # of the regions, by count or by area: a still "mostly tall"
-TURNS = {"ccw": cv2.ROTATE_90_COUNTERCLOCKWISE, "cw": cv2.ROTATE_90_CLOCKWISE}
+TURNS = {
+    "ccw": cv2.ROTATE_90_COUNTERCLOCKWISE,
+    "cw": cv2.ROTATE_90_CLOCKWISE,
+    "half": cv2.ROTATE_180,
+}
+QUARTERS = ("ccw", "cw")
+VOTERS = 8  # the largest regions read both ways up to decide on a half turn
 
 Detect = Callable[[np.ndarray], Detections]  # a still in, its boxes
 Read = Callable[[np.ndarray, Detections], Detections]  # a still and its boxes, read
+Vote = Callable[[np.ndarray, Detections], bool]  # a still and its reading: upside down?
 
 
 def mostly_tall(boxes: np.ndarray) -> bool:
@@ -48,19 +59,41 @@ def confident_characters(detections: Detections) -> float:
     )
 
 
+def upside_down(recognizer: TextRecognizer, image: np.ndarray, read: Detections) -> bool:
+    """Whether the still's largest regions (`VOTERS`) read more confident characters
+    turned half a turn than as they stand: a still worth reading upside down."""
+    if not len(read.boxes):
+        return False
+    largest = np.argsort([-polygon_area(box) for box in read.boxes], kind="stable")[:VOTERS]
+    crops = [c for c in crop_all(as_bgr(image), read.boxes[largest]) if c is not None]
+    flipped = [np.ascontiguousarray(np.rot90(crop, 2)) for crop in crops]
+    readings = recognizer.read_lines(crops + flipped)
+    weight = [len(r.raw) * r.raw_score for r in readings]
+    return sum(weight[len(crops) :]) > sum(weight[: len(crops)])
+
+
 def read_upright(
-    image: np.ndarray, read: Detections, detect: Detect, read_boxes: Read
+    image: np.ndarray,
+    read: Detections,
+    detect: Detect,
+    read_boxes: Read,
+    upside_down: Vote = lambda image, read: False,
 ) -> Detections:
     """`read` (the still's boxes read as it stands), or the still detected and read
-    turned a quarter either way when its regions are mostly tall and a turn reads more
-    confidently. (Detecting once and reading the other turn as that still turned half a
-    turn costs one detection less but read fewer words on the tuning split.)"""
-    if not mostly_tall(read.boxes):
+    turned a quarter either way when its regions are mostly tall, or half a turn when
+    `upside_down` says so, and a turn reads more confidently. (Detecting once and reading
+    the other quarter as that still turned half a turn costs one detection less but read
+    fewer words on the tuning split.)"""
+    if mostly_tall(read.boxes):
+        turns: tuple[str, ...] = QUARTERS
+    elif upside_down(image, read):
+        turns = ("half",)
+    else:
         return read
     best, best_score = read, confident_characters(read)
     size = (image.shape[0], image.shape[1])
-    for turn, code in TURNS.items():
-        turned = np.ascontiguousarray(cv2.rotate(image, code))
+    for turn in turns:
+        turned = np.ascontiguousarray(cv2.rotate(image, TURNS[turn]))
         result = read_boxes(turned, detect(turned))
         score = confident_characters(result)
         if score > best_score:
@@ -85,4 +118,7 @@ def read_still(
     def read_boxes(turned: np.ndarray, boxes: Detections) -> Detections:
         return read_regions(recognizer, [turned], [boxes], still=True)[0][0]
 
-    return read_upright(image, read, detect, read_boxes)
+    def vote(image: np.ndarray, read: Detections) -> bool:
+        return upside_down(recognizer, image, read)
+
+    return read_upright(image, read, detect, read_boxes, vote)
