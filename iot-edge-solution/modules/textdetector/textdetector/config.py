@@ -670,8 +670,9 @@ class RecognizerSettings:
         "a still (detect, serve) whose regions are mostly tall, as on a page lying on "
         "its side, is also detected and read turned a quarter each way, one whose "
         "largest regions read better upside down also turned half a turn, and the turn "
-        "that reads the most confident characters kept (auto), or read only as it "
-        "stands (off); video frames are read as they stand",
+        "that reads the most confident characters kept, else its few tall regions read "
+        "from the still turned a quarter when that reads them better (auto), or read "
+        "only as it stands (off); video frames are read as they stand",
         one_of("auto", "off"),
         "MODE",
     )

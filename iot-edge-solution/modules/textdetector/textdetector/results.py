@@ -127,6 +127,46 @@ class Detections:
             for key, value in self.pattern_fields(index).items()
         }
 
+    def take(self, keep: np.ndarray) -> Detections:
+        """The boxes where the bool mask `keep` holds, with what was read in each."""
+        keep = np.asarray(keep, bool).reshape(-1)
+        if len(keep) != len(self):
+            raise ValueError(f"a mask of {len(keep)} for {len(self)} boxes")
+        chosen = np.flatnonzero(keep)
+
+        def pick(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
+            return None if values is None else tuple(values[i] for i in chosen)
+
+        return dataclasses.replace(
+            self,
+            boxes=self.boxes[keep].reshape(-1, 4, 2),
+            scores=self.scores[keep],
+            texts=pick(self.texts),
+            text_scores=None if self.text_scores is None else self.text_scores[keep],
+            raw_texts=pick(self.raw_texts),
+            matched=None if self.matched is None else self.matched[keep],
+            patterns=pick(self.patterns),
+            zones=pick(self.zones),
+        )
+
+    def plain(self) -> bool:
+        """Whether every box was read with no pattern and no zones (texts and scores only)."""
+        return self.texts is not None and self.raw_texts is None and self.zones is None
+
+    def extended(self, other: Detections) -> Detections:
+        """These boxes, then `other`'s (the same image, both `plain` readings)."""
+        if not (self.plain() and other.plain()) or self.image_size != other.image_size:
+            raise ValueError("only plain readings of one image extend each other")
+        assert self.texts is not None and other.texts is not None  # plain() said so
+        scores = (self.text_scores, other.text_scores)
+        return dataclasses.replace(
+            self,
+            boxes=np.concatenate([self.boxes, other.boxes]).astype(np.float32).reshape(-1, 4, 2),
+            scores=np.concatenate([self.scores, other.scores]).astype(np.float32),
+            texts=self.texts + other.texts,
+            text_scores=np.concatenate([np.asarray(s, np.float32) for s in scores]),
+        )
+
     @classmethod
     def empty(cls, image_size: tuple[int, int]) -> Detections:
         return cls(np.zeros((0, 4, 2), np.float32), np.zeros((0,), np.float32), image_size)

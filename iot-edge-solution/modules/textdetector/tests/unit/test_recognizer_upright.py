@@ -152,6 +152,60 @@ def test_a_still_the_vote_calls_upright_or_a_half_turn_reading_less_stays_as_rea
     assert len(seen["detect"]) == 1
 
 
+def mixed(tall_text: str = "ab", tall_score: float = 0.5) -> Detections:
+    """Two wide regions read "EXIT" and "GATE", and a tall one read `tall_text`."""
+    boxes = np.concatenate([WIDE, WIDE + 20, TALL])
+    return read(boxes, ("EXIT", "GATE", tall_text), (0.9, 0.9, tall_score))
+
+
+def test_a_stills_tall_regions_take_the_turn_that_reads_them_best():
+    """One tall region among wide ones (not mostly tall): the still is detected and read
+    turned a quarter each way; the clockwise pass's wide region reads most ("HELLO") and
+    takes the tall region's place, mapped back; the wide region stays as read."""
+    image = np.zeros((100, 200, 3), np.uint8)
+    detect, read_boxes, seen = stand_ins([("HEL", 0.9), ("HELLO", 0.9)])
+    kept = read_upright(image, mixed(), detect, read_boxes)
+    assert seen["detect"] == [(200, 100, 3), (200, 100, 3)]
+    assert kept.texts == ("EXIT", "GATE", "HELLO") and not kept.turned
+    np.testing.assert_allclose(kept.boxes[:2], np.concatenate([WIDE, WIDE + 20]))
+    np.testing.assert_allclose(kept.boxes[2], turned_back(reader_box(), "cw", (100, 200))[0])
+    assert kept.image_size == (100, 200) and kept.text_scores.tolist() == pytest.approx([0.9] * 3)
+
+
+def test_tall_regions_read_better_as_they_stand_stay_as_read():
+    image = np.zeros((100, 200, 3), np.uint8)
+    as_read = mixed("HELLO WORLD", 0.95)
+    detect, read_boxes, seen = stand_ins([("HEL", 0.9), ("", 0.0)])
+    assert read_upright(image, as_read, detect, read_boxes) is as_read
+    assert len(seen["read"]) == 2
+
+
+def test_tall_regions_read_under_a_pattern_are_not_read_turned():
+    """A constrained reading (REC_PATTERN: raw texts beside the texts) is left alone."""
+    image = np.zeros((100, 200, 3), np.uint8)
+    boxes = np.concatenate([WIDE, WIDE + 20, TALL])
+    found = Detections(boxes, np.ones(3, np.float32), (100, 200))
+    texts = ("EXIT", "GATE", "ab")
+    patterned = found.with_texts(texts, np.ones(3), texts, np.ones(3, bool))
+    detect, read_boxes, seen = stand_ins([("HELLO", 0.99)] * 2)
+    assert read_upright(image, patterned, detect, read_boxes) is patterned
+    assert seen["detect"] == []
+
+
+def test_take_and_extended_keep_each_boxs_reading():
+    both = mixed()
+    wide, tall = both.take(np.array([True, True, False])), both.take(np.array([0, 0, 1], bool))
+    assert wide.texts == ("EXIT", "GATE") and tall.texts == ("ab",) and len(tall) == 1
+    again = wide.extended(tall)
+    np.testing.assert_allclose(again.boxes, both.boxes)
+    assert again.texts == both.texts and again.text_scores.tolist() == both.text_scores.tolist()
+    with pytest.raises(ValueError, match="mask"):
+        both.take(np.array([True]))
+    unread = Detections(WIDE, np.ones(1, np.float32), (100, 200))
+    with pytest.raises(ValueError, match="plain"):
+        wide.extended(unread)
+
+
 def test_rec_upright_is_auto_or_off():
     assert load_settings(RecognizerSettings, {}).rec_upright == "auto"
     assert load_settings(RecognizerSettings, {"REC_UPRIGHT": "off"}).rec_upright == "off"
@@ -229,6 +283,26 @@ def test_an_upside_down_page_reads_as_the_upright_page(readers, page_image):
     assert found.boxes[..., 1].min() >= -1 and found.boxes[..., 1].max() <= height
     as_it_stands = [line.text for line in read_image_text(detector, off, flipped)[0].lines()]
     assert len(set(as_it_stands) & set(upright)) < len(upright) // 2
+
+
+@pytest.mark.slow
+def test_a_boards_print_turned_sideways_reads_its_tall_regions_turned(readers, monkeypatch):
+    """The real models on a real photo of a board's print (tuning split) turned a
+    quarter: the detector merges its sideways table into few regions, some tall, not
+    mostly; reading those from the still turned finds words read as it stands misses."""
+    from textdetector.commands.detect import read_lines_of
+    from textdetector.recognizer import upright
+    from tools import eval_real
+
+    item = next(
+        i for i in eval_real.load_set(split="tune") if i.name == "luma_lcd_serial_config.jpg"
+    )
+    image = eval_real.load_image(item, 90)
+    detector, auto, _ = readers
+    turned = eval_real.score_image(item.lines, read_lines_of(detector, auto, image))
+    monkeypatch.setattr(upright, "with_tall_read_turned", lambda image, read, *rest: read)
+    as_it_stands = eval_real.score_image(item.lines, read_lines_of(detector, auto, image))
+    assert turned.words_found >= as_it_stands.words_found + 5
 
 
 def png(image: np.ndarray):

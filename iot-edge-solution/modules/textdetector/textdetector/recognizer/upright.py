@@ -7,7 +7,10 @@ detected and read turned a quarter each way; the turn that reads the most confid
 characters is kept, its boxes mapped back to the still's own pixels. A page photographed
 upside down has wide regions that read as garbage: when its largest regions read more
 confident characters turned half a turn (`upside_down`), the still is also detected and
-read turned half a turn, and the same rule keeps one reading.
+read turned half a turn, and the same rule keeps one reading. A still with a few tall
+regions among wide ones (a label running up a box's side beside upright print, numbers
+round a dial) is read turned a quarter each way too, and the wide regions of the turn
+that reads them best take the place of the still's tall ones (`with_tall_read_turned`).
 """
 
 from __future__ import annotations
@@ -81,15 +84,24 @@ def read_upright(
 ) -> Detections:
     """`read` (the still's boxes read as it stands), or the still detected and read
     turned a quarter either way when its regions are mostly tall, or half a turn when
-    `upside_down` says so, and a turn reads more confidently. (Detecting once and reading
-    the other quarter as that still turned half a turn costs one detection less but read
-    fewer words on the tuning split.)"""
+    `upside_down` says so, and a turn reads more confidently; else its tall regions read
+    turned (`with_tall_read_turned`). (Detecting once and reading the other quarter as
+    that still turned half a turn costs one detection less but read fewer words on the
+    tuning split.)"""
     if mostly_tall(read.boxes):
-        turns: tuple[str, ...] = QUARTERS
-    elif upside_down(image, read):
-        turns = ("half",)
-    else:
-        return read
+        return best_turn(image, read, QUARTERS, detect, read_boxes)
+    if upside_down(image, read):
+        best = best_turn(image, read, ("half",), detect, read_boxes)
+        if best is not read:
+            return best
+    return with_tall_read_turned(image, read, detect, read_boxes)
+
+
+def best_turn(
+    image: np.ndarray, read: Detections, turns: tuple[str, ...], detect: Detect, read_boxes: Read
+) -> Detections:
+    """`read`, or the still detected and read in one of `turns` when that reads more
+    confident characters, its boxes in the still's own pixels."""
     best, best_score = read, confident_characters(read)
     size = (image.shape[0], image.shape[1])
     for turn in turns:
@@ -101,6 +113,33 @@ def read_upright(
             kept = dataclasses.replace(result, boxes=back, image_size=size, turned=turn)
             best, best_score = kept, score
     return best
+
+
+def with_tall_read_turned(
+    image: np.ndarray, read: Detections, detect: Detect, read_boxes: Read
+) -> Detections:
+    """`read`, or, when it holds tall regions, those replaced by the wide regions of the
+    still detected and read turned a quarter (the turn whose wide regions read the most
+    confident characters, and more than the tall regions did), mapped back to the
+    still's pixels; the still's wide regions stay as read. Plain readings only (not with
+    REC_PATTERN or ZONES)."""
+    tall = np.array([is_tall(box) for box in read.boxes], bool)
+    if not tall.any() or not read.plain():
+        return read
+    size = (image.shape[0], image.shape[1])
+    best, best_score = None, confident_characters(read.take(tall))
+    for turn in QUARTERS:
+        turned = np.ascontiguousarray(cv2.rotate(image, TURNS[turn]))
+        result = read_boxes(turned, detect(turned))
+        texts = result.texts or ("",) * len(result)
+        wide = result.take(
+            np.array([bool(t) and not is_tall(b) for b, t in zip(result.boxes, texts)], bool)
+        )
+        score = confident_characters(wide)
+        if score > best_score and wide.plain():
+            back = turned_back(wide.boxes, turn, size)
+            best, best_score = dataclasses.replace(wide, boxes=back, image_size=size), score
+    return read if best is None else read.take(~tall).extended(best)
 
 
 def read_still(
