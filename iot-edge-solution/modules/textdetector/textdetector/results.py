@@ -151,7 +151,12 @@ class Detections:
 
     def plain(self) -> bool:
         """Whether every box was read with no pattern and no zones (texts and scores only)."""
-        return self.texts is not None and self.raw_texts is None and self.zones is None
+        return (
+            self.texts is not None
+            and self.text_scores is not None
+            and self.raw_texts is None
+            and self.zones is None
+        )
 
     def extended(self, other: Detections) -> Detections:
         """These boxes, then `other`'s (the same image, both `plain` readings)."""

@@ -58,7 +58,6 @@ def grown(cx: float, cy: float, w: float, h: float, angle: float) -> np.ndarray:
 
 def build(out: Path, images: Sequence[str] = ()) -> tuple[int, int, int]:
     """Write the folder; (images, drawn boxes, "###" boxes)."""
-    import cv2
     from shapely.geometry import Polygon  # type: ignore[import-untyped]  # no stubs
 
     drawn = hand_boxes()
@@ -79,9 +78,10 @@ def build(out: Path, images: Sequence[str] = ()) -> tuple[int, int, int]:
     lines, counts = [], [0, 0]
     try:
         for item in chosen:
-            image = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
-            if image is None:
-                raise SystemExit(f"error: {item.path} missing or unreadable")
+            try:
+                image = eval_real.load_image(item)
+            except FileNotFoundError as exc:
+                raise SystemExit(f"error: {exc}") from None
             mine = [(text, Polygon(q)) for text, q in drawn.get(item.name, [])]
             entries = []
             for box in read(image):

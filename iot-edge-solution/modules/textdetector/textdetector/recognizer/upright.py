@@ -97,6 +97,12 @@ def read_upright(
     return with_tall_read_turned(image, read, detect, read_boxes)
 
 
+def read_turned(image: np.ndarray, turn: str, detect: Detect, read_boxes: Read) -> Detections:
+    """The still turned `turn` (`TURNS`), detected and read; boxes in the turned still."""
+    turned = np.ascontiguousarray(cv2.rotate(image, TURNS[turn]))
+    return read_boxes(turned, detect(turned))
+
+
 def best_turn(
     image: np.ndarray, read: Detections, turns: tuple[str, ...], detect: Detect, read_boxes: Read
 ) -> Detections:
@@ -105,8 +111,7 @@ def best_turn(
     best, best_score = read, confident_characters(read)
     size = (image.shape[0], image.shape[1])
     for turn in turns:
-        turned = np.ascontiguousarray(cv2.rotate(image, TURNS[turn]))
-        result = read_boxes(turned, detect(turned))
+        result = read_turned(image, turn, detect, read_boxes)
         score = confident_characters(result)
         if score > best_score:
             back = turned_back(result.boxes, turn, size)
@@ -129,8 +134,7 @@ def with_tall_read_turned(
     size = (image.shape[0], image.shape[1])
     best, best_score = None, confident_characters(read.take(tall))
     for turn in QUARTERS:
-        turned = np.ascontiguousarray(cv2.rotate(image, TURNS[turn]))
-        result = read_boxes(turned, detect(turned))
+        result = read_turned(image, turn, detect, read_boxes)
         texts = result.texts or ("",) * len(result)
         wide = result.take(
             np.array([bool(t) and not is_tall(b) for b, t in zip(result.boxes, texts)], bool)
