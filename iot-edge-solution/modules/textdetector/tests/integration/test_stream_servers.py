@@ -37,7 +37,7 @@ def read_frames(url: str, count: int) -> list:
 
 
 def read_frames_within(url: str, count: int, seconds: float = 30.0) -> list:
-    """`read_frames` again until `count` frames come or `seconds` pass: a restarted
+    """`read_frames` again until `count` frames come or `seconds` pass: a (re)started
     server's first client pipeline (GStreamer's RTSP server decodes and encodes per
     client) can take longer than one open timeout beside busy test processes."""
     deadline = time.monotonic() + seconds
@@ -49,14 +49,14 @@ def read_frames_within(url: str, count: int, seconds: float = 30.0) -> list:
 
 
 def test_server_serves_frames(live_stream: StreamServer):  # noqa: F811
-    frames = read_frames(live_stream.url, 20)
+    frames = read_frames_within(live_stream.url, 20)
     assert len(frames) == 20
     assert frames[0].shape[1] == 320 and frames[0].shape[2] == 3
     assert frames[-1].std() > 5  # real picture, not a blank frame
 
 
 def test_killed_server_restarts_on_the_same_address(live_stream: StreamServer):  # noqa: F811
-    assert len(read_frames(live_stream.url, 3)) == 3
+    assert len(read_frames_within(live_stream.url, 3)) == 3
     port = live_stream.port
     live_stream.kill()
     assert not listening(port)
