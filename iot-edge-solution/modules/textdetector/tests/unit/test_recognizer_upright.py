@@ -172,6 +172,26 @@ def test_a_stills_tall_regions_take_the_turn_that_reads_them_best():
     assert kept.image_size == (100, 200) and kept.text_scores.tolist() == pytest.approx([0.9] * 3)
 
 
+def test_only_the_turned_stills_wide_regions_are_read():
+    """The turned still's tall regions (the still's own wide lines, read already) are
+    dropped before reading: the reader gets the wide box only (stand-ins, no model)."""
+    image = np.zeros((100, 200, 3), np.uint8)
+    both = np.concatenate([reader_box(), np.array([[[5, 5], [9, 5], [9, 60], [5, 60]]])])
+    given: list[np.ndarray] = []
+
+    def detect(still: np.ndarray) -> Detections:
+        return Detections(both.astype(np.float32), np.ones(2, np.float32), still.shape[:2])
+
+    def read_boxes(still: np.ndarray, found: Detections) -> Detections:
+        given.append(found.boxes.copy())
+        return found.with_texts(("HELLO",) * len(found), np.full(len(found), 0.9, np.float32))
+
+    kept = read_upright(image, mixed(), detect, read_boxes)
+    assert len(given) == 2 and all(len(b) == 1 for b in given)
+    np.testing.assert_allclose(given[0], reader_box())
+    assert kept.texts == ("EXIT", "GATE", "HELLO")
+
+
 def test_tall_regions_read_better_as_they_stand_stay_as_read():
     image = np.zeros((100, 200, 3), np.uint8)
     as_read = mixed("HELLO WORLD", 0.95)

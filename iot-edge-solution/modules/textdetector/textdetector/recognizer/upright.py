@@ -134,7 +134,7 @@ def with_tall_read_turned(
     size = (image.shape[0], image.shape[1])
     best, best_score = None, confident_characters(read.take(tall))
     for turn in QUARTERS:
-        result = read_turned(image, turn, detect, read_boxes)
+        result = read_turned(image, turn, wide_only(detect), read_boxes)
         texts = result.texts or ("",) * len(result)
         wide = result.take(
             np.array([bool(t) and not is_tall(b) for b, t in zip(result.boxes, texts)], bool)
@@ -144,6 +144,17 @@ def with_tall_read_turned(
             back = turned_back(wide.boxes, turn, size)
             best, best_score = dataclasses.replace(wide, boxes=back, image_size=size), score
     return read if best is None else read.take(~tall).extended(best)
+
+
+def wide_only(detect: Detect) -> Detect:
+    """`detect` keeping only the wide regions: those of a still turned a quarter that can
+    replace its tall ones (its tall ones, the still's wide lines, are not read again)."""
+
+    def detect_wide(image: np.ndarray) -> Detections:
+        found = detect(image)
+        return found.take(np.array([not is_tall(box) for box in found.boxes], bool))
+
+    return detect_wide
 
 
 def read_still(
