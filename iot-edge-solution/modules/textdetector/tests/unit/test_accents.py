@@ -51,6 +51,37 @@ def test_known_unknown_and_non_words_are_left_as_read(small):
     assert small.restore(read) == read
 
 
+def test_web_and_mail_addresses_keep_their_letters(small):
+    """A page's address holds names, not words: `dobry` in it stays plain, while the
+    same word beside it takes its accents."""
+    read = ("www.dobry.denik.cz dobry se", "Dobry@pocasi.cz", "http://x.cz/pocasi", "pocasi.cz")
+    assert small.restore(read) == (
+        "www.dobry.denik.cz dobrý se",
+        "Dobry@pocasi.cz",
+        "http://x.cz/pocasi",
+        "pocasi.cz",
+    )
+
+
+@pytest.mark.parametrize(
+    ("token", "address"),
+    [
+        ("www.pelhrimovsky.denik.cz", True),
+        ("(www.iuac.res.in)", True),
+        ("info@shop.de", True),
+        ("https://x.org/a", True),
+        ("bit.com.cn", True),
+        ("DŮCHOD.Fondy", False),
+        ("U.S.A.", False),
+        ("e.g.", False),
+        ("3.5kg", False),
+        ("Tel.Nr", False),
+    ],
+)
+def test_is_address(token, address):
+    assert accents.is_address(token) is address
+
+
 def test_a_less_frequent_spelling_is_known_too():
     lists = {"cs": wordfreq_list("na", "být", "byt", "se")}
     assert Accents(accents.build(lists, "test")).restore(["byt na se", "BYT"]) == (

@@ -108,6 +108,15 @@ def test_an_unknown_word_becomes_the_known_alternative(small):
     assert respell(small, ["Bus to MADID", "cold"], options) == ("Bus to MADRID", "cold")
 
 
+def test_an_address_is_never_respelled(small):
+    """`madid.de` would be `madrid.de` (two known words) if it were not a host name."""
+    options = [[("el madrid.de", 0.7)], [("el madrid de", 0.7)]]
+    assert respell(small, ["el madid.de", "el madid de"], options) == (
+        "el madid.de",
+        "el madrid de",
+    )
+
+
 def test_known_short_and_multi_word_changes_are_refused(small):
     texts = ["the modern bus", "the mdern 12", "to Madid", "the xbus tx", "to mdrn"]
     options = [

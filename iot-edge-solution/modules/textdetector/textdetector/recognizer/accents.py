@@ -37,8 +37,18 @@ FORMAT = 2  # bump when `build`'s output changes, so set-up builds the file agai
 MIN_ZIPF = 2.0  # words at least this frequent (a word per 10**7) are kept
 PARTS = ("plain", "accented", "starts", "ends", "variants")
 WORD = re.compile(r"[^\W\d_]+")  # a run of letters
+# A web or e-mail address: a scheme, an @ before a name, a leading www., or a lower-case
+# host name (`denik.cz`, `shop-name.co.uk/menu`): its letters are names, not words.
+ADDRESS = re.compile(r"://|\w@\w|^\W*www\.", re.IGNORECASE)
+HOST = re.compile(r"^\W*[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,6}(?:/\S*)?\W*$")
 # Letters whose accent is not a combining mark: taken to their plain letter, one for one.
 PLAIN = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "ŧ": "t"})
+
+
+def is_address(token: str) -> bool:
+    """Whether a token (no spaces) is a web or e-mail address (`www.pelhrimovsky.denik.cz`,
+    `info@shop.de`): accents and spelling leave its letters as read."""
+    return bool(ADDRESS.search(token) or HOST.match(token))
 
 
 def skeleton(word: str) -> str:
@@ -165,7 +175,9 @@ class Accents:
             form = fixes.get(word.casefold())
             return word if form is None else cased(word, form)
 
-        return tuple(WORD.sub(fix, t) for t in texts)
+        return tuple(
+            " ".join(w if is_address(w) else WORD.sub(fix, w) for w in t.split(" ")) for t in texts
+        )
 
     def form(self, lang: str, key: str) -> str | None:
         """The most frequent word of `lang` whose skeleton is `key`, if it knows one."""

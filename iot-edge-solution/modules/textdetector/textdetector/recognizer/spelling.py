@@ -25,7 +25,7 @@ from itertools import combinations
 
 import numpy as np
 
-from .accents import WORD, Accents, cased, skeleton
+from .accents import WORD, Accents, cased, is_address, skeleton
 from .ctc import decode_path
 
 TOP = 3  # classes kept per step
@@ -174,8 +174,8 @@ def _same_signs(read: str, parts: list[str]) -> bool:
 
 def _unknown(lists: Accents, lang: str, token: str) -> bool:
     """Whether a token holds a word of `MIN_LETTERS` or more that `lang` does not know,
-    not even with other accents."""
-    return any(
+    not even with other accents (an address's words are names: `is_address`)."""
+    return not is_address(token) and any(
         len(word) >= MIN_LETTERS and lists.form(lang, skeleton(word)) is None
         for word in WORD.findall(token)
     )
