@@ -49,6 +49,9 @@ def srv():
             "SERVE_MAX_BODY_BYTES": str(MAX_BODY),
             "SERVE_MAX_PIXELS": str(MAX_PIXELS),
             "SERVE_QUEUE_SIZE": "32",
+            # 12 concurrent page stills queue behind each other: on a slow, busy 2-core
+            # machine the last waits longer than the default 30 s (the clients wait 120)
+            "SERVE_REQUEST_TIMEOUT": "120",
         }
     )
     try:
