@@ -135,10 +135,8 @@ def with_tall_read_turned(
     best, best_score = None, confident_characters(read.take(tall))
     for turn in QUARTERS:
         result = read_turned(image, turn, wide_only(detect), read_boxes)
-        texts = result.texts or ("",) * len(result)
-        wide = result.take(
-            np.array([bool(t) and not is_tall(b) for b, t in zip(result.boxes, texts)], bool)
-        )
+        texts = result.texts or ("",) * len(result)  # wide_only: every box is wide here
+        wide = result.take(np.array([bool(t) for t in texts], bool).reshape(-1))
         score = confident_characters(wide)
         if score > best_score and wide.plain():
             back = turned_back(wide.boxes, turn, size)
