@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +26,18 @@ from textdetector.engines.ort_providers import (
     TENSORRT,
     build_providers,
     missing_providers,
+    offered,
 )
 
 MODULE = Path(__file__).resolve().parents[2]
+
+
+def test_the_session_is_given_only_the_providers_the_build_has():
+    requested = [(TENSORRT, {"trt_fp16_enable": True}), (CUDA, {}), (CPU, {})]
+    assert offered(requested, [CPU]) == [(CPU, {})]
+    assert offered(requested, [CUDA, CPU]) == [(CUDA, {}), (CPU, {})]
+    assert offered(requested, [TENSORRT, CUDA, CPU]) == requested
+    assert offered([(CUDA, {})], [CPU]) == [(CPU, {})]  # CPU stays the last resort
 
 
 def test_build_providers_orders_and_ends_with_cpu(tmp_path):
@@ -62,7 +72,9 @@ def test_missing_providers():
 def test_asking_for_cuda_on_a_cpu_build_warns_loudly_and_runs_on_cpu(tmp_path, caplog):
     caplog.set_level(logging.WARNING)
     settings = EngineSettings(ort_providers="tensorrt,cuda", trt_cache_dir=tmp_path)
-    engine = OnnxRuntimeEngine.open(DEFAULT_MODEL, settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ONNX Runtime's own UserWarning would be a second line
+        engine = OnnxRuntimeEngine.open(DEFAULT_MODEL, settings)
     assert engine.providers == [CPU]
     assert engine.fell_back == [TENSORRT, CUDA]
     assert "could not use TensorrtExecutionProvider, CUDAExecutionProvider" in caplog.text
@@ -108,6 +120,7 @@ def test_cli_with_cuda_provider_still_detects_and_warns(tmp_path):
         pytest.skip("this ONNX Runtime has the CUDA provider")
     assert done.returncode == 0, done.stderr
     assert "could not use CUDAExecutionProvider" in done.stderr
+    assert "UserWarning" not in done.stderr  # one readable line, not ONNX Runtime's as well
     assert '"count"' in done.stdout
 
 

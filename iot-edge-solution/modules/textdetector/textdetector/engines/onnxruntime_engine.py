@@ -13,7 +13,13 @@ from ..config import EngineSettings
 from ..errors import EngineUnavailableError, ModelError
 from ..models import verify_model
 from .base import ORT_TYPES, TensorSpec, dims
-from .ort_providers import Provider, build_providers, missing_providers, warn_fallback
+from .ort_providers import (
+    Provider,
+    build_providers,
+    missing_providers,
+    offered,
+    warn_fallback,
+)
 from .trt_profile import ShapeProfile
 
 log = logging.getLogger(__name__)
@@ -66,7 +72,9 @@ class OnnxRuntimeEngine:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(
-                str(model_path), sess_options=options, providers=list(requested)
+                str(model_path),
+                sess_options=options,
+                providers=offered(requested, ort.get_available_providers()),
             )
         except Exception as exc:  # ORT raises its own exception types per failure
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc)

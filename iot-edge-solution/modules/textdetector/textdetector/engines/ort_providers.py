@@ -79,6 +79,13 @@ def build_providers(
     return providers
 
 
+def offered(requested: Sequence[Provider], available: Sequence[str]) -> list[Provider]:
+    """The requested providers this ONNX Runtime build has (CPU always): the session is
+    given only these, so a CPU-only build adds no warning of its own to `warn_fallback`'s."""
+    kept = [p for p in requested if p[0] in available or p[0] == CPU]
+    return kept if any(name == CPU for name, _ in kept) else [*kept, (CPU, {})]
+
+
 def missing_providers(requested: Sequence[Provider], active: Sequence[str]) -> list[str]:
     """The requested GPU providers the session did not get (ONNX Runtime fell back)."""
     return [name for name, _ in requested if name != CPU and name not in active]
