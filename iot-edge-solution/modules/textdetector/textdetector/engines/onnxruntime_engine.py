@@ -63,6 +63,7 @@ class OnnxRuntimeEngine:
             ) from None
         verify_model(model_path)
         requested = cls._requested(settings, providers, profile)
+        available = ort.get_available_providers()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.enable_cpu_mem_arena = True
@@ -74,14 +75,14 @@ class OnnxRuntimeEngine:
             session = ort.InferenceSession(
                 str(model_path),
                 sess_options=options,
-                providers=offered(requested, ort.get_available_providers()),
+                providers=offered(requested, available),
             )
         except Exception as exc:  # ORT raises its own exception types per failure
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc)
             raise ModelError(f"cannot load model {model_path}: {first_line}") from None
         active = session.get_providers()
         missing = missing_providers(requested, active)
-        warn_fallback(missing, active, ort.get_available_providers())
+        warn_fallback(missing, active, available)
         log.debug(
             "onnxruntime %s session for %s on %s",
             ort.__version__,

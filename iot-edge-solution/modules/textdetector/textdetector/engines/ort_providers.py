@@ -82,7 +82,7 @@ def build_providers(
 def offered(requested: Sequence[Provider], available: Sequence[str]) -> list[Provider]:
     """The requested providers this ONNX Runtime build has (CPU always): the session is
     given only these, so a CPU-only build adds no warning of its own to `warn_fallback`'s."""
-    kept = [p for p in requested if p[0] in available or p[0] == CPU]
+    kept = [p for p in requested if p[0] in available]
     return kept if any(name == CPU for name, _ in kept) else [*kept, (CPU, {})]
 
 

@@ -136,7 +136,7 @@ def with_tall_read_turned(
     for turn in QUARTERS:
         result = read_turned(image, turn, wide_only(detect), read_boxes)
         texts = result.texts or ("",) * len(result)  # wide_only: every box is wide here
-        wide = result.take(np.array([bool(t) for t in texts], bool).reshape(-1))
+        wide = result.take(np.array([bool(t) for t in texts], bool))
         score = confident_characters(wide)
         if score > best_score and wide.plain():
             back = turned_back(wide.boxes, turn, size)
