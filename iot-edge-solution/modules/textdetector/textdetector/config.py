@@ -441,7 +441,7 @@ class EngineSettings:
 
 
 def _pass_side(text: str) -> int:
-    """DET_TILE, DET_ZOOM: 0 (off) or a side from 320 to 8192 pixels."""
+    """DET_TILE, DET_ZOOM, DET_FRAME_MAX_SIDE_LEN: 0 (off) or a side from 320 to 8192 pixels."""
     value = int_range(0, 8192)(text)
     if 0 < value < 320:
         raise ValueError("expected 0 (off) or an integer from 320 to 8192")
@@ -476,6 +476,15 @@ class DetectorSettings:
         "DET_MAX_SIDE_LEN",
         "DET_RESIZE=min: cap on the long side, in pixels (0 = none); unset = DET_MODEL's (1600)",
         int_range(0, 8192),
+        "PX",
+    )
+    frame_max_side_len: int = option(
+        960,
+        "DET_FRAME_MAX_SIDE_LEN",
+        "video frames (files, cameras, streams): cap on the detector input's long side, "
+        "in pixels, over DET_MODEL's resize rule (a 720p frame goes in as 960x544 "
+        "instead of 1312x736, 1.5x faster end to end); 0 = frames sized as stills",
+        _pass_side,
         "PX",
     )
     det_thresh: float | None = option(
@@ -546,11 +555,13 @@ class DetectorSettings:
         "N",
     )
 
-    def policy(self, model_path: Path | None = None) -> DetPolicy:
-        """The detection policy for `model_path`: its model's, with these overrides."""
+    def policy(self, model_path: Path | None = None, frames: bool = False) -> DetPolicy:
+        """The detection policy for `model_path`: its model's, with these overrides;
+        `frames`: for video frames (DET_FRAME_MAX_SIDE_LEN caps the long side)."""
         from .detector.policy import policy_for
 
-        return policy_for(model_path, self)
+        policy = policy_for(model_path, self)
+        return policy.for_frames(self.frame_max_side_len) if frames else policy
 
 
 @dataclass(frozen=True)

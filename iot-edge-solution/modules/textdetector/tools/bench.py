@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         or args.rounds < 1
     ):
         parser.error("--sections takes detection, ocr, engines; --frames, --rounds >= 1")
-    detector = TextDetector.open(RUN_ENGINE)
+    detector = TextDetector.open(RUN_ENGINE, frames=True)
     results: dict[str, dict[str, dict]] = {}
     output: dict = {
         "frames": args.frames,

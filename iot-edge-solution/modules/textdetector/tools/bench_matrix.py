@@ -59,7 +59,7 @@ def open_detectors() -> tuple[dict[str, TextDetector], dict[str, str]]:
     pairs, absent = available()
     detectors = {
         f"{engine} {precision}": TextDetector.open(
-            EngineSettings(engine=engine, precision=precision).for_run(True)
+            EngineSettings(engine=engine, precision=precision).for_run(True), frames=True
         )
         for engine, precision in pairs
     }

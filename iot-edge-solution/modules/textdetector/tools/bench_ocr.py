@@ -164,14 +164,22 @@ def rapidocr3_ocr():
     return engine
 
 
-def matched_det() -> dict:
-    """RapidOCR's detector options at our default detection policy and model."""
+def matched_det(frame_size: tuple[int, int] = (720, 1280)) -> dict:
+    """RapidOCR's detector options at our default detection policy for video frames and
+    model. Where the frame cap (DET_FRAME_MAX_SIDE_LEN) sizes frames of `frame_size` (the
+    demo's 720p), RapidOCR gets it as a long-side limit: the same input."""
+    from textdetector.detector.preprocess import input_size
+
     model = EngineSettings().model_path
-    policy = DetectorSettings().policy(model)
+    policy = DetectorSettings().policy(model, frames=True)
+    limit, rule = policy.side, policy.resize
+    raised = input_size(*frame_size, policy.side, policy.resize, 0)
+    if rule == "min" and policy.max_side and max(raised) > policy.max_side:
+        limit, rule = policy.max_side, "max"
     return {
         "model_path": str(model),
-        "limit_side_len": policy.side,
-        "limit_type": policy.resize,
+        "limit_side_len": limit,
+        "limit_type": rule,
         "mean": list(policy.norm[0]),
         "std": list(policy.norm[1]),
         "box_thresh": policy.box_thresh,
@@ -268,7 +276,7 @@ def interleaved(
     runs: dict[str, Callable[[], float]] = {}
     with contextlib.ExitStack() as stack:
         engine = EngineSettings().for_run(True)  # as `run` opens them for a file
-        detector = stack.enter_context(TextDetector.open(engine))
+        detector = stack.enter_context(TextDetector.open(engine, frames=True))
         for name in model_sets:
             recognizer = stack.enter_context(
                 TextRecognizer.open(RecognizerSettings(model_set=name), engine)

@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         _, video = harness.clip(args.frames, args.rounds, "720p", Path(tmp))
         settings = settings_from_env(str(video))
         with (
-            TextDetector.open(settings.engine, settings.detector) as detector,
+            TextDetector.open(settings.engine, settings.detector, frames=True) as detector,
             open_recognizer(settings) as recognizer,
         ):
             options = loop_options(settings, detector.engine.name)

@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     engine_name = ""
     with (
         tempfile.TemporaryDirectory() as tmp,
-        TextDetector.open(engine, settings.detector) as detector,
+        TextDetector.open(engine, settings.detector, frames=True) as detector,
         TextRecognizer.open(settings.recognizer, engine) as recognizer,
     ):
         engine_name = detector.engine.name

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"video not found: {args.video} (run `make setup`)", file=sys.stderr)
         return 2
     rows = []
-    with TextDetector.open(EngineSettings()) as detector:
+    with TextDetector.open(EngineSettings(), frames=True) as detector:
         run_streams(detector, args.video, 1, 3, 1)  # warm-up
         print(
             f"{'streams':>7} {'frames':>6} {'total fps':>9} {'per-stream fps':>17} "

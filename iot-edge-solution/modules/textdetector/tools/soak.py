@@ -157,7 +157,7 @@ def soak(args: argparse.Namespace, video: str) -> int:
     stop = threading.Event()
     monitor = Monitor(args.interval, args.warmup, args.seconds, stop)
     with (
-        TextDetector.open(settings.engine, settings.detector) as detector,
+        TextDetector.open(settings.engine, settings.detector, frames=True) as detector,
         open_recognizer(settings) as recognizer,
     ):
         sinks = [*build_sinks(settings), monitor]

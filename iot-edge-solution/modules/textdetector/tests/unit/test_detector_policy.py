@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from textdetector.detector.policy import PADDLE_V4, V6, merge_passes, policy_for
+from textdetector.errors import ConfigError
 from textdetector.results import Detections
 
 
@@ -60,3 +62,29 @@ def test_zoom_pass_only_for_stills_the_policy_raises_when_asked():
     assert replace(V6, zoom=736).zoom_pass(480, 640) is None  # no larger than the policy's
     # a TensorRT profile must hold the zoom pass's input
     assert V6.largest_side == 1600 and zoom.largest_side == 2400
+
+
+def test_frames_cap_the_long_side_over_the_models_rule():
+    """DET_FRAME_MAX_SIDE_LEN: a 720p frame goes in as 960 x 544, not 1312 x 736."""
+    frames = V6.for_frames(960)
+    assert V6.input_size(720, 1280) == (736, 1312)  # a still
+    assert frames.input_size(720, 1280) == (544, 960)
+    assert frames.input_size(2160, 3840) == (544, 960)
+    assert frames.input_size(240, 320) == (704, 960)  # small frames are still raised (3x)
+    assert (frames.resize, frames.side, frames.norm) == (V6.resize, V6.side, V6.norm)
+    assert V6.for_frames(0) is V6  # 0: frames sized as stills
+    assert V6.for_frames(4096).max_side == V6.max_side  # a cap never raises the model's
+    assert PADDLE_V4.for_frames(960) == PADDLE_V4  # PaddleOCR's own cap is 960 already
+    assert PADDLE_V4.for_frames(640).input_size(720, 1280) == (352, 640)
+
+
+def test_only_frames_get_the_cap_and_zero_turns_it_off():
+    from textdetector.config import DetectorSettings, load
+
+    model = Path("PP-OCRv6_det_small.onnx")
+    assert DetectorSettings().policy(model) == V6
+    assert DetectorSettings().policy(model, frames=True) == V6.for_frames(960)
+    off = load(DetectorSettings, {"DET_FRAME_MAX_SIDE_LEN": "0"})
+    assert off.policy(model, frames=True) == V6
+    with pytest.raises(ConfigError, match="DET_FRAME_MAX_SIDE_LEN"):
+        load(DetectorSettings, {"DET_FRAME_MAX_SIDE_LEN": "100"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -373,3 +374,41 @@ def test_a_file_has_the_text_of_several_frames_read_together(detector, recognize
     assert len(together) == len(one_by_one) > 20
     assert together == one_by_one
     assert batched_calls < single_calls, (batched_calls, single_calls)
+
+
+@pytest.mark.slow
+def test_run_detects_video_frames_under_the_frame_cap(tmp_path, monkeypatch):
+    """`run` opens its detector for frames: a 720p video goes to the model at 960 x 544
+    (DET_FRAME_MAX_SIDE_LEN), not at the 1312 x 736 a 720p still gets."""
+    from textdetector.detector import TextDetector
+
+    opened = []
+    original = TextDetector.open.__func__
+
+    def spy(cls, *args, **kwargs):
+        detector = original(cls, *args, **kwargs)
+        opened.append(detector)
+        return detector
+
+    monkeypatch.setattr(TextDetector, "open", classmethod(spy))
+    path = write_video(tmp_path / "hd.mp4", 3, size=(1280, 720))
+    summary = run(
+        Settings(source=SourceSettings(camera_path=str(path)), output=OutputSettings(quiet=True))
+    )
+    assert summary.frames == 3
+    (detector,) = opened
+    assert detector.frames and detector.input_size((720, 1280)) == (544, 960)
+    assert detector.settings.policy(detector.model_path).input_size(720, 1280) == (736, 1312)
+
+
+def test_a_frames_detector_keeps_its_cap_across_live_changes(detector):
+    from textdetector.config import DetectorSettings
+    from textdetector.detector import TextDetector
+
+    settings = DetectorSettings(frame_max_side_len=640)
+    frames = TextDetector(detector.engine, settings, detector.model_path, frames=True)
+    assert frames.input_size((720, 1280)) == (352, 640)
+    frames.reconfigure(dataclasses.replace(settings, box_thresh=0.5))  # a twin update
+    assert frames.input_size((720, 1280)) == (352, 640) and frames.policy.box_thresh == 0.5
+    stills = TextDetector(detector.engine, settings, detector.model_path)
+    assert stills.input_size((720, 1280)) != (352, 640)

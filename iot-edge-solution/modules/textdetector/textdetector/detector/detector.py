@@ -36,14 +36,16 @@ def open_detection_engine(
     settings: DetectorSettings = DetectorSettings(),
     triton: TritonSettings | None = None,
     shapes: str = "static",
+    frames: bool = False,
 ) -> InferenceEngine:
-    """The engine for MODEL_PATH, built for every input shape `settings` can produce.
+    """The engine for MODEL_PATH, built for every input shape `settings` can produce
+    (`frames`: for video frames, DET_FRAME_MAX_SIDE_LEN).
 
     `shapes="dynamic"` suits callers fed images of any size (the HTTP service).
     """
     from ..tuning.select import detection_model
 
-    policy = settings.policy(engine_settings.model_path)
+    policy = settings.policy(engine_settings.model_path, frames)
     model, precision = detection_model(engine_settings, policy)
     return open_engine(
         model,
@@ -93,8 +95,10 @@ class TextDetector:
         model_path: Path | None = None,
         assists: Callable[[str], TextDetector] | None = None,
         policy: DetPolicy | None = None,
+        frames: bool = False,
     ) -> None:
         self.engine = engine
+        self.frames = frames  # video frames: DET_FRAME_MAX_SIDE_LEN caps the input
         self.model_path = model_path  # picks the policy (None: PP-OCRv4's)
         self._fixed_policy = policy  # a DET_ASSIST detector's: no DET_* apply to it
         self._assists = assists  # opens DET_ASSIST detectors (None: no assist pass)
@@ -107,7 +111,9 @@ class TextDetector:
     def reconfigure(self, settings: DetectorSettings) -> None:
         """Use new detection parameters from the next image on (between frames)."""
         self.settings = settings
-        self.policy: DetPolicy = self._fixed_policy or settings.policy(self.model_path)
+        self.policy: DetPolicy = self._fixed_policy or settings.policy(
+            self.model_path, self.frames
+        )
         self.postprocess = DBPostProcess(self.policy.params)
 
     @classmethod
@@ -117,13 +123,16 @@ class TextDetector:
         settings: DetectorSettings = DetectorSettings(),
         triton: TritonSettings | None = None,
         shapes: str = "static",
+        frames: bool = False,
     ) -> TextDetector:
-        """Open the detection model (MODEL_PATH) on the configured engine."""
+        """Open the detection model (MODEL_PATH) on the configured engine; `frames`: for
+        video frames (the run loop: DET_FRAME_MAX_SIDE_LEN caps the input)."""
         detector = cls(
-            open_detection_engine(engine_settings, settings, triton, shapes),
+            open_detection_engine(engine_settings, settings, triton, shapes, frames),
             settings,
             engine_settings.model_path,
             assist_opener(engine_settings, shapes),
+            frames=frames,
         )
         detector.engine_settings, detector.shapes = engine_settings, shapes
         return detector
@@ -138,12 +147,14 @@ class TextDetector:
                 f"the detector cannot be switched on {self.engine.name}: restart with "
                 "DET_MODEL_DIR (live switches need ENGINE=openvino or onnxruntime)"
             )
-        if self.settings.policy(engine_settings.model_path) != self.policy:
+        if self.settings.policy(engine_settings.model_path, self.frames) != self.policy:
             raise ConfigError(
                 f"{engine_settings.model_label} was fine-tuned from another model than the "
                 "running detector's (another policy): restart with DET_MODEL_DIR"
             )
-        engine = open_detection_engine(engine_settings, self.settings, None, self.shapes)
+        engine = open_detection_engine(
+            engine_settings, self.settings, None, self.shapes, self.frames
+        )
         old, self.engine = self.engine, engine
         self.model_path, self.engine_settings = engine_settings.model_path, engine_settings
         old.close()

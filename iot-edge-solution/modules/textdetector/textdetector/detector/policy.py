@@ -74,6 +74,16 @@ class DetPolicy:
         stills only (short side under ASSIST_BELOW), where PP-OCRv6 misses most."""
         return self.assist if min(height, width) < ASSIST_BELOW else "off"
 
+    def for_frames(self, cap: int) -> DetPolicy:
+        """This policy for video frames: the input's long side capped at `cap` pixels
+        (DET_FRAME_MAX_SIDE_LEN; 0 = as stills). Frames get one pass, so the still
+        passes' settings do not matter there."""
+        if not cap:
+            return self
+        if self.resize == "max":
+            return replace(self, side=min(self.side, cap))
+        return replace(self, max_side=min(self.max_side, cap) if self.max_side else cap)
+
     def input_size(self, height: int, width: int) -> tuple[int, int]:
         """The model input (height, width) for a source image of this size."""
         return input_size(height, width, self.side, self.resize, self.max_side)

@@ -86,7 +86,7 @@ def run(settings: Settings, stop: threading.Event | None = None) -> RunSummary:
         paths = settings.source.camera_path
         engine = settings.engine.for_run(frames_queue(paths), any_live(paths))
         detector = stack.enter_context(
-            TextDetector.open(engine, settings.detector, settings.triton)
+            TextDetector.open(engine, settings.detector, settings.triton, frames=True)
         )
         recognizer = stack.enter_context(open_recognizer(replace(settings, engine=engine)))
         log.info(
