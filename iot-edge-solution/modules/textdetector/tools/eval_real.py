@@ -277,6 +277,18 @@ def our_reader() -> tuple[Reader, Callable[[], None]]:
     return _ours(read_lines_of)
 
 
+def our_frame_reader() -> tuple[Reader, Callable[[], None]]:
+    """This project's video path: each image detected as the run detects a frame (one
+    pass, DET_FRAME_MAX_SIDE_LEN) and its regions read as a frame's (no still passes)."""
+    from textdetector.recognizer.reading import read_regions
+
+    def read(detector: Any, recognizer: Any, image: np.ndarray) -> list[str]:
+        found = detector.submit([image]).result()[0][0]
+        return [line.text for line in read_regions(recognizer, [image], [found])[0][0].lines()]
+
+    return _ours(read, frames=True)
+
+
 def our_boxes() -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[], None]]:
     """The (N, 4, 2) boxes this project's `detect` path reads in a still."""
     from textdetector.commands.detect import read_image_text
@@ -286,9 +298,12 @@ def our_boxes() -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[], None]]
     )
 
 
-def _ours(use: Callable) -> tuple[Callable[[np.ndarray], Any], Callable[[], None]]:
+def _ours(
+    use: Callable, frames: bool = False
+) -> tuple[Callable[[np.ndarray], Any], Callable[[], None]]:
     """`use(detector, recognizer, image)` on the module's models, opened with the
-    settings of the environment, and the function that closes them."""
+    settings of the environment (`frames`: the detector as the run opens it), and the
+    function that closes them."""
     from textdetector.config import (
         DetectorSettings,
         EngineSettings,
@@ -300,7 +315,9 @@ def _ours(use: Callable) -> tuple[Callable[[np.ndarray], Any], Callable[[], None
     from textdetector.recognizer import TextRecognizer
 
     engine = load(EngineSettings)
-    detector = TextDetector.open(engine, load(DetectorSettings), load(TritonSettings), "dynamic")
+    detector = TextDetector.open(
+        engine, load(DetectorSettings), load(TritonSettings), "dynamic", frames=frames
+    )
     recognizer = TextRecognizer.open(load(RecognizerSettings), engine)
 
     def close() -> None:
@@ -318,8 +335,12 @@ def rapidocr3_reader() -> tuple[Reader, Callable[[], None]]:
     return (lambda image: [t for t in texts(image) if t]), lambda: None
 
 
-READERS = {"ours": our_reader, "rapidocr3": rapidocr3_reader}
-LABELS = {"ours": "this project (default)", "rapidocr3": "RapidOCR 3.10.0 defaults"}
+READERS = {"ours": our_reader, "rapidocr3": rapidocr3_reader, "frames": our_frame_reader}
+LABELS = {
+    "ours": "this project (default)",
+    "rapidocr3": "RapidOCR 3.10.0 defaults",
+    "frames": "this project, read as video frames",
+}
 
 
 def load_image(item: Item, turn: int = 0) -> np.ndarray:

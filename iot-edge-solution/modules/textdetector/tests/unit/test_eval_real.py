@@ -194,6 +194,40 @@ def test_a_turned_run_reads_the_images_turned_and_gives_no_verdicts(
     assert found[1]["word_recall"] >= found[0]["word_recall"] - 0.1
 
 
+@pytest.mark.slow
+def test_the_frames_reader_reads_as_the_run_reads_a_video_frame(
+    model_path, tmp_path, capsys, monkeypatch
+):
+    """`--readers ours,frames` on three signs (tune split, real models): the frames
+    reader opens its detector as the run does (DET_FRAME_MAX_SIDE_LEN) and reads the
+    signs, beside the stills reader in one table, with no verdicts (those compare
+    with RapidOCR)."""
+    from textdetector.detector import TextDetector
+
+    signs = {"scenetext01.jpg", "scenetext02.jpg", "bus.jpg"}
+    three = [i for i in eval_real.load_set(split="tune") if i.name in signs]
+    monkeypatch.setattr(
+        eval_real, "load_set", lambda split: [replace(i, split="test") for i in three]
+    )
+    opened = []
+    original = TextDetector.open.__func__
+
+    def spy(cls, *args, **kwargs):
+        opened.append(kwargs.get("frames", False))
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(TextDetector, "open", classmethod(spy))
+    out = tmp_path / "frames.json"
+    args = ["--split", "test", "--readers", "ours,frames", "--json", str(out)]
+    assert eval_real.main([*args, "--table", str(tmp_path / "f.md")]) == 0
+    printed = capsys.readouterr().out
+    assert sorted(opened) == [False, True]
+    assert "read as video frames" in printed and "MET" not in printed
+    report = json.loads(out.read_text())["test"]
+    assert report["frames"]["overall"]["words"] == report["ours"]["overall"]["words"] > 0
+    assert report["frames"]["overall"]["word_recall"] > 0.5
+
+
 def test_a_turn_the_table_does_not_know_is_refused():
     with pytest.raises(SystemExit):
         eval_real.main(["--turn", "45"])

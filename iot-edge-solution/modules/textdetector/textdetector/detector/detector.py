@@ -111,9 +111,7 @@ class TextDetector:
     def reconfigure(self, settings: DetectorSettings) -> None:
         """Use new detection parameters from the next image on (between frames)."""
         self.settings = settings
-        self.policy: DetPolicy = self._fixed_policy or settings.policy(
-            self.model_path, self.frames
-        )
+        self.policy: DetPolicy = self._fixed_policy or settings.policy(self.model_path, self.frames)
         self.postprocess = DBPostProcess(self.policy.params)
 
     @classmethod
