@@ -306,6 +306,33 @@ def test_an_upside_down_page_reads_as_the_upright_page(readers, page_image):
 
 
 @pytest.mark.slow
+def test_a_mostly_tall_still_reads_its_tall_regions_one_way_before_turning(
+    readers, page_image, monkeypatch
+):
+    """A still about to be read turned a quarter (mostly tall) is read as it stands with
+    each tall region read one way only (its turns read those lines wide); an upright
+    still's tall regions are still read every way (`tall_variants`)."""
+    from textdetector.commands.detect import read_lines_of
+    from textdetector.recognizer import upright
+
+    detector, auto, _ = readers
+    calls = []
+    original = upright.read_regions
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("tall_variants", True))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(upright, "read_regions", spy)
+    upright_lines = read_lines_of(detector, auto, page_image)
+    assert calls[0] is True
+    calls.clear()
+    sideways = cv2.rotate(page_image, cv2.ROTATE_90_CLOCKWISE)
+    assert read_lines_of(detector, auto, sideways) == upright_lines
+    assert calls == [False, True, True]  # as it stands, then each quarter turn
+
+
+@pytest.mark.slow
 def test_a_boards_print_turned_sideways_reads_its_tall_regions_turned(readers, monkeypatch):
     """The real models on a real photo of a board's print (tuning split) turned a
     quarter: the detector merges its sideways table into few regions, some tall, not

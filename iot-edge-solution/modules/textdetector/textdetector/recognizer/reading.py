@@ -17,6 +17,7 @@ def read_regions(
     detections: Sequence[Detections],
     join: bool = True,
     still: bool = False,
+    tall_variants: bool = True,
 ) -> tuple[list[Detections], float]:
     """Each frame's detections with the text read in its boxes, and ms spent per frame.
 
@@ -24,13 +25,17 @@ def read_regions(
     frames) cost about one batched model call per width bucket, not one call per region.
     With REC_PATTERN, boxes read as one match are joined into their union box (fewer
     boxes); `join=False` keeps the boxes as they are (callers that align by index).
-    `still`: the images are stills (REC_UPSCALE applies).
+    `still`: the images are stills (REC_UPSCALE applies). `tall_variants=False`: tall
+    regions are read one way only (a still about to be read turned, `upright.py`).
     """
     if not images:
         return [], 0.0
     start = time.perf_counter()
     readings = recognizer.recognize_many(
-        [(image, det.boxes) for image, det in zip(images, detections)], join, still=still
+        [(image, det.boxes) for image, det in zip(images, detections)],
+        join,
+        still=still,
+        tall_variants=tall_variants,
     )
     per_frame_ms = (time.perf_counter() - start) * 1000.0 / len(images)
     read = [

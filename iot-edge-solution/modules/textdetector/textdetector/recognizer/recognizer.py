@@ -234,13 +234,15 @@ class TextRecognizer:
         join: bool = True,
         constraint: Chosen = KEEP,
         still: bool = False,
+        tall_variants: bool = True,
     ) -> list[Readings]:
         """Read the regions of several images (e.g. frames) together, in shared batches.
 
         With a pattern and `join`, runs of boxes matching together become one reading
         (`Readings.runs`: fewer readings than boxes); `join=False` keeps one per box.
         `constraint` reads these boxes under another constraint (a zone's; None: none).
-        `still`: the images are stills (`detect`, `serve`): REC_UPSCALE applies."""
+        `still`: the images are stills (`detect`, `serve`): REC_UPSCALE applies.
+        `tall_variants=False`: tall crops are read as PaddleOCR turns them, one way."""
         crops: list[np.ndarray] = []
         owners: list[tuple[int, int]] = []
         tall = []
@@ -256,6 +258,8 @@ class TextRecognizer:
         turned = np.zeros(len(crops), bool)
         if self.classifier is not None and crops:
             crops, turned = self.classifier.upright(crops)
+        if not tall_variants:
+            tall = [False] * len(crops)
         readings = self._read_tall_both_ways(crops, tall, constraint) if crops else []
         if still and self.settings.rec_upscale == "auto" and crops:
             self._read_thin_again(bgr, boxes_of, owners, readings, turned, constraint)

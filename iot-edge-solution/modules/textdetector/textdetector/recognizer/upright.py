@@ -161,7 +161,8 @@ def read_still(
     """A still's boxes (`found`) read, stacked letters joined (REC_STACKED=auto,
     `join_stacked`), and turned upright when REC_UPRIGHT=auto and `read_upright` finds a
     quarter turn that reads more (`detect`: the still's detector)."""
-    read = read_regions(recognizer, [image], [found], still=True)[0][0]
+    turning = recognizer.settings.rec_upright == "auto" and mostly_tall(found.boxes)
+    read = read_regions(recognizer, [image], [found], still=True, tall_variants=not turning)[0][0]
     if recognizer.settings.rec_stacked == "auto":
         read = join_stacked(recognizer, image, read)
     if recognizer.settings.rec_upright == "off":
