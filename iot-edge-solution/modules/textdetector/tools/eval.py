@@ -235,7 +235,7 @@ def evaluate(
     with TextDetector.open(engine, load(DetectorSettings), frames=frames) as detector:
         for sample in samples:
             if frames:
-                sample.boxes = detector.submit([sample.image]).result()[0][0].boxes
+                sample.boxes = detector.detect_batch([sample.image])[0][0].boxes
             else:
                 sample.boxes = detector.detect(sample.image)[0].boxes
     report: dict = {"images": len(samples)}

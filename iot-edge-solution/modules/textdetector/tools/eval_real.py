@@ -283,7 +283,7 @@ def our_frame_reader() -> tuple[Reader, Callable[[], None]]:
     from textdetector.recognizer.reading import read_regions
 
     def read(detector: Any, recognizer: Any, image: np.ndarray) -> list[str]:
-        found = detector.submit([image]).result()[0][0]
+        found = detector.detect_batch([image])[0][0]
         return [line.text for line in read_regions(recognizer, [image], [found])[0][0].lines()]
 
     return _ours(read, frames=True)

@@ -254,12 +254,10 @@ class TextRecognizer:
                 if crop is not None:
                     crops.append(crop)
                     owners.append((number, box_index))
-                    tall.append(is_tall(boxes[box_index]))
+                    tall.append(tall_variants and is_tall(boxes[box_index]))
         turned = np.zeros(len(crops), bool)
         if self.classifier is not None and crops:
             crops, turned = self.classifier.upright(crops)
-        if not tall_variants:
-            tall = [False] * len(crops)
         readings = self._read_tall_both_ways(crops, tall, constraint) if crops else []
         if still and self.settings.rec_upscale == "auto" and crops:
             self._read_thin_again(bgr, boxes_of, owners, readings, turned, constraint)
