@@ -10,6 +10,7 @@ own pipeline from the start of the file; the file loops gaplessly (segment seeks
 the stream never ends. Prints "ready" on stdout once it listens.
 """
 
+import os
 import sys
 
 import gi
@@ -74,6 +75,7 @@ def main(argv: list) -> int:
     video, port = argv[1], argv[2]
     path = argv[3] if len(argv) > 3 else "cam"
     width = int(argv[4]) if len(argv) > 4 else 640
+    os.environ.setdefault("GST_DEBUG", "2")  # warnings and errors: the harness logs stderr
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")

@@ -8,7 +8,9 @@
   like a server that accepts a reconnect.
 
 `kill()` is a crash (SIGKILL, no goodbye to clients); `start()` brings the server back on
-the same port. The Debian tools come from scripts/test-deps.d/40-streams.sh; where one is
+the same port. Each server's stderr goes to its own log file (kept across restarts, never a
+pipe nobody reads, which a chatty server would fill and block on); `log_tail()` gives its
+end for a failing test's message. The Debian tools come from scripts/test-deps.d/40-streams.sh; where one is
 missing the fixture skips with the reason (fails under CI=true).
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -60,6 +63,9 @@ class StreamServer:
         self._wanted = threading.Event()
         self._lock = threading.Lock()
         self._keeper: threading.Thread | None = None
+        log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)
+        log.close()
+        self.log = Path(log.name)
 
     def start(self, timeout_s: float = 20.0) -> StreamServer:
         """Start (again) on the same port; returns once it listens."""
@@ -79,7 +85,7 @@ class StreamServer:
         while not listening(self.port):
             if self.process is not None and self.process.poll() is not None and not self.respawn:
                 raise RuntimeError(
-                    f"{self.name} exited with {self.process.returncode}: {self._stderr_tail()}"
+                    f"{self.name} exited with {self.process.returncode}: {self.log_tail()}"
                 )
             if time.monotonic() > deadline:
                 self.kill()
@@ -89,12 +95,14 @@ class StreamServer:
             time.sleep(0.05)
 
     def _spawn(self) -> None:
-        with self._lock:
+        with self._lock, self.log.open("ab") as log:
+            log.write(f"--- {time.strftime('%H:%M:%S')} start\n".encode())
+            log.flush()
             self.process = subprocess.Popen(
                 self.command,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                stderr=log,
             )
 
     def _keep(self) -> None:
@@ -102,17 +110,17 @@ class StreamServer:
             process = self.process
             if process is not None:
                 process.wait()
-                if process.stderr:
-                    process.stderr.close()
             if self._wanted.is_set():
                 time.sleep(0.05)
                 if self._wanted.is_set():
                     self._spawn()
 
-    def _stderr_tail(self) -> str:
-        if self.process is None or self.process.stderr is None:
+    def log_tail(self, chars: int = 1500) -> str:
+        """The end of the server's stderr log (all its runs), for a test's message."""
+        try:
+            return self.log.read_bytes()[-chars:].decode(errors="replace")
+        except OSError:
             return ""
-        return self.process.stderr.read().decode(errors="replace")[-500:]
 
     def kill(self) -> None:
         """Crash the server: SIGKILL, no goodbye; the port is free again afterwards."""
@@ -125,8 +133,11 @@ class StreamServer:
         if self._keeper is not None:
             self._keeper.join(5)
             self._keeper = None
-        if process is not None and process.stderr and not process.stderr.closed:
-            process.stderr.close()
+
+    def close(self) -> None:
+        """Stop for good: kill the server and delete its log file."""
+        self.kill()
+        self.log.unlink(missing_ok=True)
 
     @property
     def alive(self) -> bool:
@@ -233,7 +244,7 @@ def serve(kind: str) -> Iterator[StreamServer]:
     try:
         yield server
     finally:
-        server.kill()
+        server.close()
 
 
 @pytest.fixture

@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             found = {mode: most_cameras(server.url, mode, args) for mode in modes}
         finally:
-            server.kill()
+            server.close()
     return report(found, modes, args)
 
 

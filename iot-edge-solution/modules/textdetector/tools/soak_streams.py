@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> dict:
         code = module.stop()
     finally:
         module.kill()
-        server.kill()
+        server.close()
     return {
         "kind": args.kind,
         "seconds": args.seconds,

@@ -3,10 +3,12 @@ OpenCV's FFmpeg backend, and comes back on the same address after a crash."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 import cv2
 import pytest
+from ports import steady_port
 from stream_servers import (
     StreamServer,
     listening,
@@ -50,20 +52,20 @@ def read_frames_within(url: str, count: int, seconds: float = 30.0) -> list:
 
 def test_server_serves_frames(live_stream: StreamServer):  # noqa: F811
     frames = read_frames_within(live_stream.url, 20)
-    assert len(frames) == 20
+    assert len(frames) == 20, live_stream.log_tail()
     assert frames[0].shape[1] == 320 and frames[0].shape[2] == 3
     assert frames[-1].std() > 5  # real picture, not a blank frame
 
 
 def test_killed_server_restarts_on_the_same_address(live_stream: StreamServer):  # noqa: F811
-    assert len(read_frames_within(live_stream.url, 3)) == 3
+    assert len(read_frames_within(live_stream.url, 3)) == 3, live_stream.log_tail()
     port = live_stream.port
     live_stream.kill()
     assert not listening(port)
     assert read_frames(live_stream.url, 1) == []
     live_stream.start()
     assert live_stream.port == port
-    assert len(read_frames_within(live_stream.url, 3)) == 3
+    assert len(read_frames_within(live_stream.url, 3)) == 3, live_stream.log_tail()
 
 
 def test_tcp_stream_accepts_one_client_after_another(tcp_stream_server):
@@ -84,7 +86,7 @@ def test_mjpeg_camera_serves_several_clients_and_404s_other_paths():
         assert read_frames(camera.url.replace("/cam", "/nope"), 1) == []
         assert time.monotonic() - started < 5
     finally:
-        camera.kill()
+        camera.close()
 
 
 @pytest.fixture
@@ -92,3 +94,22 @@ def tcp_stream_server():
     from stream_servers import serve
 
     yield from serve("mpegts")
+
+
+def test_a_chatty_server_never_blocks_on_its_stderr():
+    """A server writing far more than a pipe holds (64 KiB) before it listens still starts:
+    its stderr goes to a log file, whose end `log_tail` gives."""
+    port = steady_port()
+    script = (
+        "import socket, sys, time\n"
+        "sys.stderr.write('warning: noisy line\\n' * 20000); sys.stderr.flush()\n"
+        f"s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(60)\n"
+    )
+    server = StreamServer("chatty", f"tcp://127.0.0.1:{port}", port, [sys.executable, "-c", script])
+    try:
+        server.start(timeout_s=20)
+        assert server.alive
+        assert server.log_tail().rstrip().endswith("warning: noisy line")
+    finally:
+        server.close()
+    assert not server.log.exists()
