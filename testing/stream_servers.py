@@ -10,8 +10,9 @@
 `kill()` is a crash (SIGKILL, no goodbye to clients); `start()` brings the server back on
 the same port. Each server's stderr goes to its own log file (kept across restarts, never a
 pipe nobody reads, which a chatty server would fill and block on); `log_tail()` gives its
-end for a failing test's message. The Debian tools come from scripts/test-deps.d/40-streams.sh; where one is
-missing the fixture skips with the reason (fails under CI=true).
+end for a failing test's message. The Debian tools come from
+scripts/test-deps.d/40-streams.sh; where one is missing the fixture skips with the reason
+(fails under CI=true).
 """
 
 from __future__ import annotations
