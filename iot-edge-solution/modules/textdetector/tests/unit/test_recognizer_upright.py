@@ -15,6 +15,7 @@ from textdetector.recognizer.upright import (
     confident_characters,
     mostly_tall,
     read_upright,
+    sample_score,
     upside_down,
 )
 from textdetector.results import Detections
@@ -122,6 +123,31 @@ def test_a_turn_that_reads_less_leaves_the_still_as_read():
     detect, read_boxes, _ = stand_ins([("HE", 0.99), ("LLO", 0.99)])
     image = np.zeros((100, 200, 3), np.uint8)
     assert read_upright(image, sideways, detect, read_boxes) is sideways
+
+
+def test_a_sample_picks_the_one_quarter_turn_read_whole():
+    """Both quarter turns are detected; the sample (a stand-in score: counter-clockwise
+    1.0, clockwise 5.0) picks clockwise, and only that still is read whole and kept."""
+    image = np.zeros((100, 200, 3), np.uint8)
+    detect, read_boxes, seen = stand_ins([("HELLO", 0.9)])
+    sampled: list[tuple] = []
+
+    def sample(still: np.ndarray, found: Detections) -> float:
+        sampled.append(still.shape)
+        return 5.0 if len(sampled) == 2 else 1.0
+
+    kept = read_upright(image, read(TALL, ("ab",), (0.5,)), detect, read_boxes, sample=sample)
+    assert seen["detect"] == [(200, 100, 3), (200, 100, 3)] and len(sampled) == 2
+    assert len(seen["read"]) == 1 and kept.texts == ("HELLO",) and kept.turned == "cw"
+    np.testing.assert_allclose(kept.boxes, turned_back(reader_box(), "cw", (100, 200)))
+
+
+def test_the_sampled_turn_read_whole_must_still_beat_the_still_as_read():
+    sideways = read(TALL, ("HELLO WORLD",), (0.95,))
+    detect, read_boxes, seen = stand_ins([("HE", 0.99)])
+    image = np.zeros((100, 200, 3), np.uint8)
+    kept = read_upright(image, sideways, detect, read_boxes, sample=lambda *a: 1.0)
+    assert kept is sideways and len(seen["read"]) == 1
 
 
 def test_a_wide_still_the_vote_calls_upside_down_is_read_half_turned_too():
@@ -274,6 +300,22 @@ def test_the_http_service_reads_a_sideways_page_upright_unless_off(readers, page
 
 
 @pytest.mark.slow
+def test_the_sample_scores_the_upright_quarter_of_a_sideways_page_higher(readers, page_image):
+    """The real models on skimage's page turned a quarter: of its two quarter turns, the
+    one that stands the page upright samples more confident characters."""
+    detector, auto, _ = readers
+    sideways = cv2.rotate(page_image, cv2.ROTATE_90_CLOCKWISE)
+    upright_again = cv2.rotate(sideways, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    upside = cv2.rotate(sideways, cv2.ROTATE_90_CLOCKWISE)
+    scores = [
+        sample_score(auto, still, detector.detect(still)[0]) for still in (upright_again, upside)
+    ]
+    assert scores[0] > 2 * scores[1] > 0
+    nothing = Detections(np.zeros((0, 4, 2), np.float32), np.zeros(0, np.float32), (9, 9))
+    assert sample_score(auto, page_image, nothing) == 0.0
+
+
+@pytest.mark.slow
 def test_the_vote_calls_an_upside_down_page_and_no_upright_one(readers, page_image):
     """The real recogniser reads the page's largest regions both ways up."""
     detector, auto, _ = readers
@@ -329,7 +371,7 @@ def test_a_mostly_tall_still_reads_its_tall_regions_one_way_before_turning(
     calls.clear()
     sideways = cv2.rotate(page_image, cv2.ROTATE_90_CLOCKWISE)
     assert read_lines_of(detector, auto, sideways) == upright_lines
-    assert calls == [False, True, True]  # as it stands, then each quarter turn
+    assert calls == [False, True]  # as it stands, then the quarter turn its sample picked
 
 
 @pytest.mark.slow

@@ -41,6 +41,7 @@ VOTERS = 8  # the largest regions read both ways up to decide on a half turn
 Detect = Callable[[np.ndarray], Detections]  # a still in, its boxes
 Read = Callable[[np.ndarray, Detections], Detections]  # a still and its boxes, read
 Vote = Callable[[np.ndarray, Detections], bool]  # a still and its reading: upside down?
+Sample = Callable[[np.ndarray, Detections], float]  # a still and its boxes: a quick score
 
 
 def mostly_tall(boxes: np.ndarray) -> bool:
@@ -62,17 +63,31 @@ def confident_characters(detections: Detections) -> float:
     )
 
 
+def largest_crops(image: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
+    """The crops of the still's largest regions (`VOTERS`), as the reader cuts them."""
+    largest = np.argsort([-polygon_area(box) for box in boxes], kind="stable")[:VOTERS]
+    return [c for c in crop_all(as_bgr(image), boxes[largest]) if c is not None]
+
+
+def weights(recognizer: TextRecognizer, crops: list[np.ndarray]) -> list[float]:
+    """Each crop's characters read once (no variants), weighted by their confidence."""
+    return [len(r.raw) * r.raw_score for r in recognizer.read_lines(crops)] if crops else []
+
+
 def upside_down(recognizer: TextRecognizer, image: np.ndarray, read: Detections) -> bool:
     """Whether the still's largest regions (`VOTERS`) read more confident characters
     turned half a turn than as they stand: a still worth reading upside down."""
     if not len(read.boxes):
         return False
-    largest = np.argsort([-polygon_area(box) for box in read.boxes], kind="stable")[:VOTERS]
-    crops = [c for c in crop_all(as_bgr(image), read.boxes[largest]) if c is not None]
-    flipped = [np.ascontiguousarray(np.rot90(crop, 2)) for crop in crops]
-    readings = recognizer.read_lines(crops + flipped)
-    weight = [len(r.raw) * r.raw_score for r in readings]
+    crops = largest_crops(image, read.boxes)
+    weight = weights(recognizer, crops + [np.ascontiguousarray(np.rot90(c, 2)) for c in crops])
     return sum(weight[len(crops) :]) > sum(weight[: len(crops)])
+
+
+def sample_score(recognizer: TextRecognizer, image: np.ndarray, found: Detections) -> float:
+    """The confident characters of a still's largest regions (`VOTERS`), each read once:
+    which of two quarter turns is the upright one."""
+    return float(sum(weights(recognizer, largest_crops(image, found.boxes))))
 
 
 def read_upright(
@@ -81,37 +96,58 @@ def read_upright(
     detect: Detect,
     read_boxes: Read,
     upside_down: Vote = lambda image, read: False,
+    sample: Sample | None = None,
 ) -> Detections:
     """`read` (the still's boxes read as it stands), or the still detected and read
     turned a quarter either way when its regions are mostly tall, or half a turn when
     `upside_down` says so, and a turn reads more confidently; else its tall regions read
     turned (`with_tall_read_turned`). (Detecting once and reading the other quarter as
     that still turned half a turn costs one detection less but read fewer words on the
-    tuning split.)"""
+    tuning split.) `sample` (a quick score of a turned still's boxes), when given, picks
+    the one quarter turn worth reading whole."""
     if mostly_tall(read.boxes):
-        return best_turn(image, read, QUARTERS, detect, read_boxes)
+        return best_turn(image, read, QUARTERS, detect, read_boxes, sample)
     if upside_down(image, read):
         best = best_turn(image, read, ("half",), detect, read_boxes)
         if best is not read:
             return best
-    return with_tall_read_turned(image, read, detect, read_boxes)
+    return with_tall_read_turned(image, read, detect, read_boxes, sample)
 
 
-def read_turned(image: np.ndarray, turn: str, detect: Detect, read_boxes: Read) -> Detections:
-    """The still turned `turn` (`TURNS`), detected and read; boxes in the turned still."""
-    turned = np.ascontiguousarray(cv2.rotate(image, TURNS[turn]))
-    return read_boxes(turned, detect(turned))
+def turned_still(image: np.ndarray, turn: str) -> np.ndarray:
+    """The still turned `turn` (`TURNS`)."""
+    return np.ascontiguousarray(cv2.rotate(image, TURNS[turn]))
+
+
+def detected_turns(
+    image: np.ndarray, turns: tuple[str, ...], detect: Detect, sample: Sample | None
+) -> list[tuple[str, np.ndarray, Detections]]:
+    """Each turn's still and its boxes; with `sample`, only the turn whose boxes sample
+    best (the first on a tie)."""
+    found = [
+        (turn, still, detect(still)) for turn in turns for still in [turned_still(image, turn)]
+    ]
+    if sample is None or len(found) < 2:
+        return found
+    scores = [sample(still, boxes) for _, still, boxes in found]
+    return [found[int(np.argmax(scores))]]
 
 
 def best_turn(
-    image: np.ndarray, read: Detections, turns: tuple[str, ...], detect: Detect, read_boxes: Read
+    image: np.ndarray,
+    read: Detections,
+    turns: tuple[str, ...],
+    detect: Detect,
+    read_boxes: Read,
+    sample: Sample | None = None,
 ) -> Detections:
     """`read`, or the still detected and read in one of `turns` when that reads more
-    confident characters, its boxes in the still's own pixels."""
+    confident characters, its boxes in the still's own pixels (`sample`: see
+    `detected_turns`)."""
     best, best_score = read, confident_characters(read)
     size = (image.shape[0], image.shape[1])
-    for turn in turns:
-        result = read_turned(image, turn, detect, read_boxes)
+    for turn, still, found in detected_turns(image, turns, detect, sample):
+        result = read_boxes(still, found)
         score = confident_characters(result)
         if score > best_score:
             back = turned_back(result.boxes, turn, size)
@@ -121,7 +157,11 @@ def best_turn(
 
 
 def with_tall_read_turned(
-    image: np.ndarray, read: Detections, detect: Detect, read_boxes: Read
+    image: np.ndarray,
+    read: Detections,
+    detect: Detect,
+    read_boxes: Read,
+    sample: Sample | None = None,
 ) -> Detections:
     """`read`, or, when it holds tall regions, those replaced by the wide regions of the
     still detected and read turned a quarter (the turn whose wide regions read the most
@@ -133,8 +173,8 @@ def with_tall_read_turned(
         return read
     size = (image.shape[0], image.shape[1])
     best, best_score = None, confident_characters(read.take(tall))
-    for turn in QUARTERS:
-        result = read_turned(image, turn, wide_only(detect), read_boxes)
+    for turn, still, found in detected_turns(image, QUARTERS, wide_only(detect), sample):
+        result = read_boxes(still, found)
         texts = result.texts or ("",) * len(result)  # wide_only: every box is wide here
         wide = result.take(np.array([bool(t) for t in texts], bool))
         score = confident_characters(wide)
@@ -174,4 +214,7 @@ def read_still(
     def vote(image: np.ndarray, read: Detections) -> bool:
         return upside_down(recognizer, image, read)
 
-    return read_upright(image, read, detect, read_boxes, vote)
+    def sample(image: np.ndarray, found: Detections) -> float:
+        return sample_score(recognizer, image, found)
+
+    return read_upright(image, read, detect, read_boxes, vote, sample)
