@@ -679,8 +679,9 @@ class RecognizerSettings:
         "auto",
         "REC_UPRIGHT",
         "a still (detect, serve) whose regions are mostly tall, as on a page lying on "
-        "its side, is also detected and read turned a quarter each way, one whose "
-        "largest regions read better upside down also turned half a turn, and the turn "
+        "its side, is also detected turned a quarter each way and read in the turn "
+        "whose largest regions read more confidently, one whose largest regions read "
+        "better upside down also turned half a turn, and the turn "
         "that reads the most confident characters kept, else its few tall regions read "
         "from the still turned a quarter when that reads them better (auto), or read "
         "only as it stands (off); video frames are read as they stand",
