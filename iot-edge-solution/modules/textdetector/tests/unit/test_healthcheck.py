@@ -6,16 +6,30 @@ here its parts are checked on the host, where PID 1 is not the module.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
+import socket
 import subprocess
 import sys
 import threading
 import time
-
-from ports import free_port
+from collections.abc import Iterator
 
 from textdetector import healthcheck
+
+
+@contextlib.contextmanager
+def closed_port() -> Iterator[int]:
+    """A port held bound but not listening for the test's duration: connecting is refused,
+    and no server another test starts meanwhile can take it (a port that was merely free
+    once was taken by a parallel test's server answering the same health path)."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]
+    finally:
+        holder.close()
 
 
 def test_serve_port_from_flags_environment_or_default(monkeypatch):
@@ -46,7 +60,8 @@ def test_a_zombie_is_not_alive():
 
 
 def test_serve_live_is_false_when_nothing_listens():
-    assert healthcheck.serve_live(free_port(), timeout=1.0) is False
+    with closed_port() as port:
+        assert healthcheck.serve_live(port, timeout=1.0) is False
 
 
 class LiveHandler(http.server.BaseHTTPRequestHandler):
@@ -69,20 +84,21 @@ def test_healthy_in_serve_mode_follows_the_liveness_endpoint():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LiveHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
-    serving, closed, garbled = (
-        sleeper("serve", "--port", str(port)),
-        sleeper("serve", "--port", str(free_port())),
-        sleeper("serve", "--port", "eighty"),
-    )
-    try:
-        assert healthcheck.healthy(serving.pid) is True
-        assert healthcheck.healthy(closed.pid) is False
-        assert healthcheck.healthy(garbled.pid) is False
-    finally:
-        server.shutdown()
-        for child in (serving, closed, garbled):
-            child.kill()
-            child.wait()
+    with closed_port() as nothing_there:
+        serving, closed, garbled = (
+            sleeper("serve", "--port", str(port)),
+            sleeper("serve", "--port", str(nothing_there)),
+            sleeper("serve", "--port", "eighty"),
+        )
+        try:
+            assert healthcheck.healthy(serving.pid) is True
+            assert healthcheck.healthy(closed.pid) is False
+            assert healthcheck.healthy(garbled.pid) is False
+        finally:
+            server.shutdown()
+            for child in (serving, closed, garbled):
+                child.kill()
+                child.wait()
 
 
 def test_healthy_for_detection_runs_is_the_process_state():
