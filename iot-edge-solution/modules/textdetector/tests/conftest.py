@@ -50,6 +50,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.serial)
 
 
+@pytest.fixture
+def refused():
+    """A port on 127.0.0.1 where nobody listens for the whole test (`ports.refused_port`)."""
+    from ports import refused_port
+
+    with refused_port() as port:
+        yield port
+
+
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     need(DET_MODEL.is_file(), "detection model missing: run `make setup`")

@@ -10,7 +10,6 @@ import time
 
 import pytest
 from module_process import ModuleProcess
-from ports import free_port
 from serve_helpers import metric_samples
 from stream_servers import StreamServer, serve
 
@@ -87,8 +86,8 @@ def test_stream_killed_for_5_s_resumes_and_reports_each_state(camera: StreamServ
     )
 
 
-def test_stream_that_never_returns_is_down_and_sigterm_exits_within_the_grace():
-    url = f"tcp://127.0.0.1:{free_port()}"  # nobody ever listens
+def test_stream_that_never_returns_is_down_and_sigterm_exits_within_the_grace(refused):
+    url = f"tcp://127.0.0.1:{refused}"  # nobody ever listens
     module = ModuleProcess(
         {
             "CAMERA_PATH": url,

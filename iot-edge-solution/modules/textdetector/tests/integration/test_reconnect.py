@@ -10,7 +10,6 @@ import time
 
 import numpy as np
 import pytest
-from ports import free_port
 from stream_servers import StreamServer, serve
 
 from textdetector.config import SourceSettings
@@ -105,9 +104,9 @@ def test_stream_killed_for_5_s_resumes(server: StreamServer):
     assert snap["frames_read"] == len(reader.frames)
 
 
-def test_stream_that_never_returns_gives_up_with_growing_delays():
+def test_stream_that_never_returns_gives_up_with_growing_delays(refused):
     health = HealthRegistry()
-    url = f"tcp://127.0.0.1:{free_port()}"  # nobody listens
+    url = f"tcp://127.0.0.1:{refused}"  # nobody listens
     source = start_reconnecting(
         url,
         health,
@@ -128,10 +127,10 @@ def test_stream_that_never_returns_gives_up_with_growing_delays():
     assert "cannot open stream" in snap["last_error"]
 
 
-def test_close_interrupts_a_source_waiting_to_reconnect():
+def test_close_interrupts_a_source_waiting_to_reconnect(refused):
     health = HealthRegistry()
     source = start_reconnecting(
-        f"tcp://127.0.0.1:{free_port()}", health, reconnect_delay=30.0, source_timeout=2.0
+        f"tcp://127.0.0.1:{refused}", health, reconnect_delay=30.0, source_timeout=2.0
     )
     reader = Collector(source)
     time.sleep(0.5)

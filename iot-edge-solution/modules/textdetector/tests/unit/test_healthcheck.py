@@ -6,30 +6,16 @@ here its parts are checked on the host, where PID 1 is not the module.
 
 from __future__ import annotations
 
-import contextlib
 import http.server
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+
+from ports import refused_port
 
 from textdetector import healthcheck
-
-
-@contextlib.contextmanager
-def closed_port() -> Iterator[int]:
-    """A port held bound but not listening for the test's duration: connecting is refused,
-    and no server another test starts meanwhile can take it (a port that was merely free
-    once was taken by a parallel test's server answering the same health path)."""
-    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        holder.bind(("127.0.0.1", 0))
-        yield holder.getsockname()[1]
-    finally:
-        holder.close()
 
 
 def test_serve_port_from_flags_environment_or_default(monkeypatch):
@@ -60,7 +46,7 @@ def test_a_zombie_is_not_alive():
 
 
 def test_serve_live_is_false_when_nothing_listens():
-    with closed_port() as port:
+    with refused_port() as port:
         assert healthcheck.serve_live(port, timeout=1.0) is False
 
 
@@ -84,7 +70,7 @@ def test_healthy_in_serve_mode_follows_the_liveness_endpoint():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LiveHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
-    with closed_port() as nothing_there:
+    with refused_port() as nothing_there:
         serving, closed, garbled = (
             sleeper("serve", "--port", str(port)),
             sleeper("serve", "--port", str(nothing_there)),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 
-from ports import ephemeral_low, free_port, steady_port, steady_ports
+import pytest
+from ports import ephemeral_low, free_port, refused_port, steady_port, steady_ports
 
 
 def test_steady_ports_are_free_distinct_and_below_the_ephemeral_range():
@@ -26,3 +27,14 @@ def test_a_bound_port_below_the_range_is_not_handed_out():
 
 def test_free_port_is_ephemeral():
     assert free_port() >= ephemeral_low()
+
+
+def test_a_refused_port_refuses_connections_and_cannot_be_taken():
+    with refused_port() as port:
+        with (
+            pytest.raises(ConnectionRefusedError),
+            socket.create_connection(("127.0.0.1", port), timeout=2),
+        ):
+            pass
+        with socket.socket() as other, pytest.raises(OSError):
+            other.bind(("127.0.0.1", port))
