@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import partial
 
 import cv2
 import numpy as np
@@ -124,9 +125,8 @@ def detected_turns(
 ) -> list[tuple[str, np.ndarray, Detections]]:
     """Each turn's still and its boxes; with `sample`, only the turn whose boxes sample
     best (the first on a tie)."""
-    found = [
-        (turn, still, detect(still)) for turn in turns for still in [turned_still(image, turn)]
-    ]
+    stills = [(turn, turned_still(image, turn)) for turn in turns]
+    found = [(turn, still, detect(still)) for turn, still in stills]
     if sample is None or len(found) < 2:
         return found
     scores = [sample(still, boxes) for _, still, boxes in found]
@@ -211,10 +211,5 @@ def read_still(
     def read_boxes(turned: np.ndarray, boxes: Detections) -> Detections:
         return read_regions(recognizer, [turned], [boxes], still=True)[0][0]
 
-    def vote(image: np.ndarray, read: Detections) -> bool:
-        return upside_down(recognizer, image, read)
-
-    def sample(image: np.ndarray, found: Detections) -> float:
-        return sample_score(recognizer, image, found)
-
+    vote, sample = partial(upside_down, recognizer), partial(sample_score, recognizer)
     return read_upright(image, read, detect, read_boxes, vote, sample)
